@@ -1,0 +1,23 @@
+"""remixmusic: symbolic music generation and novelty testing.
+
+How much of what a generative model writes is recombined from its training set? remixmusic trains and
+samples small transformers on tokenized MIDI and measures, against an honest human control, how much of
+any MIDI folder is made of phrases retrieved from a reference corpus.
+"""
+
+from remixmusic.errors import CheckpointError, DatasetError, MidiError, RemixError
+from remixmusic.notes import NOTE_DTYPE, STEPS_PER_BEAT, Piece, Track
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "NOTE_DTYPE",
+    "STEPS_PER_BEAT",
+    "CheckpointError",
+    "DatasetError",
+    "MidiError",
+    "Piece",
+    "RemixError",
+    "Track",
+    "__version__",
+]

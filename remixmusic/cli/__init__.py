@@ -1,0 +1,52 @@
+"""The ``remixmusic`` command line: a thin typer shell over the Python API.
+
+Each command group lives in a module of its own that exposes ``register(app)``; this module only
+assembles them and turns user errors into one-line messages (exit 1). Usage errors exit 2 (click).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from remixmusic import __version__
+from remixmusic.cli import dataset
+from remixmusic.cli.common import console_err
+from remixmusic.errors import RemixError
+
+app = typer.Typer(
+    name="remixmusic",
+    help="Generate symbolic music and measure how much of it is recombined from a training corpus.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"remixmusic {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
+) -> None:
+    """remixmusic: generation and novelty analysis for symbolic music."""
+
+
+for group in (dataset,):
+    group.register(app)
+
+
+def main() -> None:
+    try:
+        app()
+    except RemixError as exc:
+        console_err.print(f"[red]error:[/red] {exc}", highlight=False)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        console_err.print("interrupted")
+        sys.exit(130)

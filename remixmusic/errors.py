@@ -1,0 +1,26 @@
+"""Typed errors for bad input: the CLI turns any ``RemixError`` into a one-line message and exit 1."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class RemixError(Exception):
+    """A problem with the user's input or environment, reported without a traceback."""
+
+
+class MidiError(RemixError):
+    """A file that cannot be read as MIDI. Carries the path and a one-line reason."""
+
+    def __init__(self, path: str | Path | None, reason: str) -> None:
+        self.path = None if path is None else str(path)
+        self.reason = reason.strip().splitlines()[0] if reason.strip() else "unreadable MIDI"
+        super().__init__(f"{self.path}: {self.reason}" if self.path else self.reason)
+
+
+class DatasetError(RemixError):
+    """A dataset that does not exist, or whose manifest is missing or inconsistent."""
+
+
+class CheckpointError(RemixError):
+    """A checkpoint that is missing, of an unknown format or version, or tampered with."""
