@@ -11,7 +11,7 @@ import sys
 import typer
 
 from remixmusic import __version__
-from remixmusic.cli import dataset
+from remixmusic.cli import dataset, stats
 from remixmusic.cli.common import console_err
 from remixmusic.errors import RemixError
 
@@ -37,7 +37,7 @@ def _root(
     """remixmusic: generation and novelty analysis for symbolic music."""
 
 
-for group in (dataset,):
+for group in (dataset, stats):
     group.register(app)
 
 

@@ -1,0 +1,58 @@
+"""``remixmusic stats FOLDER``: symbolic-music descriptors of MIDI files (see remixmusic.stats)."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from remixmusic.cli.common import console, jobs_option, report_skipped, strict_option
+
+
+def _fmt(mean: float, std: float) -> str:
+    return "–" if math.isnan(mean) else f"{mean:.3f} ± {std:.3f}"
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("stats")
+    def stats_command(
+        folder: Annotated[Path, typer.Argument(help="Folder (or file) of MIDI files.")],
+        compare_to: Annotated[
+            Path | None, typer.Option("--compare", help="A second folder shown side by side (e.g. held-out).")
+        ] = None,
+        as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+        jobs: int = jobs_option(),
+        strict: bool = strict_option(),
+    ) -> None:
+        """Pitch, polyphony and rhythm descriptors (mean ± std over files), optionally vs a 2nd folder."""
+        from remixmusic.stats import DESCRIPTORS, compare, describe_folder, json_safe
+
+        sets = [describe_folder(folder, jobs=jobs, show_progress=not as_json)]
+        if compare_to is not None:
+            sets.append(describe_folder(compare_to, jobs=jobs, show_progress=not as_json))
+        for result in sets:
+            report_skipped(result.skipped, strict)
+        overlap = compare(*sets) if len(sets) == 2 else None
+        if as_json:
+            payload: dict = {"folders": [s.to_dict() for s in sets]}
+            if overlap is not None:
+                payload["overlapping_area"] = json_safe(overlap)
+            typer.echo(json.dumps(payload, indent=2))
+            return
+        table = Table(title="descriptors (mean ± std over files)")
+        table.add_column("descriptor")
+        for s in sets:
+            table.add_column(f"{s.folder} ({len(s.files)} files)", justify="right")
+        if overlap is not None:
+            table.add_column("overlap", justify="right")
+        summaries = [(s.mean, s.std) for s in sets]
+        for key in DESCRIPTORS:
+            cells = [_fmt(mean[key], std[key]) for mean, std in summaries]
+            if overlap is not None:
+                cells.append("–" if math.isnan(overlap[key]) else f"{overlap[key]:.2f}")
+            table.add_row(key, *cells)
+        console.print(table)
