@@ -28,6 +28,7 @@ import numpy as np
 
 from remixmusic.errors import RemixError
 from remixmusic.fileio import atomic_write
+from remixmusic.index import Index
 from remixmusic.notes import STEPS_PER_BEAT, Piece
 
 _PITCH_SPAN = 256  # translation in pitch lies in (-128, 128)
@@ -143,10 +144,26 @@ class OriginalityScorer:
 
     def fit(self, pieces: Sequence[Piece]) -> OriginalityScorer:
         """Window every reference piece (piece ids are positions in ``pieces``, as in the index)."""
+        return self._fit_point_sets([point_set(p) for p in pieces])
+
+    def fit_index(self, index: Index) -> OriginalityScorer:
+        """Window the notes an index holds: the melodic lines of its reference pieces (all notes of
+        monophonic tracks; the skyline of polyphonic ones unless the index was built with all voices).
+
+        Using the index keeps one source of truth for the reference and needs no re-reading of MIDI.
+        """
+        slots = np.flatnonzero(np.asarray(index.note) >= 0)
+        piece = np.asarray(index.piece)[slots].astype(np.int64)
+        pts = np.stack([piece, np.asarray(index.onset)[slots], np.asarray(index.pitch)[slots]], axis=1)
+        pts = np.unique(pts.astype(np.int64), axis=0)
+        bounds = np.searchsorted(pts[:, 0], np.arange(index.n_pieces + 1))
+        return self._fit_point_sets(np.split(pts[:, 1:], bounds[1:-1]))
+
+    def _fit_point_sets(self, point_sets: Sequence[np.ndarray]) -> OriginalityScorer:
         pts, wins, starts, owners, per_piece = [], [], [], [], []
         offset = 0
-        for i, piece in enumerate(pieces):
-            p, w, s = windows_of(point_set(piece), self.length, self.reference_hop)
+        for i, points in enumerate(point_sets):
+            p, w, s = windows_of(points, self.length, self.reference_hop)
             pts.append(p)
             wins.append(w + offset)
             starts.append(s)

@@ -82,3 +82,14 @@ def test_drums_are_not_points():
     notes["duration"] = 3
     notes["is_drum"] = [False, True, False]
     assert point_set(Piece(notes)).tolist() == [[0, 60], [12, 62]]
+
+
+def test_windows_from_the_index_equal_windows_from_monophonic_pieces():
+    from remixmusic.index import Index
+
+    rng = np.random.default_rng(7)
+    refs = [random_piece(rng, 60) for _ in range(4)]
+    from_pieces = OriginalityScorer().fit(refs)
+    from_index = OriginalityScorer().fit_index(Index.build(refs))
+    np.testing.assert_array_equal(from_index.points, from_pieces.points)
+    np.testing.assert_array_equal(from_index.window_piece, from_pieces.window_piece)
