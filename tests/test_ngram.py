@@ -1,0 +1,103 @@
+"""The Kneser-Ney n-gram baseline: proper distributions, order selection, persistence, decoding."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from remixmusic.errors import CheckpointError
+from remixmusic.ngram import NGramModel
+
+V, BOS = 40, 1
+
+
+def markov_sequences(n_seqs: int, length: int, seed: int) -> list[np.ndarray]:
+    """Sequences from a noisy second-order recurrence: longer contexts genuinely help."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n_seqs):
+        s = [BOS, int(rng.integers(2, V))]
+        for _ in range(length):
+            nxt = (5 * s[-1] + 3 * s[-2] + int(rng.integers(0, 2))) % (V - 2) + 2
+            s.append(nxt if rng.random() < 0.9 else int(rng.integers(2, V)))
+        out.append(np.array(s))
+    return out
+
+
+TRAIN = markov_sequences(40, 200, seed=0)
+VALID = markov_sequences(10, 200, seed=1)
+
+
+@pytest.fixture(scope="module")
+def model() -> NGramModel:
+    return NGramModel(V, BOS, max_order=6, min_order=2).fit(TRAIN, VALID)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.integers(0, V - 1), min_size=5, max_size=5), st.integers(1, 6))
+def test_next_token_distribution_sums_to_one(model, context, order) -> None:
+    # Random contexts, seen or not, at every order: a proper distribution with no zero.
+    p = np.exp(model.next_log_probs(np.array([context, TRAIN[0][-5:]]), order=order))
+    assert p.shape == (2, V)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-9)
+    assert (p > 0).all()
+
+
+def test_higher_order_lowers_train_perplexity(model) -> None:
+    bits = [-model.score(TRAIN, order=n) for n in range(1, 7)]
+    assert all(b > a for a, b in zip(bits[1:], bits[:-1], strict=True)), bits
+
+
+def test_order_chosen_on_valid(model) -> None:
+    assert set(model.valid_bits_per_token_) == {2, 3, 4, 5, 6}
+    best = min(model.valid_bits_per_token_, key=model.valid_bits_per_token_.get)
+    assert model.order_ == best
+    assert model.order_ >= 3  # the data is second-order Markov: bigrams are clearly worse
+    assert model.valid_bits_per_token_[3] < model.valid_bits_per_token_[2] - 0.5
+
+
+def test_log_prob_matches_next_token_distribution(model) -> None:
+    seq = VALID[0][:30]
+    per_token = model.log_prob(seq)
+    assert len(per_token) == len(seq) - 1
+    decoder = model.decoder()
+    for t in range(1, len(seq)):
+        logp = (
+            decoder.start(torch.as_tensor(seq[None, :t]))
+            if t == 1
+            else decoder.step(torch.tensor([seq[t - 1]]))
+        )
+        assert logp[0, seq[t]].item() == pytest.approx(per_token[t - 1], abs=1e-5)
+
+
+def test_evaluate_bits(model) -> None:
+    result = model.evaluate(VALID, n_notes=1000)
+    assert result.n_tokens == sum(len(s) - 1 for s in VALID)
+    assert result.bits_per_token == pytest.approx(model.valid_bits_per_token_[model.order_])
+    assert result.bits_per_note == pytest.approx(result.bits_per_token * result.n_tokens / 1000)
+
+
+def test_save_load_roundtrip(model, tmp_path) -> None:
+    model.metadata["tokenizer"] = {"kind": "test"}
+    model.save(tmp_path / "ng")
+    loaded = NGramModel.load(tmp_path / "ng")
+    assert loaded.order_ == model.order_ and loaded.metadata == model.metadata
+    np.testing.assert_array_equal(loaded.log_prob(VALID[1]), model.log_prob(VALID[1]))
+    # No pickle anywhere: the counts load with allow_pickle=False.
+    np.load(tmp_path / "ng" / "ngram.npz", allow_pickle=False).close()
+
+
+def test_bad_files_are_checkpoint_errors(tmp_path) -> None:
+    with pytest.raises(CheckpointError):
+        NGramModel.load(tmp_path)
+    (tmp_path / "ngram.json").write_text('{"format": "remixmusic-ngram", "version": 99}')
+    with pytest.raises(CheckpointError, match="version"):
+        NGramModel.load(tmp_path)
+
+
+def test_rejects_tokens_outside_vocab() -> None:
+    with pytest.raises(ValueError, match="vocabulary"):
+        NGramModel(V, BOS).fit([np.array([BOS, V + 3])])
