@@ -100,6 +100,14 @@ class Piece:
         _, last = np.unique(ts["onset"][::-1], return_index=True)
         return ts[len(ts) - 1 - last]
 
+    def tempo_map(self) -> np.ndarray:
+        """Tempo changes, 120 qpm at step 0 unless stated, a tempo restated unchanged left out."""
+        tempos = self.tempos
+        if len(tempos) == 0 or tempos["onset"][0] > 0:
+            tempos = np.concatenate([np.array([(0, DEFAULT_QPM)], TEMPO_DTYPE), tempos])
+        changed = np.concatenate([[True], ~np.isclose(tempos["qpm"][1:], tempos["qpm"][:-1], rtol=1e-4)])
+        return tempos[changed]
+
     def bar_starts(self, until: int | None = None) -> np.ndarray:
         """Step at which each bar starts, covering the piece up to ``until`` (default: its end)."""
         until = self.end if until is None else until
@@ -123,9 +131,7 @@ class Piece:
     def seconds(self, steps: np.ndarray | int) -> np.ndarray:
         """Wall-clock seconds of step positions under the tempo map."""
         steps = np.asarray(steps, dtype=np.float64)
-        tempos = self.tempos
-        if len(tempos) == 0 or tempos["onset"][0] > 0:
-            tempos = np.concatenate([np.array([(0, DEFAULT_QPM)], TEMPO_DTYPE), tempos])
+        tempos = self.tempo_map()
         onsets = tempos["onset"].astype(np.float64)
         sec_per_step = 60.0 / (tempos["qpm"] * STEPS_PER_BEAT)
         seg_start = np.concatenate([[0.0], np.cumsum(np.diff(onsets) * sec_per_step[:-1])])
@@ -140,6 +146,18 @@ class Piece:
     def with_notes(self, notes: np.ndarray) -> Piece:
         """The same piece (maps, tracks, metadata) with other notes."""
         return replace(self, notes=notes, metadata=dict(self.metadata))
+
+    def drop_empty_tracks(self) -> Piece:
+        """Tracks that hold no notes removed and note track indices renumbered (MIDI files keep none)."""
+        used = np.unique(self.notes["track"])
+        notes = self.notes.copy()
+        notes["track"] = np.searchsorted(used, notes["track"])
+        return replace(
+            self,
+            notes=notes,
+            tracks=[self.tracks[i] for i in used] or [Track()],
+            metadata=dict(self.metadata),
+        )
 
     def transpose(self, semitones: int) -> Piece:
         """Pitched notes moved by ``semitones``; drums are left alone. Raises if a pitch leaves 0..127."""

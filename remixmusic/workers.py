@@ -66,6 +66,8 @@ def parallel_map(
                 progress.advance(task)
             return
         with ProcessPoolExecutor(max_workers=jobs) as pool:
-            for result in pool.map(fn, items, chunksize=max(1, min(chunksize, len(items) // (jobs * 4) or 1))):
+            for result in pool.map(
+                fn, items, chunksize=max(1, min(chunksize, len(items) // (jobs * 4) or 1))
+            ):
                 yield result
                 progress.advance(task)

@@ -1,0 +1,173 @@
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from remixmusic.errors import MidiError
+from remixmusic.midi import (
+    MidiRepairWarning,
+    find_midi_files,
+    normalize_notes,
+    piece_to_bytes,
+    read_folder,
+    read_midi,
+    write_midi,
+)
+from remixmusic.notes import (
+    KEY_SIGNATURE_DTYPE,
+    NOTE_DTYPE,
+    TEMPO_DTYPE,
+    TIME_SIGNATURE_DTYPE,
+    Piece,
+    Track,
+)
+
+TRACKS = [Track("piano", 0, False), Track("strings", 48, False), Track("drums", 0, True)]
+
+
+@st.composite
+def pieces(draw):
+    n = draw(st.integers(0, 60))
+    ints = lambda lo, hi: st.lists(st.integers(lo, hi), min_size=n, max_size=n)  # noqa: E731
+    notes = np.zeros(n, NOTE_DTYPE)
+    notes["onset"] = draw(ints(0, 2000))
+    notes["duration"] = draw(ints(1, 100))
+    notes["pitch"] = draw(ints(0, 127))
+    notes["velocity"] = draw(ints(1, 127))
+    notes["track"] = draw(ints(0, 2))
+    notes["program"] = np.array([0, 48, 0])[notes["track"]]
+    notes["is_drum"] = notes["track"] == 2
+    meters = draw(
+        st.lists(st.tuples(st.integers(0, 2000), st.integers(1, 12), st.sampled_from([2, 4, 8])), max_size=3)
+    )
+    tempos = draw(
+        st.lists(st.tuples(st.integers(0, 2000), st.sampled_from([60.0, 90.0, 120.0, 150.0])), max_size=3)
+    )
+    keys = draw(st.lists(st.tuples(st.integers(0, 2000), st.integers(0, 23)), max_size=2))
+    dedupe = lambda events: list({e[0]: e for e in events}.values())  # noqa: E731
+    return Piece(
+        notes=normalize_notes(notes),
+        tracks=TRACKS,
+        time_signatures=np.array(dedupe(meters), TIME_SIGNATURE_DTYPE),
+        tempos=np.array(dedupe(tempos), TEMPO_DTYPE),
+        key_signatures=np.array(dedupe(keys), KEY_SIGNATURE_DTYPE),
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(pieces())
+def test_write_then_read_is_identity_on_normalized_pieces(tmp_path_factory, piece):
+    path = tmp_path_factory.mktemp("rt") / "p.mid"
+    write_midi(piece, path)
+    back = read_midi(path)
+    expected = piece.drop_empty_tracks()
+    assert np.array_equal(back.notes, expected.notes)
+    assert back.tracks == expected.tracks
+    assert np.array_equal(back.meter_map(), piece.meter_map())
+    assert np.array_equal(back.key_signatures, piece.key_signatures)
+    assert np.array_equal(back.tempo_map()["onset"], piece.tempo_map()["onset"])
+    assert np.allclose(back.tempo_map()["qpm"], piece.tempo_map()["qpm"], rtol=1e-4)
+
+
+def test_normalize_merges_duplicates_and_cuts_same_pitch_overlaps():
+    notes = np.zeros(4, NOTE_DTYPE)
+    notes["onset"] = [0, 0, 6, 6]
+    notes["duration"] = [4, 12, 12, 3]
+    notes["pitch"] = [60, 60, 60, 64]
+    notes["velocity"] = 90
+    out = normalize_notes(notes)
+    assert out[["onset", "pitch", "duration"]].tolist() == [(0, 60, 6), (6, 60, 12), (6, 64, 3)]
+
+
+def test_zero_length_and_unquantized_notes_are_quantized(tmp_path):
+    import mido
+
+    track = mido.MidiTrack(
+        [
+            mido.Message("note_on", note=60, velocity=64, time=0),
+            mido.Message("note_off", note=60, velocity=0, time=0),  # zero length
+            mido.Message("note_on", note=62, velocity=64, time=49),  # slightly late eighth
+            mido.Message("note_off", note=62, velocity=0, time=46),
+        ]
+    )
+    mido.MidiFile(ticks_per_beat=96, tracks=[track]).save(tmp_path / "x.mid")
+    piece = read_midi(tmp_path / "x.mid")
+    assert piece.notes[["onset", "duration", "pitch"]].tolist() == [(0, 1, 60), (6, 6, 62)]
+
+
+def test_bad_files_raise_one_typed_error(tmp_path):
+    (tmp_path / "empty.mid").write_bytes(b"")
+    (tmp_path / "text.mid").write_text("this is not MIDI")
+    good = piece_to_bytes(Piece(notes=_scale_notes()))
+    (tmp_path / "trunc.mid").write_bytes(good[: len(good) // 2])
+    for name, reason in [("empty.mid", "empty"), ("text.mid", "not a MIDI"), ("trunc.mid", "truncated")]:
+        with pytest.raises(MidiError) as info:
+            read_midi(tmp_path / name)
+        assert reason in info.value.reason
+        assert info.value.path.endswith(name)
+    with pytest.raises(MidiError, match="no such file"):
+        find_midi_files(tmp_path / "missing")
+
+
+def _scale_notes() -> np.ndarray:
+    notes = np.zeros(8, NOTE_DTYPE)
+    notes["onset"] = np.arange(8) * 12
+    notes["duration"] = 12
+    notes["pitch"] = [60, 62, 64, 65, 67, 69, 71, 72]
+    notes["velocity"] = 100
+    return notes
+
+
+def velocity_255_bytes() -> bytes:
+    """A valid file whose first note-on velocity byte is patched to 255, as seen in real files."""
+    data = bytearray(piece_to_bytes(Piece(notes=_scale_notes())))
+    at = data.index(bytes([0x90, 60, 100]))
+    data[at + 2] = 0xFF
+    return bytes(data)
+
+
+def test_velocity_255_is_repaired_with_a_warning(tmp_path):
+    (tmp_path / "v.mid").write_bytes(velocity_255_bytes())
+    with pytest.warns(MidiRepairWarning):
+        piece = read_midi(tmp_path / "v.mid")
+    assert piece.notes["velocity"][0] == 127
+    assert len(piece) == 8
+    assert piece.metadata["repairs"]
+
+
+def test_read_folder_skips_bad_files_and_caches(tmp_path):
+    data = tmp_path / "in"
+    data.mkdir()
+    write_midi(Piece(notes=_scale_notes()), data / "good.mid")
+    (data / "sub").mkdir()
+    write_midi(Piece(notes=_scale_notes()[:3]), data / "sub" / "good2.MID")
+    (data / "empty.mid").write_bytes(b"")
+    (data / "v255.mid").write_bytes(velocity_255_bytes())
+    (data / "notes.txt").write_text("ignored: not a MIDI suffix")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        first = read_folder(data, jobs=1, cache_dir=tmp_path / "cache", show_progress=False)
+    assert sorted(len(p) for p in first.pieces) == [3, 8, 8]
+    assert [s[0].split("/")[-1] for s in first.skipped] == ["empty.mid"]
+    assert [r[0].split("/")[-1] for r in first.repaired] == ["v255.mid"]
+    assert len(list((tmp_path / "cache").glob("*.npz"))) == 1
+    again = read_folder(data, jobs=1, cache_dir=tmp_path / "cache", show_progress=False)
+    assert [p.source for p in again.pieces] == [p.source for p in first.pieces]
+    assert all(np.array_equal(a.notes, b.notes) for a, b in zip(again.pieces, first.pieces, strict=True))
+    # Any content change re-parses instead of serving a stale cache.
+    write_midi(Piece(notes=_scale_notes()[:5]), data / "good.mid")
+    changed = read_folder(data, jobs=1, cache_dir=tmp_path / "cache", show_progress=False)
+    assert sorted(len(p) for p in changed.pieces) == [3, 5, 8]
+
+
+def test_bar_and_time_maps():
+    ts = np.array([(0, 3, 4), (72, 6, 8)], TIME_SIGNATURE_DTYPE)
+    piece = Piece(notes=_scale_notes(), time_signatures=ts, tempos=np.array([(0, 60.0)], TEMPO_DTYPE))
+    assert piece.bar_starts(120).tolist() == [0, 36, 72, 108]
+    assert piece.bar_of(np.array([0, 35, 36, 80])).tolist() == [0, 0, 1, 2]
+    assert piece.seconds(24) == pytest.approx(2.0)
+    assert piece.transpose(2).notes["pitch"][0] == 62
+    with pytest.raises(ValueError):
+        piece.transpose(100)
