@@ -171,3 +171,31 @@ def test_bar_and_time_maps():
     assert piece.transpose(2).notes["pitch"][0] == 62
     with pytest.raises(ValueError):
         piece.transpose(100)
+
+
+def test_type0_multichannel_file_with_drums_and_meter_change(tmp_path):
+    import mido
+
+    track = mido.MidiTrack(
+        [
+            mido.MetaMessage("time_signature", numerator=3, denominator=4, time=0),
+            mido.MetaMessage("set_tempo", tempo=500000, time=0),
+            mido.Message("program_change", channel=0, program=40, time=0),
+            mido.Message("note_on", channel=0, note=64, velocity=70, time=0),
+            mido.Message("note_on", channel=9, note=36, velocity=100, time=0),
+            mido.Message("note_off", channel=9, note=36, velocity=0, time=100),
+            mido.Message("note_off", channel=0, note=64, velocity=0, time=20),
+            mido.MetaMessage("time_signature", numerator=6, denominator=8, time=240),
+            mido.Message("note_on", channel=0, note=67, velocity=70, time=0),
+            mido.Message("note_off", channel=0, note=67, velocity=0, time=60),
+        ]
+    )
+    mido.MidiFile(type=0, ticks_per_beat=120, tracks=[track]).save(tmp_path / "t0.mid")
+    piece = read_midi(tmp_path / "t0.mid")
+    assert sorted((t.program, t.is_drum) for t in piece.tracks) == [(0, True), (40, False)]
+    assert piece.notes[["onset", "duration", "pitch", "is_drum"]].tolist() == [
+        (0, 10, 36, True),
+        (0, 12, 64, False),
+        (36, 6, 67, False),
+    ]
+    assert piece.meter_map()[["onset", "numerator", "denominator"]].tolist() == [(0, 3, 4), (36, 6, 8)]
