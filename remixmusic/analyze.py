@@ -1,0 +1,655 @@
+"""How much of each piece is recombined from a reference corpus: the analysis behind ``remixmusic analyze``.
+
+For every query piece: match its melodic lines against the reference index (:mod:`remixmusic.match`),
+segment each line into motifs (:mod:`remixmusic.segment`), label every motif, measure the piece, and
+score its published originality (:mod:`remixmusic.originality`). A human control, cleaned of pieces
+that duplicate the reference, gets the same measures; :mod:`remixmusic.significance` compares the two.
+
+Motif labelling rule. Each note of a line carries flags from matching: *copied* (in an exact match
+longer than chance whose document frequency is below the stock threshold), *varied* (in a varied copy:
+a near match within the edit budget), *stock* (in a longer-than-chance match found in many reference
+pieces), *self* (in a run of at least the minimum match length that already occurred earlier in the
+same piece) and *prompt* (given to the model as a prompt, from the generation sidecar). With ``share``
+the fraction of the motif's notes carrying a flag, the first rule that holds gives the label:
+
+1. ``prompt``: prompt share >= ``label_share``;
+2. ``copied``: copied share >= ``label_share``;
+3. ``varied``: (copied or varied) share >= ``label_share`` and some note is varied;
+4. ``stock``: (copied, varied or stock) share >= ``label_share``;
+5. ``self-repeat``: self share >= ``label_share``;
+6. ``novel`` otherwise.
+
+``label_share`` is 0.5 by default: a motif is what most of its notes are.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from remixmusic.errors import RemixError
+from remixmusic.index import Index
+from remixmusic.match import Match, Matcher, PieceMatches, VariedMatch
+from remixmusic.notes import STEPS_PER_BEAT, Piece
+from remixmusic.originality import OriginalityResult, OriginalityScorer
+from remixmusic.report import LABELS, MEASURES, AnalysisReport, NoteMap
+from remixmusic.segment import Segmenter
+from remixmusic.significance import compare, leaked
+from remixmusic.views import DEFAULT_INVARIANCE, DEFAULT_LINES
+from remixmusic.workers import parallel_map
+
+COVERAGE_LENGTHS = np.arange(2, 33)
+"""Minimum match lengths L (notes) of the coverage curves."""
+
+LOG_PROB_KEY = "note_log_probs"
+"""Sidecar key (written by :func:`remixmusic.sample.write_results`) with one natural-log probability per
+note, in the order of ``read_midi(file).notes``; surprisal is its negative."""
+_SHORTLIST = 32  # reference pieces whose windows the originality score compares with
+
+
+# -- inputs -------------------------------------------------------------------------------------------
+@dataclass
+class PieceSet:
+    """Pieces read from any accepted input, their display names and what could not be read."""
+
+    pieces: list[Piece]
+    names: list[str]
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+
+def read_pieces(items: object, jobs: int = 0, show_progress: bool = True) -> PieceSet:
+    """Pieces from a folder, a file, a list of paths or a list of :class:`Piece`; bad files are skipped."""
+    from remixmusic.midi import read_folder
+
+    if isinstance(items, Piece):
+        items = [items]
+    if isinstance(items, (str, Path)):
+        result = read_folder(items, jobs=jobs, show_progress=show_progress)
+    else:
+        items = list(items)  # type: ignore[call-overload]
+        if all(isinstance(p, Piece) for p in items):
+            return PieceSet(items, [_name(p, i) for i, p in enumerate(items)])
+        if not all(isinstance(p, (str, Path)) for p in items):
+            raise RemixError("give a MIDI folder, MIDI paths or Piece objects")
+        result = read_folder(items, jobs=jobs, show_progress=show_progress)
+    return PieceSet(result.pieces, [_name(p, i) for i, p in enumerate(result.pieces)], list(result.skipped))
+
+
+def _name(piece: Piece, i: int) -> str:
+    return Path(piece.source).name if piece.source else str(piece.metadata.get("title") or f"piece{i}")
+
+
+def resolve_index(reference: object, invariance: str, lines: str, jobs: int, show_progress: bool) -> Index:
+    """An :class:`Index` from an index, a saved index folder, a MIDI folder/list or a dataset name."""
+    if isinstance(reference, Index):
+        return reference
+    if isinstance(reference, (str, Path)) and (Path(reference) / "header.json").exists():
+        return Index.load(reference)
+    return Index.build(reference, invariance=invariance, lines=lines, jobs=jobs, show_progress=show_progress)
+
+
+def read_sidecar(piece: Piece) -> dict[str, Any]:
+    """The generation sidecar (``piece_000.json`` beside ``piece_000.mid``) of a piece, or ``{}``."""
+    if not piece.source:
+        return {}
+    path = Path(piece.source).with_suffix(".json")
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+# -- per piece ----------------------------------------------------------------------------------------
+@dataclass
+class PieceResult:
+    """One piece's records, curves and note map (what a worker process sends back)."""
+
+    record: dict[str, Any]
+    motifs: list[dict[str, Any]]
+    coverage: np.ndarray
+    originality: OriginalityResult
+    note_map: NoteMap
+
+
+class Analyzer:
+    """Matching, segmentation, labelling and measures for single pieces against one reference index."""
+
+    def __init__(
+        self,
+        index: Index,
+        segmenter: Segmenter | None = None,
+        scorer: OriginalityScorer | None = None,
+        label_share: float = 0.5,
+        **match_params: Any,
+    ) -> None:
+        self.index = index
+        self.matcher = Matcher(index, **match_params)
+        self.segmenter = segmenter or Segmenter()
+        self.scorer = scorer
+        self.label_share = label_share
+
+    @property
+    def min_match_notes(self) -> int:
+        return self.matcher.min_length + self.index.order
+
+    def analyze_piece(self, piece: Piece, name: str, group: str) -> PieceResult:
+        pm = self.matcher.match_piece(piece)
+        notes = piece.notes
+        sidecar = read_sidecar(piece)
+        surprisal = _surprisal(sidecar, len(notes))
+        prompt = _prompt_mask(sidecar, piece)
+        self_mask = self._self_repeats(pm)
+        note_match = _cover_ids(len(notes), [m.notes for m in pm.matches], [m.n_notes for m in pm.matches])
+        note_varied = _cover_ids(
+            len(notes), [v.notes for v in pm.varied_matches], [v.matched for v in pm.varied_matches]
+        )
+        note_label = np.full(len(notes), -1, np.int64)
+        motifs: list[dict[str, Any]] = []
+        for lm in pm.lines:
+            line = lm.stream.line
+            ln = notes[line.notes]
+            seg = self.segmenter.segment(
+                ln["onset"], ln["duration"], ln["pitch"], None if surprisal is None else surprisal[line.notes]
+            )
+            labels = self._labels(pm, line.notes, seg.starts, prompt, self_mask)
+            note_label[line.notes] = np.repeat(labels, seg.ends - seg.starts)
+            line_end = int((ln["onset"] + ln["duration"]).max())
+            next_start = np.append(ln["onset"][seg.starts[1:]], line_end)
+            for k in range(len(seg)):  # one record per motif (a few per phrase), not per note
+                idx = line.notes[seg.starts[k] : seg.ends[k]]
+                rec = {
+                    "piece": name,
+                    "group": group,
+                    "motif": len(motifs),
+                    "track": line.track,
+                    "voice": line.voice,
+                    "start_beat": float(ln["onset"][seg.starts[k]]) / STEPS_PER_BEAT,
+                    "end_beat": float(next_start[k]) / STEPS_PER_BEAT,
+                    "start_note": int(idx[0]),
+                    "end_note": int(idx[-1]) + 1,
+                    "n_notes": len(idx),
+                    "label": LABELS[labels[k]],
+                }
+                rec.update(self._provenance(pm, idx, LABELS[labels[k]], note_match, note_varied))
+                motifs.append(rec)
+        source = _note_sources(pm, note_match, note_varied, note_label)
+        originality = self._originality(piece, pm)
+        record = self._record(name, group, piece, pm, motifs, originality)
+        note_map = NoteMap(notes["onset"], notes["duration"], notes["pitch"], source, note_label)
+        return PieceResult(record, motifs, pm.coverage(COVERAGE_LENGTHS), originality, note_map)
+
+    # -- labelling --------------------------------------------------------------------------------
+    def _labels(
+        self, pm: PieceMatches, idx: np.ndarray, starts: np.ndarray, prompt: np.ndarray, self_mask: np.ndarray
+    ) -> np.ndarray:
+        """Label code per motif of one line by the rule in the module docstring (vectorized over motifs)."""
+        lengths = np.diff(np.append(starts, len(idx)))
+
+        def share(mask: np.ndarray) -> np.ndarray:
+            return np.add.reduceat(mask[idx].astype(np.float64), starts) / lengths
+
+        t = self.label_share
+        copied, varied, stock = pm.copied, pm.varied, pm.stock
+        rules = [
+            ("prompt", share(prompt) >= t),
+            ("copied", share(copied) >= t),
+            ("varied", (share(copied | varied) >= t) & (share(varied) > 0)),
+            ("stock", share(copied | varied | stock) >= t),
+            ("self-repeat", share(self_mask) >= t),
+        ]
+        out = np.full(len(starts), LABELS.index("novel"), np.int64)
+        for label, hit in reversed(rules):  # earlier rules win: apply them last
+            out[hit] = LABELS.index(label)
+        return out
+
+    def _self_repeats(self, pm: PieceMatches) -> np.ndarray:
+        """Notes in a run of ``min_length`` symbols that already occurred earlier in the piece (any line).
+
+        Every window of ``g`` symbols is keyed by its content; a window whose content first appeared at an
+        earlier onset is a repeat, and it covers its ``g + order`` notes.
+        """
+        n = len(pm.piece.notes)
+        g = max(1, self.matcher.min_length)
+        order = self.index.order
+        keys, first_onset, covers = [], [], []
+        onsets = pm.piece.notes["onset"]
+        for lm in pm.lines:
+            sym = lm.stream.symbols.astype(np.int64)
+            if len(sym) < g:
+                continue
+            win = np.lib.stride_tricks.sliding_window_view(sym, g)
+            keys.append(win)
+            first_onset.append(onsets[lm.stream.line.notes[: len(win)]])
+            covers.append(lm.stream.line.notes[np.arange(len(win))[:, None] + np.arange(g + order)])
+        mask = np.zeros(n, bool)
+        if not keys:
+            return mask
+        all_keys = np.concatenate(keys)
+        onset = np.concatenate(first_onset)
+        _, inverse = np.unique(all_keys, axis=0, return_inverse=True)
+        inverse = inverse.ravel()
+        earliest = np.full(inverse.max() + 1, np.iinfo(np.int64).max)
+        np.minimum.at(earliest, inverse, onset.astype(np.int64))
+        repeat = onset > earliest[inverse]
+        mask[np.concatenate(covers)[repeat].ravel()] = True
+        return mask
+
+    def _provenance(
+        self, pm: PieceMatches, idx: np.ndarray, label: str, note_match: np.ndarray, note_varied: np.ndarray
+    ) -> dict[str, Any]:
+        """Sources, bars, transposition, match length, doc freq and edits of a motif's main match."""
+        empty = {
+            "sources": "",
+            "source_bars": "",
+            "transposition": "",
+            "match_length": 0,
+            "doc_freq": 0,
+            "edits": "",
+            "covered_share": 0.0,
+        }
+        if label == "varied":
+            v = _most_common(note_varied[idx])
+            if v >= 0:
+                vm: VariedMatch = pm.varied_matches[v]
+                s = vm.source
+                return {
+                    **empty,
+                    "sources": s.name,
+                    "source_bars": f"{s.bar_first + 1}-{s.bar_last + 1}",
+                    "transposition": s.transposition,
+                    "match_length": vm.end - vm.start,
+                    "edits": vm.edits,
+                    "covered_share": float(np.mean(note_varied[idx] >= 0)),
+                }
+        m_id = _most_common(note_match[idx])
+        if m_id < 0 or label in ("novel", "self-repeat", "prompt"):
+            return empty
+        m: Match = pm.matches[m_id]
+        return {
+            **empty,
+            "sources": ";".join(s.name for s in m.sources),
+            "source_bars": ";".join(f"{s.bar_first + 1}-{s.bar_last + 1}" for s in m.sources),
+            "transposition": m.sources[0].transposition if m.sources else "",
+            "match_length": m.n_notes,
+            "doc_freq": m.doc_freq,
+            "edits": 0,
+            "covered_share": float(np.mean(note_match[idx] >= 0)),
+        }
+
+    # -- measures ---------------------------------------------------------------------------------
+    def _originality(self, piece: Piece, pm: PieceMatches) -> OriginalityResult:
+        if self.scorer is None:
+            empty = np.zeros(0, np.int64)
+            return OriginalityResult(empty, np.zeros(0), empty, empty)
+        # Shortlist: reference pieces that most notes were matched to (longest match of any length).
+        src = pm.longest_source[(pm.longest_source >= 0) & (pm.longest >= self.index.order + 2)]
+        pieces, counts = np.unique(src, return_counts=True)
+        shortlist = pieces[np.argsort(-counts, kind="stable")[:_SHORTLIST]]
+        extra = [s.piece for m in pm.matches for s in m.sources] + [v.source.piece for v in pm.varied_matches]
+        return self.scorer.score(piece, np.union1d(shortlist, np.asarray(extra, np.int64)))
+
+    def _record(
+        self,
+        name: str,
+        group: str,
+        piece: Piece,
+        pm: PieceMatches,
+        motifs: list[dict[str, Any]],
+        originality: OriginalityResult,
+    ) -> dict[str, Any]:
+        n_line = int(pm.in_line.sum())
+        labels = [m["label"] for m in motifs]
+        n_motifs = max(1, len(labels))
+
+        def frac(*names: str) -> float:
+            return sum(label in names for label in labels) / n_motifs if labels else math.nan
+
+        rare = [m for m in pm.matches if not m.stock]
+        longest = max(rare, key=lambda m: m.n_notes, default=None)
+        longest_bars = ""
+        if longest is not None and longest.sources:
+            s = longest.sources[0]
+            longest_bars = f"{s.bar_first + 1}-{s.bar_last + 1}"
+        copied_sources = {
+            m["sources"].split(";")[0] for m in motifs if m["label"] == "copied" and m["sources"]
+        }
+        q_bars = piece.bar_of(piece.notes["onset"][longest.notes]) if longest is not None else np.zeros(1)
+        return {
+            "piece": name,
+            "group": group,
+            "path": piece.source or "",
+            "n_notes": len(piece.notes),
+            "n_line_notes": n_line,
+            "n_motifs": len(motifs),
+            "copied_coverage": float(pm.copied[pm.in_line].mean()) if n_line else math.nan,
+            "varied_coverage": float((pm.varied & ~pm.copied)[pm.in_line].mean()) if n_line else math.nan,
+            "stock_coverage": float(pm.stock[pm.in_line].mean()) if n_line else math.nan,
+            "recombined_fraction": frac("copied", "varied"),
+            "copied_fraction": frac("copied"),
+            "varied_fraction": frac("varied"),
+            "stock_fraction": frac("stock"),
+            "self_repeat_fraction": frac("self-repeat"),
+            "prompt_fraction": frac("prompt"),
+            "novel_fraction": frac("novel"),
+            "longest_copied_notes": longest.n_notes if longest is not None else 0,
+            "longest_copied_bars": int(q_bars.max() - q_bars.min() + 1) if longest is not None else 0,
+            "longest_copied_source": longest.sources[0].name
+            if longest is not None and longest.sources
+            else "",
+            "longest_copied_source_bars": longest_bars,
+            "fan_in": len(copied_sources),
+            "top_source_share": _top_source_share(pm),
+            "originality": originality.mean,
+            "originality_min": originality.minimum,
+        }
+
+
+def _surprisal(sidecar: dict[str, Any], n: int) -> np.ndarray | None:
+    values = sidecar.get(LOG_PROB_KEY)
+    if not isinstance(values, list) or len(values) != n:
+        return None
+    return -np.asarray([math.nan if v is None else float(v) for v in values], dtype=np.float64)
+
+
+def _prompt_mask(sidecar: dict[str, Any], piece: Piece) -> np.ndarray:
+    """Notes that came from the prompt of a continuation: the sidecar's ``prompt`` says whether the
+    prompt's first ``bars`` bars were kept in the file (``included``); those bars are the prompt."""
+    prompt = sidecar.get("prompt")
+    if (
+        not isinstance(prompt, dict)
+        or not prompt.get("included")
+        or not prompt.get("n_notes")
+        or not len(piece)
+    ):
+        return np.zeros(len(piece.notes), bool)
+    return piece.bar_of(piece.notes["onset"]) < int(prompt.get("bars", 0))
+
+
+def _cover_ids(n: int, spans: Sequence[np.ndarray], weights: Sequence[int]) -> np.ndarray:
+    """Per note, the id of the heaviest span covering it (-1 none); heavier spans are painted last."""
+    out = np.full(n, -1, np.int64)
+    for i in np.argsort(np.asarray(weights, dtype=np.int64), kind="stable"):
+        out[spans[i]] = i
+    return out
+
+
+def _most_common(ids: np.ndarray) -> int:
+    ids = ids[ids >= 0]
+    if len(ids) == 0:
+        return -1
+    values, counts = np.unique(ids, return_counts=True)
+    return int(values[np.argmax(counts)])
+
+
+def _note_sources(
+    pm: PieceMatches, note_match: np.ndarray, note_varied: np.ndarray, note_label: np.ndarray
+) -> np.ndarray:
+    """Reference piece per note for the remix map: its match's first source, varied copies' source."""
+    first = np.asarray([m.sources[0].piece if m.sources else -1 for m in pm.matches] + [-1], np.int64)
+    vsrc = np.asarray([v.source.piece for v in pm.varied_matches] + [-1], np.int64)
+    source = first[note_match]  # -1 indexes the trailing -1
+    varied_here = (note_label == LABELS.index("varied")) & (note_varied >= 0)
+    source[varied_here] = vsrc[note_varied[varied_here]]
+    return source
+
+
+def _top_source_share(pm: PieceMatches) -> float:
+    """Largest fraction of a piece's line notes covered by above-chance matches to one reference piece."""
+    n_line = int(pm.in_line.sum())
+    if n_line == 0:
+        return 0.0
+    pieces = [np.full(m.n_notes, s.piece, np.int64) for m in pm.matches for s in m.sources]
+    notes = [m.notes for m in pm.matches for _ in m.sources]
+    pieces += [np.full(len(v.notes), v.source.piece, np.int64) for v in pm.varied_matches]
+    notes += [v.notes for v in pm.varied_matches]
+    if not pieces:
+        return 0.0
+    n = len(pm.piece.notes)
+    pairs = np.unique(np.concatenate(pieces) * (n + 1) + np.concatenate(notes))
+    return float(np.bincount(pairs // (n + 1)).max() / n_line)
+
+
+# -- workers ------------------------------------------------------------------------------------------
+_WORKER: dict[str, Analyzer] = {}
+
+
+@dataclass(frozen=True)
+class _Job:
+    config: str  # JSON of the analyzer's settings and where its index and windows live
+    piece: Piece
+    name: str
+    group: str
+
+
+def _analyzer_from(config: str) -> Analyzer:
+    if config not in _WORKER:
+        c = json.loads(config)
+        scorer = OriginalityScorer.load(c["windows"]) if c["windows"] else None
+        _WORKER.clear()
+        _WORKER[config] = Analyzer(
+            Index.load(c["index"]), Segmenter(**c["segmenter"]), scorer, c["label_share"], **c["match"]
+        )
+    return _WORKER[config]
+
+
+def _run_job(job: _Job) -> PieceResult | tuple[str, str]:
+    try:
+        return _analyzer_from(job.config).analyze_piece(job.piece, job.name, job.group)
+    except (RemixError, ValueError) as exc:  # one bad piece never stops the rest
+        return (job.piece.source or job.name, f"analysis failed: {exc}")
+
+
+# -- the API ------------------------------------------------------------------------------------------
+def analyze(
+    query: object = None,
+    reference: object = None,
+    control: object = None,
+    invariance: str = DEFAULT_INVARIANCE,
+    lines: str = DEFAULT_LINES,
+    segmentation: str = "lbdm",
+    originality: bool = True,
+    label_share: float = 0.5,
+    leak_share: float = 0.5,
+    jobs: int = 0,
+    seed: int = 0,
+    show_progress: bool = True,
+    segmenter_params: dict[str, Any] | None = None,
+    **match_params: Any,
+) -> AnalysisReport:
+    """Analyze ``query`` pieces against ``reference``, optionally against a human ``control``.
+
+    ``query``/``control``: a MIDI folder, MIDI paths or :class:`Piece` objects. ``reference``: an
+    :class:`Index`, a saved index folder, a MIDI folder or paths, or a dataset name (its train split).
+    With ``reference`` left out, the query folder must come from ``remixmusic generate``: its sidecars
+    name the checkpoint, whose training dataset's train split becomes the reference and whose held-out
+    (test) split the control (unless ``control`` is given). ``match_params`` go to
+    :class:`~remixmusic.match.Matcher` (``min_length``, ``stock_df``, ``max_edits`` ...).
+    """
+    if query is None:
+        raise RemixError("give the query pieces (a MIDI folder, paths or pieces)")
+    queries = read_pieces(query, jobs, show_progress)
+    if not queries.pieces:
+        raise RemixError(f"no readable MIDI in the query ({len(queries.skipped)} file(s) skipped)")
+    if reference is None:
+        reference, control = _from_generation(queries, control)
+    controls = read_pieces(control, jobs, show_progress) if control is not None else PieceSet([], [])
+    index = resolve_index(reference, invariance, lines, jobs, show_progress)
+    segmenter = Segmenter(segmentation, **(segmenter_params or {}))
+    scorer = OriginalityScorer().fit_index(index) if originality else None
+    analyzer = Analyzer(index, segmenter, scorer, label_share, **match_params)
+    jobs_list = [(p, n, "query") for p, n in zip(queries.pieces, queries.names, strict=True)]
+    jobs_list += [(p, n, "control") for p, n in zip(controls.pieces, controls.names, strict=True)]
+    results, failed = _run_all(analyzer, index, jobs_list, jobs, show_progress)
+    skipped = queries.skipped + controls.skipped + failed
+    return _assemble(analyzer, index, results, skipped, leak_share, seed)
+
+
+def _run_all(
+    analyzer: Analyzer, index: Index, items: list[tuple[Piece, str, str]], jobs: int, show_progress: bool
+) -> tuple[list[PieceResult], list[tuple[str, str]]]:
+    """Analyze every piece, in worker processes when ``jobs != 1`` (they memory-map a saved index)."""
+    results: list[PieceResult] = []
+    failed: list[tuple[str, str]] = []
+    if jobs == 1 or len(items) < 2:
+        outputs: Iterable[PieceResult | tuple[str, str]] = parallel_map(
+            _run_in_process, [(analyzer, *it) for it in items], 1, "analyzing", show_progress
+        )
+        for out in outputs:
+            (failed.append(out) if isinstance(out, tuple) else results.append(out))
+        return results, failed
+    tmp = Path(tempfile.mkdtemp(prefix="remixmusic-analyze-"))
+    try:
+        index.save(tmp / "index")
+        windows = ""
+        if analyzer.scorer is not None:
+            windows = str(tmp / "windows.npz")
+            analyzer.scorer.save(windows)
+        config = json.dumps(
+            {
+                "index": str(tmp / "index"),
+                "windows": windows,
+                "segmenter": analyzer.segmenter.params(),
+                "label_share": analyzer.label_share,
+                "match": _match_overrides(analyzer.matcher),
+            }
+        )
+        for out in parallel_map(
+            _run_job, [_Job(config, *it) for it in items], jobs, "analyzing", show_progress, chunksize=1
+        ):
+            (failed.append(out) if isinstance(out, tuple) else results.append(out))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return results, failed
+
+
+def _run_in_process(item: tuple[Analyzer, Piece, str, str]) -> PieceResult | tuple[str, str]:
+    analyzer, piece, name, group = item
+    try:
+        return analyzer.analyze_piece(piece, name, group)
+    except (RemixError, ValueError) as exc:
+        return (piece.source or name, f"analysis failed: {exc}")
+
+
+def _match_overrides(matcher: Matcher) -> dict[str, Any]:
+    """Matcher settings to rebuild an identical matcher in a worker."""
+    return {
+        "min_length": matcher.min_length,
+        "stock_df": matcher.stock_df,
+        "max_sources": matcher.max_sources,
+        "df_cap": matcher.df_cap,
+        "near": matcher.near,
+        "seed_length": matcher.seed_length,
+        "max_seed_occurrences": matcher.max_seed_occurrences,
+        "max_edits": matcher.max_edits,
+        "edit_rate": matcher.edit_rate,
+        "extension": matcher.extension,
+    }
+
+
+def _assemble(
+    analyzer: Analyzer,
+    index: Index,
+    results: list[PieceResult],
+    skipped: list[tuple[str, str]],
+    leak_share: float,
+    seed: int,
+) -> AnalysisReport:
+    query = [r for r in results if r.record["group"] == "query"]
+    control = [r for r in results if r.record["group"] == "control"]
+    is_leak = leaked(np.asarray([r.record["top_source_share"] for r in control]), leak_share)
+    for r, flag in zip(control, is_leak, strict=True):
+        r.record["leaked"] = bool(flag)
+    for r in query:
+        r.record["leaked"] = False
+    clean = [r for r, flag in zip(control, is_leak, strict=True) if not flag]
+    removed = [r.record["piece"] for r, flag in zip(control, is_leak, strict=True) if flag]
+    leakage = {
+        "rule": f"a control piece with >= {leak_share:.0%} of its line notes matched to one reference piece",
+        "n_control": len(control),
+        "n_removed": len(removed),
+        "removed": removed,
+        "summary": (
+            f"Leakage check: removed {len(removed)} of {len(control)} control piece(s) that duplicate a "
+            f"reference piece."
+            if control
+            else ""
+        ),
+    }
+    comparisons = []
+    if clean:
+        comparisons = [
+            compare(name, [r.record[name] for r in query], [r.record[name] for r in clean], seed=seed)
+            for name, _ in MEASURES
+        ]
+    params = {
+        "invariance": index.invariance,
+        "lines": index.lines,
+        "chance_length": index.chance_length,
+        "min_match_symbols": analyzer.matcher.min_length,
+        "min_match_notes": analyzer.min_match_notes,
+        "df_threshold": analyzer.matcher.stock_df,
+        "max_edits": analyzer.matcher.max_edits,
+        "label_share": analyzer.label_share,
+        "segmentation": analyzer.segmenter.params(),
+        "originality": analyzer.scorer.params() if analyzer.scorer is not None else None,
+        "reference_manifest_hash": index.manifest_hash,
+        "n_reference": index.n_pieces,
+        "n_query": len(query),
+        "n_control": len(control),
+        "seed": seed,
+    }
+    return AnalysisReport(
+        params=params,
+        piece_records=[r.record for r in results],
+        motif_records=[m for r in results for m in r.motifs],
+        coverage_lengths=COVERAGE_LENGTHS,
+        coverage={
+            "query": np.asarray([r.coverage for r in query]).reshape(len(query), len(COVERAGE_LENGTHS)),
+            "control": np.asarray([r.coverage for r in clean]).reshape(len(clean), len(COVERAGE_LENGTHS)),
+        },
+        originality_curves=[
+            {
+                "piece": r.record["piece"],
+                "group": r.record["group"],
+                "window_start_beat": r.originality.window_start / STEPS_PER_BEAT,
+                "originality": r.originality.originality,
+                "best_reference": [index.piece_names[p] if p >= 0 else "" for p in r.originality.best_piece],
+            }
+            for r in results
+        ],
+        comparisons=comparisons,
+        leakage=leakage,
+        skipped=skipped,
+        reference_names=list(index.piece_names),
+        note_maps=[r.note_map for r in query],
+    )
+
+
+def _from_generation(queries: PieceSet, control: object) -> tuple[object, object]:
+    """Reference and control for a folder written by ``remixmusic generate`` (zero-argument path)."""
+    from remixmusic.checkpoint import read_info
+    from remixmusic.corpora import load_dataset
+
+    models = [read_sidecar(p).get("model") for p in queries.pieces]
+    checkpoints = {str(m.get("path") or "") for m in models if isinstance(m, dict)} - {""}
+    if len(checkpoints) != 1:
+        raise RemixError(
+            "give --against REF: the query pieces do not name exactly one checkpoint in generation sidecars"
+        )
+    info = read_info(checkpoints.pop())
+    name = info.dataset.get("name")
+    if not name:
+        raise RemixError(f"{info.path}: the checkpoint does not record its training dataset; give --against")
+    dataset = load_dataset(name)
+    if info.dataset.get("manifest_hash") and info.dataset["manifest_hash"] != dataset.manifest_hash:
+        raise RemixError(f"dataset {name!r} changed since {info.name} was trained; give --against")
+    return dataset.files("train"), (control if control is not None else dataset.files("test"))
