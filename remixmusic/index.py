@@ -64,15 +64,15 @@ class IndexFileError(RemixError):
 
 
 def suffix_array(text: np.ndarray) -> np.ndarray:
-    """Suffix array of ``text`` by prefix doubling; negative values are separators that compare unequal
-    to everything (including each other), so suffixes are only ordered up to their first separator.
+    """Suffix array of ``text`` by prefix doubling; negative values are separators that sort before every
+    symbol and never tie (earlier ones first), so suffixes are only compared up to their first separator.
 
     Returns slot positions (int32 when they fit) in sorted suffix order, separators included (first).
     """
     n = len(text)
     key = np.asarray(text, dtype=np.int64).copy()
     sep = np.flatnonzero(key < 0)
-    key[sep] = -1 - np.arange(len(sep))
+    key[sep] = np.arange(len(sep)) - len(sep)  # distinct, below every symbol, in text order
     sa = np.argsort(key, kind="stable")
     rank = np.empty(n, np.int64)
     unresolved = _rerank(sa, key[sa], np.arange(n), rank)

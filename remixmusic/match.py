@@ -149,11 +149,24 @@ class PieceMatches:
         longest = self.longest[self.in_line]
         return np.array([np.count_nonzero(longest >= length) / n for length in np.asarray(lengths)])
 
+    def source_ranking(self) -> list[tuple[int, int]]:
+        """Reference pieces by how many query notes they account for (exact matches longer than chance,
+        stock ones included, and varied copies): ``[(piece, n_notes), ...]``, most first."""
+        covered: dict[int, set[int]] = {}
+        for m in self.matches:
+            for s in m.sources:
+                covered.setdefault(s.piece, set()).update(m.notes.tolist())
+        for v in self.varied_matches:
+            covered.setdefault(v.source.piece, set()).update(v.notes.tolist())
+        return sorted(((p, len(n)) for p, n in covered.items()), key=lambda x: (-x[1], x[0]))
+
 
 class Matcher:
     """Matches query pieces against one reference index (parameters here, then :meth:`match_piece`).
 
-    ``min_length``: shortest exact match (symbols) that counts; default ``index.chance_length + 1``.
+    ``min_length``: shortest exact match (symbols) that counts; default ``index.chance_length + 2``, two
+    symbols past the 99th percentile of chance, since each chance hit covers ``min_length + order`` notes
+    and real query material has more structure than shuffled symbols.
     ``stock_df``: document frequency from which a match is a stock idiom; default ``max(5, 1% of the
     reference pieces)``. ``max_sources``: occurrences listed per match. ``df_cap``: occurrences scanned
     to count distinct pieces. ``near``: look for varied copies, from seeds of ``seed_length`` symbols
@@ -176,7 +189,7 @@ class Matcher:
         extension: int = 8,
     ) -> None:
         self.index = index
-        self.min_length = int(min_length if min_length is not None else index.chance_length + 1)
+        self.min_length = int(min_length if min_length is not None else index.chance_length + 2)
         self.stock_df = int(stock_df if stock_df is not None else max(5, math.ceil(0.01 * index.n_pieces)))
         self.max_sources = max_sources
         self.df_cap = df_cap
@@ -386,7 +399,15 @@ class Matcher:
                 and run_slot[j + 1] > run_slot[j]
             ):
                 j += 1
-            v = self._align(li, stream, q_pitch, q_onset, tol, run_q[i], run_slot[i], run_end[j], run_line[i])
+            v = self._align(
+                li,
+                stream,
+                q_pitch,
+                q_onset,
+                tol,
+                (run_q[i], run_slot[i]),
+                (run_q[j], run_slot[j], run_end[j]),
+            )
             if v is not None:
                 found.append(v)
             i = j + 1
@@ -399,36 +420,36 @@ class Matcher:
         q_pitch: np.ndarray,
         q_onset: np.ndarray,
         tol: float,
-        qa: int,
-        sa: int,
-        q_core_end: int,
-        line: int,
+        first: tuple[int, int],
+        last: tuple[int, int, int],
     ) -> VariedMatch | None:
-        """Align around the seed chain anchored at query line note ``qa`` / reference slot ``sa``."""
+        """Align around a seed chain: ``first`` = (query line note, reference slot) where its first run
+        starts, ``last`` = (query note, slot, query end note) of its last run."""
         index = self.index
-        invariance = index.invariance
+        qa, sa = int(first[0]), int(first[1])
+        q_last, s_last_run, q_core_end = (int(x) for x in last)
+        line = int(index.line_of(np.array([sa]))[0])
         line_start, line_end = int(index.line_offsets[line]), int(index.line_offsets[line + 1])
-        s_notes = np.asarray(index.note[line_start:line_end])
-        line_end = line_start + int(np.count_nonzero(s_notes >= 0))
-        reach = q_core_end - qa + self.extension
+        line_end = line_start + int(np.count_nonzero(np.asarray(index.note[line_start:line_end]) >= 0))
         q_hi = min(len(q_pitch), q_core_end + self.extension)
-        s_hi = min(line_end, sa + reach + self.max_edits)
+        s_hi = min(line_end, s_last_run + (q_core_end - q_last) + self.extension + self.max_edits)
         q_lo = max(0, qa - self.extension)
         s_lo = max(line_start, sa - self.extension - self.max_edits)
         s_pitch = np.asarray(index.pitch[s_lo:s_hi]).astype(np.int64)
         s_onset = np.asarray(index.onset[s_lo:s_hi]).astype(np.float64)
         a = sa - s_lo  # anchor inside the source window
+        # Tempo ratio from the anchor to the last note of the last run (exact on both sides).
         scale = 1.0
-        core = min(q_core_end, len(q_pitch)) - 1
-        s_core = a + (core - qa)
-        if invariance in _TEMPO_FREE and s_core < len(s_onset) and s_onset[s_core] > s_onset[a]:
-            scale = (q_onset[core] - q_onset[qa]) / (s_onset[s_core] - s_onset[a])
+        q_core = min(q_core_end, len(q_pitch)) - 1
+        s_core = s_last_run + (q_core - q_last) - s_lo
+        if index.invariance in _TEMPO_FREE and 0 <= s_core < len(s_onset) and s_onset[s_core] > s_onset[a]:
+            scale = (q_onset[q_core] - q_onset[qa]) / (s_onset[s_core] - s_onset[a])
         qp = q_pitch[q_lo:q_hi] - q_pitch[qa]
         qt = q_onset[q_lo:q_hi] - q_onset[qa]
         sp = s_pitch - s_pitch[a]
         st = (s_onset - s_onset[a]) * scale
         same = np.abs(qt[:, None] - st[None, :]) <= tol
-        if invariance not in _PITCHLESS:
+        if index.invariance not in _PITCHLESS:
             same &= qp[:, None] == sp[None, :]
         qa_w = qa - q_lo
         fwd_i, fwd_j, fwd_e = _extend(same[qa_w:, a:], self.max_edits)
@@ -449,7 +470,7 @@ def _extend(same: np.ndarray, budget: int) -> tuple[int, int, int]:
     """Best free-end alignment of two note sequences from their starts (``same[i, j]``: notes agree).
 
     Levenshtein DP, vectorized per row; the chosen end ``(i, j)`` closes on an agreeing pair and
-    maximizes ``agreements - 2 * edits`` (so junk after a copy is not absorbed) with at most ``budget``
+    maximizes ``agreements - edits`` (so an edit needs two agreeing notes after it to be taken) with at most ``budget``
     edits. Returns (query notes, reference notes, edits).
     """
     n_q, n_s = same.shape
@@ -468,7 +489,7 @@ def _extend(same: np.ndarray, budget: int) -> tuple[int, int, int]:
         ends = np.flatnonzero(same[i - 1] & (diag == row[1:]) & (row[1:] <= budget)) + 1
         if len(ends):
             e = row[ends]
-            score = (i - e) - 2 * e
+            score = i - 2 * e
             k = int(np.lexsort((e, -score))[0])
             if score[k] > best[0] or (score[k] == best[0] and e[k] < best[3]):
                 best = (int(score[k]), i, int(ends[k]), int(e[k]))

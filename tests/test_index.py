@@ -1,0 +1,153 @@
+"""The reference index: suffix array and matching statistics against brute force, provenance, chance
+length, and the save/load round trip with memory mapping."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from remixmusic.errors import RemixError
+from remixmusic.index import FORMAT_VERSION, Index, IndexFileError, suffix_array
+from remixmusic.midi import write_midi
+from remixmusic.notes import NOTE_DTYPE, Piece
+
+
+def _suffix_key(text: np.ndarray, i: int) -> tuple:
+    """A suffix up to and including its first separator; separators sort first and never tie."""
+    out = []
+    for j in range(i, len(text)):
+        if text[j] < 0:
+            out.append((-1, j))
+            break
+        out.append((int(text[j]), 0))
+    return tuple(out)
+
+
+texts = st.lists(st.integers(-1, 3), min_size=1, max_size=60).map(lambda xs: np.array([*xs, -1], np.int32))
+
+
+@settings(max_examples=80, deadline=None)
+@given(texts)
+def test_suffix_array_sorts_suffixes_up_to_their_separator(text):
+    sa = suffix_array(text)
+    assert sorted(sa.tolist()) == list(range(len(text)))
+    keys = [_suffix_key(text, int(i)) for i in sa if text[i] >= 0]
+    assert keys == sorted(keys)
+
+
+def random_piece(rng: np.random.Generator, n: int, name: str) -> Piece:
+    notes = np.zeros(n, NOTE_DTYPE)
+    notes["pitch"] = np.clip(60 + np.cumsum(rng.integers(-3, 4, n)), 30, 100)
+    ioi = rng.choice([6, 12, 24], n)
+    notes["onset"] = np.cumsum(ioi) - ioi[0]
+    notes["duration"] = ioi
+    notes["velocity"] = 80
+    return Piece(notes=notes, source=f"/corpus/{name}.mid")
+
+
+@pytest.fixture(scope="module")
+def pieces() -> list[Piece]:
+    rng = np.random.default_rng(3)
+    return [random_piece(rng, int(rng.integers(20, 80)), f"p{i}") for i in range(30)]
+
+
+@pytest.fixture(scope="module")
+def index(pieces) -> Index:
+    return Index.build(pieces)
+
+
+def _brute_matching_statistics(reference: list[np.ndarray], query: np.ndarray) -> np.ndarray:
+    out = np.zeros(len(query), np.int64)
+    for i in range(len(query)):
+        for ref in reference:
+            for s in range(len(ref)):
+                k = 0
+                while i + k < len(query) and s + k < len(ref) and ref[s + k] == query[i + k]:
+                    k += 1
+                out[i] = max(out[i], k)
+    return out
+
+
+def test_matching_statistics_and_counts_agree_with_brute_force(index, pieces):
+    reference = [s.symbols for p in pieces for s in index.streams(p)]
+    rng = np.random.default_rng(0)
+    query = np.concatenate([reference[4][5:15], rng.integers(0, 60, 10), reference[9][:12]])
+    length, lo, hi, lo_d, hi_d = index.matching_statistics(query, record_depth=2)
+    assert length.tolist() == _brute_matching_statistics(reference, query).tolist()
+    for i in range(len(query)):
+        occurrences = sum(
+            1
+            for ref in reference
+            for s in range(len(ref) - length[i] + 1)
+            if np.array_equal(ref[s : s + length[i]], query[i : i + length[i]])
+        )
+        assert hi[i] - lo[i] == (occurrences if length[i] else 0)
+        if length[i] >= 2:
+            assert hi_d[i] - lo_d[i] == index.count(query[i : i + 2])
+    assert index.count(reference[4][5:15]) >= 1
+    assert index.count(np.array([10**6])) == 0
+
+
+def test_provenance_points_back_to_the_reference_notes(index, pieces):
+    slots = np.asarray(index.sa)
+    piece = index.piece[slots]
+    note = index.note[slots]
+    for p in (0, 7, 29):
+        mine = slots[piece == p]
+        assert np.array_equal(np.sort(index.onset[mine]), np.sort(pieces[p].notes["onset"][note[piece == p]]))
+        assert np.all(index.pitch[mine] == pieces[p].notes["pitch"][note[piece == p]])
+    assert index.piece_names[7] == "p7.mid" and index.piece_sources[7] == "/corpus/p7.mid"
+    # Every line of n notes takes n slots (order 2): symbols then two separators.
+    assert index.n_slots == sum(len(p.notes) for p in pieces)
+    assert index.n_symbols == index.n_slots - 2 * len(pieces)
+    assert index.line_of(np.array([0, index.n_slots - 1])).tolist() == [0, len(pieces) - 1]
+
+
+def test_chance_length_is_small_for_random_material_and_reported(index):
+    assert 1 <= index.chance_length <= 6
+    assert index.header()["chance_length"] == index.chance_length
+
+
+def test_save_load_round_trip_is_memory_mapped(tmp_path, index):
+    path = index.save(tmp_path / "ref.idx")
+    loaded = Index.load(path)
+    assert isinstance(loaded.sa, np.memmap) and isinstance(loaded.text, np.memmap)
+    assert loaded.header() == index.header()
+    query = np.asarray(index.text[10:30])
+    query = query[query >= 0]
+    for a, b in zip(index.matching_statistics(query)[:3], loaded.matching_statistics(query)[:3], strict=True):
+        assert np.array_equal(a, b)
+    # Saving again replaces the index in place; nothing else is left in the folder.
+    index.save(path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ref.idx"]
+
+
+def test_load_rejects_other_versions_and_damage(tmp_path, index):
+    path = index.save(tmp_path / "ref.idx")
+    header = json.loads((path / "header.json").read_text())
+    header["format_version"] = FORMAT_VERSION + 1
+    (path / "header.json").write_text(json.dumps(header))
+    with pytest.raises(IndexFileError, match="version"):
+        Index.load(path)
+    with pytest.raises(IndexFileError, match="not a remixmusic index"):
+        Index.load(tmp_path / "missing")
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "keep.txt").write_text("x")
+    with pytest.raises(IndexFileError, match="not overwriting"):
+        index.save(tmp_path / "other")
+
+
+def test_build_from_a_midi_folder_and_bad_input(tmp_path, pieces):
+    for p in pieces[:5]:
+        write_midi(p, tmp_path / "midi" / f"{p.source.rsplit('/', 1)[1]}")
+    (tmp_path / "midi" / "broken.mid").write_bytes(b"not midi")
+    index = Index.build(tmp_path / "midi", invariance="transposed")
+    assert index.n_pieces == 5 and index.invariance == "transposed" and index.order == 1
+    with pytest.raises(RemixError):
+        Index.build([], invariance="transposed")
+    with pytest.raises(RemixError, match="invariance"):
+        Index.build(pieces, invariance="bogus")

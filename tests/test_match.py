@@ -1,0 +1,238 @@
+"""Matching against a reference index, on real folk tunes: planted exact and varied copies are found with
+their sources, random and shuffled material is not, and folk variants find each other."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from remixmusic.index import Index
+from remixmusic.match import Matcher, match_piece
+from remixmusic.notes import NOTE_DTYPE, Piece, Track
+from remixmusic.views import extract_lines
+
+N_TUNES = 60
+# Folk variants among the first 60 tunes of essenFolksong/altdeu10.abc (zero-based positions): "Zwei Wasser"
+# / "Schwimmersage" (22-25) with one of the "Zwei Koenigskinder" tunes (27; the same swimmer ballad),
+# "Das Schloss in Oesterreich" (28-30), "Laemmerweide" (54-55).
+VARIANT_GROUPS = [[22, 23, 24, 25, 27], [28, 29, 30], [54, 55]]
+
+
+@pytest.fixture(scope="module")
+def essen() -> list[Piece]:
+    """The first 60 tunes of one Essen collection file in music21's corpus (about 2,500 notes)."""
+    from music21 import converter, corpus
+
+    from remixmusic.corpora import score_to_piece
+
+    path = next(Path(p) for p in corpus.getPaths() if Path(p).name == "altdeu10.abc")
+    records = re.split(r"\n(?=X:)", path.read_text(encoding="latin-1"))[1 : N_TUNES + 1]
+    opus = converter.parse("\n".join(records), format="abc")
+    return [score_to_piece(s, source=f"altdeu10-{i:02d}.abc") for i, s in enumerate(opus.scores)]
+
+
+@pytest.fixture(scope="module")
+def reference(essen) -> list[Piece]:
+    """Tunes with no variant among the others, so each planted fragment has exactly one true source."""
+    variants = {i for group in VARIANT_GROUPS for i in group} | {26, 27}
+    return [p for i, p in enumerate(essen[:50]) if i not in variants]
+
+
+@pytest.fixture(scope="module")
+def index(reference) -> Index:
+    return Index.build(reference)
+
+
+def _melody(piece: Piece) -> np.ndarray:
+    return piece.notes[extract_lines(piece)[0].notes]
+
+
+def _random_notes(rng: np.random.Generator, n: int) -> tuple[list[int], list[int]]:
+    pitch = np.clip(int(rng.integers(55, 75)) + np.cumsum(rng.integers(-4, 5, n)), 45, 90)
+    return pitch.tolist(), rng.choice([6, 12, 12, 18, 24], n).tolist()
+
+
+def _edit(rng, pitch: list[int], onset: list[int], kind: str, k: int) -> None:
+    """Apply one note edit at position k in place: change the pitch, delete the note, or insert one."""
+    if kind == "change":
+        pitch[k] += int(rng.choice([-3, -2, 2, 3]))
+    elif kind == "delete":
+        del pitch[k], onset[k]
+    else:
+        gap = onset[k + 1] - onset[k]
+        pitch.insert(k + 1, pitch[k] + int(rng.choice([-1, 1, 2])))
+        onset.insert(k + 1, onset[k] + max(1, gap // 2))
+
+
+def plant(rng, reference, n_fragments=4, lengths=(8, 16), edits=0):
+    """A piece of random filler with transposed, tempo-scaled fragments of reference tunes spliced in.
+
+    Returns the piece and, per fragment, (first query note, end query note, reference piece, first
+    reference melody note, end reference melody note).
+    """
+    pitches: list[int] = []
+    onsets: list[int] = []
+    truth = []
+    t = 0
+
+    def filler():
+        nonlocal t
+        p, ioi = _random_notes(rng, int(rng.integers(8, 17)))
+        for a, b in zip(p, ioi, strict=True):
+            pitches.append(a)
+            onsets.append(t)
+            t += b
+
+    filler()
+    for _ in range(n_fragments):
+        length = int(rng.integers(lengths[0], lengths[1] + 1))
+        r = int(rng.integers(len(reference)))
+        while len(_melody(reference[r])) < length:
+            r = int(rng.integers(len(reference)))
+        mel = _melody(reference[r])
+        s = int(rng.integers(0, len(mel) - length + 1))
+        frag = mel[s : s + length]
+        scale = rng.choice([1, 2]) if rng.random() < 0.5 else 1
+        rel = (frag["onset"] - frag["onset"][0]).astype(np.int64)
+        if rng.random() < 0.3 and np.all(rel % 2 == 0):
+            rel //= 2  # twice as fast
+        else:
+            rel *= scale
+        fp, fo = (frag["pitch"] + int(rng.integers(-5, 7))).tolist(), rel.tolist()
+        positions = (
+            sorted(rng.choice(np.arange(3, length - 4, 4), size=edits, replace=False)) if edits else []
+        )
+        for k in reversed(positions):
+            _edit(rng, fp, fo, str(rng.choice(["change", "delete", "insert"])), int(k))
+        q0 = len(pitches)
+        pitches.extend(fp)
+        onsets.extend(t + o for o in fo)
+        t += fo[-1] + int(np.median(np.diff(fo)))
+        truth.append((q0, len(pitches), r, s, s + length))
+        filler()
+    notes = np.zeros(len(pitches), NOTE_DTYPE)
+    notes["pitch"], notes["onset"], notes["velocity"] = pitches, onsets, 80
+    notes["duration"] = np.maximum(1, np.diff(np.append(onsets, onsets[-1] + 12)))
+    return Piece(notes=notes, tracks=[Track("planted")]), truth
+
+
+def _overlap(a0, a1, b0, b1) -> int:
+    return max(0, min(a1, b1) - max(a0, b0))
+
+
+def test_planted_copies_are_recovered_with_source_and_span(index, reference):
+    rng = np.random.default_rng(0)
+    matcher = Matcher(index)
+    true_pos = false_pos = recovered = total = 0
+    for _ in range(12):
+        query, truth = plant(rng, reference)
+        pm = matcher.match_piece(query)
+        found = set()
+        for m in pm.matches:
+            if m.stock:
+                continue
+            q0, q1 = m.start, m.start + m.n_notes
+            hits = [
+                f
+                for f, (a, b, r, s, e) in enumerate(truth)
+                if _overlap(q0, q1, a, b) >= 0.8 * (q1 - q0)
+                and any(
+                    src.piece == r and _holds(index, reference[r], src, s + m.start - a, m.length)
+                    for src in m.sources
+                )
+            ]
+            true_pos += bool(hits)
+            false_pos += not hits
+            found.update(hits)
+        recovered += len(found)
+        total += len(truth)
+    assert true_pos / (true_pos + false_pos) >= 0.95
+    assert recovered / total >= 0.95
+
+
+def _holds(index: Index, piece: Piece, source, start: int, length: int) -> bool:
+    """Whether the reported source span holds the planted symbols (melody symbols ``start ..``), which
+    also accepts a repeat of the phrase elsewhere in the same tune."""
+    stream = index.streams(piece)[0]
+    at = int(np.flatnonzero(stream.line.notes == source.note_first)[0])
+    planted = stream.symbols[max(start, 0) : start + length]
+    return len(planted) > 0 and np.array_equal(stream.symbols[at : at + len(planted)], planted)
+
+
+def test_transposition_of_a_planted_copy_is_reported(index, reference):
+    mel = _melody(reference[3])[:14]
+    notes = np.zeros(len(mel), NOTE_DTYPE)
+    notes["pitch"] = mel["pitch"] + 5
+    notes["onset"] = (mel["onset"] - mel["onset"][0]) * 2
+    notes["duration"] = mel["duration"] * 2
+    pm = match_piece(Piece(notes=notes), index)
+    assert pm.matches and pm.matches[0].sources[0].piece == 3
+    assert pm.matches[0].sources[0].transposition == 5
+    assert pm.copied.all() and pm.longest.min() == len(mel)
+    assert np.all(pm.longest_source == 3) and np.all(pm.transposition == 5)
+
+
+def test_random_and_shuffled_material_shows_near_zero_coverage(index, reference):
+    rng = np.random.default_rng(1)
+    matcher = Matcher(index, near=False)
+    copied = analyzed = 0
+    for piece in reference[:20]:
+        shuffled = piece.notes.copy()
+        mel = _melody(piece)
+        perm = rng.permutation(len(mel))
+        shuffled = np.zeros(len(mel), NOTE_DTYPE)
+        shuffled["pitch"], shuffled["onset"], shuffled["duration"] = mel["pitch"][perm], mel["onset"], 6
+        for query in (Piece(notes=shuffled), _random_piece(rng, 100)):
+            pm = matcher.match_piece(query)
+            copied += int(pm.copied.sum())
+            analyzed += int(pm.in_line.sum())
+    assert copied / analyzed < 0.03
+    assert index.chance_length >= 2
+
+
+def _random_piece(rng, n: int) -> Piece:
+    pitch, ioi = _random_notes(rng, n)
+    notes = np.zeros(n, NOTE_DTYPE)
+    notes["pitch"], notes["onset"], notes["duration"] = pitch, np.cumsum(ioi), ioi
+    return Piece(notes=notes)
+
+
+@pytest.mark.parametrize("edits", [1, 2])
+def test_varied_copies_are_found_with_source_and_edit_count(index, reference, edits):
+    rng = np.random.default_rng(10 + edits)
+    matcher = Matcher(index)
+    right = right_edits = total = 0
+    for _ in range(10):
+        query, truth = plant(rng, reference, lengths=(13, 16), edits=edits)
+        pm = matcher.match_piece(query)
+        for a, b, r, _s, _e in truth:
+            total += 1
+            hits = [
+                v for v in pm.varied_matches if v.source.piece == r and _overlap(v.start, v.end, a, b) > 0
+            ]
+            right += bool(hits)
+            right_edits += any(v.edits == edits for v in hits)
+            assert all(v.edits <= matcher.max_edits for v in pm.varied_matches)
+    assert right / total >= 0.9
+    assert right_edits / total >= 0.8
+
+
+def test_folk_variants_are_top_sources(essen):
+    for group in VARIANT_GROUPS:
+        for q in group[:2]:
+            others = [i for i in range(len(essen)) if i != q]
+            ranking = match_piece(essen[q], Index.build([essen[i] for i in others])).source_ranking()
+            assert ranking and others[ranking[0][0]] in group, (q, ranking[:3])
+
+
+def test_per_note_arrays_and_coverage(index, reference):
+    pm = match_piece(reference[5], index)
+    n = len(reference[5].notes)
+    assert all(len(a) == n for a in (pm.longest, pm.copied, pm.stock, pm.varied, pm.longest_source))
+    assert pm.coverage(np.array([1]))[0] == 1.0  # a reference piece matches itself everywhere
+    curve = pm.coverage(np.arange(1, 40))
+    assert np.all(np.diff(curve) <= 0)
+    assert pm.parameters["invariance"] == "transposed+tempo" and pm.min_length == index.chance_length + 2

@@ -1,0 +1,133 @@
+"""Melodic lines and symbol streams: skyline and voices, drums, the n-notes-to-symbols mapping, and the
+invariances (transposition, tempo) as properties."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from remixmusic.errors import RemixError
+from remixmusic.notes import NOTE_DTYPE, Piece, Track
+from remixmusic.views import (
+    ALPHABET_SIZE,
+    INVARIANCES,
+    ORDER,
+    encode,
+    extract_lines,
+    piece_streams,
+)
+
+
+def chords_piece() -> Piece:
+    """Track 0: three-note chords at 0 and 12, a single note at 24; track 1: drums; track 2: a bass line."""
+    rows = [
+        (0, 12, 60, 0, False),
+        (0, 12, 64, 0, False),
+        (0, 12, 67, 0, False),
+        (12, 12, 62, 0, False),
+        (12, 12, 65, 0, False),
+        (12, 12, 69, 0, False),
+        (24, 12, 72, 0, False),
+        (0, 6, 36, 1, True),
+        (6, 6, 38, 1, True),
+        (0, 24, 48, 2, False),
+        (24, 24, 43, 2, False),
+    ]
+    notes = np.zeros(len(rows), NOTE_DTYPE)
+    for i, (onset, dur, pitch, track, drum) in enumerate(rows):
+        notes[i] = (onset, dur, pitch, 80, track, 0, drum)
+    return Piece(notes=notes, tracks=[Track("chords"), Track("drums", is_drum=True), Track("bass", 33)])
+
+
+def test_skyline_takes_the_top_note_per_onset_per_track_and_skips_drums():
+    piece = chords_piece()
+    lines = extract_lines(piece)
+    assert [(line.track, line.voice) for line in lines] == [(0, 0), (2, 0)]
+    assert piece.notes["pitch"][lines[0].notes].tolist() == [67, 69, 72]
+    assert piece.notes["pitch"][lines[1].notes].tolist() == [48, 43]
+    with_drums = extract_lines(piece, include_drums=True)
+    assert [line.track for line in with_drums] == [0, 1, 2]
+
+
+def test_voices_rank_chord_tones_from_the_top():
+    piece = chords_piece()
+    lines = [line for line in extract_lines(piece, "voices") if line.track == 0]
+    assert [piece.notes["pitch"][line.notes].tolist() for line in lines] == [[67, 69, 72], [64, 65], [60, 62]]
+
+
+def test_n_notes_give_n_minus_order_symbols_with_note_index():
+    piece = chords_piece()
+    for invariance in INVARIANCES:
+        streams = piece_streams(piece, invariance)
+        top = streams[0]
+        assert len(top.symbols) == 3 - ORDER[invariance]
+        assert top.note_index.tolist() == top.line.notes[: len(top.symbols)].tolist()
+        assert top.symbols.dtype == np.int32
+        assert np.all((top.symbols >= 0) & (top.symbols < ALPHABET_SIZE[invariance]))
+        first, end = top.note_span(0, len(top.symbols))
+        assert (int(first), int(end)) == (0, 3)
+
+
+def test_interval_and_ratio_symbols():
+    pitch = np.array([60, 62, 59, 59])
+    onset = np.array([0, 12, 18, 30])
+    tt = encode(pitch, onset, np.full(4, 6), "transposed+tempo")
+    rhythm = encode(pitch, onset, np.full(4, 6), "rhythm")
+    # ratios 6/12 and 12/6 are different classes; intervals +2 and -3 differ.
+    assert len(tt) == 2 and tt[0] != tt[1]
+    assert rhythm.tolist() == [4, 10]  # indices of 1/2 and 2 in IOI_RATIOS
+    assert encode(pitch, onset, np.full(4, 6), "contour").tolist() == [2 * 3 + 0, 0 * 3 + 2]
+
+
+def test_unknown_invariance_or_line_mode_is_a_clear_error():
+    with pytest.raises(RemixError, match="invariance"):
+        piece_streams(chords_piece(), "pitch-class")
+    with pytest.raises(RemixError, match="line mode"):
+        extract_lines(chords_piece(), "bass")
+
+
+@st.composite
+def melodies(draw):
+    n = draw(st.integers(3, 40))
+    pitch = draw(st.lists(st.integers(30, 90), min_size=n, max_size=n))
+    ioi = draw(st.lists(st.sampled_from([1, 2, 3, 4, 6, 8, 12, 18, 24, 36, 48]), min_size=n, max_size=n))
+    dur = draw(st.lists(st.integers(1, 48), min_size=n, max_size=n))
+    chord = draw(st.lists(st.integers(0, 12), min_size=n, max_size=n))
+    rows = []
+    onset = 0
+    for p, i, d, c in zip(pitch, ioi, dur, chord, strict=True):
+        rows.append((onset, d, p))
+        if c:  # a lower chord tone: the skyline must ignore it
+            rows.append((onset, d, p - c))
+        onset += i
+    notes = np.zeros(len(rows), NOTE_DTYPE)
+    notes["onset"], notes["duration"], notes["pitch"] = zip(*rows, strict=True)
+    notes["velocity"] = 80
+    return Piece(notes=notes)
+
+
+def _symbols(piece: Piece, invariance: str) -> list[list[int]]:
+    return [s.symbols.tolist() for s in piece_streams(piece, invariance, lines="voices")]
+
+
+@settings(max_examples=60, deadline=None)
+@given(melodies(), st.integers(-12, 12))
+def test_transposing_leaves_interval_streams_unchanged(piece, semitones):
+    moved = piece.transpose(semitones)
+    for invariance in ("transposed", "transposed+tempo", "rhythm", "contour"):
+        assert _symbols(moved, invariance) == _symbols(piece, invariance)
+    if semitones:
+        assert _symbols(moved, "exact") != _symbols(piece, "exact")
+
+
+@settings(max_examples=60, deadline=None)
+@given(melodies(), st.sampled_from([2, 3]))
+def test_scaling_time_leaves_tempo_invariant_streams_unchanged(piece, factor):
+    notes = piece.notes.copy()
+    notes["onset"] *= factor
+    notes["duration"] *= factor
+    slower = piece.with_notes(notes)
+    for invariance in ("transposed+tempo", "rhythm", "contour"):
+        assert _symbols(slower, invariance) == _symbols(piece, invariance)
