@@ -52,7 +52,7 @@ COVERAGE_LENGTHS = np.arange(2, 33)
 LOG_PROB_KEY = "note_log_probs"
 """Sidecar key (written by :func:`remixmusic.sample.write_results`) with one natural-log probability per
 note, in the order of ``read_midi(file).notes``; surprisal is its negative."""
-_SHORTLIST = 32  # reference pieces whose windows the originality score compares with
+_SHORTLIST = 16  # reference pieces whose windows the originality score compares with
 
 
 # -- inputs -------------------------------------------------------------------------------------------

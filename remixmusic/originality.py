@@ -4,18 +4,23 @@ Notes are points (onset, MIDI pitch). The *cardinality score* of a query point s
 reference point set ``Q`` is the size of the largest subset of ``P`` that, moved by one translation
 vector in time and pitch, lands on points of ``Q``, divided by ``max(|P|, |Q|)``: transposed and shifted
 copies score like verbatim ones. A piece is cut into windows of 16 beats with a hop of 8 beats; the
-originality of a window is ``1 - max cardinality score`` over all reference windows, and the piece's
-originality report is that curve (its mean summarizes the piece). Reference windows have the same length
-but a finer hop (1 beat by default), so a passage copied at any beat offset still finds a reference
-window aligned to within half a beat: with equal hops a verbatim copy shifted by half a hop would score
-only about 0.75.
+originality of a window is ``1 - max cardinality score`` over reference windows of the same length, and
+the piece's originality report is that curve (its mean summarizes the piece).
 
-The published procedure compares every query window with every reference window (``brute_force``); it is
-quadratic in corpus size. :meth:`OriginalityScorer.score` gets the same number where it matters by
-comparing only with the windows of a shortlist of reference pieces, taken from the suffix-array matches of
-the query piece (the pieces its notes were matched to). A shortlisted score can only be lower than the
-brute-force one, and equals it whenever the best reference window belongs to a matched piece, which is
-the case for every copied window.
+Reference windows start at *every* grid step, the limit of an ever finer reference hop, so a passage
+copied at any offset meets an aligned reference window (with reference windows on the query's 8-beat
+hop, a verbatim copy shifted by 4 beats would score only 0.75). This costs nothing extra: query window
+``P`` (onsets relative to its start) and a reference piece vote with every pair of points for the
+translation ``(dt, dp) = q - p``; the votes for one translation count exactly the points of ``P`` that
+land in the reference window starting at ``dt``, so the best window of a piece is read off the vote
+counts, divided by ``max(|P|, points of that window)``.
+
+The published procedure compares every query window with every reference window (:meth:`brute_force`);
+it is linear in the reference size per query window. :meth:`OriginalityScorer.score` gets the same number
+where it matters by comparing only with a shortlist of reference pieces taken from the suffix-array
+matches of the query piece (the pieces its notes were matched to). A shortlisted score can only be lower
+than the brute-force one, and equals it whenever the best reference window belongs to a matched piece,
+which is the case for every copied window.
 """
 
 from __future__ import annotations
@@ -31,70 +36,69 @@ from remixmusic.fileio import atomic_write
 from remixmusic.index import Index
 from remixmusic.notes import STEPS_PER_BEAT, Piece
 
-_PITCH_SPAN = 256  # translation in pitch lies in (-128, 128)
-_CHUNK_POINTS = 1 << 16  # reference points compared with one query window at a time
+_PITCH_SPAN = 256  # translations in pitch lie in (-128, 128)
+_CHUNK_PAIRS = 1 << 22  # (reference point, query point) pairs voted at a time, to bound memory
 
 
 def point_set(piece: Piece) -> np.ndarray:
-    """Distinct (onset, pitch) points of the pitched notes, sorted by onset; drums are not pitches."""
+    """Distinct (onset, pitch) points of the pitched notes, sorted; drums are not pitches."""
     notes = piece.notes[~piece.notes["is_drum"]]
     pts = np.stack([notes["onset"].astype(np.int64), notes["pitch"].astype(np.int64)], axis=1)
     return np.unique(pts, axis=0) if len(pts) else pts.reshape(0, 2)
 
 
-def windows_of(points: np.ndarray, length: int, hop: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Cut sorted points into windows ``[k*hop, k*hop + length)``.
-
-    Returns ``(window_points, window_id, window_start)``: points repeated once per window they fall in,
-    with onsets relative to their window's start (translation invariance makes the origin free, and
-    relative onsets keep every time shift inside ``(-length, length)``), the window of each, and the start
-    step of every non-empty window (ids are renumbered 0..).
-    """
+def query_windows(points: np.ndarray, length: int, hop: int) -> tuple[list[np.ndarray], np.ndarray]:
+    """Non-empty windows ``[k*hop, k*hop + length)`` of sorted points, onsets relative to the window start,
+    and the start step of each."""
     if len(points) == 0:
-        return points.reshape(0, 2), np.zeros(0, np.int64), np.zeros(0, np.int64)
+        return [], np.zeros(0, np.int64)
     onset = points[:, 0]
-    n_windows = int(onset.max()) // hop + 1
-    starts = np.arange(n_windows, dtype=np.int64) * hop
+    starts = np.arange(int(onset.max()) // hop + 1, dtype=np.int64) * hop
     lo = np.searchsorted(onset, starts, side="left")
     hi = np.searchsorted(onset, starts + length, side="left")
     keep = hi > lo
-    starts, lo, hi = starts[keep], lo[keep], hi[keep]
-    counts = hi - lo
-    wid = np.repeat(np.arange(len(starts)), counts)
-    out = points[_ranges(lo, hi)]
-    out[:, 0] -= starts[wid]
-    return out, wid, starts
+    windows = [
+        points[a:b] - np.array([s, 0]) for a, b, s in zip(lo[keep], hi[keep], starts[keep], strict=True)
+    ]
+    return windows, starts[keep]
 
 
-def _ranges(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """Concatenation of ``arange(lo[i], hi[i])`` over i, vectorized."""
-    counts = hi - lo
-    return np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts) + np.repeat(lo, counts)
+def best_window(
+    query: np.ndarray, ref_points: np.ndarray, ref_owner: np.ndarray, length: int
+) -> tuple[float, int, int]:
+    """Highest cardinality score of window ``query`` over all reference windows ``[t, t + length)``.
 
-
-def best_cardinality(
-    query: np.ndarray, ref_points: np.ndarray, ref_window: np.ndarray, ref_sizes: np.ndarray, length: int
-) -> tuple[float, int]:
-    """Highest cardinality score of point set ``query`` over the reference windows, and that window.
-
-    All translation vectors between query points and reference points are encoded with their window into
-    one integer key; the most frequent key of a window is its maximal translatable subset.
+    ``ref_points`` are (onset, pitch) sorted by ``ref_owner`` (a small piece number) then onset. Returns
+    (score, owner, window start) of the best window; (0, -1, -1) when nothing can be compared.
     """
-    if len(query) == 0 or len(ref_points) == 0:
-        return 0.0, -1
-    span_t = 2 * length + 1
-    dt = ref_points[:, None, 0] - query[None, :, 0] + length
-    dp = ref_points[:, None, 1] - query[None, :, 1] + _PITCH_SPAN // 2
-    key = ((ref_window[:, None] * span_t + dt) * _PITCH_SPAN + dp).ravel()
+    n = len(query)
+    if n == 0 or len(ref_points) == 0:
+        return 0.0, -1, -1
+    span = int(ref_points[:, 0].max()) + 2 * length + 1  # room for every window start t >= -length
+    owner = ref_owner.astype(np.int64)
+    dt = ref_points[:, None, 0].astype(np.int64) - query[None, :, 0] + length
+    dp = ref_points[:, None, 1].astype(np.int64) - query[None, :, 1] + _PITCH_SPAN // 2
+    key = ((owner[:, None] * span + dt) * _PITCH_SPAN + dp).ravel()
     key.sort()
     edges = np.flatnonzero(np.diff(key)) + 1
-    runs = np.diff(np.concatenate([[0], edges, [len(key)]]))
-    run_window = key[np.concatenate([[0], edges])] // (span_t * _PITCH_SPAN)
-    best = np.zeros(len(ref_sizes), dtype=np.int64)
-    np.maximum.at(best, run_window, runs)
-    scores = best / np.maximum(ref_sizes, len(query))
-    w = int(np.argmax(scores))
-    return float(scores[w]), w
+    heads = np.concatenate([[0], edges])
+    votes = np.diff(np.append(heads, len(key)))
+    flat = owner * span + ref_points[:, 0] + length
+
+    def window_size(k: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        base = key[heads[k]] // _PITCH_SPAN  # owner * span + t + length
+        size = np.searchsorted(flat, base + length) - np.searchsorted(flat, base)
+        return size, base // span, base % span
+
+    # A window scores at most votes / |P|: only translations that can beat the most-voted one are sized.
+    m = np.array([int(np.argmax(votes))])
+    bound = votes[m] / np.maximum(window_size(m)[0], n) * n
+    cand = np.flatnonzero(votes >= bound[0] - 1e-9)
+    size, win_owner, win_t = window_size(cand)
+    tvotes = votes[cand]
+    score = tvotes / np.maximum(size, n)
+    k = int(np.argmax(score))
+    return float(score[k]), int(win_owner[k]), int(win_t[k]) - length
 
 
 @dataclass(frozen=True)
@@ -116,38 +120,31 @@ class OriginalityResult:
 
 
 class OriginalityScorer:
-    """Windows of a reference corpus, kept as flat arrays, and the scoring of query pieces against them."""
+    """The reference as one flat point array, and the scoring of query pieces against it."""
 
-    def __init__(
-        self, window_beats: float = 16.0, hop_beats: float = 8.0, reference_hop_beats: float = 1.0
-    ) -> None:
+    def __init__(self, window_beats: float = 16.0, hop_beats: float = 8.0) -> None:
         self.window_beats = window_beats
         self.hop_beats = hop_beats
-        self.reference_hop_beats = reference_hop_beats
         self.length = round(window_beats * STEPS_PER_BEAT)
         self.hop = round(hop_beats * STEPS_PER_BEAT)
-        self.reference_hop = round(reference_hop_beats * STEPS_PER_BEAT)
-        if min(self.length, self.hop, self.reference_hop) <= 0:
+        if min(self.length, self.hop) <= 0:
             raise RemixError("originality windows need a positive length and hop")
-        self.points = np.zeros((0, 2), np.int64)  # reference points, window after window
-        self.window_ptr = np.zeros(1, np.int64)  # points of window w: points[ptr[w]:ptr[w+1]]
-        self.window_piece = np.zeros(0, np.int64)
-        self.window_start = np.zeros(0, np.int64)
-        self.piece_ptr = np.zeros(1, np.int64)  # windows of piece i: piece_ptr[i]:piece_ptr[i+1]
+        self.points = np.zeros((0, 2), np.int32)  # reference points, piece after piece, sorted
+        self.piece_ptr = np.zeros(1, np.int64)  # points of piece i: points[ptr[i]:ptr[i+1]]
 
-    def params(self) -> dict[str, float]:
-        return {
-            "window_beats": self.window_beats,
-            "hop_beats": self.hop_beats,
-            "reference_hop_beats": self.reference_hop_beats,
-        }
+    def params(self) -> dict[str, float | str]:
+        return {"window_beats": self.window_beats, "hop_beats": self.hop_beats, "reference_hop": "every step"}
+
+    @property
+    def n_pieces(self) -> int:
+        return len(self.piece_ptr) - 1
 
     def fit(self, pieces: Sequence[Piece]) -> OriginalityScorer:
-        """Window every reference piece (piece ids are positions in ``pieces``, as in the index)."""
+        """Take the reference points of ``pieces`` (piece ids are positions, as in the index)."""
         return self._fit_point_sets([point_set(p) for p in pieces])
 
     def fit_index(self, index: Index) -> OriginalityScorer:
-        """Window the notes an index holds: the melodic lines of its reference pieces (all notes of
+        """Take the notes an index holds: the melodic lines of its reference pieces (all notes of
         monophonic tracks; the skyline of polyphonic ones unless the index was built with all voices).
 
         Using the index keeps one source of truth for the reference and needs no re-reading of MIDI.
@@ -160,89 +157,54 @@ class OriginalityScorer:
         return self._fit_point_sets(np.split(pts[:, 1:], bounds[1:-1]))
 
     def _fit_point_sets(self, point_sets: Sequence[np.ndarray]) -> OriginalityScorer:
-        pts, wins, starts, owners, per_piece = [], [], [], [], []
-        offset = 0
-        for i, points in enumerate(point_sets):
-            p, w, s = windows_of(points, self.length, self.reference_hop)
-            pts.append(p)
-            wins.append(w + offset)
-            starts.append(s)
-            owners.append(np.full(len(s), i, np.int64))
-            per_piece.append(len(s))
-            offset += len(s)
-        wid = np.concatenate(wins) if wins else np.zeros(0, np.int64)
-        self.points = (np.concatenate(pts) if pts else np.zeros((0, 2))).astype(np.int32)
-        self.window_ptr = np.concatenate([[0], np.cumsum(np.bincount(wid, minlength=offset))]).astype(
-            np.int64
-        )
-        self.window_start = np.concatenate(starts) if starts else np.zeros(0, np.int64)
-        self.window_piece = np.concatenate(owners) if owners else np.zeros(0, np.int64)
-        self.piece_ptr = np.concatenate([[0], np.cumsum(per_piece)]).astype(np.int64)
+        sizes = [len(p) for p in point_sets]
+        self.points = (np.concatenate(point_sets) if sizes else np.zeros((0, 2))).astype(np.int32)
+        self.piece_ptr = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
         return self
 
-    @property
-    def n_pieces(self) -> int:
-        return len(self.piece_ptr) - 1
-
-    def _windows_of_pieces(self, pieces: np.ndarray) -> np.ndarray:
-        pieces = np.unique(np.asarray(pieces, dtype=np.int64))
-        pieces = pieces[(pieces >= 0) & (pieces < self.n_pieces)]
-        return _ranges(self.piece_ptr[pieces], self.piece_ptr[pieces + 1])
-
-    def _score(self, piece: Piece, windows: np.ndarray) -> OriginalityResult:
-        """Score every query window against the reference windows ``windows`` (global ids)."""
-        q_pts, q_win, q_start = windows_of(point_set(piece), self.length, self.hop)
-        sizes = self.window_ptr[windows + 1] - self.window_ptr[windows]
-        # Chunks of reference windows bound the memory of the pairwise translation table.
-        chunk_ends = np.searchsorted(
-            np.cumsum(sizes), np.arange(1, 1 + sizes.sum() // _CHUNK_POINTS) * _CHUNK_POINTS
-        )
-        chunks = np.split(np.arange(len(windows)), np.unique(chunk_ends[chunk_ends < len(windows)]))
-        best = np.zeros(len(q_start))
-        best_window = np.full(len(q_start), -1, np.int64)
-        bounds = np.searchsorted(q_win, np.arange(len(q_start) + 1))
-        for chunk in chunks:
-            if len(chunk) == 0:
-                continue
-            w_ids = windows[chunk]
-            ref_points = self.points[_ranges(self.window_ptr[w_ids], self.window_ptr[w_ids + 1])]
-            ref_window = np.repeat(np.arange(len(chunk)), sizes[chunk])
-            for k in range(len(q_start)):  # one vectorized comparison per query window
-                query = q_pts[bounds[k] : bounds[k + 1]]
-                score, w = best_cardinality(query, ref_points, ref_window, sizes[chunk], self.length)
-                if w >= 0 and score > best[k]:
-                    best[k], best_window[k] = score, w_ids[w]
-        found = best_window >= 0
-        best_piece = (
-            np.where(found, self.window_piece[np.maximum(best_window, 0)], -1)
-            if len(windows)
-            else best_window
-        )
-        best_start = (
-            np.where(found, self.window_start[np.maximum(best_window, 0)], -1)
-            if len(windows)
-            else best_window
-        )
+    def _score(self, piece: Piece, candidates: np.ndarray) -> OriginalityResult:
+        """Score every query window against all windows of the reference pieces ``candidates``."""
+        windows, q_start = query_windows(point_set(piece), self.length, self.hop)
+        candidates = np.unique(np.asarray(candidates, dtype=np.int64))
+        candidates = candidates[(candidates >= 0) & (candidates < self.n_pieces)]
+        best = np.zeros(len(windows))
+        best_piece = np.full(len(windows), -1, np.int64)
+        best_start = np.full(len(windows), -1, np.int64)
+        sizes = self.piece_ptr[candidates + 1] - self.piece_ptr[candidates]
+        widest = max((len(w) for w in windows), default=1)
+        # Groups of candidate pieces small enough that their pairs with one query window fit in memory.
+        group = np.cumsum(sizes) // max(1, _CHUNK_PAIRS // widest)
+        for g in np.unique(group):
+            chunk = candidates[group == g]
+            lo, hi = self.piece_ptr[chunk], self.piece_ptr[chunk + 1]
+            counts = hi - lo
+            idx = (
+                np.arange(counts.sum())
+                - np.repeat(np.cumsum(counts) - counts, counts)
+                + np.repeat(lo, counts)
+            )
+            ref_points, ref_owner = self.points[idx], np.repeat(np.arange(len(chunk)), counts)
+            for k, window in enumerate(windows):  # one vectorized vote per query window
+                score, owner, start = best_window(window, ref_points, ref_owner, self.length)
+                if owner >= 0 and score > best[k]:
+                    best[k], best_piece[k], best_start[k] = score, chunk[owner], start
         return OriginalityResult(q_start, 1.0 - best, best_piece, best_start)
 
     def score(self, piece: Piece, candidates: np.ndarray) -> OriginalityResult:
         """Originality against the windows of the shortlisted reference pieces ``candidates`` only."""
-        return self._score(piece, self._windows_of_pieces(candidates))
+        return self._score(piece, candidates)
 
     def brute_force(self, piece: Piece) -> OriginalityResult:
         """The published method: every query window against every reference window."""
-        return self._score(piece, np.arange(len(self.window_start), dtype=np.int64))
+        return self._score(piece, np.arange(self.n_pieces))
 
-    # -- persistence next to an index -----------------------------------------------------------------
+    # -- persistence (worker processes load it instead of rebuilding) ---------------------------------
     def save(self, path: str | Path) -> None:
         with atomic_write(path, "wb") as fh:
             np.savez(
                 fh,
-                params=np.array([self.window_beats, self.hop_beats, self.reference_hop_beats]),
+                params=np.array([self.window_beats, self.hop_beats]),
                 points=self.points,
-                window_ptr=self.window_ptr,
-                window_piece=self.window_piece,
-                window_start=self.window_start,
                 piece_ptr=self.piece_ptr,
             )
 
@@ -251,8 +213,7 @@ class OriginalityScorer:
         try:
             data = np.load(path)
             scorer = cls(*(float(v) for v in data["params"]))
-            for name in ("points", "window_ptr", "window_piece", "window_start", "piece_ptr"):
-                setattr(scorer, name, data[name])
+            scorer.points, scorer.piece_ptr = data["points"], data["piece_ptr"]
         except (OSError, KeyError, ValueError) as exc:
-            raise RemixError(f"{path}: not an originality window file ({exc})") from exc
+            raise RemixError(f"{path}: not an originality point file ({exc})") from exc
         return scorer

@@ -3,7 +3,7 @@ import pytest
 
 from remixmusic.errors import RemixError
 from remixmusic.notes import NOTE_DTYPE, STEPS_PER_BEAT, Piece
-from remixmusic.originality import OriginalityScorer, best_cardinality, point_set, windows_of
+from remixmusic.originality import OriginalityScorer, best_window, point_set, query_windows
 
 
 def random_piece(rng: np.random.Generator, n: int = 100) -> Piece:
@@ -23,23 +23,38 @@ def shifted(piece: Piece, steps: int, semitones: int) -> Piece:
 
 def test_cardinality_score_is_translation_invariant_and_normalized_by_the_larger_set():
     p = np.array([[0, 60], [12, 64], [24, 67], [36, 72]])
-    q = p + np.array([5, -7])
-    score, w = best_cardinality(p, q, np.zeros(4, np.int64), np.array([4]), 48)
-    assert (score, w) == (1.0, 0)
-    q_bigger = np.concatenate([q, [[40, 50], [41, 51]]])
-    score, _ = best_cardinality(p, q_bigger, np.zeros(6, np.int64), np.array([6]), 48)
+    owner = np.zeros(4, np.int64)
+    assert best_window(p, p + np.array([5, -7]), owner, 48) == (1.0, 0, 5)
+    # Two extra points inside the best window [5, 53): 4 of max(4, 6).
+    bigger = np.concatenate([p + np.array([5, -7]), [[40, 50], [41, 51]]])
+    bigger = bigger[np.argsort(bigger[:, 0])]
+    score, _, _ = best_window(p, bigger, np.zeros(6, np.int64), 48)
     assert score == pytest.approx(4 / 6)
     half = np.array([[0, 60], [12, 64], [24, 61], [36, 90]])
-    score, _ = best_cardinality(p, half, np.zeros(4, np.int64), np.array([4]), 48)
-    assert score == pytest.approx(0.5)
+    assert best_window(p, half, owner, 48)[0] == pytest.approx(0.5)
 
 
-def test_windows_cover_every_point_with_relative_onsets():
+def test_best_window_equals_explicit_windows_at_every_start():
+    rng = np.random.default_rng(5)
+    length = 24
+    query = np.unique(np.stack([rng.integers(0, length, 6), rng.integers(60, 64, 6)], axis=1), axis=0)
+    ref = np.unique(np.stack([rng.integers(0, 90, 40), rng.integers(58, 66, 40)], axis=1), axis=0)
+    expected = 0.0
+    for t in range(-length, 91):
+        inside = ref[(ref[:, 0] >= t) & (ref[:, 0] < t + length)]
+        for dp in range(-10, 11):
+            moved = {(int(a) + t, int(b) + dp) for a, b in query}
+            hits = len(moved & {(int(a), int(b)) for a, b in inside})
+            expected = max(expected, hits / max(len(query), len(inside), 1))
+    assert best_window(query, ref, np.zeros(len(ref), np.int64), length)[0] == pytest.approx(expected)
+
+
+def test_query_windows_have_relative_onsets():
     pts = np.array([[0, 60], [50, 62], [100, 64], [500, 65]])
-    wp, wid, starts = windows_of(pts, 96, 48)
+    windows, starts = query_windows(pts, 96, 48)
     assert starts.tolist() == [0, 48, 96, 432, 480]  # empty windows are dropped
-    assert np.all((wp[:, 0] >= 0) & (wp[:, 0] < 96))
-    np.testing.assert_array_equal(wp[:, 0] + starts[wid], [0, 50, 50, 100, 100, 500, 500])
+    assert all(np.all((w[:, 0] >= 0) & (w[:, 0] < 96)) for w in windows)
+    assert [len(w) for w in windows] == [2, 2, 1, 1, 1]
 
 
 def test_copy_is_unoriginal_novel_is_original_and_shortlist_agrees_with_brute_force():
@@ -64,7 +79,7 @@ def test_copy_is_unoriginal_novel_is_original_and_shortlist_agrees_with_brute_fo
 def test_save_load_round_trip(tmp_path):
     rng = np.random.default_rng(0)
     refs = [random_piece(rng) for _ in range(3)]
-    scorer = OriginalityScorer(window_beats=8, hop_beats=4, reference_hop_beats=2).fit(refs)
+    scorer = OriginalityScorer(window_beats=8, hop_beats=4).fit(refs)
     scorer.save(tmp_path / "w.npz")
     loaded = OriginalityScorer.load(tmp_path / "w.npz")
     assert loaded.params() == scorer.params()
@@ -92,4 +107,4 @@ def test_windows_from_the_index_equal_windows_from_monophonic_pieces():
     from_pieces = OriginalityScorer().fit(refs)
     from_index = OriginalityScorer().fit_index(Index.build(refs))
     np.testing.assert_array_equal(from_index.points, from_pieces.points)
-    np.testing.assert_array_equal(from_index.window_piece, from_pieces.window_piece)
+    np.testing.assert_array_equal(from_index.piece_ptr, from_pieces.piece_ptr)
