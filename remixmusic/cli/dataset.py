@@ -2,9 +2,110 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
+from rich.table import Table
+
+from remixmusic import corpora
+from remixmusic.cli.common import console, jobs_option, out_option, report_skipped, strict_option
+from remixmusic.errors import DatasetError
+
+ROOT_HELP = f"Datasets folder (default: ${corpora.ENV_ROOT}, else the repository's datasets/)."
+
+
+def root_option() -> Path | None:
+    return typer.Option(None, "--root", help=ROOT_HELP)
+
+
+def _summary(report: corpora.BuildReport, verb: str) -> None:
+    counts = report.dataset.header["counts"]
+    splits = ", ".join(f"{name} {n}" for name, n in counts["splits"].items())
+    console.print(
+        f"{verb} [bold]{report.dataset.name}[/bold] in {report.dataset.root}: {counts['pieces']} pieces "
+        f"({report.written} written, {report.reused} resumed), {counts['notes']} notes, splits {splits}; "
+        f"{counts['groups']} near-duplicate groups, {counts['pieces_in_multi_piece_groups']} pieces in "
+        f"{counts['multi_piece_groups']} multi-piece groups; {report.seconds:.1f} s",
+        highlight=False,
+    )
 
 
 def register(app: typer.Typer) -> None:
     dataset_app = typer.Typer(help="Build, import and inspect MIDI datasets.", no_args_is_help=True)
     app.add_typer(dataset_app, name="dataset")
+
+    @dataset_app.command("build")
+    def build(
+        name: str = typer.Argument(..., help=f"Corpus to build: {', '.join(corpora.CORPORA)}."),
+        out: Path | None = out_option(None, ROOT_HELP),
+        jobs: int = jobs_option(),
+        resume: bool = typer.Option(
+            True, "--resume/--no-resume", help="Keep pieces an interrupted run wrote."
+        ),
+        strict: bool = strict_option(),
+    ) -> None:
+        """Convert a corpus shipped inside music21 into a MIDI dataset with a manifest and leak-free splits."""
+        report = corpora.build_dataset(name, root=out, jobs=jobs, resume=resume)
+        _summary(report, "built")
+        report_skipped(report.skipped, strict)
+
+    @dataset_app.command("import")
+    def import_(
+        folder: Path = typer.Argument(..., help="Folder of MIDI files (searched recursively)."),
+        name: str = typer.Argument(..., help="Name of the new dataset."),
+        out: Path | None = out_option(None, ROOT_HELP),
+        jobs: int = jobs_option(),
+        strict: bool = strict_option(),
+    ) -> None:
+        """Make a dataset from your own MIDI folder; unreadable files are listed and skipped."""
+        report = corpora.import_folder(folder, name, root=out, jobs=jobs)
+        _summary(report, "imported")
+        repaired = [r for r in report.dataset.manifest if r.get("repairs")]
+        for record in repaired:
+            console.print(
+                f"repaired {record['source']}: {'; '.join(record['repairs'])}", highlight=False, markup=False
+            )
+        report_skipped(report.skipped, strict)
+
+    @dataset_app.command("list")
+    def list_(root: Path | None = root_option()) -> None:
+        """Datasets that are built or bundled."""
+        names = corpora.list_datasets(root)
+        table = Table("dataset", "pieces", "description")
+        for name in names:
+            info = corpora.dataset_info(name, root)
+            table.add_row(name, str(info.pieces), info.description)
+        console.print(table)
+        missing = [name for name in corpora.CORPORA if name not in names]
+        if missing:
+            console.print(
+                f"not built yet: {', '.join(missing)} (remixmusic dataset build NAME)", highlight=False
+            )
+
+    @dataset_app.command("info")
+    def info(
+        name: str = typer.Argument(..., help="Dataset name or folder."),
+        root: Path | None = root_option(),
+        verify: bool = typer.Option(False, "--verify", help="Also check every file against its checksum."),
+    ) -> None:
+        """Pieces, notes, hours, splits and near-duplicate groups of a dataset."""
+        summary = corpora.dataset_info(name, root)
+        table = Table(title=f"{summary.name}: {summary.description}", show_header=True)
+        table.add_column("")
+        for column in (*corpora.SPLITS, "total"):
+            table.add_column(column, justify="right")
+        table.add_row("pieces", *(str(summary.splits[s]) for s in corpora.SPLITS), str(summary.pieces))
+        table.add_row("notes", *(str(summary.split_notes[s]) for s in corpora.SPLITS), str(summary.notes))
+        console.print(table)
+        console.print(
+            f"{summary.hours:.2f} hours; {summary.groups} near-duplicate groups, "
+            f"{summary.pieces_in_multi_piece_groups} pieces in {summary.multi_piece_groups} multi-piece groups; "
+            f"{len(summary.failures)} failures; folder {summary.root}; manifest hash {summary.manifest_hash[:16]}",
+            highlight=False,
+        )
+        if verify:
+            problems = corpora.verify_dataset(corpora.load_dataset(name, root))
+            if problems:
+                report_skipped(problems, strict=False)
+                raise DatasetError(f"{len(problems)} file(s) do not match the manifest")
+            console.print("all files match the manifest")
