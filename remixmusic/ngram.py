@@ -126,8 +126,8 @@ class NGramModel:
     """
 
     def __init__(self, vocab_size: int, bos_id: int, max_order: int = 8, min_order: int = 2) -> None:
-        if not 1 <= min_order <= max_order:
-            raise ValueError("need 1 <= min_order <= max_order")
+        if not 1 <= min_order <= max_order or max_order < 2:
+            raise ValueError("need 1 <= min_order <= max_order and max_order >= 2")
         self.vocab_size = vocab_size
         self.bos_id = bos_id
         self.max_order = max_order
@@ -355,25 +355,26 @@ def _searchsorted_segments(
 class NGramDecoder:
     """Incremental decoding state for a batch: the last ``max_order - 1`` tokens of every row."""
 
+    max_length = None  # an n-gram model has no context limit
+
     def __init__(self, model: NGramModel) -> None:
         self.model = model
         self.history = np.zeros((0, model.max_order - 1), np.int64)
 
     def start(self, prefix: torch.Tensor) -> torch.Tensor:
-        """Begin rows with ``prefix`` (B, T) token ids; return log-probs (B, vocab) of the next token."""
+        """Begin rows with ``prefix`` (B, T) ids (BOS first); return log-probs (B, T, vocab), where
+        ``[:, t]`` is the distribution of the token after position ``t``."""
         ids = prefix.cpu().numpy().astype(np.int64)
+        B, T = ids.shape
         width = self.model.max_order - 1
-        pad = np.full((len(ids), width), self.model.bos_id, np.int64)
-        self.history = np.concatenate([pad, ids], axis=1)[:, ids.shape[1] :] if width else pad
-        return self._log_probs()
+        padded = np.concatenate([np.full((B, width), self.model.bos_id, np.int64), ids[:, 1:]], axis=1)
+        contexts = np.lib.stride_tricks.sliding_window_view(padded, width, axis=1)  # (B, T, width)
+        self.history = padded[:, -width:]
+        logp = self.model.next_log_probs(contexts.reshape(B * T, width))
+        return torch.from_numpy(logp.reshape(B, T, -1)).float()
 
     def step(self, tokens: torch.Tensor) -> torch.Tensor:
-        """Append one token per row; return the next token's log-probs."""
-        if self.history.shape[1]:
-            self.history = np.concatenate(
-                [self.history[:, 1:], tokens.cpu().numpy().astype(np.int64)[:, None]], 1
-            )
-        return self._log_probs()
-
-    def _log_probs(self) -> torch.Tensor:
+        """Append one token per row; return the next token's log-probs (B, vocab)."""
+        new = tokens.cpu().numpy().astype(np.int64)[:, None]
+        self.history = np.concatenate([self.history[:, 1:], new], axis=1)
         return torch.from_numpy(self.model.next_log_probs(self.history)).float()

@@ -59,18 +59,19 @@ def test_order_chosen_on_valid(model) -> None:
     assert model.valid_bits_per_token_[3] < model.valid_bits_per_token_[2] - 0.5
 
 
-def test_log_prob_matches_next_token_distribution(model) -> None:
+def test_log_prob_matches_decoder(model) -> None:
     seq = VALID[0][:30]
     per_token = model.log_prob(seq)
     assert len(per_token) == len(seq) - 1
+    # All prefix positions at once (start), then one token at a time (step): the same numbers.
+    prefill = model.decoder().start(torch.as_tensor(seq[None, :-1]))
+    assert prefill.shape == (1, len(seq) - 1, V)
+    np.testing.assert_allclose(prefill[0, np.arange(len(seq) - 1), seq[1:]].numpy(), per_token, atol=1e-5)
     decoder = model.decoder()
+    logp = decoder.start(torch.as_tensor(seq[None, :1]))[:, -1]
     for t in range(1, len(seq)):
-        logp = (
-            decoder.start(torch.as_tensor(seq[None, :t]))
-            if t == 1
-            else decoder.step(torch.tensor([seq[t - 1]]))
-        )
         assert logp[0, seq[t]].item() == pytest.approx(per_token[t - 1], abs=1e-5)
+        logp = decoder.step(torch.tensor([seq[t]]))
 
 
 def test_evaluate_bits(model) -> None:
