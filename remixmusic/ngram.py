@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from remixmusic.errors import CheckpointError
+from remixmusic.errors import CheckpointError, DatasetError
 from remixmusic.fileio import atomic_write, write_json
 
 FORMAT = "remixmusic-ngram"
@@ -378,3 +378,64 @@ class NGramDecoder:
         new = tokens.cpu().numpy().astype(np.int64)[:, None]
         self.history = np.concatenate([self.history[:, 1:], new], axis=1)
         return torch.from_numpy(self.model.next_log_probs(self.history)).float()
+
+
+def fit_ngram(
+    dataset: str | Path,
+    tokenizer_config: dict[str, Any] | None = None,
+    max_order: int = 8,
+    min_order: int = 2,
+    transpositions: int = 0,
+    jobs: int = 0,
+) -> NGramModel:
+    """Fit the baseline on a dataset's ``train`` split, choose its order on ``valid``, score it.
+
+    ``tokenizer_config`` should be the transformer's (``CheckpointInfo.tokenizer_config``) so both models
+    predict the same tokens; ``transpositions`` adds every shift in ``-t..t`` semitones of each training
+    piece that stays in the pitch range (the transformer's augmentation, made exhaustive). Bits per token
+    and per note on ``valid`` (and ``test`` when present) go into ``metadata["metrics"]``, with the same
+    definitions as training: every token after BOS is scored, notes are those the tokens encode.
+    """
+    from remixmusic.corpora import load_dataset
+    from remixmusic.tokenizer import RemiTokenizer, TokenizerConfig
+    from remixmusic.train import count_notes, encode_pieces
+
+    tokenizer = RemiTokenizer(TokenizerConfig.from_dict(tokenizer_config) if tokenizer_config else None)
+    data = load_dataset(dataset)
+    splits = {
+        name: encode_pieces(tokenizer, data.pieces(name, jobs=jobs)) for name in ("train", "valid", "test")
+    }
+    if not splits["train"] or not splits["valid"]:
+        raise DatasetError(f"dataset {data.name!r} needs non-empty train and valid splits for the n-gram")
+    train = list(splits["train"])
+    for ids in splits["train"]:
+        low, high = tokenizer.transpose_range(ids)
+        train += [
+            tokenizer.transpose_ids(ids, s)
+            for s in range(max(low, -transpositions), min(high, transpositions) + 1)
+            if s
+        ]
+    model = NGramModel(tokenizer.vocab_size, tokenizer.bos_id, max_order, min_order).fit(
+        train, splits["valid"]
+    )
+    metrics: dict[str, float | int] = {"order": model.order_}
+    for name in ("valid", "test"):
+        if splits[name]:
+            score = model.evaluate(splits[name], count_notes(tokenizer, splits[name]))
+            metrics |= {
+                f"{name}_bits_per_token": score.bits_per_token,
+                f"{name}_bits_per_note": score.bits_per_note,
+            }
+    model.metadata = {
+        "tokenizer": tokenizer.config.to_dict(),
+        "dataset": {
+            "name": data.name,
+            "manifest_hash": data.manifest_hash,
+            "split": "train",
+            "order_split": "valid",
+        },
+        "transpositions": transpositions,
+        "train_tokens": int(sum(len(s) - 1 for s in train)),
+        "metrics": metrics,
+    }
+    return model

@@ -102,3 +102,26 @@ def test_bad_files_are_checkpoint_errors(tmp_path) -> None:
 def test_rejects_tokens_outside_vocab() -> None:
     with pytest.raises(ValueError, match="vocabulary"):
         NGramModel(V, BOS).fit([np.array([BOS, V + 3])])
+
+
+def test_fit_on_dataset_and_cli_updates_card(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from remixmusic.checkpoint import read_info, save_checkpoint
+    from remixmusic.cli import app
+    from remixmusic.model import MusicTransformer, preset
+    from remixmusic.tokenizer import RemiTokenizer
+
+    tokenizer = RemiTokenizer()
+    save_checkpoint(tmp_path / "ckpt", MusicTransformer(preset("tiny", tokenizer.vocab_size)), tokenizer)
+    args = ["ngram", "bach-chorales", "--checkpoint", str(tmp_path / "ckpt"), "--max-order", "4", "-j", "1"]
+    result = CliRunner().invoke(app, [*args, "--update-card", "-o", str(tmp_path / "ng")])
+    assert result.exit_code == 0, result.output
+    model = NGramModel.load(tmp_path / "ng")
+    metrics = model.metadata["metrics"]
+    assert 2 <= model.order_ <= 4 and metrics["order"] == model.order_
+    assert metrics["valid_bits_per_note"] > metrics["valid_bits_per_token"] > 0
+    assert model.metadata["tokenizer"] == tokenizer.config.to_dict()
+    info = read_info(tmp_path / "ckpt")
+    assert info.metrics["ngram_bits_per_note"] == pytest.approx(metrics["valid_bits_per_note"])
+    assert "n-gram baseline bits per note" in (tmp_path / "ckpt" / "README.md").read_text()

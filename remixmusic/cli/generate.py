@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from remixmusic.cli.common import console, out_option, seed_option
+from remixmusic.cli.common import console, jobs_option, out_option, seed_option
 
 
 def register(app: typer.Typer) -> None:
@@ -68,3 +68,49 @@ def register(app: typer.Typer) -> None:
         paths = write_generated(results, out, identity)
         notes = sum(len(r.piece.notes) for r in results)
         console.print(f"wrote {len(paths)} MIDI files ({notes} notes) to {out} with {identity['id']}")
+
+    @app.command("ngram")
+    def ngram_command(
+        dataset: Annotated[
+            str, typer.Argument(help="Dataset name or folder (train split fits, valid picks the order).")
+        ],
+        checkpoint: Annotated[
+            Path | None,
+            typer.Option(
+                "--checkpoint",
+                help="Use this transformer checkpoint's tokenizer (default: the shipped one's).",
+            ),
+        ] = None,
+        max_order: Annotated[int, typer.Option("--max-order", help="Highest order counted.")] = 8,
+        min_order: Annotated[int, typer.Option("--min-order", help="Lowest order considered.")] = 2,
+        transpose: Annotated[
+            int, typer.Option("--transpose", help="Also count every transposition within +-T semitones.")
+        ] = 0,
+        update_card: Annotated[
+            bool,
+            typer.Option("--update-card", help="Write the baseline's bits into the checkpoint's model card."),
+        ] = False,
+        jobs: int = jobs_option(),
+        out: Path | None = out_option(None, help="Output directory (default: checkpoints/ngram-DATASET)."),
+    ) -> None:
+        """Fit the interpolated Kneser-Ney n-gram baseline; `generate --checkpoint DIR` then samples from it."""
+        from remixmusic.checkpoint import default_checkpoint_path, read_info, update_metrics
+        from remixmusic.ngram import fit_ngram
+
+        info = read_info(checkpoint if checkpoint is not None else default_checkpoint_path())
+        model = fit_ngram(dataset, info.tokenizer_config, max_order, min_order, transpose, jobs)
+        out = out or Path("checkpoints") / f"ngram-{Path(dataset).name}"
+        model.save(out)
+        metrics = model.metadata["metrics"]
+        console.print(
+            f"order {model.order_} (valid bits/token by order: "
+            + ", ".join(f"{k}: {v:.3f}" for k, v in model.valid_bits_per_token_.items())
+            + ")"
+        )
+        console.print(
+            ", ".join(f"{k} {v:.4f}" for k, v in metrics.items() if k != "order") + f"; saved to {out}"
+        )
+        if update_card:
+            card = {f"ngram_{k.removeprefix('valid_')}": v for k, v in metrics.items()}
+            update_metrics(info.path, card)
+            console.print(f"updated the model card of {info.path}")
