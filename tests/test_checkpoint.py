@@ -73,7 +73,7 @@ def test_round_trip(saved, model, tokenizer):
     card = (saved / "README.md").read_text()
     assert "7.250" in card and "1,234" in card and "toy" in card
     state = load_train_state(saved)
-    assert (state["step"] == 3 and torch.equal(state["rng"], torch.get_rng_state())) or state["step"] == 3
+    assert state["step"] == 3 and torch.equal(state["moments"], torch.arange(5.0))
     assert state["history"] == [{"loss": 1.5}]
     assert (saved / ".gitignore").read_text().strip() == "train_state.pt"
 
