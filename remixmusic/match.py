@@ -29,6 +29,7 @@ Lengths: ``match_length`` counts *symbols*; a run of ``m`` symbols covers ``m + 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -171,7 +172,8 @@ class Matcher:
     reference pieces)``. ``max_sources``: occurrences listed per match. ``df_cap``: occurrences scanned
     to count distinct pieces. ``near``: look for varied copies, from seeds of ``seed_length`` symbols
     (default ``max(3, min_length // 2)``) found at most ``max_seed_occurrences`` times, extended by up
-    to ``extension`` notes on each side with at most ``max_edits`` edits, one per ``1/edit_rate`` notes.
+    to ``extension`` notes on each side with at most ``max_edits`` edits, one per ``1/edit_rate`` notes;
+    per line, the ``max_chains`` seed chains with the longest exact parts are aligned.
     """
 
     def __init__(
@@ -187,6 +189,7 @@ class Matcher:
         max_edits: int = 2,
         edit_rate: float = 0.2,
         extension: int = 8,
+        max_chains: int = 64,
     ) -> None:
         self.index = index
         self.min_length = int(min_length if min_length is not None else index.chance_length + 2)
@@ -199,6 +202,7 @@ class Matcher:
         self.max_edits = max_edits
         self.edit_rate = edit_rate
         self.extension = extension
+        self.max_chains = max_chains
 
     @property
     def parameters(self) -> dict:
@@ -215,15 +219,10 @@ class Matcher:
         }
 
     # -- one line -----------------------------------------------------------------------------------
-    def match_stream(self, stream: Stream, piece: Piece) -> tuple[LineMatches, tuple[np.ndarray, np.ndarray]]:
-        """Matching statistics of one stream with document frequencies and a representative source.
-
-        Also returns the seed ranges (``lo_d, hi_d`` at depth ``seed_length``) used for near matches.
-        """
+    def _line_matches(self, stream: Stream, piece: Piece, stats: tuple[np.ndarray, ...]) -> LineMatches:
+        """Per-symbol results of one stream from its matching statistics ``(length, lo, hi, ...)``."""
         index = self.index
-        length, lo, hi, lo_d, hi_d = index.matching_statistics(stream.symbols, record_depth=self.seed_length)
-        count = hi - lo
-        doc_freq = self._doc_freq(lo, hi)
+        length, lo, hi = stats[:3]
         has = length > 0
         slot = np.full(len(length), -1, np.int64)
         slot[has] = index.sa[lo[has]]
@@ -232,10 +231,17 @@ class Matcher:
         transposition = np.zeros(len(length), np.int16)
         query_pitch = piece.notes["pitch"][stream.note_index].astype(np.int16)
         transposition[has] = query_pitch[has] - index.pitch[slot[has]]
-        line = LineMatches(
-            stream, length.astype(np.int32), count, doc_freq, source_piece, slot, transposition, lo, hi
+        return LineMatches(
+            stream,
+            length.astype(np.int32),
+            hi - lo,
+            self._doc_freq(lo, hi),
+            source_piece,
+            slot,
+            transposition,
+            lo,
+            hi,
         )
-        return line, (lo_d, hi_d)
 
     def _doc_freq(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
         """Distinct pieces among the first ``df_cap`` occurrences of each suffix-array range."""
@@ -272,6 +278,34 @@ class Matcher:
 
     # -- a whole piece ------------------------------------------------------------------------------
     def match_piece(self, piece: Piece) -> PieceMatches:
+        """Match one piece (see :class:`PieceMatches` for what comes back)."""
+        return self.match_pieces([piece])[0]
+
+    def match_pieces(self, pieces: Sequence[Piece], batch_symbols: int = 200_000) -> list[PieceMatches]:
+        """Match many pieces; their matching statistics are computed in vectorized batches of about
+        ``batch_symbols`` query symbols, which is much faster than one piece at a time."""
+        out: list[PieceMatches] = []
+        batch: list[tuple[Piece, list[Stream]]] = []
+        size = 0
+        for piece in pieces:
+            streams = self.index.streams(piece)
+            batch.append((piece, streams))
+            size += sum(len(st.symbols) for st in streams)
+            if size >= batch_symbols:
+                out.extend(self._match_batch(batch))
+                batch, size = [], 0
+        return out + self._match_batch(batch)
+
+    def _match_batch(self, batch: list[tuple[Piece, list[Stream]]]) -> list[PieceMatches]:
+        flat = [st.symbols for _, streams in batch for st in streams]
+        stats = self.index.matching_statistics_many(flat, self.seed_length)
+        out, at = [], 0
+        for piece, streams in batch:
+            out.append(self._match_one(piece, streams, stats[at : at + len(streams)]))
+            at += len(streams)
+        return out
+
+    def _match_one(self, piece: Piece, streams: list[Stream], all_stats: list[tuple]) -> PieceMatches:
         index = self.index
         order = index.order
         n = len(piece.notes)
@@ -286,8 +320,8 @@ class Matcher:
         matches: list[Match] = []
         varied: list[VariedMatch] = []
         cover_note, cover_len, cover_line, cover_pos = [], [], [], []
-        for li, stream in enumerate(index.streams(piece)):
-            lm, seeds = self.match_stream(stream, piece)
+        for li, (stream, stats) in enumerate(zip(streams, all_stats, strict=True)):
+            lm = self._line_matches(stream, piece, stats)
             lines.append(lm)
             notes = stream.line.notes
             in_line[notes] = True
@@ -315,7 +349,7 @@ class Matcher:
                 matches.append(m)
                 (stock if m.stock else copied)[m.notes] = True
             if self.near:
-                varied.extend(self._varied(li, stream, piece, lm, seeds))
+                varied.extend(self._varied(li, stream, piece, stats[3], stats[4]))
         if cover_note:
             note = np.concatenate(cover_note)
             length = np.concatenate(cover_len)
@@ -358,36 +392,34 @@ class Matcher:
 
     # -- varied copies ------------------------------------------------------------------------------
     def _varied(
-        self, li: int, stream: Stream, piece: Piece, lm: LineMatches, seeds: tuple[np.ndarray, np.ndarray]
+        self, li: int, stream: Stream, piece: Piece, lo_d: np.ndarray, hi_d: np.ndarray
     ) -> list[VariedMatch]:
-        """Seed, chain and align varied copies of one query line (see the module docstring)."""
+        """Seed, chain and align varied copies of one query line (see the module docstring).
+
+        Seeds are the occurrences of the ``seed_length``-symbol prefix at every query position (skipped
+        where there are more than ``max_seed_occurrences``); seeds on one diagonal form an exact run;
+        runs on one reference line, in query order, with diagonals at most ``max_edits`` apart and a
+        small gap form a chain. Each chain is aligned once, all chains together.
+        """
         index = self.index
         order = index.order
-        lo_d, hi_d = seeds
         width = hi_d - lo_d
         ok = np.flatnonzero((width > 0) & (width <= self.max_seed_occurrences))
         if len(ok) == 0:
             return []
         q = np.repeat(ok, width[ok])
         slot = np.asarray(index.sa[np.repeat(lo_d[ok], width[ok]) + _ramp(width[ok])]).astype(np.int64)
-        # Runs of seeds on one diagonal are one exact stretch: [q_first, q_last + seed_length) symbols.
         diag = slot - q
         o = np.lexsort((q, diag))
         q, slot, diag = q[o], slot[o], diag[o]
         new = np.r_[True, (diag[1:] != diag[:-1]) | (q[1:] != q[:-1] + 1)]
-        run_q = q[new]
-        run_slot = slot[new]
+        run_q, run_slot = q[new], slot[new]
         run_end = np.r_[q[np.flatnonzero(new)[1:] - 1], q[-1]] + self.seed_length + order  # notes, exclusive
         run_line = index.line_of(run_slot)
-        # Chain runs on the same reference line whose diagonals differ by at most max_edits.
         o = np.lexsort((run_q, run_line))
         run_q, run_slot, run_end, run_line = run_q[o], run_slot[o], run_end[o], run_line[o]
-        line_notes = piece.notes[stream.line.notes]
-        q_pitch = line_notes["pitch"].astype(np.int64)
-        q_onset = line_notes["onset"].astype(np.float64)
-        ioi = np.diff(q_onset)
-        tol = 0.25 * float(np.median(ioi)) if len(ioi) else 1.0
-        found: list[VariedMatch] = []
+        run_diag = run_slot - run_q
+        chains = []  # (first run, last run)
         i = 0
         while i < len(run_q):
             j = i
@@ -395,118 +427,158 @@ class Matcher:
                 j + 1 < len(run_q)
                 and run_line[j + 1] == run_line[i]
                 and run_q[j + 1] <= run_end[j] + self.max_edits
-                and abs((run_slot[j + 1] - run_q[j + 1]) - (run_slot[j] - run_q[j])) <= self.max_edits
+                and abs(run_diag[j + 1] - run_diag[j]) <= self.max_edits
                 and run_slot[j + 1] > run_slot[j]
             ):
                 j += 1
-            v = self._align(
-                li,
-                stream,
-                q_pitch,
-                q_onset,
-                tol,
-                (run_q[i], run_slot[i]),
-                (run_q[j], run_slot[j], run_end[j]),
-            )
-            if v is not None:
-                found.append(v)
+            chains.append((i, j))
             i = j + 1
-        return _best_per_region(found)
+        first = np.array([c[0] for c in chains])
+        last = np.array([c[1] for c in chains])
+        # Align only the chains with the longest exact parts (near-duplicate-rich corpora give many).
+        top = np.argsort(-(run_end[last] - run_q[first]), kind="stable")[: self.max_chains]
+        first, last = first[top], last[top]
+        return self._align(
+            li,
+            stream,
+            piece,
+            run_q[first],
+            run_slot[first],
+            run_q[last],
+            run_slot[last],
+            run_end[last],
+            run_line[first],
+        )
 
     def _align(
         self,
         li: int,
         stream: Stream,
-        q_pitch: np.ndarray,
-        q_onset: np.ndarray,
-        tol: float,
-        first: tuple[int, int],
-        last: tuple[int, int, int],
-    ) -> VariedMatch | None:
-        """Align around a seed chain: ``first`` = (query line note, reference slot) where its first run
-        starts, ``last`` = (query note, slot, query end note) of its last run."""
+        piece: Piece,
+        qa: np.ndarray,
+        sa: np.ndarray,
+        q_last: np.ndarray,
+        s_last: np.ndarray,
+        q_end: np.ndarray,
+        line: np.ndarray,
+    ) -> list[VariedMatch]:
+        """Align all chains of one query line at once: chain ``c`` starts at query line note ``qa[c]`` /
+        reference slot ``sa[c]``; its last run starts at ``q_last[c]`` / ``s_last[c]`` and its exact part
+        ends (exclusive) at query note ``q_end[c]``; ``line`` is the reference line."""
         index = self.index
-        qa, sa = int(first[0]), int(first[1])
-        q_last, s_last_run, q_core_end = (int(x) for x in last)
-        line = int(index.line_of(np.array([sa]))[0])
-        line_start, line_end = int(index.line_offsets[line]), int(index.line_offsets[line + 1])
-        line_end = line_start + int(np.count_nonzero(np.asarray(index.note[line_start:line_end]) >= 0))
-        q_hi = min(len(q_pitch), q_core_end + self.extension)
-        s_hi = min(line_end, s_last_run + (q_core_end - q_last) + self.extension + self.max_edits)
-        q_lo = max(0, qa - self.extension)
-        s_lo = max(line_start, sa - self.extension - self.max_edits)
-        s_pitch = np.asarray(index.pitch[s_lo:s_hi]).astype(np.int64)
-        s_onset = np.asarray(index.onset[s_lo:s_hi]).astype(np.float64)
-        a = sa - s_lo  # anchor inside the source window
-        # Tempo ratio from the anchor to the last note of the last run (exact on both sides).
-        scale = 1.0
-        q_core = min(q_core_end, len(q_pitch)) - 1
-        s_core = s_last_run + (q_core - q_last) - s_lo
-        if index.invariance in _TEMPO_FREE and 0 <= s_core < len(s_onset) and s_onset[s_core] > s_onset[a]:
-            scale = (q_onset[q_core] - q_onset[qa]) / (s_onset[s_core] - s_onset[a])
-        qp = q_pitch[q_lo:q_hi] - q_pitch[qa]
-        qt = q_onset[q_lo:q_hi] - q_onset[qa]
-        sp = s_pitch - s_pitch[a]
-        st = (s_onset - s_onset[a]) * scale
-        same = np.abs(qt[:, None] - st[None, :]) <= tol
-        if index.invariance not in _PITCHLESS:
-            same &= qp[:, None] == sp[None, :]
-        qa_w = qa - q_lo
-        fwd_i, fwd_j, fwd_e = _extend(same[qa_w:, a:], self.max_edits)
-        back_i, back_j, back_e = _extend(same[:qa_w, :a][::-1, ::-1], self.max_edits - fwd_e)
+        notes = piece.notes[stream.line.notes]
+        q_pitch = notes["pitch"].astype(np.int64)
+        q_onset = notes["onset"].astype(np.float64)
+        n_q = len(q_pitch)
+        ioi = np.diff(q_onset)
+        tol = 0.25 * float(np.median(ioi)) if len(ioi) else 1.0
+        ext, budget = self.extension, self.max_edits
+        q_end = np.minimum(q_end, n_q)
+        line_start = index.line_offsets[line]
+        line_end = line_start + _line_notes(index, line)
+        q_lo = np.maximum(0, qa - ext)
+        q_hi = np.minimum(n_q, q_end + ext)
+        s_lo = np.maximum(line_start, sa - ext - budget)
+        s_hi = np.minimum(line_end, s_last + (q_end - q_last) + ext + budget)
+        # Tempo ratio from the anchor to the last exact note of the chain (exact on both sides).
+        s_core = s_last + (q_end - 1 - q_last)
+        scale = np.ones(len(qa))
+        if index.invariance in _TEMPO_FREE:
+            span_s = np.asarray(index.onset[s_core]) - np.asarray(index.onset[sa])
+            span_q = q_onset[q_end - 1] - q_onset[qa]
+            scale = np.where(span_s > 0, span_q / np.maximum(span_s, 1), 1.0)
+        fq, fs = int((q_hi - qa).max()), int((s_hi - sa).max())
+        bq, bs = int((qa - q_lo).max()), int((sa - s_lo).max())
+        fwd = np.zeros((len(qa), fq, fs), bool)
+        back = np.zeros((len(qa), max(bq, 1), max(bs, 1)), bool)
+        for c in range(len(qa)):
+            s_pitch = np.asarray(index.pitch[s_lo[c] : s_hi[c]]).astype(np.int64)
+            s_onset = np.asarray(index.onset[s_lo[c] : s_hi[c]]).astype(np.float64)
+            a = sa[c] - s_lo[c]
+            qt = q_onset[q_lo[c] : q_hi[c]] - q_onset[qa[c]]
+            st = (s_onset - s_onset[a]) * scale[c]
+            same = np.abs(qt[:, None] - st[None, :]) <= tol
+            if index.invariance not in _PITCHLESS:
+                qp = q_pitch[q_lo[c] : q_hi[c]] - q_pitch[qa[c]]
+                same &= qp[:, None] == (s_pitch - s_pitch[a])[None, :]
+            qa_w = qa[c] - q_lo[c]
+            f = same[qa_w:, a:]
+            fwd[c, : f.shape[0], : f.shape[1]] = f
+            r = same[:qa_w, :a][::-1, ::-1]
+            back[c, : r.shape[0], : r.shape[1]] = r
+        fwd_i, fwd_j, fwd_e = _extend(fwd, q_hi - qa, s_hi - sa, np.full(len(qa), budget))
+        back_i, back_j, back_e = _extend(back, qa - q_lo, sa - s_lo, budget - fwd_e)
         edits = fwd_e + back_e
         start, end = qa - back_i, qa + fwd_i
         span = end - start
         matched = span - edits
-        if edits == 0 or matched < self.min_length + stream.order or edits > max(1, self.edit_rate * span):
-            return None
-        s_first, s_last = s_lo + a - back_j, s_lo + a + fwd_j - 1
-        source = self._source(s_first, s_last - s_first + 1, int(q_pitch[start]))
-        source.transposition = int(q_pitch[qa]) - int(index.pitch[sa])
-        return VariedMatch(li, int(start), int(end), stream.line.notes[start:end], edits, matched, source)
+        keep = (
+            (edits > 0)
+            & (matched >= self.min_length + stream.order)
+            & (edits <= np.maximum(1, self.edit_rate * span))
+        )
+        # Best first (most agreeing notes, then fewest edits); drop those overlapping a better one by half.
+        piece_of = np.asarray(index.piece[sa])
+        kept: list[int] = []
+        for c in np.lexsort((piece_of, edits, -matched)):
+            if keep[c] and not any(min(end[c], end[k]) - max(start[c], start[k]) > span[c] / 2 for k in kept):
+                kept.append(int(c))
+        out = []
+        for c in kept:
+            s_first = int(sa[c] - back_j[c])
+            source = self._source(s_first, int(sa[c] + fwd_j[c]) - s_first, int(q_pitch[qa[c]]))
+            source.transposition = int(q_pitch[qa[c]]) - int(index.pitch[sa[c]])
+            notes_c = stream.line.notes[start[c] : end[c]]
+            out.append(
+                VariedMatch(li, int(start[c]), int(end[c]), notes_c, int(edits[c]), int(matched[c]), source)
+            )
+        return out
 
 
-def _extend(same: np.ndarray, budget: int) -> tuple[int, int, int]:
-    """Best free-end alignment of two note sequences from their starts (``same[i, j]``: notes agree).
+def _line_notes(index: Index, line: np.ndarray) -> np.ndarray:
+    """Number of note slots of each reference line (its slots minus the trailing separator padding)."""
+    slots = index.line_offsets[line + 1] - index.line_offsets[line]
+    return slots - (1 if index.order == 0 else 0)
 
-    Levenshtein DP, vectorized per row; the chosen end ``(i, j)`` closes on an agreeing pair and
-    maximizes ``agreements - edits`` (so an edit needs two agreeing notes after it to be taken) with at most ``budget``
-    edits. Returns (query notes, reference notes, edits).
+
+def _extend(same: np.ndarray, n_q: np.ndarray, n_s: np.ndarray, budget: np.ndarray):
+    """Best free-end alignments of note sequences from their starts, for a batch of pairs.
+
+    ``same[b, i, j]``: query note ``i`` and reference note ``j`` of pair ``b`` agree (the first ``n_q[b]``
+    and ``n_s[b]`` notes are real). Levenshtein DP, one query note per step for all pairs at once; the
+    chosen end ``(i, j)`` closes on an agreeing pair and maximizes ``agreements - edits`` (an edit needs
+    two agreeing notes after it to be taken) with at most ``budget[b]`` edits, then fewest edits.
+    Returns per pair (query notes, reference notes, edits).
     """
-    n_q, n_s = same.shape
-    if n_q == 0 or n_s == 0 or budget < 0:
-        return 0, 0, 0
-    big = n_q + n_s + 1
-    prev = np.arange(n_s + 1, dtype=np.int64)
-    best = (0, 0, 0, 0)  # score, i, j, edits
-    cols = np.arange(n_s + 1)
-    for i in range(1, n_q + 1):
-        diag = prev[:-1] + np.where(same[i - 1], 0, 1)
-        tmp = np.empty(n_s + 1, np.int64)
-        tmp[0] = i
-        tmp[1:] = np.minimum(prev[1:] + 1, diag)
-        row = cols + np.minimum.accumulate(tmp - cols)
-        ends = np.flatnonzero(same[i - 1] & (diag == row[1:]) & (row[1:] <= budget)) + 1
-        if len(ends):
-            e = row[ends]
-            score = i - 2 * e
-            k = int(np.lexsort((e, -score))[0])
-            if score[k] > best[0] or (score[k] == best[0] and e[k] < best[3]):
-                best = (int(score[k]), i, int(ends[k]), int(e[k]))
-        prev = np.minimum(row, big)
-        if prev.min() > budget:
+    batch, rows, cols_n = same.shape
+    cols = np.arange(cols_n + 1)
+    prev = np.broadcast_to(cols, (batch, cols_n + 1)).astype(np.int64)
+    weight = rows + cols_n + 2
+    best_key = np.zeros(batch, np.int64)
+    best_i, best_j, best_e = (np.zeros(batch, np.int64) for _ in range(3))
+    col_ok = cols[None, 1:] <= n_s[:, None]
+    budget = np.asarray(budget)
+    for i in range(1, rows + 1):
+        agree = same[:, i - 1, :]
+        diag = prev[:, :-1] + ~agree
+        tmp = np.empty_like(prev)
+        tmp[:, 0] = i
+        tmp[:, 1:] = np.minimum(prev[:, 1:] + 1, diag)
+        row = cols + np.minimum.accumulate(tmp - cols, axis=1)
+        e = row[:, 1:]
+        end_ok = agree & (diag == e) & (e <= budget[:, None]) & col_ok & (i <= n_q)[:, None]
+        key = np.where(end_ok, (i - 2 * e) * weight - e, np.iinfo(np.int64).min)
+        k = np.argmax(key, axis=1)
+        kv = key[np.arange(batch), k]
+        better = kv > best_key
+        best_key = np.where(better, kv, best_key)
+        best_i = np.where(better, i, best_i)
+        best_j = np.where(better, k + 1, best_j)
+        best_e = np.where(better, e[np.arange(batch), k], best_e)
+        prev = row
+        if np.all(row.min(axis=1) > budget):
             break
-    return best[1], best[2], best[3]
-
-
-def _best_per_region(found: list[VariedMatch]) -> list[VariedMatch]:
-    """Drop varied copies that overlap a better one (more agreeing notes, then fewer edits) by half."""
-    kept: list[VariedMatch] = []
-    for v in sorted(found, key=lambda v: (-v.matched, v.edits, v.source.piece)):
-        overlap = any(min(v.end, k.end) - max(v.start, k.start) > (v.end - v.start) / 2 for k in kept)
-        if not overlap:
-            kept.append(v)
-    return kept
+    return best_i, best_j, best_e
 
 
 def _ramp(lengths: np.ndarray) -> np.ndarray:
