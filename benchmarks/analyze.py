@@ -1,0 +1,158 @@
+"""Analysis engine speed: building the reference index and matching queries, with in-process baselines.
+
+Section ``index`` (issue 4, sections 2-3):
+
+- build: notes/s of :meth:`Index.build` on an Essen-size corpus (8,400 tunes, about 420,000 notes; the
+  real ``essen`` dataset when it is built under ``datasets/``, otherwise random-walk tunes of Essen-like
+  length), and the suffix-array sort alone against a comparison sort of the suffixes (Python ``sorted``
+  on the suffix tuples) on the first 20,000 slots;
+- match: query notes/s of :meth:`Matcher.match_pieces` (batched) against :meth:`Matcher.match_piece`
+  one at a time, exact matching only and with varied copies, and against a brute-force scan of every
+  reference line for the matching statistics on a small sample.
+
+Run: ``python benchmarks/analyze.py [--section index] [--tunes 8400]``
+"""
+
+from __future__ import annotations
+
+import sys
+
+# Run as a script, this folder leads sys.path and its tokenize.py would shadow the standard library's.
+if sys.path and sys.path[0] == __file__.rpartition("/")[0]:
+    sys.path.pop(0)
+
+import argparse
+import time
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from remixmusic.index import Index, suffix_array
+from remixmusic.match import Matcher
+from remixmusic.notes import NOTE_DTYPE, Piece
+
+
+def random_tunes(n: int, seed: int = 0) -> list[Piece]:
+    """Random-walk tunes of 25-80 notes with folk-like rhythms (stand-in when ``essen`` is not built)."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        k = int(rng.integers(25, 80))
+        notes = np.zeros(k, NOTE_DTYPE)
+        notes["pitch"] = np.clip(67 + np.cumsum(rng.choice([-4, -3, -2, -1, 0, 1, 2, 3, 4], k)), 40, 96)
+        ioi = rng.choice([6, 12, 12, 12, 18, 24, 36], k)
+        notes["onset"] = np.cumsum(ioi) - ioi[0]
+        notes["duration"], notes["velocity"] = ioi, 80
+        out.append(Piece(notes=notes))
+    return out
+
+
+def reference_corpus(tunes: int) -> tuple[str, list[Piece]]:
+    try:
+        from remixmusic.corpora import load_dataset
+
+        return "essen", load_dataset("essen").pieces(split=None)
+    except Exception:  # not built here: fall back to the synthetic corpus, and say so
+        return f"random-walk x{tunes}", random_tunes(tunes)
+
+
+def comparison_sort_sa(text: np.ndarray) -> list[int]:
+    """Baseline suffix array: Python's sort on each suffix up to its first separator."""
+    values = text.tolist()
+    ends = np.flatnonzero(text < 0)
+    stop = ends[np.searchsorted(ends, np.arange(len(text)))].tolist()
+    return sorted(range(len(values)), key=lambda i: values[i : stop[i]])
+
+
+def brute_matching_statistics(index: Index, query: np.ndarray) -> np.ndarray:
+    """Baseline matching statistics: compare the query with every reference position."""
+    text = np.asarray(index.text)
+    out = np.zeros(len(query), np.int64)
+    for i in range(len(query)):
+        alive = np.flatnonzero(text == query[i])
+        k = 0
+        while len(alive):
+            k += 1
+            if i + k >= len(query):
+                break
+            alive = alive[text[np.minimum(alive + k, len(text) - 1)] == query[i + k]]
+        out[i] = k
+    return out
+
+
+def bench_index(console: Console, tunes: int) -> None:
+    name, corpus = reference_corpus(tunes)
+    n_notes = sum(len(p) for p in corpus)
+    t = time.perf_counter()
+    index = Index.build(corpus, show_progress=True)
+    build = time.perf_counter() - t
+    sample = np.asarray(index.text[:20_000]).copy()
+    sample[-1] = -1
+    t = time.perf_counter()
+    suffix_array(sample)
+    fast = time.perf_counter() - t
+    t = time.perf_counter()
+    comparison_sort_sa(sample)
+    slow = time.perf_counter() - t
+
+    queries = random_tunes(60, seed=1)
+    rng = np.random.default_rng(2)
+    for q in queries[:30]:  # half the queries quote 12-note stretches of the reference
+        src = corpus[int(rng.integers(len(corpus)))].notes
+        m = min(12, len(src), len(q.notes))
+        a = int(rng.integers(0, len(src) - m + 1))
+        q.notes["pitch"][:m] = src["pitch"][a : a + m]
+    n_query = sum(len(q) for q in queries)
+    rows = []
+    for near in (False, True):
+        matcher = Matcher(index, near=near)
+        t = time.perf_counter()
+        matcher.match_pieces(queries)
+        batched = time.perf_counter() - t
+        t = time.perf_counter()
+        for q in queries:
+            matcher.match_piece(q)
+        single = time.perf_counter() - t
+        rows.append((near, batched, single))
+    symbols = [s.symbols for q in queries[:3] for s in index.streams(q)]
+    t = time.perf_counter()
+    for s in symbols:
+        index.matching_statistics(s)
+    ms_fast = time.perf_counter() - t
+    t = time.perf_counter()
+    for s in symbols:
+        brute_matching_statistics(index, s)
+    ms_slow = time.perf_counter() - t
+
+    table = Table(title=f"index: {name}, {len(corpus)} pieces, {n_notes} notes, {index.n_slots} slots")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    table.add_column("baseline ratio", justify="right")
+    table.add_row("build (notes/s)", f"{n_notes / build:,.0f}", "")
+    table.add_row("memory (bytes/slot)", f"{index.nbytes / index.n_slots:.1f}", "")
+    table.add_row("chance length (symbols)", str(index.chance_length), "")
+    table.add_row("suffix array, 20k slots (s)", f"{fast:.3f}", f"{slow / fast:.1f}x vs comparison sort")
+    for near, batched, single in rows:
+        label = "match with varied copies" if near else "match exact only"
+        table.add_row(
+            f"{label} (query notes/s)", f"{n_query / batched:,.0f}", f"{single / batched:.1f}x vs one by one"
+        )
+    table.add_row(
+        "matching statistics (s)", f"{ms_fast:.4f}", f"{ms_slow / ms_fast:.0f}x vs brute-force scan"
+    )
+    console.print(table)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--section", choices=["index"], default="index")
+    parser.add_argument("--tunes", type=int, default=8400)
+    args = parser.parse_args()
+    console = Console()
+    if args.section == "index":
+        bench_index(console, args.tunes)
+
+
+if __name__ == "__main__":
+    main()
