@@ -317,7 +317,11 @@ def _convert_file(task: tuple[str, str, str]) -> dict[str, Any]:
     stem = Path(relative).stem
     for index, score in enumerate(scores, start=1):
         number = score.metadata.number if score.metadata is not None else None
-        source = {"file": relative, "tune": number, "index": index} if len(scores) > 1 else {"file": relative}
+        source: dict[str, Any] = {"file": relative}
+        if number is not None:
+            source["tune"] = number  # the ABC reference number (X:)
+        if len(scores) > 1:
+            source["index"] = index  # position in the file, which tells tunes apart if an X: repeats
         if name == "bach-chorales":
             piece_id = stem
             title, numbers = _bach_chorales().get(relative, (None, []))
