@@ -260,84 +260,90 @@ class RemiTokenizer:
         The meter map gets an entry at each bar where the meter changes, the tempo map one per bar where
         the binned tempo (in force at the bar start) changes; key signatures are dropped. Idempotent.
         """
-        return self._canonical(piece)[0]
+        return self._piece(self._canonical(piece), piece)
 
-    def _canonical(self, piece: Piece) -> tuple[Piece, np.ndarray, np.ndarray, np.ndarray]:
-        """Canonical piece plus its bars: start step, meter token index and tempo bin of each bar."""
+    def _canonical(self, piece: Piece) -> _Layout:
+        """The canonical notes and bars of a piece as plain arrays (see :meth:`canonicalize`)."""
         cfg, res = self.config, self.resolution
         notes = piece.notes
         keep = (notes["pitch"] >= cfg.pitch_range[0]) & (notes["pitch"] <= cfg.pitch_range[1])
         if not cfg.use_programs:
             keep &= ~notes["is_drum"]
         notes = notes[keep]
-        none = np.zeros(0, np.int64)
         if len(notes) == 0:
-            return self._piece(empty_notes(), none, none, none, piece), none, none, none
+            return _Layout.empty()
 
-        out = empty_notes(len(notes))
-        if cfg.use_programs:
-            out["program"] = np.where(notes["is_drum"], DRUM_PROGRAM, notes["program"])
+        onset = notes["onset"].astype(np.int64)
+        program = (
+            np.where(notes["is_drum"], DRUM_PROGRAM, notes["program"]).astype(np.int64)
+            if cfg.use_programs
+            else np.zeros(len(notes), np.int64)
+        )
         if self.velocity_values is None:
-            out["velocity"] = cfg.default_velocity
+            velocity = np.full(len(notes), cfg.default_velocity, np.int64)
         else:
-            out["velocity"] = self.velocity_values[self._velocity_bin(notes["velocity"])]
-        out["pitch"] = notes["pitch"]
-        out["duration"] = np.clip((notes["duration"] + res // 2) // res * res, res, cfg.max_duration)
+            velocity = self.velocity_values[self._velocity_bin(notes["velocity"])]
+        duration = np.clip(
+            (notes["duration"].astype(np.int64) + res // 2) // res * res, res, cfg.max_duration
+        )
 
         # Rounding moves an onset by at most res/2, so bars up to the last onset + res cover them all.
-        starts, meters = self._bar_grid(piece, int(notes["onset"].max()) + res)
-        bar = np.searchsorted(starts, notes["onset"], "right") - 1
-        rel = notes["onset"] - starts[bar]
-        # Bars are whole token units long, so a rounded onset lands in its bar or on the next bar line.
-        out["onset"] = starts[bar] + (rel + res // 2) // res * res
-        n_bars = int(np.searchsorted(starts, out["onset"].max(), "right"))
+        starts, meters = self._bar_grid(piece, int(onset.max()) + res)
+        if res > 1:  # bars are whole token units long: a rounded onset stays in its bar or on its end
+            bar_start = starts[np.searchsorted(starts, onset, "right") - 1]
+            onset = bar_start + (onset - bar_start + res // 2) // res * res
+        n_bars = int(np.searchsorted(starts, onset.max(), "right"))
         starts, meters = starts[:n_bars], meters[:n_bars]
 
-        # Program keys become track numbers here and program numbers in _piece.
-        out = out[np.lexsort((-out["duration"], out["pitch"], out["program"], out["onset"]))]
-        first = np.ones(len(out), bool)
-        first[1:] = (
-            (np.diff(out["onset"]) != 0) | (np.diff(out["program"]) != 0) | (np.diff(out["pitch"]) != 0)
+        pitch = notes["pitch"].astype(np.int64)
+        order = np.lexsort((-duration, pitch, program, onset))
+        onset, program, pitch = onset[order], program[order], pitch[order]
+        first = np.ones(len(order), bool)  # of notes sharing onset, program and pitch keep the longest
+        first[1:] = (np.diff(onset) != 0) | (np.diff(program) != 0) | (np.diff(pitch) != 0)
+        order = order[first]
+        return _Layout(
+            onset=onset[first],
+            duration=duration[order],
+            pitch=pitch[first],
+            velocity=velocity[order],
+            program=program[first],
+            starts=starts,
+            meters=meters,
+            tempos=self._tempo_bins(piece, starts),
         )
-        out = out[first]
-        tempos = self._tempo_bins(piece, starts)
-        return self._piece(out, starts, meters, tempos, piece), starts, meters, tempos
 
-    def _piece(
-        self,
-        notes: np.ndarray,
-        starts: np.ndarray,
-        meters: np.ndarray,
-        tempos: np.ndarray,
-        like: Piece | None,
-    ) -> Piece:
-        """Assemble a canonical piece from notes whose ``program`` holds the program key (drums 128)."""
-        keys, track = np.unique(notes["program"], return_inverse=True)
+    def _piece(self, layout: _Layout, like: Piece | None) -> Piece:
+        """A :class:`Piece` of canonical notes and bars; tracks are the program keys in ascending order."""
+        notes = empty_notes(len(layout.onset))
+        notes["onset"] = layout.onset
+        notes["duration"] = layout.duration
+        notes["pitch"] = layout.pitch
+        notes["velocity"] = layout.velocity
+        keys, track = np.unique(layout.program, return_inverse=True)
         notes["track"] = track.reshape(-1)
-        if self.config.use_programs:
-            notes["is_drum"] = notes["program"] == DRUM_PROGRAM
-            notes["program"][notes["is_drum"]] = 0
+        tracks = [Track()]
+        if self.config.use_programs and len(keys):
+            notes["is_drum"] = layout.program == DRUM_PROGRAM
+            notes["program"] = layout.program % DRUM_PROGRAM
             tracks = [Track(program=int(k) % DRUM_PROGRAM, is_drum=bool(k == DRUM_PROGRAM)) for k in keys]
-        else:
-            notes["program"] = 0
-            tracks = [Track()]
+        starts = layout.starts
         time_signatures = np.zeros(0, TIME_SIGNATURE_DTYPE)
         if self.config.use_time_signatures and len(starts):
-            change = _changes(meters)
+            change = _changes(layout.meters)
             time_signatures = np.zeros(int(change.sum()), TIME_SIGNATURE_DTYPE)
             time_signatures["onset"] = starts[change]
-            meter_array = np.array(self.time_signatures, np.int64).reshape(-1, 2)
-            time_signatures["numerator"] = meter_array[meters[change], 0]
-            time_signatures["denominator"] = meter_array[meters[change], 1]
+            meter_array = np.array(self.time_signatures, np.int64)
+            time_signatures["numerator"] = meter_array[layout.meters[change], 0]
+            time_signatures["denominator"] = meter_array[layout.meters[change], 1]
         tempo_map = np.zeros(0, TEMPO_DTYPE)
         if self.config.tempo_bins and len(starts):
-            change = _changes(tempos)
+            change = _changes(layout.tempos)
             tempo_map = np.zeros(int(change.sum()), TEMPO_DTYPE)
             tempo_map["onset"] = starts[change]
-            tempo_map["qpm"] = self.tempo_values[tempos[change]]
+            tempo_map["qpm"] = self.tempo_values[layout.tempos[change]]
         return Piece(
             notes=notes,
-            tracks=tracks or [Track()],
+            tracks=tracks,
             time_signatures=time_signatures,
             tempos=tempo_map,
             source=None if like is None else like.source,
@@ -436,8 +442,9 @@ class RemiTokenizer:
     # -- encode / decode ------------------------------------------------------------------------
     def encode(self, piece: Piece) -> np.ndarray:
         """Token ids of a piece (canonicalized first), from ``BOS`` to ``EOS``; vectorized over notes."""
-        canon, starts, meters, tempos = self._canonical(piece)
-        notes, cfg, off, res = canon.notes, self.config, self.offsets, self.resolution
+        layout = self._canonical(piece)
+        cfg, off, res = self.config, self.offsets, self.resolution
+        starts, meters, tempos, onset = layout.starts, layout.meters, layout.tempos, layout.onset
         n_bars = len(starts)
         if n_bars == 0:
             return np.array([BOS, EOS], np.int64)
@@ -445,9 +452,8 @@ class RemiTokenizer:
         tempo_flag = _changes(tempos) if cfg.tempo_bins else np.zeros(n_bars, bool)
         bar_size = 1 + ts_flag.astype(np.int64) + tempo_flag
 
-        onset = notes["onset"].astype(np.int64)
         bar = np.searchsorted(starts, onset, "right") - 1
-        new_pos = np.ones(len(notes), bool)
+        new_pos = np.ones(len(onset), bool)
         new_pos[1:] = onset[1:] != onset[:-1]
         note_size = new_pos + (2 + cfg.use_programs + (self.velocity_values is not None))
         # Tokens before note i: BOS, the blocks of bars up to its own, the notes before it.
@@ -464,14 +470,14 @@ class RemiTokenizer:
         ids[note_at[new_pos]] = off[POSITION] + (onset - starts[bar])[new_pos] // res
         at = note_at + new_pos
         if cfg.use_programs:
-            ids[at] = off[PROGRAM] + np.where(notes["is_drum"], DRUM_PROGRAM, notes["program"])
+            ids[at] = off[PROGRAM] + layout.program
             at = at + 1
-        ids[at] = off[PITCH] + notes["pitch"] - cfg.pitch_range[0]
+        ids[at] = off[PITCH] + layout.pitch - cfg.pitch_range[0]
         at = at + 1
         if self.velocity_values is not None:
-            ids[at] = off[VELOCITY] + self._velocity_bin(notes["velocity"])
+            ids[at] = off[VELOCITY] + self._velocity_bin(layout.velocity)
             at = at + 1
-        ids[at] = off[DURATION] + notes["duration"] // res - 1
+        ids[at] = off[DURATION] + layout.duration // res - 1
         return ids
 
     def decode(self, ids: np.ndarray | list[int]) -> Piece:
@@ -482,12 +488,10 @@ class RemiTokenizer:
         place are ignored, a note before any Position sits at the bar start, a first bar without a meter
         token is 4/4.
         """
-        notes, starts, meters, tempos, _ = self._read(ids)
-        return self._piece(notes, starts, meters, tempos, None)
+        return self._piece(self._read(ids)[0], None)
 
-    def _read(self, ids: np.ndarray | list[int]) -> tuple[np.ndarray, ...]:
-        """Notes (program keys in ``program``), bar starts, meter and tempo per bar, and the token index
-        of each note's Duration."""
+    def _read(self, ids: np.ndarray | list[int]) -> tuple[_Layout, np.ndarray]:
+        """Notes and bars in token order, and the index of each note's Duration token."""
         ids = np.asarray(ids, dtype=np.int64).reshape(-1)
         if len(ids) and (ids.min() < 0 or ids.max() >= self.vocab_size):
             bad = ids[(ids < 0) | (ids >= self.vocab_size)][0]
@@ -515,7 +519,7 @@ class RemiTokenizer:
         if cfg.tempo_bins:
             tempos = np.where(tempos >= 0, tempos, self._tempo_bins(Piece(), np.zeros(1, np.int64))[0])
         lengths = self.meter_lengths[meters] if cfg.use_time_signatures else np.full(n_bars, DEFAULT_BAR)
-        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64) if n_bars else meters
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)[:n_bars]
 
         # The position in force at each token: the last Position token since the bar line.
         last_pos = np.maximum.accumulate(np.where(kind == POSITION, index, -1)) if n else index
@@ -532,17 +536,22 @@ class RemiTokenizer:
             ok[ok] = (pitch_at[ok] >= 1) & (kind[np.maximum(pitch_at[ok] - 1, 0)] == PROGRAM)
         dur_at, pitch_at = dur_at[ok], pitch_at[ok]
 
-        notes = empty_notes(len(dur_at))
-        notes["onset"] = starts[bar_of[dur_at]] + position[dur_at] * res
-        notes["duration"] = value[dur_at] * res
-        notes["pitch"] = value[pitch_at]
-        if self.velocity_values is None:
-            notes["velocity"] = cfg.default_velocity
-        else:
-            notes["velocity"] = self.velocity_values[value[dur_at - 1]]
-        if cfg.use_programs:
-            notes["program"] = value[pitch_at - 1]
-        return notes, starts, meters, tempos, dur_at
+        n_notes = len(dur_at)
+        layout = _Layout(
+            onset=starts[bar_of[dur_at]] + position[dur_at] * res,
+            duration=value[dur_at] * res,
+            pitch=value[pitch_at],
+            velocity=(
+                np.full(n_notes, cfg.default_velocity, np.int64)
+                if self.velocity_values is None
+                else self.velocity_values[value[dur_at - 1]]
+            ),
+            program=value[pitch_at - 1] if cfg.use_programs else np.zeros(n_notes, np.int64),
+            starts=starts,
+            meters=meters,
+            tempos=tempos,
+        )
+        return layout, dur_at
 
     # -- alignment and augmentation ---------------------------------------------------------------
     def align(self, ids: np.ndarray | list[int]) -> np.ndarray:
@@ -554,8 +563,8 @@ class RemiTokenizer:
         sequence in canonical order (any sequence the grammar accepts).
         """
         ids = np.asarray(ids, dtype=np.int64).reshape(-1)
-        notes, _, _, _, dur_at = self._read(ids)
-        step = [np.diff(notes[name].astype(np.int64)) for name in ("onset", "program", "pitch")]
+        layout, dur_at = self._read(ids)
+        step = [np.diff(layout.onset), np.diff(layout.program), np.diff(layout.pitch)]
         increasing = (step[0] > 0) | ((step[0] == 0) & ((step[1] > 0) | ((step[1] == 0) & (step[2] > 0))))
         if not increasing.all():
             raise TokenizerError("align needs a token sequence in canonical order (one the grammar accepts)")
@@ -624,6 +633,25 @@ class RemiTokenizer:
     def is_valid(self, ids: np.ndarray | list[int]) -> bool:
         """Whether a complete sequence (BOS .. EOS, optionally followed by PADs) follows the grammar."""
         return bool(self._grammar.validate([ids])[0])
+
+
+@dataclass
+class _Layout:
+    """Notes (in token order, ``program`` holding program keys with drums as 128) and bars (start step,
+    meter token index, tempo bin) as plain int64 arrays: what encode writes and decode reads."""
+
+    onset: np.ndarray
+    duration: np.ndarray
+    pitch: np.ndarray
+    velocity: np.ndarray
+    program: np.ndarray
+    starts: np.ndarray
+    meters: np.ndarray
+    tempos: np.ndarray
+
+    @classmethod
+    def empty(cls) -> _Layout:
+        return cls(*(np.zeros(0, np.int64) for _ in range(8)))
 
 
 def _changes(values: np.ndarray) -> np.ndarray:

@@ -363,21 +363,30 @@ def test_real_pieces(name: str, real_pieces: list[Piece]) -> None:
             assert set(own_lines[own_lines <= last]) <= set(canon.bar_starts(last + 1))
 
 
-@pytest.mark.slow
-def test_committed_corpus_round_trips() -> None:
-    """Every piece of the committed default dataset round-trips and follows the grammar."""
+def corpus_round_trip(name: str) -> None:
+    """Every piece of a dataset round-trips on the default and the REMI+ configs and follows the grammar."""
     from remixmusic.corpora import load_dataset
     from remixmusic.errors import DatasetError
 
     try:
-        dataset = load_dataset("bach-chorales")
+        pieces = load_dataset(name).pieces()
     except DatasetError:
-        pytest.skip("the bach-chorales dataset is not committed yet")
-    pieces = dataset.pieces()
-    assert len(pieces) >= 340
-    tok = TOKENIZERS["default"]
-    sequences = [tok.encode(p) for p in pieces]
-    assert tok.grammar().validate(sequences).all()
-    for piece, ids in zip(pieces, sequences, strict=True):
-        assert_same_piece(tok.decode(ids), tok.canonicalize(piece))
-        np.testing.assert_array_equal(tok.encode(tok.decode(ids)), ids)
+        pytest.skip(f"dataset {name} is not built (remixmusic dataset build {name})")
+    assert pieces
+    for tok in (TOKENIZERS["default"], RemiTokenizer(TokenizerConfig(use_programs=True))):
+        sequences = [tok.encode(p) for p in pieces]
+        assert tok.grammar().validate(sequences).all()
+        for piece, ids in zip(pieces, sequences, strict=True):
+            decoded = tok.decode(ids)
+            assert_same_piece(decoded, tok.canonicalize(piece))
+            np.testing.assert_array_equal(tok.encode(decoded), ids)
+
+
+def test_committed_corpus_round_trips() -> None:
+    corpus_round_trip("bach-chorales")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["essen", "oneills"])
+def test_built_corpora_round_trip(name: str) -> None:
+    corpus_round_trip(name)
