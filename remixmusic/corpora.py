@@ -601,11 +601,13 @@ def import_folder(
     show_progress: bool = True,
     rule: NearDuplicateRule | None = None,
     split_rule: SplitRule | None = None,
+    overwrite: bool = False,
 ) -> BuildReport:
     """Make dataset ``name`` from a folder of MIDI files: same manifest and leak-free splits as a build.
 
     Every readable file is re-written with our writer (on the step grid); unreadable files are listed in
-    the manifest's ``failures`` with the reason, and the rest are imported.
+    the manifest's ``failures`` with the reason, and the rest are imported. An existing dataset of that
+    name is replaced only with ``overwrite``.
     """
     started = time.perf_counter()
     folder = Path(folder)
@@ -613,11 +615,13 @@ def import_folder(
         raise DatasetError(f"dataset name {name!r} must be letters, digits, '.', '_' or '-'")
     if not folder.is_dir():
         raise DatasetError(f"{folder}: not a folder")
+    dataset_dir = Path(root or default_root()) / name
+    if dataset_dir.exists() and not overwrite:
+        raise DatasetError(f"{dataset_dir} already exists (overwrite it with --force)")
     try:
         result = read_folder(folder, jobs=jobs, cache=False, show_progress=show_progress)
     except MidiError as exc:
         raise DatasetError(str(exc)) from None
-    dataset_dir = Path(root or default_root()) / name
     if dataset_dir.exists():
         shutil.rmtree(dataset_dir)
     records: list[dict[str, Any]] = []

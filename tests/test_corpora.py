@@ -234,11 +234,14 @@ def test_import_folder_processes_valid_files_and_lists_bad_ones(messy_folder: Pa
     assert manifest["counts"]["groups"] == 3 and manifest["counts"]["failures"] == 3
 
 
-def test_import_strict_fails_on_bad_files(messy_folder: Path, tmp_path: Path) -> None:
-    result = CliRunner().invoke(
-        app, ["dataset", "import", str(messy_folder), "mine", "-o", str(tmp_path), "-j", "1", "--strict"]
-    )
-    assert result.exit_code == 1
+def test_import_strict_fails_on_bad_files_and_never_replaces_a_dataset_unasked(
+    messy_folder: Path, tmp_path: Path
+) -> None:
+    command = ["dataset", "import", str(messy_folder), "mine", "-o", str(tmp_path), "-j", "1"]
+    assert CliRunner().invoke(app, [*command, "--strict"]).exit_code == 1
+    result = CliRunner().invoke(app, command)
+    assert result.exit_code == 1 and "already exists" in str(result.exception)
+    assert CliRunner().invoke(app, [*command, "--force"]).exit_code == 0
 
 
 def test_import_rejects_a_folder_without_midi(tmp_path: Path) -> None:

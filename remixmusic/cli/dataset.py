@@ -56,9 +56,10 @@ def register(app: typer.Typer) -> None:
         out: Path | None = out_option(None, ROOT_HELP),
         jobs: int = jobs_option(),
         strict: bool = strict_option(),
+        force: bool = typer.Option(False, "--force", help="Replace an existing dataset of that name."),
     ) -> None:
         """Make a dataset from your own MIDI folder; unreadable files are listed and skipped."""
-        report = corpora.import_folder(folder, name, root=out, jobs=jobs)
+        report = corpora.import_folder(folder, name, root=out, jobs=jobs, overwrite=force)
         _summary(report, "imported")
         repaired = [r for r in report.dataset.manifest if r.get("repairs")]
         for record in repaired:
@@ -90,7 +91,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Pieces, notes, hours, splits and near-duplicate groups of a dataset."""
         summary = corpora.dataset_info(name, root)
-        table = Table(title=f"{summary.name}: {summary.description}", show_header=True)
+        console.print(f"[bold]{summary.name}[/bold]: {summary.description}", highlight=False)
+        table = Table()
         table.add_column("")
         for column in (*corpora.SPLITS, "total"):
             table.add_column(column, justify="right")
