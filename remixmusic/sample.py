@@ -37,6 +37,7 @@ from remixmusic.errors import RemixError
 from remixmusic.model import MusicTransformer
 from remixmusic.notes import Piece
 from remixmusic.tokenizer import RemiTokenizer
+from remixmusic.workers import progress_bar
 
 
 class Decoder(Protocol):
@@ -209,6 +210,7 @@ def generate(
     include_prompt: bool = True,
     batch_size: int = 16,
     use_cache: bool = True,
+    show_progress: bool = False,
 ) -> list[Generated]:
     """Sample ``n`` pieces from ``model`` (a transformer or an n-gram model), ``batch_size`` at a time.
 
@@ -233,17 +235,20 @@ def generate(
         prefix, n_prompt_notes = np.array([tokenizer.bos_id]), 0
     else:
         prefix, n_prompt_notes = prompt_ids(tokenizer, prompt, prompt_bars)
-    if len(prefix) + 1 >= max_tokens:
-        raise RemixError(f"max_tokens ({max_tokens}) leaves no room after the {len(prefix)}-token prompt")
     results: list[Generated] = []
-    for batch, first in enumerate(range(0, n, batch_size)):
-        size = min(batch_size, n - first)
-        with single_threaded():
-            rows = _decode_batch(model, tokenizer, prefix, size, config, _batch_seed(seed, batch), use_cache)
-        for offset, (ids, logp, reason) in enumerate(rows):
-            results.append(
-                _finish(tokenizer, ids, logp, reason, first + offset, config, prompt, n_prompt_notes)
-            )
+    with progress_bar(transient=True, disable=not show_progress) as progress:
+        task = progress.add_task("generating", total=n)
+        for batch, first in enumerate(range(0, n, batch_size)):
+            size = min(batch_size, n - first)
+            with single_threaded():
+                rows = _decode_batch(
+                    model, tokenizer, prefix, size, config, _batch_seed(seed, batch), use_cache
+                )
+            for offset, (ids, logp, reason) in enumerate(rows):
+                results.append(
+                    _finish(tokenizer, ids, logp, reason, first + offset, config, prompt, n_prompt_notes)
+                )
+            progress.advance(task, size)
     return results
 
 
@@ -261,6 +266,8 @@ def _decode_batch(
     grammar = tokenizer.grammar().batch(size)
     eos, bar, pad = tokenizer.eos_id, tokenizer.bar_token_id, tokenizer.pad_id
     limit = config.max_tokens if decoder.max_length is None else min(config.max_tokens, decoder.max_length)
+    if len(prefix) + 1 >= limit:
+        raise RemixError(f"a limit of {limit} tokens leaves no room after the {len(prefix)}-token prompt")
     generator = torch.Generator().manual_seed(seed)
 
     ids = np.tile(prefix, (size, 1))

@@ -182,3 +182,15 @@ def test_bad_prompt_is_one_line_error(checkpoint, tmp_path) -> None:
     assert (
         proc.stderr.strip().count("\n") == 0 and "bad.mid" in proc.stderr and "Traceback" not in proc.stderr
     )
+
+
+def test_prompt_errors(model, tokenizer) -> None:
+    from remixmusic.errors import RemixError
+    from remixmusic.notes import Piece
+
+    with pytest.raises(RemixError, match="no notes"):
+        generate(model, tokenizer, 1, prompt=Piece(), prompt_bars=2)
+    with pytest.raises(RemixError, match="no room"):
+        generate(model, tokenizer, 1, prompt=melody(8), prompt_bars=8, max_tokens=20)
+    with pytest.raises(RemixError, match="top_p"):
+        generate(model, tokenizer, 1, top_p=0)

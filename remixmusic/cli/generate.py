@@ -64,6 +64,7 @@ def register(app: typer.Typer) -> None:
             prompt_bars=prompt_bars,
             include_prompt=not no_prompt_in_output,
             batch_size=batch_size,
+            show_progress=True,
         )
         paths = write_generated(results, out, identity)
         notes = sum(len(r.piece.notes) for r in results)
