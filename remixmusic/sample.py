@@ -217,7 +217,9 @@ def generate(
     ``bars`` limits the generated length in bars (after the prompt); ``max_tokens`` limits the whole
     sequence (prompt, BOS and EOS included). With ``prompt``, every sample continues its first
     ``prompt_bars`` bars from the next bar on; ``include_prompt=False`` leaves those bars out of the
-    pieces (the continuation then starts at step 0). The same arguments give the same pieces.
+    pieces (the continuation then starts at step 0). The same arguments (``seed``, ``n`` and
+    ``batch_size`` included; each batch draws from its own generator seeded from ``(seed, batch)``) give
+    the same pieces, with or without the cache.
     """
     config = SamplingConfig(
         n=n,

@@ -12,6 +12,8 @@ evaluated on our step grid (``STEPS_PER_BEAT`` steps per quarter note). Conventi
 
 Definitions:
 
+``n_notes`` / ``n_bars``
+    number of notes (drums included) / bars from step 0 to ``end`` under the piece's meter map.
 ``pitch_range``
     highest minus lowest pitch, in semitones (Dong et al., MuseGAN, AAAI 2018).
 ``n_pitches`` / ``n_pitch_classes``
