@@ -13,8 +13,9 @@ same piece) and *prompt* (given to the model as a prompt, from the generation si
 the fraction of the motif's notes carrying a flag, the first rule that holds gives the label:
 
 1. ``prompt``: prompt share >= ``label_share``;
-2. ``copied``: copied share >= ``label_share``;
-3. ``varied``: (copied or varied) share >= ``label_share`` and some note is varied;
+2. ``varied``: varied share >= ``label_share`` and above the copied share (a varied copy spans its exact
+   parts, so a motif inside one is varied, while a motif that exact copies cover as fully stays copied);
+3. ``copied``: copied share >= ``label_share``;
 4. ``stock``: (copied, varied or stock) share >= ``label_share``;
 5. ``self-repeat``: self share >= ``label_share``;
 6. ``novel`` otherwise.
@@ -87,13 +88,36 @@ def _name(piece: Piece, i: int) -> str:
     return Path(piece.source).name if piece.source else str(piece.metadata.get("title") or f"piece{i}")
 
 
-def resolve_index(reference: object, invariance: str, lines: str, jobs: int, show_progress: bool) -> Index:
+def build_index(
+    reference: object,
+    invariance: str = DEFAULT_INVARIANCE,
+    lines: str = DEFAULT_LINES,
+    jobs: int = 0,
+    show_progress: bool = True,
+) -> tuple[Index, list[tuple[str, str]]]:
+    """Index a MIDI folder, MIDI paths, pieces or a dataset (train split); returns the unreadable files
+    of a folder or path list too, so they can be listed."""
+    is_folder = isinstance(reference, (str, Path)) and Path(reference).is_dir()
+    is_dataset = is_folder and any(
+        (Path(reference) / m).exists() for m in ("manifest.json", "manifest.jsonl")
+    )
+    if (is_folder and not is_dataset) or (isinstance(reference, (list, tuple)) and reference):
+        pieces = read_pieces(reference, jobs, show_progress)
+        index = Index.build(pieces.pieces, invariance=invariance, lines=lines, show_progress=show_progress)
+        return index, pieces.skipped
+    index = Index.build(reference, invariance=invariance, lines=lines, jobs=jobs, show_progress=show_progress)
+    return index, []
+
+
+def resolve_index(
+    reference: object, invariance: str, lines: str, jobs: int, show_progress: bool
+) -> tuple[Index, list[tuple[str, str]]]:
     """An :class:`Index` from an index, a saved index folder, a MIDI folder/list or a dataset name."""
     if isinstance(reference, Index):
-        return reference
+        return reference, []
     if isinstance(reference, (str, Path)) and (Path(reference) / "header.json").exists():
-        return Index.load(reference)
-    return Index.build(reference, invariance=invariance, lines=lines, jobs=jobs, show_progress=show_progress)
+        return Index.load(reference), []
+    return build_index(reference, invariance, lines, jobs, show_progress)
 
 
 def read_sidecar(piece: Piece) -> dict[str, Any]:
@@ -201,8 +225,8 @@ class Analyzer:
         copied, varied, stock = pm.copied, pm.varied, pm.stock
         rules = [
             ("prompt", share(prompt) >= t),
+            ("varied", (share(varied) >= t) & (share(varied) > share(copied))),
             ("copied", share(copied) >= t),
-            ("varied", (share(copied | varied) >= t) & (share(varied) > 0)),
             ("stock", share(copied | varied | stock) >= t),
             ("self-repeat", share(self_mask) >= t),
         ]
@@ -482,14 +506,14 @@ def analyze(
     if reference is None:
         reference, control = _from_generation(queries, control)
     controls = read_pieces(control, jobs, show_progress) if control is not None else PieceSet([], [])
-    index = resolve_index(reference, invariance, lines, jobs, show_progress)
+    index, ref_skipped = resolve_index(reference, invariance, lines, jobs, show_progress)
     segmenter = Segmenter(segmentation, **(segmenter_params or {}))
     scorer = OriginalityScorer().fit_index(index) if originality else None
     analyzer = Analyzer(index, segmenter, scorer, label_share, **match_params)
     jobs_list = [(p, n, "query") for p, n in zip(queries.pieces, queries.names, strict=True)]
     jobs_list += [(p, n, "control") for p, n in zip(controls.pieces, controls.names, strict=True)]
     results, failed = _run_all(analyzer, index, jobs_list, jobs, show_progress)
-    skipped = queries.skipped + controls.skipped + failed
+    skipped = queries.skipped + controls.skipped + ref_skipped + failed
     return _assemble(analyzer, index, results, skipped, leak_share, seed)
 
 

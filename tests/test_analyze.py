@@ -1,0 +1,268 @@
+"""End-to-end analysis on real chorales: planted copies, varied copies, a Markov baseline, bad files."""
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from remixmusic.analyze import analyze
+from remixmusic.cli import app
+from remixmusic.corpora import load_dataset
+from remixmusic.index import Index
+from remixmusic.match import Matcher
+from remixmusic.midi import write_midi
+from remixmusic.notes import NOTE_DTYPE, STEPS_PER_BEAT, Piece, Track
+from remixmusic.report import MOTIF_COLUMNS
+from remixmusic.views import extract_lines
+
+FRAGMENT = 16  # notes per planted fragment
+
+
+@pytest.fixture(scope="module")
+def chorales():
+    ds = load_dataset("bach-chorales")
+    return ds, ds.pieces("train"), ds.pieces("test")
+
+
+@pytest.fixture(scope="module")
+def index(chorales):
+    return Index.build(chorales[1])
+
+
+def soprano(piece: Piece) -> np.ndarray:
+    line = next(ln for ln in extract_lines(piece) if ln.track == 0)
+    return piece.notes[line.notes]
+
+
+def filler(rng: np.random.Generator, n: int) -> np.ndarray:
+    """A random walk in sixteenths and dotted rhythms: nothing a chorale melody does."""
+    notes = np.zeros(n, NOTE_DTYPE)
+    durs = rng.choice([3, 9, 15, 5], n)
+    notes["onset"] = np.concatenate([[0], np.cumsum(durs)[:-1]])
+    notes["duration"] = durs
+    notes["pitch"] = np.clip(66 + np.cumsum(rng.choice([-7, -5, 4, 6, 8, -9, 11], n)), 45, 90)
+    notes["velocity"] = 80
+    return notes
+
+
+def unique_fragments(index: Index, train: list[Piece], k: int) -> list[tuple[int, int]]:
+    """(piece, first soprano note) of ``k`` fragments found in no other reference piece."""
+    matcher = Matcher(index, near=False)
+    out = []
+    for pid, piece in enumerate(train):
+        notes = soprano(piece)
+        if len(notes) < FRAGMENT + 8:
+            continue
+        frag = notes[4 : 4 + FRAGMENT].copy()
+        pm = matcher.match_piece(Piece(frag))
+        if pm.matches and max(m.doc_freq for m in pm.matches) == 1 and pm.copied.all():
+            out.append((pid, 4))
+        if len(out) == k:
+            break
+    return out
+
+
+def splice(parts: list[np.ndarray]) -> Piece:
+    """Concatenate note arrays in time, each starting one beat after the previous ends."""
+    out, t = [], 0
+    for notes in parts:
+        n = notes.copy()
+        n["onset"] += t - n["onset"].min()
+        n["track"] = 0
+        t = int((n["onset"] + n["duration"]).max()) + STEPS_PER_BEAT
+        out.append(n)
+    return Piece(np.concatenate(out))
+
+
+def planted(train, frags, rng, edit=None):
+    """A query piece: filler, then each fragment transposed by 3 and played at half speed, with filler
+    between; ``edit`` changes one fragment note ("change"), adds one ("insert") or drops one ("delete").
+    Returns the piece and each fragment's (source piece, start beat, end beat)."""
+    parts, spans, t = [filler(rng, 12)], [], 0
+    for pid, first in frags:
+        frag = soprano(train[pid])[first : first + FRAGMENT].copy()
+        frag["pitch"] += 3
+        frag["onset"] = (frag["onset"] - frag["onset"][0]) * 2
+        frag["duration"] *= 2
+        if edit == "change":
+            frag["pitch"][8] += 5
+        elif edit == "delete":
+            frag = np.delete(frag, 8)
+        elif edit == "insert":
+            extra = frag[7:8].copy()
+            half = (frag["onset"][8] - frag["onset"][7]) // 2
+            frag["duration"][7] = half
+            extra["onset"] += half
+            extra["duration"] = half
+            extra["pitch"] += 2
+            frag = np.sort(np.concatenate([frag, extra]), order="onset")
+        parts += [frag, filler(rng, 12)]
+    piece = splice(parts)
+    # Recover fragment spans from the splice layout: fragments are parts 1, 3, 5, ...
+    t = 0
+    for i, p in enumerate(parts):
+        length = int((p["onset"] + p["duration"]).max() - p["onset"].min())
+        if i % 2 == 1:
+            spans.append((frags[i // 2][0], t / STEPS_PER_BEAT, (t + length) / STEPS_PER_BEAT))
+        t += length + STEPS_PER_BEAT
+    return piece, spans
+
+
+def recovered(motifs, names, spans, label):
+    """Fragment-level recall and precision of motifs with ``label`` naming the right source."""
+    motifs = [m for m in motifs if m["label"] == label]
+    hit = 0
+    for pid, a, b in spans:
+        if any(
+            m["start_beat"] < b and m["end_beat"] > a and names[pid] in m["sources"].split(";")
+            for m in motifs
+        ):
+            hit += 1
+    correct = sum(
+        any(
+            m["start_beat"] < b and m["end_beat"] > a and names[pid] in m["sources"].split(";")
+            for pid, a, b in spans
+        )
+        for m in motifs
+    )
+    return hit / len(spans), (correct / len(motifs) if motifs else 1.0)
+
+
+def test_planted_copies_and_varied_copies_are_found_with_their_sources(chorales, index):
+    _, train, _ = chorales
+    rng = np.random.default_rng(0)
+    frags = unique_fragments(index, train, 6)
+    assert len(frags) == 6
+    names = index.piece_names
+    pieces, all_spans = [], []
+    for k in range(2):
+        piece, spans = planted(train, frags[3 * k : 3 * k + 3], rng)
+        pieces.append(piece)
+        all_spans.append(spans)
+    report = analyze(pieces, index, jobs=1, show_progress=False, originality=False)
+    for i, spans in enumerate(all_spans):
+        motifs = [m for m in report.motif_records if m["piece"] == f"piece{i}"]
+        recall, precision = recovered(motifs, names, spans, "copied")
+        assert recall >= 0.95 and precision >= 0.95
+    for edit in ("change", "insert", "delete"):
+        piece, spans = planted(train, frags[:3], np.random.default_rng(1), edit=edit)
+        rep = analyze([piece], index, jobs=1, show_progress=False, originality=False)
+        recall, _ = recovered(rep.motif_records, names, spans, "varied")
+        assert recall >= 0.95, edit
+        varied = [m for m in rep.motif_records if m["label"] == "varied"]
+        assert all(1 <= int(m["edits"]) <= 2 for m in varied)
+
+
+def test_random_and_shuffled_material_is_not_copied(chorales, index):
+    _, train, _ = chorales
+    rng = np.random.default_rng(2)
+    randoms = [splice([filler(rng, 60)]) for _ in range(3)]
+    shuffled = []
+    for piece in train[:3]:
+        notes = soprano(piece).copy()
+        notes["pitch"] = rng.permutation(notes["pitch"])
+        shuffled.append(Piece(notes))
+    report = analyze(randoms + shuffled, index, jobs=1, show_progress=False, originality=False)
+    assert max(r["copied_coverage"] for r in report.piece_records) < 0.15
+
+
+def markov_pieces(train: list[Piece], n_pieces: int, length: int, rng: np.random.Generator) -> list[Piece]:
+    """An order-4 Markov chain over (pitch, duration) of the reference soprano lines."""
+    seqs = [
+        list(zip(soprano(p)["pitch"].tolist(), soprano(p)["duration"].tolist(), strict=True)) for p in train
+    ]
+    table: dict[tuple, list] = {}
+    for seq in seqs:
+        for i in range(4, len(seq)):
+            table.setdefault(tuple(seq[i - 4 : i]), []).append(seq[i])
+    contexts = list(table)
+    out = []
+    for _ in range(n_pieces):
+        seq = list(contexts[rng.integers(len(contexts))])
+        while len(seq) < length:
+            options = table.get(tuple(seq[-4:]))
+            if not options:
+                seq += list(contexts[rng.integers(len(contexts))])
+                continue
+            seq.append(options[rng.integers(len(options))])
+        notes = np.zeros(len(seq), NOTE_DTYPE)
+        notes["pitch"] = [p for p, _ in seq]
+        notes["duration"] = [d for _, d in seq]
+        notes["onset"] = np.concatenate([[0], np.cumsum(notes["duration"])[:-1]])
+        notes["velocity"] = 80
+        out.append(Piece(notes))
+    return out
+
+
+def test_held_out_human_copies_less_than_an_order4_markov_chain(chorales, index):
+    _, train, test = chorales
+    markov = markov_pieces(train, 6, 64, np.random.default_rng(3))
+    report = analyze(markov, index, control=test[:8], jobs=1, show_progress=False)
+    query = [r["copied_coverage"] for r in report.piece_records if r["group"] == "query"]
+    human = [
+        r["copied_coverage"] for r in report.piece_records if r["group"] == "control" and not r["leaked"]
+    ]
+    assert len(human) >= 6
+    assert np.mean(human) < np.mean(query)
+    by_name = {c.measure: c for c in report.comparisons}
+    assert by_name["copied_coverage"].cliffs_delta > 0
+
+
+def test_cli_index_and_analyze_write_every_report_file_and_skip_bad_files(tmp_path, chorales):
+    ds, train, _ = chorales
+    query = tmp_path / "query"
+    query.mkdir()
+    for path in ds.files("test")[:2]:
+        (query / path.name).write_bytes(path.read_bytes())
+    (query / "broken.mid").write_bytes(b"MThd\x00\x00")
+    (query / "notes.mid").write_text("not midi")
+    # A multi-track piece with drums, chords and off-grid timing must analyze without a crash.
+    rng = np.random.default_rng(4)
+    n = 80
+    notes = np.zeros(n, NOTE_DTYPE)
+    notes["onset"] = np.sort(rng.integers(0, 40 * STEPS_PER_BEAT, n))
+    notes["duration"] = rng.integers(1, 30, n)
+    notes["pitch"] = rng.integers(36, 90, n)
+    notes["velocity"] = 90
+    notes["track"] = rng.integers(0, 3, n)
+    notes["is_drum"] = notes["track"] == 2
+    write_midi(
+        Piece(notes, tracks=[Track("piano", 0), Track("bass", 33), Track("drums", 0, True)]),
+        query / "band.mid",
+    )
+    control = tmp_path / "control"
+    control.mkdir()
+    for path in ds.files("test")[2:6]:
+        (control / path.name).write_bytes(path.read_bytes())
+    runner = CliRunner()
+    ref = tmp_path / "ref.idx"
+    result = runner.invoke(app, ["index", "bach-chorales", "-o", str(ref), "-j", "1"])
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "out"
+    result = runner.invoke(
+        app,
+        ["analyze", str(query), "--against", str(ref), "--control", str(control), "-o", str(out), "-j", "1"],
+    )
+    assert result.exit_code == 0, result.output
+    assert "broken.mid" in result.output and "notes.mid" in result.output
+    for name in ("report.json", "pieces.csv", "motifs.csv", "report.html"):
+        assert (out / name).stat().st_size > 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["schema_version"] == 1
+    assert report["params"]["invariance"] == "transposed+tempo"
+    assert {"chance_length", "df_threshold", "min_match_notes"} <= set(report["params"])
+    assert {Path(s["path"]).name for s in report["skipped"]} == {"broken.mid", "notes.mid"}
+    assert report["leakage"]["n_control"] == 4
+    with open(out / "motifs.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert set(MOTIF_COLUMNS) <= set(rows[0])
+    assert {r["piece"] for r in rows} >= {"band.mid", ds.files("test")[0].name}
+    assert all(float(r["start_beat"]) < float(r["end_beat"]) for r in rows)
+    html = (out / "report.html").read_text()
+    assert html.count("data:image/png;base64,") >= 2 and "<script" not in html
+    # The index's own training pieces, analyzed as queries, are copies of themselves.
+    own = analyze(train[:2], ref, jobs=1, show_progress=False, originality=False)
+    assert all(r["copied_coverage"] > 0.9 for r in own.piece_records)
