@@ -11,7 +11,7 @@ import sys
 import typer
 
 from remixmusic import __version__
-from remixmusic.cli import dataset, stats
+from remixmusic.cli import analyze, dataset, generate, stats, train
 from remixmusic.cli.common import console_err
 from remixmusic.errors import RemixError
 
@@ -32,12 +32,14 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version."
+    ),
 ) -> None:
     """remixmusic: generation and novelty analysis for symbolic music."""
 
 
-for group in (dataset, stats):
+for group in (dataset, stats, generate, analyze, train):
     group.register(app)
 
 
