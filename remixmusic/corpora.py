@@ -537,9 +537,10 @@ def build_dataset(
 ) -> BuildReport:
     """Build dataset ``name`` (one of :data:`CORPORA`) from the music21 corpus into ``root/name``.
 
-    With ``resume``, files recorded by an interrupted run are not converted again; without it the
-    dataset folder is rebuilt from scratch. ``max_files`` builds from the first corpus files only (a
-    quick trial; the manifest records it).
+    With ``resume``, a complete dataset built with the same parameters is kept as it is, and files
+    recorded by an interrupted run are not converted again; without it the dataset folder is rebuilt from
+    scratch. ``max_files`` builds from the first corpus files only (a quick trial; the manifest records
+    it).
     """
     if name not in CORPORA:
         raise DatasetError(f"unknown corpus {name!r}; choose one of {', '.join(CORPORA)}")
@@ -551,6 +552,26 @@ def build_dataset(
     files = spec.files()[:max_files]
     if not files:
         raise DatasetError(f"music21's corpus has no files for {name!r} (is music21 fully installed?)")
+    import music21
+
+    build = {
+        "source": f"music21 {music21.__version__} corpus",
+        "conversion": CONVERSION_VERSION,
+        "steps_per_beat": STEPS_PER_BEAT,
+        "ticks_per_beat": TICKS_PER_BEAT,
+        "files": len(files),
+        "max_files": max_files,
+    }
+    rule, split_rule = rule or NearDuplicateRule(), split_rule or SplitRule()
+    if resume and (dataset_dir / MANIFEST).is_file():
+        existing = load_dataset(dataset_dir)
+        same_rules = (existing.header.get("duplicate_rule"), existing.header.get("split_rule")) == (
+            rule.to_dict(),
+            split_rule.to_dict(),
+        )
+        if existing.header.get("build") == build and same_rules:
+            failures = existing.header.get("failures", [])
+            return BuildReport(existing, 0, len(existing.manifest), failures, time.perf_counter() - started)
     done: dict[str, dict[str, Any]] = {}
     for relative in files:
         record = _load_partial(dataset_dir, relative)
@@ -563,16 +584,6 @@ def build_dataset(
     per_file = [done.get(relative) or fresh[relative] for relative in files]
     records = [piece for record in per_file for piece in record["pieces"]]
     failures = [failure for record in per_file for failure in record["failures"]]
-    import music21
-
-    build = {
-        "source": f"music21 {music21.__version__} corpus",
-        "conversion": CONVERSION_VERSION,
-        "steps_per_beat": STEPS_PER_BEAT,
-        "ticks_per_beat": TICKS_PER_BEAT,
-        "files": len(files),
-        "max_files": max_files,
-    }
     dataset = _finish(name, spec.description, dataset_dir, records, failures, build, rule, split_rule)
     shutil.rmtree(dataset_dir / ".partial", ignore_errors=True)
     reused = sum(len(done[f]["pieces"]) for f in done)

@@ -178,6 +178,8 @@ def test_build_resumes_after_an_interrupt(tmp_path: Path, monkeypatch: pytest.Mo
     assert len(again.dataset.manifest) == report.reused
     again = corpora.build_dataset("tiny", root=tmp_path, jobs=1, show_progress=False, resume=False)
     assert again.dataset.manifest_hash == dataset.manifest_hash  # deterministic
+    kept = corpora.build_dataset("tiny", root=tmp_path, jobs=1, show_progress=False)  # complete: kept
+    assert (kept.written, kept.reused) == (0, len(dataset.manifest))
 
 
 def _simple_piece(pitches: list[int], velocity: int = 90) -> Piece:
