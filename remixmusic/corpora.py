@@ -75,10 +75,14 @@ _BUNDLED = _PACKAGE_DIR / "_datasets"  # datasets/bach-chorales, shipped inside 
 
 
 def score_to_piece(score: Any, source: str | None = None, title: str | None = None) -> Piece:
-    """Convert a music21 ``Score`` (or a single ``Part``) to a :class:`Piece` (see the module docstring)."""
+    """Convert a music21 ``Score`` (or a single ``Part``) to a :class:`Piece` (see the module docstring).
+
+    Ties are merged *in place* (copying a score costs more than converting it): pass a copy if you
+    still need the tied notation.
+    """
     from music21 import chord, harmony, key, meter, note, stream, tempo
 
-    stripped = score.stripTies(inPlace=True) or score  # the caller's parse is ours to modify
+    stripped = score.stripTies(inPlace=True) or score
     parts = list(stripped.parts) if isinstance(stripped, stream.Score) else [stripped]
     parts = [p for p in parts if p.flatten().notes] or parts[:1]
     if not parts:
@@ -131,7 +135,7 @@ def score_to_piece(score: Any, source: str | None = None, title: str | None = No
     return Piece(
         notes=notes,
         tracks=tracks,
-        time_signatures=np.array([(onset, *meter) for onset, meter in meters.items()], TIME_SIGNATURE_DTYPE),
+        time_signatures=np.array([(at, *sig) for at, sig in meters.items()], TIME_SIGNATURE_DTYPE),
         tempos=np.array(list(tempos.items()), dtype=TEMPO_DTYPE),
         key_signatures=np.array(list(keys.items()), dtype=KEY_SIGNATURE_DTYPE),
         source=source,

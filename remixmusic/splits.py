@@ -7,7 +7,8 @@ second. So we group near-duplicates first and split whole groups.
 
 The rule ("same tune"), :class:`NearDuplicateRule`:
 
-1. the *melody line* of a piece is its skyline: the highest pitched (non-drum) note at each onset;
+1. the *melody line* of a piece is its skyline: the notes that are the highest sounding (non-drum)
+   pitch when they start, one per onset (see :func:`melody_line`);
 2. repeated pitches are dropped (so splitting or tying notes, a frequent difference between variants,
    does not matter) and the line becomes pitch intervals, which makes it transposition invariant;
 3. its fingerprint is the set of interval n-grams (default n = 5, i.e. six-note shapes);
