@@ -26,12 +26,13 @@ step, data-order and RNG state, and the learning rate is a pure function of the 
 and resumed run ends exactly where an uninterrupted one does (with ``max_minutes`` the schedule also
 depends on elapsed time, so only step budgets are reproducible).
 
-Several GPUs or machines. Run the same command under ``torchrun``, e.g. on one node with 4 GPUs::
+Several GPUs or machines. Run the same command under ``torchrun`` (the ``remixmusic`` console script is
+the program it starts), e.g. on one node with 4 GPUs::
 
-    torchrun --standalone --nproc_per_node 4 -m remixmusic.cli train bach-chorales --preset base -o out
+    torchrun --standalone --nproc_per_node 4 $(which remixmusic) train bach-chorales --preset base -o out
 
 or on 2 nodes: ``torchrun --nnodes 2 --node_rank R --nproc_per_node 8 --rdzv_backend c10d
---rdzv_endpoint HOST:29500 -m remixmusic.cli train ...``. Each process reads ``RANK``, ``WORLD_SIZE`` and
+--rdzv_endpoint HOST:29500 $(which remixmusic) train ...``. Each process reads ``RANK``, ``WORLD_SIZE`` and
 ``LOCAL_RANK`` from the environment, joins the process group (NCCL on CUDA, gloo on CPU) and wraps the
 model in ``DistributedDataParallel``. All ranks draw the same random windows and each keeps its own
 ``rank::world_size`` share, so ``batch_size`` is per process and the global batch is ``batch_size *
@@ -160,6 +161,8 @@ class TrainResult:
     metrics: dict[str, Any]
     interrupted: bool = False
     stopped_early: bool = False
+    is_main: bool = True
+    """False on the other processes of a distributed run (only the main one reports)."""
 
 
 @dataclass
@@ -683,6 +686,7 @@ class _Run:
             metrics={**self.meta, **_summary(state), **(extra or {})},
             interrupted=interrupted,
             stopped_early=stopped_early,
+            is_main=self.ddp.is_main,
         )
 
 

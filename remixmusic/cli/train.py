@@ -84,6 +84,8 @@ def register(app: typer.Typer) -> None:
         if out is None:
             out = Path("checkpoints") / f"{Path(dataset).name}-{preset or TrainConfig.preset}"
         result = train(dataset, out, resume=resume, overwrite=overwrite, **overrides)
+        if not result.is_main:
+            return
         if result.interrupted:
             console.print(
                 f"interrupted at step {result.steps}; state saved in {out}. Continue with:\n"
