@@ -10,7 +10,13 @@ Section ``index`` (issue 4, sections 2-3):
   one at a time, exact matching only and with varied copies, and against a brute-force scan of every
   reference line for the matching statistics on a small sample.
 
-Run: ``python benchmarks/analyze.py [--section index] [--tunes 8400]``
+Section ``analysis`` (issue 4, sections 4-7): index build notes/s of the reference, the time to analyze
+100 held-out pieces against the ``essen`` train split (``bach-chorales`` when ``essen`` is not built, and
+it says so), and the ratio against the brute-force window-against-window originality report of Yin et al.
+on the same work (run on a few pieces and extrapolated linearly in query windows, printed as such), with
+how often the shortlisted originality equals the brute-force one.
+
+Run: ``python benchmarks/analyze.py [--section index|analysis|all] [--tunes 8400] [--pieces 100]``
 """
 
 from __future__ import annotations
@@ -144,14 +150,86 @@ def bench_index(console: Console, tunes: int) -> None:
     console.print(table)
 
 
+def bench_analysis(console: Console, n_pieces: int, n_brute: int, jobs: int) -> None:
+    """Section ``analysis``: 100 held-out pieces against the essen train split (bach-chorales when essen
+    is not built), and the brute-force window-against-window originality report of Yin et al. on the same
+    work, run on ``n_brute`` pieces and extrapolated linearly in query windows (printed as such)."""
+    from remixmusic.analyze import analyze
+    from remixmusic.corpora import load_dataset
+    from remixmusic.errors import DatasetError
+    from remixmusic.originality import OriginalityScorer
+
+    print = console.print
+    try:
+        ds = load_dataset("essen")
+    except DatasetError as exc:
+        print(f"essen unavailable ({exc}); FALLING BACK to bach-chorales")
+        ds = load_dataset("bach-chorales")
+    train = ds.pieces("train")
+    held_out = ds.pieces("valid") + ds.pieces("test")
+    queries = [held_out[i % len(held_out)].transpose(i // len(held_out)) for i in range(n_pieces)]
+    n_ref_notes = sum(len(p) for p in train)
+    print(f"reference: {ds.name} train split, {len(train)} pieces, {n_ref_notes} notes")
+
+    t = time.perf_counter()
+    index = Index.build(train)
+    build_s = time.perf_counter() - t
+    print(
+        f"index build: {build_s:.2f} s, {index.n_slots / build_s:,.0f} indexed notes/s "
+        f"({n_ref_notes / build_s:,.0f} input notes/s), {index.nbytes / index.n_slots:.1f} bytes per indexed "
+        f"note, chance length {index.chance_length} symbols"
+    )
+
+    t = time.perf_counter()
+    report = analyze(queries, index, jobs=jobs, show_progress=False)
+    ours_s = time.perf_counter() - t
+    print(
+        f"analyze {len(queries)} pieces ({sum(len(q) for q in queries)} notes, jobs={jobs}): {ours_s:.2f} s "
+        f"({ours_s / len(queries) * 1000:.0f} ms/piece), matching + motifs + shortlisted originality"
+    )
+
+    scorer = OriginalityScorer().fit_index(index)
+    sample = queries[:n_brute]
+    fast_windows = {r["piece"]: r for r in report.originality_curves}
+    t = time.perf_counter()
+    brute = [scorer.brute_force(q) for q in sample]
+    brute_s = time.perf_counter() - t
+    n_windows_sample = sum(len(b.originality) for b in brute)
+    n_windows_all = sum(len(r["originality"]) for r in report.originality_curves)
+    brute_all_s = brute_s / max(1, n_windows_sample) * n_windows_all
+    names = [r["piece"] for r in report.piece_records][:n_brute]
+    fast = np.concatenate([np.asarray(fast_windows[n]["originality"]) for n in names])
+    slow = np.concatenate([b.originality for b in brute])
+    print(
+        f"brute-force originality (Yin et al., every window against every reference window): {brute_s:.2f} s "
+        f"on {len(sample)} pieces ({n_windows_sample} windows); extrapolated to all {n_windows_all} windows "
+        f"of the {len(queries)} pieces: {brute_all_s:.1f} s"
+    )
+    print(
+        f"ratio: brute-force originality alone / our whole analysis = {brute_all_s / ours_s:.1f}x "
+        f"(EXTRAPOLATED from {len(sample)} pieces)"
+    )
+    print(
+        f"agreement on the sample: shortlisted originality equals brute force on "
+        f"{np.mean(np.isclose(fast, slow)):.0%} of windows, mean |difference| {np.mean(np.abs(fast - slow)):.3f}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--section", choices=["index"], default="index")
+    parser.add_argument("--section", choices=["index", "analysis", "all"], default="all")
     parser.add_argument("--tunes", type=int, default=8400)
+    parser.add_argument("--pieces", type=int, default=100, help="analysis: query pieces")
+    parser.add_argument(
+        "--brute", type=int, default=3, help="analysis: pieces the brute-force method runs on"
+    )
+    parser.add_argument("--jobs", type=int, default=1, help="analysis: worker processes")
     args = parser.parse_args()
     console = Console()
-    if args.section == "index":
+    if args.section in ("index", "all"):
         bench_index(console, args.tunes)
+    if args.section in ("analysis", "all"):
+        bench_analysis(console, args.pieces, args.brute, args.jobs)
 
 
 if __name__ == "__main__":

@@ -75,18 +75,20 @@ def best_window(
     if n == 0 or len(ref_points) == 0:
         return 0.0, -1, -1
     span = int(ref_points[:, 0].max()) + 2 * length + 1  # room for every window start t >= -length
-    owner = ref_owner.astype(np.int64)
-    dt = ref_points[:, None, 0].astype(np.int64) - query[None, :, 0] + length
-    dp = ref_points[:, None, 1].astype(np.int64) - query[None, :, 1] + _PITCH_SPAN // 2
-    key = ((owner[:, None] * span + dt) * _PITCH_SPAN + dp).ravel()
+    # 32-bit keys when they fit: half the memory traffic, and sorting them is about twice as fast.
+    dtype = np.int32 if (int(ref_owner[-1]) + 1) * span * _PITCH_SPAN < 2**31 else np.int64
+    owner = ref_owner.astype(dtype)
+    ref, q = ref_points.astype(dtype), query.astype(dtype)
+    row = (owner * span + ref[:, 0] + length) * _PITCH_SPAN + ref[:, 1] + _PITCH_SPAN // 2
+    key = (row[:, None] - (q[None, :, 0] * _PITCH_SPAN + q[None, :, 1])).ravel()
     key.sort()
     edges = np.flatnonzero(np.diff(key)) + 1
     heads = np.concatenate([[0], edges])
     votes = np.diff(np.append(heads, len(key)))
-    flat = owner * span + ref_points[:, 0] + length
+    flat = owner.astype(np.int64) * span + ref_points[:, 0] + length
 
     def window_size(k: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        base = key[heads[k]] // _PITCH_SPAN  # owner * span + t + length
+        base = key[heads[k]].astype(np.int64) // _PITCH_SPAN  # owner * span + t + length
         size = np.searchsorted(flat, base + length) - np.searchsorted(flat, base)
         return size, base // span, base % span
 
