@@ -47,7 +47,7 @@ def main() -> None:
     try:
         app()
     except RemixError as exc:
-        console_err.print(f"[red]error:[/red] {exc}", highlight=False)
+        console_err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         sys.exit(1)
     except KeyboardInterrupt:
         console_err.print("interrupted")
