@@ -158,6 +158,11 @@ class Analyzer:
         self.index = index
         self.matcher = Matcher(index, **match_params)
         self.segmenter = segmenter or Segmenter()
+        self.segmenter_without_surprisal = (
+            Segmenter(**{**self.segmenter.params(), "method": "lbdm"})
+            if self.segmenter.method == "surprisal"
+            else self.segmenter
+        )
         self.scorer = scorer
         self.label_share = label_share
 
@@ -178,10 +183,13 @@ class Analyzer:
         )
         note_label = np.full(len(notes), -1, np.int64)
         motifs: list[dict[str, Any]] = []
+        # Human pieces (the control) have no model surprisal: they fall back to LBDM, with the same
+        # motif length limits, and the piece record says so.
+        segmenter = self.segmenter if surprisal is not None else self.segmenter_without_surprisal
         for lm in pm.lines:
             line = lm.stream.line
             ln = notes[line.notes]
-            seg = self.segmenter.segment(
+            seg = segmenter.segment(
                 ln["onset"], ln["duration"], ln["pitch"], None if surprisal is None else surprisal[line.notes]
             )
             labels = self._labels(pm, line.notes, seg.starts, prompt, self_mask)
@@ -208,6 +216,7 @@ class Analyzer:
         source = _note_sources(pm, note_match, note_varied, note_label)
         originality = self._originality(piece, pm)
         record = self._record(name, group, piece, pm, motifs, originality)
+        record["segmentation"] = segmenter.method
         note_map = NoteMap(notes["onset"], notes["duration"], notes["pitch"], source, note_label)
         return PieceResult(record, motifs, pm.coverage(COVERAGE_LENGTHS), originality, note_map)
 

@@ -266,3 +266,50 @@ def test_cli_index_and_analyze_write_every_report_file_and_skip_bad_files(tmp_pa
     # The index's own training pieces, analyzed as queries, are copies of themselves.
     own = analyze(train[:2], ref, jobs=1, show_progress=False, originality=False)
     assert all(r["copied_coverage"] > 0.9 for r in own.piece_records)
+
+
+def test_parallel_workers_give_the_same_report(chorales, index):
+    _, train, test = chorales
+    pieces = [*test[:2], train[0]]
+    one = analyze(pieces, index, jobs=1, show_progress=False)
+    two = analyze(pieces, index, jobs=2, show_progress=False)
+    assert one.piece_records == two.piece_records
+    assert one.motif_records == two.motif_records
+
+
+def test_generated_folder_needs_no_arguments(tmp_path, chorales):
+    """Sidecars name the checkpoint; its dataset's train split is the reference, the test split the control,
+    the prompt bars are labelled ``prompt`` and the sidecar's log-probabilities drive surprisal motifs."""
+    from remixmusic.checkpoint import save_checkpoint
+    from remixmusic.midi import read_midi
+    from remixmusic.model import ModelConfig, MusicTransformer
+    from remixmusic.tokenizer import RemiTokenizer, TokenizerConfig
+
+    ds, _, _ = chorales
+    tokenizer = RemiTokenizer(TokenizerConfig())
+    model = MusicTransformer(ModelConfig(tokenizer.vocab_size, n_layer=1, n_head=2, n_embd=16, block_size=32))
+    ckpt = tmp_path / "ckpt"
+    save_checkpoint(
+        ckpt, model, tokenizer, dataset={"name": "bach-chorales", "manifest_hash": ds.manifest_hash}
+    )
+    folder = tmp_path / "generated"
+    folder.mkdir()
+    rng = np.random.default_rng(5)
+    for i, path in enumerate(ds.files("train")[:2]):
+        midi = folder / f"piece_{i:03d}.mid"
+        midi.write_bytes(path.read_bytes())
+        n = len(read_midi(midi))
+        sidecar = {
+            "model": {"kind": "transformer", "path": str(ckpt)},
+            "prompt": {"path": str(path), "bars": 2, "included": True, "n_notes": 10},
+            "note_log_probs": (-rng.exponential(1.0, n)).round(4).tolist(),
+        }
+        midi.with_suffix(".json").write_text(json.dumps(sidecar))
+    report = analyze(folder, jobs=1, show_progress=False, originality=False, segmentation="surprisal")
+    assert report.params["n_reference"] == len(ds.files("train"))
+    assert report.params["n_control"] == len(ds.files("test"))
+    assert report.params["segmentation"]["method"] == "surprisal"
+    labels = {m["label"] for m in report.motif_records if m["group"] == "query"}
+    assert "prompt" in labels and "copied" in labels
+    first = [m for m in report.motif_records if m["group"] == "query" and m["start_beat"] == 0.0]
+    assert all(m["label"] == "prompt" for m in first)
