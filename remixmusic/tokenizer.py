@@ -319,10 +319,10 @@ class RemiTokenizer:
         notes["duration"] = layout.duration
         notes["pitch"] = layout.pitch
         notes["velocity"] = layout.velocity
-        keys, track = np.unique(layout.program, return_inverse=True)
-        notes["track"] = track.reshape(-1)
         tracks = [Track()]
-        if self.config.use_programs and len(keys):
+        if self.config.use_programs and len(layout.program):
+            keys, track = np.unique(layout.program, return_inverse=True)
+            notes["track"] = track.reshape(-1)
             notes["is_drum"] = layout.program == DRUM_PROGRAM
             notes["program"] = layout.program % DRUM_PROGRAM
             tracks = [Track(program=int(k) % DRUM_PROGRAM, is_drum=bool(k == DRUM_PROGRAM)) for k in keys]
@@ -499,21 +499,21 @@ class RemiTokenizer:
         eos = np.nonzero(ids == EOS)[0]
         if len(eos):
             ids = ids[: eos[0]]
-        kind, value = self.token_type[ids], self.token_value[ids]
+        kind, value = self.token_type[ids], self.token_value
         cfg, res = self.config, self.resolution
-        n = len(ids)
-        index = np.arange(n)
 
-        is_bar = kind == BAR
-        bar_of = np.cumsum(is_bar) - 1
-        n_bars = int(is_bar.sum())
-        meters = np.full(n_bars, -1, np.int64)
-        tempos = np.full(n_bars, -1, np.int64)
-        placed = (kind == TIMESIG) & (bar_of >= 0)
-        meters[bar_of[placed]] = value[placed]
-        placed = (kind == TEMPO) & (bar_of >= 0)
-        tempos[bar_of[placed]] = value[placed]
-        meters, tempos = _ffill(meters), _ffill(tempos)
+        # Work on the token indices of each type; searchsorted finds the bar (or position) in force.
+        bar_at = np.flatnonzero(kind == BAR)
+        n_bars = len(bar_at)
+        per_bar = []
+        for event, used in ((TIMESIG, cfg.use_time_signatures), (TEMPO, cfg.tempo_bins)):
+            values = np.full(n_bars, -1, np.int64)
+            if used:
+                at = np.flatnonzero(kind == event)
+                bar = np.searchsorted(bar_at, at, "right") - 1
+                values[bar[bar >= 0]] = value[ids[at[bar >= 0]]]
+            per_bar.append(_ffill(values))
+        meters, tempos = per_bar
         if cfg.use_time_signatures:
             meters = np.where(meters >= 0, meters, self._meter_index[(4, 4)])
         if cfg.tempo_bins:
@@ -521,32 +521,32 @@ class RemiTokenizer:
         lengths = self.meter_lengths[meters] if cfg.use_time_signatures else np.full(n_bars, DEFAULT_BAR)
         starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)[:n_bars]
 
-        # The position in force at each token: the last Position token since the bar line.
-        last_pos = np.maximum.accumulate(np.where(kind == POSITION, index, -1)) if n else index
-        pos_ok = (last_pos >= 0) & (bar_of[np.maximum(last_pos, 0)] == bar_of)
-        position = np.where(pos_ok, value[np.maximum(last_pos, 0)], 0)
-
-        dur_at = np.nonzero((kind == DURATION) & (bar_of >= 0))[0]
+        dur_at = np.flatnonzero(kind == DURATION)
+        bar = np.searchsorted(bar_at, dur_at, "right") - 1
         pitch_at = dur_at - 1 - (self.velocity_values is not None)
-        ok = pitch_at >= 0
+        ok = (bar >= 0) & (pitch_at >= 0)
         ok[ok] = kind[pitch_at[ok]] == PITCH
         if self.velocity_values is not None:
             ok &= kind[dur_at - 1] == VELOCITY
         if cfg.use_programs:
             ok[ok] = (pitch_at[ok] >= 1) & (kind[np.maximum(pitch_at[ok] - 1, 0)] == PROGRAM)
-        dur_at, pitch_at = dur_at[ok], pitch_at[ok]
+        dur_at, pitch_at, bar = dur_at[ok], pitch_at[ok], bar[ok]
+        # The position of a note: the last Position token since its bar line (else the bar start).
+        pos_at = np.flatnonzero(kind == POSITION)
+        last = pos_at[np.maximum(np.searchsorted(pos_at, dur_at, "right") - 1, 0)] if len(pos_at) else dur_at
+        position = np.where((last < dur_at) & (last > bar_at[bar]), value[ids[last]], 0)
 
         n_notes = len(dur_at)
         layout = _Layout(
-            onset=starts[bar_of[dur_at]] + position[dur_at] * res,
-            duration=value[dur_at] * res,
-            pitch=value[pitch_at],
+            onset=starts[bar] + position * res,
+            duration=value[ids[dur_at]] * res,
+            pitch=value[ids[pitch_at]],
             velocity=(
                 np.full(n_notes, cfg.default_velocity, np.int64)
                 if self.velocity_values is None
-                else self.velocity_values[value[dur_at - 1]]
+                else self.velocity_values[value[ids[dur_at - 1]]]
             ),
-            program=value[pitch_at - 1] if cfg.use_programs else np.zeros(n_notes, np.int64),
+            program=value[ids[pitch_at - 1]] if cfg.use_programs else np.zeros(n_notes, np.int64),
             starts=starts,
             meters=meters,
             tempos=tempos,
@@ -735,6 +735,17 @@ class Grammar:
         # Positions per bar for each meter index; index -1 (no meter) is the 4/4 default.
         self._bar_positions = np.append(tok.meter_lengths // tok.resolution, DEFAULT_BAR // tok.resolution)
         self._max_pitch = cfg.pitch_range[1]
+        # Phase after a token of each type; row 1 for the first bar, whose meter and tempo are required.
+        self._next_phase = np.full((2, DURATION + 1), _DONE, np.int16)  # EOS, or PAD after EOS
+        after = {BOS: _AFTER_BOS, BAR: _AFTER_BAR, TIMESIG: _AFTER_METER, TEMPO: _AFTER_TEMPO,
+                 POSITION: _AFTER_POSITION, PROGRAM: _AFTER_PROGRAM, PITCH: _AFTER_PITCH,
+                 VELOCITY: _AFTER_VELOCITY, DURATION: _AFTER_DURATION}  # fmt: skip
+        for kind_, phase in after.items():
+            self._next_phase[:, kind_] = phase
+        self._next_phase[1, TIMESIG] = _NEED_TEMPO if cfg.tempo_bins else _AFTER_METER
+        self._next_phase[1, BAR] = (
+            _NEED_METER if cfg.use_time_signatures else _NEED_TEMPO if cfg.tempo_bins else _AFTER_BAR
+        )
 
     def start(self, shape: int | tuple[int, ...] = ()) -> np.ndarray:
         """The state before any token (``BOS`` comes next), for one sequence or a batch."""
@@ -779,41 +790,11 @@ class Grammar:
         legal &= (kind != PROGRAM) | (value > program) | ((value == program) & (pitch < self._max_pitch))
         legal &= (kind != PITCH) | (value > pitch)
 
-        cfg = tok.config
-        first_bar = (kind == BAR) & ~state["seen_bar"]
+        # The first Bar opens the required meter/tempo tokens, the first meter the required tempo.
+        first = ~state["seen_bar"] | (phase == _NEED_METER)
         new = state.copy()
         new["seen_bar"] |= kind == BAR
-        next_phase = np.select(
-            [
-                kind == BOS,
-                first_bar & cfg.use_time_signatures,
-                first_bar & bool(cfg.tempo_bins),
-                kind == BAR,
-                (kind == TIMESIG) & (phase == _NEED_METER) & bool(cfg.tempo_bins),
-                kind == TIMESIG,
-                kind == TEMPO,
-                kind == POSITION,
-                kind == PROGRAM,
-                kind == PITCH,
-                kind == VELOCITY,
-                kind == DURATION,
-            ],
-            [
-                _AFTER_BOS,
-                _NEED_METER,
-                _NEED_TEMPO,
-                _AFTER_BAR,
-                _NEED_TEMPO,
-                _AFTER_METER,
-                _AFTER_TEMPO,
-                _AFTER_POSITION,
-                _AFTER_PROGRAM,
-                _AFTER_PITCH,
-                _AFTER_VELOCITY,
-                _AFTER_DURATION,
-            ],
-            _DONE,  # EOS, or PAD after EOS
-        )
+        next_phase = self._next_phase[first.astype(np.intp), kind]
         new["phase"] = np.where(legal, next_phase, _DEAD)
         new["meter"] = np.where(kind == TIMESIG, value, state["meter"])
         new["tempo"] = np.where(kind == TEMPO, value, state["tempo"])
