@@ -113,16 +113,15 @@ class AnalysisReport:
 
     # -- plots ----------------------------------------------------------------------------------
     def plot_remix_map(self, i: int, ax: Any = None) -> Any:
-        """Piano roll of query piece ``i``, each note colored by the reference piece it was matched to."""
-        import matplotlib
+        """Piano roll of query piece ``i``, each note colored by the reference piece it was matched to.
 
-        if ax is None:
-            matplotlib.use("Agg", force=False)
-        import matplotlib.pyplot as plt
+        Returns a matplotlib ``Figure`` (drawn on ``ax`` when given); no global pyplot state is touched.
+        """
+        from matplotlib.figure import Figure
         from matplotlib.patches import Patch
 
         record, notes = self.query_records()[i], self.note_maps[i]
-        fig = ax.figure if ax is not None else plt.figure(figsize=(11, 3.6))
+        fig = ax.figure if ax is not None else Figure(figsize=(11, 3.6))
         ax = ax if ax is not None else fig.add_subplot(111)
         colors, legend = _note_colors(notes, self.reference_names)
         ax.barh(
@@ -143,14 +142,10 @@ class AnalysisReport:
         return fig
 
     def plot_coverage(self, ax: Any = None) -> Any:
-        """Mean coverage curve per group with pointwise bootstrap 95% intervals."""
-        import matplotlib
+        """Mean coverage curve per group with pointwise bootstrap 95% intervals (a matplotlib ``Figure``)."""
+        from matplotlib.figure import Figure
 
-        if ax is None:
-            matplotlib.use("Agg", force=False)
-        import matplotlib.pyplot as plt
-
-        fig = ax.figure if ax is not None else plt.figure(figsize=(6.5, 3.8))
+        fig = ax.figure if ax is not None else Figure(figsize=(6.5, 3.8))
         ax = ax if ax is not None else fig.add_subplot(111)
         seed = int(self.params.get("seed", 0))
         for group, color in (("query", "#d62728"), ("control", "#1f77b4")):
@@ -205,8 +200,6 @@ class AnalysisReport:
 
     def html(self, max_maps: int = 50) -> str:
         """One self-contained HTML page: parameters, verdicts, coverage curves, remix maps, tables."""
-        import matplotlib.pyplot as plt
-
         parts = [
             "<!doctype html><html><head><meta charset='utf-8'><title>remixmusic analysis</title>",
             f"<style>{_CSS}</style></head><body><h1>remixmusic analysis</h1>",
@@ -217,14 +210,10 @@ class AnalysisReport:
             parts.append("<h2>Query vs control</h2><ul>")
             parts += [f"<li>{html.escape(c.verdict)}</li>" for c in self.comparisons]
             parts.append(f"</ul><p>{html.escape(self.leakage.get('summary', ''))}</p>")
-        fig = self.plot_coverage()
-        parts += ["<h2>Coverage curves</h2>", _img(fig)]
-        plt.close(fig)
+        parts += ["<h2>Coverage curves</h2>", _img(self.plot_coverage())]
         parts.append("<h2>Remix maps</h2>")
         for i, record in enumerate(self.query_records()[:max_maps]):
-            fig = self.plot_remix_map(i)
-            parts.append(f"<h3>{html.escape(record['piece'])}</h3>{_img(fig)}")
-            plt.close(fig)
+            parts.append(f"<h3>{html.escape(record['piece'])}</h3>{_img(self.plot_remix_map(i))}")
             sources = [m for m in self.motif_records if m["piece"] == record["piece"] and m["sources"]]
             if sources:
                 parts.append(
@@ -345,6 +334,10 @@ def _mean(values: list[Any]) -> float:
 
 
 def _img(fig: Any) -> str:
+    """The figure as an embedded PNG (rendered with the Agg canvas, whatever the session's backend)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=90)
     return f"<img alt='plot' src='data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}'>"

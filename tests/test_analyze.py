@@ -1,11 +1,13 @@
 """End-to-end analysis on real chorales: planted copies, varied copies, a Markov baseline, bad files."""
 
 import csv
+import io
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
 from remixmusic.analyze import analyze
@@ -167,6 +169,13 @@ def test_random_and_shuffled_material_is_not_copied(chorales, index):
         shuffled.append(Piece(notes))
     report = analyze(randoms + shuffled, index, jobs=1, show_progress=False, originality=False)
     assert max(r["copied_coverage"] for r in report.piece_records) < 0.15
+    # The notebook API: tables, a remix map per query piece, a terminal summary.
+    assert len(report.pieces) == 6 and len(report.motifs) == len(report.motif_records)
+    fig = report.plot_remix_map(0)
+    assert len(fig.axes[0].patches) == len(randoms[0])
+    out = io.StringIO()
+    report.print_summary(Console(file=out, width=120))
+    assert "copied_coverage" in out.getvalue() and "transposed+tempo" in out.getvalue()
 
 
 def markov_pieces(train: list[Piece], n_pieces: int, length: int, rng: np.random.Generator) -> list[Piece]:
