@@ -492,7 +492,7 @@ class RemiTokenizer:
 
     def _read(self, ids: np.ndarray | list[int]) -> tuple[_Layout, np.ndarray]:
         """Notes and bars in token order, and the index of each note's Duration token."""
-        ids = np.asarray(ids, dtype=np.int64).reshape(-1)
+        ids = _sequence(ids)
         if len(ids) and (ids.min() < 0 or ids.max() >= self.vocab_size):
             bad = ids[(ids < 0) | (ids >= self.vocab_size)][0]
             raise TokenizerError(f"token id {bad} is outside the vocabulary (size {self.vocab_size})")
@@ -562,7 +562,7 @@ class RemiTokenizer:
         of *where* and *what* it is. Bar, TimeSig, Tempo, BOS, EOS and PAD belong to no note. Needs a
         sequence in canonical order (any sequence the grammar accepts).
         """
-        ids = np.asarray(ids, dtype=np.int64).reshape(-1)
+        ids = _sequence(ids)
         layout, dur_at = self._read(ids)
         step = [np.diff(layout.onset), np.diff(layout.program), np.diff(layout.pitch)]
         increasing = (step[0] > 0) | ((step[0] == 0) & ((step[1] > 0) | ((step[1] == 0) & (step[2] > 0))))
@@ -593,7 +593,7 @@ class RemiTokenizer:
 
     def transpose_range(self, ids: np.ndarray | list[int]) -> tuple[int, int]:
         """Smallest and largest shift in semitones that keeps every pitched note inside ``pitch_range``."""
-        ids = np.asarray(ids, dtype=np.int64)
+        ids = _sequence(ids)
         pitches = self.token_value[ids[self._pitched(ids)]]
         if len(pitches) == 0:
             return 0, 0
@@ -603,7 +603,7 @@ class RemiTokenizer:
     def transpose_ids(self, ids: np.ndarray | list[int], semitones: int) -> np.ndarray:
         """The sequence with every pitched note moved by ``semitones`` (drums stay); raises if a pitch
         would leave ``pitch_range``. Order within a position is kept, so valid sequences stay valid."""
-        ids = np.array(ids, dtype=np.int64)
+        ids = _sequence(ids).copy()
         low, high = self.transpose_range(ids)
         if not low <= semitones <= high:
             raise TokenizerError(
@@ -652,6 +652,14 @@ class _Layout:
     @classmethod
     def empty(cls) -> _Layout:
         return cls(*(np.zeros(0, np.int64) for _ in range(8)))
+
+
+def _sequence(ids: np.ndarray | list[int]) -> np.ndarray:
+    """One token sequence as a 1-D int64 array (a batch passed by mistake is an error, not flattened)."""
+    array = np.asarray(ids, dtype=np.int64)
+    if array.ndim != 1:
+        raise TokenizerError(f"expected one token sequence (1-D), got an array of shape {array.shape}")
+    return array
 
 
 def _changes(values: np.ndarray) -> np.ndarray:

@@ -288,6 +288,8 @@ def test_config_json_round_trip_and_vocab_is_deterministic() -> None:
         tok.str_to_token("Pitch_200")
     with pytest.raises(TokenizerError):
         tok.decode([tok.bos_id, tok.vocab_size])
+    with pytest.raises(TokenizerError, match="1-D"):
+        tok.decode(np.zeros((2, 3), np.int64))
 
 
 @pytest.mark.parametrize(
