@@ -110,14 +110,26 @@ def build_index(
 
 
 def resolve_index(
-    reference: object, invariance: str, lines: str, jobs: int, show_progress: bool
+    reference: object, invariance: str | None, lines: str | None, jobs: int, show_progress: bool
 ) -> tuple[Index, list[tuple[str, str]]]:
-    """An :class:`Index` from an index, a saved index folder, a MIDI folder/list or a dataset name."""
-    if isinstance(reference, Index):
-        return reference, []
+    """An :class:`Index` from an index, a saved index folder, a MIDI folder/list or a dataset name.
+
+    ``invariance``/``lines`` of ``None`` mean the index's own (defaults when building); asking a built
+    index for other views is an error, since its streams cannot be matched with other symbols.
+    """
     if isinstance(reference, (str, Path)) and (Path(reference) / "header.json").exists():
-        return Index.load(reference), []
-    return build_index(reference, invariance, lines, jobs, show_progress)
+        reference = Index.load(reference)
+    if isinstance(reference, Index):
+        for name, wanted in (("invariance", invariance), ("lines", lines)):
+            if wanted is not None and wanted != getattr(reference, name):
+                raise RemixError(
+                    f"the reference index was built with {name} {getattr(reference, name)!r}, not {wanted!r}; "
+                    f"rebuild it with `remixmusic index ... --{name} {wanted}` or leave --{name} out"
+                )
+        return reference, []
+    return build_index(
+        reference, invariance or DEFAULT_INVARIANCE, lines or DEFAULT_LINES, jobs, show_progress
+    )
 
 
 def read_sidecar(piece: Piece) -> dict[str, Any]:
@@ -486,8 +498,8 @@ def analyze(
     query: object = None,
     reference: object = None,
     control: object = None,
-    invariance: str = DEFAULT_INVARIANCE,
-    lines: str = DEFAULT_LINES,
+    invariance: str | None = None,
+    lines: str | None = None,
     segmentation: str = "lbdm",
     originality: bool = True,
     label_share: float = 0.5,
@@ -502,6 +514,8 @@ def analyze(
 
     ``query``/``control``: a MIDI folder, MIDI paths or :class:`Piece` objects. ``reference``: an
     :class:`Index`, a saved index folder, a MIDI folder or paths, or a dataset name (its train split).
+    ``invariance`` and ``lines`` choose the views when the index is built here (default
+    ``transposed+tempo`` and ``skyline``); a given index has its own, recorded in the report.
     With ``reference`` left out, the query folder must come from ``remixmusic generate``: its sidecars
     name the checkpoint, whose training dataset's train split becomes the reference and whose held-out
     (test) split the control (unless ``control`` is given). ``match_params`` go to

@@ -11,14 +11,20 @@ from remixmusic.segment import METHODS
 from remixmusic.views import DEFAULT_INVARIANCE, DEFAULT_LINES, INVARIANCES, LINE_MODES
 
 
-def invariance_option() -> str:
+def invariance_option(default: str | None) -> str | None:
     return typer.Option(
-        DEFAULT_INVARIANCE, "--invariance", help=f"What a copy may change: {', '.join(INVARIANCES)}."
+        default,
+        "--invariance",
+        help=f"What a copy may change: {', '.join(INVARIANCES)} (default {DEFAULT_INVARIANCE}, or the index's).",
     )
 
 
-def lines_option() -> str:
-    return typer.Option(DEFAULT_LINES, "--lines", help=f"Melodic lines per track: {', '.join(LINE_MODES)}.")
+def lines_option(default: str | None) -> str | None:
+    return typer.Option(
+        default,
+        "--lines",
+        help=f"Melodic lines per track: {', '.join(LINE_MODES)} (default {DEFAULT_LINES}, or the index's).",
+    )
 
 
 def register(app: typer.Typer) -> None:
@@ -26,8 +32,8 @@ def register(app: typer.Typer) -> None:
     def index_cmd(
         reference: str = typer.Argument(..., help="MIDI folder or dataset name (its train split) to index."),
         out: Path = out_option(Path("ref.idx"), "Index folder to write."),
-        invariance: str = invariance_option(),
-        lines: str = lines_option(),
+        invariance: str = invariance_option(DEFAULT_INVARIANCE),
+        lines: str = lines_option(DEFAULT_LINES),
         jobs: int = jobs_option(),
         strict: bool = strict_option(),
     ) -> None:
@@ -57,8 +63,8 @@ def register(app: typer.Typer) -> None:
         control: Path | None = typer.Option(
             None, "--control", help="Human control folder (default with no --against: the held-out split)."
         ),
-        invariance: str = invariance_option(),
-        lines: str = lines_option(),
+        invariance: str | None = invariance_option(None),
+        lines: str | None = lines_option(None),
         segmentation: str = typer.Option("lbdm", "--segmentation", help=f"Motifs by {', '.join(METHODS)}."),
         originality: bool = typer.Option(
             True, "--originality/--no-originality", help="Also compute the Yin et al. originality score."
