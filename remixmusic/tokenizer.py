@@ -214,9 +214,13 @@ class RemiTokenizer:
         """Value of each token id: meter/tempo/velocity index, position/duration units, program or pitch."""
         self._index = {s: i for i, s in enumerate(self._vocab)}
         self._meter_index = {m: i for i, m in enumerate(self.time_signatures)}
-        # For each bar length, the meter token that says it by default (the smallest denominator), or -1.
+        # For each bar length, the meter token that says it when the piece's own meter cannot (or -1):
+        # quarter-note meters first, then eighths, sixteenths, halves, wholes (24 steps: 2/4, not 1/2).
         self._meter_of_length = np.full(cfg.max_bar_length + 1, -1, np.int64)
-        for i in range(len(self.time_signatures) - 1, -1, -1):
+        preference = sorted(
+            range(len(meters)), key=lambda i: (meters[i][1] != 4, meters[i][1] < 4, meters[i][1])
+        )
+        for i in reversed(preference):
             self._meter_of_length[self.meter_lengths[i]] = i
 
     # -- vocabulary -----------------------------------------------------------------------------
@@ -431,13 +435,13 @@ class RemiTokenizer:
 
     def _split_meter(self, span: int) -> int:
         """Meter of the first part of a bar too long for any token: halves, thirds or quarters of it when
-        they have a token (4/1 becomes two 4/2 bars), else the longest meter."""
+        they have a token (4/1 becomes two 8/4 bars), else the longest meter."""
         for parts in (2, 3, 4):
             if span % parts == 0 and span // parts <= self.config.max_bar_length:
                 meter = int(self._meter_of_length[span // parts])
                 if meter >= 0:
                     return meter
-        return int(np.argmax(self.meter_lengths))
+        return int(self._meter_of_length[self.meter_lengths.max()])
 
     # -- encode / decode ------------------------------------------------------------------------
     def encode(self, piece: Piece) -> np.ndarray:

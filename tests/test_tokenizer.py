@@ -313,7 +313,7 @@ def test_invalid_config(bad: dict) -> None:
 
 
 def test_unsayable_bars_are_rebarred_without_moving_notes() -> None:
-    """A 4/1 bar splits into two 4/2 bars; truncated bars of 28 steps end on the nearest bar line a meter
+    """A 4/1 bar splits into two 8/4 bars; truncated bars of 28 steps end on the nearest bar line a meter
     token reaches (27 then 30 steps), after which the 2/4 bars run on a step later."""
     tok = TOKENIZERS["default"]
     notes = np.zeros(3, NOTE_DTYPE)
@@ -323,7 +323,7 @@ def test_unsayable_bars_are_rebarred_without_moving_notes() -> None:
     ts = np.array([(0, 4, 1), (220, 3, 4), (248, 2, 4)], TIME_SIGNATURE_DTYPE)
     canon = tok.canonicalize(Piece(notes=notes, time_signatures=ts))
     np.testing.assert_array_equal(canon.notes["onset"], notes["onset"])
-    assert canon.time_signatures.tolist() == [(0, 4, 2), (192, 9, 16), (219, 5, 8), (249, 2, 4)]
+    assert canon.time_signatures.tolist() == [(0, 8, 4), (192, 9, 16), (219, 5, 8), (249, 2, 4)]
 
 
 # -- real music -----------------------------------------------------------------------------------
