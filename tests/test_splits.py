@@ -84,7 +84,7 @@ def test_lsh_finds_every_pair_above_the_threshold() -> None:
     rule = NearDuplicateRule()
     rng = np.random.default_rng(0)
     motifs = [_random_tune(100 + k, 20) for k in range(6)]
-    tunes = [sum((motifs[i] for i in rng.choice(6, size=3)), []) for _ in range(40)]
+    tunes = [[p for i in rng.choice(6, size=3) for p in motifs[i]] for _ in range(40)]
     prints = [rule.fingerprint(_tune(t)) for t in tunes]
     candidates = {tuple(p) for p in rule.candidate_pairs(prints).tolist()}
     above = {
@@ -119,7 +119,9 @@ def test_groups_never_straddle_splits_and_order_does_not_matter(family: list[int
     """Pieces of one tune family (transposed copies) share a group and a split, in any input order."""
     tunes = {k: _random_tune(1000 + k) for k in set(family)}
     ids = [f"p{i:03d}" for i in range(len(family))]
-    prints = [NearDuplicateRule().fingerprint(_tune([p + i % 7 for p in tunes[k]])) for i, k in enumerate(family)]
+    prints = [
+        NearDuplicateRule().fingerprint(_tune([p + i % 7 for p in tunes[k]])) for i, k in enumerate(family)
+    ]
     grouping = group_and_split(ids, prints)
     for i in range(len(ids)):
         for j in range(len(ids)):
