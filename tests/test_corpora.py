@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -286,11 +287,13 @@ def test_bundled_datasets_are_found_when_the_default_root_has_none(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """An installed wheel carries bach-chorales inside the package; it is searched after the default root."""
-    monkeypatch.setenv(corpora.ENV_ROOT, str(tmp_path))
-    monkeypatch.setattr(corpora, "_BUNDLED", REPOSITORY / "datasets")
-    assert corpora.search_roots() == [tmp_path, REPOSITORY / "datasets"]
-    assert len(corpora.load_dataset("bach-chorales").manifest) >= 340
+    bundled = tmp_path / "site-packages" / "remixmusic" / "_datasets"
+    shutil.copytree(REPOSITORY / "datasets" / "bach-chorales", bundled / "bach-chorales")
+    monkeypatch.setenv(corpora.ENV_ROOT, str(tmp_path / "datasets"))
+    monkeypatch.setattr(corpora, "_BUNDLED", bundled)
+    assert corpora.search_roots() == [tmp_path / "datasets", bundled]
     assert corpora.list_datasets() == ["bach-chorales"]
+    assert corpora.load_dataset("bach-chorales").root == bundled / "bach-chorales"
 
 
 def test_build_of_an_unknown_corpus_is_a_user_error(tmp_path: Path) -> None:
