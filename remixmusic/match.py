@@ -350,7 +350,7 @@ class Matcher:
                 (stock if m.stock else copied)[m.notes] = True
             if self.near:
                 varied.extend(self._varied(li, stream, piece, stats[3], stats[4]))
-        if cover_note:
+        if any(len(c) for c in cover_note):
             note = np.concatenate(cover_note)
             length = np.concatenate(cover_len)
             line_i = np.concatenate(cover_line)

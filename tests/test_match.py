@@ -236,3 +236,15 @@ def test_per_note_arrays_and_coverage(index, reference):
     curve = pm.coverage(np.arange(1, 40))
     assert np.all(np.diff(curve) <= 0)
     assert pm.parameters["invariance"] == "transposed+tempo" and pm.min_length == index.chance_length + 2
+
+
+@pytest.mark.parametrize("n_notes", [0, 1, 2, 3])
+def test_pieces_too_short_for_any_symbol_match_cleanly(index, n_notes):
+    notes = np.zeros(n_notes, NOTE_DTYPE)
+    notes["onset"] = np.arange(n_notes) * 12
+    notes["duration"] = 12
+    notes["pitch"] = 60 + np.arange(n_notes)
+    notes["velocity"] = 80
+    result = match_piece(Piece(notes=notes, tracks=[Track()]), index)
+    assert len(result.longest) == n_notes
+    assert not result.copied.any()
