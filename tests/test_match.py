@@ -248,3 +248,14 @@ def test_pieces_too_short_for_any_symbol_match_cleanly(index, n_notes):
     result = match_piece(Piece(notes=notes, tracks=[Track()]), index)
     assert len(result.longest) == n_notes
     assert not result.copied.any()
+
+
+def test_real_chordal_file_without_any_match_candidates(index):
+    """music21's test05.mid (13 notes in chords) once crashed the per-note merge with empty covers."""
+    import music21
+
+    from remixmusic.midi import read_midi
+
+    piece = read_midi(Path(music21.__file__).parent / "midi" / "testPrimitive" / "test05.mid")
+    result = match_piece(piece, index)
+    assert len(result.longest) == len(piece)
