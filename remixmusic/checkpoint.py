@@ -19,7 +19,6 @@ pickle where safetensors belong, or a checkpoint from a newer remixmusic is refu
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import platform
@@ -27,7 +26,6 @@ import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -271,11 +269,8 @@ def default_checkpoint_path(name: str = DEFAULT_CHECKPOINT) -> Path:
 
 
 def _shipped_folders() -> list[Path]:
-    folders = []
-    with contextlib.suppress(ModuleNotFoundError):
-        folders.append(Path(str(resources.files("remixmusic._checkpoints"))))
-    folders.append(Path(__file__).resolve().parent.parent / "checkpoints")
-    return folders
+    package = Path(__file__).resolve().parent
+    return [package / "_checkpoints", package.parent / "checkpoints"]  # wheel, then source checkout
 
 
 def model_card(info: CheckpointInfo) -> str:
@@ -313,7 +308,7 @@ def model_card(info: CheckpointInfo) -> str:
         + ".",
         "",
         "```",
-        f"remixmusic generate --checkpoint {info.path.as_posix()}",
+        f"remixmusic generate --checkpoint {_display_path(info.path)}",
         "```",
         "",
     ]
@@ -335,6 +330,14 @@ _CARD_METRICS = (
     ("device", "device"),
     ("machine", "machine"),
 )
+
+
+def _display_path(path: Path) -> str:
+    """The path relative to the working directory when below it (cards travel with their folder)."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
 
 
 def _format_value(value: Any) -> str:
