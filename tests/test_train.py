@@ -5,7 +5,9 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import os
 import shutil
+import signal
 import socket
 from pathlib import Path
 
@@ -204,6 +206,25 @@ def test_sampler_shards_one_global_batch_and_transposes_in_range(tokenizer, sequ
     assert moved > 0  # some windows were transposed to pitches the stream never uses as-is
     with pytest.raises(RemixError, match="fewer than one window"):
         WindowSampler([sequences[0][:10]], 32, tokenizer, 0, seed=0)
+
+
+def test_ctrl_c_stops_between_steps_and_saves(tmp_path, tokenizer, sequences):
+    def press_ctrl_c(info):
+        if info.step == 3:
+            os.kill(os.getpid(), signal.SIGINT)  # handled as a flag: the step in flight completes
+
+    _, result = _fit(TINY, tokenizer, sequences, tmp_path / "run", callbacks=[press_ctrl_c])
+    assert result.interrupted and result.steps == 3
+    assert load_train_state(tmp_path / "run")["progress"]["step"] == 3
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handler is restored
+
+
+def test_time_budget_ends_the_run_normally(tmp_path, tokenizer, sequences):
+    config = TINY.__class__(**{**TINY.to_dict(), "max_minutes": 1e-9, "max_steps": 1000})
+    _, result = _fit(config, tokenizer, sequences, tmp_path / "run")
+    assert not result.interrupted and result.steps < 1000
+    assert read_info(tmp_path / "run").metrics["steps"] == result.steps
+    assert "valid_bits_per_note" in result.metrics  # a final evaluation still ran
 
 
 def test_early_stopping(tmp_path, tokenizer, sequences):
