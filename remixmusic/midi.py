@@ -5,7 +5,8 @@ Reading quantizes explicitly onto the 12-steps-per-beat grid of :mod:`remixmusic
 * kept: every note's pitch, velocity (clamped to 1..127), track, program and drum flag; onsets rounded to
   the nearest step; time-signature, tempo and key-signature changes (onsets rounded the same way);
 * lost: timing finer than a step (performance micro-timing, 32nd notes and shorter), controllers, pitch
-  bends, lyrics, markers, and the tempo's effect on *tick* positions (we keep beats, not seconds);
+  bends, lyrics, markers, and the tempo's effect on *tick* positions (we keep beats, not seconds); meters
+  whose bar is not a whole number of steps (e.g. 1/64) or that are malformed are dropped;
 * normalized: a note shorter than one step (zero-length notes included) lasts one step; two notes of one
   track with the same onset and pitch become one (the longer); a note overlapping the next note of the
   same pitch in its track is cut at that next onset, since MIDI cannot tell such overlaps apart anyway.
@@ -138,7 +139,12 @@ def midi_to_piece(midi: miditoolkit.MidiFile, source: str | None = None) -> Piec
     time_signatures["onset"] = steps(ts.time for ts in midi.time_signature_changes)
     time_signatures["numerator"] = [ts.numerator for ts in midi.time_signature_changes]
     time_signatures["denominator"] = [ts.denominator for ts in midi.time_signature_changes]
-    valid = (time_signatures["numerator"] > 0) & _is_power_of_two(time_signatures["denominator"])
+    bar_steps = time_signatures["numerator"].astype(np.int64) * 4 * STEPS_PER_BEAT
+    valid = (
+        (time_signatures["numerator"] > 0)
+        & _is_power_of_two(time_signatures["denominator"])
+        & (bar_steps % np.maximum(time_signatures["denominator"], 1) == 0)
+    )
 
     tempos = np.zeros(len(midi.tempo_changes), TEMPO_DTYPE)
     tempos["onset"] = steps(t.time for t in midi.tempo_changes)

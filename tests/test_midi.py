@@ -199,3 +199,19 @@ def test_type0_multichannel_file_with_drums_and_meter_change(tmp_path):
         (36, 6, 67, False),
     ]
     assert piece.meter_map()[["onset", "numerator", "denominator"]].tolist() == [(0, 3, 4), (36, 6, 8)]
+
+
+def test_meters_finer_than_the_grid_are_dropped(tmp_path):
+    import mido
+
+    track = mido.MidiTrack(
+        [
+            mido.MetaMessage("time_signature", numerator=1, denominator=64, time=0),
+            mido.Message("note_on", note=60, velocity=64, time=0),
+            mido.Message("note_off", note=60, velocity=0, time=96),
+        ]
+    )
+    mido.MidiFile(ticks_per_beat=96, tracks=[track]).save(tmp_path / "m.mid")
+    piece = read_midi(tmp_path / "m.mid")
+    assert len(piece.time_signatures) == 0
+    assert piece.n_bars == 1
