@@ -143,30 +143,14 @@ class AnalysisReport:
 
     def plot_coverage(self, ax: Any = None) -> Any:
         """Mean coverage curve per group with pointwise bootstrap 95% intervals (a matplotlib ``Figure``)."""
-        from matplotlib.figure import Figure
-
-        fig = ax.figure if ax is not None else Figure(figsize=(6.5, 3.8))
-        ax = ax if ax is not None else fig.add_subplot(111)
-        seed = int(self.params.get("seed", 0))
-        for group, color in (("query", "#d62728"), ("control", "#1f77b4")):
-            curves = self.coverage.get(group)
-            if curves is None or len(curves) == 0:
-                continue
-            lo, hi = bootstrap_ci_curves(curves, seed=seed)
-            ax.plot(
-                self.coverage_lengths, curves.mean(axis=0), color=color, label=f"{group} (n={len(curves)})"
-            )
-            ax.fill_between(self.coverage_lengths, lo, hi, color=color, alpha=0.2, linewidth=0)
-        ax.axvline(
-            self.params["min_match_notes"], color="gray", linestyle=":", label="chance threshold", linewidth=1
+        return plot_coverage_curves(
+            self.coverage_lengths,
+            self.coverage,
+            self.params["min_match_notes"],
+            f"Coverage by reference matches ({self.params['invariance']})",
+            seed=int(self.params.get("seed", 0)),
+            ax=ax,
         )
-        ax.set_xlabel("minimum match length L (notes)")
-        ax.set_ylabel("fraction of notes covered")
-        ax.set_ylim(0, 1)
-        ax.legend(fontsize=8, frameon=False)
-        ax.set_title(f"Coverage by reference matches ({self.params['invariance']})", fontsize=10)
-        fig.tight_layout()
-        return fig
 
     # -- output ---------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -192,9 +176,9 @@ class AnalysisReport:
     def save(self, out_dir: str | Path, max_maps: int = 50) -> Path:
         """Write report.json, pieces.csv, motifs.csv and report.html into ``out_dir``."""
         out = Path(out_dir)
-        write_json(out / "report.json", _clean(self.to_dict()))
-        write_text(out / "pieces.csv", _csv(self.piece_records, _piece_columns(self.piece_records)))
-        write_text(out / "motifs.csv", _csv(self.motif_records, MOTIF_COLUMNS))
+        write_json(out / "report.json", json_ready(self.to_dict()))
+        write_text(out / "pieces.csv", csv_text(self.piece_records, _piece_columns(self.piece_records)))
+        write_text(out / "motifs.csv", csv_text(self.motif_records, MOTIF_COLUMNS))
         write_bytes(out / "report.html", self.html(max_maps).encode("utf-8"))
         return out
 
@@ -202,31 +186,31 @@ class AnalysisReport:
         """One self-contained HTML page: parameters, verdicts, coverage curves, remix maps, tables."""
         parts = [
             "<!doctype html><html><head><meta charset='utf-8'><title>remixmusic analysis</title>",
-            f"<style>{_CSS}</style></head><body><h1>remixmusic analysis</h1>",
+            f"<style>{CSS}</style></head><body><h1>remixmusic analysis</h1>",
             "<h2>Settings</h2>",
-            _html_table([{"setting": k, "value": _fmt(v)} for k, v in self.params.items()]),
+            html_table([{"setting": k, "value": _fmt(v)} for k, v in self.params.items()]),
         ]
         if self.comparisons:
             parts.append("<h2>Query vs control</h2><ul>")
             parts += [f"<li>{html.escape(c.verdict)}</li>" for c in self.comparisons]
             parts.append(f"</ul><p>{html.escape(self.leakage.get('summary', ''))}</p>")
-        parts += ["<h2>Coverage curves</h2>", _img(self.plot_coverage())]
+        parts += ["<h2>Coverage curves</h2>", img_tag(self.plot_coverage())]
         parts.append("<h2>Remix maps</h2>")
         for i, record in enumerate(self.query_records()[:max_maps]):
-            parts.append(f"<h3>{html.escape(record['piece'])}</h3>{_img(self.plot_remix_map(i))}")
+            parts.append(f"<h3>{html.escape(record['piece'])}</h3>{img_tag(self.plot_remix_map(i))}")
             sources = [m for m in self.motif_records if m["piece"] == record["piece"] and m["sources"]]
             if sources:
                 parts.append(
-                    _html_table(sources, ("start_beat", "end_beat", "label", "sources", "source_bars"))
+                    html_table(sources, ("start_beat", "end_beat", "label", "sources", "source_bars"))
                 )
         if len(self.query_records()) > max_maps:
             parts.append(f"<p>(remix maps of the first {max_maps} query pieces only)</p>")
-        parts += ["<h2>Pieces</h2>", _html_table(self.piece_records, _piece_columns(self.piece_records))]
-        parts += ["<h2>Motifs</h2>", _html_table(self.motif_records, MOTIF_COLUMNS)]
+        parts += ["<h2>Pieces</h2>", html_table(self.piece_records, _piece_columns(self.piece_records))]
+        parts += ["<h2>Motifs</h2>", html_table(self.motif_records, MOTIF_COLUMNS)]
         if self.skipped:
             parts += [
                 "<h2>Skipped files</h2>",
-                _html_table([{"path": p, "reason": r} for p, r in self.skipped]),
+                html_table([{"path": p, "reason": r} for p, r in self.skipped]),
             ]
         parts.append("</body></html>")
         return "\n".join(parts)
@@ -262,6 +246,45 @@ class AnalysisReport:
 
 
 # -- helpers ------------------------------------------------------------------------------------------
+GROUP_COLORS = {"query": "#d62728", "control": "#1f77b4"}
+"""Plot colors of the analysis groups; other groups take the next tab10 colors."""
+
+
+def plot_coverage_curves(
+    lengths: np.ndarray,
+    curves: dict[str, np.ndarray],
+    threshold: float,
+    title: str,
+    seed: int = 0,
+    ax: Any = None,
+    colors: dict[str, str] | None = None,
+) -> Any:
+    """Mean coverage curve of each group (pieces x lengths) with pointwise bootstrap 95% intervals, and
+    the chance threshold as a dotted line; a matplotlib ``Figure`` drawn without pyplot state."""
+    import matplotlib
+    from matplotlib.figure import Figure
+
+    fig = ax.figure if ax is not None else Figure(figsize=(6.5, 3.8))
+    ax = ax if ax is not None else fig.add_subplot(111)
+    colors = {**GROUP_COLORS, **(colors or {})}
+    palette = matplotlib.colormaps["tab10"]
+    for k, (group, group_curves) in enumerate(curves.items()):
+        if group_curves is None or len(group_curves) == 0:
+            continue
+        color = colors.get(group, palette(k % 10))
+        lo, hi = bootstrap_ci_curves(group_curves, seed=seed)
+        ax.plot(lengths, group_curves.mean(axis=0), color=color, label=f"{group} (n={len(group_curves)})")
+        ax.fill_between(lengths, lo, hi, color=color, alpha=0.2, linewidth=0)
+    ax.axvline(threshold, color="gray", linestyle=":", label="chance threshold", linewidth=1)
+    ax.set_xlabel("minimum match length L (notes)")
+    ax.set_ylabel("fraction of notes covered")
+    ax.set_ylim(0, 1)
+    ax.legend(fontsize=8, frameon=False)
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
 def _note_colors(notes: NoteMap, names: list[str]) -> tuple[list[Any], list[tuple[str, Any]]]:
     """One color per note: by source piece for copied/varied notes, by label otherwise."""
     import matplotlib
@@ -293,7 +316,7 @@ def _piece_columns(records: list[dict[str, Any]]) -> tuple[str, ...]:
     return tuple(records[0].keys()) if records else ("piece", "group")
 
 
-def _csv(records: list[dict[str, Any]], columns: tuple[str, ...]) -> str:
+def csv_text(records: list[dict[str, Any]], columns: tuple[str, ...]) -> str:
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
@@ -312,16 +335,16 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
-def _clean(obj: Any) -> Any:
+def json_ready(obj: Any) -> Any:
     """JSON-safe copy: numpy to lists and scalars, NaN to null."""
     if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
+        return {str(k): json_ready(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
+        return [json_ready(v) for v in obj]
     if isinstance(obj, np.ndarray):
-        return _clean(obj.tolist())
+        return json_ready(obj.tolist())
     if isinstance(obj, np.generic):
-        return _clean(obj.item())
+        return json_ready(obj.item())
     if isinstance(obj, float) and not math.isfinite(obj):
         return None
     return obj
@@ -333,7 +356,7 @@ def _mean(values: list[Any]) -> float:
     return float(arr.mean()) if len(arr) else math.nan
 
 
-def _img(fig: Any) -> str:
+def img_tag(fig: Any) -> str:
     """The figure as an embedded PNG (rendered with the Agg canvas, whatever the session's backend)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
@@ -343,7 +366,7 @@ def _img(fig: Any) -> str:
     return f"<img alt='plot' src='data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}'>"
 
 
-def _html_table(records: list[dict[str, Any]], columns: tuple[str, ...] | None = None) -> str:
+def html_table(records: list[dict[str, Any]], columns: tuple[str, ...] | None = None) -> str:
     if not records:
         return "<p>(none)</p>"
     columns = columns or tuple(records[0].keys())
@@ -355,7 +378,7 @@ def _html_table(records: list[dict[str, Any]], columns: tuple[str, ...] | None =
     return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
 
 
-_CSS = (
+CSS = (
     "body{font-family:sans-serif;margin:2em;max-width:1200px}table{border-collapse:collapse;font-size:12px}"
     "td,th{border:1px solid #ccc;padding:2px 6px;text-align:left}th{background:#f3f3f3}img{max-width:100%}"
 )
