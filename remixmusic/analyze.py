@@ -6,9 +6,10 @@ score its published originality (:mod:`remixmusic.originality`). A human control
 that duplicate the reference, gets the same measures; :mod:`remixmusic.significance` compares the two.
 
 Motif labelling rule. Each note of a line carries flags from matching: *copied* (in an exact match
-longer than chance whose document frequency is below the stock threshold), *varied* (in a varied copy:
-a near match within the edit budget), *stock* (in a longer-than-chance match found in many reference
-pieces), *self* (in a run of at least the minimum match length that already occurred earlier in the
+longer than chance, with more information than chance matches reach and a document frequency below the
+stock threshold), *varied* (in a varied copy: a near match within the edit budget), *stock* (in a
+longer-than-chance match found in many reference pieces, or one with too little information: repeated
+notes, scale runs; see :mod:`remixmusic.information`), *self* (in a run of at least the minimum match length that already occurred earlier in the
 same piece) and *prompt* (given to the model as a prompt, from the generation sidecar). With ``share``
 the fraction of the motif's notes carrying a flag, the first rule that holds gives the label:
 
@@ -298,6 +299,7 @@ class Analyzer:
             "transposition": "",
             "match_length": 0,
             "doc_freq": 0,
+            "bits": "",
             "edits": "",
             "covered_share": 0.0,
         }
@@ -312,6 +314,7 @@ class Analyzer:
                     "source_bars": f"{s.bar_first + 1}-{s.bar_last + 1}",
                     "transposition": s.transposition,
                     "match_length": vm.end - vm.start,
+                    "bits": round(vm.bits, 1),
                     "edits": vm.edits,
                     "covered_share": float(np.mean(note_varied[idx] >= 0)),
                 }
@@ -326,6 +329,7 @@ class Analyzer:
             "transposition": m.sources[0].transposition if m.sources else "",
             "match_length": m.n_notes,
             "doc_freq": m.doc_freq,
+            "bits": round(m.bits, 1),
             "edits": 0,
             "covered_share": float(np.mean(note_match[idx] >= 0)),
         }
@@ -590,6 +594,7 @@ def _match_overrides(matcher: Matcher) -> dict[str, Any]:
     """Matcher settings to rebuild an identical matcher in a worker."""
     return {
         "min_length": matcher.min_length,
+        "min_bits": matcher.min_bits,
         "stock_df": matcher.stock_df,
         "max_sources": matcher.max_sources,
         "df_cap": matcher.df_cap,
@@ -643,6 +648,8 @@ def _assemble(
         "chance_length": index.chance_length,
         "min_match_symbols": analyzer.matcher.min_length,
         "min_match_notes": analyzer.min_match_notes,
+        "chance_bits": index.chance_bits,
+        "min_match_bits": analyzer.matcher.min_bits,
         "df_threshold": analyzer.matcher.stock_df,
         "max_edits": analyzer.matcher.max_edits,
         "label_share": analyzer.label_share,

@@ -23,6 +23,12 @@ first ``h`` symbols, and each round re-sorts only the groups still tied, by (ran
 rank of the next ``h``) packed into one int64 key. Separators get unique ranks so no comparison ever
 runs past the end of a line, which bounds the number of rounds by log2 of the longest repeated line
 segment.
+
+The index also carries a first-order model of its symbols (:class:`~remixmusic.information.SymbolModel`,
+a few MB at most: distinct symbols and bigrams) and two chance levels: ``chance_length`` in symbols (from
+shuffled lines) and ``chance_bits`` in information content (from surrogate lines sampled from that
+model, which keep the repeated notes and scale runs a shuffle destroys); see
+:mod:`remixmusic.information`.
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ import numpy as np
 
 from remixmusic.errors import RemixError
 from remixmusic.fileio import sha256_bytes
+from remixmusic.information import MODEL_ARRAYS, SymbolModel
 from remixmusic.notes import Piece
 from remixmusic.views import (
     DEFAULT_INVARIANCE,
@@ -52,7 +59,7 @@ from remixmusic.views import (
 from remixmusic.workers import progress_bar
 
 FORMAT = "remixmusic-index"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 SEPARATOR = -1
 QUERY_BOUNDARY = -2  # joins query streams; matches nothing, not even a separator
 CHANCE_QUANTILE = 0.99
@@ -108,7 +115,8 @@ class Index:
     ``piece_names`` (file names or titles) and ``piece_sources`` (paths) of the reference pieces, the
     slot arrays (``text``, ``piece``, ``note``, ``onset``, ``bar``, ``pitch``), the ``sa`` over symbol
     slots only, the line arrays (``line_offsets`` into slots, ``line_piece``, ``line_track``,
-    ``line_voice``), ``chance_length`` (see :meth:`estimate_chance_length`) and ``manifest_hash``.
+    ``line_voice``), ``chance_length`` and ``chance_bits`` (see :meth:`estimate_chance_length` and
+    :meth:`estimate_chance_bits`), the symbol ``model`` and ``manifest_hash``.
     """
 
     invariance: str
@@ -127,7 +135,9 @@ class Index:
     line_piece: np.ndarray
     line_track: np.ndarray
     line_voice: np.ndarray
+    model: SymbolModel | None = None
     chance_length: int = 0
+    chance_bits: float = 0.0
     manifest_hash: str = ""
 
     # -- building ---------------------------------------------------------------------------------
@@ -188,7 +198,9 @@ class Index:
         )
         if not index.manifest_hash:
             index.manifest_hash = sha256_bytes(index.text.tobytes() + "\n".join(index.piece_names).encode())
+        index.model = SymbolModel.fit(index.text, index.sa)
         index.chance_length = index.estimate_chance_length(seed=seed)
+        index.chance_bits = index.estimate_chance_bits(seed=seed)
         return index
 
     # -- sizes and lookups ------------------------------------------------------------------------
@@ -210,7 +222,9 @@ class Index:
 
     @property
     def nbytes(self) -> int:
-        return sum(getattr(self, name).nbytes for name in ("sa", *_SLOT_ARRAYS, *_LINE_ARRAYS))
+        model = self.model
+        extra = sum(getattr(model, name).nbytes for name in MODEL_ARRAYS) if model is not None else 0
+        return extra + sum(getattr(self, name).nbytes for name in ("sa", *_SLOT_ARRAYS, *_LINE_ARRAYS))
 
     def streams(self, piece: Piece) -> list[Stream]:
         """A query piece's streams under this index's views (the only streams it can be matched with)."""
@@ -318,6 +332,32 @@ class Index:
         lengths = [r[0] for r in self.matching_statistics_many(shuffled)]
         return int(np.ceil(np.quantile(np.concatenate(lengths), quantile)))
 
+    def estimate_chance_bits(
+        self, n_streams: Sequence[int] | None = None, quantile: float = CHANCE_QUANTILE, seed: int = 0
+    ) -> float:
+        """The information content (bits) that chance matches reach against this reference.
+
+        Samples surrogate lines from the index's first-order symbol model (default: as long as a sample
+        of up to 2,000 reference lines, 100,000 symbols, each cut to 512 symbols), takes the longest
+        match at every position and returns the ``quantile`` of their information content
+        (:meth:`SymbolModel.passage_bits`). Unlike shuffling, the surrogates keep the reference's runs
+        and steps, so low-complexity material reaches long matches here too, with few bits.
+        """
+        if self.model is None:
+            raise RemixError("this index has no symbol model; rebuild it")
+        rng = np.random.default_rng(seed)
+        if n_streams is None:
+            n_streams = [len(s) for s in self._sample_lines(rng)]
+        lengths = np.minimum(np.asarray([n for n in n_streams if n > 0], np.int64), 512)
+        if len(lengths) == 0:
+            return 0.0
+        surrogates = self.model.sample(lengths, rng)
+        bits = [
+            self.model.passage_bits(s, np.arange(len(s)), r[0])
+            for s, r in zip(surrogates, self.matching_statistics_many(surrogates), strict=True)
+        ]
+        return float(np.quantile(np.concatenate(bits), quantile))
+
     def _sample_lines(self, rng: np.random.Generator, max_lines: int = 2000, max_symbols: int = 100_000):
         n_lines = len(self.line_piece)
         chosen = rng.permutation(n_lines)[:max_lines]
@@ -344,6 +384,7 @@ class Index:
             "n_slots": self.n_slots,
             "n_symbols": self.n_symbols,
             "chance_length": self.chance_length,
+            "chance_bits": self.chance_bits,
             "chance_quantile": CHANCE_QUANTILE,
             "manifest_hash": self.manifest_hash,
             "piece_names": self.piece_names,
@@ -361,6 +402,9 @@ class Index:
         try:
             for name in ("sa", *_SLOT_ARRAYS, *_LINE_ARRAYS):
                 np.save(tmp / f"{name}.npy", np.ascontiguousarray(getattr(self, name)))
+            if self.model is not None:
+                for name in MODEL_ARRAYS:
+                    np.save(tmp / f"model_{name}.npy", getattr(self.model, name))
             (tmp / "header.json").write_text(json.dumps(self.header(), indent=1) + "\n")
             if path.exists():
                 old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old.", dir=path.parent))
@@ -390,11 +434,12 @@ class Index:
                 f"this remixmusic reads {FORMAT!r} version {FORMAT_VERSION} (rebuild the index)"
             )
         arrays = {}
-        for name in ("sa", *_SLOT_ARRAYS, *_LINE_ARRAYS):
+        for name in ("sa", *_SLOT_ARRAYS, *_LINE_ARRAYS, *(f"model_{m}" for m in MODEL_ARRAYS)):
             try:
                 arrays[name] = np.load(path / f"{name}.npy", mmap_mode="r" if mmap else None)
             except (OSError, ValueError) as exc:
                 raise IndexFileError(f"{path}: damaged index array {name}.npy ({exc})") from None
+        model = SymbolModel(*(np.asarray(arrays.pop(f"model_{m}")) for m in MODEL_ARRAYS))
         if len(arrays["text"]) != header["n_slots"] or len(arrays["sa"]) != header["n_symbols"]:
             raise IndexFileError(f"{path}: index arrays do not match its header (damaged or mixed files)")
         return cls(
@@ -403,7 +448,9 @@ class Index:
             include_drums=bool(header["include_drums"]),
             piece_names=list(header["piece_names"]),
             piece_sources=list(header["piece_sources"]),
+            model=model,
             chance_length=int(header["chance_length"]),
+            chance_bits=float(header["chance_bits"]),
             manifest_hash=str(header["manifest_hash"]),
             **arrays,
         )

@@ -7,9 +7,14 @@ Three questions, for every note of every line of the query:
    range narrowing of infini-gram (Liu et al., 2024); see :meth:`Index.matching_statistics`.
 2. *Is that chance, an idiom, or a quotation?* Random material reaches some length against a large
    reference by chance: matches must be longer than the index's chance length (the 99th percentile of
-   the matching statistics of shuffled reference lines, :meth:`Index.estimate_chance_length`). A match
-   that many reference pieces contain (document frequency ``>= stock_df``) is a stock idiom (cadence,
-   scale run), not a quotation of one piece.
+   the matching statistics of shuffled reference lines, :meth:`Index.estimate_chance_length`). Length is
+   not enough for low-complexity material (repeated notes, scale runs, trills), which a shuffle cannot
+   produce but every corpus is full of: a match must also carry more information than chance matches
+   reach, in bits (:mod:`remixmusic.information`; the bit-score criterion of sequence search, with a
+   short-term model so a passage that repeats itself is cheap). A long match below that information, or
+   one that many reference pieces contain (document frequency ``>= stock_df``: cadences, common
+   formulas), is a stock idiom, not a quotation of one piece. Varied copies must pass the same
+   information test on their reference passage.
 3. *Is it a varied copy?* Short exact seeds that sit on one reference line are chained and extended by a
    banded edit alignment on notes, so an added passing note, a dropped or a changed note costs one edit.
 
@@ -34,6 +39,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from remixmusic.errors import RemixError
 from remixmusic.index import Index
 from remixmusic.notes import Piece
 from remixmusic.views import Stream
@@ -61,7 +67,9 @@ class Source:
 @dataclass
 class Match:
     """A maximal exact match of one query line: ``length`` symbols from symbol ``start`` of line ``line``
-    (an index into ``PieceMatches.lines``), i.e. line notes ``start .. start + length + order - 1``."""
+    (an index into ``PieceMatches.lines``), i.e. line notes ``start .. start + length + order - 1``.
+    ``bits``: its information content; ``stock``: common (``doc_freq >= stock_df``) or below the
+    information threshold (``low_information``)."""
 
     line: int
     start: int
@@ -69,6 +77,8 @@ class Match:
     notes: np.ndarray
     count: int
     doc_freq: int
+    bits: float
+    low_information: bool
     stock: bool
     sources: list[Source]
 
@@ -80,7 +90,8 @@ class Match:
 @dataclass
 class VariedMatch:
     """A varied copy: query line notes ``[start, end)`` of line ``line`` align with one reference passage
-    up to ``edits`` note insertions, deletions or changes."""
+    up to ``edits`` note insertions, deletions or changes; ``bits`` is the information content of the
+    reference passage."""
 
     line: int
     start: int
@@ -88,6 +99,7 @@ class VariedMatch:
     notes: np.ndarray
     edits: int
     matched: int
+    bits: float
     source: Source
 
 
@@ -121,7 +133,7 @@ class PieceMatches:
     ``longest`` (notes of the longest exact match covering the note, any length), ``longest_source``
     (its representative reference piece, -1 none), ``longest_doc_freq``, ``transposition``; ``copied``
     (covered by an exact match longer than chance that is not stock), ``stock`` (covered by a
-    longer-than-chance match found in ``>= stock_df`` pieces), ``varied`` (covered by a varied copy),
+    longer-than-chance match found in ``>= stock_df`` pieces or below ``min_bits``), ``varied`` (covered by a varied copy),
     ``varied_edits`` (fewest edits of such a copy, -1 none).
     """
 
@@ -129,6 +141,7 @@ class PieceMatches:
     invariance: str
     chance_length: int
     min_length: int
+    min_bits: float
     stock_df: int
     lines: list[LineMatches]
     matches: list[Match]
@@ -168,6 +181,8 @@ class Matcher:
     ``min_length``: shortest exact match (symbols) that counts; default ``index.chance_length + 2``, two
     symbols past the 99th percentile of chance, since each chance hit covers ``min_length + order`` notes
     and real query material has more structure than shuffled symbols.
+    ``min_bits``: least information content (bits) of a copied match or a varied copy's reference passage;
+    default ``index.chance_bits`` (see :mod:`remixmusic.information`); below it a match is stock.
     ``stock_df``: document frequency from which a match is a stock idiom; default ``max(5, 1% of the
     reference pieces)``. ``max_sources``: occurrences listed per match. ``df_cap``: occurrences scanned
     to count distinct pieces. ``near``: look for varied copies, from seeds of ``seed_length`` symbols
@@ -180,6 +195,7 @@ class Matcher:
         self,
         index: Index,
         min_length: int | None = None,
+        min_bits: float | None = None,
         stock_df: int | None = None,
         max_sources: int = 5,
         df_cap: int = 2000,
@@ -193,6 +209,10 @@ class Matcher:
     ) -> None:
         self.index = index
         self.min_length = int(min_length if min_length is not None else index.chance_length + 2)
+        self.min_bits = float(min_bits if min_bits is not None else index.chance_bits)
+        if index.model is None:
+            raise RemixError("the reference index has no symbol model; rebuild it")
+        self.model = index.model
         self.stock_df = int(stock_df if stock_df is not None else max(5, math.ceil(0.01 * index.n_pieces)))
         self.max_sources = max_sources
         self.df_cap = df_cap
@@ -211,6 +231,8 @@ class Matcher:
             "lines": self.index.lines,
             "chance_length": self.index.chance_length,
             "min_length": self.min_length,
+            "chance_bits": self.index.chance_bits,
+            "min_bits": self.min_bits,
             "stock_df": self.stock_df,
             "near": self.near,
             "seed_length": self.seed_length,
@@ -334,7 +356,9 @@ class Matcher:
             cover_len.append(np.repeat(span, span))
             cover_line.append(np.full(len(pos), li))
             cover_pos.append(np.repeat(maximal, span))
-            for i in maximal[ms[maximal] >= self.min_length]:
+            long_enough = maximal[ms[maximal] >= self.min_length]
+            bits = self.model.passage_bits(stream.symbols, long_enough, ms[long_enough])
+            for i, b in zip(long_enough, bits, strict=True):
                 lo, hi = int(lm.sa_lo[i]), int(lm.sa_hi[i])
                 m = Match(
                     line=li,
@@ -343,7 +367,9 @@ class Matcher:
                     notes=notes[i : i + ms[i] + order],
                     count=int(lm.count[i]),
                     doc_freq=int(lm.doc_freq[i]),
-                    stock=bool(lm.doc_freq[i] >= self.stock_df),
+                    bits=float(b),
+                    low_information=bool(b < self.min_bits),
+                    stock=bool(lm.doc_freq[i] >= self.stock_df or b < self.min_bits),
                     sources=self._sources(lo, hi, int(piece.notes["pitch"][notes[i]]), int(ms[i]) + order),
                 )
                 matches.append(m)
@@ -374,6 +400,7 @@ class Matcher:
             invariance=index.invariance,
             chance_length=index.chance_length,
             min_length=self.min_length,
+            min_bits=self.min_bits,
             stock_df=self.stock_df,
             lines=lines,
             matches=matches,
@@ -512,10 +539,16 @@ class Matcher:
         start, end = qa - back_i, qa + fwd_i
         span = end - start
         matched = span - edits
+        # Information of each reference passage: its symbols (notes minus order) within its line.
+        s_first = sa - back_j
+        n_sym = np.maximum(back_j + fwd_j - index.order, 0)
+        at = np.repeat(s_first, n_sym) + _ramp(n_sym)
+        bits = self.model.passage_bits(np.asarray(index.text[at]), np.cumsum(n_sym) - n_sym, n_sym)
         keep = (
             (edits > 0)
             & (matched >= self.min_length + stream.order)
             & (edits <= np.maximum(1, self.edit_rate * span))
+            & (bits >= self.min_bits)
         )
         # Best first (most agreeing notes, then fewest edits); drop those overlapping a better one by half.
         piece_of = np.asarray(index.piece[sa])
@@ -525,12 +558,21 @@ class Matcher:
                 kept.append(int(c))
         out = []
         for c in kept:
-            s_first = int(sa[c] - back_j[c])
-            source = self._source(s_first, int(sa[c] + fwd_j[c]) - s_first, int(q_pitch[qa[c]]))
+            first = int(s_first[c])
+            source = self._source(first, int(sa[c] + fwd_j[c]) - first, int(q_pitch[qa[c]]))
             source.transposition = int(q_pitch[qa[c]]) - int(index.pitch[sa[c]])
             notes_c = stream.line.notes[start[c] : end[c]]
             out.append(
-                VariedMatch(li, int(start[c]), int(end[c]), notes_c, int(edits[c]), int(matched[c]), source)
+                VariedMatch(
+                    li,
+                    int(start[c]),
+                    int(end[c]),
+                    notes_c,
+                    int(edits[c]),
+                    int(matched[c]),
+                    float(bits[c]),
+                    source,
+                )
             )
         return out
 

@@ -46,6 +46,7 @@ MOTIF_COLUMNS = (
     "transposition",
     "match_length",
     "doc_freq",
+    "bits",
     "edits",
     "covered_share",
 )
@@ -225,8 +226,8 @@ class AnalysisReport:
         console.print(
             f"[bold]remixmusic analysis[/bold]: {p['n_query']} query piece(s) against {p['n_reference']} "
             f"reference piece(s); invariance [cyan]{p['invariance']}[/cyan], matches >= "
-            f"{p['min_match_notes']} notes (chance {p['chance_length']} symbols), stock above doc freq "
-            f"{p['df_threshold']}"
+            f"{p['min_match_notes']} notes (chance {p['chance_length']} symbols) and "
+            f"{p['min_match_bits']:.1f} bits, stock above doc freq {p['df_threshold']} or below those bits"
         )
         groups = [g for g in ("query", "control") if any(r["group"] == g for r in self.piece_records)]
         table = Table(show_edge=False)

@@ -178,6 +178,54 @@ def test_random_and_shuffled_material_is_not_copied(chorales, index):
     assert "copied_coverage" in out.getvalue() and "transposed+tempo" in out.getvalue()
 
 
+def line_piece(pitches: list[int], iois: list[int]) -> Piece:
+    notes = np.zeros(len(pitches), NOTE_DTYPE)
+    notes["pitch"] = pitches
+    notes["onset"] = np.concatenate([[0], np.cumsum(iois)[:-1]])
+    notes["duration"] = iois
+    notes["velocity"] = 80
+    return Piece(notes)
+
+
+def test_low_information_matches_are_stock_not_copied(chorales, index):
+    """A scale run and repeated notes match chorales over more notes than chance length allows (a shuffled
+    stream cannot produce them), but carry too few bits to be quotations: they are stock."""
+    major = [0, 2, 4, 5, 7, 9, 11]
+    scale = line_piece([60 + 12 * (k // 7) + major[k % 7] for k in range(16)], [12] * 16)
+    minor = [0, 1, 3, 5, 7, 8, 10]
+    down = line_piece([72 - 12 * (k // 7) - minor[k % 7] for k in range(16)], [6] * 16)
+    repeated = line_piece([65] * 16, [12] * 16)
+    dactyl = line_piece([67] * 16, [12, 6, 6] * 5 + [12])
+    pieces = [scale, down, repeated, dactyl]
+    matcher = Matcher(index)
+    for piece in pieces:
+        matches = matcher.match_piece(piece).matches
+        assert any(m.length >= matcher.min_length and m.low_information and m.stock for m in matches)
+        assert not any(not m.stock for m in matches)
+    report = analyze(pieces, index, jobs=1, show_progress=False, originality=False)
+    assert report.params["min_match_bits"] == pytest.approx(index.chance_bits)
+    assert all(m["label"] != "copied" for m in report.motif_records)
+    assert all(r["copied_coverage"] == 0 and r["stock_coverage"] > 0.5 for r in report.piece_records)
+    # A real quotation of the same length keeps its bits and stays copied.
+    frag = soprano(train_piece := chorales[1][0])[:16]
+    pm = matcher.match_piece(Piece(frag.copy()))
+    assert pm.copied.mean() > 0.9, train_piece.source
+    assert all(m.bits >= matcher.min_bits for m in pm.matches if not m.stock)
+
+
+def test_mozart_is_not_mostly_bach(chorales, index):
+    """Mozart's Eine kleine Nachtmusik (music21's test MIDI): its repeated-note accompaniment matched the
+    chorales over 12 notes and made a third of it look copied (0.32); chance coincidences remain."""
+    from importlib.resources import files
+
+    path = files("music21") / "omr" / "k525MIDIMvt1.mid"
+    report = analyze([Path(str(path))], index, jobs=1, show_progress=False, originality=False)
+    (record,) = report.piece_records
+    assert record["n_line_notes"] > 5000
+    assert record["copied_coverage"] < 0.08
+    assert record["stock_coverage"] > 0.15
+
+
 def markov_pieces(train: list[Piece], n_pieces: int, length: int, rng: np.random.Generator) -> list[Piece]:
     """An order-4 Markov chain over (pitch, duration) of the reference soprano lines."""
     seqs = [

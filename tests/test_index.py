@@ -112,6 +112,18 @@ def test_chance_length_is_small_for_random_material_and_reported(index):
     assert index.header()["chance_length"] == index.chance_length
 
 
+def test_chance_bits_is_what_surrogate_matches_reach(index):
+    """About 1% of positions of fresh surrogate lines (another seed) match more bits than chance_bits."""
+    assert index.header()["chance_bits"] == index.chance_bits > 0
+    rng = np.random.default_rng(7)
+    surrogates = index.model.sample(np.full(300, 40), rng)
+    stats = index.matching_statistics_many(surrogates)
+    bits = np.concatenate(
+        [index.model.passage_bits(s, np.arange(len(s)), r[0]) for s, r in zip(surrogates, stats, strict=True)]
+    )
+    assert 0.002 <= np.mean(bits > index.chance_bits) <= 0.03
+
+
 def test_save_load_round_trip_is_memory_mapped(tmp_path, index):
     path = index.save(tmp_path / "ref.idx")
     loaded = Index.load(path)
@@ -121,6 +133,10 @@ def test_save_load_round_trip_is_memory_mapped(tmp_path, index):
     query = query[query >= 0]
     for a, b in zip(index.matching_statistics(query)[:3], loaded.matching_statistics(query)[:3], strict=True):
         assert np.array_equal(a, b)
+    starts, lengths = np.arange(len(query) - 5), np.full(len(query) - 5, 5)
+    assert np.array_equal(
+        index.model.passage_bits(query, starts, lengths), loaded.model.passage_bits(query, starts, lengths)
+    )
     # Saving again replaces the index in place; nothing else is left in the folder.
     index.save(path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ref.idx"]

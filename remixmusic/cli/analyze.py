@@ -44,7 +44,8 @@ def register(app: typer.Typer) -> None:
         index.save(out)
         console.print(
             f"indexed {index.n_pieces} pieces, {index.n_slots} note slots ({invariance}, {lines}); chance "
-            f"match length {index.chance_length} symbols; {index.nbytes / max(1, index.n_slots):.0f} bytes "
+            f"match length {index.chance_length} symbols, {index.chance_bits:.1f} bits; "
+            f"{index.nbytes / max(1, index.n_slots):.0f} bytes "
             f"per note; wrote {out}",
             highlight=False,
         )
