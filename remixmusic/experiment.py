@@ -548,9 +548,16 @@ def _ngram_model(info: Any, data: Any, order: int | None, out: Path, jobs: int, 
             say(f"   using the saved n-gram {candidate} (order {model.order_})")
             return candidate, str(candidate)
         say(f"   ignoring {candidate}: another tokenizer, dataset or too low an order")
-    model = fit_ngram(data.root, info.tokenizer_config, max_order=max(8, order or 0), jobs=jobs)
+    # The transformer's training data includes its random transpositions; the n-gram counts them all.
+    transpose = int(info.train_config.get("transpose", 0))
+    model = fit_ngram(
+        data.root, info.tokenizer_config, max(8, order or 0), transpositions=transpose, jobs=jobs
+    )
     path = model.save(out / "ngram-model")
-    say(f"   fitted an n-gram up to order {model.max_order}; order {model.order_} is best on valid")
+    say(
+        f"   fitted an n-gram up to order {model.max_order} (transpositions +-{transpose}); order "
+        f"{model.order_} is best on valid"
+    )
     return path, "fitted"
 
 

@@ -11,7 +11,7 @@ import sys
 import typer
 
 from remixmusic import __version__
-from remixmusic.cli import analyze, dataset, generate, stats, train
+from remixmusic.cli import analyze, dataset, experiment, generate, stats, train
 from remixmusic.cli.common import console_err
 from remixmusic.errors import RemixError
 
@@ -39,7 +39,7 @@ def _root(
     """remixmusic: generation and novelty analysis for symbolic music."""
 
 
-for group in (dataset, stats, generate, analyze, train):
+for group in (dataset, stats, generate, analyze, train, experiment):
     group.register(app)
 
 
