@@ -339,11 +339,14 @@ class Analyzer:
         if self.scorer is None:
             empty = np.zeros(0, np.int64)
             return OriginalityResult(empty, np.zeros(0), empty, empty)
-        # Shortlist: reference pieces that most notes were matched to (longest match of any length).
+        # Shortlist: reference pieces that most notes were matched to (longest match of any length), and
+        # the sources of copies. Stock matches' sources are left out: their many pieces share an idiom,
+        # and voting against all of them would cost as much as the brute force.
         src = pm.longest_source[(pm.longest_source >= 0) & (pm.longest >= self.index.order + 2)]
         pieces, counts = np.unique(src, return_counts=True)
         shortlist = pieces[np.argsort(-counts, kind="stable")[:_SHORTLIST]]
-        extra = [s.piece for m in pm.matches for s in m.sources] + [v.source.piece for v in pm.varied_matches]
+        extra = [s.piece for m in pm.matches if not m.stock for s in m.sources]
+        extra += [v.source.piece for v in pm.varied_matches]
         return self.scorer.score(piece, np.union1d(shortlist, np.asarray(extra, np.int64)))
 
     def _record(
@@ -491,10 +494,20 @@ def _analyzer_from(config: str) -> Analyzer:
 
 
 def _run_job(job: _Job) -> PieceResult | tuple[str, str]:
+    return _analyze_or_skip(_analyzer_from(job.config), job.piece, job.name, job.group)
+
+
+def _analyze_or_skip(
+    analyzer: Analyzer, piece: Piece, name: str, group: str
+) -> PieceResult | tuple[str, str]:
+    """One piece's analysis, or ``(path, one-line reason)`` when anything in it fails: real folders hold
+    files no test foresaw, and one of them must never cost the analysis of all the others."""
     try:
-        return _analyzer_from(job.config).analyze_piece(job.piece, job.name, job.group)
-    except (RemixError, ValueError) as exc:  # one bad piece never stops the rest
-        return (job.piece.source or job.name, f"analysis failed: {exc}")
+        return analyzer.analyze_piece(piece, name, group)
+    except Exception as exc:  # any failure: reported as a skipped piece, with its reason
+        message = (str(exc).strip().splitlines() or [""])[0]
+        reason = message if isinstance(exc, RemixError) else f"{type(exc).__name__}: {message}"
+        return (piece.source or name, f"analysis failed: {reason}")
 
 
 # -- the API ------------------------------------------------------------------------------------------
@@ -583,11 +596,7 @@ def _run_all(
 
 
 def _run_in_process(item: tuple[Analyzer, Piece, str, str]) -> PieceResult | tuple[str, str]:
-    analyzer, piece, name, group = item
-    try:
-        return analyzer.analyze_piece(piece, name, group)
-    except (RemixError, ValueError) as exc:
-        return (piece.source or name, f"analysis failed: {exc}")
+    return _analyze_or_skip(*item)
 
 
 def _match_overrides(matcher: Matcher) -> dict[str, Any]:

@@ -373,3 +373,63 @@ def test_generated_folder_needs_no_arguments(tmp_path, chorales):
     assert "prompt" in labels and "copied" in labels
     first = [m for m in report.motif_records if m["group"] == "query" and m["start_beat"] == 0.0]
     assert all(m["label"] == "prompt" for m in first)
+
+
+def shipped_midi_files() -> list[Path]:
+    """Real MIDI files shipped inside installed packages: music21's MIDI test files (tiny edge cases:
+    chords, a single note, no notes), its Mozart movement, and miditoolkit's multi-track pop example."""
+    from importlib.resources import files
+
+    music21 = Path(str(files("music21")))
+    miditoolkit = Path(str(files("miditoolkit")))
+    return [
+        *sorted((music21 / "midi" / "testPrimitive").glob("*.mid")),
+        *sorted((music21 / "omr").glob("*.mid")),
+        *sorted((miditoolkit / "midi" / "examples_data").glob("*.mid")),
+    ]
+
+
+@pytest.mark.slow
+def test_cli_analyzes_real_midi_folders_without_a_crash(tmp_path):
+    real = shipped_midi_files()
+    assert len(real) >= 20
+    query = tmp_path / "query"
+    for path in real:
+        target = query / path.parent.name / path.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(path.read_bytes())
+    (query / "readme.mid").write_text("this is a text file, not MIDI\n")
+    (query / "empty.mid").write_bytes(b"")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        app, ["analyze", str(query), "--against", "bach-chorales", "-o", str(out), "-j", "1"]
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "report.json").read_text())
+    assert {Path(s["path"]).name for s in report["skipped"]} == {"readme.mid", "empty.mid"}
+    assert "readme.mid" in result.output and "empty.mid" in result.output
+    with open(out / "pieces.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert sorted(r["piece"] for r in rows) == sorted(p.name for p in real)
+    with open(out / "motifs.csv") as fh:
+        assert {r["piece"] for r in csv.DictReader(fh)} >= {"1390.mid", "k525MIDIMvt1.mid"}
+    # music21's repeated-note test files are not Bach.
+    assert all(float(r["copied_coverage"]) == 0 for r in rows if r["piece"] in ("test10.mid", "test11.mid"))
+
+
+def test_an_unexpected_failure_in_one_piece_skips_only_that_piece(chorales, index, monkeypatch):
+    from remixmusic.analyze import Analyzer
+
+    _, _, test = chorales
+    original = Analyzer.analyze_piece
+
+    def flaky(self, piece, name, group):
+        if name == "piece1":
+            raise IndexError("index 7 is out of bounds\nfor axis 0 with size 3")
+        return original(self, piece, name, group)
+
+    monkeypatch.setattr(Analyzer, "analyze_piece", flaky)
+    pieces = [Piece(p.notes) for p in test[:3]]  # no source: named piece0, piece1, piece2
+    report = analyze(pieces, index, jobs=1, show_progress=False, originality=False)
+    assert [r["piece"] for r in report.piece_records] == ["piece0", "piece2"]
+    assert report.skipped == [("piece1", "analysis failed: IndexError: index 7 is out of bounds")]
