@@ -551,7 +551,7 @@ def _ngram_model(info: Any, data: Any, order: int | None, out: Path, jobs: int, 
     # The transformer's training data includes its random transpositions; the n-gram counts them all.
     transpose = int(info.train_config.get("transpose", 0))
     model = fit_ngram(
-        data.root, info.tokenizer_config, max(8, order or 0), transpositions=transpose, jobs=jobs
+        data.root, info.tokenizer_config, max(16, order or 0), transpositions=transpose, jobs=jobs
     )
     path = model.save(out / "ngram-model")
     say(
