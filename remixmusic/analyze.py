@@ -307,12 +307,11 @@ class Analyzer:
             v = _most_common(note_varied[idx])
             if v >= 0:
                 vm: VariedMatch = pm.varied_matches[v]
-                s = vm.source
                 return {
                     **empty,
-                    "sources": s.name,
-                    "source_bars": f"{s.bar_first + 1}-{s.bar_last + 1}",
-                    "transposition": s.transposition,
+                    "sources": ";".join(s.name for s in vm.sources),
+                    "source_bars": ";".join(f"{s.bar_first + 1}-{s.bar_last + 1}" for s in vm.sources),
+                    "transposition": vm.source.transposition,
                     "match_length": vm.end - vm.start,
                     "bits": round(vm.bits, 1),
                     "edits": vm.edits,

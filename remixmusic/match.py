@@ -91,7 +91,8 @@ class Match:
 class VariedMatch:
     """A varied copy: query line notes ``[start, end)`` of line ``line`` align with one reference passage
     up to ``edits`` note insertions, deletions or changes; ``bits`` is the information content of the
-    reference passage."""
+    reference passage. ``sources``: that passage first, then passages of other pieces the same query
+    notes align with within the edit budget (folk variants of one tune), best first."""
 
     line: int
     start: int
@@ -100,7 +101,12 @@ class VariedMatch:
     edits: int
     matched: int
     bits: float
-    source: Source
+    sources: list[Source]
+
+    @property
+    def source(self) -> Source:
+        """The best-aligned reference passage."""
+        return self.sources[0]
 
 
 @dataclass
@@ -550,31 +556,39 @@ class Matcher:
             & (edits <= np.maximum(1, self.edit_rate * span))
             & (bits >= self.min_bits)
         )
-        # Best first (most agreeing notes, then fewest edits); drop those overlapping a better one by half.
+        # Best first (most agreeing notes, then fewest edits). One overlapping a better one by more than half
+        # its span is not a copy of its own: it is another source of that one (other pieces only, as for
+        # exact matches, up to max_sources).
         piece_of = np.asarray(index.piece[sa])
-        kept: list[int] = []
+        kept: dict[int, list[int]] = {}
         for c in np.lexsort((piece_of, edits, -matched)):
-            if keep[c] and not any(min(end[c], end[k]) - max(start[c], start[k]) > span[c] / 2 for k in kept):
-                kept.append(int(c))
-        out = []
-        for c in kept:
+            if not keep[c]:
+                continue
+            better = [k for k in kept if min(end[c], end[k]) - max(start[c], start[k]) > span[c] / 2]
+            if not better:
+                kept[int(c)] = [int(c)]
+            elif len(kept[better[0]]) < self.max_sources and piece_of[c] not in piece_of[kept[better[0]]]:
+                kept[better[0]].append(int(c))
+
+        def source(c: int) -> Source:
             first = int(s_first[c])
-            source = self._source(first, int(sa[c] + fwd_j[c]) - first, int(q_pitch[qa[c]]))
-            source.transposition = int(q_pitch[qa[c]]) - int(index.pitch[sa[c]])
-            notes_c = stream.line.notes[start[c] : end[c]]
-            out.append(
-                VariedMatch(
-                    li,
-                    int(start[c]),
-                    int(end[c]),
-                    notes_c,
-                    int(edits[c]),
-                    int(matched[c]),
-                    float(bits[c]),
-                    source,
-                )
+            src = self._source(first, int(sa[c] + fwd_j[c]) - first, int(q_pitch[qa[c]]))
+            src.transposition = int(q_pitch[qa[c]]) - int(index.pitch[sa[c]])
+            return src
+
+        return [
+            VariedMatch(
+                li,
+                int(start[c]),
+                int(end[c]),
+                stream.line.notes[start[c] : end[c]],
+                int(edits[c]),
+                int(matched[c]),
+                float(bits[c]),
+                [source(k) for k in others],
             )
-        return out
+            for c, others in kept.items()
+        ]
 
 
 def _line_notes(index: Index, line: np.ndarray) -> np.ndarray:

@@ -171,8 +171,25 @@ class AnalysisReport:
             "motifs": self.motif_records,
             "originality": self.originality_curves,
             "reference_pieces": self.reference_names,
+            "note_maps": self.note_map_records(),
             "skipped": [{"path": p, "reason": r} for p, r in self.skipped],
         }
+
+    def note_map_records(self) -> list[dict[str, Any]]:
+        """The remix maps as data: per query piece and note (in the piece's note order), onset and
+        duration in beats, pitch, ``source`` (index into ``reference_pieces``, -1 none) and ``label``
+        (the note's motif label, ``None`` for notes on no analysed line)."""
+        return [
+            {
+                "piece": record["piece"],
+                "onset_beat": m.onset / STEPS_PER_BEAT,
+                "duration_beat": m.duration / STEPS_PER_BEAT,
+                "pitch": m.pitch,
+                "source": m.source,
+                "label": [LABELS[k] if k >= 0 else None for k in m.label.tolist()],
+            }
+            for record, m in zip(self.query_records(), self.note_maps, strict=True)
+        ]
 
     def save(self, out_dir: str | Path, max_maps: int = 50) -> Path:
         """Write report.json, pieces.csv, motifs.csv and report.html into ``out_dir``."""

@@ -17,7 +17,7 @@ from remixmusic.index import Index
 from remixmusic.match import Matcher
 from remixmusic.midi import write_midi
 from remixmusic.notes import NOTE_DTYPE, STEPS_PER_BEAT, Piece, Track
-from remixmusic.report import MOTIF_COLUMNS
+from remixmusic.report import LABELS, MOTIF_COLUMNS
 from remixmusic.views import extract_lines
 
 FRAGMENT = 16  # notes per planted fragment
@@ -318,6 +318,17 @@ def test_cli_index_and_analyze_write_every_report_file_and_skip_bad_files(tmp_pa
     assert set(MOTIF_COLUMNS) <= set(rows[0])
     assert {r["piece"] for r in rows} >= {"band.mid", ds.files("test")[0].name}
     assert all(float(r["start_beat"]) < float(r["end_beat"]) for r in rows)
+    # The remix maps as data: per query piece and note, its reference source and motif label.
+    maps = {m["piece"]: m for m in report["note_maps"]}
+    assert set(maps) == {r["piece"] for r in report["pieces"] if r["group"] == "query"}
+    for r in report["pieces"]:
+        if r["group"] == "query":
+            m = maps[r["piece"]]
+            assert (
+                len(m["pitch"]) == len(m["source"]) == len(m["label"]) == len(m["onset_beat"]) == r["n_notes"]
+            )
+            assert all(-1 <= s < len(report["reference_pieces"]) for s in m["source"])
+            assert {lab for lab in m["label"] if lab is not None} <= set(LABELS)
     html = (out / "report.html").read_text()
     assert html.count("data:image/png;base64,") >= 2 and "<script" not in html
     mismatch = runner.invoke(app, ["analyze", str(query), "--against", str(ref), "--invariance", "exact"])

@@ -228,6 +228,18 @@ def test_folk_variants_are_top_sources(essen):
             assert ranking and others[ranking[0][0]] in group, (q, ranking[:3])
 
 
+def test_varied_copies_list_every_variant_in_the_reference(essen):
+    """The swimmer ballad has five variants: a varied copy of one lists several of the others, all
+    variants, best first, each once."""
+    group = VARIANT_GROUPS[0]
+    for q in group:
+        others = [i for i in range(len(essen)) if i != q]
+        pm = match_piece(essen[q], Index.build([essen[i] for i in others]))
+        sources = [[others[s.piece] for s in v.sources] for v in pm.varied_matches]
+        assert sources and all(set(s) <= set(group) and len(set(s)) == len(s) for s in sources), (q, sources)
+        assert max(len(s) for s in sources) >= 2, (q, sources)
+
+
 def test_per_note_arrays_and_coverage(index, reference):
     pm = match_piece(reference[5], index)
     n = len(reference[5].notes)
