@@ -76,11 +76,6 @@ PRIMARY = "recombined_fraction"
 RULES = (
     ("n", "inconclusive (n too small) when a group has fewer than min_pieces pieces with a value"),
     (
-        "positive control",
-        "inconclusive (positive control failed) when the n-gram is not higher than the human control: if pure "
-        "recombination does not register as recombination, the analysis cannot measure it here",
-    ),
-    (
         "recombination",
         "supported when the transformer is higher than the human control and its descriptor overlap with the "
         "human pieces is larger than the n-gram's (it recombines, and writes more human-like music than pure "
@@ -92,9 +87,15 @@ RULES = (
         "descriptors than the n-gram",
     ),
     (
+        "positive control",
+        "inconclusive (positive control failed) when the transformer is not higher and neither is the n-gram: "
+        "if pure recombination does not register as recombination, the analysis may miss the transformer's "
+        "too, so no recombination found is no evidence against it",
+    ),
+    (
         "otherwise",
         "not supported otherwise: with enough pieces, the transformer does not recombine more training "
-        "phrases than held-out human music",
+        "phrases than held-out human music, while the analysis does register the n-gram's recombination",
     ),
 )
 """The verdict's decision rules (name, statement), applied in order on :data:`PRIMARY`."""
@@ -705,10 +706,10 @@ def decide(
     closer = q["transformer"] > q["ngram"]
     checks = [
         {"rule": "n", "holds": not enough, "detail": f"pieces per group {counts}, need {min_pieces}"},
-        {"rule": "positive control", "holds": not control_ok, "detail": n_vs_h},
         {"rule": "recombination", "holds": recombines and closer, "detail": f"{t_vs_h}; {q_text}"},
         {"rule": "quality", "holds": recombines and not closer, "detail": q_text},
-        {"rule": "otherwise", "holds": not recombines, "detail": t_vs_h},
+        {"rule": "positive control", "holds": not recombines and not control_ok, "detail": n_vs_h},
+        {"rule": "otherwise", "holds": not recombines and control_ok, "detail": t_vs_h},
     ]
     if not enough:
         needed = (
@@ -716,13 +717,6 @@ def decide(
         )
         outcome = "inconclusive (n too small)"
         text = f"Inconclusive (n too small: {needed}; need {min_pieces} each). {t_vs_h}. {n_vs_h}. {q_text}."
-    elif not control_ok:
-        outcome = "inconclusive (positive control failed)"
-        text = (
-            "Inconclusive (positive control failed): the pure-recombination n-gram does not recombine "
-            f"measurably more than held-out human music ({n_vs_h}), so this analysis cannot register "
-            f"recombination at these settings. Transformer: {t_vs_h}. {q_text}."
-        )
     elif recombines and closer:
         outcome = "supported"
         text = (
@@ -736,6 +730,13 @@ def decide(
             "Prediction partly supported: transformer output recombines significantly more training phrases "
             f"than held-out human music ({t_vs_h}), but it is not closer to the human descriptors than the "
             f"pure-recombination n-gram ({q_text}); {pos_text}."
+        )
+    elif not control_ok:
+        outcome = "inconclusive (positive control failed)"
+        text = (
+            f"Inconclusive (positive control failed): transformer output does not recombine more training "
+            f"phrases than held-out human music ({t_vs_h}), but neither does the pure-recombination n-gram "
+            f"({n_vs_h}), so this analysis does not register recombination at these settings. {q_text}."
         )
     else:
         outcome = "not supported"

@@ -177,7 +177,7 @@ def _comparisons(t, n, h):
     ("t_level", "n_level", "size", "overlap", "outcome"),
     [
         (0.5, 0.9, 5, (0.8, 0.5), "inconclusive (n too small)"),
-        (0.5, 0.2, 30, (0.8, 0.5), "inconclusive (positive control failed)"),
+        (0.2, 0.2, 30, (0.8, 0.5), "inconclusive (positive control failed)"),
         (0.5, 0.9, 30, (0.8, 0.5), "supported"),
         (0.5, 0.9, 30, (0.4, 0.5), "partly supported"),
         (0.2, 0.9, 30, (0.8, 0.5), "not supported"),
