@@ -50,7 +50,15 @@ import numpy as np
 
 from remixmusic.errors import RemixError
 from remixmusic.fileio import write_bytes, write_json, write_text
-from remixmusic.report import CSS, csv_text, html_table, img_tag, json_ready, plot_coverage_curves
+from remixmusic.report import (
+    CSS,
+    csv_text,
+    html_table,
+    img_tag,
+    json_ready,
+    plot_coverage_curves,
+    png_bytes,
+)
 from remixmusic.significance import Comparison, compare, magnitude
 
 SCHEMA_VERSION = 1
@@ -244,7 +252,7 @@ class ExperimentResult:
         write_text(out / "comparison.csv", csv_text(self.comparisons, COMPARISON_COLUMNS))
         write_text(out / "positions.csv", csv_text(self.positions, _position_columns()))
         for name, fig in (("coverage.png", self.plot_coverage()), ("measures.png", self.plot_measures())):
-            write_bytes(out / name, _png(fig))
+            write_bytes(out / name, png_bytes(fig))
         write_bytes(out / "experiment.html", self.html().encode("utf-8"))
         return out
 
@@ -315,18 +323,6 @@ class ExperimentResult:
 
 def _num(value: float, spec: str) -> str:
     return "n/a" if value is None or math.isnan(value) else spec.format(value)
-
-
-def _png(fig: Any) -> bytes:
-    """PNG bytes of a figure, rendered with the Agg canvas whatever the session's backend."""
-    import io
-
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    FigureCanvasAgg(fig)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90)
-    return buf.getvalue()
 
 
 def _position_columns() -> tuple[str, ...]:

@@ -374,14 +374,19 @@ def _mean(values: list[Any]) -> float:
     return float(arr.mean()) if len(arr) else math.nan
 
 
-def img_tag(fig: Any) -> str:
-    """The figure as an embedded PNG (rendered with the Agg canvas, whatever the session's backend)."""
+def png_bytes(fig: Any) -> bytes:
+    """The figure as PNG bytes, rendered with the Agg canvas whatever the session's backend."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     FigureCanvasAgg(fig)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=90)
-    return f"<img alt='plot' src='data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}'>"
+    return buf.getvalue()
+
+
+def img_tag(fig: Any) -> str:
+    """The figure as an embedded PNG."""
+    return f"<img alt='plot' src='data:image/png;base64,{base64.b64encode(png_bytes(fig)).decode()}'>"
 
 
 def html_table(records: list[dict[str, Any]], columns: tuple[str, ...] | None = None) -> str:
