@@ -54,7 +54,8 @@ COVERAGE_LENGTHS = np.arange(2, 33)
 LOG_PROB_KEY = "note_log_probs"
 """Sidecar key (written by :func:`remixmusic.sample.write_results`) with one natural-log probability per
 note, in the order of ``read_midi(file).notes``; surprisal is its negative."""
-_SHORTLIST = 16  # reference pieces whose windows the originality score compares with
+_SHORTLIST = 32  # reference pieces whose windows the originality score compares with
+_SHORTLIST_OCCURRENCES = 64  # occurrences per query position that vote for the shortlist
 
 
 # -- inputs -------------------------------------------------------------------------------------------
@@ -338,15 +339,45 @@ class Analyzer:
         if self.scorer is None:
             empty = np.zeros(0, np.int64)
             return OriginalityResult(empty, np.zeros(0), empty, empty)
-        # Shortlist: reference pieces that most notes were matched to (longest match of any length), and
-        # the sources of copies. Stock matches' sources are left out: their many pieces share an idiom,
-        # and voting against all of them would cost as much as the brute force.
-        src = pm.longest_source[(pm.longest_source >= 0) & (pm.longest >= self.index.order + 2)]
-        pieces, counts = np.unique(src, return_counts=True)
-        shortlist = pieces[np.argsort(-counts, kind="stable")[:_SHORTLIST]]
+        # The sources of copies, and the pieces sharing the most matches at the query's own tempo (stock
+        # matches' sources alone would be all over the corpus, as costly as the brute force).
         extra = [s.piece for m in pm.matches if not m.stock for s in m.sources]
-        extra += [v.source.piece for v in pm.varied_matches]
-        return self.scorer.score(piece, np.union1d(shortlist, np.asarray(extra, np.int64)))
+        extra += [s.piece for v in pm.varied_matches for s in v.sources]
+        return self.scorer.score(piece, np.union1d(self._shortlist(pm), np.asarray(extra, np.int64)))
+
+    def _shortlist(self, pm: PieceMatches) -> np.ndarray:
+        """The ``_SHORTLIST`` reference pieces whose windows most likely score highest against the query.
+
+        The cardinality score counts points that one translation in time and pitch lands on the
+        reference, so a candidate must share material at the same tempo. Every query position with a
+        match of two or more symbols votes once for each piece among up to ``_SHORTLIST_OCCURRENCES``
+        occurrences of that match (spread evenly over its suffix-array range, not the first ones, which
+        the sort order biases) whose first inter-onset interval equals the query's. Against brute force
+        on Essen this finds the best reference window about twice as often as ranking by one
+        representative source per note.
+        """
+        index = self.index
+        onset = pm.piece.notes["onset"].astype(np.int64)
+        found = []
+        for lm in pm.lines:
+            at = np.flatnonzero(lm.match_length >= 2)
+            lo, hi = lm.sa_lo[at], lm.sa_hi[at]
+            take = np.minimum(hi - lo, _SHORTLIST_OCCURRENCES)
+            owner = np.repeat(np.arange(len(at)), take)
+            k = np.arange(int(take.sum())) - np.repeat(np.cumsum(take) - take, take)
+            slot = np.asarray(index.sa[lo[owner] + k * (hi - lo)[owner] // take[owner]]).astype(np.int64)
+            notes = lm.stream.line.notes
+            q_ioi = onset[notes[np.minimum(at + 1, len(notes) - 1)]] - onset[notes[at]]
+            r_ioi = np.asarray(index.onset[np.minimum(slot + 1, index.n_slots - 1)]) - np.asarray(
+                index.onset[slot]
+            )
+            same = r_ioi == q_ioi[owner]
+            found.append(np.unique(owner[same] * index.n_pieces + np.asarray(index.piece[slot[same]])))
+        if not found:
+            return np.zeros(0, np.int64)
+        votes = np.bincount(np.concatenate(found) % index.n_pieces, minlength=index.n_pieces)
+        top = np.argsort(-votes, kind="stable")[:_SHORTLIST]
+        return top[votes[top] > 0]
 
     def _record(
         self,

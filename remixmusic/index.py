@@ -352,11 +352,9 @@ class Index:
         if len(lengths) == 0:
             return 0.0
         surrogates = self.model.sample(lengths, rng)
-        bits = [
-            self.model.passage_bits(s, np.arange(len(s)), r[0])
-            for s, r in zip(surrogates, self.matching_statistics_many(surrogates), strict=True)
-        ]
-        return float(np.quantile(np.concatenate(bits), quantile))
+        longest = np.concatenate([r[0] for r in self.matching_statistics_many(surrogates)])
+        joined = np.concatenate(surrogates)  # a match never runs past the end of its own line
+        return float(np.quantile(self.model.passage_bits(joined, np.arange(len(joined)), longest), quantile))
 
     def _sample_lines(self, rng: np.random.Generator, max_lines: int = 2000, max_symbols: int = 100_000):
         n_lines = len(self.line_piece)
