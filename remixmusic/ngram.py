@@ -277,6 +277,10 @@ class NGramModel:
         self._check_fitted()
         return NGramDecoder(self)
 
+    def describe(self) -> dict[str, Any]:
+        """What a generated file's sidecar records about this model, besides its path and hash."""
+        return {"kind": "ngram", "order": self.order_}
+
     # -- persistence ----------------------------------------------------------------------------
     def save(self, directory: str | Path) -> Path:
         """Write ``ngram.json`` (config, chosen order, metadata) and ``ngram.npz`` (counts) atomically."""
@@ -380,25 +384,41 @@ class NGramDecoder:
         return torch.from_numpy(self.model.next_log_probs(self.history)).float()
 
 
-def fit_ngram(
-    dataset: str | Path,
-    tokenizer_config: dict[str, Any] | None = None,
-    max_order: int = 8,
-    min_order: int = 2,
-    transpositions: int = 0,
-    jobs: int = 0,
-) -> NGramModel:
-    """Fit the baseline on a dataset's ``train`` split, choose its order on ``valid``, score it.
+@dataclass
+class TrainingData:
+    """A dataset's splits as token sequences for count-based models, with the training sequences to count."""
 
-    ``tokenizer_config`` should be the transformer's (``CheckpointInfo.tokenizer_config``) so both models
+    tokenizer: Any  # RemiTokenizer
+    dataset: Any  # corpora.Dataset
+    splits: dict[str, list[np.ndarray]]  # train, valid, test as encoded (BOS .. EOS)
+    train: list[np.ndarray]  # the train split plus its transpositions
+
+    def metadata(self, transpositions: int) -> dict[str, Any]:
+        """The provenance every count-based model records: tokenizer, dataset, training tokens."""
+        return {
+            "tokenizer": self.tokenizer.config.to_dict(),
+            "dataset": {
+                "name": self.dataset.name,
+                "manifest_hash": self.dataset.manifest_hash,
+                "split": "train",
+            },
+            "transpositions": transpositions,
+            "train_tokens": int(sum(len(s) - 1 for s in self.train)),
+        }
+
+
+def training_data(
+    dataset: str | Path, tokenizer_config: dict[str, Any] | None, transpositions: int = 0, jobs: int = 0
+) -> TrainingData:
+    """Encode a dataset's splits with the given tokenizer; add training transpositions within ``+-t``.
+
+    ``tokenizer_config`` should be the transformer's (``CheckpointInfo.tokenizer_config``) so the models
     predict the same tokens; ``transpositions`` adds every shift in ``-t..t`` semitones of each training
-    piece that stays in the pitch range (the transformer's augmentation, made exhaustive). Bits per token
-    and per note on ``valid`` (and ``test`` when present) go into ``metadata["metrics"]``, with the same
-    definitions as training: every token after BOS is scored, notes are those the tokens encode.
+    piece that stays in the pitch range (the transformer's augmentation, made exhaustive).
     """
     from remixmusic.corpora import load_dataset
     from remixmusic.tokenizer import RemiTokenizer, TokenizerConfig
-    from remixmusic.train import count_notes, encode_pieces
+    from remixmusic.train import encode_pieces
 
     tokenizer = RemiTokenizer(TokenizerConfig.from_dict(tokenizer_config) if tokenizer_config else None)
     data = load_dataset(dataset)
@@ -415,8 +435,29 @@ def fit_ngram(
             for s in range(max(low, -transpositions), min(high, transpositions) + 1)
             if s
         ]
+    return TrainingData(tokenizer, data, splits, train)
+
+
+def fit_ngram(
+    dataset: str | Path,
+    tokenizer_config: dict[str, Any] | None = None,
+    max_order: int = 8,
+    min_order: int = 2,
+    transpositions: int = 0,
+    jobs: int = 0,
+) -> NGramModel:
+    """Fit the baseline on a dataset's ``train`` split, choose its order on ``valid``, score it.
+
+    See :func:`training_data` for ``tokenizer_config`` and ``transpositions``. Bits per token and per
+    note on ``valid`` (and ``test`` when present) go into ``metadata["metrics"]``, with the same
+    definitions as training: every token after BOS is scored, notes are those the tokens encode.
+    """
+    from remixmusic.train import count_notes
+
+    data = training_data(dataset, tokenizer_config, transpositions, jobs)
+    tokenizer, splits = data.tokenizer, data.splits
     model = NGramModel(tokenizer.vocab_size, tokenizer.bos_id, max_order, min_order).fit(
-        train, splits["valid"]
+        data.train, splits["valid"]
     )
     metrics: dict[str, float | int] = {"order": model.order_}
     for name in ("valid", "test"):
@@ -426,16 +467,20 @@ def fit_ngram(
                 f"{name}_bits_per_token": score.bits_per_token,
                 f"{name}_bits_per_note": score.bits_per_note,
             }
-    model.metadata = {
-        "tokenizer": tokenizer.config.to_dict(),
-        "dataset": {
-            "name": data.name,
-            "manifest_hash": data.manifest_hash,
-            "split": "train",
-            "order_split": "valid",
-        },
-        "transpositions": transpositions,
-        "train_tokens": int(sum(len(s) - 1 for s in train)),
-        "metrics": metrics,
-    }
+    model.metadata = {**data.metadata(transpositions), "metrics": metrics}
+    model.metadata["dataset"]["order_split"] = "valid"
     return model
+
+
+def load_ngram(directory: str | Path) -> Any:
+    """A saved count-based model of either kind: :class:`NGramModel` or
+    :class:`~remixmusic.infinigram.InfiniGram` (told apart by the ``format`` in ``ngram.json``)."""
+    from remixmusic.infinigram import FORMAT as INFINIGRAM_FORMAT
+    from remixmusic.infinigram import InfiniGram
+
+    directory = Path(directory)
+    try:
+        kind = json.loads((directory / "ngram.json").read_text()).get("format")
+    except (OSError, ValueError, AttributeError) as exc:
+        raise CheckpointError(f"{directory}: not an n-gram model ({exc.__class__.__name__})") from None
+    return InfiniGram.load(directory) if kind == INFINIGRAM_FORMAT else NGramModel.load(directory)
