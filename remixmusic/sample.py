@@ -1,8 +1,8 @@
 """Sampling pieces from a language model over REMI tokens, with grammar-constrained decoding.
 
 Any model that implements the decoder protocol below can generate: the transformer (through
-:class:`TransformerDecoder`, with or without its KV cache) and the n-gram baseline
-(:meth:`remixmusic.ngram.NGramModel.decoder`). A decoder is stateful for one batch::
+:class:`TransformerDecoder`, with or without its KV cache) and the count-based baselines
+(:meth:`remixmusic.ngram.NGramModel.decoder`, :meth:`remixmusic.infinigram.InfiniGram.decoder`). A decoder is stateful for one batch::
 
     logp = decoder.start(prefix)      # prefix (B, T) ids -> (B, T, vocab) log-probs; [:, t] predicts t+1
     logp = decoder.step(tokens)       # tokens (B,) appended -> (B, vocab) log-probs of the next token
@@ -304,6 +304,7 @@ def _decode_batch(
         stopped = torch.from_numpy(~active)
         mask[stopped] = False  # stopped rows only pad (their grammar state may be closed or dead)
         mask[stopped, pad] = True
+        logp = logp.masked_fill(stopped[:, None], 0.0)  # whatever the model gives pad there (-inf too)
         allowed_logp = logp.masked_fill(~mask, -math.inf).log_softmax(-1)
         tokens = _sample(allowed_logp, config, generator)
         token_logp[:, length] = allowed_logp[np.arange(size), torch.from_numpy(tokens)].numpy()
@@ -440,20 +441,20 @@ def _reorder(written: np.ndarray, read_back: np.ndarray, values: np.ndarray) -> 
 def load_model(path: str | Path | None = None) -> tuple[Any, RemiTokenizer, dict[str, Any]]:
     """A model to generate with, its tokenizer, and its identity for sidecars.
 
-    ``path`` is a transformer checkpoint directory or a saved n-gram model (a directory with
-    ``ngram.json``, see :meth:`remixmusic.ngram.NGramModel.save`); ``None`` means the shipped default
+    ``path`` is a transformer checkpoint directory or a saved n-gram or ∞-gram model (a directory with
+    ``ngram.json``, see :func:`remixmusic.ngram.load_ngram`); ``None`` means the shipped default
     checkpoint. The identity holds the kind, the directory name and path, and the sha256 of the weights
     (of the n-gram counts) so a sidecar says exactly which model wrote a file.
     """
     from remixmusic.checkpoint import default_checkpoint_path, load_checkpoint
     from remixmusic.errors import CheckpointError
     from remixmusic.fileio import sha256_file
-    from remixmusic.ngram import NGramModel
+    from remixmusic.ngram import load_ngram
     from remixmusic.tokenizer import TokenizerConfig
 
     path = Path(path) if path is not None else default_checkpoint_path()
     if (path / "ngram.json").exists():
-        ngram = NGramModel.load(path)
+        ngram = load_ngram(path)
         try:
             tokenizer = RemiTokenizer(TokenizerConfig.from_dict(ngram.metadata["tokenizer"]))
         except (KeyError, TypeError, ValueError) as exc:
@@ -461,7 +462,7 @@ def load_model(path: str | Path | None = None) -> tuple[Any, RemiTokenizer, dict
         if tokenizer.vocab_size != ngram.vocab_size:
             raise CheckpointError(f"{path}: tokenizer and n-gram vocabulary sizes differ")
         sha = sha256_file(path / "ngram.npz")
-        identity = {"kind": "ngram", "order": ngram.order_}
+        identity = ngram.describe()
         model: Any = ngram
     else:
         model, tokenizer, info = load_checkpoint(path)
