@@ -146,6 +146,7 @@ class InfiniGram:
         self.suffix_array_ = suffix_array(tokens)
         # Tokens with one -1 after the end: the "token" at the end of a suffix sorts before all others.
         self._text = np.append(tokens, -1)
+        self._unigram = np.bincount(tokens, minlength=self.vocab_size) > 0
 
     def _check_fitted(self) -> None:
         if len(self.tokens_) == 0:
@@ -203,7 +204,7 @@ class InfiniGram:
         return {"kind": "infinigram", "max_context": self.max_context, "train_tokens": len(self.tokens_)}
 
     def log_probs(
-        self, seqs: list[np.ndarray], batch_size: int = 16
+        self, seqs: list[np.ndarray], batch_size: int = 64
     ) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """Per sequence, the natural log-probability of every token after the first (``-inf`` where the
         ∞-gram has never seen it), and the context length each was predicted from."""
@@ -217,10 +218,13 @@ class InfiniGram:
             for row, s in enumerate(chunk):
                 ids[row, : len(s)] = s
             decoder = self.decoder()
-            logp = decoder.start(torch.from_numpy(ids[:, :-1])).numpy()
-            target = np.take_along_axis(logp, ids[:, 1:, None], axis=2)[..., 0]
+            decoder.reset(len(chunk), width)
+            rows = np.arange(len(chunk))
+            target = np.stack(
+                [decoder.push(ids[:, t])[rows, ids[:, t + 1]] for t in range(width - 1)], axis=1
+            )
             for row, s in enumerate(chunk):
-                out_logp.append(target[row, : len(s) - 1].astype(np.float64))
+                out_logp.append(target[row, : len(s) - 1])
                 out_ctx.append(decoder.context_lengths[row, : len(s) - 1].copy())
         return out_logp, out_ctx
 
@@ -302,7 +306,8 @@ class InfiniGramDecoder:
     the training tokens, and no longer suffix of the new context can have an allowed continuation (its
     last ``|s| + 1`` tokens would have to be ``s'' t`` with ``s''`` longer than ``s``, which had none), so
     the longest candidate is ``s t``: one narrowing of the interval. Only when that fails (no allowed
-    continuation, or ``max_context`` reached) does the row search shorter suffixes.
+    continuation, ``max_context`` reached, or ``t`` was not allowed, as a forced pad is not) does the row
+    search shorter suffixes.
     """
 
     max_length = None  # no context limit
@@ -322,22 +327,27 @@ class InfiniGramDecoder:
         """Begin rows with ``prefix`` (B, T) ids (BOS first); return log-probs (B, T, vocab), where
         ``[:, t]`` is the distribution of the token after position ``t``."""
         ids = prefix.cpu().numpy().astype(np.int64)
-        B, T = ids.shape
-        m = self.model
-        self._history = np.zeros((B, max(2 * T, 64)), np.int64)
-        self._contexts = np.zeros_like(self._history)
-        self._length = 0
-        self._state = m.grammar.start(B) if m.grammar is not None else None
-        self._match = np.zeros(B, np.int64)
-        self._lo = np.zeros(B, np.int64)
-        self._hi = np.full(B, len(m.tokens_), np.int64)
-        return torch.from_numpy(np.stack([self._push(ids[:, t]) for t in range(T)], axis=1)).float()
+        self.reset(len(ids), ids.shape[1])
+        return torch.from_numpy(np.stack([self.push(ids[:, t]) for t in range(ids.shape[1])], axis=1)).float()
 
     def step(self, tokens: torch.Tensor) -> torch.Tensor:
         """Append one token per row; return the next token's log-probs (B, vocab)."""
-        return torch.from_numpy(self._push(tokens.cpu().numpy().astype(np.int64))).float()
+        return torch.from_numpy(self.push(tokens.cpu().numpy().astype(np.int64))).float()
 
-    def _push(self, tokens: np.ndarray) -> np.ndarray:
+    def reset(self, batch: int, capacity: int = 64) -> None:
+        """Empty rows, before their first token (BOS)."""
+        m = self.model
+        self._history = np.zeros((batch, max(2 * capacity, 64)), np.int64)
+        self._contexts = np.zeros_like(self._history)
+        self._length = 0
+        self._state = m.grammar.start(batch) if m.grammar is not None else None
+        self._allowed = np.ones((batch, m.vocab_size), bool)
+        self._match = np.zeros(batch, np.int64)
+        self._lo = np.zeros(batch, np.int64)
+        self._hi = np.full(batch, len(m.tokens_), np.int64)
+
+    def push(self, tokens: np.ndarray) -> np.ndarray:
+        """Append one token id per row (numpy); return the next token's log-probs (B, vocab) float64."""
         m = self.model
         B, V = len(tokens), m.vocab_size
         if self._length == self._history.shape[1]:
@@ -352,11 +362,14 @@ class InfiniGramDecoder:
         else:
             allowed = np.ones((B, V), bool)
         cap = m.max_context if m.max_context is not None else self._length
+        legal = self._allowed[np.arange(B), tokens]
+        self._allowed = allowed
 
-        # The one candidate that needs no search: the previous suffix extended by the new token.
+        # The one candidate that needs no search: the previous suffix extended by the new token (the
+        # longest possible one after a token the grammar allowed).
         match, lo, hi = self._match + 1, self._lo.copy(), self._hi.copy()
         counts = np.zeros((B, V), np.int64)
-        grow = self._match < cap
+        grow = (self._match < cap) & legal
         ok = np.zeros(B, bool)
         if grow.any():
             r = np.nonzero(grow)[0]
@@ -383,7 +396,7 @@ class InfiniGramDecoder:
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """For each row, the last ``k`` tokens' interval, allowed continuation counts and whether any."""
         m = self.model
-        width = max(int(k.max()), 1)
+        width = max(int(k.max(initial=0)), 1)
         columns = self._length - k[:, None] + np.arange(width)
         patterns = np.take_along_axis(self._history[rows], np.clip(columns, 0, self._length - 1), axis=1)
         lo, hi = m.find(patterns, k)
@@ -397,6 +410,8 @@ class InfiniGramDecoder:
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The longest suffix (at most ``longest`` tokens) of each row's tokens with an allowed
         continuation: its length, interval and counts (length 0, all counts zero, where none)."""
+        # Rows whose allowed tokens never occur (after EOS, a dead state) need no search.
+        longest = np.where((allowed & self.model._unigram).any(axis=1), longest, 0)
         lo, hi, counts, ok = self._probe(rows, longest, allowed)
         # Binary search on the length for the rest: "has an allowed continuation" is monotone in it.
         low = np.zeros(len(rows), np.int64)

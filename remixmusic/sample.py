@@ -2,7 +2,8 @@
 
 Any model that implements the decoder protocol below can generate: the transformer (through
 :class:`TransformerDecoder`, with or without its KV cache) and the count-based baselines
-(:meth:`remixmusic.ngram.NGramModel.decoder`, :meth:`remixmusic.infinigram.InfiniGram.decoder`). A decoder is stateful for one batch::
+(:meth:`remixmusic.ngram.NGramModel.decoder`, :meth:`remixmusic.infinigram.InfiniGram.decoder`). A
+decoder is stateful for one batch::
 
     logp = decoder.start(prefix)      # prefix (B, T) ids -> (B, T, vocab) log-probs; [:, t] predicts t+1
     logp = decoder.step(tokens)       # tokens (B,) appended -> (B, vocab) log-probs of the next token

@@ -1,9 +1,10 @@
-"""``remixmusic generate``: sample MIDI files from the shipped model, a checkpoint or an n-gram model."""
+"""``remixmusic generate``: sample MIDI files from the shipped model, a checkpoint, an n-gram or an ∞-gram;
+``remixmusic ngram``: fit either count-based baseline."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -38,7 +39,8 @@ def register(app: typer.Typer) -> None:
         checkpoint: Annotated[
             Path | None,
             typer.Option(
-                "--checkpoint", help="Checkpoint or n-gram model directory (default: the shipped one)."
+                "--checkpoint",
+                help="Checkpoint, n-gram or ∞-gram model directory (default: the shipped one).",
             ),
         ] = None,
         batch_size: Annotated[int, typer.Option("--batch-size", help="Pieces decoded together.")] = 16,
@@ -75,6 +77,14 @@ def register(app: typer.Typer) -> None:
         dataset: Annotated[
             str, typer.Argument(help="Dataset name or folder (train split fits, valid picks the order).")
         ],
+        kind: Annotated[
+            str,
+            typer.Option(
+                "--kind",
+                help="kn: interpolated Kneser-Ney n-gram; infini: unsmoothed longest-context ∞-gram "
+                "(pure recombination).",
+            ),
+        ] = "kn",
         checkpoint: Annotated[
             Path | None,
             typer.Option(
@@ -82,44 +92,88 @@ def register(app: typer.Typer) -> None:
                 help="Use this transformer checkpoint's tokenizer (default: the shipped one's).",
             ),
         ] = None,
-        max_order: Annotated[int, typer.Option("--max-order", help="Highest order counted.")] = 8,
-        min_order: Annotated[int, typer.Option("--min-order", help="Lowest order considered.")] = 2,
+        max_order: Annotated[int, typer.Option("--max-order", help="kn: highest order counted.")] = 8,
+        min_order: Annotated[int, typer.Option("--min-order", help="kn: lowest order considered.")] = 2,
+        max_context: Annotated[
+            int, typer.Option("--max-context", help="infini: longest context in tokens; 0 = unbounded.")
+        ] = 0,
         transpose: Annotated[
             int, typer.Option("--transpose", help="Also count every transposition within +-T semitones.")
         ] = 0,
         update_card: Annotated[
             bool,
-            typer.Option("--update-card", help="Write the baseline's bits into the checkpoint's model card."),
+            typer.Option(
+                "--update-card", help="kn: write the baseline's bits into the checkpoint's model card."
+            ),
         ] = False,
         jobs: int = jobs_option(),
-        out: Path | None = out_option(None, help="Output directory (default: checkpoints/ngram-DATASET)."),
+        out: Path | None = out_option(
+            None, help="Output directory (default: checkpoints/ngram-DATASET or infinigram-DATASET)."
+        ),
     ) -> None:
-        """Fit the interpolated Kneser-Ney n-gram baseline; `generate --checkpoint DIR` then samples from it."""
-        from remixmusic.checkpoint import default_checkpoint_path, read_info, update_metrics
-        from remixmusic.ngram import fit_ngram
+        """Fit a count-based baseline; `generate --checkpoint DIR` then samples from it."""
+        from remixmusic.checkpoint import default_checkpoint_path, read_info
+        from remixmusic.errors import RemixError
 
+        if kind not in ("kn", "infini"):
+            raise RemixError(f"--kind must be kn or infini, not {kind!r}")
+        if kind == "infini" and update_card:
+            raise RemixError("--update-card reports bits per note, which the ∞-gram has not (use --kind kn)")
         info = read_info(checkpoint if checkpoint is not None else default_checkpoint_path())
-        model = fit_ngram(dataset, info.tokenizer_config, max_order, min_order, transpose, jobs)
-        out = out or Path("checkpoints") / f"ngram-{Path(dataset).name}"
-        model.save(out)
-        metrics = model.metadata["metrics"]
-        console.print(
-            f"order {model.order_} (valid bits/token by order: "
-            + ", ".join(f"{k}: {v:.3f}" for k, v in model.valid_bits_per_token_.items())
-            + ")"
-        )
-        console.print(
-            ", ".join(f"{k} {v:.4f}" for k, v in metrics.items() if k != "order") + f"; saved to {out}"
-        )
-        if update_card:
-            # The card compares on the held-out test split; the valid figures chose the order.
-            card = {
-                "ngram_order": model.order_,
-                "ngram_transpose": transpose,
-                "ngram_bits_per_note": metrics["test_bits_per_note"],
-                "ngram_bits_per_token": metrics["test_bits_per_token"],
-                "ngram_valid_bits_per_note": metrics["valid_bits_per_note"],
-                "ngram_valid_bits_per_token": metrics["valid_bits_per_token"],
-            }
-            update_metrics(info.path, card)
-            console.print(f"updated the model card of {info.path}")
+        if kind == "infini":
+            _fit_infinigram(dataset, info, max_context or None, transpose, jobs, out)
+        else:
+            _fit_kn(dataset, info, max_order, min_order, transpose, update_card, jobs, out)
+
+
+def _fit_infinigram(
+    dataset: str, info: Any, max_context: int | None, transpose: int, jobs: int, out: Path | None
+) -> None:
+    from remixmusic.infinigram import fit_infinigram
+
+    model = fit_infinigram(dataset, info.tokenizer_config, max_context, transpose, jobs)
+    out = out or Path("checkpoints") / f"infinigram-{Path(dataset).name}"
+    model.save(out)
+    metrics = ", ".join(f"{k} {v:.4f}" for k, v in model.metadata["metrics"].items())
+    context = "unbounded" if max_context is None else f"at most {max_context} tokens"
+    console.print(
+        f"∞-gram over {len(model.tokens_)} training tokens, context {context}; {metrics}; saved to {out}",
+        highlight=False,
+    )
+
+
+def _fit_kn(
+    dataset: str,
+    info: Any,
+    max_order: int,
+    min_order: int,
+    transpose: int,
+    update_card: bool,
+    jobs: int,
+    out: Path | None,
+) -> None:
+    from remixmusic.checkpoint import update_metrics
+    from remixmusic.ngram import fit_ngram
+
+    model = fit_ngram(dataset, info.tokenizer_config, max_order, min_order, transpose, jobs)
+    out = out or Path("checkpoints") / f"ngram-{Path(dataset).name}"
+    model.save(out)
+    metrics = model.metadata["metrics"]
+    console.print(
+        f"order {model.order_} (valid bits/token by order: "
+        + ", ".join(f"{k}: {v:.3f}" for k, v in model.valid_bits_per_token_.items())
+        + ")"
+    )
+    console.print(", ".join(f"{k} {v:.4f}" for k, v in metrics.items() if k != "order") + f"; saved to {out}")
+    if update_card:
+        # The card compares on the held-out test split; the valid figures chose the order.
+        card = {
+            "ngram_order": model.order_,
+            "ngram_transpose": transpose,
+            "ngram_bits_per_note": metrics["test_bits_per_note"],
+            "ngram_bits_per_token": metrics["test_bits_per_token"],
+            "ngram_valid_bits_per_note": metrics["valid_bits_per_note"],
+            "ngram_valid_bits_per_token": metrics["valid_bits_per_token"],
+        }
+        update_metrics(info.path, card)
+        console.print(f"updated the model card of {info.path}")
