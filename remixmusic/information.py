@@ -112,14 +112,6 @@ class SymbolModel:
             p = (c_pair + t_ctx * base) / (n_ctx + t_ctx)
         return np.where(n_ctx > 0, p, base)
 
-    def entropy_rate(self) -> float:
-        """Mean long-term bits per symbol of the reference's own bigrams (its conditional entropy)."""
-        v = len(self.symbols)
-        if len(self.pair_keys) == 0:
-            return 0.0
-        p = self.conditional(self.symbols[self.pair_keys // v], self.symbols[self.pair_keys % v])
-        return float(np.sum(self.pair_counts * -np.log2(p)) / self.pair_counts.sum())
-
     # -- passages ----------------------------------------------------------------------------------
     def passage_bits(self, stream: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         """Information content (bits) of passages ``stream[starts[k] : starts[k] + lengths[k]]`` under the
