@@ -3,13 +3,18 @@
 It tests one prediction of the "deep retrieval and remixing" hypothesis (generative models write good
 output mainly by retrieving and recombining pieces of their training data): a trained transformer's
 output should be made of recombined training phrases clearly more than held-out human music of the same
-style, while being better music than a model that does nothing but recombine. Three groups are analysed
+style, while being better music than a model that does nothing but recombine. Four groups are analysed
 against one reference index of the checkpoint's training split:
 
 * ``transformer``: ``n`` pieces sampled from the checkpoint;
-* ``ngram``: ``n`` pieces, with the same sampling settings and seed, from an interpolated Kneser-Ney
-  n-gram over the same tokens and training split (:mod:`remixmusic.ngram`): the pure-recombination
-  baseline, which can only continue contexts it has counted;
+* ``infinigram``: ``n`` pieces, with the same sampling settings and seed, from the unsmoothed
+  longest-context model over the same tokens and training split (:mod:`remixmusic.infinigram`, the
+  ∞-gram of Liu et al. 2024, its context capped at ``infinigram_context`` tokens): the
+  *pure-recombination* positive control. It continues the training passage its last tokens come from
+  and can only jump to another passage that shares them, so its output is nothing but training music;
+* ``ngram``: ``n`` pieces from an interpolated Kneser-Ney n-gram (:mod:`remixmusic.ngram`), a smoothed
+  short-context baseline. Smoothing lets it wander off every training passage (at temperature 1 it shows
+  about no copying, measured 2026-11), so it is reported, never used as the recombination reference;
 * ``human``: the dataset's held-out test split, cleaned of pieces that duplicate a training piece (the
   analyzer's leakage check, Merrill et al. 2024), as the human control of McCoy et al. (2023, RAVEN).
 
@@ -19,15 +24,17 @@ grid), and a generated piece is one track. Reference and human pieces therefore 
 would not match its own four-track source; human pieces are cut to the generated length (``bars``), so
 length-dependent measures (longest copied span, fan-in) compare pieces of one size.
 
-Statistics per measure and pair of groups (transformer-human, ngram-human, transformer-ngram): bootstrap
-95% intervals of the means, two-sided Mann-Whitney U, Cliff's delta (:mod:`remixmusic.significance`).
-The *position* of the transformer on a measure is ``(T - H) / (N - H)`` with ``T, N, H`` the group
-means: 0 is where human music sits, 1 where pure recombination sits (bootstrap interval from resampling
-each group); it is undefined when the n-gram and the human means (nearly) coincide.
+Statistics per measure and pair of groups (:data:`PAIRS`): bootstrap 95% intervals of the means,
+two-sided Mann-Whitney U, Cliff's delta (:mod:`remixmusic.significance`). The *position* of the
+transformer on a measure is ``(T - H) / (R - H)`` with ``T, R, H`` the means of the transformer, the
+∞-gram and the human control: 0 is where human music sits, 1 where pure recombination sits (bootstrap
+interval from resampling each group); it is undefined when the ∞-gram and the human means (nearly)
+coincide.
 
-Quality proxies: held-out (test split) bits per note of each model, and the overlapping area of
-per-piece descriptor distributions with the human pieces (Yang & Lerch 2020, :func:`remixmusic.stats.compare`),
-averaged over descriptors.
+Quality proxies: held-out (test split) bits per note of the transformer and the n-gram (the ∞-gram has
+none: it gives probability zero to every continuation it has not seen, so its share of such held-out
+tokens is reported instead), and the overlapping area of per-piece descriptor distributions with the
+human pieces (Yang & Lerch 2020, :func:`remixmusic.stats.compare`), averaged over descriptors.
 
 The verdict follows the decision rules in :data:`RULES`, in order, on the primary measure :data:`PRIMARY`
 (the share of motifs labelled copied or varied: the hypothesis speaks of recombining *and slightly
@@ -63,9 +70,24 @@ from remixmusic.significance import Comparison, compare, magnitude
 
 SCHEMA_VERSION = 1
 
-GROUPS = ("transformer", "ngram", "human")
-PAIRS = (("transformer", "human"), ("ngram", "human"), ("transformer", "ngram"))
-GROUP_COLORS = {"transformer": "#d62728", "ngram": "#2ca02c", "human": "#1f77b4"}
+GROUPS = ("transformer", "infinigram", "ngram", "human")
+MODELS = GROUPS[:3]
+CONTROL = "infinigram"
+"""The pure-recombination positive control and the 1 of every position."""
+PAIRS = (
+    ("transformer", "human"),
+    ("infinigram", "human"),
+    ("ngram", "human"),
+    ("transformer", "infinigram"),
+    ("transformer", "ngram"),
+)
+LABELS = {"transformer": "transformer", "infinigram": "∞-gram", "ngram": "KN n-gram", "human": "human"}
+GROUP_COLORS = {"transformer": "#d62728", "infinigram": "#9467bd", "ngram": "#2ca02c", "human": "#1f77b4"}
+DEFAULT_INFINIGRAM_CONTEXT = 16
+"""Tokens of context the experiment's ∞-gram uses at most: about two four-voice chords in REMI
+(``Position`` + 4 x ``Pitch Duration``), so it can jump to another training passage wherever two chords
+recur. Unbounded, it replays one training piece to its end (fan-in 1.0 against 2.0 at 16 tokens over 8
+pieces of 16 bars; copied coverage 1.0 both)."""
 
 MEASURES = (
     ("copied_coverage", "copied coverage", "share of notes in above-chance rare exact matches"),
@@ -86,24 +108,24 @@ RULES = (
     (
         "recombination",
         "supported when the transformer is higher than the human control and its descriptor overlap with the "
-        "human pieces is larger than the n-gram's (it recombines, and writes more human-like music than pure "
+        "human pieces is larger than the ∞-gram's (it recombines, and writes more human-like music than pure "
         "recombination does)",
     ),
     (
         "quality",
         "partly supported when the transformer is higher than the human control but not closer to the human "
-        "descriptors than the n-gram",
+        "descriptors than the ∞-gram",
     ),
     (
         "positive control",
-        "inconclusive (positive control failed) when the transformer is not higher and neither is the n-gram: "
-        "if pure recombination does not register as recombination, the analysis may miss the transformer's "
-        "too, so no recombination found is no evidence against it",
+        "inconclusive (positive control failed) when the transformer is not higher and neither is the ∞-gram "
+        "(pure recombination): if it does not register as recombination, the analysis may miss the "
+        "transformer's too, so no recombination found is no evidence against it",
     ),
     (
         "otherwise",
         "not supported otherwise: with enough pieces, the transformer does not recombine more training "
-        "phrases than held-out human music, while the analysis does register the n-gram's recombination",
+        "phrases than held-out human music, while the analysis does register the ∞-gram's recombination",
     ),
 )
 """The verdict's decision rules (name, statement), applied in order on :data:`PRIMARY`."""
@@ -181,7 +203,7 @@ class ExperimentResult:
             self.coverage_lengths,
             self.coverage,
             self.min_match_notes,
-            "Coverage by training-set matches: transformer, n-gram, human",
+            "Coverage by training-set matches: transformer, ∞-gram, KN n-gram, human",
             seed=int(self.settings["seed"]),
             ax=ax,
             colors=GROUP_COLORS,
@@ -206,7 +228,7 @@ class ExperimentResult:
                     color=GROUP_COLORS[group],
                     capsize=4,
                 )
-            ax.set_xticks(range(len(GROUPS)), GROUPS, fontsize=8)
+            ax.set_xticks(range(len(GROUPS)), [LABELS[g] for g in GROUPS], fontsize=7)
             ax.set_xlim(-0.5, len(GROUPS) - 0.5)
             ax.set_title(name, fontsize=9)
         for ax in axes[len(MEASURES) :]:
@@ -226,6 +248,7 @@ class ExperimentResult:
                 "text": self.verdict.text,
                 "checks": self.verdict.checks,
                 "primary_measure": PRIMARY,
+                "recombination_control": CONTROL,
                 "rules": [rule for _, rule in RULES],
             },
             "leakage": self.leakage,
@@ -267,11 +290,12 @@ class ExperimentResult:
             html_table(self.verdict.checks, ("rule", "holds", "detail")),
             f"<p>{html.escape(self.leakage.get('summary', ''))}</p>",
             "<h2>Where the transformer sits</h2><p>Position 0 = the human control's mean, 1 = the "
-            "pure-recombination n-gram's mean.</p>",
+            "pure-recombination ∞-gram's mean.</p>",
             html_table(self.positions, _position_columns()),
             "<h2>Quality proxies</h2>",
-            html_table(self.quality["models"], ("group", "test_bits_per_note", "descriptor_overlap")),
-            html_table(self.quality["descriptors"], ("descriptor", "transformer", "ngram")),
+            html_table(self.quality["models"], _QUALITY_COLUMNS),
+            f"<p>{html.escape(self.quality['note'])}</p>",
+            html_table(self.quality["descriptors"], ("descriptor", *MODELS)),
             "<h2>Coverage curves</h2>",
             img_tag(self.plot_coverage()),
             "<h2>Measures</h2>",
@@ -297,8 +321,10 @@ class ExperimentResult:
         from rich.table import Table
 
         console = console or Console()
-        table = Table(title="transformer vs n-gram (pure recombination) vs held-out human", show_edge=False)
-        for column in ("measure", "transformer", "n-gram", "human", "position", "p T-H", "delta T-H"):
+        table = Table(
+            title="transformer vs ∞-gram (pure recombination) vs KN n-gram vs held-out human", show_edge=False
+        )
+        for column in ("measure", *(LABELS[g] for g in GROUPS), "position", "p T-H", "delta T-H"):
             table.add_column(column, justify="left" if column == "measure" else "right")
         for row in self.positions:
             c = self.comparison(row["measure"], "transformer", "human")
@@ -311,7 +337,7 @@ class ExperimentResult:
             )
         console.print(table)
         models = ", ".join(
-            f"{m['group']} {_num(m['test_bits_per_note'], '{:.2f}')} bits/note, descriptor overlap "
+            f"{LABELS[m['group']]} {_num(m['test_bits_per_note'], '{:.2f}')} bits/note, descriptor overlap "
             f"{_num(m['descriptor_overlap'], '{:.2f}')}"
             for m in self.quality["models"]
         )
@@ -329,6 +355,9 @@ def _position_columns() -> tuple[str, ...]:
     return ("measure", "name", *GROUPS, "position", "position_ci_low", "position_ci_high")
 
 
+_QUALITY_COLUMNS = ("group", "test_bits_per_note", "test_zero_probability_rate", "descriptor_overlap")
+
+
 # -- the run ------------------------------------------------------------------------------------------
 def run_experiment(
     checkpoint: str | Path | None = None,
@@ -342,6 +371,7 @@ def run_experiment(
     jobs: int = 0,
     out_dir: str | Path = "experiments/run",
     *,
+    infinigram_context: int | None = DEFAULT_INFINIGRAM_CONTEXT,
     dataset: str | Path | None = None,
     min_pieces: int = 8,
     alpha: float = 0.05,
@@ -353,21 +383,27 @@ def run_experiment(
 
     ``checkpoint``: a transformer checkpoint (default: the shipped one). Its training dataset is found by
     the name it records (or ``dataset``, a folder, when that name is not in the dataset roots) and must
-    have the recorded manifest hash. ``ngram_order``: the n-gram order to sample with (default: the order
-    chosen on the valid split); an n-gram saved next to the checkpoint (``CHECKPOINT/ngram`` or
-    ``ngram-DATASET`` beside it, as ``remixmusic ngram`` writes) is reused when it has the checkpoint's
-    tokenizer and dataset, else one is fitted and saved in ``out_dir/ngram-model``. Both models sample
-    with the same ``bars``, ``temperature``, ``top_k``, ``top_p`` and ``seed``. ``log`` receives one line
-    per stage.
+    have the recorded manifest hash. ``infinigram_context``: the ∞-gram's longest context in tokens
+    (``None``: unbounded); the ∞-gram is indexed on the training split here and saved (its tokens, well
+    under a megabyte) in ``out_dir/infinigram-model``. ``ngram_order``: the KN n-gram order to sample
+    with (default: the order chosen on the valid split); an n-gram saved next to the checkpoint
+    (``CHECKPOINT/ngram`` or ``ngram-DATASET`` beside it, as ``remixmusic ngram`` writes) is reused when
+    it has the checkpoint's tokenizer and dataset, else one is fitted in memory and not saved (its counts
+    take up to hundreds of megabytes; the settings that refit it are in ``experiment.json``). All models
+    sample with the same ``bars``, ``temperature``, ``top_k``, ``top_p`` and ``seed``. ``log`` receives
+    one line per stage.
     """
     from remixmusic.analyze import analyze
     from remixmusic.checkpoint import package_versions, read_info
     from remixmusic.index import Index
+    from remixmusic.infinigram import fit_infinigram
     from remixmusic.sample import generate, load_model, write_generated
 
     say = log or (lambda message: None)
     if n < 1 or bars < 1:
         raise RemixError("n and bars must be at least 1")
+    if infinigram_context is not None and infinigram_context < 1:
+        raise RemixError("infinigram_context must be at least 1 token (or None for unbounded)")
     out = Path(out_dir)
     _prepare_output(out, overwrite)
     timings: dict[str, float] = {}
@@ -389,44 +425,49 @@ def run_experiment(
     human = [p for p in (q.crop_bars(0, bars) for q in _canonical(tokenizer, test)) if len(p.notes)]
     lap("load")
 
-    say("2/5 the n-gram baseline (pure recombination) on the same training split and tokens")
-    ngram_path, ngram_source = _ngram_model(info, data, ngram_order, out, jobs, say)
-    ngram, _, n_identity = load_model(ngram_path)
+    say("2/5 the baselines on the same training split and tokens: ∞-gram (pure recombination), KN n-gram")
+    infinigram = fit_infinigram(data.root, info.tokenizer_config, infinigram_context, jobs=jobs)
+    infinigram, _, i_identity = load_model(infinigram.save(out / "infinigram-model"))
+    ngram, n_identity = _ngram_model(info, data, ngram_order, jobs, say)
     if ngram_order is not None:
         if not 1 <= ngram_order <= ngram.max_order:
             raise RemixError(f"ngram_order must be in 1..{ngram.max_order}")
         ngram.order_ = ngram_order
-    n_identity = {**n_identity, "order": ngram.order_, "source": ngram_source}
-    lap("ngram")
+    n_identity = {**n_identity, "order": ngram.order_}
+    lap("baselines")
 
     sampling = {"bars": bars, "temperature": temperature, "top_k": top_k, "top_p": top_p, "seed": seed}
+    identities = {"transformer": t_identity, "infinigram": i_identity, "ngram": n_identity}
+    models = {"transformer": model, "infinigram": infinigram, "ngram": ngram}
     paths: dict[str, list[Path]] = {}
     pieces: dict[str, list[Any]] = {}
-    for group, (m, identity) in (("transformer", (model, t_identity)), ("ngram", (ngram, n_identity))):
-        say(f"3/5 generating {n} pieces from the {group}")
-        results = generate(m, tokenizer, n, show_progress=show_progress, **sampling)
-        paths[group] = write_generated(results, out / group, identity)
+    for group in MODELS:
+        say(f"3/5 generating {n} pieces from the {LABELS[group]}")
+        results = generate(models[group], tokenizer, n, show_progress=show_progress, **sampling)
+        paths[group] = write_generated(results, out / group, identities[group])
         pieces[group] = [r.piece for r in results]
     lap("generate")
 
-    say(f"4/5 analysing both against one index of {len(train)} training pieces, with {len(human)} human ones")
+    say(
+        f"4/5 analysing the models' pieces against one index of {len(train)} training pieces, with "
+        f"{len(human)} human ones"
+    )
     index = Index.build(train, show_progress=show_progress)
     common = {"jobs": jobs, "seed": seed, "show_progress": show_progress}
-    t_report = analyze(paths["transformer"], index, control=human, **common)
-    n_report = analyze(paths["ngram"], index, **common)
-    reports = {"transformer": "analysis/transformer", "ngram": "analysis/ngram"}
-    t_report.save(out / reports["transformer"])
-    n_report.save(out / reports["ngram"])
+    analyses = {
+        group: analyze(paths[group], index, control=human if group == "transformer" else None, **common)
+        for group in MODELS
+    }
+    reports = {group: f"analysis/{group}" for group in MODELS}
+    for group, report in analyses.items():
+        report.save(out / reports[group])
     lap("analyze")
 
     say("5/5 comparing the groups and deciding")
+    t_report = analyses["transformer"]
     removed = set(t_report.leakage["removed"])
-    human_records = [r for r in t_report.piece_records if r["group"] == "control" and not r["leaked"]]
-    records = {
-        "transformer": t_report.query_records(),
-        "ngram": n_report.query_records(),
-        "human": human_records,
-    }
+    records = {g: analyses[g].query_records() for g in MODELS}
+    records["human"] = [r for r in t_report.piece_records if r["group"] == "control" and not r["leaked"]]
     values = {
         g: {key: [_float(r[key]) for r in recs] for key, _, _ in MEASURES} for g, recs in records.items()
     }
@@ -437,7 +478,7 @@ def run_experiment(
     ]
     positions = [_position(key, name, values, seed) for key, name, _ in MEASURES]
     clean_human = [p for p in human if Path(p.source or "").name not in removed]
-    quality = _quality(info, ngram, tokenizer, test, pieces, clean_human)
+    quality = _quality(info, infinigram, ngram, tokenizer, test, pieces, clean_human)
     by_key = {(r["measure"], r["group_a"], r["group_b"]): r for r in comparisons}
     verdict = decide(by_key, positions, quality, min_pieces, alpha)
     lap("compare")
@@ -446,17 +487,19 @@ def run_experiment(
         "checkpoint": t_identity["path"],
         "n": n,
         **sampling,
+        "infinigram_context": infinigram_context,
         "ngram_order": ngram_order,
         "jobs": jobs,
         "min_pieces": min_pieces,
         "alpha": alpha,
         "primary_measure": PRIMARY,
+        "recombination_control": CONTROL,
         "analysis": {k: v for k, v in t_report.params.items() if k not in ("n_query", "n_control")},
     }
     provenance = {
-        "transformer": t_identity,
+        **identities,
         "transformer_metrics": info.metrics,
-        "ngram": n_identity,
+        "infinigram_metrics": infinigram.metadata.get("metrics", {}),
         "ngram_valid_bits_per_token": ngram.valid_bits_per_token_,
         "dataset": {
             "name": data.name,
@@ -467,6 +510,7 @@ def run_experiment(
         },
         "versions": package_versions(),
     }
+    coverage = {g: analyses[g].coverage["query"] for g in MODELS}
     result = ExperimentResult(
         settings=settings,
         provenance=provenance,
@@ -476,11 +520,7 @@ def run_experiment(
         quality=quality,
         leakage=t_report.leakage,
         coverage_lengths=t_report.coverage_lengths,
-        coverage={
-            "transformer": t_report.coverage["query"],
-            "ngram": n_report.coverage["query"],
-            "human": t_report.coverage["control"],
-        },
+        coverage={**coverage, "human": t_report.coverage["control"]},
         min_match_notes=int(t_report.params["min_match_notes"]),
         verdict=verdict,
         timings=timings,
@@ -497,7 +537,7 @@ def _prepare_output(out: Path, overwrite: bool) -> None:
     if out.exists() and any(out.iterdir()):
         if not overwrite:
             raise RemixError(f"{out} is not empty; choose another folder or pass --overwrite")
-        for name in ("transformer", "ngram", "ngram-model", "analysis"):
+        for name in (*MODELS, "infinigram-model", "ngram-model", "analysis"):
             shutil.rmtree(out / name, ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
 
@@ -524,10 +564,12 @@ def _canonical(tokenizer: Any, pieces: list[Any]) -> list[Any]:
     return [tokenizer.canonicalize(p) for p in pieces]
 
 
-def _ngram_model(info: Any, data: Any, order: int | None, out: Path, jobs: int, say: Log) -> tuple[Path, str]:
-    """A saved n-gram next to the checkpoint with its tokenizer and dataset, else a freshly fitted one."""
+def _ngram_model(info: Any, data: Any, order: int | None, jobs: int, say: Log) -> tuple[Any, dict[str, Any]]:
+    """A saved KN n-gram next to the checkpoint with its tokenizer and dataset, else one fitted in memory;
+    with its identity for the sidecars."""
     from remixmusic.errors import CheckpointError
     from remixmusic.ngram import NGramModel, fit_ngram
+    from remixmusic.sample import load_model
 
     for candidate in (info.path / "ngram", info.path.parent / f"ngram-{data.name}"):
         if not (candidate / "ngram.json").exists():
@@ -543,19 +585,24 @@ def _ngram_model(info: Any, data: Any, order: int | None, out: Path, jobs: int, 
         )
         if same and (order is None or order <= model.max_order):
             say(f"   using the saved n-gram {candidate} (order {model.order_})")
-            return candidate, str(candidate)
+            return model, {**load_model(candidate)[2], "source": str(candidate)}
         say(f"   ignoring {candidate}: another tokenizer, dataset or too low an order")
     # The transformer's training data includes its random transpositions; the n-gram counts them all.
     transpose = int(info.train_config.get("transpose", 0))
-    model = fit_ngram(
-        data.root, info.tokenizer_config, max(16, order or 0), transpositions=transpose, jobs=jobs
-    )
-    path = model.save(out / "ngram-model")
+    max_order = max(16, order or 0)
+    model = fit_ngram(data.root, info.tokenizer_config, max_order, transpositions=transpose, jobs=jobs)
     say(
         f"   fitted an n-gram up to order {model.max_order} (transpositions +-{transpose}); order "
         f"{model.order_} is best on valid"
     )
-    return path, "fitted"
+    identity = {
+        **model.describe(),
+        "id": f"ngram-{data.name}-fitted",
+        "name": "fitted",
+        "source": "fitted",
+        "fit": {"max_order": max_order, "transpositions": transpose, "manifest_hash": data.manifest_hash},
+    }
+    return model, identity
 
 
 def _float(value: Any) -> float:
@@ -582,11 +629,11 @@ def _row(measure: str, a: str, b: str, c: Comparison) -> dict[str, Any]:
 
 
 def normalized_position(
-    transformer: np.ndarray, ngram: np.ndarray, human: np.ndarray, n_boot: int = 2000, seed: int = 0
+    transformer: np.ndarray, recombiner: np.ndarray, human: np.ndarray, n_boot: int = 2000, seed: int = 0
 ) -> tuple[float, tuple[float, float]]:
-    """``(T - H) / (N - H)`` of the group means, with a percentile bootstrap interval (groups resampled
-    independently). NaN when the n-gram and human means (nearly) coincide, so no scale exists."""
-    groups = [np.asarray(v, np.float64) for v in (transformer, ngram, human)]
+    """``(T - H) / (R - H)`` of the group means, with a percentile bootstrap interval (groups resampled
+    independently). NaN when the recombiner's and human means (nearly) coincide, so no scale exists."""
+    groups = [np.asarray(v, np.float64) for v in (transformer, recombiner, human)]
     groups = [v[~np.isnan(v)] for v in groups]
     if any(len(v) == 0 for v in groups):
         return math.nan, (math.nan, math.nan)
@@ -611,7 +658,7 @@ def normalized_position(
 
 def _position(key: str, name: str, values: dict[str, dict[str, list[float]]], seed: int) -> dict[str, Any]:
     arrays = {g: np.asarray(values[g][key], np.float64) for g in GROUPS}
-    point, (lo, hi) = normalized_position(arrays["transformer"], arrays["ngram"], arrays["human"], seed=seed)
+    point, (lo, hi) = normalized_position(arrays["transformer"], arrays[CONTROL], arrays["human"], seed=seed)
     means = {g: float(np.nanmean(v)) if np.isfinite(v).any() else math.nan for g, v in arrays.items()}
     return {
         "measure": key,
@@ -624,27 +671,48 @@ def _position(key: str, name: str, values: dict[str, dict[str, list[float]]], se
 
 
 def _quality(
-    info: Any, ngram: Any, tokenizer: Any, test: list[Any], pieces: dict[str, list[Any]], human: list[Any]
+    info: Any,
+    infinigram: Any,
+    ngram: Any,
+    tokenizer: Any,
+    test: list[Any],
+    pieces: dict[str, list[Any]],
+    human: list[Any],
 ) -> dict[str, Any]:
-    """Held-out bits per note of both models and descriptor overlap of their pieces with human ones."""
+    """Held-out bits per note (the ∞-gram: its zero-probability rate) and descriptor overlap with human
+    pieces of every model."""
     from remixmusic.stats import DESCRIPTORS, describe_pieces
     from remixmusic.stats import compare as compare_descriptors
     from remixmusic.train import count_notes, encode_pieces
 
     seqs = encode_pieces(tokenizer, test)
     ngram_bits = ngram.evaluate(seqs, count_notes(tokenizer, seqs)).bits_per_note
-    bits = {"transformer": _float(info.metrics.get("test_bits_per_note")), "ngram": float(ngram_bits)}
-    human_stats = describe_pieces(human)
-    overlap = {
-        g: compare_descriptors(describe_pieces(pieces[g]), human_stats) for g in ("transformer", "ngram")
+    infini = infinigram.metadata.get("metrics", {})
+    bits = {
+        "transformer": _float(info.metrics.get("test_bits_per_note")),
+        "infinigram": _float(infini.get("test_bits_per_note")),
+        "ngram": float(ngram_bits),
     }
+    zeros = {"infinigram": _float(infini.get("test_zero_probability_rate"))}
+    human_stats = describe_pieces(human)
+    overlap = {g: compare_descriptors(describe_pieces(pieces[g]), human_stats) for g in MODELS}
     mean_overlap = {g: _nanmean(list(o.values())) for g, o in overlap.items()}
     return {
         "bits_per_note_split": "test",
         "models": [
-            {"group": g, "test_bits_per_note": bits[g], "descriptor_overlap": mean_overlap[g]}
-            for g in ("transformer", "ngram")
+            {
+                "group": g,
+                "test_bits_per_note": bits[g],
+                "test_zero_probability_rate": zeros.get(g, 0.0),
+                "descriptor_overlap": mean_overlap[g],
+            }
+            for g in MODELS
         ],
+        "note": (
+            "The ∞-gram has no bits per note: it gives probability zero to every held-out token it never "
+            f"saw after the longest matching context ({_num(zeros['infinigram'], '{:.1%}')} of the test "
+            "tokens); the transformer and the smoothed n-gram give every token some probability."
+        ),
         "descriptors": [{"descriptor": d, **{g: overlap[g][d] for g in overlap}} for d in DESCRIPTORS],
         "descriptor_overlap": mean_overlap,
         "bits_per_note": bits,
@@ -681,12 +749,15 @@ def decide(
 ) -> Verdict:
     """Apply :data:`RULES` to the primary measure's comparisons; the text names every number it used."""
     th = comparisons[(PRIMARY, "transformer", "human")]
-    nh = comparisons[(PRIMARY, "ngram", "human")]
+    rh = comparisons[(PRIMARY, CONTROL, "human")]
     name = dict((k, n) for k, n, _ in MEASURES)[PRIMARY]
     t_vs_h = f"{name}: {_describe(th, 'transformer', 'human')}"
-    n_vs_h = f"{name}: {_describe(nh, 'n-gram', 'human')}"
+    r_vs_h = f"{name}: {_describe(rh, LABELS[CONTROL], 'human')}"
     q = quality["descriptor_overlap"]
-    q_text = f"descriptor overlap with human music {q['transformer']:.2f} (transformer) vs {q['ngram']:.2f} (n-gram)"
+    q_text = (
+        f"descriptor overlap with human music {q['transformer']:.2f} (transformer) vs {q[CONTROL]:.2f} "
+        f"({LABELS[CONTROL]})"
+    )
     pos = next(p for p in positions if p["measure"] == PRIMARY)
     pos_text = (
         f"on {name} the transformer sits at {pos['position']:+.2f} "
@@ -695,49 +766,51 @@ def decide(
         if not math.isnan(pos["position"])
         else f"its position between human music and pure recombination on {name} is undefined"
     )
-    counts = {"transformer": th["n_a"], "ngram": nh["n_a"], "human": th["n_b"]}
+    counts = {"transformer": th["n_a"], CONTROL: rh["n_a"], "human": th["n_b"]}
     enough = min(counts.values()) >= min_pieces
-    control_ok = _higher(nh, alpha)
+    control_ok = _higher(rh, alpha)
     recombines = _higher(th, alpha)
-    closer = q["transformer"] > q["ngram"]
+    closer = q["transformer"] > q[CONTROL]
     checks = [
         {"rule": "n", "holds": not enough, "detail": f"pieces per group {counts}, need {min_pieces}"},
         {"rule": "recombination", "holds": recombines and closer, "detail": f"{t_vs_h}; {q_text}"},
         {"rule": "quality", "holds": recombines and not closer, "detail": q_text},
-        {"rule": "positive control", "holds": not recombines and not control_ok, "detail": n_vs_h},
+        {"rule": "positive control", "holds": not recombines and not control_ok, "detail": r_vs_h},
         {"rule": "otherwise", "holds": not recombines and control_ok, "detail": t_vs_h},
     ]
     if not enough:
         needed = (
-            f"{counts['transformer']} transformer, {counts['ngram']} n-gram, {counts['human']} human pieces"
+            f"{counts['transformer']} transformer, {counts[CONTROL]} {LABELS[CONTROL]}, "
+            f"{counts['human']} human pieces"
         )
         outcome = "inconclusive (n too small)"
-        text = f"Inconclusive (n too small: {needed}; need {min_pieces} each). {t_vs_h}. {n_vs_h}. {q_text}."
+        text = f"Inconclusive (n too small: {needed}; need {min_pieces} each). {t_vs_h}. {r_vs_h}. {q_text}."
     elif recombines and closer:
         outcome = "supported"
         text = (
             "Prediction supported: transformer output recombines significantly more training phrases than "
             f"held-out human music ({t_vs_h}), while being closer to the human descriptors than the "
-            f"pure-recombination n-gram ({q_text}); {pos_text}."
+            f"pure-recombination ∞-gram ({q_text}); {pos_text}."
         )
     elif recombines:
         outcome = "partly supported"
         text = (
             "Prediction partly supported: transformer output recombines significantly more training phrases "
             f"than held-out human music ({t_vs_h}), but it is not closer to the human descriptors than the "
-            f"pure-recombination n-gram ({q_text}); {pos_text}."
+            f"pure-recombination ∞-gram ({q_text}); {pos_text}."
         )
     elif not control_ok:
         outcome = "inconclusive (positive control failed)"
         text = (
             f"Inconclusive (positive control failed): transformer output does not recombine more training "
-            f"phrases than held-out human music ({t_vs_h}), but neither does the pure-recombination n-gram "
-            f"({n_vs_h}), so this analysis does not register recombination at these settings. {q_text}."
+            f"phrases than held-out human music ({t_vs_h}), but neither does the pure-recombination ∞-gram "
+            f"({r_vs_h}), so this analysis does not register recombination at these settings. {q_text}."
         )
     else:
         outcome = "not supported"
         text = (
             "Prediction not supported: transformer output does not recombine more training phrases than "
-            f"held-out human music ({t_vs_h}), while the pure-recombination n-gram does ({n_vs_h}); {pos_text}."
+            f"held-out human music ({t_vs_h}), while the pure-recombination ∞-gram does ({r_vs_h}); "
+            f"{pos_text}."
         )
     return Verdict(outcome, text, checks)

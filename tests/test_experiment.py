@@ -16,8 +16,10 @@ from remixmusic.cli import app
 from remixmusic.errors import RemixError
 from remixmusic.experiment import (
     COMPARISON_COLUMNS,
+    DEFAULT_INFINIGRAM_CONTEXT,
     GROUPS,
     MEASURES,
+    MODELS,
     PAIRS,
     PRIMARY,
     _checkpoint_dataset,
@@ -29,11 +31,9 @@ from remixmusic.index import Index
 from remixmusic.significance import compare
 from remixmusic.train import TrainConfig, train
 
-# The n-gram order chosen on valid (about one chord of REMI tokens) samples four-part chorales whose top
-# line follows no training melody, so it shows no copying at all; a longer context sampled from the
-# top 30% of its probability mass continues counted training contexts and copies melodies (0.65 to 0.85
-# copied coverage against about 0.3 for the held-out chorales over seeds 0-3).
-SETTINGS = {"n": 4, "bars": 4, "ngram_order": 16, "top_p": 0.3, "jobs": 1, "show_progress": False}
+# Default sampling settings (temperature 1, no top-k/top-p): the ∞-gram copies training passages there,
+# while the KN n-gram does not (its smoothing wanders off every training melody).
+SETTINGS = {"n": 4, "bars": 4, "jobs": 1, "show_progress": False}
 
 
 @pytest.fixture(scope="module")
@@ -74,22 +74,37 @@ def run(checkpoint, tmp_path_factory):
 
 def test_files_and_their_structure(run):
     result, out, builds, lines = run
-    assert builds == 1  # one reference index serves all three groups
-    assert [line[:3] for line in lines if line[0].isdigit()] == ["1/5", "2/5", "3/5", "3/5", "4/5", "5/5"]
-    for group in ("transformer", "ngram"):
+    assert builds == 1  # one reference index serves all four groups
+    assert [line[:3] for line in lines if line[0].isdigit()] == [
+        "1/5",
+        "2/5",
+        "3/5",
+        "3/5",
+        "3/5",
+        "4/5",
+        "5/5",
+    ]
+    for group in MODELS:
         assert len(list((out / group).glob("piece_*.mid"))) == 4
         assert len(list((out / group).glob("piece_*.json"))) == 4
         assert (out / "analysis" / group / "report.html").exists()
     for png in ("coverage.png", "measures.png"):
         assert (out / png).read_bytes()[:4] == b"\x89PNG"
     page = (out / "experiment.html").read_text()
-    assert "analysis/transformer/report.html" in page and "analysis/ngram/report.html" in page
+    assert all(f"analysis/{group}/report.html" in page for group in MODELS)
     assert "data:image/png;base64," in page and result.verdict.outcome in page
+    # Only the ∞-gram is saved (its training tokens), and it is small; the KN counts are not.
+    saved_model = sum(f.stat().st_size for f in (out / "infinigram-model").iterdir())
+    assert 0 < saved_model < 1_000_000 and not (out / "ngram-model").exists()
 
     saved = json.loads((out / "experiment.json").read_text())
     assert saved["schema_version"] == 1
-    assert saved["settings"]["top_p"] == 0.3 and saved["settings"]["n"] == 4
-    assert saved["provenance"]["ngram"]["order"] == 16
+    assert saved["settings"]["top_p"] == 1.0 and saved["settings"]["n"] == 4
+    assert saved["settings"]["infinigram_context"] == DEFAULT_INFINIGRAM_CONTEXT
+    assert saved["provenance"]["infinigram"]["kind"] == "infinigram"
+    assert saved["provenance"]["infinigram"]["max_context"] == DEFAULT_INFINIGRAM_CONTEXT
+    assert saved["provenance"]["ngram"]["kind"] == "ngram" and saved["provenance"]["ngram"]["order"] >= 2
+    assert saved["verdict"]["recombination_control"] == "infinigram"
     assert (
         saved["provenance"]["dataset"]["manifest_hash"]
         == read_info(result.settings["checkpoint"]).dataset["manifest_hash"]
@@ -112,7 +127,7 @@ def test_groups_and_leakage_are_consistent(run):
     leak = result.leakage
     n_human = leak["n_control"] - leak["n_removed"]
     assert all(len(result.values["human"][key]) == n_human for key, _, _ in MEASURES)
-    assert all(len(result.values[g][key]) == 4 for g in ("transformer", "ngram") for key, _, _ in MEASURES)
+    assert all(len(result.values[g][key]) == 4 for g in MODELS for key, _, _ in MEASURES)
     assert set(result.coverage) == set(GROUPS)
     assert len(result.coverage["human"]) == n_human
     mean, lo, hi = result.group_mean("copied_coverage", "human")
@@ -120,15 +135,23 @@ def test_groups_and_leakage_are_consistent(run):
     assert mean == pytest.approx(np.nanmean(values)) and lo <= mean <= hi
     bits = result.quality["bits_per_note"]
     assert bits["ngram"] < bits["transformer"]  # 20 steps of a tiny transformer lose to counting
+    # The ∞-gram has no bits: it gives zero probability to a share of the held-out tokens instead.
+    assert math.isnan(bits["infinigram"])
+    infini = next(m for m in result.quality["models"] if m["group"] == "infinigram")
+    assert 0 < infini["test_zero_probability_rate"] < 1
 
 
 def test_pure_recombination_shows_up_as_copying(run):
+    # The positive control at default sampling settings: the ∞-gram's pieces are copied training music.
     result, _, _, _ = run
-    ngram = result.group_mean("copied_coverage", "ngram")[0]
+    infini = result.group_mean("copied_coverage", "infinigram")[0]
     human = result.group_mean("copied_coverage", "human")[0]
-    assert ngram > human
-    row = result.comparison("copied_coverage", "ngram", "human")
-    assert row["cliffs_delta"] > 0
+    # 0.69 (three pieces 0.77-1.0; one ends after two bars, at the end of a short training chorale) vs 0.27
+    assert infini > 0.5 and infini > 2 * human
+    assert result.comparison("copied_coverage", "infinigram", "human")["cliffs_delta"] > 0.4
+    # The smoothed n-gram copies nothing at these settings: why it is not the control.
+    assert result.group_mean("copied_coverage", "ngram")[0] < human
+    assert result.group_mean(PRIMARY, "infinigram")[0] > result.group_mean(PRIMARY, "human")[0]
 
 
 def test_verdict_names_the_numbers_it_used(run):
@@ -136,24 +159,25 @@ def test_verdict_names_the_numbers_it_used(run):
     verdict = result.verdict
     assert verdict.outcome == "inconclusive (n too small)"  # 4 pieces per model, 8 needed
     th = result.comparison(PRIMARY, "transformer", "human")
-    nh = result.comparison(PRIMARY, "ngram", "human")
+    rh = result.comparison(PRIMARY, "infinigram", "human")
     for number in (
         f"{th['mean_a']:.2f} [{th['ci_a_low']:.2f}, {th['ci_a_high']:.2f}]",
         f"{th['mean_b']:.2f} [{th['ci_b_low']:.2f}, {th['ci_b_high']:.2f}]",
         f"p = {th['p_value']:.2g}",
         f"Cliff's delta = {th['cliffs_delta']:+.2f}",
-        f"n-gram {nh['mean_a']:.2f}",
+        f"∞-gram {rh['mean_a']:.2f}",
         f"{result.quality['descriptor_overlap']['transformer']:.2f} (transformer)",
     ):
         assert number in verdict.text
     assert verdict.checks[0]["rule"] == "n" and verdict.checks[0]["holds"]
 
 
-def _comparisons(t, n, h):
+def _comparisons(t, r, h):
+    groups = {"transformer": t, "infinigram": r, "ngram": h, "human": h}
     rows = {}
     for key, _, _ in MEASURES:
-        for (a, b), (x, y) in zip(PAIRS, ((t, h), (n, h), (t, n)), strict=True):
-            c = compare(key, x, y)
+        for a, b in PAIRS:
+            c = compare(key, groups[a], groups[b])
             rows[(key, a, b)] = {
                 "measure": key,
                 "group_a": a,
@@ -174,7 +198,7 @@ def _comparisons(t, n, h):
 
 
 @pytest.mark.parametrize(
-    ("t_level", "n_level", "size", "overlap", "outcome"),
+    ("t_level", "r_level", "size", "overlap", "outcome"),
     [
         (0.5, 0.9, 5, (0.8, 0.5), "inconclusive (n too small)"),
         (0.2, 0.2, 30, (0.8, 0.5), "inconclusive (positive control failed)"),
@@ -183,14 +207,15 @@ def _comparisons(t, n, h):
         (0.2, 0.9, 30, (0.8, 0.5), "not supported"),
     ],
 )
-def test_decision_rules(t_level, n_level, size, overlap, outcome):
+def test_decision_rules(t_level, r_level, size, overlap, outcome):
+    # The ∞-gram decides the positive control and the quality rule; the KN n-gram plays no part.
     rng = np.random.default_rng(0)
     human = rng.normal(0.2, 0.05, size)
     t = rng.normal(t_level, 0.05, size)
-    n = rng.normal(n_level, 0.05, size)
+    r = rng.normal(r_level, 0.05, size)
     positions = [{"measure": PRIMARY, "position": 0.3, "position_ci_low": 0.2, "position_ci_high": 0.4}]
-    quality = {"descriptor_overlap": {"transformer": overlap[0], "ngram": overlap[1]}}
-    verdict = decide(_comparisons(t, n, human), positions, quality)
+    quality = {"descriptor_overlap": {"transformer": overlap[0], "infinigram": overlap[1], "ngram": 0.99}}
+    verdict = decide(_comparisons(t, r, human), positions, quality)
     assert verdict.outcome == outcome
     assert f"{np.mean(t):.2f}" in verdict.text and f"{np.mean(human):.2f}" in verdict.text
     holding = [c["rule"] for c in verdict.checks if c["holds"]]

@@ -1,4 +1,5 @@
-"""``remixmusic experiment``: transformer vs pure-recombination n-gram vs held-out human music, with a verdict."""
+"""``remixmusic experiment``: transformer vs pure-recombination ∞-gram (and a KN n-gram) vs held-out human
+music, with a verdict."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Annotated
 import typer
 
 from remixmusic.cli.common import console, jobs_option, out_option, seed_option
+from remixmusic.experiment import DEFAULT_INFINIGRAM_CONTEXT
 
 
 def register(app: typer.Typer) -> None:
@@ -26,9 +28,16 @@ def register(app: typer.Typer) -> None:
         top_p: Annotated[
             float, typer.Option("--top-p", help="Nucleus sampling mass of both; 1 = off.")
         ] = 1.0,
+        infinigram_context: Annotated[
+            int,
+            typer.Option(
+                "--infinigram-context",
+                help="Longest context of the pure-recombination ∞-gram, in tokens; 0 = unbounded.",
+            ),
+        ] = DEFAULT_INFINIGRAM_CONTEXT,
         ngram_order: Annotated[
             int | None,
-            typer.Option("--ngram-order", help="N-gram order to sample with (default: best on valid)."),
+            typer.Option("--ngram-order", help="KN n-gram order to sample with (default: best on valid)."),
         ] = None,
         dataset: Annotated[
             str | None,
@@ -58,6 +67,7 @@ def register(app: typer.Typer) -> None:
             top_k=top_k,
             top_p=top_p,
             ngram_order=ngram_order,
+            infinigram_context=infinigram_context or None,
             jobs=jobs,
             out_dir=out,
             dataset=dataset,
