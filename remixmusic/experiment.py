@@ -11,7 +11,9 @@ against one reference index of the checkpoint's training split:
   longest-context model over the same tokens and training split (:mod:`remixmusic.infinigram`, the
   ∞-gram of Liu et al. 2024, its context capped at ``infinigram_context`` tokens): the
   *pure-recombination* positive control. It continues the training passage its last tokens come from
-  and can only jump to another passage that shares them, so its output is nothing but training music;
+  and can only jump to another passage that shares them, so its output is nothing but training music.
+  It indexes the training pieces as they are (no transpositions: the analysis matches
+  transposition-invariantly, so transposed copies would add no other recombination);
 * ``ngram``: ``n`` pieces from an interpolated Kneser-Ney n-gram (:mod:`remixmusic.ngram`), a smoothed
   short-context baseline. Smoothing lets it wander off every training passage (at temperature 1 it shows
   about no copying, measured 2026-11), so it is reported, never used as the recombination reference;
@@ -575,18 +577,19 @@ def _ngram_model(info: Any, data: Any, order: int | None, jobs: int, say: Log) -
         if not (candidate / "ngram.json").exists():
             continue
         try:
-            model = NGramModel.load(candidate)
+            model, _, identity = load_model(candidate)
         except CheckpointError as exc:
             say(f"   ignoring {candidate}: {exc}")
             continue
         same = (
-            model.metadata.get("tokenizer") == info.tokenizer_config
+            isinstance(model, NGramModel)
+            and model.metadata.get("tokenizer") == info.tokenizer_config
             and model.metadata.get("dataset", {}).get("manifest_hash") == data.manifest_hash
         )
         if same and (order is None or order <= model.max_order):
             say(f"   using the saved n-gram {candidate} (order {model.order_})")
-            return model, {**load_model(candidate)[2], "source": str(candidate)}
-        say(f"   ignoring {candidate}: another tokenizer, dataset or too low an order")
+            return model, {**identity, "source": str(candidate)}
+        say(f"   ignoring {candidate}: not a KN n-gram of this tokenizer and dataset, or too low an order")
     # The transformer's training data includes its random transpositions; the n-gram counts them all.
     transpose = int(info.train_config.get("transpose", 0))
     max_order = max(16, order or 0)

@@ -275,3 +275,26 @@ def test_cli_runs_and_refuses_to_mix_runs(checkpoint, tmp_path):
     replaced = runner.invoke(app, [*args, "--overwrite", "-n", "3"])
     assert replaced.exit_code == 0, replaced.output
     assert len(list((out / "transformer").glob("*.mid"))) == 3
+
+
+def test_saved_kn_ngram_is_reused_and_other_models_are_not(checkpoint, tmp_path):
+    import shutil
+
+    from remixmusic.experiment import _ngram_model
+    from remixmusic.infinigram import fit_infinigram
+    from remixmusic.ngram import NGramModel, fit_ngram
+
+    info = read_info(checkpoint)
+    data = _checkpoint_dataset(info, None)
+    ckpt = tmp_path / "tiny"
+    shutil.copytree(checkpoint, ckpt)
+    info = read_info(ckpt)
+    fit_infinigram(data.root, info.tokenizer_config, 8).save(ckpt / "ngram")  # an ∞-gram is not a KN n-gram
+    fit_ngram(data.root, info.tokenizer_config, max_order=3).save(tmp_path / "ngram-bach-chorales")
+    lines: list[str] = []
+    model, identity = _ngram_model(info, data, None, 1, lines.append)
+    assert isinstance(model, NGramModel) and model.max_order == 3
+    assert (
+        identity["source"] == str(tmp_path / "ngram-bach-chorales") and len(identity["weights_sha256"]) == 64
+    )
+    assert "ignoring" in lines[0] and str(ckpt / "ngram") in lines[0]
