@@ -41,32 +41,19 @@ from typing import Any
 import numpy as np
 
 from remixmusic.notes import Piece
+from remixmusic.views import melody_indices
 
 _MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 
 def melody_line(piece: Piece) -> np.ndarray:
-    """The skyline melody (Uitdenbogerd & Zobel 1999): pitches of the notes that are the highest
-    sounding (non-drum) pitch when they start, one per onset, in time order.
+    """Pitches of the piece's skyline melody in time order (:func:`remixmusic.views.melody_indices`).
 
     A lower voice moving under a held top note is not melody, which "highest note at each onset" would
     wrongly take (a chorale's bass under a soprano's half note).
     """
     notes = piece.notes[~piece.notes["is_drum"]]
-    if not len(notes):
-        return np.zeros(0, np.int16)
-    onset = notes["onset"].astype(np.int64) - int(notes["onset"].min())
-    end = onset + notes["duration"]
-    pitch = notes["pitch"].astype(np.int64)
-    # Sounding pitches per step as a (128, steps) boolean map, from +1/-1 edges and a running sum.
-    edges = np.zeros((128, int(end.max()) + 1), np.int32)
-    np.add.at(edges, (pitch, onset), 1)
-    np.add.at(edges, (pitch, end), -1)
-    sounding = np.cumsum(edges, axis=1) > 0
-    top = 127 - np.argmax(sounding[::-1], axis=0)
-    keep = pitch == top[onset]
-    _, first = np.unique(onset[keep], return_index=True)
-    return pitch[keep][first].astype(np.int16)
+    return notes["pitch"][melody_indices(notes)].astype(np.int16)
 
 
 def interval_ngrams(melody: np.ndarray, n: int) -> np.ndarray:

@@ -7,11 +7,20 @@ note (or per pair/triple of notes) chosen so that the variations a composer or a
 
 Lines (``lines=``):
 
-- ``"skyline"`` (default): one line per track, the highest note at each onset inside that track (the
-  classic skyline melody-extraction heuristic).
-- ``"voices"``: every chord tone gets a line: inside a track the notes at one onset are ranked by pitch
-  from the top, and rank ``v`` goes to voice ``v``. Voice 0 is the skyline. This is voice separation by
-  pitch rank: it is right for homophonic textures and wrong where voices cross or rest.
+- ``"melody"`` (default): one line for the whole piece, over all tracks merged: the notes that are the
+  highest sounding pitch when they start, one per onset (the skyline melody extraction of Uitdenbogerd &
+  Zobel 1999, applied to every channel at once as they did; a lower voice moving under a held top note
+  is not melody). It is the default because it does not depend on how voices are spread over
+  tracks: a model that writes four voices into one track and a human file with one track per voice give
+  the same line, so generated pieces and their training corpus are compared like with like.
+- ``"merged-voices"``: all tracks merged, then every chord tone gets a line by pitch rank from the top
+  (voice 0 is the melody). Voice separation by pitch rank: right for homophonic textures such as
+  chorales, wrong where voices cross or rest.
+- ``"skyline"``: one line per track, the highest note at each onset inside that track; for corpora
+  whose tracks mean the same thing in every file.
+- ``"voices"``: like ``"merged-voices"`` but inside each track.
+
+Lines of the merged modes have ``track == -1``.
 
 Drum tracks are left out unless ``include_drums`` is set (their "pitches" are drum sounds).
 
@@ -46,8 +55,11 @@ from remixmusic.notes import Piece
 
 INVARIANCES = ("exact", "transposed", "transposed+tempo", "rhythm", "contour")
 DEFAULT_INVARIANCE = "transposed+tempo"
-LINE_MODES = ("skyline", "voices")
-DEFAULT_LINES = "skyline"
+LINE_MODES = ("melody", "merged-voices", "skyline", "voices")
+DEFAULT_LINES = "melody"
+MERGED_LINE_MODES = ("melody", "merged-voices")
+MERGED_TRACK = -1
+"""The ``track`` of a line drawn from all tracks merged."""
 
 ORDER = {"exact": 0, "transposed": 1, "transposed+tempo": 2, "rhythm": 2, "contour": 2}
 """How many following notes a symbol of each invariance depends on (see the module docstring)."""
@@ -128,10 +140,14 @@ def extract_lines(piece: Piece, lines: str = DEFAULT_LINES, include_drums: bool 
         keep = keep[~notes["is_drum"]]
     if len(keep) == 0:
         return []
+    if lines == "melody":
+        return [Line(MERGED_TRACK, 0, keep[melody_indices(notes[keep])])]
     sub = notes[keep]
+    merged = lines in MERGED_LINE_MODES
+    tracks = np.full(len(sub), MERGED_TRACK, np.int16) if merged else sub["track"]
     # Highest pitch first within each (track, onset); the original index breaks ties deterministically.
-    order = np.lexsort((keep, -sub["pitch"].astype(np.int32), sub["onset"], sub["track"]))
-    idx, track, onset = keep[order], sub["track"][order], sub["onset"][order]
+    order = np.lexsort((keep, -sub["pitch"].astype(np.int32), sub["onset"], tracks))
+    idx, track, onset = keep[order], tracks[order], sub["onset"][order]
     new_group = np.ones(len(idx), dtype=bool)
     new_group[1:] = (track[1:] != track[:-1]) | (onset[1:] != onset[:-1])
     group_start = np.maximum.accumulate(np.where(new_group, np.arange(len(idx)), 0))
@@ -146,6 +162,26 @@ def extract_lines(piece: Piece, lines: str = DEFAULT_LINES, include_drums: bool 
     return [
         Line(int(track[a]), int(voice[a]), idx[a:b].astype(np.int64)) for a, b in itertools.pairwise(bounds)
     ]
+
+
+def melody_indices(notes: np.ndarray) -> np.ndarray:
+    """Indices (in onset order) of the notes that are the highest sounding pitch when they start, one per
+    onset: the skyline melody (Uitdenbogerd & Zobel 1999). Pass pitched notes only (no drums)."""
+    if not len(notes):
+        return np.zeros(0, np.int64)
+    onset = notes["onset"].astype(np.int64) - int(notes["onset"].min())
+    end = onset + notes["duration"]
+    pitch = notes["pitch"].astype(np.int64)
+    # Sounding pitches per step as a (128, steps) boolean map, from +1/-1 edges and a running sum.
+    edges = np.zeros((128, int(end.max()) + 1), np.int32)
+    np.add.at(edges, (pitch, onset), 1)
+    np.add.at(edges, (pitch, end), -1)
+    sounding = np.cumsum(edges, axis=1) > 0
+    top = 127 - np.argmax(sounding[::-1], axis=0)
+    candidates = np.flatnonzero(pitch == top[onset])
+    candidates = candidates[np.argsort(onset[candidates], kind="stable")]
+    _, first = np.unique(onset[candidates], return_index=True)
+    return candidates[first]
 
 
 def ioi_ratio_class(ioi: np.ndarray) -> np.ndarray:

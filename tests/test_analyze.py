@@ -34,8 +34,15 @@ def index(chorales):
     return Index.build(chorales[1])
 
 
+@pytest.fixture(scope="module")
+def voices_index(chorales):
+    """One line per chorale part: its scale runs and repeated notes are what the information tests need."""
+    return Index.build(chorales[1], lines="skyline")
+
+
 def soprano(piece: Piece) -> np.ndarray:
-    line = next(ln for ln in extract_lines(piece) if ln.track == 0)
+    """The chorale's melody line, the default view (all tracks merged, highest sounding note)."""
+    (line,) = extract_lines(piece)
     return piece.notes[line.notes]
 
 
@@ -187,9 +194,10 @@ def line_piece(pitches: list[int], iois: list[int]) -> Piece:
     return Piece(notes)
 
 
-def test_low_information_matches_are_stock_not_copied(chorales, index):
+def test_low_information_matches_are_stock_not_copied(chorales, voices_index):
     """A scale run and repeated notes match chorales over more notes than chance length allows (a shuffled
     stream cannot produce them), but carry too few bits to be quotations: they are stock."""
+    index = voices_index
     major = [0, 2, 4, 5, 7, 9, 11]
     scale = line_piece([60 + 12 * (k // 7) + major[k % 7] for k in range(16)], [12] * 16)
     minor = [0, 1, 3, 5, 7, 8, 10]
@@ -213,15 +221,16 @@ def test_low_information_matches_are_stock_not_copied(chorales, index):
     assert all(m.bits >= matcher.min_bits for m in pm.matches if not m.stock)
 
 
-def test_mozart_is_not_mostly_bach(chorales, index):
+def test_mozart_is_not_mostly_bach(chorales, voices_index):
     """Mozart's Eine kleine Nachtmusik (music21's test MIDI): its repeated-note accompaniment matched the
     chorales over 12 notes and made a third of it look copied (0.32); chance coincidences remain."""
+    index = voices_index
     from importlib.resources import files
 
     path = files("music21") / "omr" / "k525MIDIMvt1.mid"
     report = analyze([Path(str(path))], index, jobs=1, show_progress=False, originality=False)
     (record,) = report.piece_records
-    assert record["n_line_notes"] > 5000
+    assert record["n_line_notes"] > 1000
     assert record["copied_coverage"] < 0.08
     assert record["stock_coverage"] > 0.15
 

@@ -14,6 +14,7 @@ from remixmusic.errors import RemixError
 from remixmusic.index import FORMAT_VERSION, Index, IndexFileError, suffix_array
 from remixmusic.midi import write_midi
 from remixmusic.notes import NOTE_DTYPE, Piece
+from remixmusic.views import extract_lines
 
 
 def _suffix_key(text: np.ndarray, i: int) -> tuple:
@@ -102,7 +103,7 @@ def test_provenance_points_back_to_the_reference_notes(index, pieces):
         assert np.all(index.pitch[mine] == pieces[p].notes["pitch"][note[piece == p]])
     assert index.piece_names[7] == "p7.mid" and index.piece_sources[7] == "/corpus/p7.mid"
     # Every line of n notes takes n slots (order 2): symbols then two separators.
-    assert index.n_slots == sum(len(p.notes) for p in pieces)
+    assert index.n_slots == sum(len(extract_lines(p)[0].notes) for p in pieces)
     assert index.n_symbols == index.n_slots - 2 * len(pieces)
     assert index.line_of(np.array([0, index.n_slots - 1])).tolist() == [0, len(pieces) - 1]
 

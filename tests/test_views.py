@@ -13,6 +13,7 @@ from remixmusic.notes import NOTE_DTYPE, Piece, Track
 from remixmusic.views import (
     ALPHABET_SIZE,
     INVARIANCES,
+    MERGED_TRACK,
     ORDER,
     encode,
     extract_lines,
@@ -43,12 +44,41 @@ def chords_piece() -> Piece:
 
 def test_skyline_takes_the_top_note_per_onset_per_track_and_skips_drums():
     piece = chords_piece()
-    lines = extract_lines(piece)
+    lines = extract_lines(piece, "skyline")
     assert [(line.track, line.voice) for line in lines] == [(0, 0), (2, 0)]
     assert piece.notes["pitch"][lines[0].notes].tolist() == [67, 69, 72]
     assert piece.notes["pitch"][lines[1].notes].tolist() == [48, 43]
-    with_drums = extract_lines(piece, include_drums=True)
+    with_drums = extract_lines(piece, "skyline", include_drums=True)
     assert [line.track for line in with_drums] == [0, 1, 2]
+
+
+def test_default_melody_merges_tracks_and_skips_notes_under_a_held_top_note():
+    piece = chords_piece()
+    (line,) = extract_lines(piece)
+    assert line.track == MERGED_TRACK
+    assert piece.notes["pitch"][line.notes].tolist() == [67, 69, 72]
+    # Soprano holds a half note while the alto moves: the alto's second note is not melody.
+    notes = np.zeros(4, NOTE_DTYPE)
+    notes["onset"], notes["duration"], notes["pitch"], notes["track"] = (
+        (0, 12, 0, 24),
+        (24, 12, 12, 12),
+        (72, 64, 65, 74),
+        (0, 1, 1, 0),
+    )
+    voices = Piece(notes=notes, tracks=[Track("S"), Track("A")])
+    (melody,) = extract_lines(voices)
+    assert voices.notes["pitch"][melody.notes].tolist() == [72, 74]
+
+
+def test_melody_does_not_depend_on_how_voices_are_spread_over_tracks():
+    piece = chords_piece()
+    one_track = piece.notes.copy()
+    one_track["track"] = np.where(one_track["is_drum"], 1, 0)
+    merged = Piece(notes=one_track, tracks=[Track("all"), Track("drums", is_drum=True)])
+    for lines in ("melody", "merged-voices"):
+        a = [piece.notes[line.notes].tolist() for line in extract_lines(piece, lines)]
+        b = [merged.notes[line.notes][["onset", "pitch"]].tolist() for line in extract_lines(merged, lines)]
+        assert [[(n[0], n[2]) for n in line] for line in a] == b
 
 
 def test_voices_rank_chord_tones_from_the_top():

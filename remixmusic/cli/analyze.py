@@ -23,7 +23,7 @@ def lines_option(default: str | None) -> str | None:
     return typer.Option(
         default,
         "--lines",
-        help=f"Melodic lines per track: {', '.join(LINE_MODES)} (default {DEFAULT_LINES}, or the index's).",
+        help=f"Melodic lines: {', '.join(LINE_MODES)} (default {DEFAULT_LINES}, or the index's).",
     )
 
 
