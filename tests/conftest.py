@@ -1,9 +1,8 @@
-"""Shared fixtures: small real pieces and helpers for building MIDI files in a temporary folder."""
+"""Shared test helpers."""
 
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from remixmusic.notes import NOTE_DTYPE, TIME_SIGNATURE_DTYPE, Piece, Track
 
@@ -23,8 +22,3 @@ def make_piece(pitches, onsets=None, durations=None, track=0, time_signatures=No
         else np.array(time_signatures, TIME_SIGNATURE_DTYPE)
     )
     return Piece(notes=notes, tracks=[Track("melody")], time_signatures=ts)
-
-
-@pytest.fixture
-def piece_factory():
-    return make_piece
