@@ -46,6 +46,7 @@ from pathlib import Path
 
 import numpy as np
 
+from remixmusic.errors import RemixError
 from remixmusic.notes import STEPS_PER_BEAT, Piece
 
 POLYPHONY_THRESHOLD = 2
@@ -207,6 +208,8 @@ def describe_folder(folder: str | Path, jobs: int = 0, show_progress: bool = Tru
     from remixmusic.midi import read_folder
 
     result = read_folder(folder, jobs=jobs, cache=False, show_progress=show_progress)
+    if not result.pieces:
+        raise RemixError(f"{folder}: no readable MIDI files ({len(result.skipped)} unreadable)")
     return describe_pieces(result.pieces, folder=str(folder), skipped=result.skipped)
 
 

@@ -147,3 +147,15 @@ def test_stats_cli(tmp_path) -> None:
     )
     assert table.exit_code == 0, table.output
     assert "pitch_class_entropy" in table.stdout and "overlap" in table.stdout
+
+
+def test_a_folder_without_readable_midi_is_a_one_line_error(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from remixmusic.cli import app
+    from remixmusic.errors import RemixError
+
+    (tmp_path / "notes.mid").write_text("not midi")
+    result = CliRunner().invoke(app, ["stats", str(tmp_path)])
+    assert isinstance(result.exception, RemixError)
+    assert "no readable MIDI files (1 unreadable)" in str(result.exception)
