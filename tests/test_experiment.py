@@ -33,7 +33,7 @@ from remixmusic.train import TrainConfig, train
 
 # Default sampling settings (temperature 1, no top-k/top-p): the ∞-gram copies training passages there,
 # while the KN n-gram does not (its smoothing wanders off every training melody).
-SETTINGS = {"n": 4, "bars": 4, "jobs": 1, "show_progress": False}
+SETTINGS = {"n": 4, "bars": 8, "jobs": 1, "show_progress": False}
 
 
 @pytest.fixture(scope="module")
@@ -146,8 +146,9 @@ def test_pure_recombination_shows_up_as_copying(run):
     result, _, _, _ = run
     infini = result.group_mean("copied_coverage", "infinigram")[0]
     human = result.group_mean("copied_coverage", "human")[0]
-    # 0.69 (three pieces 0.77-1.0; one ends after two bars, at the end of a short training chorale) vs 0.27
-    assert infini > 0.5 and infini > 2 * human
+    # 0.57 (0.32, 0.97, 1.0, and 0.0 for one that ends after two bars, at the end of a short training
+    # chorale, too short for any match) vs 0.08. Four bars are too few: the analysis needs 9 melody notes.
+    assert infini > 0.4 and infini > 3 * human
     assert result.comparison("copied_coverage", "infinigram", "human")["cliffs_delta"] > 0.4
     # The smoothed n-gram copies nothing at these settings: why it is not the control.
     assert result.group_mean("copied_coverage", "ngram")[0] < human
