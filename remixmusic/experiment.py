@@ -474,7 +474,7 @@ def run_experiment(
         g: {key: [_float(r[key]) for r in recs] for key, _, _ in MEASURES} for g, recs in records.items()
     }
     comparisons = [
-        _row(key, a, b, compare(key, values[a][key], values[b][key], alpha=alpha, seed=seed))
+        comparison_row(key, a, b, compare(key, values[a][key], values[b][key], alpha=alpha, seed=seed))
         for key, _, _ in MEASURES
         for a, b in PAIRS
     ]
@@ -612,7 +612,8 @@ def _float(value: Any) -> float:
     return math.nan if value is None else float(value)
 
 
-def _row(measure: str, a: str, b: str, c: Comparison) -> dict[str, Any]:
+def comparison_row(measure: str, a: str, b: str, c: Comparison) -> dict[str, Any]:
+    """One row of ``comparison.csv``: group ``a`` against group ``b`` on ``measure``."""
     return {
         "measure": measure,
         "group_a": a,

@@ -35,7 +35,6 @@ continuation it has not seen; :meth:`InfiniGram.evaluate` reports how often that
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -262,19 +261,11 @@ class InfiniGram:
     def load(cls, directory: str | Path) -> InfiniGram:
         """Read a model written by :meth:`save`; its grammar comes from ``metadata["tokenizer"]`` when
         present. A missing or foreign file is a ``CheckpointError``."""
+        from remixmusic.ngram import read_model_config
         from remixmusic.tokenizer import RemiTokenizer, TokenizerConfig
 
         directory = Path(directory)
-        try:
-            config = json.loads((directory / "ngram.json").read_text())
-        except (OSError, ValueError) as exc:
-            raise CheckpointError(f"{directory}: not an ∞-gram model ({exc.__class__.__name__})") from None
-        if not isinstance(config, dict) or config.get("format") != FORMAT:
-            raise CheckpointError(f"{directory}: not an ∞-gram model")
-        if config.get("version") != FORMAT_VERSION:
-            raise CheckpointError(
-                f"{directory}: ∞-gram format version {config.get('version')} is not supported"
-            )
+        config = read_model_config(directory, FORMAT, FORMAT_VERSION, "∞-gram model")
         model = cls(config["vocab_size"], config["bos_id"], config["max_context"])
         model.metadata = config.get("metadata", {})
         if "tokenizer" in model.metadata:

@@ -309,17 +309,7 @@ class NGramModel:
     @classmethod
     def load(cls, directory: str | Path) -> NGramModel:
         """Read a model written by :meth:`save`; a missing or foreign file is a ``CheckpointError``."""
-        directory = Path(directory)
-        try:
-            config = json.loads((directory / "ngram.json").read_text())
-        except (OSError, ValueError) as exc:
-            raise CheckpointError(f"{directory}: not an n-gram model ({exc.__class__.__name__})") from None
-        if not isinstance(config, dict) or config.get("format") != FORMAT:
-            raise CheckpointError(f"{directory}: not an n-gram model")
-        if config.get("version") != FORMAT_VERSION:
-            raise CheckpointError(
-                f"{directory}: n-gram format version {config.get('version')} is not supported"
-            )
+        config = read_model_config(directory, FORMAT, FORMAT_VERSION, "n-gram model")
         model = cls(config["vocab_size"], config["bos_id"], config["max_order"], config["min_order"])
         model.order_ = int(config["order"])
         model.valid_bits_per_token_ = {int(k): v for k, v in config["valid_bits_per_token"].items()}
@@ -478,9 +468,27 @@ def load_ngram(directory: str | Path) -> Any:
     from remixmusic.infinigram import FORMAT as INFINIGRAM_FORMAT
     from remixmusic.infinigram import InfiniGram
 
+    kind = read_model_config(directory).get("format")
+    return InfiniGram.load(directory) if kind == INFINIGRAM_FORMAT else NGramModel.load(directory)
+
+
+def read_model_config(
+    directory: str | Path,
+    expected_format: str | None = None,
+    version: int | None = None,
+    what: str = "n-gram model",
+) -> dict[str, Any]:
+    """``ngram.json`` of a saved count-based model, checked for its format and version; a missing, foreign
+    or newer file is a one-line ``CheckpointError``."""
     directory = Path(directory)
     try:
-        kind = json.loads((directory / "ngram.json").read_text()).get("format")
-    except (OSError, ValueError, AttributeError) as exc:
-        raise CheckpointError(f"{directory}: not an n-gram model ({exc.__class__.__name__})") from None
-    return InfiniGram.load(directory) if kind == INFINIGRAM_FORMAT else NGramModel.load(directory)
+        config = json.loads((directory / "ngram.json").read_text())
+    except (OSError, ValueError) as exc:
+        raise CheckpointError(f"{directory}: not an {what} ({exc.__class__.__name__})") from None
+    if not isinstance(config, dict) or (
+        expected_format is not None and config.get("format") != expected_format
+    ):
+        raise CheckpointError(f"{directory}: not an {what}")
+    if version is not None and config.get("version") != version:
+        raise CheckpointError(f"{directory}: {what} format version {config.get('version')} is not supported")
+    return config

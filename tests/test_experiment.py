@@ -23,6 +23,7 @@ from remixmusic.experiment import (
     PAIRS,
     PRIMARY,
     _checkpoint_dataset,
+    comparison_row,
     decide,
     normalized_position,
     run_experiment,
@@ -178,23 +179,7 @@ def _comparisons(t, r, h):
     rows = {}
     for key, _, _ in MEASURES:
         for a, b in PAIRS:
-            c = compare(key, groups[a], groups[b])
-            rows[(key, a, b)] = {
-                "measure": key,
-                "group_a": a,
-                "group_b": b,
-                "n_a": c.n_query,
-                "n_b": c.n_control,
-                "mean_a": c.query_mean,
-                "ci_a_low": c.query_ci[0],
-                "ci_a_high": c.query_ci[1],
-                "mean_b": c.control_mean,
-                "ci_b_low": c.control_ci[0],
-                "ci_b_high": c.control_ci[1],
-                "p_value": c.p_value,
-                "cliffs_delta": c.cliffs_delta,
-                "magnitude": c.magnitude,
-            }
+            rows[(key, a, b)] = comparison_row(key, a, b, compare(key, groups[a], groups[b]))
     return rows
 
 
