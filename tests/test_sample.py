@@ -194,3 +194,14 @@ def test_prompt_errors(model, tokenizer) -> None:
         generate(model, tokenizer, 1, prompt=melody(8), prompt_bars=8, max_tokens=20)
     with pytest.raises(RemixError, match="top_p"):
         generate(model, tokenizer, 1, top_p=0)
+
+
+def test_shipped_default_checkpoint_loads_and_generates_valid_music() -> None:
+    """The README's main job: the committed checkpoint must keep loading and sampling as the code moves."""
+    model, tokenizer, identity = load_model()
+    assert identity["name"] == "bach-small"
+    first = generate(model, tokenizer, n=2, bars=2, seed=3)
+    again = generate(model, tokenizer, n=2, bars=2, seed=3)
+    assert tokenizer.grammar().validate([g.ids for g in first]).all()
+    assert all(len(g.piece) > 0 for g in first)
+    assert [g.ids.tolist() for g in first] == [g.ids.tolist() for g in again]
