@@ -169,16 +169,22 @@ def melody_indices(notes: np.ndarray) -> np.ndarray:
     onset: the skyline melody (Uitdenbogerd & Zobel 1999). Pass pitched notes only (no drums)."""
     if not len(notes):
         return np.zeros(0, np.int64)
-    onset = notes["onset"].astype(np.int64) - int(notes["onset"].min())
+    onset = notes["onset"].astype(np.int64)
     end = onset + notes["duration"]
+    # Sounding pitches as a (distinct pitches, distinct event times) boolean map from +1/-1 edges and a
+    # running sum. Only the times where a note starts or ends are columns, so memory follows the number
+    # of notes, not the length of the piece (a stray note an hour later costs two columns, not millions).
+    times, at = np.unique(np.concatenate([onset, end]), return_inverse=True)
+    start_col, end_col = at[: len(onset)], at[len(onset) :]
+    pitches, row = np.unique(notes["pitch"], return_inverse=True)
+    edges = np.zeros((len(pitches), len(times)), np.int32)
+    np.add.at(edges, (row, start_col), 1)
+    np.add.at(edges, (row, end_col), -1)
+    sounding = np.cumsum(edges, axis=1, dtype=np.int32) > 0
+    highest = len(pitches) - 1 - np.argmax(sounding[::-1], axis=0)
+    top = np.where(sounding.any(axis=0), pitches[highest], -1)
     pitch = notes["pitch"].astype(np.int64)
-    # Sounding pitches per step as a (128, steps) boolean map, from +1/-1 edges and a running sum.
-    edges = np.zeros((128, int(end.max()) + 1), np.int32)
-    np.add.at(edges, (pitch, onset), 1)
-    np.add.at(edges, (pitch, end), -1)
-    sounding = np.cumsum(edges, axis=1) > 0
-    top = 127 - np.argmax(sounding[::-1], axis=0)
-    candidates = np.flatnonzero(pitch == top[onset])
+    candidates = np.flatnonzero(pitch == top[start_col])
     candidates = candidates[np.argsort(onset[candidates], kind="stable")]
     _, first = np.unique(onset[candidates], return_index=True)
     return candidates[first]

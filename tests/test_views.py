@@ -17,6 +17,7 @@ from remixmusic.views import (
     ORDER,
     encode,
     extract_lines,
+    melody_indices,
     piece_streams,
 )
 
@@ -161,3 +162,36 @@ def test_scaling_time_leaves_tempo_invariant_streams_unchanged(piece, factor):
     slower = piece.with_notes(notes)
     for invariance in ("transposed+tempo", "rhythm", "contour"):
         assert _symbols(slower, invariance) == _symbols(piece, invariance)
+
+
+@st.composite
+def polyphony(draw):
+    """Overlapping notes of any pitch, onset and duration (the melody's input), at most 30."""
+    n = draw(st.integers(1, 30))
+    notes = np.zeros(n, NOTE_DTYPE)
+    notes["onset"] = draw(st.lists(st.integers(0, 60), min_size=n, max_size=n))
+    notes["duration"] = draw(st.lists(st.integers(1, 40), min_size=n, max_size=n))
+    notes["pitch"] = draw(st.lists(st.integers(40, 80), min_size=n, max_size=n))
+    return Piece(notes=notes).notes
+
+
+@settings(max_examples=80, deadline=None)
+@given(polyphony())
+def test_melody_is_the_highest_sounding_note_at_each_onset(notes):
+    onset, end, pitch = notes["onset"], notes["onset"] + notes["duration"], notes["pitch"]
+    expected = []
+    for t in np.unique(onset):
+        sounding = (onset <= t) & (end > t)
+        top = pitch[sounding].max()
+        expected.append(
+            int(np.flatnonzero((onset == t) & (pitch == top))[0]) if top in pitch[onset == t] else -1
+        )
+    assert melody_indices(notes).tolist() == [i for i in expected if i >= 0]
+
+
+def test_melody_of_a_piece_with_a_stray_note_hours_later_needs_no_huge_map():
+    notes = np.zeros(4, NOTE_DTYPE)
+    notes["onset"] = [0, 12, 24, 2_000_000_000]  # about 4,600 hours at 120 qpm
+    notes["duration"] = 12
+    notes["pitch"] = [60, 62, 64, 65]
+    assert melody_indices(Piece(notes=notes).notes).tolist() == [0, 1, 2, 3]
