@@ -35,14 +35,20 @@ from remixmusic.errors import RemixError
 from remixmusic.fileio import atomic_write
 from remixmusic.index import Index
 from remixmusic.notes import STEPS_PER_BEAT, Piece
+from remixmusic.views import extract_lines
 
 _PITCH_SPAN = 256  # translations in pitch lie in (-128, 128)
 _CHUNK_PAIRS = 1 << 22  # (reference point, query point) pairs voted at a time, to bound memory
 
 
-def point_set(piece: Piece) -> np.ndarray:
-    """Distinct (onset, pitch) points of the pitched notes, sorted; drums are not pitches."""
-    notes = piece.notes[~piece.notes["is_drum"]]
+def point_set(piece: Piece, lines: str | None = None, include_drums: bool = False) -> np.ndarray:
+    """Distinct (onset, pitch) points, sorted: of the pitched notes (drums are not pitches), or with
+    ``lines`` of the notes on those melodic lines (:func:`remixmusic.views.extract_lines`)."""
+    if lines is None:
+        notes = piece.notes[~piece.notes["is_drum"]]
+    else:
+        on_lines = [line.notes for line in extract_lines(piece, lines, include_drums)]
+        notes = piece.notes[np.concatenate(on_lines)] if on_lines else piece.notes[:0]
     pts = np.stack([notes["onset"].astype(np.int64), notes["pitch"].astype(np.int64)], axis=1)
     return np.unique(pts, axis=0) if len(pts) else pts.reshape(0, 2)
 
@@ -122,7 +128,12 @@ class OriginalityResult:
 
 
 class OriginalityScorer:
-    """The reference as one flat point array, and the scoring of query pieces against it."""
+    """The reference as one flat point array, and the scoring of query pieces against it.
+
+    Query pieces are reduced to the same notes as the reference: all pitched notes after :meth:`fit`,
+    the index's melodic lines after :meth:`fit_index` (``lines``), since a four-voice copy of a reference
+    chorale compared with its melody alone would match only a quarter of its points.
+    """
 
     def __init__(self, window_beats: float = 16.0, hop_beats: float = 8.0) -> None:
         self.window_beats = window_beats
@@ -133,9 +144,16 @@ class OriginalityScorer:
             raise RemixError("originality windows need a positive length and hop")
         self.points = np.zeros((0, 2), np.int32)  # reference points, piece after piece, sorted
         self.piece_ptr = np.zeros(1, np.int64)  # points of piece i: points[ptr[i]:ptr[i+1]]
+        self.lines: str | None = None  # the melodic lines both sides are reduced to; None: all notes
+        self.include_drums = False
 
     def params(self) -> dict[str, float | str]:
-        return {"window_beats": self.window_beats, "hop_beats": self.hop_beats, "reference_hop": "every step"}
+        return {
+            "window_beats": self.window_beats,
+            "hop_beats": self.hop_beats,
+            "reference_hop": "every step",
+            "points": f"{self.lines} lines" if self.lines else "all pitched notes",
+        }
 
     @property
     def n_pieces(self) -> int:
@@ -143,11 +161,13 @@ class OriginalityScorer:
 
     def fit(self, pieces: Sequence[Piece]) -> OriginalityScorer:
         """Take the reference points of ``pieces`` (piece ids are positions, as in the index)."""
+        self.lines, self.include_drums = None, False
         return self._fit_point_sets([point_set(p) for p in pieces])
 
     def fit_index(self, index: Index) -> OriginalityScorer:
-        """Take the notes an index holds: the melodic lines of its reference pieces (all notes of
-        monophonic tracks; the skyline of polyphonic ones unless the index was built with all voices).
+        """Take the notes an index holds: the melodic lines of its reference pieces (with the default
+        ``melody`` lines, each piece's highest sounding note per onset over all tracks; every chord tone
+        when the index was built with a voices mode).
 
         Using the index keeps one source of truth for the reference and needs no re-reading of MIDI.
         """
@@ -156,6 +176,7 @@ class OriginalityScorer:
         pts = np.stack([piece, np.asarray(index.onset)[slots], np.asarray(index.pitch)[slots]], axis=1)
         pts = np.unique(pts.astype(np.int64), axis=0)
         bounds = np.searchsorted(pts[:, 0], np.arange(index.n_pieces + 1))
+        self.lines, self.include_drums = index.lines, index.include_drums
         return self._fit_point_sets(np.split(pts[:, 1:], bounds[1:-1]))
 
     def _fit_point_sets(self, point_sets: Sequence[np.ndarray]) -> OriginalityScorer:
@@ -166,7 +187,9 @@ class OriginalityScorer:
 
     def _score(self, piece: Piece, candidates: np.ndarray) -> OriginalityResult:
         """Score every query window against all windows of the reference pieces ``candidates``."""
-        windows, q_start = query_windows(point_set(piece), self.length, self.hop)
+        windows, q_start = query_windows(
+            point_set(piece, self.lines, self.include_drums), self.length, self.hop
+        )
         candidates = np.unique(np.asarray(candidates, dtype=np.int64))
         candidates = candidates[(candidates >= 0) & (candidates < self.n_pieces)]
         best = np.zeros(len(windows))
@@ -206,6 +229,8 @@ class OriginalityScorer:
             np.savez(
                 fh,
                 params=np.array([self.window_beats, self.hop_beats]),
+                lines=np.array(self.lines or ""),
+                include_drums=np.array(self.include_drums),
                 points=self.points,
                 piece_ptr=self.piece_ptr,
             )
@@ -216,6 +241,8 @@ class OriginalityScorer:
             data = np.load(path)
             scorer = cls(*(float(v) for v in data["params"]))
             scorer.points, scorer.piece_ptr = data["points"], data["piece_ptr"]
+            scorer.lines = str(data["lines"]) or None
+            scorer.include_drums = bool(data["include_drums"])
         except (OSError, KeyError, ValueError) as exc:
             raise RemixError(f"{path}: not an originality point file ({exc})") from exc
         return scorer

@@ -108,3 +108,20 @@ def test_windows_from_the_index_equal_windows_from_monophonic_pieces():
     from_index = OriginalityScorer().fit_index(Index.build(refs))
     np.testing.assert_array_equal(from_index.points, from_pieces.points)
     np.testing.assert_array_equal(from_index.piece_ptr, from_pieces.piece_ptr)
+
+
+def test_a_verbatim_copy_of_a_polyphonic_reference_piece_is_unoriginal_against_an_index(tmp_path):
+    from remixmusic.index import Index
+
+    rng = np.random.default_rng(11)
+    refs = []
+    for _ in range(3):
+        top = random_piece(rng, 80)
+        low = top.transpose(-9).notes  # a second voice under the melody, at the same onsets
+        refs.append(top.with_notes(np.concatenate([top.notes, low])))
+    scorer = OriginalityScorer().fit_index(Index.build(refs))
+    np.testing.assert_allclose(scorer.brute_force(refs[1]).originality, 0.0, atol=1e-9)
+    scorer.save(tmp_path / "w.npz")
+    loaded = OriginalityScorer.load(tmp_path / "w.npz")
+    assert loaded.lines == "melody"
+    np.testing.assert_allclose(loaded.brute_force(refs[1]).originality, 0.0, atol=1e-9)
