@@ -74,9 +74,9 @@ class Piece:
 
     def __post_init__(self) -> None:
         self.notes = sort_notes(np.asarray(self.notes, dtype=NOTE_DTYPE))
-        self.time_signatures = np.sort(np.asarray(self.time_signatures, TIME_SIGNATURE_DTYPE), order="onset")
-        self.tempos = np.sort(np.asarray(self.tempos, TEMPO_DTYPE), order="onset")
-        self.key_signatures = np.sort(np.asarray(self.key_signatures, KEY_SIGNATURE_DTYPE), order="onset")
+        self.time_signatures = _by_onset(np.asarray(self.time_signatures, TIME_SIGNATURE_DTYPE))
+        self.tempos = _by_onset(np.asarray(self.tempos, TEMPO_DTYPE))
+        self.key_signatures = _by_onset(np.asarray(self.key_signatures, KEY_SIGNATURE_DTYPE))
 
     def __len__(self) -> int:
         return len(self.notes)
@@ -197,11 +197,19 @@ class Piece:
     def crop_bars(self, first: int, count: int) -> Piece:
         """Bars ``first .. first+count-1`` (zero-based) as a piece of their own."""
         starts = self.bar_starts(self.end + 1)
-        bar_lengths = np.diff(np.append(starts, starts[-1] + bar_length(4, 4)))
-        start = int(starts[first]) if first < len(starts) else self.end
-        stop_index = first + count
-        stop = int(starts[stop_index]) if stop_index < len(starts) else start + int(bar_lengths[-1]) * count
-        return self.crop(start, stop)
+        _, numerator, denominator = self.meter_map()[-1]
+        last_bar = bar_length(int(numerator), int(denominator))
+
+        def start_of(bar: int) -> int:  # bars after the piece's end continue its last meter
+            extra = bar - len(starts) + 1
+            return int(starts[bar]) if extra <= 0 else int(starts[-1]) + extra * last_bar
+
+        return self.crop(start_of(first), start_of(first + count))
+
+
+def _by_onset(events: np.ndarray) -> np.ndarray:
+    """Events sorted by onset, keeping the given order at equal onsets (so a later restatement wins)."""
+    return events[np.argsort(events["onset"], kind="stable")]
 
 
 def bar_length(numerator: int, denominator: int) -> int:
