@@ -238,6 +238,9 @@ def generate(
         prefix, n_prompt_notes = np.array([tokenizer.bos_id]), 0
     else:
         prefix, n_prompt_notes = prompt_ids(tokenizer, prompt, prompt_bars)
+    # The prefix's last Bar opens the continuation: its bar index in the decoded pieces. It can exceed
+    # prompt_bars, where the tokenizer splits a bar no meter token can say (9/4 becomes two 9/8 bars).
+    first_bar = int((prefix == tokenizer.bar_token_id).sum()) - 1
     results: list[Generated] = []
     with progress_bar(transient=True, disable=not show_progress) as progress:
         task = progress.add_task("generating", total=n)
@@ -249,7 +252,17 @@ def generate(
                 )
             for offset, (ids, logp, reason) in enumerate(rows):
                 results.append(
-                    _finish(tokenizer, ids, logp, reason, first + offset, config, prompt, n_prompt_notes)
+                    _finish(
+                        tokenizer,
+                        ids,
+                        logp,
+                        reason,
+                        first + offset,
+                        config,
+                        prompt,
+                        n_prompt_notes,
+                        first_bar,
+                    )
                 )
             progress.advance(task, size)
     return results
@@ -349,8 +362,10 @@ def _finish(
     config: SamplingConfig,
     prompt: Piece | None,
     n_prompt_notes: int,
+    first_bar: int,
 ) -> Generated:
-    """Decode one row and sum its token log-probabilities per note; drop the prompt if asked."""
+    """Decode one row and sum its token log-probabilities per note; drop the prompt (the notes before
+    bar ``first_bar``, where the continuation starts) if asked."""
     piece = tokenizer.decode(ids)
     owner = tokenizer.align(ids)
     note_logp = np.zeros(len(piece.notes))
@@ -365,7 +380,7 @@ def _finish(
         }
         if not config.include_prompt:
             starts = piece.bar_starts(piece.end + 1)
-            start = int(starts[config.prompt_bars]) if config.prompt_bars < len(starts) else piece.end
+            start = int(starts[first_bar]) if first_bar < len(starts) else piece.end
             piece = piece.crop(start, max(piece.end, start) + 1)
             note_logp = note_logp[n_prompt_notes:]
     return Generated(

@@ -205,3 +205,22 @@ def test_shipped_default_checkpoint_loads_and_generates_valid_music() -> None:
     assert tokenizer.grammar().validate([g.ids for g in first]).all()
     assert all(len(g.piece) > 0 for g in first)
     assert [g.ids.tolist() for g in first] == [g.ids.tolist() for g in again]
+
+
+def test_prompt_in_a_meter_the_tokenizer_splits_is_left_out_whole(model, tokenizer) -> None:
+    # 9/4 has no meter token: each prompt bar becomes two 9/8 bars in the tokens.
+    bars = 2
+    onsets = [36 * i for i in range(3 * bars)]
+    prompt = make_piece(
+        [60 + i for i in range(3 * bars)], onsets, [36] * len(onsets), time_signatures=[(0, 9, 4)]
+    )
+    full = generate(model, tokenizer, 2, bars=2, seed=5, prompt=prompt, prompt_bars=bars)
+    cont = generate(
+        model, tokenizer, 2, bars=2, seed=5, prompt=prompt, prompt_bars=bars, include_prompt=False
+    )
+    for a, b in zip(full, cont, strict=True):
+        k = a.prompt["n_notes"]
+        assert k == len(onsets)
+        assert len(b.piece.notes) == len(b.note_log_probs) == len(a.piece.notes) - k
+        np.testing.assert_array_equal(b.piece.notes["pitch"], a.piece.notes["pitch"][k:])
+        np.testing.assert_allclose(b.note_log_probs, a.note_log_probs[k:])
