@@ -74,7 +74,7 @@ class NoteMap:
 
     ``source`` is the reference piece (index into ``AnalysisReport.reference_names``) of the match that
     covers the note, -1 if none; ``label`` indexes :data:`LABELS` (the label of the note's motif), -1 for
-    notes on no analysed line (inner voices in skyline mode, drums).
+    notes on no analysed line (notes under the melody or a skyline, drums).
     """
 
     onset: np.ndarray
@@ -214,9 +214,14 @@ class AnalysisReport:
             parts.append(f"</ul><p>{html.escape(self.leakage.get('summary', ''))}</p>")
         parts += ["<h2>Coverage curves</h2>", img_tag(self.plot_coverage())]
         parts.append("<h2>Remix maps</h2>")
+        # Query motifs with sources, by piece (a control piece may have the same file name).
+        with_sources: dict[str, list[dict[str, Any]]] = {}
+        for m in self.motif_records:
+            if m["group"] == "query" and m["sources"]:
+                with_sources.setdefault(m["piece"], []).append(m)
         for i, record in enumerate(self.query_records()[:max_maps]):
             parts.append(f"<h3>{html.escape(record['piece'])}</h3>{img_tag(self.plot_remix_map(i))}")
-            sources = [m for m in self.motif_records if m["piece"] == record["piece"] and m["sources"]]
+            sources = with_sources.get(record["piece"], [])
             if sources:
                 parts.append(
                     html_table(sources, ("start_beat", "end_beat", "label", "sources", "source_bars"))
@@ -303,20 +308,24 @@ def plot_coverage_curves(
     return fig
 
 
-def _note_colors(notes: NoteMap, names: list[str]) -> tuple[list[Any], list[tuple[str, Any]]]:
-    """One color per note: by source piece for copied/varied notes, by label otherwise."""
+def _note_colors(notes: NoteMap, names: list[str]) -> tuple[np.ndarray, list[tuple[str, Any]]]:
+    """One RGBA color per note: by source piece for copied/varied notes (the most frequent source
+    first in the palette), by label otherwise."""
     import matplotlib
+    from matplotlib.colors import to_rgba_array
 
     label = np.where(notes.label >= 0, notes.label, LABELS.index("novel"))
     copied = np.isin(label, [LABELS.index("copied"), LABELS.index("varied")]) & (notes.source >= 0)
-    srcs, counts = np.unique(notes.source[copied], return_counts=True)
-    srcs = srcs[np.argsort(-counts, kind="stable")]
+    uniq, inverse, counts = np.unique(notes.source[copied], return_inverse=True, return_counts=True)
+    by_count = np.argsort(-counts, kind="stable")
+    rank = np.empty(len(uniq), np.int64)
+    rank[by_count] = np.arange(len(uniq))
     palette = matplotlib.colormaps["tab20"]
-    src_color = {int(s): palette(k % 20) for k, s in enumerate(srcs)}
-    colors: list[Any] = []
-    for lab, src, cop in zip(label.tolist(), notes.source.tolist(), copied.tolist(), strict=True):
-        colors.append(src_color[src] if cop else _LABEL_COLORS.get(LABELS[lab], "#d9d9d9"))
-    legend = [(names[int(s)] if 0 <= s < len(names) else str(s), src_color[int(s)]) for s in srcs[:19]]
+    colors = to_rgba_array([_LABEL_COLORS.get(lab, "#d9d9d9") for lab in LABELS])[label]
+    colors[copied] = palette(rank[inverse] % 20)
+    srcs = uniq[by_count]
+    src_color = {int(s): palette(k % 20) for k, s in enumerate(srcs[:19])}
+    legend = [(names[s] if 0 <= s < len(names) else str(s), c) for s, c in src_color.items()]
     present = {LABELS[x] for x in np.unique(label).tolist()}
     legend += [(lab, c) for lab, c in _LABEL_COLORS.items() if lab in present]
     return colors, legend
