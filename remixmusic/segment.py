@@ -14,8 +14,9 @@ motifs before labelling. Three methods:
   (Pearce, Müllensiefen & Wiggins 2010). Needs the per-note surprisal of a generation sidecar.
 * ``fixed``: windows of a fixed number of beats, for comparison with window-based measures.
 
-Every method then enforces the same motif length limits: peaks closer than ``min_notes`` keep only the
-stronger, and motifs longer than ``max_notes`` are split at their strongest internal interval.
+``lbdm`` and ``surprisal`` then enforce the same motif length limits: peaks closer than ``min_notes``
+keep only the stronger, and motifs longer than ``max_notes`` are split at their strongest internal
+interval. ``fixed`` windows are left as they fall.
 """
 
 from __future__ import annotations
@@ -40,11 +41,6 @@ class Segmentation:
 
     def __len__(self) -> int:
         return len(self.starts)
-
-    def motif_of(self) -> np.ndarray:
-        """Motif index of every note of the line."""
-        n = int(self.ends[-1]) if len(self.ends) else 0
-        return np.repeat(np.arange(len(self.starts)), self.ends - self.starts)[:n]
 
 
 def degree_of_change(x: np.ndarray) -> np.ndarray:

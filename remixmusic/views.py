@@ -125,11 +125,6 @@ class Stream:
     def note_index(self) -> np.ndarray:
         return self.line.notes[: len(self.symbols)]
 
-    def note_span(self, start: np.ndarray | int, length: np.ndarray | int) -> tuple[np.ndarray, np.ndarray]:
-        """Line-note positions ``[first, end)`` covered by ``length`` symbols from symbol ``start``."""
-        start = np.asarray(start)
-        return start, start + np.asarray(length) + self.order
-
 
 def extract_lines(piece: Piece, lines: str = DEFAULT_LINES, include_drums: bool = False) -> list[Line]:
     """Split a piece into monophonic lines (see the module docstring for the modes)."""

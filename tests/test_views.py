@@ -97,8 +97,6 @@ def test_n_notes_give_n_minus_order_symbols_with_note_index():
         assert top.note_index.tolist() == top.line.notes[: len(top.symbols)].tolist()
         assert top.symbols.dtype == np.int32
         assert np.all((top.symbols >= 0) & (top.symbols < ALPHABET_SIZE[invariance]))
-        first, end = top.note_span(0, len(top.symbols))
-        assert (int(first), int(end)) == (0, 3)
 
 
 def test_interval_and_ratio_symbols():
