@@ -562,7 +562,7 @@ def analyze(
     ``query``/``control``: a MIDI folder, MIDI paths or :class:`Piece` objects. ``reference``: an
     :class:`Index`, a saved index folder, a MIDI folder or paths, or a dataset name (its train split).
     ``invariance`` and ``lines`` choose the views when the index is built here (default
-    ``transposed+tempo`` and ``skyline``); a given index has its own, recorded in the report.
+    ``transposed+tempo`` and ``melody``); a given index has its own, recorded in the report.
     With ``reference`` left out, the query folder must come from ``remixmusic generate``: its sidecars
     name the checkpoint, whose training dataset's train split becomes the reference and whose held-out
     (test) split the control (unless ``control`` is given). ``match_params`` go to
@@ -643,6 +643,7 @@ def _match_overrides(matcher: Matcher) -> dict[str, Any]:
         "max_edits": matcher.max_edits,
         "edit_rate": matcher.edit_rate,
         "extension": matcher.extension,
+        "max_chains": matcher.max_chains,
     }
 
 
@@ -692,6 +693,8 @@ def _assemble(
         "df_threshold": analyzer.matcher.stock_df,
         "max_edits": analyzer.matcher.max_edits,
         "label_share": analyzer.label_share,
+        "leak_share": leak_share,
+        "matching": _match_overrides(analyzer.matcher),
         "segmentation": analyzer.segmenter.params(),
         "originality": analyzer.scorer.params() if analyzer.scorer is not None else None,
         "reference_manifest_hash": index.manifest_hash,

@@ -348,6 +348,17 @@ def test_cli_index_and_analyze_write_every_report_file_and_skip_bad_files(tmp_pa
     assert all(r["copied_coverage"] > 0.9 for r in own.piece_records)
 
 
+def test_workers_rebuild_the_matcher_with_every_setting_and_the_report_records_them(chorales, index):
+    from remixmusic.analyze import _match_overrides
+
+    matcher = Matcher(index, min_length=7, stock_df=9, max_edits=1, extension=5, max_chains=3, near=False)
+    rebuilt = Matcher(index, **_match_overrides(matcher))
+    settings = {k: v for k, v in vars(matcher).items() if k not in ("index", "model")}
+    assert {k: v for k, v in vars(rebuilt).items() if k not in ("index", "model")} == settings
+    report = analyze(chorales[2][:1], index, jobs=1, show_progress=False, originality=False, max_chains=3)
+    assert report.params["matching"]["max_chains"] == 3 and report.params["leak_share"] == 0.5
+
+
 def test_parallel_workers_give_the_same_report(chorales, index):
     _, train, test = chorales
     pieces = [*test[:2], train[0]]
