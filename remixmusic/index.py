@@ -11,7 +11,7 @@ line's ``n - order`` symbols fill its first slots; its last ``max(order, 1)`` sl
 piece's note index, the onset (steps), bar and pitch of the note in that slot, so a match starting at
 slot ``s`` of length ``m`` covers reference notes in slots ``s .. s + m - 1 + order``.
 
-Memory per reference slot (one per line note, i.e. per note in skyline mode): text int32 (4) + suffix
+Memory per reference slot (one per line note; in the default ``melody`` mode, one per melody note): text int32 (4) + suffix
 array int32 (4; int64 past 2**31 slots) + piece int32 (4) + note int32 (4) + onset int32 (4) + bar int32
 (4) + pitch int8 (1) = **25 bytes**, plus a few bytes per line. A Lakh-size corpus of 100M notes is
 about 2.5 GB on disk and is memory-mapped on load, so only the pages a query touches are read. Building
