@@ -637,6 +637,8 @@ def import_folder(
         result = read_folder(folder, jobs=jobs, cache=False, show_progress=show_progress)
     except MidiError as exc:
         raise DatasetError(str(exc)) from None
+    if not result.pieces:  # before replacing anything: a failed import leaves an existing dataset alone
+        raise DatasetError(f"{folder}: no readable MIDI files ({len(result.skipped)} unreadable)")
     if dataset_dir.exists():
         shutil.rmtree(dataset_dir)
     records: list[dict[str, Any]] = []
@@ -651,8 +653,6 @@ def import_folder(
             record["repairs"] = piece.metadata["repairs"]
         records.append(record)
     failures = [{"source": path, "reason": reason} for path, reason in result.skipped]
-    if not records:
-        raise DatasetError(f"{folder}: no readable MIDI files ({len(failures)} unreadable)")
     build = {
         "source": str(folder.resolve()),
         "steps_per_beat": STEPS_PER_BEAT,

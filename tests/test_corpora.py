@@ -255,6 +255,18 @@ def test_import_rejects_a_folder_without_midi(tmp_path: Path) -> None:
         corpora.import_folder(tmp_path / "empty", "../escape", root=tmp_path, show_progress=False)
 
 
+def test_a_failed_import_with_overwrite_keeps_the_existing_dataset(
+    messy_folder: Path, tmp_path: Path
+) -> None:
+    corpora.import_folder(messy_folder, "mine", root=tmp_path, jobs=1, show_progress=False)
+    unreadable = tmp_path / "unreadable"
+    unreadable.mkdir()
+    (unreadable / "empty.mid").write_bytes(b"")
+    with pytest.raises(DatasetError, match="no readable MIDI"):
+        corpora.import_folder(unreadable, "mine", root=tmp_path, jobs=1, show_progress=False, overwrite=True)
+    assert len(corpora.load_dataset("mine", root=tmp_path).manifest) == 4
+
+
 # -- the big corpora, once built -------------------------------------------------------------------------
 
 
