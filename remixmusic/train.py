@@ -113,6 +113,9 @@ class TrainConfig:
     amp: bool = True
     """bfloat16 autocast on CUDA devices that support it (ignored elsewhere)."""
 
+    def __post_init__(self) -> None:
+        self.model_config(1)  # an unknown preset or model option fails here, before any data is read
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -122,7 +125,11 @@ class TrainConfig:
         return cls(**{k: v for k, v in data.items() if k in known})
 
     def model_config(self, vocab_size: int) -> ModelConfig:
-        return preset(self.preset, vocab_size, **self.model)
+        """The preset's model config with ``model`` overrides; a bad preset or option is a user error."""
+        try:
+            return preset(self.preset, vocab_size, **self.model)
+        except (TypeError, ValueError) as exc:
+            raise RemixError(f"invalid model configuration: {exc}") from None
 
 
 @dataclass
@@ -203,7 +210,7 @@ class WindowSampler:
         max_transpose: int,
         seed: int,
     ) -> None:
-        self.stream = np.concatenate([np.asarray(s, dtype=np.int64) for s in sequences])
+        self.stream = np.concatenate([np.zeros(0, np.int64), *(np.asarray(s, np.int64) for s in sequences)])
         if len(self.stream) <= length:
             raise DatasetError(
                 f"the training split has {len(self.stream)} tokens, fewer than one window of {length + 1}"

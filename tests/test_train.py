@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 
 from remixmusic.checkpoint import load_checkpoint, load_train_state, read_info
 from remixmusic.cli import app
-from remixmusic.errors import CheckpointError, RemixError
+from remixmusic.errors import CheckpointError, DatasetError, RemixError
 from remixmusic.midi import read_midi
 from remixmusic.model import MusicTransformer
 from remixmusic.tokenizer import RemiTokenizer
@@ -242,6 +242,17 @@ def test_existing_output_and_missing_state_are_user_errors(tmp_path, tokenizer, 
     (tmp_path / "run" / "train_state.pt").unlink()
     with pytest.raises(CheckpointError, match="no resumable training state"):
         _fit(config, tokenizer, sequences, tmp_path / "run", resume=True)
+
+
+def test_bad_model_options_and_an_empty_train_split_are_user_errors(tokenizer, sequences):
+    with pytest.raises(RemixError, match="preset"):
+        TrainConfig(preset="huge")
+    with pytest.raises(RemixError, match="n_embd"):
+        TrainConfig(preset="tiny", model={"n_embd": 63})
+    with pytest.raises(RemixError, match="unexpected keyword"):
+        TrainConfig(preset="tiny", model={"layers": 3})
+    with pytest.raises(DatasetError, match="0 tokens"):
+        WindowSampler([], 48, tokenizer, 0, seed=0)
 
 
 # -- distributed ------------------------------------------------------------------------------------
