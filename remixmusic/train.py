@@ -800,10 +800,10 @@ def _jsonl(history: list[dict[str, Any]]) -> bytes:
 
 
 def _plot(history: list[dict[str, Any]]) -> bytes:
-    """Loss curves (train loss per log interval, validation loss per evaluation) as PNG bytes."""
-    import matplotlib
+    """Loss curves (train loss per log interval, validation loss per evaluation) as PNG bytes.
 
-    matplotlib.use("Agg")
+    Drawn on a bare :class:`~matplotlib.figure.Figure` (no pyplot), so the caller's backend is left alone.
+    """
     from matplotlib.figure import Figure
 
     figure = Figure(figsize=(6, 3.5), dpi=100)

@@ -255,6 +255,20 @@ def test_bad_model_options_and_an_empty_train_split_are_user_errors(tokenizer, s
         WindowSampler([], 48, tokenizer, 0, seed=0)
 
 
+def test_loss_plot_leaves_the_callers_matplotlib_backend_alone():
+    import matplotlib
+
+    from remixmusic.train import _plot
+
+    before = matplotlib.get_backend()
+    matplotlib.use("svg")
+    try:
+        png = _plot([{"step": 1, "train_loss": 3.0}, {"step": 2, "valid_loss": 2.5}])
+        assert png.startswith(b"\x89PNG") and matplotlib.get_backend() == "svg"
+    finally:
+        matplotlib.use(before)
+
+
 # -- distributed ------------------------------------------------------------------------------------
 
 
