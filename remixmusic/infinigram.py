@@ -433,12 +433,13 @@ def fit_infinigram(
     tokenizer's grammar. How it predicts the held-out split (``test``, else ``valid``) goes into
     ``metadata["metrics"]``: zero-probability rate, mean context length, and bits per note only when no
     held-out token has probability zero."""
-    from remixmusic.ngram import training_data
+    from remixmusic.ngram import training_data, user_error
     from remixmusic.train import count_notes
 
     data = training_data(dataset, tokenizer_config, transpositions, jobs)
     tokenizer = data.tokenizer
-    model = InfiniGram(tokenizer.vocab_size, tokenizer.bos_id, max_context, tokenizer.grammar())
+    with user_error("∞-gram"):
+        model = InfiniGram(tokenizer.vocab_size, tokenizer.bos_id, max_context, tokenizer.grammar())
     model.fit(data.train)
     split = "test" if data.splits["test"] else "valid"
     held_out = data.splits[split]

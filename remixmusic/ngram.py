@@ -26,8 +26,10 @@ pickle).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,7 +37,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from remixmusic.errors import CheckpointError, DatasetError
+from remixmusic.errors import CheckpointError, DatasetError, RemixError
 from remixmusic.fileio import atomic_write, write_json
 
 FORMAT = "remixmusic-ngram"
@@ -446,9 +448,9 @@ def fit_ngram(
 
     data = training_data(dataset, tokenizer_config, transpositions, jobs)
     tokenizer, splits = data.tokenizer, data.splits
-    model = NGramModel(tokenizer.vocab_size, tokenizer.bos_id, max_order, min_order).fit(
-        data.train, splits["valid"]
-    )
+    with user_error("n-gram"):
+        model = NGramModel(tokenizer.vocab_size, tokenizer.bos_id, max_order, min_order)
+    model.fit(data.train, splits["valid"])
     metrics: dict[str, float | int] = {"order": model.order_}
     for name in ("valid", "test"):
         if splits[name]:
@@ -460,6 +462,15 @@ def fit_ngram(
     model.metadata = {**data.metadata(transpositions), "metrics": metrics}
     model.metadata["dataset"]["order_split"] = "valid"
     return model
+
+
+@contextlib.contextmanager
+def user_error(what: str) -> Iterator[None]:
+    """Bad model parameters (a ``ValueError`` from a constructor) as a one-line user error."""
+    try:
+        yield
+    except ValueError as exc:
+        raise RemixError(f"invalid {what} parameters: {exc}") from None
 
 
 def load_ngram(directory: str | Path) -> Any:

@@ -127,3 +127,15 @@ def test_fit_on_dataset_and_cli_updates_card(tmp_path) -> None:
     assert info.metrics["ngram_bits_per_note"] == pytest.approx(metrics["test_bits_per_note"])
     assert info.metrics["ngram_valid_bits_per_note"] == pytest.approx(metrics["valid_bits_per_note"])
     assert "n-gram baseline bits per note" in (tmp_path / "ckpt" / "README.md").read_text()
+
+
+@pytest.mark.parametrize("option", [["--max-order", "1"], ["--kind", "infini", "--max-context", "-3"]])
+def test_bad_model_parameters_are_user_errors(option) -> None:
+    from typer.testing import CliRunner
+
+    from remixmusic.cli import app
+    from remixmusic.errors import RemixError
+
+    result = CliRunner().invoke(app, ["ngram", "bach-chorales", "-j", "1", *option])
+    assert result.exit_code == 1 and isinstance(result.exception, RemixError)
+    assert "parameters" in str(result.exception)
