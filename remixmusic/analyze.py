@@ -192,6 +192,13 @@ class Analyzer:
         prompt = _prompt_mask(sidecar, piece)
         self_mask = self._self_repeats(pm)
         note_match = _cover_ids(len(notes), [m.notes for m in pm.matches], [m.n_notes for m in pm.matches])
+        # A copied motif's provenance is its rare match's, not a longer stock one's over the same notes.
+        note_rare = _cover_ids(
+            len(notes),
+            [m.notes for m in pm.matches],
+            [m.n_notes for m in pm.matches],
+            [not m.stock for m in pm.matches],
+        )
         note_varied = _cover_ids(
             len(notes), [v.notes for v in pm.varied_matches], [v.matched for v in pm.varied_matches]
         )
@@ -225,9 +232,14 @@ class Analyzer:
                     "n_notes": len(idx),
                     "label": LABELS[labels[k]],
                 }
-                rec.update(self._provenance(pm, idx, LABELS[labels[k]], note_match, note_varied))
+                label = LABELS[labels[k]]
+                rec.update(
+                    self._provenance(
+                        pm, idx, label, note_rare if label == "copied" else note_match, note_varied
+                    )
+                )
                 motifs.append(rec)
-        source = _note_sources(pm, note_match, note_varied, note_label)
+        source = _note_sources(pm, np.where(note_rare >= 0, note_rare, note_match), note_varied, note_label)
         originality = self._originality(piece, pm)
         record = self._record(name, group, piece, pm, motifs, originality)
         record["segmentation"] = segmenter.method
@@ -293,7 +305,9 @@ class Analyzer:
     def _provenance(
         self, pm: PieceMatches, idx: np.ndarray, label: str, note_match: np.ndarray, note_varied: np.ndarray
     ) -> dict[str, Any]:
-        """Sources, bars, transposition, match length, doc freq and edits of a motif's main match."""
+        """Sources, bars, transposition, match length, doc freq and edits of a motif's main match: the
+        match covering most of its notes in ``note_match`` (the caller passes rare matches only for a
+        copied motif)."""
         empty = {
             "sources": "",
             "source_bars": "",
@@ -456,11 +470,15 @@ def _prompt_mask(sidecar: dict[str, Any], piece: Piece) -> np.ndarray:
     return piece.bar_of(piece.notes["onset"]) < int(prompt.get("bars", 0))
 
 
-def _cover_ids(n: int, spans: Sequence[np.ndarray], weights: Sequence[int]) -> np.ndarray:
-    """Per note, the id of the heaviest span covering it (-1 none); heavier spans are painted last."""
+def _cover_ids(
+    n: int, spans: Sequence[np.ndarray], weights: Sequence[int], keep: Sequence[bool] | None = None
+) -> np.ndarray:
+    """Per note, the id of the heaviest span covering it (-1 none), among the spans ``keep`` allows;
+    heavier spans are painted last."""
     out = np.full(n, -1, np.int64)
     for i in np.argsort(np.asarray(weights, dtype=np.int64), kind="stable"):
-        out[spans[i]] = i
+        if keep is None or keep[i]:
+            out[spans[i]] = i
     return out
 
 
