@@ -22,11 +22,11 @@ def register(app: typer.Typer) -> None:
         n: Annotated[int, typer.Option("-n", "--n", help="Pieces generated per model.")] = 32,
         bars: Annotated[int, typer.Option("--bars", help="Length of every piece in bars.")] = 16,
         temperature: Annotated[
-            float, typer.Option("--temperature", help="Softmax temperature of both models.")
+            float, typer.Option("--temperature", help="Softmax temperature of every model.")
         ] = 1.0,
-        top_k: Annotated[int, typer.Option("--top-k", help="Top-k sampling of both models; 0 = off.")] = 0,
+        top_k: Annotated[int, typer.Option("--top-k", help="Top-k sampling of every model; 0 = off.")] = 0,
         top_p: Annotated[
-            float, typer.Option("--top-p", help="Nucleus sampling mass of both; 1 = off.")
+            float, typer.Option("--top-p", help="Nucleus sampling mass of every model; 1 = off.")
         ] = 1.0,
         infinigram_context: Annotated[
             int,
