@@ -398,5 +398,10 @@ def _swap_into_place(tmp: Path, path: Path) -> None:
         return
     old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
     os.replace(path, old / path.name)
-    os.replace(tmp, path)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        os.replace(old / path.name, path)  # put the previous checkpoint back
+        old.rmdir()
+        raise
     shutil.rmtree(old, ignore_errors=True)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import pytest
 import torch
@@ -98,6 +100,23 @@ def test_saving_replaces_atomically_and_leaves_no_temporaries(saved, model, toke
         != json.loads(before["config.json"])["weights_sha256"]
     )
     assert not (saved / "train_state.pt").exists()  # the new checkpoint has none: no stale files survive
+
+
+def test_a_failed_swap_puts_the_previous_checkpoint_back(saved, model, tokenizer, monkeypatch):
+    before = {p.name: p.read_bytes() for p in saved.iterdir()}
+    replace = os.replace
+
+    def failing_replace(src, dst):
+        if ".tmp" in Path(src).name:  # the finished new checkpoint moving into place
+            raise OSError("rename failed")
+        replace(src, dst)
+
+    monkeypatch.setattr(ckpt.os, "replace", failing_replace)
+    with pytest.raises(OSError, match="rename failed"):
+        save_checkpoint(saved, model, tokenizer)
+    monkeypatch.undo()
+    assert {p.name: p.read_bytes() for p in saved.iterdir()} == before
+    assert sorted(p.name for p in saved.parent.iterdir()) == [saved.name]  # no temporaries left
     assert sorted(p.name for p in saved.parent.iterdir()) == ["run"]
 
 
