@@ -452,22 +452,16 @@ class Matcher:
         o = np.lexsort((run_q, run_line))
         run_q, run_slot, run_end, run_line = run_q[o], run_slot[o], run_end[o], run_line[o]
         run_diag = run_slot - run_q
-        chains = []  # (first run, last run)
-        i = 0
-        while i < len(run_q):
-            j = i
-            while (
-                j + 1 < len(run_q)
-                and run_line[j + 1] == run_line[i]
-                and run_q[j + 1] <= run_end[j] + self.max_edits
-                and abs(run_diag[j + 1] - run_diag[j]) <= self.max_edits
-                and run_slot[j + 1] > run_slot[j]
-            ):
-                j += 1
-            chains.append((i, j))
-            i = j + 1
-        first = np.array([c[0] for c in chains])
-        last = np.array([c[1] for c in chains])
+        # A run continues the chain of the run before it when both are on one reference line, it starts
+        # within max_edits notes of that run's end, on a diagonal at most max_edits away, further on.
+        link = (
+            (run_line[1:] == run_line[:-1])
+            & (run_q[1:] <= run_end[:-1] + self.max_edits)
+            & (np.abs(np.diff(run_diag)) <= self.max_edits)
+            & (run_slot[1:] > run_slot[:-1])
+        )
+        first = np.flatnonzero(np.r_[True, ~link])
+        last = np.r_[first[1:] - 1, len(run_q) - 1]
         # Align only the chains with the longest exact parts (near-duplicate-rich corpora give many).
         top = np.argsort(-(run_end[last] - run_q[first]), kind="stable")[: self.max_chains]
         first, last = first[top], last[top]
