@@ -107,7 +107,7 @@ def test_a_failed_swap_puts_the_previous_checkpoint_back(saved, model, tokenizer
     replace = os.replace
 
     def failing_replace(src, dst):
-        if ".tmp" in Path(src).name:  # the finished new checkpoint moving into place
+        if Path(src).is_dir() and Path(src).name.endswith(".tmp"):  # the new checkpoint moving into place
             raise OSError("rename failed")
         replace(src, dst)
 
