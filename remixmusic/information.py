@@ -36,6 +36,7 @@ two symbols already).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -80,6 +81,16 @@ class SymbolModel:
     def n_symbols(self) -> int:
         return int(self.counts.sum())
 
+    @cached_property
+    def _pair_context(self) -> np.ndarray:
+        """Dense index of the first symbol of each bigram in ``pair_keys`` (sorted)."""
+        return self.pair_keys // max(len(self.symbols), 1)
+
+    @cached_property
+    def _pair_cum(self) -> np.ndarray:
+        """``[0, cumsum(pair_counts)]``: bigram occurrences before each key."""
+        return np.r_[0, np.cumsum(self.pair_counts)]
+
     def _lookup(self, s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Dense index of each symbol and whether the reference has it."""
         return _find(self.symbols, np.asarray(s, dtype=np.int64))
@@ -97,10 +108,9 @@ class SymbolModel:
         a, a_known = self._lookup(prev)
         b, b_known = self._lookup(cur)
         v = len(self.symbols)
-        ctx = self.pair_keys // max(v, 1)
+        ctx, cum = self._pair_context, self._pair_cum
         lo = np.searchsorted(ctx, a)
         hi = np.searchsorted(ctx, a, side="right")
-        cum = np.r_[0, np.cumsum(self.pair_counts)]
         n_ctx = np.where(a_known, cum[hi] - cum[lo], 0)
         t_ctx = np.where(a_known, hi - lo, 0)
         at, found = _find(self.pair_keys, a * v + b)
