@@ -126,7 +126,9 @@ class Piece:
 
     def bar_of(self, steps: np.ndarray | int) -> np.ndarray:
         """Zero-based bar index of each step position."""
-        return np.searchsorted(self.bar_starts(int(np.max(steps)) + 1), steps, side="right") - 1
+        steps = np.asarray(steps)
+        until = int(steps.max()) + 1 if steps.size else 1  # no positions (an empty piece's onsets): none
+        return np.searchsorted(self.bar_starts(until), steps, side="right") - 1
 
     def seconds(self, steps: np.ndarray | int) -> np.ndarray:
         """Wall-clock seconds of step positions under the tempo map."""

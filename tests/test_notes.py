@@ -19,3 +19,9 @@ def test_a_later_event_at_the_same_onset_wins():
     piece = Piece(time_signatures=meters, tempos=tempos)
     assert piece.meter_map()[["numerator", "denominator"]].tolist() == [(3, 4)]
     assert piece.seconds(12) == 1.0  # one beat at 60 qpm
+
+
+def test_bar_of_no_positions_is_empty():
+    empty = Piece()
+    assert empty.bar_of(empty.notes["onset"]).tolist() == []
+    assert make_piece([60], onsets=[100]).bar_of(100) == 2
