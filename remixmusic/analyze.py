@@ -453,7 +453,7 @@ def _surprisal(sidecar: dict[str, Any], n: int) -> np.ndarray | None:
     values = sidecar.get(LOG_PROB_KEY)
     if not isinstance(values, list) or len(values) != n:
         return None
-    return -np.asarray([math.nan if v is None else float(v) for v in values], dtype=np.float64)
+    return -np.asarray(values, dtype=np.float64)  # a None (no probability) becomes NaN
 
 
 def _prompt_mask(sidecar: dict[str, Any], piece: Piece) -> np.ndarray:
