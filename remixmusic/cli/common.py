@@ -35,7 +35,7 @@ def report_skipped(skipped: list[tuple[str, str]], strict: bool) -> None:
         return
     console_err.print(f"[yellow]skipped {len(skipped)} file(s):[/yellow]")
     for path, reason in skipped:
-        console_err.print(f"  {path}: {reason}", highlight=False, markup=False)
+        console_err.print(f"  {path}: {reason}", highlight=False, markup=False, soft_wrap=True)
     if strict:
         from remixmusic.errors import RemixError
 
