@@ -125,10 +125,22 @@ class Piece:
         return len(self.bar_starts())
 
     def bar_of(self, steps: np.ndarray | int) -> np.ndarray:
-        """Zero-based bar index of each step position."""
-        steps = np.asarray(steps)
-        until = int(steps.max()) + 1 if steps.size else 1  # no positions (an empty piece's onsets): none
-        return np.searchsorted(self.bar_starts(until), steps, side="right") - 1
+        """Zero-based bar index of each step position.
+
+        Computed per meter segment (bars before it, plus whole bars into it), so the cost follows the
+        number of meter changes, not the position: a stray note far out costs nothing.
+        """
+        steps = np.asarray(steps, dtype=np.int64)
+        ts = self.meter_map()
+        onsets = ts["onset"].astype(np.int64)
+        lengths = np.array(
+            [bar_length(int(n), int(d)) for n, d in ts[["numerator", "denominator"]]], np.int64
+        )
+        # Bars that start inside each segment but the last (a meter change may cut its last bar short).
+        bars_in = -(-np.diff(onsets) // lengths[:-1])
+        first_bar = np.concatenate([[0], np.cumsum(bars_in)])
+        segment = np.maximum(np.searchsorted(onsets, steps, side="right") - 1, 0)
+        return first_bar[segment] + (steps - onsets[segment]) // lengths[segment]
 
     def seconds(self, steps: np.ndarray | int) -> np.ndarray:
         """Wall-clock seconds of step positions under the tempo map."""

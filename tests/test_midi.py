@@ -215,3 +215,14 @@ def test_meters_finer_than_the_grid_are_dropped(tmp_path):
     piece = read_midi(tmp_path / "m.mid")
     assert len(piece.time_signatures) == 0
     assert piece.n_bars == 1
+
+
+def test_bar_of_agrees_with_bar_starts_and_ignores_how_far_out_a_step_is():
+    ts = np.array([(0, 3, 4), (60, 6, 8), (100, 2, 2)], TIME_SIGNATURE_DTYPE)
+    piece = Piece(notes=_scale_notes(), time_signatures=ts)
+    steps = np.arange(0, 400)
+    expected = np.searchsorted(piece.bar_starts(400), steps, side="right") - 1
+    assert piece.bar_of(steps).tolist() == expected.tolist()
+    # Two bars start in each of the first two segments (0, 36 and 60, 96), then 2/2 bars of 48 steps.
+    assert piece.bar_of(np.array([2_000_000_000])).tolist() == [4 + (2_000_000_000 - 100) // 48]
+    assert piece.bar_of(np.array([], np.int64)).tolist() == []
