@@ -36,9 +36,10 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from remixmusic.index import Index, suffix_array
-from remixmusic.match import Matcher
-from remixmusic.notes import NOTE_DTYPE, Piece
+from remixmusic._util.suffix_array import suffix_array
+from remixmusic.music.notes import NOTE_DTYPE, Piece
+from remixmusic.novelty.index import Index
+from remixmusic.novelty.match import Matcher
 
 
 def random_tunes(n: int, seed: int = 0) -> list[Piece]:
@@ -58,7 +59,7 @@ def random_tunes(n: int, seed: int = 0) -> list[Piece]:
 
 def reference_corpus(tunes: int) -> tuple[str, list[Piece]]:
     try:
-        from remixmusic.corpora import load_dataset
+        from remixmusic.data.datasets import load_dataset
 
         return "essen", load_dataset("essen").pieces(split=None)
     except Exception:  # not built here: fall back to the synthetic corpus, and say so
@@ -157,10 +158,10 @@ def bench_analysis(console: Console, n_pieces: int, n_brute: int, jobs: int) -> 
     """Section ``analysis``: 100 held-out pieces against the essen train split (bach-chorales when essen
     is not built), and the brute-force window-against-window originality report of Yin et al. on the same
     work, run on ``n_brute`` pieces and extrapolated linearly in query windows (printed as such)."""
-    from remixmusic.analyze import analyze
-    from remixmusic.corpora import load_dataset
+    from remixmusic.data.datasets import load_dataset
     from remixmusic.errors import DatasetError
-    from remixmusic.originality import OriginalityScorer
+    from remixmusic.novelty.analyze import analyze
+    from remixmusic.novelty.originality import OriginalityScorer
 
     print = console.print
     try:

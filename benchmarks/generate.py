@@ -31,9 +31,11 @@ from rich.console import Console
 from rich.table import Table
 
 from remixmusic.errors import CheckpointError
-from remixmusic.model import MusicTransformer, preset
-from remixmusic.sample import generate, load_model
-from remixmusic.tokenizer import RemiTokenizer
+from remixmusic.generation.config import preset
+from remixmusic.generation.loading import load_model
+from remixmusic.generation.model import MusicTransformer
+from remixmusic.generation.sampling import generate
+from remixmusic.tokenizer.remi import RemiTokenizer
 
 
 def timed_generate(model, tokenizer, args, use_cache: bool) -> tuple[float, int, list[np.ndarray]]:

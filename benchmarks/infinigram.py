@@ -26,10 +26,11 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from remixmusic.checkpoint import default_checkpoint_path, read_info
-from remixmusic.infinigram import InfiniGram
-from remixmusic.ngram import NGramModel, training_data
-from remixmusic.sample import generate
+from remixmusic.data.tokens import training_data
+from remixmusic.generation.baselines.infinigram import InfiniGram
+from remixmusic.generation.baselines.ngram import NGramModel
+from remixmusic.generation.checkpoint_info import default_checkpoint_path, read_info
+from remixmusic.generation.sampling import generate
 
 
 def best_time(fn: Any, repeat: int) -> tuple[float, Any]:

@@ -29,17 +29,18 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from remixmusic._util.parallel import parallel_map
 from remixmusic.errors import DatasetError
-from remixmusic.midi import midi_bytes_to_piece, piece_to_bytes
-from remixmusic.notes import STEPS_PER_BEAT
-from remixmusic.tokenizer import RemiTokenizer, TokenizerConfig
-from remixmusic.workers import parallel_map
+from remixmusic.io.midi import midi_bytes_to_piece, piece_to_bytes
+from remixmusic.music.notes import STEPS_PER_BEAT
+from remixmusic.tokenizer.config import TokenizerConfig
+from remixmusic.tokenizer.remi import RemiTokenizer
 
 
 def _parse_chorale(path: str) -> bytes | None:
     from music21 import corpus
 
-    from remixmusic.corpora import score_to_piece
+    from remixmusic.io.music21 import score_to_piece
 
     try:
         return piece_to_bytes(score_to_piece(corpus.parse(path)))
@@ -50,7 +51,7 @@ def _parse_chorale(path: str) -> bytes | None:
 def midi_files(count: int, folder: Path, jobs: int) -> list[Path]:
     """``count`` chorales as MIDI files in ``folder``."""
     try:
-        from remixmusic.corpora import load_dataset
+        from remixmusic.data.datasets import load_dataset
 
         blobs = [p.read_bytes() for p in load_dataset("bach-chorales").files()[:count]]
     except DatasetError:

@@ -1,8 +1,12 @@
-"""Typed errors for bad input: the CLI turns any ``RemixError`` into a one-line message and exit 1."""
+"""Typed errors for bad input: the CLI turns any ``RemixError`` into a one-line message and exit 1.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+
+pass
+pass
 
 
 class RemixError(Exception):
@@ -24,3 +28,11 @@ class DatasetError(RemixError):
 
 class CheckpointError(RemixError):
     """A checkpoint that is missing, of an unknown format or version, or tampered with."""
+
+
+class TokenizerError(RemixError):
+    """An invalid tokenizer configuration, or token ids this tokenizer cannot read."""
+
+
+class IndexFileError(RemixError):
+    """An index file that is missing, damaged, or of another format version."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from remixmusic.notes import NOTE_DTYPE, TIME_SIGNATURE_DTYPE, Piece, Track
+from remixmusic.music.notes import NOTE_DTYPE, TIME_SIGNATURE_DTYPE, Piece, Track
 
 
 def make_piece(pitches, onsets=None, durations=None, track=0, time_signatures=None) -> Piece:

@@ -10,15 +10,16 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-from remixmusic.analyze import analyze
+import remixmusic
 from remixmusic.cli import app
-from remixmusic.corpora import load_dataset
-from remixmusic.index import Index
-from remixmusic.match import Matcher
-from remixmusic.midi import write_midi
-from remixmusic.notes import NOTE_DTYPE, STEPS_PER_BEAT, Piece, Track
-from remixmusic.report import LABELS, MOTIF_COLUMNS
-from remixmusic.views import extract_lines
+from remixmusic.data.datasets import load_dataset
+from remixmusic.io.midi import write_midi
+from remixmusic.music.lines import extract_lines
+from remixmusic.music.notes import NOTE_DTYPE, STEPS_PER_BEAT, Piece, Track
+from remixmusic.novelty.analyze import analyze
+from remixmusic.novelty.index import Index
+from remixmusic.novelty.match import Matcher
+from remixmusic.novelty.report import LABELS, MOTIF_COLUMNS
 
 FRAGMENT = 16  # notes per planted fragment
 
@@ -367,10 +368,10 @@ def test_cli_index_and_analyze_write_every_report_file_and_skip_bad_files(tmp_pa
 
 
 def test_workers_rebuild_the_matcher_with_every_setting_and_the_report_records_them(chorales, index):
-    from remixmusic.analyze import _match_overrides
+    from remixmusic.novelty.match import match_settings
 
     matcher = Matcher(index, min_length=7, stock_df=9, max_edits=1, extension=5, max_chains=3, near=False)
-    rebuilt = Matcher(index, **_match_overrides(matcher))
+    rebuilt = Matcher(index, **match_settings(matcher))
     settings = {k: v for k, v in vars(matcher).items() if k not in ("index", "model")}
     assert {k: v for k, v in vars(rebuilt).items() if k not in ("index", "model")} == settings
     report = analyze(chorales[2][:1], index, jobs=1, show_progress=False, originality=False, max_chains=3)
@@ -389,10 +390,12 @@ def test_parallel_workers_give_the_same_report(chorales, index):
 def test_generated_folder_needs_no_arguments(tmp_path, chorales):
     """Sidecars name the checkpoint; its dataset's train split is the reference, the test split the control,
     the prompt bars are labelled ``prompt`` and the sidecar's log-probabilities drive surprisal motifs."""
-    from remixmusic.checkpoint import save_checkpoint
-    from remixmusic.midi import read_midi
-    from remixmusic.model import ModelConfig, MusicTransformer
-    from remixmusic.tokenizer import RemiTokenizer, TokenizerConfig
+    from remixmusic.generation.checkpoint import save_checkpoint
+    from remixmusic.generation.config import ModelConfig
+    from remixmusic.generation.model import MusicTransformer
+    from remixmusic.io.midi import read_midi
+    from remixmusic.tokenizer.config import TokenizerConfig
+    from remixmusic.tokenizer.remi import RemiTokenizer
 
     ds, _, _ = chorales
     tokenizer = RemiTokenizer(TokenizerConfig())
@@ -414,7 +417,7 @@ def test_generated_folder_needs_no_arguments(tmp_path, chorales):
             "note_log_probs": (-rng.exponential(1.0, n)).round(4).tolist(),
         }
         midi.with_suffix(".json").write_text(json.dumps(sidecar))
-    report = analyze(folder, jobs=1, show_progress=False, originality=False, segmentation="surprisal")
+    report = remixmusic.analyze(folder, jobs=1, show_progress=False, originality=False, segmentation="surprisal")
     assert report.params["n_reference"] == len(ds.files("train"))
     assert report.params["n_control"] == len(ds.files("test"))
     assert report.params["segmentation"]["method"] == "surprisal"
@@ -467,7 +470,7 @@ def test_cli_analyzes_real_midi_folders_without_a_crash(tmp_path):
 
 
 def test_an_unexpected_failure_in_one_piece_skips_only_that_piece(chorales, index, monkeypatch):
-    from remixmusic.analyze import Analyzer
+    from remixmusic.novelty.analyze import Analyzer
 
     _, _, test = chorales
     original = Analyzer.analyze_piece

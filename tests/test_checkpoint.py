@@ -9,19 +9,20 @@ from pathlib import Path
 import pytest
 import torch
 
-from remixmusic import checkpoint as ckpt
-from remixmusic.checkpoint import (
+from remixmusic.generation import checkpoint, checkpoint_info
+from remixmusic.generation.checkpoint import (
     CheckpointError,
-    default_checkpoint_path,
     load_checkpoint,
     load_train_state,
     load_weights,
-    read_info,
     save_checkpoint,
     update_metrics,
 )
-from remixmusic.model import MusicTransformer, preset
-from remixmusic.tokenizer import RemiTokenizer, TokenizerConfig
+from remixmusic.generation.checkpoint_info import default_checkpoint_path, read_info
+from remixmusic.generation.config import preset
+from remixmusic.generation.model import MusicTransformer
+from remixmusic.tokenizer.config import TokenizerConfig
+from remixmusic.tokenizer.remi import RemiTokenizer
 
 
 @pytest.fixture
@@ -88,7 +89,7 @@ def test_saving_replaces_atomically_and_leaves_no_temporaries(saved, model, toke
     def broken_card(info):
         raise OSError("disk full")
 
-    monkeypatch.setattr(ckpt, "model_card", broken_card)
+    monkeypatch.setattr(checkpoint, "model_card", broken_card)
     with pytest.raises(OSError, match="disk full"):
         save_checkpoint(saved, model, tokenizer)
     assert {p.name: p.read_bytes() for p in saved.iterdir()} == before  # the old checkpoint is intact
@@ -111,7 +112,7 @@ def test_a_failed_swap_puts_the_previous_checkpoint_back(saved, model, tokenizer
             raise OSError("rename failed")
         replace(src, dst)
 
-    monkeypatch.setattr(ckpt.os, "replace", failing_replace)
+    monkeypatch.setattr(checkpoint.os, "replace", failing_replace)
     with pytest.raises(OSError, match="rename failed"):
         save_checkpoint(saved, model, tokenizer)
     monkeypatch.undo()
@@ -135,7 +136,7 @@ def _edit_config(path, **changes):
 
 
 def test_unknown_format_and_newer_version(saved):
-    _edit_config(saved, format_version=ckpt.FORMAT_VERSION + 1)
+    _edit_config(saved, format_version=checkpoint_info.FORMAT_VERSION + 1)
     message = _one_line_error(load_checkpoint, saved, match="newer")
     assert "upgrade" in message
     _edit_config(saved, format="someone-elses-format")
@@ -184,6 +185,6 @@ def test_update_metrics_rewrites_card(saved):
 
 
 def test_default_checkpoint_path(tmp_path, saved, monkeypatch):
-    monkeypatch.setattr(ckpt, "_shipped_folders", lambda: [tmp_path / "wheel", saved.parent])
+    monkeypatch.setattr(checkpoint_info, "_shipped_folders", lambda: [tmp_path / "wheel", saved.parent])
     assert default_checkpoint_path("run") == saved
     _one_line_error(default_checkpoint_path, "bach-small", match="not installed")

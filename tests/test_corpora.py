@@ -12,12 +12,13 @@ import pytest
 from music21 import corpus
 from typer.testing import CliRunner
 
-from remixmusic import corpora
 from remixmusic.cli import app
+from remixmusic.data import build, corpora, datasets
+from remixmusic.data.splits import NearDuplicateRule, jaccard
 from remixmusic.errors import DatasetError
-from remixmusic.midi import piece_to_bytes, read_midi, write_midi
-from remixmusic.notes import NOTE_DTYPE, Piece
-from remixmusic.splits import NearDuplicateRule, jaccard
+from remixmusic.io import music21 as music21_io
+from remixmusic.io.midi import piece_to_bytes, read_midi, write_midi
+from remixmusic.music.notes import NOTE_DTYPE, Piece
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 
@@ -34,7 +35,7 @@ def _assert_same(piece: Piece, back: Piece) -> None:
 
 def test_chorale_converts_with_voices_pickup_and_key(tmp_path: Path) -> None:
     score = corpus.parse("bach/bwv269")  # "Aus meines Herzens Grunde": G major, 3/4, one-beat pickup
-    piece = corpora.score_to_piece(score, title="Aus meines Herzens Grunde")
+    piece = music21_io.score_to_piece(score, title="Aus meines Herzens Grunde")
     assert len(piece.tracks) == 4
     assert [t.name for t in piece.tracks] == ["Soprano", "Alto", "Tenor", "Bass"]
     stripped = score.stripTies()
@@ -48,7 +49,7 @@ def test_chorale_converts_with_voices_pickup_and_key(tmp_path: Path) -> None:
 def test_essen_tune_without_meter_gets_its_bar_lengths_as_meter_changes(tmp_path: Path) -> None:
     """ballad10 X:1 is notated "M: none": its bars differ in length, so the meter map changes often."""
     score = corpus.parse("essenFolksong/ballad10", number=1)
-    piece = corpora.score_to_piece(score)
+    piece = music21_io.score_to_piece(score)
     assert len(piece.time_signatures) > 3
     measures = list(score.parts[0].getElementsByClass("Measure"))
     starts = set(piece.bar_starts().tolist())
@@ -59,7 +60,7 @@ def test_essen_tune_without_meter_gets_its_bar_lengths_as_meter_changes(tmp_path
 
 def test_oneills_tune_with_repeats_and_grace_notes(tmp_path: Path) -> None:
     score = corpus.parse("oneills1850/0001-0050", number=5)  # has repeat signs and grace notes
-    piece = corpora.score_to_piece(score)
+    piece = music21_io.score_to_piece(score)
     grace = [n for n in score.flatten().notes if n.duration.isGrace]
     assert piece.metadata["grace_notes_dropped"] == sum(len(n.pitches) for n in grace)
     assert len(piece) > 30
@@ -72,7 +73,7 @@ def test_the_same_chorale_melody_harmonized_twice_is_one_tune() -> None:
     Hassler's melody; 'Aus meines Herzens Grunde' (BWV 269) does not."""
     rule = NearDuplicateRule()
     prints = [
-        rule.fingerprint(corpora.score_to_piece(corpus.parse(f"bach/{bwv}")))
+        rule.fingerprint(music21_io.score_to_piece(corpus.parse(f"bach/{bwv}")))
         for bwv in ("bwv244.54", "bwv271", "bwv269")
     ]
     assert jaccard(prints[0], prints[1]) >= rule.threshold
@@ -84,23 +85,23 @@ def test_the_same_chorale_melody_harmonized_twice_is_one_tune() -> None:
 
 
 @pytest.fixture(scope="module")
-def chorales() -> corpora.Dataset:
-    return corpora.load_dataset("bach-chorales", root=REPOSITORY / "datasets")
+def chorales() -> datasets.Dataset:
+    return datasets.load_dataset("bach-chorales", root=REPOSITORY / "datasets")
 
 
-def test_committed_bach_chorales_is_complete_and_intact(chorales: corpora.Dataset) -> None:
-    assert len(chorales.manifest) >= corpora.CORPORA["bach-chorales"].minimum
+def test_committed_bach_chorales_is_complete_and_intact(chorales: datasets.Dataset) -> None:
+    assert len(chorales.manifest) >= build.CORPORA["bach-chorales"].minimum
     assert not chorales.header["failures"]
-    assert corpora.verify_dataset(chorales) == []
+    assert datasets.verify_dataset(chorales) == []
     ids = [r["id"] for r in chorales.manifest]
     assert len(set(ids)) == len(ids)
-    assert {r["split"] for r in chorales.manifest} == set(corpora.SPLITS)
-    assert sum(len(chorales.files(s)) for s in corpora.SPLITS) == len(ids)
+    assert {r["split"] for r in chorales.manifest} == set(datasets.SPLITS)
+    assert sum(len(chorales.files(s)) for s in datasets.SPLITS) == len(ids)
     size = sum(p.stat().st_size for p in chorales.root.rglob("*") if p.is_file())
     assert size < 2_000_000
 
 
-def test_committed_splits_do_not_leak(chorales: corpora.Dataset) -> None:
+def test_committed_splits_do_not_leak(chorales: datasets.Dataset) -> None:
     split_of_group: dict[str, str] = {}
     for record in chorales.manifest:
         assert split_of_group.setdefault(record["group"], record["split"]) == record["split"]
@@ -109,7 +110,7 @@ def test_committed_splits_do_not_leak(chorales: corpora.Dataset) -> None:
     assert chorales.header["counts"]["multi_piece_groups"] > 20
 
 
-def test_committed_manifest_matches_the_midi_files(chorales: corpora.Dataset) -> None:
+def test_committed_manifest_matches_the_midi_files(chorales: datasets.Dataset) -> None:
     records = chorales.manifest[:5]
     for record in records:
         piece = read_midi(chorales.root / record["file"])
@@ -126,7 +127,7 @@ def test_dataset_info_and_list_commands() -> None:
     assert result.exit_code == 0, result.output
     assert "near-duplicate groups" in result.output
     assert "train" in result.output
-    info = corpora.dataset_info("bach-chorales", root=REPOSITORY / "datasets")
+    info = datasets.dataset_info("bach-chorales", root=REPOSITORY / "datasets")
     assert info.pieces == sum(info.splits.values()) >= 340
     assert 0.5 < info.hours < 10
     result = runner.invoke(app, ["dataset", "list", "--root", str(REPOSITORY / "datasets")])
@@ -134,19 +135,19 @@ def test_dataset_info_and_list_commands() -> None:
 
 
 def test_dataset_root_resolution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(corpora.ENV_ROOT, str(tmp_path))
-    assert corpora.default_root() == tmp_path
-    monkeypatch.delenv(corpora.ENV_ROOT)
-    assert corpora.default_root() == REPOSITORY / "datasets"
+    monkeypatch.setenv(datasets.ENV_ROOT, str(tmp_path))
+    assert datasets.default_root() == tmp_path
+    monkeypatch.delenv(datasets.ENV_ROOT)
+    assert datasets.default_root() == REPOSITORY / "datasets"
     with pytest.raises(DatasetError, match="build it with"):
-        corpora.load_dataset("essen", root=tmp_path)
+        datasets.load_dataset("essen", root=tmp_path)
 
 
 # -- building and importing ---------------------------------------------------------------------------------
 
 
 def test_build_resumes_after_an_interrupt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    real_map = corpora.parallel_map
+    real_map = build.parallel_map
 
     def interrupted(fn, items, *args, **kwargs):  # the first corpus file finishes, then Ctrl-C
         yield from real_map(fn, items[:1], *args, **kwargs)
@@ -154,32 +155,32 @@ def test_build_resumes_after_an_interrupt(tmp_path: Path, monkeypatch: pytest.Mo
 
     files = ["oneills1850/0626-0635.abc", "oneills1850/0731-0731.abc"]  # 10 tunes, then 1: quick
     monkeypatch.setitem(
-        corpora.CORPORA, "tiny", corpora.CorpusSpec("tiny", "two small files", lambda: files, 11)
+        build.CORPORA, "tiny", corpora.CorpusSpec("tiny", "two small files", lambda: files, 11)
     )
-    monkeypatch.setattr(corpora, "parallel_map", interrupted)
+    monkeypatch.setattr(build, "parallel_map", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        corpora.build_dataset("tiny", root=tmp_path, jobs=1, show_progress=False)
+        build.build_dataset("tiny", root=tmp_path, jobs=1, show_progress=False)
     folder = tmp_path / "tiny"
-    assert not (folder / corpora.MANIFEST).exists()  # an interrupted build never looks complete
+    assert not (folder / datasets.MANIFEST).exists()  # an interrupted build never looks complete
     first = sorted((folder / "midi").glob("*.mid"))
     stamps = {p: p.stat().st_mtime_ns for p in first}
-    monkeypatch.setattr(corpora, "parallel_map", real_map)
-    report = corpora.build_dataset("tiny", root=tmp_path, jobs=1, show_progress=False)
+    monkeypatch.setattr(build, "parallel_map", real_map)
+    report = build.build_dataset("tiny", root=tmp_path, jobs=1, show_progress=False)
     assert report.reused == len(first) > 0
     assert report.written > 0
     assert {p: p.stat().st_mtime_ns for p in first} == stamps
-    dataset = corpora.load_dataset(folder)
+    dataset = datasets.load_dataset(folder)
     assert len(dataset.manifest) == report.reused + report.written
     assert dataset.manifest[0]["source"] == {"file": files[0], "tune": "626", "index": 1}
     assert dataset.manifest[-1]["source"] == {"file": files[1], "tune": "731"}  # a one-tune file
     assert not (folder / ".partial").exists()
-    again = corpora.build_dataset(
+    again = build.build_dataset(
         "tiny", root=tmp_path, jobs=1, show_progress=False, resume=False, max_files=1
     )
     assert len(again.dataset.manifest) == report.reused
-    again = corpora.build_dataset("tiny", root=tmp_path, jobs=1, show_progress=False, resume=False)
+    again = build.build_dataset("tiny", root=tmp_path, jobs=1, show_progress=False, resume=False)
     assert again.dataset.manifest_hash == dataset.manifest_hash  # deterministic
-    kept = corpora.build_dataset("tiny", root=tmp_path, jobs=1, show_progress=False)  # complete: kept
+    kept = build.build_dataset("tiny", root=tmp_path, jobs=1, show_progress=False)  # complete: kept
     assert (kept.written, kept.reused) == (0, len(dataset.manifest))
 
 
@@ -221,7 +222,7 @@ def test_import_folder_processes_valid_files_and_lists_bad_ones(messy_folder: Pa
     result = runner.invoke(app, ["dataset", "import", str(messy_folder), "mine", "-o", str(out), "-j", "1"])
     assert result.exit_code == 0, result.output
     assert "skipped 3 file(s)" in result.output
-    dataset = corpora.load_dataset("mine", root=out)
+    dataset = datasets.load_dataset("mine", root=out)
     assert sorted(r["id"] for r in dataset.manifest) == ["a", "b", "loud", "sub_a_transposed"]
     reasons = {Path(f["source"]).name: f["reason"] for f in dataset.header["failures"]}
     assert set(reasons) == {"corrupt.mid", "empty.mid", "notes.mid"}
@@ -232,8 +233,8 @@ def test_import_folder_processes_valid_files_and_lists_bad_ones(messy_folder: Pa
     assert by_id["a"]["group"] == by_id["sub_a_transposed"]["group"] == "a"
     assert by_id["a"]["split"] == by_id["sub_a_transposed"]["split"]
     assert by_id["b"]["group"] == "b"
-    assert corpora.verify_dataset(dataset) == []
-    manifest = json.loads((out / "mine" / corpora.MANIFEST).read_text())
+    assert datasets.verify_dataset(dataset) == []
+    manifest = json.loads((out / "mine" / datasets.MANIFEST).read_text())
     assert manifest["counts"]["groups"] == 3 and manifest["counts"]["failures"] == 3
 
 
@@ -250,46 +251,46 @@ def test_import_strict_fails_on_bad_files_and_never_replaces_a_dataset_unasked(
 def test_import_rejects_a_folder_without_midi(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     with pytest.raises(DatasetError, match="no readable MIDI"):
-        corpora.import_folder(tmp_path / "empty", "nothing", root=tmp_path, show_progress=False)
+        build.import_folder(tmp_path / "empty", "nothing", root=tmp_path, show_progress=False)
     with pytest.raises(DatasetError, match="name"):
-        corpora.import_folder(tmp_path / "empty", "../escape", root=tmp_path, show_progress=False)
+        build.import_folder(tmp_path / "empty", "../escape", root=tmp_path, show_progress=False)
 
 
 def test_a_failed_import_with_overwrite_keeps_the_existing_dataset(
     messy_folder: Path, tmp_path: Path
 ) -> None:
-    corpora.import_folder(messy_folder, "mine", root=tmp_path, jobs=1, show_progress=False)
+    build.import_folder(messy_folder, "mine", root=tmp_path, jobs=1, show_progress=False)
     unreadable = tmp_path / "unreadable"
     unreadable.mkdir()
     (unreadable / "empty.mid").write_bytes(b"")
     with pytest.raises(DatasetError, match="no readable MIDI"):
-        corpora.import_folder(unreadable, "mine", root=tmp_path, jobs=1, show_progress=False, overwrite=True)
-    assert len(corpora.load_dataset("mine", root=tmp_path).manifest) == 4
+        build.import_folder(unreadable, "mine", root=tmp_path, jobs=1, show_progress=False, overwrite=True)
+    assert len(datasets.load_dataset("mine", root=tmp_path).manifest) == 4
 
 
 # -- the big corpora, once built -------------------------------------------------------------------------
 
 
-def _built(name: str) -> corpora.Dataset:
+def _built(name: str) -> datasets.Dataset:
     try:
-        return corpora.load_dataset(name, root=os.environ.get(corpora.ENV_ROOT) or corpora.default_root())
+        return datasets.load_dataset(name, root=os.environ.get(datasets.ENV_ROOT) or datasets.default_root())
     except DatasetError:
         pytest.skip(f"{name} is not built (remixmusic dataset build {name})")
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", sorted(corpora.CORPORA))
+@pytest.mark.parametrize("name", sorted(build.CORPORA))
 def test_built_corpus_is_complete_leak_free_and_round_trips(name: str) -> None:
     dataset = _built(name)
-    assert len(dataset.manifest) >= corpora.CORPORA[name].minimum
+    assert len(dataset.manifest) >= build.CORPORA[name].minimum
     assert dataset.header["build"]["max_files"] is None
     assert (
-        dataset.header["counts"]["pieces"] + len(dataset.header["failures"]) >= corpora.CORPORA[name].minimum
+        dataset.header["counts"]["pieces"] + len(dataset.header["failures"]) >= build.CORPORA[name].minimum
     )
     split_of_group: dict[str, str] = {}
     for record in dataset.manifest:
         assert split_of_group.setdefault(record["group"], record["split"]) == record["split"]
-    assert corpora.verify_dataset(dataset) == []
+    assert datasets.verify_dataset(dataset) == []
     for piece in dataset.pieces(jobs=2):  # reading and writing again gives the same notes
         back = read_midi(write_midi(piece, Path(os.environ.get("TMPDIR", "/tmp")) / f"rt-{name}.mid"))
         assert np.array_equal(piece.notes, back.notes)
@@ -301,11 +302,11 @@ def test_bundled_datasets_are_found_when_the_default_root_has_none(
     """An installed wheel carries bach-chorales inside the package; it is searched after the default root."""
     bundled = tmp_path / "site-packages" / "remixmusic" / "_datasets"
     shutil.copytree(REPOSITORY / "datasets" / "bach-chorales", bundled / "bach-chorales")
-    monkeypatch.setenv(corpora.ENV_ROOT, str(tmp_path / "datasets"))
-    monkeypatch.setattr(corpora, "_BUNDLED", bundled)
-    assert corpora.search_roots() == [tmp_path / "datasets", bundled]
-    assert corpora.list_datasets() == ["bach-chorales"]
-    assert corpora.load_dataset("bach-chorales").root == bundled / "bach-chorales"
+    monkeypatch.setenv(datasets.ENV_ROOT, str(tmp_path / "datasets"))
+    monkeypatch.setattr(datasets, "_BUNDLED", bundled)
+    assert datasets.search_roots() == [tmp_path / "datasets", bundled]
+    assert datasets.list_datasets() == ["bach-chorales"]
+    assert datasets.load_dataset("bach-chorales").root == bundled / "bach-chorales"
 
 
 def test_build_of_an_unknown_corpus_is_a_user_error(tmp_path: Path) -> None:

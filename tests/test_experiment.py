@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from remixmusic.checkpoint import read_info
 from remixmusic.cli import app
 from remixmusic.errors import RemixError
-from remixmusic.experiment import (
+from remixmusic.evaluation.significance import compare
+from remixmusic.experiment.design import (
     COMPARISON_COLUMNS,
     DEFAULT_INFINIGRAM_CONTEXT,
     GROUPS,
@@ -22,15 +22,13 @@ from remixmusic.experiment import (
     MODELS,
     PAIRS,
     PRIMARY,
-    _checkpoint_dataset,
-    comparison_row,
-    decide,
-    normalized_position,
-    run_experiment,
 )
-from remixmusic.index import Index
-from remixmusic.significance import compare
-from remixmusic.train import TrainConfig, train
+from remixmusic.experiment.run import _checkpoint_dataset, run_experiment
+from remixmusic.experiment.verdict import comparison_row, decide, normalized_position
+from remixmusic.generation.checkpoint_info import read_info
+from remixmusic.generation.training import train
+from remixmusic.generation.training.config import TrainConfig
+from remixmusic.novelty.index import Index
 
 # Default sampling settings (temperature 1, no top-k/top-p): the ∞-gram copies training passages there,
 # while the KN n-gram does not (its smoothing wanders off every training melody).
@@ -266,9 +264,9 @@ def test_cli_runs_and_refuses_to_mix_runs(checkpoint, tmp_path):
 def test_saved_kn_ngram_is_reused_and_other_models_are_not(checkpoint, tmp_path):
     import shutil
 
-    from remixmusic.experiment import _ngram_model
-    from remixmusic.infinigram import fit_infinigram
-    from remixmusic.ngram import NGramModel, fit_ngram
+    from remixmusic.experiment.run import _ngram_model
+    from remixmusic.generation.baselines.infinigram import fit_infinigram
+    from remixmusic.generation.baselines.ngram import NGramModel, fit_ngram
 
     info = read_info(checkpoint)
     data = _checkpoint_dataset(info, None)

@@ -10,11 +10,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from remixmusic.errors import RemixError
-from remixmusic.index import FORMAT_VERSION, Index, IndexFileError, suffix_array
-from remixmusic.midi import write_midi
-from remixmusic.notes import NOTE_DTYPE, Piece
-from remixmusic.views import extract_lines
+from remixmusic._util.suffix_array import suffix_array
+from remixmusic.errors import IndexFileError, RemixError
+from remixmusic.io.midi import write_midi
+from remixmusic.music.lines import extract_lines
+from remixmusic.music.notes import NOTE_DTYPE, Piece
+from remixmusic.novelty.index import FORMAT_VERSION, Index
 
 
 def _suffix_key(text: np.ndarray, i: int) -> tuple:

@@ -11,9 +11,11 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from remixmusic._util.suffix_array import suffix_array
 from remixmusic.errors import CheckpointError
-from remixmusic.infinigram import InfiniGram, suffix_array
-from remixmusic.ngram import NGramModel, load_ngram
+from remixmusic.generation.baselines.infinigram import InfiniGram
+from remixmusic.generation.baselines.ngram import NGramModel
+from remixmusic.generation.loading import load_ngram
 
 V, BOS = 6, 0
 
@@ -102,8 +104,8 @@ def test_backs_off_when_the_grammar_forbids_the_longest_contexts_continuations()
 
 @pytest.fixture(scope="module")
 def chorales():
-    from remixmusic.corpora import load_dataset
-    from remixmusic.tokenizer import RemiTokenizer
+    from remixmusic.data.datasets import load_dataset
+    from remixmusic.tokenizer.remi import RemiTokenizer
 
     tokenizer = RemiTokenizer()
     pieces = load_dataset("bach-chorales").pieces("train", jobs=1, show_progress=False)[:30]
@@ -112,7 +114,7 @@ def chorales():
 
 
 def test_samples_copy_long_training_spans_grammatically_and_reproducibly(chorales) -> None:
-    from remixmusic.sample import generate
+    from remixmusic.generation.sampling import generate
 
     tokenizer, train = chorales
     model = InfiniGram(tokenizer.vocab_size, tokenizer.bos_id, grammar=tokenizer.grammar()).fit(train)

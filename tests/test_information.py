@@ -11,8 +11,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from remixmusic.index import suffix_array
-from remixmusic.information import SymbolModel
+from remixmusic._util.suffix_array import suffix_array
+from remixmusic.novelty.information import SymbolModel
 
 # Lines of small symbols, each ended by a separator (as in an index's text).
 texts = st.lists(st.lists(st.integers(0, 5), min_size=1, max_size=15), min_size=1, max_size=6).map(

@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from remixmusic.index import Index
-from remixmusic.match import Matcher, match_piece
-from remixmusic.notes import NOTE_DTYPE, Piece, Track
-from remixmusic.views import extract_lines
+from remixmusic.music.lines import extract_lines
+from remixmusic.music.notes import NOTE_DTYPE, Piece, Track
+from remixmusic.novelty.index import Index
+from remixmusic.novelty.match import Matcher, match_piece
 
 N_TUNES = 60
 # Folk variants among the first 60 tunes of essenFolksong/altdeu10.abc (zero-based positions): "Zwei Wasser"
@@ -26,7 +26,7 @@ def essen() -> list[Piece]:
     """The first 60 tunes of one Essen collection file in music21's corpus (about 2,500 notes)."""
     from music21 import converter, corpus
 
-    from remixmusic.corpora import score_to_piece
+    from remixmusic.io.music21 import score_to_piece
 
     path = next(Path(p) for p in corpus.getPaths() if Path(p).name == "altdeu10.abc")
     records = re.split(r"\n(?=X:)", path.read_text(encoding="latin-1"))[1 : N_TUNES + 1]
@@ -266,7 +266,7 @@ def test_real_chordal_file_without_any_match_candidates(index):
     """music21's test05.mid (13 notes in chords) once crashed the per-note merge with empty covers."""
     import music21
 
-    from remixmusic.midi import read_midi
+    from remixmusic.io.midi import read_midi
 
     piece = read_midi(Path(music21.__file__).parent / "midi" / "testPrimitive" / "test05.mid")
     result = match_piece(piece, index)

@@ -6,16 +6,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from remixmusic.errors import MidiError
-from remixmusic.midi import (
-    MidiRepairWarning,
-    find_midi_files,
-    normalize_notes,
-    piece_to_bytes,
-    read_folder,
-    read_midi,
-    write_midi,
-)
-from remixmusic.notes import (
+from remixmusic.io.folders import find_midi_files, read_folder
+from remixmusic.io.midi import MidiRepairWarning, normalize_notes, piece_to_bytes, read_midi, write_midi
+from remixmusic.music.notes import (
     KEY_SIGNATURE_DTYPE,
     NOTE_DTYPE,
     TEMPO_DTYPE,

@@ -7,7 +7,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from remixmusic.model import ModelConfig, MusicTransformer, preset
+from remixmusic.generation.config import ModelConfig, preset
+from remixmusic.generation.model import MusicTransformer
 
 VOCAB = 97
 

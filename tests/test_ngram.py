@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from remixmusic.errors import CheckpointError
-from remixmusic.ngram import NGramModel
+from remixmusic.generation.baselines.ngram import NGramModel
 
 V, BOS = 40, 1
 
@@ -107,10 +107,12 @@ def test_rejects_tokens_outside_vocab() -> None:
 def test_fit_on_dataset_and_cli_updates_card(tmp_path) -> None:
     from typer.testing import CliRunner
 
-    from remixmusic.checkpoint import read_info, save_checkpoint
     from remixmusic.cli import app
-    from remixmusic.model import MusicTransformer, preset
-    from remixmusic.tokenizer import RemiTokenizer
+    from remixmusic.generation.checkpoint import save_checkpoint
+    from remixmusic.generation.checkpoint_info import read_info
+    from remixmusic.generation.config import preset
+    from remixmusic.generation.model import MusicTransformer
+    from remixmusic.tokenizer.remi import RemiTokenizer
 
     tokenizer = RemiTokenizer()
     save_checkpoint(tmp_path / "ckpt", MusicTransformer(preset("tiny", tokenizer.vocab_size)), tokenizer)

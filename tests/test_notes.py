@@ -1,6 +1,6 @@
 import numpy as np
 
-from remixmusic.notes import TEMPO_DTYPE, TIME_SIGNATURE_DTYPE, Piece
+from remixmusic.music.notes import TEMPO_DTYPE, TIME_SIGNATURE_DTYPE, Piece
 from tests.conftest import make_piece
 
 

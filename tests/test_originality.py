@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from remixmusic.errors import RemixError
-from remixmusic.notes import NOTE_DTYPE, STEPS_PER_BEAT, Piece
-from remixmusic.originality import OriginalityScorer, best_window, point_set, query_windows
+from remixmusic.music.notes import NOTE_DTYPE, STEPS_PER_BEAT, Piece
+from remixmusic.novelty.originality import OriginalityScorer, best_window, point_set, query_windows
 
 
 def random_piece(rng: np.random.Generator, n: int = 100) -> Piece:
@@ -100,7 +100,7 @@ def test_drums_are_not_points():
 
 
 def test_windows_from_the_index_equal_windows_from_monophonic_pieces():
-    from remixmusic.index import Index
+    from remixmusic.novelty.index import Index
 
     rng = np.random.default_rng(7)
     refs = [random_piece(rng, 60) for _ in range(4)]
@@ -111,7 +111,7 @@ def test_windows_from_the_index_equal_windows_from_monophonic_pieces():
 
 
 def test_a_verbatim_copy_of_a_polyphonic_reference_piece_is_unoriginal_against_an_index(tmp_path):
-    from remixmusic.index import Index
+    from remixmusic.novelty.index import Index
 
     rng = np.random.default_rng(11)
     refs = []

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from remixmusic.report import LABELS, AnalysisReport, NoteMap, _note_colors
+from remixmusic.novelty.report import LABELS, AnalysisReport, NoteMap, _note_colors
 
 
 def motif(piece: str, group: str, source: str) -> dict:

@@ -12,13 +12,15 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from remixmusic.checkpoint import save_checkpoint
 from remixmusic.cli import app
-from remixmusic.midi import read_midi, write_midi
-from remixmusic.model import MusicTransformer, preset
-from remixmusic.ngram import NGramModel
-from remixmusic.sample import TransformerDecoder, filter_logits, generate, load_model, write_generated
-from remixmusic.tokenizer import RemiTokenizer
+from remixmusic.generation.baselines.ngram import NGramModel
+from remixmusic.generation.checkpoint import save_checkpoint
+from remixmusic.generation.config import preset
+from remixmusic.generation.loading import load_model
+from remixmusic.generation.model import MusicTransformer
+from remixmusic.generation.sampling import TransformerDecoder, filter_logits, generate, write_generated
+from remixmusic.io.midi import read_midi, write_midi
+from remixmusic.tokenizer.remi import RemiTokenizer
 from tests.conftest import make_piece
 
 
@@ -163,7 +165,7 @@ def test_generate_cli(checkpoint, tmp_path, monkeypatch) -> None:
     sidecar = json.loads((out / "piece_000.json").read_text())
     assert sidecar["model"]["name"] == "tiny-test" and len(sidecar["model"]["weights_sha256"]) == 64
     # No arguments: the default checkpoint, written to ./generated.
-    monkeypatch.setattr("remixmusic.checkpoint.default_checkpoint_path", lambda: checkpoint)
+    monkeypatch.setattr("remixmusic.generation.checkpoint_info.default_checkpoint_path", lambda: checkpoint)
     monkeypatch.chdir(tmp_path)
     result = runner.invoke(app, ["generate", "--bars", "1"])
     assert result.exit_code == 0, result.output
@@ -186,7 +188,7 @@ def test_bad_prompt_is_one_line_error(checkpoint, tmp_path) -> None:
 
 def test_prompt_errors(model, tokenizer) -> None:
     from remixmusic.errors import RemixError
-    from remixmusic.notes import Piece
+    from remixmusic.music.notes import Piece
 
     with pytest.raises(RemixError, match="no notes"):
         generate(model, tokenizer, 1, prompt=Piece(), prompt_bars=2)

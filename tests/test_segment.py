@@ -4,8 +4,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from remixmusic.errors import RemixError
-from remixmusic.notes import STEPS_PER_BEAT
-from remixmusic.segment import Segmenter, degree_of_change, lbdm_strength, profile_strength
+from remixmusic.music.notes import STEPS_PER_BEAT
+from remixmusic.novelty.segment import Segmenter, degree_of_change, lbdm_strength, profile_strength
 
 Q = STEPS_PER_BEAT  # a quarter note
 

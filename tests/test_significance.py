@@ -5,7 +5,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from remixmusic.significance import (
+from remixmusic.evaluation.significance import (
     bootstrap_ci,
     bootstrap_ci_curves,
     cliffs_delta,

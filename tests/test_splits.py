@@ -7,15 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from remixmusic.notes import NOTE_DTYPE, Piece
-from remixmusic.splits import (
-    NearDuplicateRule,
-    SplitRule,
-    group_and_split,
-    interval_ngrams,
-    jaccard,
-    melody_line,
-)
+from remixmusic.data.splits import NearDuplicateRule, SplitRule, group_and_split, interval_ngrams, jaccard
+from remixmusic.music.lines import melody_line
+from remixmusic.music.notes import NOTE_DTYPE, Piece
 
 
 def _piece(rows: list[tuple[int, int, int, int]]) -> Piece:

@@ -10,8 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from remixmusic.notes import NOTE_DTYPE, Piece
-from remixmusic.stats import (
+from remixmusic.evaluation.descriptors import (
     DESCRIPTORS,
     compare,
     describe,
@@ -19,6 +18,7 @@ from remixmusic.stats import (
     groove_consistency,
     overlapping_area,
 )
+from remixmusic.music.notes import NOTE_DTYPE, Piece
 
 
 def make_piece(rows: list[tuple[int, int, int]], drums: list[tuple[int, int, int]] = ()) -> Piece:
@@ -101,8 +101,8 @@ def test_ranges_and_transposition_invariance(rows, shift) -> None:
 
 
 def test_folder_aggregate_and_overlap(tmp_path) -> None:
-    from remixmusic.midi import write_midi
-    from remixmusic.stats import describe_folder
+    from remixmusic.evaluation.descriptors import describe_folder
+    from remixmusic.io.midi import write_midi
 
     write_midi(TRIAD, tmp_path / "a.mid")
     write_midi(TRIAD.transpose(2), tmp_path / "b.mid")
@@ -131,7 +131,7 @@ def test_stats_cli(tmp_path) -> None:
     from typer.testing import CliRunner
 
     from remixmusic.cli import app
-    from remixmusic.midi import write_midi
+    from remixmusic.io.midi import write_midi
 
     for name, piece in (("a", TRIAD), ("b", TRIAD.transpose(-3))):
         write_midi(piece, tmp_path / "gen" / f"{name}.mid")

@@ -9,17 +9,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from remixmusic.notes import NOTE_DTYPE, TEMPO_DTYPE, TIME_SIGNATURE_DTYPE, Piece, Track
-from remixmusic.tokenizer import (
-    DRUM_PROGRAM,
-    PITCH,
-    PROGRAM,
-    TEMPO,
-    Grammar,
-    RemiTokenizer,
-    TokenizerConfig,
-    TokenizerError,
-)
+from remixmusic.errors import TokenizerError
+from remixmusic.music.notes import NOTE_DTYPE, TEMPO_DTYPE, TIME_SIGNATURE_DTYPE, Piece, Track
+from remixmusic.tokenizer.config import DRUM_PROGRAM, PITCH, PROGRAM, TEMPO, TokenizerConfig
+from remixmusic.tokenizer.grammar import Grammar
+from remixmusic.tokenizer.remi import RemiTokenizer
 
 CONFIGS = {
     "default": TokenizerConfig(),
@@ -342,7 +336,7 @@ REAL = [
 @pytest.fixture(scope="module")
 def real_pieces() -> list[Piece]:
     corpus = pytest.importorskip("music21.corpus")
-    from remixmusic.corpora import score_to_piece
+    from remixmusic.io.music21 import score_to_piece
 
     return [score_to_piece(corpus.parse(path, number=number), source=path) for path, number in REAL]
 
@@ -368,7 +362,7 @@ def test_real_pieces(name: str, real_pieces: list[Piece]) -> None:
 
 def corpus_round_trip(name: str) -> None:
     """Every piece of a dataset round-trips on the default and the REMI+ configs and follows the grammar."""
-    from remixmusic.corpora import load_dataset
+    from remixmusic.data.datasets import load_dataset
     from remixmusic.errors import DatasetError
 
     try:

@@ -19,23 +19,24 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from remixmusic.checkpoint import load_checkpoint, load_train_state, read_info
 from remixmusic.cli import app
+from remixmusic.data.tokens import count_notes
 from remixmusic.errors import CheckpointError, DatasetError, RemixError
-from remixmusic.midi import read_midi
-from remixmusic.model import MusicTransformer
-from remixmusic.tokenizer import RemiTokenizer
-from remixmusic.train import (
-    TrainConfig,
+from remixmusic.generation.checkpoint import load_checkpoint, load_train_state
+from remixmusic.generation.checkpoint_info import read_info
+from remixmusic.generation.model import MusicTransformer
+from remixmusic.generation.training.config import TrainConfig
+from remixmusic.generation.training.loop import (
     Trainer,
     WindowSampler,
-    _Distributed,
     _evaluate,
-    count_notes,
     eval_windows,
     learning_rate,
     make_optimizer,
 )
+from remixmusic.generation.training.runtime import _Distributed
+from remixmusic.io.midi import read_midi
+from remixmusic.tokenizer.remi import RemiTokenizer
 
 CHORALES = Path(__file__).resolve().parent.parent / "datasets" / "bach-chorales" / "midi"
 TINY = TrainConfig(
@@ -258,7 +259,7 @@ def test_bad_model_options_and_an_empty_train_split_are_user_errors(tokenizer, s
 def test_loss_plot_leaves_the_callers_matplotlib_backend_alone():
     import matplotlib
 
-    from remixmusic.train import _plot
+    from remixmusic.generation.training.logs import _plot
 
     before = matplotlib.get_backend()
     matplotlib.use("svg")
@@ -310,7 +311,7 @@ def test_two_process_gloo_run_keeps_ranks_identical(tmp_path, sequences):
 
 @pytest.fixture(scope="module")
 def mini_dataset(tmp_path_factory):
-    from remixmusic.corpora import import_folder
+    from remixmusic.data.build import import_folder
 
     source = tmp_path_factory.mktemp("src")
     for path in sorted(CHORALES.glob("*.mid"))[:16]:

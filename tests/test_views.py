@@ -9,17 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from remixmusic.errors import RemixError
-from remixmusic.notes import NOTE_DTYPE, Piece, Track
-from remixmusic.views import (
-    ALPHABET_SIZE,
-    INVARIANCES,
-    MERGED_TRACK,
-    ORDER,
-    encode,
-    extract_lines,
-    melody_indices,
-    piece_streams,
-)
+from remixmusic.music.lines import MERGED_TRACK, extract_lines, melody_indices
+from remixmusic.music.notes import NOTE_DTYPE, Piece, Track
+from remixmusic.novelty.symbols import ALPHABET_SIZE, INVARIANCES, ORDER, encode, piece_streams
 
 
 def chords_piece() -> Piece:

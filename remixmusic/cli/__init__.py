@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from remixmusic import __version__
+from remixmusic._util.meta import __version__
 from remixmusic.cli import analyze, dataset, experiment, generate, stats, train
 from remixmusic.cli.common import console_err
 from remixmusic.errors import RemixError

@@ -7,8 +7,9 @@ from pathlib import Path
 import typer
 
 from remixmusic.cli.common import console, jobs_option, out_option, report_skipped, seed_option, strict_option
-from remixmusic.segment import METHODS
-from remixmusic.views import DEFAULT_INVARIANCE, DEFAULT_LINES, INVARIANCES, LINE_MODES
+from remixmusic.music.lines import DEFAULT_LINES, LINE_MODES
+from remixmusic.novelty.segment import METHODS
+from remixmusic.novelty.symbols import DEFAULT_INVARIANCE, INVARIANCES
 
 
 def invariance_option(default: str | None) -> str | None:
@@ -38,7 +39,7 @@ def register(app: typer.Typer) -> None:
         strict: bool = strict_option(),
     ) -> None:
         """Build a reference index once, for any number of analyses (--against)."""
-        from remixmusic.analyze import build_index
+        from remixmusic.novelty.analyze import build_index
 
         index, skipped = build_index(reference, invariance, lines, jobs, show_progress=True)
         index.save(out)
@@ -75,7 +76,7 @@ def register(app: typer.Typer) -> None:
         strict: bool = strict_option(),
     ) -> None:
         """Label every motif of every piece copied/varied/stock/self-repeat/prompt/novel and compare with a control."""
-        from remixmusic.analyze import analyze
+        from remixmusic.experiment.provenance import analyze
 
         report = analyze(
             query,

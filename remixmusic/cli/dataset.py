@@ -7,18 +7,19 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from remixmusic import corpora
 from remixmusic.cli.common import console, jobs_option, out_option, report_skipped, strict_option
+from remixmusic.data import build as building
+from remixmusic.data import datasets
 from remixmusic.errors import DatasetError
 
-ROOT_HELP = f"Datasets folder (default: ${corpora.ENV_ROOT}, else the repository's datasets/)."
+ROOT_HELP = f"Datasets folder (default: ${datasets.ENV_ROOT}, else the repository's datasets/)."
 
 
 def root_option() -> Path | None:
     return typer.Option(None, "--root", help=ROOT_HELP)
 
 
-def _summary(report: corpora.BuildReport, verb: str) -> None:
+def _summary(report: building.BuildReport, verb: str) -> None:
     counts = report.dataset.header["counts"]
     splits = ", ".join(f"{name} {n}" for name, n in counts["splits"].items())
     console.print(
@@ -36,7 +37,7 @@ def register(app: typer.Typer) -> None:
 
     @dataset_app.command("build")
     def build(
-        name: str = typer.Argument(..., help=f"Corpus to build: {', '.join(corpora.CORPORA)}."),
+        name: str = typer.Argument(..., help=f"Corpus to build: {', '.join(building.CORPORA)}."),
         out: Path | None = out_option(None, ROOT_HELP),
         jobs: int = jobs_option(),
         resume: bool = typer.Option(
@@ -45,7 +46,7 @@ def register(app: typer.Typer) -> None:
         strict: bool = strict_option(),
     ) -> None:
         """Convert a corpus shipped inside music21 into a MIDI dataset with a manifest and leak-free splits."""
-        report = corpora.build_dataset(name, root=out, jobs=jobs, resume=resume)
+        report = building.build_dataset(name, root=out, jobs=jobs, resume=resume)
         _summary(report, "built")
         report_skipped(report.skipped, strict)
 
@@ -59,7 +60,7 @@ def register(app: typer.Typer) -> None:
         force: bool = typer.Option(False, "--force", help="Replace an existing dataset of that name."),
     ) -> None:
         """Make a dataset from your own MIDI folder; unreadable files are listed and skipped."""
-        report = corpora.import_folder(folder, name, root=out, jobs=jobs, overwrite=force)
+        report = building.import_folder(folder, name, root=out, jobs=jobs, overwrite=force)
         _summary(report, "imported")
         repaired = [r for r in report.dataset.manifest if r.get("repairs")]
         for record in repaired:
@@ -71,13 +72,13 @@ def register(app: typer.Typer) -> None:
     @dataset_app.command("list")
     def list_(root: Path | None = root_option()) -> None:
         """Datasets that are built or bundled."""
-        names = corpora.list_datasets(root)
+        names = datasets.list_datasets(root)
         table = Table("dataset", "pieces", "description")
         for name in names:
-            info = corpora.dataset_info(name, root)
+            info = datasets.dataset_info(name, root)
             table.add_row(name, str(info.pieces), info.description)
         console.print(table)
-        missing = [name for name in corpora.CORPORA if name not in names]
+        missing = [name for name in building.CORPORA if name not in names]
         if missing:
             console.print(
                 f"not built yet: {', '.join(missing)} (remixmusic dataset build NAME)", highlight=False
@@ -90,14 +91,14 @@ def register(app: typer.Typer) -> None:
         verify: bool = typer.Option(False, "--verify", help="Also check every file against its checksum."),
     ) -> None:
         """Pieces, notes, hours, splits and near-duplicate groups of a dataset."""
-        summary = corpora.dataset_info(name, root)
+        summary = datasets.dataset_info(name, root)
         console.print(f"[bold]{summary.name}[/bold]: {summary.description}", highlight=False)
         table = Table()
         table.add_column("")
-        for column in (*corpora.SPLITS, "total"):
+        for column in (*datasets.SPLITS, "total"):
             table.add_column(column, justify="right")
-        table.add_row("pieces", *(str(summary.splits[s]) for s in corpora.SPLITS), str(summary.pieces))
-        table.add_row("notes", *(str(summary.split_notes[s]) for s in corpora.SPLITS), str(summary.notes))
+        table.add_row("pieces", *(str(summary.splits[s]) for s in datasets.SPLITS), str(summary.pieces))
+        table.add_row("notes", *(str(summary.split_notes[s]) for s in datasets.SPLITS), str(summary.notes))
         console.print(table)
         console.print(
             f"{summary.hours:.2f} hours; {summary.groups} near-duplicate groups, "
@@ -106,7 +107,7 @@ def register(app: typer.Typer) -> None:
             highlight=False,
         )
         if verify:
-            problems = corpora.verify_dataset(corpora.load_dataset(name, root))
+            problems = datasets.verify_dataset(datasets.load_dataset(name, root))
             if problems:
                 report_skipped(problems, strict=False)
                 raise DatasetError(f"{len(problems)} file(s) do not match the manifest")

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from remixmusic.cli.common import console, jobs_option, out_option, seed_option
-from remixmusic.experiment import DEFAULT_INFINIGRAM_CONTEXT
+from remixmusic.experiment.design import DEFAULT_INFINIGRAM_CONTEXT
 
 
 def register(app: typer.Typer) -> None:
@@ -56,7 +56,7 @@ def register(app: typer.Typer) -> None:
         out: Path = out_option(Path("experiments/run"), help="Output folder (experiment.html and more)."),
     ) -> None:
         """Test whether the transformer recombines training phrases more than human music does."""
-        from remixmusic.experiment import run_experiment
+        from remixmusic.experiment.run import run_experiment
 
         result = run_experiment(
             checkpoint,

@@ -47,8 +47,9 @@ def register(app: typer.Typer) -> None:
         out: Path = out_option(Path("generated"), help="Output folder for piece_NNN.mid + .json sidecars."),
     ) -> None:
         """Write MIDI files sampled with grammar-constrained decoding, each with a JSON sidecar."""
-        from remixmusic.midi import read_midi
-        from remixmusic.sample import generate, load_model, write_generated
+        from remixmusic.generation.loading import load_model
+        from remixmusic.generation.sampling import generate, write_generated
+        from remixmusic.io.midi import read_midi
 
         model, tokenizer, identity = load_model(checkpoint)
         prompt_piece = read_midi(prompt) if prompt is not None else None
@@ -112,8 +113,8 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Fit a count-based baseline; `generate --checkpoint DIR` then samples from it."""
-        from remixmusic.checkpoint import default_checkpoint_path, read_info
         from remixmusic.errors import RemixError
+        from remixmusic.generation.checkpoint_info import default_checkpoint_path, read_info
 
         if kind not in ("kn", "infini"):
             raise RemixError(f"--kind must be kn or infini, not {kind!r}")
@@ -129,7 +130,7 @@ def register(app: typer.Typer) -> None:
 def _fit_infinigram(
     dataset: str, info: Any, max_context: int | None, transpose: int, jobs: int, out: Path | None
 ) -> None:
-    from remixmusic.infinigram import fit_infinigram
+    from remixmusic.generation.baselines.infinigram import fit_infinigram
 
     model = fit_infinigram(dataset, info.tokenizer_config, max_context, transpose, jobs)
     out = out or Path("checkpoints") / f"infinigram-{Path(dataset).name}"
@@ -152,8 +153,8 @@ def _fit_kn(
     jobs: int,
     out: Path | None,
 ) -> None:
-    from remixmusic.checkpoint import update_metrics
-    from remixmusic.ngram import fit_ngram
+    from remixmusic.generation.baselines.ngram import fit_ngram
+    from remixmusic.generation.checkpoint import update_metrics
 
     model = fit_ngram(dataset, info.tokenizer_config, max_order, min_order, transpose, jobs)
     out = out or Path("checkpoints") / f"ngram-{Path(dataset).name}"

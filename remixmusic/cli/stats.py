@@ -29,7 +29,7 @@ def register(app: typer.Typer) -> None:
         strict: bool = strict_option(),
     ) -> None:
         """Pitch, polyphony and rhythm descriptors (mean ± std over files), optionally vs a 2nd folder."""
-        from remixmusic.stats import DESCRIPTORS, compare, describe_folder, json_safe
+        from remixmusic.evaluation.descriptors import DESCRIPTORS, compare, describe_folder, json_safe
 
         sets = [describe_folder(folder, jobs=jobs, show_progress=not as_json)]
         if compare_to is not None:

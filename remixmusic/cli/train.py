@@ -61,7 +61,8 @@ def register(app: typer.Typer) -> None:
         ] = False,
     ) -> None:
         """Train a music transformer; Ctrl-C saves a state that --resume continues exactly."""
-        from remixmusic.train import TrainConfig, train
+        from remixmusic.generation.training import train
+        from remixmusic.generation.training.config import TrainConfig
 
         options = {
             "preset": preset,

@@ -1,0 +1,1 @@
+"""Statistics and descriptors shared by analysis and experiment: significance tests, symbolic-music descriptors."""

@@ -1,0 +1,454 @@
+"""Sampling pieces from a language model over REMI tokens, with grammar-constrained decoding.
+
+Any model that implements the decoder protocol below can generate: the transformer (through
+:class:`TransformerDecoder`, with or without its KV cache) and the count-based baselines
+(:meth:`remixmusic.ngram.NGramModel.decoder`, :meth:`remixmusic.infinigram.InfiniGram.decoder`). A
+decoder is stateful for one batch::
+
+    logp = decoder.start(prefix)      # prefix (B, T) ids -> (B, T, vocab) log-probs; [:, t] predicts t+1
+    logp = decoder.step(tokens)       # tokens (B,) appended -> (B, vocab) log-probs of the next token
+
+Decoding (Holtzman et al. 2020 for nucleus sampling): at each step the tokens the tokenizer's
+:class:`~remixmusic.tokenizer.Grammar` forbids are masked to ``-inf``, then temperature, top-k and top-p
+filter what is left and one token per row is drawn with a seeded ``torch.Generator``; every output is a
+complete grammatical sequence, so it always decodes to a valid piece. A row ends at ``EOS``; at the bar
+limit or the token limit it is cut back to its last complete note and closed with ``EOS``.
+
+Surprisal. ``token_log_probs[i]`` is the natural log-probability of token ``i`` under the model
+restricted to the tokens the grammar allows at that point (renormalized), at temperature 1 and without
+top-k/top-p: a property of the model and the piece, not of the sampling settings. A note's log-probability
+is the sum over the tokens :meth:`~remixmusic.tokenizer.RemiTokenizer.align` assigns to it (its Position,
+if it is the first note there, and its Program/Pitch/Velocity/Duration tokens).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from remixmusic._util.parallel import progress_bar
+from remixmusic.errors import RemixError
+from remixmusic.generation.model import MusicTransformer
+from remixmusic.music.notes import Piece
+from remixmusic.tokenizer.remi import RemiTokenizer
+
+
+class Decoder(Protocol):
+    """Incremental next-token log-probabilities for a batch of equal-length prefixes."""
+
+    max_length: int | None
+
+    def start(self, prefix: torch.Tensor) -> torch.Tensor: ...
+
+    def step(self, tokens: torch.Tensor) -> torch.Tensor: ...
+
+
+class TransformerDecoder:
+    """The decoder protocol for :class:`~remixmusic.model.MusicTransformer`.
+
+    With ``use_cache`` each step feeds one token and reuses the keys/values of the prefix (KV cache);
+    without it each step runs the model over the whole sequence again (the baseline the benchmark
+    compares against). Both give the same log-probabilities.
+    """
+
+    def __init__(self, model: MusicTransformer, use_cache: bool = True) -> None:
+        self.model = model.eval()
+        self.use_cache = use_cache
+        # Learned absolute positions do not extend past the training context; RoPE slides its window.
+        self.max_length = model.config.block_size if model.config.positions == "learned" else None
+        self._cache = None
+        self._ids: torch.Tensor | None = None
+
+    @torch.inference_mode()
+    def start(self, prefix: torch.Tensor) -> torch.Tensor:
+        device = next(self.model.parameters()).device
+        prefix = prefix.to(device)
+        self._cache = self.model.new_cache(len(prefix)) if self.use_cache else None
+        self._ids = prefix
+        logits, _ = self.model(prefix, cache=self._cache)
+        return F.log_softmax(logits.float(), dim=-1).cpu()
+
+    @torch.inference_mode()
+    def step(self, tokens: torch.Tensor) -> torch.Tensor:
+        tokens = tokens.to(self._ids.device)[:, None]
+        if self.use_cache:
+            logits, _ = self.model(tokens, cache=self._cache)
+        else:
+            self._ids = torch.cat([self._ids, tokens], dim=1)
+            logits, _ = self.model(self._ids)
+        return F.log_softmax(logits[:, -1].float(), dim=-1).cpu()
+
+
+def make_decoder(model: Any, use_cache: bool = True) -> Decoder:
+    """A fresh decoder for a transformer or for anything with a ``decoder()`` method (the n-gram)."""
+    if isinstance(model, MusicTransformer):
+        return TransformerDecoder(model, use_cache)
+    if hasattr(model, "decoder"):
+        return model.decoder()
+    raise TypeError(f"cannot generate with a {type(model).__name__}")
+
+
+@dataclass(frozen=True)
+class SamplingConfig:
+    """Every setting that, with the model, determines the output (recorded in each sidecar)."""
+
+    n: int = 4
+    bars: int | None = 16
+    max_tokens: int = 2048
+    temperature: float = 1.0
+    top_k: int = 0
+    top_p: float = 1.0
+    seed: int = 0
+    batch_size: int = 16
+    prompt_bars: int = 4
+    include_prompt: bool = True
+
+    def __post_init__(self) -> None:
+        checks = [
+            (self.n >= 1, "n must be at least 1"),
+            (self.bars is None or self.bars >= 1, "bars must be at least 1"),
+            (self.max_tokens >= 2, "max_tokens must be at least 2"),
+            (self.temperature >= 0, "temperature must be >= 0 (0 = greedy)"),
+            (self.top_k >= 0, "top_k must be >= 0 (0 = off)"),
+            (0 < self.top_p <= 1, "top_p must be in (0, 1]"),
+            (self.batch_size >= 1, "batch_size must be at least 1"),
+            (self.prompt_bars >= 1, "prompt_bars must be at least 1"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise RemixError(message)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Generated:
+    """One sampled piece with its tokens and per-token and per-note log-probabilities."""
+
+    piece: Piece
+    ids: np.ndarray  # the whole sequence, BOS .. EOS, prompt tokens included
+    token_log_probs: np.ndarray  # per token of ``ids`` (natural log; NaN for BOS)
+    note_log_probs: np.ndarray  # per note of ``piece``, in ``piece.notes`` order
+    stop_reason: str  # "eos", "bars" or "max_tokens"
+    index: int  # position in the generated set (0..n-1)
+    config: SamplingConfig
+    prompt: dict[str, Any] | None = None  # path, bars, included, n_notes (the first n_notes of ``piece``)
+
+
+def filter_logits(logits: torch.Tensor, top_k: int = 0, top_p: float = 1.0) -> torch.Tensor:
+    """Top-k, then nucleus (top-p) filtering: removed entries become ``-inf``; at least one stays."""
+    if top_k and top_k < logits.shape[-1]:
+        kth = torch.topk(logits, top_k, dim=-1).values[..., -1:]
+        logits = logits.masked_fill(logits < kth, -math.inf)
+    if top_p < 1.0:
+        ordered, order = torch.sort(logits, dim=-1, descending=True)
+        probs = ordered.softmax(dim=-1)
+        # Drop a token when the tokens ranked before it already hold top_p of the mass.
+        drop = (probs.cumsum(dim=-1) - probs) >= top_p
+        logits = logits.masked_fill(drop.scatter(-1, order, drop), -math.inf)
+    return logits
+
+
+def prompt_ids(tokenizer: RemiTokenizer, prompt: Piece, bars: int) -> tuple[np.ndarray, int]:
+    """Tokens of the prompt's first ``bars`` bars followed by the ``Bar`` that opens the next one.
+
+    Returns the ids (no ``EOS``) and the number of prompt notes. The prompt is canonicalized by the
+    tokenizer, so a continuation starts with exactly ``tokenizer.canonicalize(prompt.crop_bars(0, bars))``.
+    """
+    head = tokenizer.canonicalize(prompt.crop_bars(0, bars))
+    if len(head.notes) == 0:
+        raise RemixError(
+            f"{prompt.source or 'prompt'}: no notes the model can read in its first {bars} bar(s)"
+        )
+    ids = tokenizer.encode(head)[:-1]
+    # Bars run to the last onset in the encoding; add the missing (empty) ones, then open bar bars + 1.
+    missing = bars + 1 - int((ids == tokenizer.bar_token_id).sum())
+    return np.concatenate([ids, np.full(max(missing, 1), tokenizer.bar_token_id)]), len(head.notes)
+
+
+@contextlib.contextmanager
+def single_threaded() -> Iterator[None]:
+    """Run torch on one CPU thread inside the block (restoring the setting after).
+
+    Incremental decoding multiplies matrices of a few rows: intra-op threads cost more to wake than they
+    save, and on a busy machine they make each step several times slower (measured 10x for the tiny
+    model's layers with 2 threads under load). CUDA work is unaffected.
+    """
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _batch_seed(seed: int, batch: int) -> int:
+    return int(np.random.SeedSequence([seed, batch]).generate_state(1, np.uint64)[0] >> np.uint64(1))
+
+
+def generate(
+    model: Any,
+    tokenizer: RemiTokenizer,
+    n: int = 4,
+    *,
+    bars: int | None = 16,
+    max_tokens: int = 2048,
+    temperature: float = 1.0,
+    top_k: int = 0,
+    top_p: float = 1.0,
+    seed: int = 0,
+    prompt: Piece | None = None,
+    prompt_bars: int = 4,
+    include_prompt: bool = True,
+    batch_size: int = 16,
+    use_cache: bool = True,
+    show_progress: bool = False,
+) -> list[Generated]:
+    """Sample ``n`` pieces from ``model`` (a transformer or an n-gram model), ``batch_size`` at a time.
+
+    ``bars`` limits the generated length in bars (after the prompt); ``max_tokens`` limits the whole
+    sequence (prompt, BOS and EOS included). With ``prompt``, every sample continues its first
+    ``prompt_bars`` bars from the next bar on; ``include_prompt=False`` leaves those bars out of the
+    pieces (the continuation then starts at step 0). The same arguments (``seed``, ``n`` and
+    ``batch_size`` included; each batch draws from its own generator seeded from ``(seed, batch)``) give
+    the same pieces, with or without the cache.
+    """
+    config = SamplingConfig(
+        n=n,
+        bars=bars,
+        max_tokens=max_tokens,
+        temperature=temperature,
+        top_k=top_k,
+        top_p=top_p,
+        seed=seed,
+        batch_size=batch_size,
+        prompt_bars=prompt_bars,
+        include_prompt=include_prompt,
+    )
+    if prompt is None:
+        prefix, n_prompt_notes = np.array([tokenizer.bos_id]), 0
+    else:
+        prefix, n_prompt_notes = prompt_ids(tokenizer, prompt, prompt_bars)
+    # The prefix's last Bar opens the continuation: its bar index in the decoded pieces. It can exceed
+    # prompt_bars, where the tokenizer splits a bar no meter token can say (9/4 becomes two 9/8 bars).
+    first_bar = int((prefix == tokenizer.bar_token_id).sum()) - 1
+    results: list[Generated] = []
+    with progress_bar(transient=True, disable=not show_progress) as progress:
+        task = progress.add_task("generating", total=n)
+        for batch, first in enumerate(range(0, n, batch_size)):
+            size = min(batch_size, n - first)
+            with single_threaded():
+                rows = _decode_batch(
+                    model, tokenizer, prefix, size, config, _batch_seed(seed, batch), use_cache
+                )
+            for offset, (ids, logp, reason) in enumerate(rows):
+                results.append(
+                    _finish(
+                        tokenizer,
+                        ids,
+                        logp,
+                        reason,
+                        first + offset,
+                        config,
+                        prompt,
+                        n_prompt_notes,
+                        first_bar,
+                    )
+                )
+            progress.advance(task, size)
+    return results
+
+
+def _decode_batch(
+    model: Any,
+    tokenizer: RemiTokenizer,
+    prefix: np.ndarray,
+    size: int,
+    config: SamplingConfig,
+    seed: int,
+    use_cache: bool,
+) -> list[tuple[np.ndarray, np.ndarray, str]]:
+    """Decode ``size`` continuations of ``prefix`` in lockstep; returns (ids, token log-probs, reason)."""
+    decoder = make_decoder(model, use_cache)
+    grammar = tokenizer.grammar().batch(size)
+    eos, bar, pad = tokenizer.eos_id, tokenizer.bar_token_id, tokenizer.pad_id
+    limit = config.max_tokens if decoder.max_length is None else min(config.max_tokens, decoder.max_length)
+    if len(prefix) + 1 >= limit:
+        raise RemixError(f"a limit of {limit} tokens leaves no room after the {len(prefix)}-token prompt")
+    generator = torch.Generator().manual_seed(seed)
+
+    ids = np.tile(prefix, (size, 1))
+    logp_prefix = decoder.start(torch.as_tensor(ids))
+    # Score the prefix (the same for every row) under the grammar, token by token, and note the last
+    # point where the sequence could end (EOS legal: right after BOS or after a complete note).
+    token_logp = np.full((size, limit), np.nan)
+    last_complete = 1
+    for t, token in enumerate(prefix):
+        mask = grammar.mask()[0]
+        if t > 0:
+            masked = logp_prefix[0, t - 1].masked_fill(~torch.from_numpy(mask), -math.inf)
+            token_logp[:, t] = float(masked.log_softmax(-1)[token])
+            last_complete = t if mask[eos] else last_complete
+        grammar.advance(np.full(size, token))
+    logp = logp_prefix[:, -1]
+
+    length = len(prefix)
+    # Bars of the continuation opened so far (a prompt prefix already opens the first one).
+    bars_open = np.full(size, int(length > 1), np.int64)
+    last_complete = np.full(size, last_complete)  # per row: the longest prefix that EOS may close
+    stop_at = np.zeros(size, np.int64)  # final length (EOS included) once a row has stopped
+    reasons = [""] * size
+    out = np.full((size, limit), pad, np.int64)
+    out[:, :length] = prefix
+    while True:
+        active = stop_at == 0
+        mask = torch.from_numpy(grammar.mask())
+        last_complete = np.where(active & mask[:, eos].numpy(), length, last_complete)
+        if length >= limit - 1:
+            break
+        stopped = torch.from_numpy(~active)
+        mask[stopped] = False  # stopped rows only pad (their grammar state may be closed or dead)
+        mask[stopped, pad] = True
+        logp = logp.masked_fill(stopped[:, None], 0.0)  # whatever the model gives pad there (-inf too)
+        allowed_logp = logp.masked_fill(~mask, -math.inf).log_softmax(-1)
+        tokens = _sample(allowed_logp, config, generator)
+        token_logp[:, length] = allowed_logp[np.arange(size), torch.from_numpy(tokens)].numpy()
+        bars_open += active & (tokens == bar)
+        over_bars = active & (bars_open > config.bars) if config.bars is not None else np.zeros(size, bool)
+        ended = active & (tokens == eos)
+        for row in np.nonzero(ended)[0]:
+            stop_at[row], reasons[row] = length + 1, "eos"
+        for row in np.nonzero(over_bars)[0]:
+            stop_at[row], reasons[row] = last_complete[row] + 1, "bars"
+        out[:, length] = tokens
+        grammar.advance(tokens)
+        length += 1
+        if not (stop_at == 0).any():
+            break
+        logp = decoder.step(torch.from_numpy(out[:, length - 1]))
+    rows = []
+    for row in range(size):
+        end = stop_at[row] or last_complete[row] + 1
+        seq = np.concatenate([out[row, : end - 1], [eos]])
+        scores = token_logp[row, :end].copy()
+        if reasons[row] != "eos":
+            scores[end - 1] = np.nan  # the closing EOS was not sampled
+        rows.append((seq, scores, reasons[row] or "max_tokens"))
+    return rows
+
+
+def _sample(allowed_logp: torch.Tensor, config: SamplingConfig, generator: torch.Generator) -> np.ndarray:
+    if config.temperature == 0:
+        return allowed_logp.argmax(-1).numpy()
+    logits = filter_logits(allowed_logp / config.temperature, config.top_k, config.top_p)
+    return torch.multinomial(logits.softmax(-1), 1, generator=generator)[:, 0].numpy()
+
+
+def _finish(
+    tokenizer: RemiTokenizer,
+    ids: np.ndarray,
+    token_logp: np.ndarray,
+    reason: str,
+    index: int,
+    config: SamplingConfig,
+    prompt: Piece | None,
+    n_prompt_notes: int,
+    first_bar: int,
+) -> Generated:
+    """Decode one row and sum its token log-probabilities per note; drop the prompt (the notes before
+    bar ``first_bar``, where the continuation starts) if asked."""
+    piece = tokenizer.decode(ids)
+    owner = tokenizer.align(ids)
+    note_logp = np.zeros(len(piece.notes))
+    np.add.at(note_logp, owner[owner >= 0], np.nan_to_num(token_logp[owner >= 0]))
+    prompt_info = None
+    if prompt is not None:
+        prompt_info = {
+            "path": prompt.source,
+            "bars": config.prompt_bars,
+            "included": config.include_prompt,
+            "n_notes": n_prompt_notes if config.include_prompt else 0,
+        }
+        if not config.include_prompt:
+            starts = piece.bar_starts(piece.end + 1)
+            start = int(starts[first_bar]) if first_bar < len(starts) else piece.end
+            piece = piece.crop(start, max(piece.end, start) + 1)
+            note_logp = note_logp[n_prompt_notes:]
+    return Generated(
+        piece=piece,
+        ids=ids,
+        token_log_probs=token_logp,
+        note_log_probs=note_logp,
+        stop_reason=reason,
+        index=index,
+        config=config,
+        prompt=prompt_info,
+    )
+
+
+def write_generated(
+    results: list[Generated], out_dir: str | Path, model_info: dict[str, Any], stem: str = "piece"
+) -> list[Path]:
+    """Write ``{stem}_{index:03d}.mid`` and a ``.json`` sidecar with the same stem for every result.
+
+    The sidecar records ``model_info`` (kind, id, path and weights sha256), every sampling setting, the
+    prompt, and ``note_log_probs``: one natural-log probability per note, in the order of
+    ``remixmusic.midi.read_midi(<the .mid file>).notes``; the written file is read back to establish that
+    order. Both files are written atomically. Returns the MIDI paths.
+    """
+    from remixmusic._util.files import write_json
+    from remixmusic.io.midi import read_midi, write_midi
+
+    out_dir = Path(out_dir)
+    paths = []
+    for result in results:
+        midi_path = out_dir / f"{stem}_{result.index:03d}.mid"
+        write_midi(result.piece, midi_path)
+        note_logp = _reorder(result.piece.notes, read_midi(midi_path).notes, result.note_log_probs)
+        config = result.config
+        sidecar = {
+            "format": "remixmusic-generated",
+            "version": 1,
+            "midi": midi_path.name,
+            "model": model_info,
+            "sampling": config.to_dict(),
+            "index": result.index,
+            "prompt": result.prompt,
+            "stop_reason": result.stop_reason,
+            "n_tokens": len(result.ids),
+            "n_notes": len(note_logp),
+            "log_prob_unit": "nats",
+            "note_log_probs_order": "remixmusic.midi.read_midi(midi).notes",
+            "note_log_probs": [round(float(v), 6) for v in note_logp],
+        }
+        write_json(midi_path.with_suffix(".json"), sidecar)
+        paths.append(midi_path)
+    return paths
+
+
+def _reorder(written: np.ndarray, read_back: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``values`` (one per note of ``written``) in the order of the same notes as read back from MIDI.
+
+    Notes are matched on (onset, pitch, program, drum flag): MIDI keeps those exactly, while track
+    numbering and overlapping durations may be normalized on the way.
+    """
+
+    def order(notes: np.ndarray) -> np.ndarray:
+        return np.lexsort((notes["is_drum"], notes["program"], notes["pitch"], notes["onset"]))
+
+    keys = ("onset", "pitch", "program", "is_drum")
+    a, b = written[order(written)], read_back[order(read_back)]
+    if len(a) != len(b) or any((a[k] != b[k]).any() for k in keys):
+        raise RuntimeError("the MIDI round trip changed the generated notes")
+    out = np.empty(len(values))
+    out[order(read_back)] = values[order(written)]
+    return out

@@ -1,0 +1,111 @@
+"""Melodic lines of a piece: the melody (highest sounding note over all tracks), merged voices, per-track skylines or voices.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+
+from remixmusic.errors import RemixError
+from remixmusic.music.notes import Piece
+
+pass
+
+
+LINE_MODES = ("melody", "merged-voices", "skyline", "voices")
+
+
+DEFAULT_LINES = "melody"
+
+
+MERGED_LINE_MODES = ("melody", "merged-voices")
+
+
+MERGED_TRACK = -1
+"""The ``track`` of a line drawn from all tracks merged."""
+
+
+def check_lines(lines: str) -> str:
+    if lines not in LINE_MODES:
+        raise RemixError(f"unknown line mode {lines!r}; choose one of {', '.join(LINE_MODES)}")
+    return lines
+
+
+@dataclass(frozen=True)
+class Line:
+    """A monophonic line of a piece: indices into ``piece.notes`` in strictly increasing onset order."""
+
+    track: int
+    voice: int
+    notes: np.ndarray
+
+
+def extract_lines(piece: Piece, lines: str = DEFAULT_LINES, include_drums: bool = False) -> list[Line]:
+    """Split a piece into monophonic lines (see the module docstring for the modes)."""
+    check_lines(lines)
+    notes = piece.notes
+    keep = np.arange(len(notes))
+    if not include_drums:
+        keep = keep[~notes["is_drum"]]
+    if len(keep) == 0:
+        return []
+    if lines == "melody":
+        return [Line(MERGED_TRACK, 0, keep[melody_indices(notes[keep])])]
+    sub = notes[keep]
+    merged = lines in MERGED_LINE_MODES
+    tracks = np.full(len(sub), MERGED_TRACK, np.int16) if merged else sub["track"]
+    # Highest pitch first within each (track, onset); the original index breaks ties deterministically.
+    order = np.lexsort((keep, -sub["pitch"].astype(np.int32), sub["onset"], tracks))
+    idx, track, onset = keep[order], tracks[order], sub["onset"][order]
+    new_group = np.ones(len(idx), dtype=bool)
+    new_group[1:] = (track[1:] != track[:-1]) | (onset[1:] != onset[:-1])
+    group_start = np.maximum.accumulate(np.where(new_group, np.arange(len(idx)), 0))
+    voice = np.arange(len(idx)) - group_start
+    if lines == "skyline":
+        idx, track, voice = idx[voice == 0], track[voice == 0], voice[voice == 0]
+    # Group by (track, voice); within a group the order above is by onset already.
+    by_line = np.lexsort((np.arange(len(idx)), voice, track))
+    idx, track, voice = idx[by_line], track[by_line], voice[by_line]
+    cut = np.flatnonzero((track[1:] != track[:-1]) | (voice[1:] != voice[:-1])) + 1
+    bounds = np.concatenate([[0], cut, [len(idx)]])
+    return [
+        Line(int(track[a]), int(voice[a]), idx[a:b].astype(np.int64)) for a, b in itertools.pairwise(bounds)
+    ]
+
+
+def melody_indices(notes: np.ndarray) -> np.ndarray:
+    """Indices (in onset order) of the notes that are the highest sounding pitch when they start, one per
+    onset: the skyline melody (Uitdenbogerd & Zobel 1999). Pass pitched notes only (no drums)."""
+    if not len(notes):
+        return np.zeros(0, np.int64)
+    onset = notes["onset"].astype(np.int64)
+    end = onset + notes["duration"]
+    # Sounding pitches as a (distinct pitches, distinct event times) boolean map from +1/-1 edges and a
+    # running sum. Only the times where a note starts or ends are columns, so memory follows the number
+    # of notes, not the length of the piece (a stray note an hour later costs two columns, not millions).
+    times, at = np.unique(np.concatenate([onset, end]), return_inverse=True)
+    start_col, end_col = at[: len(onset)], at[len(onset) :]
+    pitches, row = np.unique(notes["pitch"], return_inverse=True)
+    edges = np.zeros((len(pitches), len(times)), np.int32)
+    np.add.at(edges, (row, start_col), 1)
+    np.add.at(edges, (row, end_col), -1)
+    sounding = np.cumsum(edges, axis=1, dtype=np.int32) > 0
+    highest = len(pitches) - 1 - np.argmax(sounding[::-1], axis=0)
+    top = np.where(sounding.any(axis=0), pitches[highest], -1)
+    pitch = notes["pitch"].astype(np.int64)
+    candidates = np.flatnonzero(pitch == top[start_col])
+    candidates = candidates[np.argsort(onset[candidates], kind="stable")]
+    _, first = np.unique(onset[candidates], return_index=True)
+    return candidates[first]
+
+
+def melody_line(piece: Piece) -> np.ndarray:
+    """Pitches of the piece's skyline melody in time order (:func:`remixmusic.views.melody_indices`).
+
+    A lower voice moving under a held top note is not melody, which "highest note at each onset" would
+    wrongly take (a chorale's bass under a soprano's half note).
+    """
+    notes = piece.notes[~piece.notes["is_drum"]]
+    return notes["pitch"][melody_indices(notes)].astype(np.int16)

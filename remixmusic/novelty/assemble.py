@@ -1,0 +1,116 @@
+"""Assembling per-piece results into an :class:`~remixmusic.novelty.report.AnalysisReport`: leakage check, comparisons and parameters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from remixmusic.evaluation.significance import compare, leaked
+from remixmusic.music.notes import STEPS_PER_BEAT
+from remixmusic.novelty.index import Index
+from remixmusic.novelty.match import match_settings
+from remixmusic.novelty.originality import OriginalityResult
+from remixmusic.novelty.report import MEASURES, AnalysisReport, NoteMap
+
+COVERAGE_LENGTHS = np.arange(2, 33)
+"""Minimum match lengths L (notes) of the coverage curves."""
+
+if TYPE_CHECKING:
+    from remixmusic.novelty.analyze import Analyzer
+
+
+@dataclass
+class PieceResult:
+    """One piece's records, curves and note map (what a worker process sends back)."""
+
+    record: dict[str, Any]
+    motifs: list[dict[str, Any]]
+    coverage: np.ndarray
+    originality: OriginalityResult
+    note_map: NoteMap
+
+
+def _assemble(
+    analyzer: Analyzer,
+    index: Index,
+    results: list[PieceResult],
+    skipped: list[tuple[str, str]],
+    leak_share: float,
+    seed: int,
+) -> AnalysisReport:
+    query = [r for r in results if r.record["group"] == "query"]
+    control = [r for r in results if r.record["group"] == "control"]
+    is_leak = leaked(np.asarray([r.record["top_source_share"] for r in control]), leak_share)
+    for r, flag in zip(control, is_leak, strict=True):
+        r.record["leaked"] = bool(flag)
+    for r in query:
+        r.record["leaked"] = False
+    clean = [r for r, flag in zip(control, is_leak, strict=True) if not flag]
+    removed = [r.record["piece"] for r, flag in zip(control, is_leak, strict=True) if flag]
+    leakage = {
+        "rule": f"a control piece with >= {leak_share:.0%} of its line notes matched to one reference piece",
+        "n_control": len(control),
+        "n_removed": len(removed),
+        "removed": removed,
+        "summary": (
+            f"Leakage check: removed {len(removed)} of {len(control)} control piece(s) that duplicate a "
+            f"reference piece."
+            if control
+            else ""
+        ),
+    }
+    comparisons = []
+    if clean:
+        comparisons = [
+            compare(name, [r.record[name] for r in query], [r.record[name] for r in clean], seed=seed)
+            for name, _ in MEASURES
+        ]
+    params = {
+        "invariance": index.invariance,
+        "lines": index.lines,
+        "chance_length": index.chance_length,
+        "min_match_symbols": analyzer.matcher.min_length,
+        "min_match_notes": analyzer.min_match_notes,
+        "chance_bits": index.chance_bits,
+        "min_match_bits": analyzer.matcher.min_bits,
+        "df_threshold": analyzer.matcher.stock_df,
+        "max_edits": analyzer.matcher.max_edits,
+        "label_share": analyzer.label_share,
+        "leak_share": leak_share,
+        "matching": match_settings(analyzer.matcher),
+        "segmentation": analyzer.segmenter.params(),
+        "originality": analyzer.scorer.params() if analyzer.scorer is not None else None,
+        "reference_manifest_hash": index.manifest_hash,
+        "n_reference": index.n_pieces,
+        "n_query": len(query),
+        "n_control": len(control),
+        "seed": seed,
+    }
+    return AnalysisReport(
+        params=params,
+        piece_records=[r.record for r in results],
+        motif_records=[m for r in results for m in r.motifs],
+        coverage_lengths=COVERAGE_LENGTHS,
+        coverage={
+            "query": np.asarray([r.coverage for r in query]).reshape(len(query), len(COVERAGE_LENGTHS)),
+            "control": np.asarray([r.coverage for r in clean]).reshape(len(clean), len(COVERAGE_LENGTHS)),
+        },
+        originality_curves=[
+            {
+                "piece": r.record["piece"],
+                "group": r.record["group"],
+                "window_start_beat": r.originality.window_start / STEPS_PER_BEAT,
+                "originality": r.originality.originality,
+                "best_reference": [index.piece_names[p] if p >= 0 else "" for p in r.originality.best_piece],
+            }
+            for r in results
+        ],
+        comparisons=comparisons,
+        leakage=leakage,
+        skipped=skipped,
+        reference_names=list(index.piece_names),
+        note_maps=[r.note_map for r in query],
+    )

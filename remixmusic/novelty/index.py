@@ -1,0 +1,452 @@
+"""Reference index: a suffix array over the symbol streams of a reference corpus, with provenance.
+
+The index answers "where in the reference does this symbol sequence occur, and how far does it go" for
+every position of a query at once. It is the suffix-array approach of infini-gram (Liu et al., 2024):
+the concatenated reference streams are sorted by suffix, so every n-gram, of any length, is a contiguous
+range of the suffix array found by binary search, and its count is the range's width.
+
+Layout. Every line of every reference piece (see :mod:`remixmusic.views`) gets one *slot* per note. The
+line's ``n - order`` symbols fill its first slots; its last ``max(order, 1)`` slots hold a separator
+(``-1``), so no match runs from one line into the next. Per-slot provenance arrays give the piece, the
+piece's note index, the onset (steps), bar and pitch of the note in that slot, so a match starting at
+slot ``s`` of length ``m`` covers reference notes in slots ``s .. s + m - 1 + order``.
+
+Memory per reference slot (one per line note; in the default ``melody`` mode, one per melody note): text int32 (4) + suffix
+array int32 (4; int64 past 2**31 slots) + piece int32 (4) + note int32 (4) + onset int32 (4) + bar int32
+(4) + pitch int8 (1) = **25 bytes**, plus a few bytes per line. A Lakh-size corpus of 100M notes is
+about 2.5 GB on disk and is memory-mapped on load, so only the pages a query touches are read. Building
+peaks at about 100 bytes per slot (int64 ranks, keys and order of the prefix-doubling sort; measured 550
+MB for 5M slots), about 10 GB for 100M notes; the sort runs at about 0.8M slots/s on one core.
+
+The suffix array is built by prefix doubling (Manber & Myers) with numpy: suffixes are sorted by their
+first ``h`` symbols, and each round re-sorts only the groups still tied, by (rank of the first ``h``,
+rank of the next ``h``) packed into one int64 key. Separators get unique ranks so no comparison ever
+runs past the end of a line, which bounds the number of rounds by log2 of the longest repeated line
+segment.
+
+The index also carries a first-order model of its symbols (:class:`~remixmusic.information.SymbolModel`,
+a few MB at most: distinct symbols and bigrams) and two chance levels: ``chance_length`` in symbols (from
+shuffled lines) and ``chance_bits`` in information content (from surrogate lines sampled from that
+model, which keep the repeated notes and scale runs a shuffle destroys); see
+:mod:`remixmusic.information`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from remixmusic._util.files import sha256_bytes
+from remixmusic._util.parallel import progress_bar
+from remixmusic._util.suffix_array import suffix_array
+from remixmusic.errors import IndexFileError, RemixError
+from remixmusic.music.lines import DEFAULT_LINES, check_lines
+from remixmusic.music.notes import Piece
+from remixmusic.novelty.information import MODEL_ARRAYS, SymbolModel
+from remixmusic.novelty.inputs import _piece_name, _resolve_reference
+from remixmusic.novelty.symbols import DEFAULT_INVARIANCE, ORDER, Stream, check_invariance, piece_streams
+
+FORMAT = "remixmusic-index"
+
+
+FORMAT_VERSION = 2
+
+
+SEPARATOR = -1
+
+
+QUERY_BOUNDARY = -2  # joins query streams; matches nothing, not even a separator
+
+
+CHANCE_QUANTILE = 0.99
+
+
+_SLOT_ARRAYS = ("text", "piece", "note", "onset", "bar", "pitch")
+
+
+_LINE_ARRAYS = ("line_offsets", "line_piece", "line_track", "line_voice")
+
+
+@dataclass
+class Index:
+    """A reference corpus ready for matching. Build with :meth:`build`, persist with :meth:`save`/:meth:`load`.
+
+    Attributes: ``invariance`` and ``lines`` (the views every query must use too), ``include_drums``,
+    ``piece_names`` (file names or titles) and ``piece_sources`` (paths) of the reference pieces, the
+    slot arrays (``text``, ``piece``, ``note``, ``onset``, ``bar``, ``pitch``), the ``sa`` over symbol
+    slots only, the line arrays (``line_offsets`` into slots, ``line_piece``, ``line_track``,
+    ``line_voice``), ``chance_length`` and ``chance_bits`` (see :meth:`estimate_chance_length` and
+    :meth:`estimate_chance_bits`), the symbol ``model`` and ``manifest_hash``.
+    """
+
+    invariance: str
+    lines: str
+    include_drums: bool
+    piece_names: list[str]
+    piece_sources: list[str]
+    text: np.ndarray
+    sa: np.ndarray
+    piece: np.ndarray
+    note: np.ndarray
+    onset: np.ndarray
+    bar: np.ndarray
+    pitch: np.ndarray
+    line_offsets: np.ndarray
+    line_piece: np.ndarray
+    line_track: np.ndarray
+    line_voice: np.ndarray
+    model: SymbolModel | None = None
+    chance_length: int = 0
+    chance_bits: float = 0.0
+    manifest_hash: str = ""
+
+    # -- building ---------------------------------------------------------------------------------
+    @classmethod
+    def build(
+        cls,
+        reference: object,
+        invariance: str = DEFAULT_INVARIANCE,
+        lines: str = DEFAULT_LINES,
+        include_drums: bool = False,
+        split: str | None = "train",
+        jobs: int = 0,
+        show_progress: bool = False,
+        seed: int = 0,
+    ) -> Index:
+        """Index a reference corpus.
+
+        ``reference``: a list of :class:`Piece`, a list of MIDI paths, a MIDI folder, a dataset name or
+        folder, or a ``corpora.Dataset`` (its ``split`` is used; ``split=None`` means all of it).
+        """
+        check_invariance(invariance)
+        check_lines(lines)
+        pieces, manifest_hash = _resolve_reference(reference, split, jobs, show_progress)
+        if not pieces:
+            raise RemixError("the reference corpus has no readable pieces")
+        order = ORDER[invariance]
+        pad = max(order, 1)
+        parts: dict[str, list[np.ndarray]] = {name: [] for name in (*_SLOT_ARRAYS, "line_len")}
+        line_piece, line_track, line_voice = [], [], []
+        with progress_bar(disable=not show_progress) as progress:
+            task = progress.add_task("indexing", total=len(pieces))
+            for pid, piece in enumerate(pieces):
+                streams = piece_streams(piece, invariance, lines, include_drums)
+                if streams:
+                    _append_piece(parts, piece, pid, streams, pad)
+                    line_piece.extend([pid] * len(streams))
+                    line_track.extend(s.line.track for s in streams)
+                    line_voice.extend(s.line.voice for s in streams)
+                progress.advance(task)
+        if not line_piece:
+            raise RemixError("the reference corpus has no melodic lines long enough to index")
+        arrays = {name: np.concatenate(parts[name]) for name in _SLOT_ARRAYS}
+        full_sa = suffix_array(arrays["text"])
+        n_separators = int(np.count_nonzero(arrays["text"] < 0))
+        index = cls(
+            invariance=invariance,
+            lines=lines,
+            include_drums=include_drums,
+            piece_names=[_piece_name(p, i) for i, p in enumerate(pieces)],
+            piece_sources=[p.source or "" for p in pieces],
+            sa=full_sa[n_separators:],
+            line_offsets=np.concatenate([[0], np.cumsum(np.concatenate(parts["line_len"]))]).astype(np.int64),
+            line_piece=np.asarray(line_piece, np.int32),
+            line_track=np.asarray(line_track, np.int16),
+            line_voice=np.asarray(line_voice, np.int16),
+            manifest_hash=manifest_hash,
+            **arrays,
+        )
+        if not index.manifest_hash:
+            index.manifest_hash = sha256_bytes(index.text.tobytes() + "\n".join(index.piece_names).encode())
+        index.model = SymbolModel.fit(index.text, index.sa)
+        index.chance_length = index.estimate_chance_length(seed=seed)
+        index.chance_bits = index.estimate_chance_bits(seed=seed)
+        return index
+
+    # -- sizes and lookups ------------------------------------------------------------------------
+    @property
+    def order(self) -> int:
+        return ORDER[self.invariance]
+
+    @property
+    def n_pieces(self) -> int:
+        return len(self.piece_names)
+
+    @property
+    def n_symbols(self) -> int:
+        return len(self.sa)
+
+    @property
+    def n_slots(self) -> int:
+        return len(self.text)
+
+    @property
+    def nbytes(self) -> int:
+        model = self.model
+        extra = sum(getattr(model, name).nbytes for name in MODEL_ARRAYS) if model is not None else 0
+        return extra + sum(getattr(self, name).nbytes for name in ("sa", *_SLOT_ARRAYS, *_LINE_ARRAYS))
+
+    def streams(self, piece: Piece) -> list[Stream]:
+        """A query piece's streams under this index's views (the only streams it can be matched with)."""
+        return piece_streams(piece, self.invariance, self.lines, self.include_drums)
+
+    def line_of(self, slots: np.ndarray) -> np.ndarray:
+        """Line number of each slot."""
+        return np.searchsorted(self.line_offsets, slots, side="right") - 1
+
+    # -- search -----------------------------------------------------------------------------------
+    def matching_statistics(
+        self, query: np.ndarray, record_depth: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """Longest reference match starting at every query position (the *matching statistics*).
+
+        Returns ``(length, lo, hi, lo_d, hi_d)``: ``length[i]`` symbols from ``query[i]`` occur in the
+        reference, at the suffix-array range ``sa[lo[i]:hi[i]]`` (so ``hi - lo`` is the count); when
+        ``record_depth`` is given, ``lo_d, hi_d`` is the (wider) range of the first ``record_depth``
+        symbols for positions whose match reaches that depth (empty range otherwise).
+
+        All query positions are extended together, one symbol per step; each step narrows every
+        position's range with a vectorized binary search on the next symbol (infini-gram's range
+        narrowing), so the cost is about ``sum(length) * log2(n)`` element operations. Negative query
+        values match nothing, which is how :meth:`matching_statistics_many` batches several streams.
+        """
+        q = np.asarray(query, dtype=np.int64)
+        m = len(q)
+        length = np.zeros(m, np.int64)
+        lo = np.zeros(m, np.int64)
+        hi = np.full(m, len(self.sa), np.int64)
+        lo_d = hi_d = None
+        if record_depth is not None:
+            lo_d, hi_d = np.zeros(m, np.int64), np.zeros(m, np.int64)
+        active = np.arange(m)
+        depth = 0
+        while len(active):
+            c = q[active + depth]
+            new_lo = self._bound(lo[active], hi[active], depth, c, upper=False)
+            new_hi = self._bound(new_lo, hi[active], depth, c, upper=True)
+            found = new_lo < new_hi
+            active = active[found]
+            lo[active], hi[active] = new_lo[found], new_hi[found]
+            length[active] = depth + 1
+            depth += 1
+            if record_depth is not None and depth == record_depth:
+                lo_d[active], hi_d[active] = lo[active], hi[active]
+            active = active[active + depth < m]
+        hi[length == 0] = lo[length == 0]
+        return length, lo, hi, lo_d, hi_d
+
+    def matching_statistics_many(
+        self, queries: Sequence[np.ndarray], record_depth: int | None = None
+    ) -> list[tuple[np.ndarray, ...]]:
+        """:meth:`matching_statistics` of several streams in one vectorized pass (one result each)."""
+        if not queries:
+            return []
+        sizes = np.array([len(q) for q in queries])
+        joined = np.full(int(sizes.sum()) + len(queries), QUERY_BOUNDARY, np.int64)
+        starts = np.concatenate([[0], np.cumsum(sizes + 1)[:-1]])
+        for start, q in zip(starts, queries, strict=True):
+            joined[start : start + len(q)] = q
+        result = self.matching_statistics(joined, record_depth)
+        return [
+            tuple(None if r is None else r[a : a + n] for r in result)
+            for a, n in zip(starts, sizes, strict=True)
+        ]
+
+    def _bound(self, lo: np.ndarray, hi: np.ndarray, depth: int, c: np.ndarray, upper: bool) -> np.ndarray:
+        """First suffix-array index in ``[lo, hi)`` whose symbol at ``depth`` is >= c (> c if ``upper``)."""
+        a, b = lo.copy(), hi.copy()
+        last = len(self.sa) - 1
+        live = np.flatnonzero(a < b)
+        while len(live):
+            mid = (a[live] + b[live]) // 2
+            v = self.text[self.sa[np.minimum(mid, last)] + depth]
+            go_right = v <= c[live] if upper else v < c[live]
+            a[live] = np.where(go_right, mid + 1, a[live])
+            b[live] = np.where(go_right, b[live], mid)
+            live = live[a[live] < b[live]]
+        return a
+
+    def count(self, query: np.ndarray) -> int:
+        """Occurrences of the whole symbol sequence ``query`` in the reference."""
+        q = np.asarray(query, dtype=np.int64)
+        if len(q) == 0:
+            return len(self.sa)
+        length, lo, hi, _, _ = self.matching_statistics(q)
+        return int(hi[0] - lo[0]) if length[0] == len(q) else 0
+
+    def estimate_chance_length(
+        self, streams: Sequence[np.ndarray] | None = None, quantile: float = CHANCE_QUANTILE, seed: int = 0
+    ) -> int:
+        """The match length (symbols) that random material reaches against this reference.
+
+        Shuffles each stream (default: a sample of up to 2,000 reference lines, 100,000 symbols), which
+        keeps the symbol frequencies but destroys order, and returns the ``quantile`` of the matching
+        statistics of the shuffled material. Matches longer than this are unlikely to be chance.
+        """
+        rng = np.random.default_rng(seed)
+        if streams is None:
+            streams = self._sample_lines(rng)
+        shuffled = [rng.permutation(np.asarray(s)) for s in streams if len(s)]
+        if not shuffled:
+            return 0
+        lengths = [r[0] for r in self.matching_statistics_many(shuffled)]
+        return int(np.ceil(np.quantile(np.concatenate(lengths), quantile)))
+
+    def estimate_chance_bits(
+        self, n_streams: Sequence[int] | None = None, quantile: float = CHANCE_QUANTILE, seed: int = 0
+    ) -> float:
+        """The information content (bits) that chance matches reach against this reference.
+
+        Samples surrogate lines from the index's first-order symbol model (default: as long as a sample
+        of up to 2,000 reference lines, 100,000 symbols, each cut to 512 symbols), takes the longest
+        match at every position and returns the ``quantile`` of their information content
+        (:meth:`SymbolModel.passage_bits`). Unlike shuffling, the surrogates keep the reference's runs
+        and steps, so low-complexity material reaches long matches here too, with few bits.
+        """
+        if self.model is None:
+            raise RemixError("this index has no symbol model; rebuild it")
+        rng = np.random.default_rng(seed)
+        if n_streams is None:
+            n_streams = [len(s) for s in self._sample_lines(rng)]
+        lengths = np.minimum(np.asarray([n for n in n_streams if n > 0], np.int64), 512)
+        if len(lengths) == 0:
+            return 0.0
+        surrogates = self.model.sample(lengths, rng)
+        longest = np.concatenate([r[0] for r in self.matching_statistics_many(surrogates)])
+        joined = np.concatenate(surrogates)  # a match never runs past the end of its own line
+        return float(np.quantile(self.model.passage_bits(joined, np.arange(len(joined)), longest), quantile))
+
+    def _sample_lines(self, rng: np.random.Generator, max_lines: int = 2000, max_symbols: int = 100_000):
+        n_lines = len(self.line_piece)
+        chosen = rng.permutation(n_lines)[:max_lines]
+        out, total = [], 0
+        for line in chosen:
+            a, b = int(self.line_offsets[line]), int(self.line_offsets[line + 1])
+            symbols = np.asarray(self.text[a:b])
+            symbols = symbols[symbols >= 0]
+            out.append(symbols)
+            total += len(symbols)
+            if total >= max_symbols:
+                break
+        return out
+
+    # -- persistence ------------------------------------------------------------------------------
+    def header(self) -> dict:
+        return {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "invariance": self.invariance,
+            "lines": self.lines,
+            "include_drums": self.include_drums,
+            "n_pieces": self.n_pieces,
+            "n_slots": self.n_slots,
+            "n_symbols": self.n_symbols,
+            "chance_length": self.chance_length,
+            "chance_bits": self.chance_bits,
+            "chance_quantile": CHANCE_QUANTILE,
+            "manifest_hash": self.manifest_hash,
+            "piece_names": self.piece_names,
+            "piece_sources": self.piece_sources,
+        }
+
+    def save(self, path: str | Path) -> Path:
+        """Write the index as a folder of ``.npy`` files plus ``header.json``; atomic (a temporary sibling
+        folder is renamed into place, replacing any previous index there)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.exists() and not (path / "header.json").exists():
+            raise IndexFileError(f"{path}: exists and is not a remixmusic index; not overwriting it")
+        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+        try:
+            for name in ("sa", *_SLOT_ARRAYS, *_LINE_ARRAYS):
+                np.save(tmp / f"{name}.npy", np.ascontiguousarray(getattr(self, name)))
+            if self.model is not None:
+                for name in MODEL_ARRAYS:
+                    np.save(tmp / f"model_{name}.npy", getattr(self.model, name))
+            (tmp / "header.json").write_text(json.dumps(self.header(), indent=1) + "\n")
+            if path.exists():
+                old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old.", dir=path.parent))
+                os.replace(path, old / "index")
+                os.replace(tmp, path)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                os.replace(tmp, path)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path, mmap: bool = True) -> Index:
+        """Open a saved index; arrays are memory-mapped read-only unless ``mmap`` is false."""
+        path = Path(path)
+        try:
+            header = json.loads((path / "header.json").read_text())
+        except FileNotFoundError:
+            raise IndexFileError(f"{path}: not a remixmusic index (no header.json)") from None
+        except (OSError, ValueError) as exc:
+            raise IndexFileError(f"{path}: unreadable index header ({exc})") from None
+        if header.get("format") != FORMAT or header.get("format_version") != FORMAT_VERSION:
+            raise IndexFileError(
+                f"{path}: index format {header.get('format')!r} version {header.get('format_version')!r}; "
+                f"this remixmusic reads {FORMAT!r} version {FORMAT_VERSION} (rebuild the index)"
+            )
+        arrays = {}
+        for name in ("sa", *_SLOT_ARRAYS, *_LINE_ARRAYS, *(f"model_{m}" for m in MODEL_ARRAYS)):
+            try:
+                arrays[name] = np.load(path / f"{name}.npy", mmap_mode="r" if mmap else None)
+            except (OSError, ValueError) as exc:
+                raise IndexFileError(f"{path}: damaged index array {name}.npy ({exc})") from None
+        model = SymbolModel(*(np.asarray(arrays.pop(f"model_{m}")) for m in MODEL_ARRAYS))
+        if len(arrays["text"]) != header["n_slots"] or len(arrays["sa"]) != header["n_symbols"]:
+            raise IndexFileError(f"{path}: index arrays do not match its header (damaged or mixed files)")
+        return cls(
+            invariance=check_invariance(header["invariance"]),
+            lines=check_lines(header["lines"]),
+            include_drums=bool(header["include_drums"]),
+            piece_names=list(header["piece_names"]),
+            piece_sources=list(header["piece_sources"]),
+            model=model,
+            chance_length=int(header["chance_length"]),
+            chance_bits=float(header["chance_bits"]),
+            manifest_hash=str(header["manifest_hash"]),
+            **arrays,
+        )
+
+
+def _append_piece(
+    parts: dict[str, list[np.ndarray]], piece: Piece, pid: int, streams: list[Stream], pad: int
+):
+    """Slot arrays of one piece's lines: symbols then ``pad`` separators per line, provenance per note."""
+    line_notes = [s.line.notes for s in streams]
+    n_notes = np.array([len(x) for x in line_notes])
+    # A line of n notes takes max(n, n_symbols + pad) slots: n when order >= 1, n + 1 when order == 0.
+    n_symbols = np.array([len(s.symbols) for s in streams])
+    n_slots = np.maximum(n_notes, n_symbols + pad)
+    total = int(n_slots.sum())
+    starts = np.concatenate([[0], np.cumsum(n_slots)[:-1]])
+    text = np.full(total, SEPARATOR, np.int32)
+    note = np.full(total, -1, np.int32)
+    for s, start, notes in zip(streams, starts, line_notes, strict=True):
+        text[start : start + len(s.symbols)] = s.symbols
+        note[start : start + len(notes)] = notes
+    valid = note >= 0
+    src = piece.notes[np.where(valid, note, 0)]
+    onset = np.where(valid, src["onset"], 0).astype(np.int32)
+    bar = np.zeros(total, np.int32)
+    if valid.any():
+        bar[valid] = piece.bar_of(onset[valid])
+    parts["text"].append(text)
+    parts["note"].append(note)
+    parts["onset"].append(onset)
+    parts["bar"].append(bar)
+    parts["pitch"].append(np.where(valid, src["pitch"], 0).astype(np.int8))
+    parts["piece"].append(np.full(total, pid, np.int32))
+    parts["line_len"].append(n_slots)

@@ -1,0 +1,95 @@
+"""Query, reference and control inputs: MIDI folders, paths, pieces or dataset names, read once and named."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from remixmusic.errors import RemixError
+from remixmusic.music.notes import Piece
+
+
+def _piece_name(piece: Piece, i: int) -> str:
+    if piece.source:
+        return Path(piece.source).name
+    return str(piece.metadata.get("title") or piece.metadata.get("id") or f"piece{i}")
+
+
+def _resolve_reference(
+    reference: object, split: str | None, jobs: int, show_progress: bool
+) -> tuple[list[Piece], str]:
+    """Pieces (and a manifest hash when the reference is a dataset) from any accepted reference form."""
+    if isinstance(reference, Piece):
+        return [reference], ""
+    if hasattr(reference, "pieces") and hasattr(reference, "manifest_hash"):
+        return list(reference.pieces(split=split, jobs=jobs)), str(reference.manifest_hash)
+    if isinstance(reference, (str, Path)):
+        path = Path(reference)
+        if not path.exists() or (path / "manifest.json").exists() or (path / "manifest.jsonl").exists():
+            from remixmusic.data.datasets import load_dataset
+
+            return _resolve_reference(load_dataset(str(reference)), split, jobs, show_progress)
+        return _read(path, jobs, show_progress), ""
+    if isinstance(reference, Iterable):
+        items = list(reference)
+        if all(isinstance(p, Piece) for p in items):
+            return items, ""
+        if all(isinstance(p, (str, Path)) for p in items):
+            return _read(items, jobs, show_progress), ""
+    raise RemixError(
+        f"cannot index {type(reference).__name__}: give pieces, MIDI paths, a folder or a dataset"
+    )
+
+
+def _read(paths: object, jobs: int, show_progress: bool) -> list[Piece]:
+    from remixmusic.io.folders import read_folder
+
+    return read_folder(paths, jobs=jobs, show_progress=show_progress).pieces
+
+
+@dataclass
+class PieceSet:
+    """Pieces read from any accepted input, their display names and what could not be read."""
+
+    pieces: list[Piece]
+    names: list[str]
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+
+def read_pieces(items: object, jobs: int = 0, show_progress: bool = True) -> PieceSet:
+    """Pieces from a folder, a file, a list of paths or a list of :class:`Piece`; bad files are skipped."""
+    from remixmusic.io.folders import read_folder
+
+    if isinstance(items, PieceSet):
+        return items
+    if isinstance(items, Piece):
+        items = [items]
+    if isinstance(items, (str, Path)):
+        result = read_folder(items, jobs=jobs, show_progress=show_progress)
+    else:
+        items = list(items)  # type: ignore[call-overload]
+        if all(isinstance(p, Piece) for p in items):
+            return PieceSet(items, [_name(p, i) for i, p in enumerate(items)])
+        if not all(isinstance(p, (str, Path)) for p in items):
+            raise RemixError("give a MIDI folder, MIDI paths or Piece objects")
+        result = read_folder(items, jobs=jobs, show_progress=show_progress)
+    return PieceSet(result.pieces, [_name(p, i) for i, p in enumerate(result.pieces)], list(result.skipped))
+
+
+def _name(piece: Piece, i: int) -> str:
+    return Path(piece.source).name if piece.source else str(piece.metadata.get("title") or f"piece{i}")
+
+
+def read_sidecar(piece: Piece) -> dict[str, Any]:
+    """The generation sidecar (``piece_000.json`` beside ``piece_000.mid``) of a piece, or ``{}``."""
+    if not piece.source:
+        return {}
+    path = Path(piece.source).with_suffix(".json")
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}

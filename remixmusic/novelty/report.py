@@ -1,0 +1,350 @@
+"""The analysis report: what was found, in memory and as files a person can read or a script can load.
+
+:class:`AnalysisReport` holds per-piece and per-motif records, coverage curves, the query-vs-control
+statistics and every parameter that produced them (invariance, chance and commonness thresholds,
+segmentation, originality windows), so each output file stands on its own. :meth:`AnalysisReport.save`
+writes ``report.json`` (everything, versioned by ``schema_version``), ``pieces.csv``, ``motifs.csv`` and
+one self-contained ``report.html`` (plots embedded as base64 PNG), each atomically.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from remixmusic._util.files import write_bytes, write_json, write_text
+from remixmusic._util.render import CSS, _fmt, csv_text, html_table, img_tag, json_ready
+from remixmusic.evaluation.significance import Comparison, bootstrap_ci_curves
+from remixmusic.music.notes import STEPS_PER_BEAT
+
+SCHEMA_VERSION = 1
+
+
+LABELS = ("copied", "varied", "stock", "self-repeat", "prompt", "novel")
+"""Motif labels, in the precedence the labelling rule applies them (see :mod:`remixmusic.analyze`)."""
+
+
+MOTIF_COLUMNS = (
+    "piece",
+    "group",
+    "motif",
+    "track",
+    "voice",
+    "start_beat",
+    "end_beat",
+    "start_note",
+    "end_note",
+    "n_notes",
+    "label",
+    "sources",
+    "source_bars",
+    "transposition",
+    "match_length",
+    "doc_freq",
+    "bits",
+    "edits",
+    "covered_share",
+)
+
+
+MEASURES = (
+    ("copied_coverage", "share of notes in above-chance rare exact matches"),
+    ("recombined_fraction", "share of motifs copied or varied"),
+    ("copied_fraction", "share of motifs copied"),
+    ("varied_fraction", "share of motifs varied"),
+    ("stock_fraction", "share of motifs that are stock idioms"),
+    ("novel_fraction", "share of motifs that are novel glue"),
+    ("self_repeat_fraction", "share of motifs repeating the piece itself"),
+    ("longest_copied_notes", "longest copied span (notes)"),
+    ("fan_in", "distinct reference pieces among copied motifs"),
+    ("originality", "mean originality score (Yin et al.)"),
+)
+"""Per-piece measures compared between query and control, with a one-line meaning each."""
+
+
+_LABEL_COLORS = {"stock": "#555555", "self-repeat": "#9ecae1", "prompt": "#000000", "novel": "#d9d9d9"}
+
+
+@dataclass
+class NoteMap:
+    """What each note of a piece was found to be, for the remix map.
+
+    ``source`` is the reference piece (index into ``AnalysisReport.reference_names``) of the match that
+    covers the note, -1 if none; ``label`` indexes :data:`LABELS` (the label of the note's motif), -1 for
+    notes on no analysed line (notes under the melody or a skyline, drums).
+    """
+
+    onset: np.ndarray
+    duration: np.ndarray
+    pitch: np.ndarray
+    source: np.ndarray
+    label: np.ndarray
+
+
+@dataclass
+class AnalysisReport:
+    """Everything one analysis found. ``pieces``/``motifs`` are DataFrames when pandas is installed."""
+
+    params: dict[str, Any]
+    piece_records: list[dict[str, Any]]
+    motif_records: list[dict[str, Any]]
+    coverage_lengths: np.ndarray
+    coverage: dict[str, np.ndarray]  # group -> pieces x len(coverage_lengths)
+    originality_curves: list[dict[str, Any]]
+    comparisons: list[Comparison]
+    leakage: dict[str, Any]
+    skipped: list[tuple[str, str]]
+    reference_names: list[str]
+    note_maps: list[NoteMap] = field(default_factory=list)  # query pieces, in piece_records order
+
+    # -- tables ---------------------------------------------------------------------------------
+    @property
+    def pieces(self) -> Any:
+        return _table(self.piece_records)
+
+    @property
+    def motifs(self) -> Any:
+        return _table(self.motif_records, MOTIF_COLUMNS)
+
+    def query_records(self) -> list[dict[str, Any]]:
+        return [r for r in self.piece_records if r["group"] == "query"]
+
+    # -- plots ----------------------------------------------------------------------------------
+    def plot_remix_map(self, i: int, ax: Any = None) -> Any:
+        """Piano roll of query piece ``i``, each note colored by the reference piece it was matched to.
+
+        Returns a matplotlib ``Figure`` (drawn on ``ax`` when given); no global pyplot state is touched.
+        """
+        from matplotlib.figure import Figure
+        from matplotlib.patches import Patch
+
+        record, notes = self.query_records()[i], self.note_maps[i]
+        fig = ax.figure if ax is not None else Figure(figsize=(11, 3.6))
+        ax = ax if ax is not None else fig.add_subplot(111)
+        colors, legend = _note_colors(notes, self.reference_names)
+        ax.barh(
+            notes.pitch,
+            notes.duration / STEPS_PER_BEAT,
+            left=notes.onset / STEPS_PER_BEAT,
+            height=0.8,
+            color=colors,
+            edgecolor="none",
+        )
+        ax.set_xlabel("beat")
+        ax.set_ylabel("MIDI pitch")
+        ax.set_title(f"{record['piece']}: notes colored by reference source", fontsize=10)
+        handles = [Patch(color=c, label=name) for name, c in legend]
+        if handles:
+            ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+        fig.tight_layout()
+        return fig
+
+    def plot_coverage(self, ax: Any = None) -> Any:
+        """Mean coverage curve per group with pointwise bootstrap 95% intervals (a matplotlib ``Figure``)."""
+        return plot_coverage_curves(
+            self.coverage_lengths,
+            self.coverage,
+            self.params["min_match_notes"],
+            f"Coverage by reference matches ({self.params['invariance']})",
+            seed=int(self.params.get("seed", 0)),
+            ax=ax,
+        )
+
+    # -- output ---------------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "params": self.params,
+            "leakage": self.leakage,
+            "comparisons": [c.to_dict() for c in self.comparisons],
+            "coverage": {
+                "lengths": self.coverage_lengths,
+                **{
+                    group: {"mean": curves.mean(axis=0) if len(curves) else [], "per_piece": curves}
+                    for group, curves in self.coverage.items()
+                },
+            },
+            "pieces": self.piece_records,
+            "motifs": self.motif_records,
+            "originality": self.originality_curves,
+            "reference_pieces": self.reference_names,
+            "note_maps": self.note_map_records(),
+            "skipped": [{"path": p, "reason": r} for p, r in self.skipped],
+        }
+
+    def note_map_records(self) -> list[dict[str, Any]]:
+        """The remix maps as data: per query piece and note (in the piece's note order), onset and
+        duration in beats, pitch, ``source`` (index into ``reference_pieces``, -1 none) and ``label``
+        (the note's motif label, ``None`` for notes on no analysed line)."""
+        return [
+            {
+                "piece": record["piece"],
+                "onset_beat": m.onset / STEPS_PER_BEAT,
+                "duration_beat": m.duration / STEPS_PER_BEAT,
+                "pitch": m.pitch,
+                "source": m.source,
+                "label": [LABELS[k] if k >= 0 else None for k in m.label.tolist()],
+            }
+            for record, m in zip(self.query_records(), self.note_maps, strict=True)
+        ]
+
+    def save(self, out_dir: str | Path, max_maps: int = 50) -> Path:
+        """Write report.json, pieces.csv, motifs.csv and report.html into ``out_dir``."""
+        out = Path(out_dir)
+        write_json(out / "report.json", json_ready(self.to_dict()))
+        write_text(out / "pieces.csv", csv_text(self.piece_records, _piece_columns(self.piece_records)))
+        write_text(out / "motifs.csv", csv_text(self.motif_records, MOTIF_COLUMNS))
+        write_bytes(out / "report.html", self.html(max_maps).encode("utf-8"))
+        return out
+
+    def html(self, max_maps: int = 50) -> str:
+        """One self-contained HTML page: parameters, verdicts, coverage curves, remix maps, tables."""
+        parts = [
+            "<!doctype html><html><head><meta charset='utf-8'><title>remixmusic analysis</title>",
+            f"<style>{CSS}</style></head><body><h1>remixmusic analysis</h1>",
+            "<h2>Settings</h2>",
+            html_table([{"setting": k, "value": _fmt(v)} for k, v in self.params.items()]),
+        ]
+        if self.comparisons:
+            parts.append("<h2>Query vs control</h2><ul>")
+            parts += [f"<li>{html.escape(c.verdict)}</li>" for c in self.comparisons]
+            parts.append(f"</ul><p>{html.escape(self.leakage.get('summary', ''))}</p>")
+        parts += ["<h2>Coverage curves</h2>", img_tag(self.plot_coverage())]
+        parts.append("<h2>Remix maps</h2>")
+        # Query motifs with sources, by piece (a control piece may have the same file name).
+        with_sources: dict[str, list[dict[str, Any]]] = {}
+        for m in self.motif_records:
+            if m["group"] == "query" and m["sources"]:
+                with_sources.setdefault(m["piece"], []).append(m)
+        for i, record in enumerate(self.query_records()[:max_maps]):
+            parts.append(f"<h3>{html.escape(record['piece'])}</h3>{img_tag(self.plot_remix_map(i))}")
+            sources = with_sources.get(record["piece"], [])
+            if sources:
+                parts.append(
+                    html_table(sources, ("start_beat", "end_beat", "label", "sources", "source_bars"))
+                )
+        if len(self.query_records()) > max_maps:
+            parts.append(f"<p>(remix maps of the first {max_maps} query pieces only)</p>")
+        parts += ["<h2>Pieces</h2>", html_table(self.piece_records, _piece_columns(self.piece_records))]
+        parts += ["<h2>Motifs</h2>", html_table(self.motif_records, MOTIF_COLUMNS)]
+        if self.skipped:
+            parts += [
+                "<h2>Skipped files</h2>",
+                html_table([{"path": p, "reason": r} for p, r in self.skipped]),
+            ]
+        parts.append("</body></html>")
+        return "\n".join(parts)
+
+    def print_summary(self, console: Any = None) -> None:
+        """A short terminal summary (rich): per-group means of the main measures and the verdicts."""
+        from rich.console import Console
+        from rich.table import Table
+
+        console = console or Console()
+        p = self.params
+        console.print(
+            f"[bold]remixmusic analysis[/bold]: {p['n_query']} query piece(s) against {p['n_reference']} "
+            f"reference piece(s); invariance [cyan]{p['invariance']}[/cyan], matches >= "
+            f"{p['min_match_notes']} notes (chance {p['chance_length']} symbols) and "
+            f"{p['min_match_bits']:.1f} bits, stock above doc freq {p['df_threshold']} or below those bits"
+        )
+        groups = [g for g in ("query", "control") if any(r["group"] == g for r in self.piece_records)]
+        table = Table(show_edge=False)
+        table.add_column("measure")
+        for g in groups:
+            table.add_column(g, justify="right")
+        for name, meaning in MEASURES:
+            values = [_mean([r[name] for r in self.piece_records if r["group"] == g]) for g in groups]
+            table.add_row(f"{name} [dim]({meaning})[/dim]", *[f"{v:.3f}" for v in values])
+        console.print(table)
+        if self.leakage.get("summary"):
+            console.print(self.leakage["summary"])
+        for c in self.comparisons:
+            console.print(f"- {c.verdict}", highlight=False)
+        if self.skipped:
+            console.print(f"[yellow]{len(self.skipped)} file(s) skipped[/yellow] (listed in report.json)")
+
+
+GROUP_COLORS = {"query": "#d62728", "control": "#1f77b4"}
+"""Plot colors of the analysis groups; other groups take the next tab10 colors."""
+
+
+def plot_coverage_curves(
+    lengths: np.ndarray,
+    curves: dict[str, np.ndarray],
+    threshold: float,
+    title: str,
+    seed: int = 0,
+    ax: Any = None,
+    colors: dict[str, str] | None = None,
+) -> Any:
+    """Mean coverage curve of each group (pieces x lengths) with pointwise bootstrap 95% intervals, and
+    the chance threshold as a dotted line; a matplotlib ``Figure`` drawn without pyplot state."""
+    import matplotlib
+    from matplotlib.figure import Figure
+
+    fig = ax.figure if ax is not None else Figure(figsize=(6.5, 3.8))
+    ax = ax if ax is not None else fig.add_subplot(111)
+    colors = {**GROUP_COLORS, **(colors or {})}
+    palette = matplotlib.colormaps["tab10"]
+    for k, (group, group_curves) in enumerate(curves.items()):
+        if group_curves is None or len(group_curves) == 0:
+            continue
+        color = colors.get(group, palette(k % 10))
+        lo, hi = bootstrap_ci_curves(group_curves, seed=seed)
+        ax.plot(lengths, group_curves.mean(axis=0), color=color, label=f"{group} (n={len(group_curves)})")
+        ax.fill_between(lengths, lo, hi, color=color, alpha=0.2, linewidth=0)
+    ax.axvline(threshold, color="gray", linestyle=":", label="chance threshold", linewidth=1)
+    ax.set_xlabel("minimum match length L (notes)")
+    ax.set_ylabel("fraction of notes covered")
+    ax.set_ylim(0, 1)
+    ax.legend(fontsize=8, frameon=False)
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def _note_colors(notes: NoteMap, names: list[str]) -> tuple[np.ndarray, list[tuple[str, Any]]]:
+    """One RGBA color per note: by source piece for copied/varied notes (the most frequent source
+    first in the palette), by label otherwise."""
+    import matplotlib
+    from matplotlib.colors import to_rgba_array
+
+    label = np.where(notes.label >= 0, notes.label, LABELS.index("novel"))
+    copied = np.isin(label, [LABELS.index("copied"), LABELS.index("varied")]) & (notes.source >= 0)
+    uniq, inverse, counts = np.unique(notes.source[copied], return_inverse=True, return_counts=True)
+    by_count = np.argsort(-counts, kind="stable")
+    rank = np.empty(len(uniq), np.int64)
+    rank[by_count] = np.arange(len(uniq))
+    palette = matplotlib.colormaps["tab20"]
+    colors = to_rgba_array([_LABEL_COLORS.get(lab, "#d9d9d9") for lab in LABELS])[label]
+    colors[copied] = palette(rank[inverse] % 20)
+    srcs = uniq[by_count]
+    src_color = {int(s): palette(k % 20) for k, s in enumerate(srcs[:19])}
+    legend = [(names[s] if 0 <= s < len(names) else str(s), c) for s, c in src_color.items()]
+    present = {LABELS[x] for x in np.unique(label).tolist()}
+    legend += [(lab, c) for lab, c in _LABEL_COLORS.items() if lab in present]
+    return colors, legend
+
+
+def _table(records: list[dict[str, Any]], columns: tuple[str, ...] | None = None) -> Any:
+    try:
+        import pandas as pd
+    except ImportError:
+        return records
+    return pd.DataFrame.from_records(records, columns=list(columns) if columns else None)
+
+
+def _piece_columns(records: list[dict[str, Any]]) -> tuple[str, ...]:
+    return tuple(records[0].keys()) if records else ("piece", "group")
+
+
+def _mean(values: list[Any]) -> float:
+    arr = np.asarray([v for v in values if v is not None], dtype=np.float64)
+    arr = arr[~np.isnan(arr)]
+    return float(arr.mean()) if len(arr) else math.nan
