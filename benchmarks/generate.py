@@ -1,6 +1,6 @@
 """Generation throughput: KV-cache decoding against full recomputation, same model, same batch, one process.
 
-Both runs call :func:`remixmusic.sample.generate` with the same seed and settings, so they sample the
+Both runs call :func:`remixmusic.generation.sampling.generate` with the same seed and settings, so they sample the
 same tokens (the cache changes the cost, not the result; the script checks this) and the ratio of their
 wall times is the speed-up from the cache. Tokens/s counts sampled tokens (every row's tokens after the
 prefix, up to its EOS) per second of wall time, grammar masking and sampling included. The model is the

@@ -2,7 +2,7 @@
 
 Both models are built on the same training tokens (a dataset's train split, encoded with the shipped
 checkpoint's tokenizer) and sample with the same settings and seed through
-:func:`remixmusic.sample.generate`. Printed: the build time (the ∞-gram's suffix array against the KN
+:func:`remixmusic.generation.sampling.generate`. Printed: the build time (the ∞-gram's suffix array against the KN
 counts of orders 1..``--kn-order``), sampling tokens/s (sampled tokens after BOS per second of wall time,
 grammar masking included) for the unbounded ∞-gram, the ∞-gram with ``--context`` tokens and the KN
 model, and the ratios against the KN model.
