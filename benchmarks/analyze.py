@@ -205,7 +205,7 @@ def bench_analysis(console: Console, n_pieces: int, n_brute: int, jobs: int) -> 
     n_windows_sample = sum(len(b.originality) for b in brute)
     n_windows_all = sum(len(r["originality"]) for r in report.originality_curves)
     brute_all_s = brute_s / max(1, n_windows_sample) * n_windows_all
-    names = [r["piece"] for r in report.piece_records][:n_brute]
+    names = [r.piece for r in report.piece_records][:n_brute]
     fast = np.concatenate([np.asarray(fast_windows[n]["originality"]) for n in names])
     slow = np.concatenate([b.originality for b in brute])
     extrapolated = len(sample) < len(queries)

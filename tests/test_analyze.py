@@ -11,14 +11,18 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 import remixmusic
+from remixmusic._util.render import json_ready
 from remixmusic.cli import app
 from remixmusic.data.datasets import load_dataset
+from remixmusic.errors import ConfigError
 from remixmusic.io.midi import write_midi
 from remixmusic.music.lines import extract_lines
 from remixmusic.music.notes import NOTE_DTYPE, STEPS_PER_BEAT, Piece, Track
-from remixmusic.novelty.analyze import analyze
+from remixmusic.novelty.analyze import Analyzer, analyze
+from remixmusic.novelty.config import AnalysisConfig, MatchConfig, SegmentConfig
 from remixmusic.novelty.index import Index
 from remixmusic.novelty.match import Matcher
+from remixmusic.novelty.records import PIECE_COLUMNS, MotifRecord, PieceRecord
 from remixmusic.novelty.report import LABELS, MOTIF_COLUMNS
 
 FRAGMENT = 16  # notes per planted fragment
@@ -129,17 +133,17 @@ def planted(train, frags, rng, edit=None):
 
 def recovered(motifs, names, spans, label):
     """Fragment-level recall and precision of motifs with ``label`` naming the right source."""
-    motifs = [m for m in motifs if m["label"] == label]
+    motifs = [m for m in motifs if m.label == label]
     hit = 0
     for pid, a, b in spans:
         if any(
-            m["start_beat"] < b and m["end_beat"] > a and names[pid] in m["sources"].split(";")
+            m.start_beat < b and m.end_beat > a and names[pid] in m.source_names
             for m in motifs
         ):
             hit += 1
     correct = sum(
         any(
-            m["start_beat"] < b and m["end_beat"] > a and names[pid] in m["sources"].split(";")
+            m.start_beat < b and m.end_beat > a and names[pid] in m.source_names
             for pid, a, b in spans
         )
         for m in motifs
@@ -160,7 +164,7 @@ def test_planted_copies_and_varied_copies_are_found_with_their_sources(chorales,
         all_spans.append(spans)
     report = analyze(pieces, index, jobs=1, show_progress=False, originality=False)
     for i, spans in enumerate(all_spans):
-        motifs = [m for m in report.motif_records if m["piece"] == f"piece{i}"]
+        motifs = [m for m in report.motif_records if m.piece == f"piece{i}"]
         recall, precision = recovered(motifs, names, spans, "copied")
         assert recall >= 0.95 and precision >= 0.95
     for edit in ("change", "insert", "delete"):
@@ -168,8 +172,8 @@ def test_planted_copies_and_varied_copies_are_found_with_their_sources(chorales,
         rep = analyze([piece], index, jobs=1, show_progress=False, originality=False)
         recall, _ = recovered(rep.motif_records, names, spans, "varied")
         assert recall >= 0.95, edit
-        varied = [m for m in rep.motif_records if m["label"] == "varied"]
-        assert all(1 <= int(m["edits"]) <= 2 for m in varied)
+        varied = [m for m in rep.motif_records if m.label == "varied"]
+        assert all(m.edits is not None and 1 <= m.edits <= 2 for m in varied)
 
 
 def test_random_and_shuffled_material_is_not_copied(chorales, index):
@@ -182,7 +186,7 @@ def test_random_and_shuffled_material_is_not_copied(chorales, index):
         notes["pitch"] = rng.permutation(notes["pitch"])
         shuffled.append(Piece(notes))
     report = analyze(randoms + shuffled, index, jobs=1, show_progress=False, originality=False)
-    assert max(r["copied_coverage"] for r in report.piece_records) < 0.15
+    assert max(r.copied_coverage for r in report.piece_records) < 0.15
     # The notebook API: tables, a remix map per query piece, a terminal summary.
     assert len(report.pieces) == 6 and len(report.motifs) == len(report.motif_records)
     fig = report.plot_remix_map(0)
@@ -219,8 +223,8 @@ def test_low_information_matches_are_stock_not_copied(chorales, voices_index):
         assert not any(not m.stock for m in matches)
     report = analyze(pieces, index, jobs=1, show_progress=False, originality=False)
     assert report.params["min_match_bits"] == pytest.approx(index.chance_bits)
-    assert all(m["label"] != "copied" for m in report.motif_records)
-    assert all(r["copied_coverage"] == 0 and r["stock_coverage"] > 0.5 for r in report.piece_records)
+    assert all(m.label != "copied" for m in report.motif_records)
+    assert all(r.copied_coverage == 0 and r.stock_coverage > 0.5 for r in report.piece_records)
     # A real quotation of the same length keeps its bits and stays copied.
     frag = soprano(train_piece := chorales[1][0])[:16]
     pm = matcher.match_piece(Piece(frag.copy()))
@@ -234,10 +238,11 @@ def test_a_copied_motif_reports_its_rare_match_not_an_overlapping_stock_one(chor
     report = analyze(
         [test[13], test[16], test[22]], voices_index, jobs=1, show_progress=False, originality=False
     )
-    copied = [m for m in report.motif_records if m["label"] == "copied"]
+    copied = [m for m in report.motif_records if m.label == "copied"]
     assert copied
     for m in copied:
-        assert m["doc_freq"] < report.params["df_threshold"] and m["bits"] >= report.params["min_match_bits"]
+        assert m.bits is not None and m.bits >= report.params["min_match_bits"]
+        assert m.doc_freq < report.params["df_threshold"]
 
 
 def test_mozart_is_not_mostly_bach(chorales, voices_index):
@@ -249,9 +254,9 @@ def test_mozart_is_not_mostly_bach(chorales, voices_index):
     path = files("music21") / "omr" / "k525MIDIMvt1.mid"
     report = analyze([Path(str(path))], index, jobs=1, show_progress=False, originality=False)
     (record,) = report.piece_records
-    assert record["n_line_notes"] > 1000
-    assert record["copied_coverage"] < 0.08
-    assert record["stock_coverage"] > 0.15
+    assert record.n_line_notes > 1000
+    assert record.copied_coverage < 0.08
+    assert record.stock_coverage > 0.15
 
 
 def markov_pieces(train: list[Piece], n_pieces: int, length: int, rng: np.random.Generator) -> list[Piece]:
@@ -286,9 +291,9 @@ def test_held_out_human_copies_less_than_an_order4_markov_chain(chorales, index)
     _, train, test = chorales
     markov = markov_pieces(train, 6, 64, np.random.default_rng(3))
     report = analyze(markov, index, control=test[:8], jobs=1, show_progress=False)
-    query = [r["copied_coverage"] for r in report.piece_records if r["group"] == "query"]
+    query = [r.copied_coverage for r in report.piece_records if r.group == "query"]
     human = [
-        r["copied_coverage"] for r in report.piece_records if r["group"] == "control" and not r["leaked"]
+        r.copied_coverage for r in report.piece_records if r.group == "control" and not r.leaked
     ]
     assert len(human) >= 6
     assert np.mean(human) < np.mean(query)
@@ -364,18 +369,82 @@ def test_cli_index_and_analyze_write_every_report_file_and_skip_bad_files(tmp_pa
     assert "built with invariance 'transposed+tempo'" in str(mismatch.exception)
     # The index's own training pieces, analyzed as queries, are copies of themselves.
     own = analyze(train[:2], ref, jobs=1, show_progress=False, originality=False)
-    assert all(r["copied_coverage"] > 0.9 for r in own.piece_records)
+    assert all(r.copied_coverage > 0.9 for r in own.piece_records)
 
 
-def test_workers_rebuild_the_matcher_with_every_setting_and_the_report_records_them(chorales, index):
-    from remixmusic.novelty.match import match_settings
+def test_workers_rebuild_the_analyzer_with_every_setting_of_its_config(chorales, index):
+    config = AnalysisConfig(
+        match=MatchConfig(min_length=7, stock_df=9, max_edits=1, extension=5, max_chains=3),
+        segmentation=SegmentConfig(method="fixed", window_beats=2.0),
+        label_share=0.6,
+        originality=False,
+    )
+    pieces = chorales[2][:3]
+    one = analyze(pieces, index, config=config, jobs=1, show_progress=False)
+    two = analyze(pieces, index, config=config, jobs=2, show_progress=False)
+    assert json_ready([r.to_dict() for r in two.piece_records]) == json_ready(
+        [r.to_dict() for r in one.piece_records]
+    )
+    assert two.motif_records == one.motif_records
+    # Fixed 2-beat windows, not LBDM motifs: the workers did not fall back to default settings.
+    default = analyze(pieces, index, jobs=1, show_progress=False, originality=False)
+    assert [r.n_motifs for r in one.piece_records] != [r.n_motifs for r in default.piece_records]
+    windows = [(m.piece, m.track, m.voice, m.start_beat // 2.0) for m in two.motif_records]
+    assert len(set(windows)) == len(windows)  # one motif per 2-beat window of a line
 
-    matcher = Matcher(index, min_length=7, stock_df=9, max_edits=1, extension=5, max_chains=3, near=False)
-    rebuilt = Matcher(index, **match_settings(matcher))
-    settings = {k: v for k, v in vars(matcher).items() if k not in ("index", "model")}
-    assert {k: v for k, v in vars(rebuilt).items() if k not in ("index", "model")} == settings
-    report = analyze(chorales[2][:1], index, jobs=1, show_progress=False, originality=False, max_chains=3)
-    assert report.params["matching"]["max_chains"] == 3 and report.params["leak_share"] == 0.5
+
+def test_report_json_records_the_config_and_it_rebuilds_a_matcher_with_identical_matches(
+    tmp_path, chorales, index
+):
+    train = chorales[1]
+    config = AnalysisConfig(
+        match=MatchConfig(min_length=6, max_edits=1, max_chains=8),
+        segmentation=SegmentConfig(min_notes=3),
+        label_share=0.6,
+        originality=False,
+        seed=3,
+    )
+    piece = train[5]  # a reference piece: it has copies, found again below
+    report = analyze([piece], index, config=config, jobs=1, show_progress=False, max_sources=2)
+    report.save(tmp_path)
+    saved = json.loads((tmp_path / "report.json").read_text())
+    loaded = AnalysisConfig.from_dict(saved["params"]["config"])
+    assert loaded == config.with_options(max_sources=2) and loaded.match.max_sources == 2
+    # Next to the config, what it resolved to against this reference.
+    params = saved["params"]
+    assert params["min_match_symbols"] == 6 and params["min_match_notes"] == 6 + index.order
+    assert params["seed_length"] == 3 and params["n_reference"] == index.n_pieces
+    assert params["df_threshold"] == Matcher(index).stock_df
+    rebuilt = Matcher(index, loaded.match)
+    assert rebuilt.config == Analyzer(index, config.with_options(max_sources=2)).matcher.config
+    matches = rebuilt.match_piece(piece)
+    original = Matcher(index, min_length=6, max_edits=1, max_chains=8, max_sources=2).match_piece(piece)
+    assert matches.matches
+    found = [(m.line, m.start, m.length, m.doc_freq, m.stock) for m in matches.matches]
+    assert found == [(m.line, m.start, m.length, m.doc_freq, m.stock) for m in original.matches]
+    assert all(len(m.sources) <= 2 for m in matches.matches)
+    assert np.array_equal(matches.copied, original.copied) and np.array_equal(matches.varied, original.varied)
+    # Every copied motif of the report names a source of a rare match of the rebuilt matcher.
+    rare_sources = {s.name for m in matches.matches if not m.stock for s in m.sources}
+    copied = [m for m in report.motif_records if m.label == "copied"]
+    assert copied and all(m.source_names[0] in rare_sources for m in copied)
+    # The records read back from report.json, and the CSV columns are the records' fields.
+    assert [MotifRecord.from_dict(m) for m in saved["motifs"]] == report.motif_records
+    rows = [PieceRecord.from_dict(r).to_dict() for r in saved["pieces"]]
+    assert json_ready(rows) == json_ready([r.to_dict() for r in report.piece_records])
+    with open(tmp_path / "pieces.csv") as fh:
+        assert tuple(next(csv.reader(fh))) == PIECE_COLUMNS
+    with open(tmp_path / "motifs.csv") as fh:
+        assert tuple(next(csv.reader(fh))) == MOTIF_COLUMNS
+
+
+def test_analysis_options_are_checked_before_any_work(chorales, index):
+    with pytest.raises(ConfigError, match="max_chain"):
+        analyze(chorales[2][:1], index, jobs=1, show_progress=False, max_chain=3)
+    with pytest.raises(ConfigError, match="label_share"):
+        analyze(chorales[2][:1], index, jobs=1, show_progress=False, label_share=1.5)
+    with pytest.raises(ConfigError, match="AnalysisConfig"):
+        analyze(chorales[2][:1], index, None, "exact")  # the 4th argument was once the invariance
 
 
 def test_parallel_workers_give_the_same_report(chorales, index):
@@ -420,11 +489,11 @@ def test_generated_folder_needs_no_arguments(tmp_path, chorales):
     report = remixmusic.analyze(folder, jobs=1, show_progress=False, originality=False, segmentation="surprisal")
     assert report.params["n_reference"] == len(ds.files("train"))
     assert report.params["n_control"] == len(ds.files("test"))
-    assert report.params["segmentation"]["method"] == "surprisal"
-    labels = {m["label"] for m in report.motif_records if m["group"] == "query"}
+    assert report.params["config"]["segmentation"]["method"] == "surprisal"
+    labels = {m.label for m in report.motif_records if m.group == "query"}
     assert "prompt" in labels and "copied" in labels
-    first = [m for m in report.motif_records if m["group"] == "query" and m["start_beat"] == 0.0]
-    assert all(m["label"] == "prompt" for m in first)
+    first = [m for m in report.motif_records if m.group == "query" and m.start_beat == 0.0]
+    assert all(m.label == "prompt" for m in first)
 
 
 def shipped_midi_files() -> list[Path]:
@@ -470,8 +539,6 @@ def test_cli_analyzes_real_midi_folders_without_a_crash(tmp_path):
 
 
 def test_an_unexpected_failure_in_one_piece_skips_only_that_piece(chorales, index, monkeypatch):
-    from remixmusic.novelty.analyze import Analyzer
-
     _, _, test = chorales
     original = Analyzer.analyze_piece
 
@@ -483,5 +550,5 @@ def test_an_unexpected_failure_in_one_piece_skips_only_that_piece(chorales, inde
     monkeypatch.setattr(Analyzer, "analyze_piece", flaky)
     pieces = [Piece(p.notes) for p in test[:3]]  # no source: named piece0, piece1, piece2
     report = analyze(pieces, index, jobs=1, show_progress=False, originality=False)
-    assert [r["piece"] for r in report.piece_records] == ["piece0", "piece2"]
+    assert [r.piece for r in report.piece_records] == ["piece0", "piece2"]
     assert report.skipped == [("piece1", "analysis failed: IndexError: index 7 is out of bounds")]

@@ -215,7 +215,7 @@ def test_varied_copies_are_found_with_source_and_edit_count(index, reference, ed
             ]
             right += bool(hits)
             right_edits += any(v.edits == edits for v in hits)
-            assert all(v.edits <= matcher.max_edits for v in pm.varied_matches)
+            assert all(v.edits <= matcher.config.max_edits for v in pm.varied_matches)
     assert right / total >= 0.9
     assert right_edits / total >= 0.8
 
@@ -271,3 +271,26 @@ def test_real_chordal_file_without_any_match_candidates(index):
     piece = read_midi(Path(music21.__file__).parent / "midi" / "testPrimitive" / "test05.mid")
     result = match_piece(piece, index)
     assert len(result.longest) == len(piece)
+
+
+def test_matcher_settings_are_one_config_and_overrides_go_through_it(index, reference):
+    from remixmusic.errors import ConfigError
+    from remixmusic.novelty.config import MatchConfig
+
+    config = MatchConfig(max_edits=1, max_chains=4)
+    matcher = Matcher(index, config, near=False)
+    assert matcher.config == config.replace(near=False).resolve(index)
+    assert matcher.min_length == matcher.config.min_length == index.chance_length + 2
+    # The same settings, given as one config or as overrides, give the same matches.
+    by_config = Matcher(index, MatchConfig(near=False, max_edits=1, max_chains=4)).match_piece(reference[3])
+    by_overrides = match_piece(reference[3], index, near=False, max_edits=1, max_chains=4)
+    assert [(m.line, m.start, m.length) for m in by_config.matches] == [
+        (m.line, m.start, m.length) for m in by_overrides.matches
+    ] and by_config.matches
+    assert not by_config.varied_matches  # near=False reached the matcher
+    with pytest.raises(ConfigError, match="max_chain"):
+        Matcher(index, max_chain=3)
+    with pytest.raises(ConfigError, match="max_edits"):
+        Matcher(index, max_edits=-1)
+    with pytest.raises(ConfigError, match="MatchConfig"):
+        Matcher(index, {"max_edits": 1})  # type: ignore[arg-type]

@@ -15,11 +15,13 @@ from remixmusic.data.datasets import load_dataset
 from remixmusic.errors import RemixError
 from remixmusic.generation.checkpoint_info import read_info
 from remixmusic.novelty.analyze import analyze as analyze_against
-from remixmusic.novelty.inputs import PieceSet, read_pieces, read_sidecar
+from remixmusic.novelty.inputs import PieceSet, PieceSource, ReferenceSource, read_pieces, read_sidecar
 from remixmusic.novelty.report import AnalysisReport
 
 
-def reference_from_generation(queries: PieceSet, control: object) -> tuple[object, object]:
+def reference_from_generation(
+    queries: PieceSet, control: PieceSource | None
+) -> tuple[ReferenceSource, PieceSource]:
     """Reference and control for pieces written by ``remixmusic generate``.
 
     Returns ``(train files, control)``: the training split of the dataset the sidecars' checkpoint was
@@ -46,9 +48,9 @@ def reference_from_generation(queries: PieceSet, control: object) -> tuple[objec
 
 
 def analyze(
-    query: object,
-    reference: object = None,
-    control: object = None,
+    query: PieceSource,
+    reference: ReferenceSource | None = None,
+    control: PieceSource | None = None,
     *,
     jobs: int = 0,
     show_progress: bool = True,

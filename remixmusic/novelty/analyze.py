@@ -26,24 +26,24 @@ the fraction of the motif's notes carrying a flag, the first rule that holds giv
 
 from __future__ import annotations
 
-import json
 import math
 import shutil
 import tempfile
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from remixmusic._util.parallel import parallel_map
-from remixmusic.errors import RemixError
+from remixmusic.errors import ConfigError, RemixError
 from remixmusic.music.lines import DEFAULT_LINES
 from remixmusic.music.notes import STEPS_PER_BEAT, Piece
 from remixmusic.novelty.assemble import COVERAGE_LENGTHS, PieceResult, _assemble
+from remixmusic.novelty.config import AnalysisConfig, SegmentConfig
 from remixmusic.novelty.index import Index
-from remixmusic.novelty.inputs import PieceSet, read_pieces, read_sidecar
+from remixmusic.novelty.inputs import PieceSet, PieceSource, ReferenceSource, read_pieces, read_sidecar
 from remixmusic.novelty.labels import (
     _cover_ids,
     _most_common,
@@ -52,9 +52,10 @@ from remixmusic.novelty.labels import (
     _surprisal,
     _top_source_share,
 )
-from remixmusic.novelty.match import Matcher, match_settings
+from remixmusic.novelty.match import Matcher
 from remixmusic.novelty.matches import Match, PieceMatches, VariedMatch
 from remixmusic.novelty.originality import OriginalityResult, OriginalityScorer
+from remixmusic.novelty.records import MotifRecord, PieceRecord
 from remixmusic.novelty.report import LABELS, AnalysisReport, NoteMap
 from remixmusic.novelty.segment import Segmenter
 from remixmusic.novelty.symbols import DEFAULT_INVARIANCE
@@ -66,20 +67,27 @@ _SHORTLIST_OCCURRENCES = 64  # occurrences per query position that vote for the 
 
 
 def build_index(
-    reference: object,
+    reference: ReferenceSource,
     invariance: str = DEFAULT_INVARIANCE,
     lines: str = DEFAULT_LINES,
     jobs: int = 0,
     show_progress: bool = True,
 ) -> tuple[Index, list[tuple[str, str]]]:
     """Index a MIDI folder, MIDI paths, pieces or a dataset (train split); returns the unreadable files
-    of a folder or path list too, so they can be listed."""
-    is_folder = isinstance(reference, (str, Path)) and Path(reference).is_dir()
-    is_dataset = is_folder and any(
-        (Path(reference) / m).exists() for m in ("manifest.json", "manifest.jsonl")
-    )
-    if (is_folder and not is_dataset) or (isinstance(reference, (list, tuple)) and reference):
-        pieces = read_pieces(reference, jobs, show_progress)
+    of a folder or path list too, so they can be listed.
+
+    Raises:
+        RemixError: nothing readable to index, an unknown dataset, invariance or line mode.
+    """
+    midi: PieceSource | None = None  # MIDI files whose unreadable ones are listed
+    if isinstance(reference, (str, Path)):
+        folder = Path(reference)
+        is_dataset = any((folder / m).exists() for m in ("manifest.json", "manifest.jsonl"))
+        midi = reference if folder.is_dir() and not is_dataset else None
+    elif isinstance(reference, (list, tuple)) and reference:
+        midi = list(reference)
+    if midi is not None:
+        pieces = read_pieces(midi, jobs, show_progress)
         index = Index.build(pieces.pieces, invariance=invariance, lines=lines, show_progress=show_progress)
         return index, pieces.skipped
     index = Index.build(reference, invariance=invariance, lines=lines, jobs=jobs, show_progress=show_progress)
@@ -87,55 +95,77 @@ def build_index(
 
 
 def resolve_index(
-    reference: object, invariance: str | None, lines: str | None, jobs: int, show_progress: bool
+    reference: ReferenceSource, invariance: str | None, lines: str | None, jobs: int, show_progress: bool
 ) -> tuple[Index, list[tuple[str, str]]]:
     """An :class:`Index` from an index, a saved index folder, a MIDI folder/list or a dataset name.
 
     ``invariance``/``lines`` of ``None`` mean the index's own (defaults when building); asking a built
     index for other views is an error, since its streams cannot be matched with other symbols.
+
+    Raises:
+        RemixError: a given index of other views, or nothing readable to index.
     """
     if isinstance(reference, (str, Path)) and (Path(reference) / "header.json").exists():
         reference = Index.load(reference)
     if isinstance(reference, Index):
-        for name, wanted in (("invariance", invariance), ("lines", lines)):
-            if wanted is not None and wanted != getattr(reference, name):
-                raise RemixError(
-                    f"the reference index was built with {name} {getattr(reference, name)!r}, not {wanted!r}; "
-                    f"rebuild it with `remixmusic index ... --{name} {wanted}` or leave --{name} out"
-                )
+        _check_views(reference, invariance, lines)
         return reference, []
     return build_index(
         reference, invariance or DEFAULT_INVARIANCE, lines or DEFAULT_LINES, jobs, show_progress
     )
 
 
+def _check_views(index: Index, invariance: str | None, lines: str | None) -> None:
+    for name, wanted in (("invariance", invariance), ("lines", lines)):
+        if wanted is not None and wanted != getattr(index, name):
+            raise RemixError(
+                f"the reference index was built with {name} {getattr(index, name)!r}, not {wanted!r}; "
+                f"rebuild it with `remixmusic index ... --{name} {wanted}` or leave --{name} out"
+            )
+
+
 class Analyzer:
-    """Matching, segmentation, labelling and measures for single pieces against one reference index."""
+    """Matching, segmentation, labelling and measures of single pieces against one reference index.
+
+    ``config``: the :class:`~remixmusic.novelty.config.AnalysisConfig` (defaults when ``None``); its
+    ``leak_share`` and ``seed`` act when the results are assembled. ``scorer``: a fitted
+    :class:`OriginalityScorer` to use when ``config.originality`` (fitted on ``index`` when ``None``).
+
+    Raises:
+        ConfigError: ``config`` is not an ``AnalysisConfig``.
+        RemixError: ``config`` asks for other views (invariance, lines) than the index's.
+    """
 
     def __init__(
-        self,
-        index: Index,
-        segmenter: Segmenter | None = None,
-        scorer: OriginalityScorer | None = None,
-        label_share: float = 0.5,
-        **match_params: Any,
+        self, index: Index, config: AnalysisConfig | None = None, scorer: OriginalityScorer | None = None
     ) -> None:
+        if config is not None and not isinstance(config, AnalysisConfig):
+            raise ConfigError(f"Analyzer config must be an AnalysisConfig, not {type(config).__name__}")
+        self.config = config if config is not None else AnalysisConfig()
+        _check_views(index, self.config.invariance, self.config.lines)
         self.index = index
-        self.matcher = Matcher(index, **match_params)
-        self.segmenter = segmenter or Segmenter()
+        self.matcher = Matcher(index, self.config.match)
+        segmentation = self.config.segmentation
+        self.segmenter = Segmenter.from_config(segmentation)
+        # Human pieces (the control) have no model surprisal: they fall back to LBDM, with the same
+        # motif length limits, and the piece record says so.
         self.segmenter_without_surprisal = (
-            Segmenter(**{**self.segmenter.params(), "method": "lbdm"})
-            if self.segmenter.method == "surprisal"
+            Segmenter.from_config(replace(segmentation, method="lbdm"))
+            if segmentation.method == "surprisal"
             else self.segmenter
         )
-        self.scorer = scorer
-        self.label_share = label_share
+        self.scorer: OriginalityScorer | None = None
+        if self.config.originality:
+            self.scorer = scorer if scorer is not None else OriginalityScorer().fit_index(index)
 
     @property
     def min_match_notes(self) -> int:
+        """Notes of the shortest exact match that counts (``min_length`` symbols + the view's order)."""
         return self.matcher.min_length + self.index.order
 
     def analyze_piece(self, piece: Piece, name: str, group: str) -> PieceResult:
+        """Match, segment, label and measure one ``piece``, recorded as ``name`` in ``group``
+        (``query`` or ``control``): the method of the module docstring."""
         pm = self.matcher.match_piece(piece)
         notes = piece.notes
         sidecar = read_sidecar(piece)
@@ -154,9 +184,7 @@ class Analyzer:
             len(notes), [v.notes for v in pm.varied_matches], [v.matched for v in pm.varied_matches]
         )
         note_label = np.full(len(notes), -1, np.int64)
-        motifs: list[dict[str, Any]] = []
-        # Human pieces (the control) have no model surprisal: they fall back to LBDM, with the same
-        # motif length limits, and the piece record says so.
+        motifs: list[MotifRecord] = []
         segmenter = self.segmenter if surprisal is not None else self.segmenter_without_surprisal
         for lm in pm.lines:
             line = lm.stream.line
@@ -170,30 +198,25 @@ class Analyzer:
             next_start = np.append(ln["onset"][seg.starts[1:]], line_end)
             for k in range(len(seg)):  # one record per motif (a few per phrase), not per note
                 idx = line.notes[seg.starts[k] : seg.ends[k]]
-                rec = {
-                    "piece": name,
-                    "group": group,
-                    "motif": len(motifs),
-                    "track": line.track,
-                    "voice": line.voice,
-                    "start_beat": float(ln["onset"][seg.starts[k]]) / STEPS_PER_BEAT,
-                    "end_beat": float(next_start[k]) / STEPS_PER_BEAT,
-                    "start_note": int(idx[0]),
-                    "end_note": int(idx[-1]) + 1,
-                    "n_notes": len(idx),
-                    "label": LABELS[labels[k]],
-                }
                 label = LABELS[labels[k]]
-                rec.update(
-                    self._provenance(
-                        pm, idx, label, note_rare if label == "copied" else note_match, note_varied
-                    )
+                rec = MotifRecord(
+                    piece=name,
+                    group=group,
+                    motif=len(motifs),
+                    track=line.track,
+                    voice=line.voice,
+                    start_beat=float(ln["onset"][seg.starts[k]]) / STEPS_PER_BEAT,
+                    end_beat=float(next_start[k]) / STEPS_PER_BEAT,
+                    start_note=int(idx[0]),
+                    end_note=int(idx[-1]) + 1,
+                    n_notes=len(idx),
+                    label=label,
                 )
-                motifs.append(rec)
+                match_ids = note_rare if label == "copied" else note_match
+                motifs.append(self._provenance(rec, pm, idx, match_ids, note_varied))
         source = _note_sources(pm, np.where(note_rare >= 0, note_rare, note_match), note_varied, note_label)
         originality = self._originality(piece, pm)
-        record = self._record(name, group, piece, pm, motifs, originality)
-        record["segmentation"] = segmenter.method
+        record = self._record(name, group, piece, pm, motifs, originality, segmenter.method)
         note_map = NoteMap(notes["onset"], notes["duration"], notes["pitch"], source, note_label)
         return PieceResult(record, motifs, pm.coverage(COVERAGE_LENGTHS), originality, note_map)
 
@@ -207,7 +230,7 @@ class Analyzer:
         def share(mask: np.ndarray) -> np.ndarray:
             return np.add.reduceat(mask[idx].astype(np.float64), starts) / lengths
 
-        t = self.label_share
+        t = self.config.label_share
         copied, varied, stock = pm.copied, pm.varied, pm.stock
         rules = [
             ("prompt", share(prompt) >= t),
@@ -254,50 +277,45 @@ class Analyzer:
         return mask
 
     def _provenance(
-        self, pm: PieceMatches, idx: np.ndarray, label: str, note_match: np.ndarray, note_varied: np.ndarray
-    ) -> dict[str, Any]:
-        """Sources, bars, transposition, match length, doc freq and edits of a motif's main match: the
-        match covering most of its notes in ``note_match`` (the caller passes rare matches only for a
-        copied motif)."""
-        empty = {
-            "sources": "",
-            "source_bars": "",
-            "transposition": "",
-            "match_length": 0,
-            "doc_freq": 0,
-            "bits": "",
-            "edits": "",
-            "covered_share": 0.0,
-        }
-        if label == "varied":
+        self,
+        rec: MotifRecord,
+        pm: PieceMatches,
+        idx: np.ndarray,
+        note_match: np.ndarray,
+        note_varied: np.ndarray,
+    ) -> MotifRecord:
+        """``rec`` with the sources, bars, transposition, match length, doc freq and edits of the motif's
+        main match: the match covering most of its notes ``idx`` in ``note_match`` (the caller passes
+        rare matches only for a copied motif); as it is for a motif with none."""
+        if rec.label == "varied":
             v = _most_common(note_varied[idx])
             if v >= 0:
                 vm: VariedMatch = pm.varied_matches[v]
-                return {
-                    **empty,
-                    "sources": ";".join(s.name for s in vm.sources),
-                    "source_bars": ";".join(f"{s.bar_first + 1}-{s.bar_last + 1}" for s in vm.sources),
-                    "transposition": vm.source.transposition,
-                    "match_length": vm.end - vm.start,
-                    "bits": round(vm.bits, 1),
-                    "edits": vm.edits,
-                    "covered_share": float(np.mean(note_varied[idx] >= 0)),
-                }
+                return replace(
+                    rec,
+                    sources=";".join(s.name for s in vm.sources),
+                    source_bars=";".join(f"{s.bar_first + 1}-{s.bar_last + 1}" for s in vm.sources),
+                    transposition=vm.source.transposition,
+                    match_length=vm.end - vm.start,
+                    bits=round(vm.bits, 1),
+                    edits=vm.edits,
+                    covered_share=float(np.mean(note_varied[idx] >= 0)),
+                )
         m_id = _most_common(note_match[idx])
-        if m_id < 0 or label in ("novel", "self-repeat", "prompt"):
-            return empty
+        if m_id < 0 or rec.label in ("novel", "self-repeat", "prompt"):
+            return rec
         m: Match = pm.matches[m_id]
-        return {
-            **empty,
-            "sources": ";".join(s.name for s in m.sources),
-            "source_bars": ";".join(f"{s.bar_first + 1}-{s.bar_last + 1}" for s in m.sources),
-            "transposition": m.sources[0].transposition if m.sources else "",
-            "match_length": m.n_notes,
-            "doc_freq": m.doc_freq,
-            "bits": round(m.bits, 1),
-            "edits": 0,
-            "covered_share": float(np.mean(note_match[idx] >= 0)),
-        }
+        return replace(
+            rec,
+            sources=";".join(s.name for s in m.sources),
+            source_bars=";".join(f"{s.bar_first + 1}-{s.bar_last + 1}" for s in m.sources),
+            transposition=m.sources[0].transposition if m.sources else None,
+            match_length=m.n_notes,
+            doc_freq=m.doc_freq,
+            bits=round(m.bits, 1),
+            edits=0,
+            covered_share=float(np.mean(note_match[idx] >= 0)),
+        )
 
     # -- measures ---------------------------------------------------------------------------------
     def _originality(self, piece: Piece, pm: PieceMatches) -> OriginalityResult:
@@ -350,11 +368,12 @@ class Analyzer:
         group: str,
         piece: Piece,
         pm: PieceMatches,
-        motifs: list[dict[str, Any]],
+        motifs: list[MotifRecord],
         originality: OriginalityResult,
-    ) -> dict[str, Any]:
+        segmentation: str,
+    ) -> PieceRecord:
         n_line = int(pm.in_line.sum())
-        labels = [m["label"] for m in motifs]
+        labels = [m.label for m in motifs]
         n_motifs = max(1, len(labels))
 
         def frac(*names: str) -> float:
@@ -366,64 +385,68 @@ class Analyzer:
         if longest is not None and longest.sources:
             s = longest.sources[0]
             longest_bars = f"{s.bar_first + 1}-{s.bar_last + 1}"
-        copied_sources = {
-            m["sources"].split(";")[0] for m in motifs if m["label"] == "copied" and m["sources"]
-        }
+        copied_sources = {m.source_names[0] for m in motifs if m.label == "copied" and m.sources}
         q_bars = piece.bar_of(piece.notes["onset"][longest.notes]) if longest is not None else np.zeros(1)
-        return {
-            "piece": name,
-            "group": group,
-            "path": piece.source or "",
-            "n_notes": len(piece.notes),
-            "n_line_notes": n_line,
-            "n_motifs": len(motifs),
-            "copied_coverage": float(pm.copied[pm.in_line].mean()) if n_line else math.nan,
-            "varied_coverage": float((pm.varied & ~pm.copied)[pm.in_line].mean()) if n_line else math.nan,
-            "stock_coverage": float(pm.stock[pm.in_line].mean()) if n_line else math.nan,
-            "recombined_fraction": frac("copied", "varied"),
-            "copied_fraction": frac("copied"),
-            "varied_fraction": frac("varied"),
-            "stock_fraction": frac("stock"),
-            "self_repeat_fraction": frac("self-repeat"),
-            "prompt_fraction": frac("prompt"),
-            "novel_fraction": frac("novel"),
-            "longest_copied_notes": longest.n_notes if longest is not None else 0,
-            "longest_copied_bars": int(q_bars.max() - q_bars.min() + 1) if longest is not None else 0,
-            "longest_copied_source": longest.sources[0].name
-            if longest is not None and longest.sources
-            else "",
-            "longest_copied_source_bars": longest_bars,
-            "fan_in": len(copied_sources),
-            "top_source_share": _top_source_share(pm),
-            "originality": originality.mean,
-            "originality_min": originality.minimum,
-        }
+        return PieceRecord(
+            piece=name,
+            group=group,
+            path=piece.source or "",
+            n_notes=len(piece.notes),
+            n_line_notes=n_line,
+            n_motifs=len(motifs),
+            copied_coverage=float(pm.copied[pm.in_line].mean()) if n_line else math.nan,
+            varied_coverage=float((pm.varied & ~pm.copied)[pm.in_line].mean()) if n_line else math.nan,
+            stock_coverage=float(pm.stock[pm.in_line].mean()) if n_line else math.nan,
+            recombined_fraction=frac("copied", "varied"),
+            copied_fraction=frac("copied"),
+            varied_fraction=frac("varied"),
+            stock_fraction=frac("stock"),
+            self_repeat_fraction=frac("self-repeat"),
+            prompt_fraction=frac("prompt"),
+            novel_fraction=frac("novel"),
+            longest_copied_notes=longest.n_notes if longest is not None else 0,
+            longest_copied_bars=int(q_bars.max() - q_bars.min() + 1) if longest is not None else 0,
+            longest_copied_source=longest.sources[0].name if longest is not None and longest.sources else "",
+            longest_copied_source_bars=longest_bars,
+            fan_in=len(copied_sources),
+            top_source_share=_top_source_share(pm),
+            originality=originality.mean,
+            originality_min=originality.minimum,
+            segmentation=segmentation,
+        )
 
 
-_WORKER: dict[str, Analyzer] = {}
+@dataclass(frozen=True)
+class _Setup:
+    """What a worker process rebuilds its analyzer from: the saved index and originality windows ("" for
+    none) and the config, its matching thresholds resolved in the parent."""
+
+    index: str
+    windows: str
+    config: AnalysisConfig
+
+
+_WORKER: dict[_Setup, Analyzer] = {}
 
 
 @dataclass(frozen=True)
 class _Job:
-    config: str  # JSON of the analyzer's settings and where its index and windows live
+    setup: _Setup
     piece: Piece
     name: str
     group: str
 
 
-def _analyzer_from(config: str) -> Analyzer:
-    if config not in _WORKER:
-        c = json.loads(config)
-        scorer = OriginalityScorer.load(c["windows"]) if c["windows"] else None
+def _analyzer_from(setup: _Setup) -> Analyzer:
+    if setup not in _WORKER:
+        scorer = OriginalityScorer.load(setup.windows) if setup.windows else None
         _WORKER.clear()
-        _WORKER[config] = Analyzer(
-            Index.load(c["index"]), Segmenter(**c["segmenter"]), scorer, c["label_share"], **c["match"]
-        )
-    return _WORKER[config]
+        _WORKER[setup] = Analyzer(Index.load(setup.index), setup.config, scorer)
+    return _WORKER[setup]
 
 
 def _run_job(job: _Job) -> PieceResult | tuple[str, str]:
-    return _analyze_or_skip(_analyzer_from(job.config), job.piece, job.name, job.group)
+    return _analyze_or_skip(_analyzer_from(job.setup), job.piece, job.name, job.group)
 
 
 def _analyze_or_skip(
@@ -440,31 +463,55 @@ def _analyze_or_skip(
 
 
 def analyze(
-    query: object,
-    reference: object,
-    control: object = None,
+    query: PieceSource,
+    reference: ReferenceSource,
+    control: PieceSource | None = None,
+    config: AnalysisConfig | None = None,
+    *,
     invariance: str | None = None,
     lines: str | None = None,
-    segmentation: str = "lbdm",
-    originality: bool = True,
-    label_share: float = 0.5,
-    leak_share: float = 0.5,
+    segmentation: str | SegmentConfig | None = None,
+    originality: bool | None = None,
+    label_share: float | None = None,
+    leak_share: float | None = None,
+    seed: int | None = None,
+    segmenter_params: Mapping[str, Any] | None = None,
     jobs: int = 0,
-    seed: int = 0,
     show_progress: bool = True,
-    segmenter_params: dict[str, Any] | None = None,
     **match_params: Any,
 ) -> AnalysisReport:
-    """Analyze ``query`` pieces against ``reference``, optionally against a human ``control``.
+    """Analyze ``query`` pieces against ``reference``, optionally against a human ``control``: the method
+    of the module docstring, returned as an :class:`AnalysisReport` (per piece and motif records,
+    coverage curves, query-vs-control statistics, the config and what it resolved to).
 
     ``query``/``control``: a MIDI folder, MIDI paths or :class:`Piece` objects. ``reference``: an
     :class:`Index`, a saved index folder, a MIDI folder or paths, or a dataset name (its train split).
+    ``config``: every setting, as an :class:`~remixmusic.novelty.config.AnalysisConfig` (defaults when
+    ``None``); the keyword options override its fields for this call (``None`` leaves a field as it is):
     ``invariance`` and ``lines`` choose the views when the index is built here (default
-    ``transposed+tempo`` and ``melody``); a given index has its own, recorded in the report.
+    ``transposed+tempo`` and ``melody``; a given index has its own, recorded in the report),
+    ``segmentation`` a method name or a ``SegmentConfig``, ``segmenter_params`` other ``SegmentConfig``
+    fields, and ``match_params`` any :class:`~remixmusic.novelty.config.MatchConfig` field
+    (``min_length``, ``stock_df``, ``max_edits`` ...). ``jobs``: worker processes (0: one per core).
     (:func:`remixmusic.analyze` also accepts no reference for a folder written by ``remixmusic generate``.)
-    ``match_params`` go to
-    :class:`~remixmusic.match.Matcher` (``min_length``, ``stock_df``, ``max_edits`` ...).
+
+    Raises:
+        ConfigError: ``config`` not an ``AnalysisConfig``, an unknown option or an invalid value.
+        RemixError: no query or reference, no readable query piece, or a given index of other views.
     """
+    if config is not None and not isinstance(config, AnalysisConfig):
+        raise ConfigError(f"config must be an AnalysisConfig, not {type(config).__name__}")
+    config = (config or AnalysisConfig()).with_options(
+        invariance=invariance,
+        lines=lines,
+        segmentation=segmentation,
+        originality=originality,
+        label_share=label_share,
+        leak_share=leak_share,
+        seed=seed,
+        segmenter_params=segmenter_params,
+        **match_params,
+    )
     if query is None:
         raise RemixError("give the query pieces (a MIDI folder, paths or pieces)")
     if reference is None:
@@ -473,15 +520,13 @@ def analyze(
     if not queries.pieces:
         raise RemixError(f"no readable MIDI in the query ({len(queries.skipped)} file(s) skipped)")
     controls = read_pieces(control, jobs, show_progress) if control is not None else PieceSet([], [])
-    index, ref_skipped = resolve_index(reference, invariance, lines, jobs, show_progress)
-    segmenter = Segmenter(segmentation, **(segmenter_params or {}))
-    scorer = OriginalityScorer().fit_index(index) if originality else None
-    analyzer = Analyzer(index, segmenter, scorer, label_share, **match_params)
+    index, ref_skipped = resolve_index(reference, config.invariance, config.lines, jobs, show_progress)
+    analyzer = Analyzer(index, config)
     jobs_list = [(p, n, "query") for p, n in zip(queries.pieces, queries.names, strict=True)]
     jobs_list += [(p, n, "control") for p, n in zip(controls.pieces, controls.names, strict=True)]
     results, failed = _run_all(analyzer, index, jobs_list, jobs, show_progress)
     skipped = queries.skipped + controls.skipped + ref_skipped + failed
-    return _assemble(analyzer, index, results, skipped, leak_share, seed)
+    return _assemble(analyzer, index, results, skipped)
 
 
 def _run_all(
@@ -504,17 +549,10 @@ def _run_all(
         if analyzer.scorer is not None:
             windows = str(tmp / "windows.npz")
             analyzer.scorer.save(windows)
-        config = json.dumps(
-            {
-                "index": str(tmp / "index"),
-                "windows": windows,
-                "segmenter": analyzer.segmenter.params(),
-                "label_share": analyzer.label_share,
-                "match": match_settings(analyzer.matcher),
-            }
-        )
+        config = replace(analyzer.config, match=analyzer.matcher.config)
+        setup = _Setup(str(tmp / "index"), windows, config)
         for out in parallel_map(
-            _run_job, [_Job(config, *it) for it in items], jobs, "analyzing", show_progress, chunksize=1
+            _run_job, [_Job(setup, *it) for it in items], jobs, "analyzing", show_progress, chunksize=1
         ):
             (failed.append(out) if isinstance(out, tuple) else results.append(out))
     finally:

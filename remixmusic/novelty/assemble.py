@@ -11,8 +11,8 @@ import numpy as np
 from remixmusic.evaluation.significance import compare, leaked
 from remixmusic.music.notes import STEPS_PER_BEAT
 from remixmusic.novelty.index import Index
-from remixmusic.novelty.match import match_settings
 from remixmusic.novelty.originality import OriginalityResult
+from remixmusic.novelty.records import MotifRecord, PieceRecord
 from remixmusic.novelty.report import MEASURES, AnalysisReport, NoteMap
 
 COVERAGE_LENGTHS = np.arange(2, 33)
@@ -24,10 +24,14 @@ if TYPE_CHECKING:
 
 @dataclass
 class PieceResult:
-    """One piece's records, curves and note map (what a worker process sends back)."""
+    """One piece's records, curves and note map (what a worker process sends back).
 
-    record: dict[str, Any]
-    motifs: list[dict[str, Any]]
+    ``coverage``: share of line notes in exact matches of at least each of :data:`COVERAGE_LENGTHS`
+    notes.
+    """
+
+    record: PieceRecord
+    motifs: list[MotifRecord]
     coverage: np.ndarray
     originality: OriginalityResult
     note_map: NoteMap
@@ -38,18 +42,20 @@ def _assemble(
     index: Index,
     results: list[PieceResult],
     skipped: list[tuple[str, str]],
-    leak_share: float,
-    seed: int,
 ) -> AnalysisReport:
-    query = [r for r in results if r.record["group"] == "query"]
-    control = [r for r in results if r.record["group"] == "control"]
-    is_leak = leaked(np.asarray([r.record["top_source_share"] for r in control]), leak_share)
+    """The report of ``results``: control pieces that duplicate a reference piece (``leak_share``) flagged
+    and left out of the query-vs-control comparisons, and the parameters (see :class:`AnalysisReport`)."""
+    config = analyzer.config
+    leak_share, seed = config.leak_share, config.seed
+    query = [r for r in results if r.record.group == "query"]
+    control = [r for r in results if r.record.group == "control"]
+    is_leak = leaked(np.asarray([r.record.top_source_share for r in control]), leak_share)
     for r, flag in zip(control, is_leak, strict=True):
-        r.record["leaked"] = bool(flag)
+        r.record.leaked = bool(flag)
     for r in query:
-        r.record["leaked"] = False
+        r.record.leaked = False
     clean = [r for r, flag in zip(control, is_leak, strict=True) if not flag]
-    removed = [r.record["piece"] for r, flag in zip(control, is_leak, strict=True) if flag]
+    removed = [r.record.piece for r, flag in zip(control, is_leak, strict=True) if flag]
     leakage = {
         "rule": f"a control piece with >= {leak_share:.0%} of its line notes matched to one reference piece",
         "n_control": len(control),
@@ -65,29 +71,30 @@ def _assemble(
     comparisons = []
     if clean:
         comparisons = [
-            compare(name, [r.record[name] for r in query], [r.record[name] for r in clean], seed=seed)
+            compare(
+                name,
+                np.asarray([r.record.measure(name) for r in query]),
+                np.asarray([r.record.measure(name) for r in clean]),
+                seed=seed,
+            )
             for name, _ in MEASURES
         ]
-    params = {
+    params: dict[str, Any] = {
+        "config": config.to_dict(),
         "invariance": index.invariance,
         "lines": index.lines,
         "chance_length": index.chance_length,
         "min_match_symbols": analyzer.matcher.min_length,
         "min_match_notes": analyzer.min_match_notes,
+        "seed_length": analyzer.matcher.seed_length,
         "chance_bits": index.chance_bits,
         "min_match_bits": analyzer.matcher.min_bits,
         "df_threshold": analyzer.matcher.stock_df,
-        "max_edits": analyzer.matcher.max_edits,
-        "label_share": analyzer.label_share,
-        "leak_share": leak_share,
-        "matching": match_settings(analyzer.matcher),
-        "segmentation": analyzer.segmenter.params(),
         "originality": analyzer.scorer.params() if analyzer.scorer is not None else None,
         "reference_manifest_hash": index.manifest_hash,
         "n_reference": index.n_pieces,
         "n_query": len(query),
         "n_control": len(control),
-        "seed": seed,
     }
     return AnalysisReport(
         params=params,
@@ -100,8 +107,8 @@ def _assemble(
         },
         originality_curves=[
             {
-                "piece": r.record["piece"],
-                "group": r.record["group"],
+                "piece": r.record.piece,
+                "group": r.record.group,
                 "window_start_beat": r.originality.window_start / STEPS_PER_BEAT,
                 "originality": r.originality.originality,
                 "best_reference": [index.piece_names[p] if p >= 0 else "" for p in r.originality.best_piece],

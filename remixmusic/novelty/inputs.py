@@ -6,10 +6,14 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from remixmusic.errors import RemixError
 from remixmusic.music.notes import Piece
+
+if TYPE_CHECKING:
+    from remixmusic.data.datasets import Dataset
+    from remixmusic.novelty.index import Index
 
 
 def _piece_name(piece: Piece, i: int) -> str:
@@ -44,7 +48,7 @@ def _resolve_reference(
     )
 
 
-def _read(paths: object, jobs: int, show_progress: bool) -> list[Piece]:
+def _read(paths: str | Path | Iterable[str | Path], jobs: int, show_progress: bool) -> list[Piece]:
     from remixmusic.io.folders import read_folder
 
     return read_folder(paths, jobs=jobs, show_progress=show_progress).pieces
@@ -59,8 +63,24 @@ class PieceSet:
     skipped: list[tuple[str, str]] = field(default_factory=list)
 
 
-def read_pieces(items: object, jobs: int = 0, show_progress: bool = True) -> PieceSet:
-    """Pieces from a folder, a file, a list of paths or a list of :class:`Piece`; bad files are skipped."""
+PieceSource: TypeAlias = str | Path | Piece | PieceSet | Iterable[str | Path | Piece]
+"""Query or control pieces: a MIDI folder or file, a :class:`Piece`, pieces already read, or an iterable of
+MIDI paths or of pieces (not mixed)."""
+
+
+ReferenceSource: TypeAlias = "Index | Dataset | PieceSource"
+"""A reference: an :class:`~remixmusic.novelty.index.Index`, a saved index folder, a
+:class:`~remixmusic.data.datasets.Dataset` or a dataset name (its train split), or pieces as
+:data:`PieceSource`."""
+
+
+def read_pieces(items: PieceSource, jobs: int = 0, show_progress: bool = True) -> PieceSet:
+    """Pieces from a folder, a file, a list of paths or a list of :class:`Piece`; bad files are skipped
+    (listed in ``skipped`` with a one-line reason).
+
+    Raises:
+        RemixError: ``items`` mixes paths and pieces or holds something else.
+    """
     from remixmusic.io.folders import read_folder
 
     if isinstance(items, PieceSet):
@@ -70,12 +90,16 @@ def read_pieces(items: object, jobs: int = 0, show_progress: bool = True) -> Pie
     if isinstance(items, (str, Path)):
         result = read_folder(items, jobs=jobs, show_progress=show_progress)
     else:
-        items = list(items)  # type: ignore[call-overload]
-        if all(isinstance(p, Piece) for p in items):
-            return PieceSet(items, [_name(p, i) for i, p in enumerate(items)])
-        if not all(isinstance(p, (str, Path)) for p in items):
+        if not isinstance(items, Iterable):
+            raise RemixError(f"give a MIDI folder, MIDI paths or Piece objects, not {type(items).__name__}")
+        given = list(items)
+        pieces = [p for p in given if isinstance(p, Piece)]
+        if len(pieces) == len(given):
+            return PieceSet(pieces, [_name(p, i) for i, p in enumerate(pieces)])
+        paths = [p for p in given if isinstance(p, (str, Path))]
+        if len(paths) != len(given):
             raise RemixError("give a MIDI folder, MIDI paths or Piece objects")
-        result = read_folder(items, jobs=jobs, show_progress=show_progress)
+        result = read_folder(paths, jobs=jobs, show_progress=show_progress)
     return PieceSet(result.pieces, [_name(p, i) for i, p in enumerate(result.pieces)], list(result.skipped))
 
 

@@ -33,14 +33,14 @@ Lengths: ``match_length`` counts *symbols*; a run of ``m`` symbols covers ``m + 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from remixmusic.errors import RemixError
+from remixmusic.errors import ConfigError, RemixError
 from remixmusic.music.notes import Piece
+from remixmusic.novelty.config import MatchConfig
 from remixmusic.novelty.index import Index
 from remixmusic.novelty.matches import (
     _PITCHLESS,
@@ -55,69 +55,46 @@ from remixmusic.novelty.symbols import Stream
 
 
 class Matcher:
-    """Matches query pieces against one reference index (parameters here, then :meth:`match_piece`).
+    """Matches query pieces against one reference index (settings here, then :meth:`match_piece`).
 
-    ``min_length``: shortest exact match (symbols) that counts; default ``index.chance_length + 2``, two
-    symbols past the 99th percentile of chance, since each chance hit covers ``min_length + order`` notes
-    and real query material has more structure than shuffled symbols.
-    ``min_bits``: least information content (bits) of a copied match or a varied copy's reference passage;
-    default ``index.chance_bits`` (see :mod:`remixmusic.information`); below it a match is stock.
-    ``stock_df``: document frequency from which a match is a stock idiom; default ``max(5, 1% of the
-    reference pieces)``. ``max_sources``: occurrences listed per match. ``df_cap``: occurrences scanned
-    to count distinct pieces. ``near``: look for varied copies, from seeds of ``seed_length`` symbols
-    (default ``max(3, min_length // 2)``) found at most ``max_seed_occurrences`` times, extended by up
-    to ``extension`` notes on each side with at most ``max_edits`` edits, one per ``1/edit_rate`` notes;
-    per line, the ``max_chains`` seed chains with the longest exact parts are aligned.
+    ``config``: a :class:`~remixmusic.novelty.config.MatchConfig` (defaults when ``None``; see it for
+    every setting and unit); keyword ``overrides`` replace its fields (``Matcher(index, near=False)``).
+    Its ``None`` thresholds are derived from ``index``: ``min_length`` is ``index.chance_length + 2``,
+    two symbols past the 99th percentile of chance, since each chance hit covers ``min_length + order``
+    notes and real query material has more structure than shuffled symbols; ``min_bits`` is
+    ``index.chance_bits`` (see :mod:`remixmusic.novelty.information`); ``stock_df`` is ``max(5, 1% of
+    the reference pieces)``; ``seed_length`` is ``max(3, min_length // 2)``. ``config`` holds the
+    resolved settings, and ``min_length``, ``min_bits``, ``stock_df``, ``seed_length`` the derived ones.
+
+    Raises:
+        ConfigError: an unknown override or an invalid setting.
+        RemixError: the index has no symbol model (an index of an older version).
     """
 
-    def __init__(
-        self,
-        index: Index,
-        min_length: int | None = None,
-        min_bits: float | None = None,
-        stock_df: int | None = None,
-        max_sources: int = 5,
-        df_cap: int = 2000,
-        near: bool = True,
-        seed_length: int | None = None,
-        max_seed_occurrences: int = 64,
-        max_edits: int = 2,
-        edit_rate: float = 0.2,
-        extension: int = 8,
-        max_chains: int = 64,
-    ) -> None:
-        self.index = index
-        self.min_length = int(min_length if min_length is not None else index.chance_length + 2)
-        self.min_bits = float(min_bits if min_bits is not None else index.chance_bits)
+    def __init__(self, index: Index, config: MatchConfig | None = None, **overrides: Any) -> None:
+        if config is not None and not isinstance(config, MatchConfig):
+            raise ConfigError(f"Matcher config must be a MatchConfig, not {type(config).__name__}")
         if index.model is None:
             raise RemixError("the reference index has no symbol model; rebuild it")
+        self.index = index
         self.model = index.model
-        self.stock_df = int(stock_df if stock_df is not None else max(5, math.ceil(0.01 * index.n_pieces)))
-        self.max_sources = max_sources
-        self.df_cap = df_cap
-        self.near = near
-        self.seed_length = int(seed_length if seed_length is not None else max(3, self.min_length // 2))
-        self.max_seed_occurrences = max_seed_occurrences
-        self.max_edits = max_edits
-        self.edit_rate = edit_rate
-        self.extension = extension
-        self.max_chains = max_chains
+        self.config = (config or MatchConfig()).replace(**overrides).resolve(index)
+        resolved = self.config
+        assert resolved.min_length is not None and resolved.min_bits is not None  # resolve() set them
+        assert resolved.stock_df is not None and resolved.seed_length is not None
+        self.min_length: int = resolved.min_length
+        self.min_bits: float = resolved.min_bits
+        self.stock_df: int = resolved.stock_df
+        self.seed_length: int = resolved.seed_length
 
     @property
-    def parameters(self) -> dict:
-        return {
-            "invariance": self.index.invariance,
-            "lines": self.index.lines,
-            "chance_length": self.index.chance_length,
-            "min_length": self.min_length,
-            "chance_bits": self.index.chance_bits,
-            "min_bits": self.min_bits,
-            "stock_df": self.stock_df,
-            "near": self.near,
-            "seed_length": self.seed_length,
-            "max_edits": self.max_edits,
-            "edit_rate": self.edit_rate,
-        }
+    def parameters(self) -> dict[str, Any]:
+        """The index's views and chance thresholds with the resolved :attr:`config`'s settings (what
+        :attr:`PieceMatches.parameters` records)."""
+        index = self.index
+        views = {"invariance": index.invariance, "lines": index.lines}
+        chance = {"chance_length": index.chance_length, "chance_bits": index.chance_bits}
+        return {**views, **chance, **self.config.to_dict()}
 
     # -- one line -----------------------------------------------------------------------------------
     def _line_matches(self, stream: Stream, piece: Piece, stats: tuple[np.ndarray, ...]) -> LineMatches:
@@ -146,7 +123,7 @@ class Matcher:
 
     def _doc_freq(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
         """Distinct pieces among the first ``df_cap`` occurrences of each suffix-array range."""
-        take = np.minimum(hi - lo, self.df_cap)
+        take = np.minimum(hi - lo, self.config.df_cap)
         if take.sum() == 0:
             return np.zeros(len(lo), np.int32)
         owner = np.repeat(np.arange(len(lo)), take)
@@ -158,9 +135,9 @@ class Matcher:
     def _sources(self, lo: int, hi: int, query_pitch: int, n_notes: int) -> list[Source]:
         """Up to ``max_sources`` occurrences from distinct pieces in ``sa[lo:hi]``."""
         index = self.index
-        slots = np.asarray(index.sa[lo : min(hi, lo + self.df_cap)]).astype(np.int64)
+        slots = np.asarray(index.sa[lo : min(hi, lo + self.config.df_cap)]).astype(np.int64)
         _, first = np.unique(index.piece[slots], return_index=True)
-        return [self._source(int(s), n_notes, query_pitch) for s in slots[np.sort(first)][: self.max_sources]]
+        return [self._source(int(s), n_notes, query_pitch) for s in slots[np.sort(first)][: self.config.max_sources]]
 
     def _source(self, slot: int, n_notes: int, query_pitch: int) -> Source:
         index = self.index
@@ -253,7 +230,7 @@ class Matcher:
                 )
                 matches.append(m)
                 (stock if m.stock else copied)[m.notes] = True
-            if self.near:
+            if self.config.near:
                 varied.extend(self._varied(li, stream, piece, stats[3], stats[4]))
         if any(len(c) for c in cover_note):
             note = np.concatenate(cover_note)
@@ -310,7 +287,7 @@ class Matcher:
         index = self.index
         order = index.order
         width = hi_d - lo_d
-        ok = np.flatnonzero((width > 0) & (width <= self.max_seed_occurrences))
+        ok = np.flatnonzero((width > 0) & (width <= self.config.max_seed_occurrences))
         if len(ok) == 0:
             return []
         q = np.repeat(ok, width[ok])
@@ -329,14 +306,14 @@ class Matcher:
         # within max_edits notes of that run's end, on a diagonal at most max_edits away, further on.
         link = (
             (run_line[1:] == run_line[:-1])
-            & (run_q[1:] <= run_end[:-1] + self.max_edits)
-            & (np.abs(np.diff(run_diag)) <= self.max_edits)
+            & (run_q[1:] <= run_end[:-1] + self.config.max_edits)
+            & (np.abs(np.diff(run_diag)) <= self.config.max_edits)
             & (run_slot[1:] > run_slot[:-1])
         )
         first = np.flatnonzero(np.r_[True, ~link])
         last = np.r_[first[1:] - 1, len(run_q) - 1]
         # Align only the chains with the longest exact parts (near-duplicate-rich corpora give many).
-        top = np.argsort(-(run_end[last] - run_q[first]), kind="stable")[: self.max_chains]
+        top = np.argsort(-(run_end[last] - run_q[first]), kind="stable")[: self.config.max_chains]
         first, last = first[top], last[top]
         return self._align(
             li,
@@ -372,7 +349,7 @@ class Matcher:
         n_q = len(q_pitch)
         ioi = np.diff(q_onset)
         tol = 0.25 * float(np.median(ioi)) if len(ioi) else 1.0
-        ext, budget = self.extension, self.max_edits
+        ext, budget = self.config.extension, self.config.max_edits
         q_end = np.minimum(q_end, n_q)
         line_start = index.line_offsets[line]
         line_end = line_start + _line_notes(index, line)
@@ -420,7 +397,7 @@ class Matcher:
         keep = (
             (edits > 0)
             & (matched >= self.min_length + stream.order)
-            & (edits <= np.maximum(1, self.edit_rate * span))
+            & (edits <= np.maximum(1, self.config.edit_rate * span))
             & (bits >= self.min_bits)
         )
         # Best first (most agreeing notes, then fewest edits). One overlapping a better one by more than half
@@ -434,7 +411,7 @@ class Matcher:
             better = [k for k in kept if min(end[c], end[k]) - max(start[c], start[k]) > span[c] / 2]
             if not better:
                 kept[int(c)] = [int(c)]
-            elif len(kept[better[0]]) < self.max_sources and piece_of[c] not in piece_of[kept[better[0]]]:
+            elif len(kept[better[0]]) < self.config.max_sources and piece_of[c] not in piece_of[kept[better[0]]]:
                 kept[better[0]].append(int(c))
 
         def source(c: int) -> Source:
@@ -511,24 +488,12 @@ def _ramp(lengths: np.ndarray) -> np.ndarray:
     return np.arange(total) - np.repeat(np.cumsum(lengths) - lengths, lengths)
 
 
-def match_piece(piece: Piece, index: Index, **params: object) -> PieceMatches:
-    """Match one piece against ``index`` with :class:`Matcher` parameters ``params``."""
-    return Matcher(index, **params).match_piece(piece)
+def match_piece(
+    piece: Piece, index: Index, config: MatchConfig | None = None, **overrides: Any
+) -> PieceMatches:
+    """Match one piece against ``index``: ``Matcher(index, config, **overrides).match_piece(piece)``.
 
-
-def match_settings(matcher: Matcher) -> dict[str, Any]:
-    """Matcher settings to rebuild an identical matcher in a worker."""
-    return {
-        "min_length": matcher.min_length,
-        "min_bits": matcher.min_bits,
-        "stock_df": matcher.stock_df,
-        "max_sources": matcher.max_sources,
-        "df_cap": matcher.df_cap,
-        "near": matcher.near,
-        "seed_length": matcher.seed_length,
-        "max_seed_occurrences": matcher.max_seed_occurrences,
-        "max_edits": matcher.max_edits,
-        "edit_rate": matcher.edit_rate,
-        "extension": matcher.extension,
-        "max_chains": matcher.max_chains,
-    }
+    Raises:
+        ConfigError: an unknown override or an invalid setting.
+    """
+    return Matcher(index, config, **overrides).match_piece(piece)

@@ -85,8 +85,9 @@ def best_window(
     span = int(ref_points[:, 0].max()) + 2 * length + 1  # room for every window start t >= -length
     # 32-bit keys when they fit: half the memory traffic, and sorting them is about twice as fast.
     dtype = np.int32 if (int(ref_owner[-1]) + 1) * span * _PITCH_SPAN < 2**31 else np.int64
-    owner = ref_owner.astype(dtype)
-    ref, q = ref_points.astype(dtype), query.astype(dtype)
+    owner: np.ndarray = ref_owner.astype(dtype)
+    ref: np.ndarray = ref_points.astype(dtype)
+    q: np.ndarray = query.astype(dtype)
     row = (owner * span + ref[:, 0] + length) * _PITCH_SPAN + ref[:, 1] + _PITCH_SPAN // 2
     key = (row[:, None] - (q[None, :, 0] * _PITCH_SPAN + q[None, :, 1])).ravel()
     key.sort()

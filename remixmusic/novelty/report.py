@@ -21,35 +21,14 @@ from remixmusic._util.files import write_bytes, write_json, write_text
 from remixmusic._util.render import CSS, _fmt, csv_text, html_table, img_tag, json_ready
 from remixmusic.evaluation.significance import Comparison, bootstrap_ci_curves
 from remixmusic.music.notes import STEPS_PER_BEAT
+from remixmusic.novelty.records import MOTIF_COLUMNS as MOTIF_COLUMNS
+from remixmusic.novelty.records import PIECE_COLUMNS, MotifRecord, PieceRecord
 
 SCHEMA_VERSION = 1
 
 
 LABELS = ("copied", "varied", "stock", "self-repeat", "prompt", "novel")
 """Motif labels, in the precedence the labelling rule applies them (see :mod:`remixmusic.analyze`)."""
-
-
-MOTIF_COLUMNS = (
-    "piece",
-    "group",
-    "motif",
-    "track",
-    "voice",
-    "start_beat",
-    "end_beat",
-    "start_note",
-    "end_note",
-    "n_notes",
-    "label",
-    "sources",
-    "source_bars",
-    "transposition",
-    "match_length",
-    "doc_freq",
-    "bits",
-    "edits",
-    "covered_share",
-)
 
 
 MEASURES = (
@@ -88,11 +67,19 @@ class NoteMap:
 
 @dataclass
 class AnalysisReport:
-    """Everything one analysis found. ``pieces``/``motifs`` are DataFrames when pandas is installed."""
+    """Everything one analysis found. ``pieces``/``motifs`` are DataFrames when pandas is installed.
+
+    ``params``: ``config``, the :class:`~remixmusic.novelty.config.AnalysisConfig` as given (its
+    ``to_dict()``; ``AnalysisConfig.from_dict`` rebuilds it), and what it resolved to against this
+    reference: ``invariance``, ``lines``, ``chance_length`` and ``min_match_symbols`` (symbols),
+    ``min_match_notes``, ``seed_length`` (symbols), ``chance_bits`` and ``min_match_bits`` (bits),
+    ``df_threshold`` (reference pieces), ``originality`` (window settings, ``None`` when not computed),
+    ``reference_manifest_hash`` and the counts ``n_reference``, ``n_query``, ``n_control``.
+    """
 
     params: dict[str, Any]
-    piece_records: list[dict[str, Any]]
-    motif_records: list[dict[str, Any]]
+    piece_records: list[PieceRecord]
+    motif_records: list[MotifRecord]
     coverage_lengths: np.ndarray
     coverage: dict[str, np.ndarray]  # group -> pieces x len(coverage_lengths)
     originality_curves: list[dict[str, Any]]
@@ -105,14 +92,19 @@ class AnalysisReport:
     # -- tables ---------------------------------------------------------------------------------
     @property
     def pieces(self) -> Any:
-        return _table(self.piece_records)
+        """The piece records as a pandas DataFrame (columns :data:`PIECE_COLUMNS`), or a list of their
+        dicts without pandas."""
+        return _table([r.to_dict() for r in self.piece_records], PIECE_COLUMNS)
 
     @property
     def motifs(self) -> Any:
-        return _table(self.motif_records, MOTIF_COLUMNS)
+        """The motif records as a pandas DataFrame (columns :data:`MOTIF_COLUMNS`), or a list of their
+        dicts without pandas."""
+        return _table([m.to_dict() for m in self.motif_records], MOTIF_COLUMNS)
 
-    def query_records(self) -> list[dict[str, Any]]:
-        return [r for r in self.piece_records if r["group"] == "query"]
+    def query_records(self) -> list[PieceRecord]:
+        """The records of the query pieces, in order (the order of ``note_maps``)."""
+        return [r for r in self.piece_records if r.group == "query"]
 
     # -- plots ----------------------------------------------------------------------------------
     def plot_remix_map(self, i: int, ax: Any = None) -> Any:
@@ -137,7 +129,7 @@ class AnalysisReport:
         )
         ax.set_xlabel("beat")
         ax.set_ylabel("MIDI pitch")
-        ax.set_title(f"{record['piece']}: notes colored by reference source", fontsize=10)
+        ax.set_title(f"{record.piece}: notes colored by reference source", fontsize=10)
         handles = [Patch(color=c, label=name) for name, c in legend]
         if handles:
             ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
@@ -151,7 +143,7 @@ class AnalysisReport:
             self.coverage,
             self.params["min_match_notes"],
             f"Coverage by reference matches ({self.params['invariance']})",
-            seed=int(self.params.get("seed", 0)),
+            seed=int(self.params.get("config", {}).get("seed", 0)),
             ax=ax,
         )
 
@@ -169,8 +161,8 @@ class AnalysisReport:
                     for group, curves in self.coverage.items()
                 },
             },
-            "pieces": self.piece_records,
-            "motifs": self.motif_records,
+            "pieces": [r.to_dict() for r in self.piece_records],
+            "motifs": [m.to_dict() for m in self.motif_records],
             "originality": self.originality_curves,
             "reference_pieces": self.reference_names,
             "note_maps": self.note_map_records(),
@@ -183,7 +175,7 @@ class AnalysisReport:
         (the note's motif label, ``None`` for notes on no analysed line)."""
         return [
             {
-                "piece": record["piece"],
+                "piece": record.piece,
                 "onset_beat": m.onset / STEPS_PER_BEAT,
                 "duration_beat": m.duration / STEPS_PER_BEAT,
                 "pitch": m.pitch,
@@ -197,8 +189,8 @@ class AnalysisReport:
         """Write report.json, pieces.csv, motifs.csv and report.html into ``out_dir``."""
         out = Path(out_dir)
         write_json(out / "report.json", json_ready(self.to_dict()))
-        write_text(out / "pieces.csv", csv_text(self.piece_records, _piece_columns(self.piece_records)))
-        write_text(out / "motifs.csv", csv_text(self.motif_records, MOTIF_COLUMNS))
+        write_text(out / "pieces.csv", csv_text([r.to_dict() for r in self.piece_records], PIECE_COLUMNS))
+        write_text(out / "motifs.csv", csv_text([m.to_dict() for m in self.motif_records], MOTIF_COLUMNS))
         write_bytes(out / "report.html", self.html(max_maps).encode("utf-8"))
         return out
 
@@ -208,7 +200,7 @@ class AnalysisReport:
             "<!doctype html><html><head><meta charset='utf-8'><title>remixmusic analysis</title>",
             f"<style>{CSS}</style></head><body><h1>remixmusic analysis</h1>",
             "<h2>Settings</h2>",
-            html_table([{"setting": k, "value": _fmt(v)} for k, v in self.params.items()]),
+            html_table([{"setting": k, "value": _fmt(v)} for k, v in _flat(self.params).items()]),
         ]
         if self.comparisons:
             parts.append("<h2>Query vs control</h2><ul>")
@@ -219,19 +211,19 @@ class AnalysisReport:
         # Query motifs with sources, by piece (a control piece may have the same file name).
         with_sources: dict[str, list[dict[str, Any]]] = {}
         for m in self.motif_records:
-            if m["group"] == "query" and m["sources"]:
-                with_sources.setdefault(m["piece"], []).append(m)
+            if m.group == "query" and m.sources:
+                with_sources.setdefault(m.piece, []).append(m.to_dict())
         for i, record in enumerate(self.query_records()[:max_maps]):
-            parts.append(f"<h3>{html.escape(record['piece'])}</h3>{img_tag(self.plot_remix_map(i))}")
-            sources = with_sources.get(record["piece"], [])
+            parts.append(f"<h3>{html.escape(record.piece)}</h3>{img_tag(self.plot_remix_map(i))}")
+            sources = with_sources.get(record.piece, [])
             if sources:
                 parts.append(
                     html_table(sources, ("start_beat", "end_beat", "label", "sources", "source_bars"))
                 )
         if len(self.query_records()) > max_maps:
             parts.append(f"<p>(remix maps of the first {max_maps} query pieces only)</p>")
-        parts += ["<h2>Pieces</h2>", html_table(self.piece_records, _piece_columns(self.piece_records))]
-        parts += ["<h2>Motifs</h2>", html_table(self.motif_records, MOTIF_COLUMNS)]
+        parts += ["<h2>Pieces</h2>", html_table([r.to_dict() for r in self.piece_records], PIECE_COLUMNS)]
+        parts += ["<h2>Motifs</h2>", html_table([m.to_dict() for m in self.motif_records], MOTIF_COLUMNS)]
         if self.skipped:
             parts += [
                 "<h2>Skipped files</h2>",
@@ -253,13 +245,13 @@ class AnalysisReport:
             f"{p['min_match_notes']} notes (chance {p['chance_length']} symbols) and "
             f"{p['min_match_bits']:.1f} bits, stock above doc freq {p['df_threshold']} or below those bits"
         )
-        groups = [g for g in ("query", "control") if any(r["group"] == g for r in self.piece_records)]
+        groups = [g for g in ("query", "control") if any(r.group == g for r in self.piece_records)]
         table = Table(show_edge=False)
         table.add_column("measure")
         for g in groups:
             table.add_column(g, justify="right")
         for name, meaning in MEASURES:
-            values = [_mean([r[name] for r in self.piece_records if r["group"] == g]) for g in groups]
+            values = [_mean([r.measure(name) for r in self.piece_records if r.group == g]) for g in groups]
             table.add_row(f"{name} [dim]({meaning})[/dim]", *[f"{v:.3f}" for v in values])
         console.print(table)
         if self.leakage.get("summary"):
@@ -326,7 +318,9 @@ def _note_colors(notes: NoteMap, names: list[str]) -> tuple[np.ndarray, list[tup
     colors[copied] = palette(rank[inverse] % 20)
     srcs = uniq[by_count]
     src_color = {int(s): palette(k % 20) for k, s in enumerate(srcs[:19])}
-    legend = [(names[s] if 0 <= s < len(names) else str(s), c) for s, c in src_color.items()]
+    legend: list[tuple[str, Any]] = [
+        (names[s] if 0 <= s < len(names) else str(s), c) for s, c in src_color.items()
+    ]
     present = {LABELS[x] for x in np.unique(label).tolist()}
     legend += [(lab, c) for lab, c in _LABEL_COLORS.items() if lab in present]
     return colors, legend
@@ -340,8 +334,15 @@ def _table(records: list[dict[str, Any]], columns: tuple[str, ...] | None = None
     return pd.DataFrame.from_records(records, columns=list(columns) if columns else None)
 
 
-def _piece_columns(records: list[dict[str, Any]]) -> tuple[str, ...]:
-    return tuple(records[0].keys()) if records else ("piece", "group")
+def _flat(params: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested settings as one level, ``config.match.min_length`` style, for the settings table."""
+    out: dict[str, Any] = {}
+    for k, v in params.items():
+        if isinstance(v, dict) and v:
+            out.update(_flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
 
 
 def _mean(values: list[Any]) -> float:

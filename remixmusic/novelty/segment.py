@@ -22,13 +22,14 @@ interval. ``fixed`` windows are left as they fall.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from remixmusic.errors import RemixError
 from remixmusic.music.notes import STEPS_PER_BEAT
-
-METHODS = ("lbdm", "fixed", "surprisal")
+from remixmusic.novelty.config import METHODS as METHODS
+from remixmusic.novelty.config import SegmentConfig
 
 
 @dataclass(frozen=True)
@@ -129,8 +130,12 @@ def enforce_lengths(
 class Segmenter:
     """Cuts a melodic line into motifs with one of :data:`METHODS`.
 
-    Parameters are fixed at construction (scikit-learn style) so one segmenter is reused for a corpus
-    and recorded in reports via :meth:`params`.
+    Parameters are fixed at construction (scikit-learn style), validated and kept as one
+    :class:`~remixmusic.novelty.config.SegmentConfig` (``config``; see it for units), so one segmenter is
+    reused for a corpus and recorded in reports.
+
+    Raises:
+        ConfigError: an invalid parameter (see :class:`~remixmusic.novelty.config.SegmentConfig`).
     """
 
     def __init__(
@@ -143,28 +148,26 @@ class Segmenter:
         window_beats: float = 4.0,
         surprisal_k: float = 1.0,
     ) -> None:
-        if method not in METHODS:
-            raise RemixError(f"unknown segmentation {method!r}; choose one of {', '.join(METHODS)}")
-        if not 1 <= min_notes <= max_notes:
-            raise RemixError("segmentation needs 1 <= min_notes <= max_notes")
-        self.method = method
-        self.threshold = threshold
-        self.weights = weights
-        self.min_notes = min_notes
-        self.max_notes = max_notes
-        self.window_beats = window_beats
-        self.surprisal_k = surprisal_k
+        self.config = SegmentConfig(
+            method, threshold, weights, min_notes, max_notes, window_beats, surprisal_k
+        )
+        self.method = self.config.method
+        self.threshold = self.config.threshold
+        self.weights = self.config.weights
+        self.min_notes = self.config.min_notes
+        self.max_notes = self.config.max_notes
+        self.window_beats = self.config.window_beats
+        self.surprisal_k = self.config.surprisal_k
 
-    def params(self) -> dict[str, object]:
-        return {
-            "method": self.method,
-            "threshold": self.threshold,
-            "weights": list(self.weights),
-            "min_notes": self.min_notes,
-            "max_notes": self.max_notes,
-            "window_beats": self.window_beats,
-            "surprisal_k": self.surprisal_k,
-        }
+    @classmethod
+    def from_config(cls, config: SegmentConfig) -> Segmenter:
+        """The segmenter of ``config``."""
+        c = config
+        return cls(c.method, c.threshold, c.weights, c.min_notes, c.max_notes, c.window_beats, c.surprisal_k)
+
+    def params(self) -> dict[str, Any]:
+        """The settings as a JSON-able dict (``config.to_dict()``)."""
+        return self.config.to_dict()
 
     def segment(
         self,

@@ -1,0 +1,177 @@
+"""Typed per-piece and per-motif records of an analysis: their fields are the columns of ``pieces.csv`` and
+``motifs.csv`` (in that order) and the keys of ``report.json``'s ``pieces`` and ``motifs``.
+
+:meth:`to_dict` gives the row as written (a missing motif value is an empty string, NaN stays NaN and
+becomes ``null`` in JSON); :meth:`from_dict` reads such a row back, from a saved ``report.json`` too.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+from remixmusic.errors import RemixError
+
+
+def _check_keys(cls: type, row: Mapping[str, Any], optional: tuple[str, ...] = ()) -> None:
+    names = {f.name for f in fields(cls)}
+    unknown, missing = set(row) - names, names - set(row) - set(optional)
+    if unknown or missing:
+        parts = [f"unknown column(s) {', '.join(sorted(unknown))}"] if unknown else []
+        parts += [f"missing column(s) {', '.join(sorted(missing))}"] if missing else []
+        raise RemixError(f"not a {cls.__name__} row: {'; '.join(parts)}")
+
+
+def _number(value: Any) -> float:
+    """A float column as written to JSON: ``None`` (a NaN) back to NaN."""
+    return math.nan if value is None or value == "" else float(value)
+
+
+@dataclass
+class PieceRecord:
+    """One analysed piece (a row of ``pieces.csv``).
+
+    Counts: ``n_notes`` (all notes), ``n_line_notes`` (notes on analysed lines), ``n_motifs``.
+    Coverages (0-1, share of line notes; NaN with no line notes): ``copied_coverage`` (in rare exact
+    matches longer than chance), ``varied_coverage`` (in varied copies, not copied), ``stock_coverage``.
+    Fractions (0-1, share of motifs; NaN with no motifs) per label, ``recombined_fraction`` being copied
+    or varied. ``longest_copied_notes``/``_bars``: the longest rare exact match in notes and in the
+    query's bars, with its first source's name and bars (1-based ``first-last``; empty when none).
+    ``fan_in``: distinct first sources of copied motifs. ``top_source_share``: largest share of line
+    notes matched to one reference piece (the leakage measure). ``originality``/``originality_min``: mean
+    and least originality over the piece's windows (NaN when not computed). ``segmentation``: the motif
+    method used (``lbdm`` for a piece with no surprisal when ``surprisal`` was asked). ``leaked``: a
+    control piece that duplicates a reference piece and was left out of the comparison.
+    """
+
+    piece: str
+    group: str
+    path: str
+    n_notes: int
+    n_line_notes: int
+    n_motifs: int
+    copied_coverage: float
+    varied_coverage: float
+    stock_coverage: float
+    recombined_fraction: float
+    copied_fraction: float
+    varied_fraction: float
+    stock_fraction: float
+    self_repeat_fraction: float
+    prompt_fraction: float
+    novel_fraction: float
+    longest_copied_notes: int
+    longest_copied_bars: int
+    longest_copied_source: str
+    longest_copied_source_bars: str
+    fan_in: int
+    top_source_share: float
+    originality: float
+    originality_min: float
+    segmentation: str
+    leaked: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """The row as written to ``pieces.csv`` and ``report.json`` (keys in column order)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, row: Mapping[str, Any]) -> PieceRecord:
+        """A record from a row of :meth:`to_dict` or of a saved ``report.json`` (JSON ``null`` is NaN).
+
+        Raises:
+            RemixError: an unknown or a missing column (``leaked`` may be missing).
+        """
+        _check_keys(cls, row, optional=("leaked",))
+        values: dict[str, Any] = {
+            name: _number(row[name]) if name in _FLOATS else row[name] for name in row if name != "leaked"
+        }
+        return cls(**values, leaked=bool(row.get("leaked", False)))
+
+    def measure(self, name: str) -> float:
+        """The numeric column ``name`` (a measure such as ``copied_coverage``) as a float.
+
+        Raises:
+            RemixError: ``name`` is not a numeric column.
+        """
+        if name not in NUMERIC_COLUMNS:
+            raise RemixError(f"{name!r} is not a numeric piece measure; one of {', '.join(NUMERIC_COLUMNS)}")
+        return float(getattr(self, name))
+
+
+@dataclass
+class MotifRecord:
+    """One motif of one line of a piece (a row of ``motifs.csv``).
+
+    ``motif`` numbers the piece's motifs from 0; ``track``/``voice`` name its line; ``start_beat``/
+    ``end_beat`` (beats from the piece's start; the end is the next motif's start or the line's last
+    note off) and ``start_note``/``end_note`` (piece note indices, end exclusive) its span; ``label`` one
+    of :data:`~remixmusic.novelty.report.LABELS`. Provenance of its main match (empty for ``novel``,
+    ``self-repeat`` and ``prompt`` motifs): ``sources`` (reference piece names, ``;``-separated),
+    ``source_bars`` (1-based ``first-last`` bars, likewise), ``transposition`` (semitones from the first
+    source to the query, ``None`` when none), ``match_length`` (notes), ``doc_freq`` (reference pieces
+    containing it; 0 for varied copies), ``bits`` (its information, ``None`` when none), ``edits`` (0 for
+    an exact copy, ``None`` when none), ``covered_share`` (share of the motif's notes the match covers).
+    In :meth:`to_dict` rows the ``None`` values are empty strings.
+    """
+
+    piece: str
+    group: str
+    motif: int
+    track: int
+    voice: int
+    start_beat: float
+    end_beat: float
+    start_note: int
+    end_note: int
+    n_notes: int
+    label: str
+    sources: str = ""
+    source_bars: str = ""
+    transposition: int | None = None
+    match_length: int = 0
+    doc_freq: int = 0
+    bits: float | None = None
+    edits: int | None = None
+    covered_share: float = 0.0
+
+    @property
+    def source_names(self) -> list[str]:
+        """The reference pieces of ``sources``, most representative first (empty when none)."""
+        return self.sources.split(";") if self.sources else []
+
+    def to_dict(self) -> dict[str, Any]:
+        """The row as written to ``motifs.csv`` and ``report.json`` (keys in column order, ``None`` as
+        an empty string)."""
+        return {f.name: "" if getattr(self, f.name) is None else getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, row: Mapping[str, Any]) -> MotifRecord:
+        """A record from a row of :meth:`to_dict` or of a saved ``report.json`` (empty string is ``None``).
+
+        Raises:
+            RemixError: an unknown or a missing column.
+        """
+        _check_keys(cls, row)
+        values = dict(row)
+        for name in _OPTIONAL:
+            values[name] = None if values[name] in ("", None) else values[name]
+        return cls(**values)
+
+
+PIECE_COLUMNS = tuple(f.name for f in fields(PieceRecord))
+"""The columns of ``pieces.csv``, in order."""
+
+
+MOTIF_COLUMNS = tuple(f.name for f in fields(MotifRecord))
+"""The columns of ``motifs.csv``, in order."""
+
+
+NUMERIC_COLUMNS = tuple(f.name for f in fields(PieceRecord) if f.type in ("int", "float"))
+"""The numeric piece columns: the measures :meth:`PieceRecord.measure` reads by name."""
+
+
+_FLOATS = frozenset(f.name for f in fields(PieceRecord) if f.type == "float")
+_OPTIONAL = ("transposition", "bits", "edits")
