@@ -34,7 +34,7 @@ from remixmusic.errors import CheckpointError
 from remixmusic.generation.config import preset
 from remixmusic.generation.loading import load_model
 from remixmusic.generation.model import MusicTransformer
-from remixmusic.generation.sampling import generate
+from remixmusic.generation.sampling import SamplingConfig, generate
 from remixmusic.tokenizer.remi import RemiTokenizer
 
 
@@ -43,16 +43,10 @@ def timed_generate(model, tokenizer, args, use_cache: bool) -> tuple[float, int,
     best = float("inf")
     for _ in range(args.repeat):
         start = time.perf_counter()
-        results = generate(
-            model,
-            tokenizer,
-            args.n,
-            bars=None,
-            max_tokens=args.max_tokens,
-            seed=args.seed,
-            batch_size=args.n,
-            use_cache=use_cache,
+        config = SamplingConfig(
+            n=args.n, bars=None, max_tokens=args.max_tokens, seed=args.seed, batch_size=args.n
         )
+        results = generate(model, tokenizer, config, use_cache=use_cache)
         best = min(best, time.perf_counter() - start)
     sampled = sum(len(r.ids) - 1 for r in results)  # everything after BOS (the closing EOS included)
     return best, sampled, [r.ids for r in results]
@@ -79,7 +73,7 @@ def main() -> None:
         torch.manual_seed(0)
         model = MusicTransformer(preset("small", tokenizer.vocab_size)).eval()
         name = "untrained small"
-    generate(model, tokenizer, 1, bars=1, seed=args.seed)  # warm-up (allocations, lazy init)
+    generate(model, tokenizer, SamplingConfig(n=1, bars=1, seed=args.seed))  # warm-up (allocations, lazy init)
 
     cached_s, tokens, cached_ids = timed_generate(model, tokenizer, args, use_cache=True)
     plain_s, plain_tokens, plain_ids = timed_generate(model, tokenizer, args, use_cache=False)

@@ -30,7 +30,7 @@ from remixmusic.data.tokens import training_data
 from remixmusic.generation.baselines.infinigram import InfiniGram
 from remixmusic.generation.baselines.ngram import NGramModel
 from remixmusic.generation.checkpoint_info import default_checkpoint_path, read_info
-from remixmusic.generation.sampling import generate
+from remixmusic.generation.sampling import SamplingConfig, generate
 
 
 def best_time(fn: Any, repeat: int) -> tuple[float, Any]:
@@ -72,7 +72,7 @@ def main() -> None:
     )
 
     def sample(model: Any) -> Any:
-        return generate(model, tok, args.n, bars=args.bars, seed=args.seed, batch_size=args.n)
+        return generate(model, tok, SamplingConfig(n=args.n, bars=args.bars, seed=args.seed, batch_size=args.n))
 
     bounded = InfiniGram(tok.vocab_size, tok.bos_id, args.context, tok.grammar()).fit(data.train)
     rows = []

@@ -13,6 +13,14 @@ class RemixError(Exception):
     """A problem with the user's input or environment, reported without a traceback."""
 
 
+class ConfigError(RemixError, ValueError):
+    """A configuration value out of range, of an unknown choice, or an unknown key in a saved config.
+
+    Raised by every config dataclass's ``__post_init__`` and strict ``from_dict``. It is also a
+    ``ValueError``, so code that guards a config with ``except ValueError`` keeps working.
+    """
+
+
 class MidiError(RemixError):
     """A file that cannot be read as MIDI. Carries the path and a one-line reason."""
 

@@ -12,8 +12,9 @@ import pytest
 from typer.testing import CliRunner
 
 from remixmusic.cli import app
-from remixmusic.errors import RemixError
+from remixmusic.errors import ConfigError, RemixError
 from remixmusic.evaluation.significance import compare
+from remixmusic.experiment.config import ExperimentConfig
 from remixmusic.experiment.design import (
     COMPARISON_COLUMNS,
     DEFAULT_INFINIGRAM_CONTEXT,
@@ -32,7 +33,7 @@ from remixmusic.novelty.index import Index
 
 # Default sampling settings (temperature 1, no top-k/top-p): the ∞-gram copies training passages there,
 # while the KN n-gram does not (its smoothing wanders off every training melody).
-SETTINGS = {"n": 4, "bars": 8, "jobs": 1, "show_progress": False}
+SETTINGS = {"n": 4, "bars": 8}
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +68,8 @@ def run(checkpoint, tmp_path_factory):
     lines: list[str] = []
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(Index, "build", classmethod(counting_build))
-        result = run_experiment(checkpoint, out_dir=out, log=lines.append, **SETTINGS)
+        config = ExperimentConfig(checkpoint=checkpoint, **SETTINGS)
+        result = run_experiment(config, out, jobs=1, show_progress=False, log=lines.append)
     return result, out, len(builds), lines
 
 
@@ -98,6 +100,13 @@ def test_files_and_their_structure(run):
 
     saved = json.loads((out / "experiment.json").read_text())
     assert saved["schema_version"] == 1
+    # The config reads back as what was run, its checkpoint resolved to the path it was loaded from.
+    config = ExperimentConfig.from_dict(saved["config"])
+    assert config == result.config == ExperimentConfig(checkpoint=result.settings["checkpoint"], **SETTINGS)
+    # Every model sampled with one config, recorded in the settings and in each sidecar.
+    sidecars = [json.loads(p.read_text()) for g in MODELS for p in sorted((out / g).glob("piece_*.json"))]
+    assert all(s["sampling"] == saved["settings"]["sampling"] for s in sidecars)
+    assert saved["settings"]["sampling"]["bars"] == 8 and saved["settings"]["sampling"]["n"] == 4
     assert saved["settings"]["top_p"] == 1.0 and saved["settings"]["n"] == 4
     assert saved["settings"]["infinigram_context"] == DEFAULT_INFINIGRAM_CONTEXT
     assert saved["provenance"]["infinigram"]["kind"] == "infinigram"
@@ -282,3 +291,28 @@ def test_saved_kn_ngram_is_reused_and_other_models_are_not(checkpoint, tmp_path)
         identity["source"] == str(tmp_path / "ngram-bach-chorales") and len(identity["weights_sha256"]) == 64
     )
     assert "ignoring" in lines[0] and str(ckpt / "ngram") in lines[0]
+
+
+def test_config_is_validated_strict_and_round_trips(tmp_path):
+    config = ExperimentConfig(checkpoint=tmp_path, n=3, ngram_order=4, infinigram_context=None)
+    assert config.checkpoint == str(tmp_path)  # paths are kept as JSON strings
+    assert ExperimentConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
+    assert config.sampling_config().n == 3 and config.sampling_config().bars == config.bars
+    with pytest.raises(ConfigError, match="bogus"):
+        ExperimentConfig.from_dict({**config.to_dict(), "bogus": 1})
+    for bad in ({"n": 0}, {"bars": 0}, {"top_p": 0}, {"infinigram_context": 0}, {"alpha": 1.5}):
+        with pytest.raises(ConfigError, match=next(iter(bad))):
+            ExperimentConfig(**bad)
+
+
+def test_cli_rejects_bad_settings_before_loading_anything(tmp_path, monkeypatch):
+    import remixmusic.generation.loading as loading
+
+    def no_load(*args, **kwargs):
+        raise AssertionError("loaded a model before validating the settings")
+
+    monkeypatch.setattr(loading, "load_model", no_load)
+    out = tmp_path / "never"
+    result = CliRunner().invoke(app, ["experiment", "--top-p", "0", "-o", str(out)])
+    assert result.exit_code == 1 and isinstance(result.exception, ConfigError)
+    assert "top_p" in str(result.exception) and not out.exists()

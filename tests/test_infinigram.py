@@ -114,13 +114,13 @@ def chorales():
 
 
 def test_samples_copy_long_training_spans_grammatically_and_reproducibly(chorales) -> None:
-    from remixmusic.generation.sampling import generate
+    from remixmusic.generation.sampling import SamplingConfig, generate
 
     tokenizer, train = chorales
     model = InfiniGram(tokenizer.vocab_size, tokenizer.bos_id, grammar=tokenizer.grammar()).fit(train)
     # Default sampling settings: temperature 1, no top-k/top-p.
-    first = generate(model, tokenizer, 6, bars=8, seed=3, batch_size=4)
-    again = generate(model, tokenizer, 6, bars=8, seed=3, batch_size=4)
+    first = generate(model, tokenizer, SamplingConfig(6, bars=8, seed=3, batch_size=4))
+    again = generate(model, tokenizer, SamplingConfig(6, bars=8, seed=3, batch_size=4))
     assert all(np.array_equal(a.ids, b.ids) for a, b in zip(first, again, strict=True))
     assert tokenizer.grammar().validate([r.ids for r in first]).all()
     assert all(len(r.piece.notes) > 0 for r in first)
@@ -129,7 +129,7 @@ def test_samples_copy_long_training_spans_grammatically_and_reproducibly(chorale
         span = r.ids[1:101]
         lo, hi = model.find(span[None, :], np.array([len(span)]))
         assert hi[0] > lo[0], "a 100-token span of the output is not in the training tokens"
-    different = generate(model, tokenizer, 6, bars=8, seed=4, batch_size=4)
+    different = generate(model, tokenizer, SamplingConfig(6, bars=8, seed=4, batch_size=4))
     assert any(not np.array_equal(a.ids, b.ids) for a, b in zip(first, different, strict=True))
 
 

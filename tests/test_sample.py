@@ -18,6 +18,7 @@ from remixmusic.generation.checkpoint import save_checkpoint
 from remixmusic.generation.config import preset
 from remixmusic.generation.loading import load_model
 from remixmusic.generation.model import MusicTransformer
+from remixmusic.generation.sampling import SamplingConfig as Sampling
 from remixmusic.generation.sampling import TransformerDecoder, filter_logits, generate, write_generated
 from remixmusic.io.midi import read_midi, write_midi
 from remixmusic.tokenizer.remi import RemiTokenizer
@@ -53,9 +54,9 @@ def melody(n_bars: int = 8):
 def test_same_seed_same_bytes_different_seed_differs(model, tokenizer, tmp_path) -> None:
     kwargs = {"bars": 4, "max_tokens": 300, "temperature": 1.0}
     identity = {"kind": "transformer", "id": "test"}
-    a = write_generated(generate(model, tokenizer, 3, seed=7, **kwargs), tmp_path / "a", identity)
-    b = write_generated(generate(model, tokenizer, 3, seed=7, **kwargs), tmp_path / "b", identity)
-    c = write_generated(generate(model, tokenizer, 3, seed=8, **kwargs), tmp_path / "c", identity)
+    a = write_generated(generate(model, tokenizer, Sampling(3, seed=7, **kwargs)), tmp_path / "a", identity)
+    b = write_generated(generate(model, tokenizer, Sampling(3, seed=7, **kwargs)), tmp_path / "b", identity)
+    c = write_generated(generate(model, tokenizer, Sampling(3, seed=8, **kwargs)), tmp_path / "c", identity)
     for x, y in zip(a, b, strict=True):
         assert x.read_bytes() == y.read_bytes()
         assert x.with_suffix(".json").read_bytes() == y.with_suffix(".json").read_bytes()
@@ -63,9 +64,8 @@ def test_same_seed_same_bytes_different_seed_differs(model, tokenizer, tmp_path)
 
 
 def test_outputs_are_grammatical_and_sidecars_align(model, tokenizer, tmp_path) -> None:
-    results = generate(
-        model, tokenizer, 5, bars=3, max_tokens=200, seed=1, top_k=50, top_p=0.95, batch_size=2
-    )
+    config = Sampling(5, bars=3, max_tokens=200, seed=1, top_k=50, top_p=0.95, batch_size=2)
+    results = generate(model, tokenizer, config)
     assert [r.index for r in results] == list(range(5))
     paths = write_generated(results, tmp_path, {"kind": "transformer"})
     for result, path in zip(results, paths, strict=True):
@@ -77,6 +77,7 @@ def test_outputs_are_grammatical_and_sidecars_align(model, tokenizer, tmp_path) 
         assert sidecar["n_notes"] == len(notes) == len(sidecar["note_log_probs"])
         assert all(v <= 0 for v in sidecar["note_log_probs"])
         assert sidecar["sampling"]["top_k"] == 50 and sidecar["sampling"]["seed"] == 1
+        assert Sampling.from_dict(sidecar["sampling"]) == config == result.config
         assert sidecar["midi"] == path.name
         # Per-note values are sums of that note's token log-probs (finite, as every note was sampled).
         assert np.isfinite(result.note_log_probs).all()
@@ -85,7 +86,7 @@ def test_outputs_are_grammatical_and_sidecars_align(model, tokenizer, tmp_path) 
 
 
 def test_token_limit_cuts_back_to_a_complete_note(model, tokenizer) -> None:
-    for result in generate(model, tokenizer, 4, bars=None, max_tokens=40, seed=3):
+    for result in generate(model, tokenizer, Sampling(4, bars=None, max_tokens=40, seed=3)):
         assert len(result.ids) <= 40 and tokenizer.is_valid(result.ids)
         assert result.stop_reason in ("eos", "max_tokens")
 
@@ -95,9 +96,9 @@ def test_prompt_continuation_starts_with_the_prompt(model, tokenizer, tmp_path) 
     write_midi(melody(), prompt_file)
     prompt = read_midi(prompt_file)
     head = tokenizer.canonicalize(prompt.crop_bars(0, 2))
-    with_prompt = generate(model, tokenizer, 2, bars=2, seed=5, prompt=prompt, prompt_bars=2)
+    with_prompt = generate(model, tokenizer, Sampling(2, bars=2, seed=5, prompt_bars=2), prompt=prompt)
     without = generate(
-        model, tokenizer, 2, bars=2, seed=5, prompt=prompt, prompt_bars=2, include_prompt=False
+        model, tokenizer, Sampling(2, bars=2, seed=5, prompt_bars=2, include_prompt=False), prompt=prompt
     )
     bar2 = int(prompt.bar_starts()[2])
     for full, cont in zip(with_prompt, without, strict=True):
@@ -120,8 +121,8 @@ def test_cache_and_no_cache_agree(model, tokenizer) -> None:
     for t in range(5, 20):
         torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-4)
         a, b = cached.step(ids[:, t]), plain.step(ids[:, t])
-    fast = generate(model, tokenizer, 2, bars=2, seed=4)
-    slow = generate(model, tokenizer, 2, bars=2, seed=4, use_cache=False)
+    fast = generate(model, tokenizer, Sampling(2, bars=2, seed=4))
+    slow = generate(model, tokenizer, Sampling(2, bars=2, seed=4), use_cache=False)
     for x, y in zip(fast, slow, strict=True):
         np.testing.assert_array_equal(x.ids, y.ids)
 
@@ -141,12 +142,12 @@ def test_ngram_generates_valid_music(tokenizer, tmp_path) -> None:
     ngram.save(tmp_path / "ng")
     loaded, loaded_tokenizer, identity = load_model(tmp_path / "ng")
     assert identity["kind"] == "ngram" and identity["order"] == ngram.order_
-    results = generate(loaded, loaded_tokenizer, 3, bars=4, seed=0)
+    results = generate(loaded, loaded_tokenizer, Sampling(3, bars=4, seed=0))
     for result in results:
         assert tokenizer.is_valid(result.ids)
         assert len(result.piece.notes) > 0
     # A prompt works the same way as with the transformer.
-    prompted = generate(loaded, loaded_tokenizer, 1, bars=1, seed=0, prompt=melody(4), prompt_bars=2)[0]
+    prompted = generate(loaded, loaded_tokenizer, Sampling(1, bars=1, prompt_bars=2), prompt=melody(4))[0]
     assert tokenizer.is_valid(prompted.ids) and prompted.prompt["n_notes"] > 0
 
 
@@ -187,23 +188,23 @@ def test_bad_prompt_is_one_line_error(checkpoint, tmp_path) -> None:
 
 
 def test_prompt_errors(model, tokenizer) -> None:
-    from remixmusic.errors import RemixError
+    from remixmusic.errors import ConfigError, RemixError
     from remixmusic.music.notes import Piece
 
     with pytest.raises(RemixError, match="no notes"):
-        generate(model, tokenizer, 1, prompt=Piece(), prompt_bars=2)
+        generate(model, tokenizer, Sampling(1, prompt_bars=2), prompt=Piece())
     with pytest.raises(RemixError, match="no room"):
-        generate(model, tokenizer, 1, prompt=melody(8), prompt_bars=8, max_tokens=20)
-    with pytest.raises(RemixError, match="top_p"):
-        generate(model, tokenizer, 1, top_p=0)
+        generate(model, tokenizer, Sampling(1, prompt_bars=8, max_tokens=20), prompt=melody(8))
+    with pytest.raises(ConfigError, match="top_p"):
+        Sampling(1, top_p=0)
 
 
 def test_shipped_default_checkpoint_loads_and_generates_valid_music() -> None:
     """The README's main job: the committed checkpoint must keep loading and sampling as the code moves."""
     model, tokenizer, identity = load_model()
     assert identity["name"] == "bach-small"
-    first = generate(model, tokenizer, n=2, bars=2, seed=3)
-    again = generate(model, tokenizer, n=2, bars=2, seed=3)
+    first = generate(model, tokenizer, Sampling(n=2, bars=2, seed=3))
+    again = generate(model, tokenizer, Sampling(n=2, bars=2, seed=3))
     assert tokenizer.grammar().validate([g.ids for g in first]).all()
     assert all(len(g.piece) > 0 for g in first)
     assert [g.ids.tolist() for g in first] == [g.ids.tolist() for g in again]
@@ -216,9 +217,9 @@ def test_prompt_in_a_meter_the_tokenizer_splits_is_left_out_whole(model, tokeniz
     prompt = make_piece(
         [60 + i for i in range(3 * bars)], onsets, [36] * len(onsets), time_signatures=[(0, 9, 4)]
     )
-    full = generate(model, tokenizer, 2, bars=2, seed=5, prompt=prompt, prompt_bars=bars)
+    full = generate(model, tokenizer, Sampling(2, bars=2, seed=5, prompt_bars=bars), prompt=prompt)
     cont = generate(
-        model, tokenizer, 2, bars=2, seed=5, prompt=prompt, prompt_bars=bars, include_prompt=False
+        model, tokenizer, Sampling(2, bars=2, seed=5, prompt_bars=bars, include_prompt=False), prompt=prompt
     )
     for a, b in zip(full, cont, strict=True):
         k = a.prompt["n_notes"]

@@ -7,6 +7,7 @@ assembles them and turns user errors into one-line messages (exit 1). Usage erro
 from __future__ import annotations
 
 import sys
+from typing import Annotated
 
 import typer
 
@@ -32,9 +33,9 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: bool = typer.Option(
-        False, "--version", callback=_version, is_eager=True, help="Show the version."
-    ),
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
 ) -> None:
     """remixmusic: generation and novelty analysis for symbolic music."""
 

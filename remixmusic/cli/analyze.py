@@ -2,50 +2,76 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
-from remixmusic.cli.common import console, jobs_option, out_option, report_skipped, seed_option, strict_option
-from remixmusic.music.lines import DEFAULT_LINES, LINE_MODES
-from remixmusic.novelty.segment import METHODS
-from remixmusic.novelty.symbols import DEFAULT_INVARIANCE, INVARIANCES
+from remixmusic.cli.common import JobsOption, SeedOption, StrictOption, console, out_option, report_skipped
+from remixmusic.music.lines import DEFAULT_LINES
+from remixmusic.novelty.symbols import DEFAULT_INVARIANCE
+
+# The choices mirror remixmusic.novelty.symbols.INVARIANCES, remixmusic.music.lines.LINE_MODES and
+# remixmusic.novelty.segment.METHODS (tests/test_cli.py keeps them equal); as enums, typer lists them in
+# --help and rejects any other value with exit 2 before the command runs.
 
 
-def invariance_option(default: str | None) -> str | None:
-    return typer.Option(
-        default,
-        "--invariance",
-        help=f"What a copy may change: {', '.join(INVARIANCES)} (default {DEFAULT_INVARIANCE}, or the index's).",
-    )
+class Invariance(StrEnum):
+    """What a copy may change (see :data:`remixmusic.novelty.symbols.INVARIANCES`)."""
+
+    exact = "exact"
+    transposed = "transposed"
+    transposed_tempo = "transposed+tempo"
+    rhythm = "rhythm"
+    contour = "contour"
 
 
-def lines_option(default: str | None) -> str | None:
-    return typer.Option(
-        default,
-        "--lines",
-        help=f"Melodic lines: {', '.join(LINE_MODES)} (default {DEFAULT_LINES}, or the index's).",
-    )
+class Lines(StrEnum):
+    """How melodic lines are taken from a piece (see :data:`remixmusic.music.lines.LINE_MODES`)."""
+
+    melody = "melody"
+    merged_voices = "merged-voices"
+    skyline = "skyline"
+    voices = "voices"
+
+
+class Segmentation(StrEnum):
+    """How lines are cut into motifs (see :data:`remixmusic.novelty.segment.METHODS`)."""
+
+    lbdm = "lbdm"
+    fixed = "fixed"
+    surprisal = "surprisal"
+
+
+DEFAULT_INVARIANCE_CHOICE = Invariance(DEFAULT_INVARIANCE)
+DEFAULT_LINES_CHOICE = Lines(DEFAULT_LINES)
+INVARIANCE_HELP = f"What a copy may change (default {DEFAULT_INVARIANCE}, or the index's)."
+LINES_HELP = f"Melodic lines (default {DEFAULT_LINES}, or the index's)."
 
 
 def register(app: typer.Typer) -> None:
     @app.command("index")
     def index_cmd(
-        reference: str = typer.Argument(..., help="MIDI folder or dataset name (its train split) to index."),
-        out: Path = out_option(Path("ref.idx"), "Index folder to write."),
-        invariance: str = invariance_option(DEFAULT_INVARIANCE),
-        lines: str = lines_option(DEFAULT_LINES),
-        jobs: int = jobs_option(),
-        strict: bool = strict_option(),
+        reference: Annotated[
+            str, typer.Argument(help="MIDI folder or dataset name (its train split) to index.")
+        ],
+        out: Annotated[Path, out_option("Index folder to write.")] = Path("ref.idx"),
+        invariance: Annotated[
+            Invariance, typer.Option("--invariance", help=INVARIANCE_HELP)
+        ] = DEFAULT_INVARIANCE_CHOICE,
+        lines: Annotated[Lines, typer.Option("--lines", help=LINES_HELP)] = DEFAULT_LINES_CHOICE,
+        jobs: JobsOption = 0,
+        strict: StrictOption = False,
     ) -> None:
         """Build a reference index once, for any number of analyses (--against)."""
         from remixmusic.novelty.analyze import build_index
 
-        index, skipped = build_index(reference, invariance, lines, jobs, show_progress=True)
+        index, skipped = build_index(reference, invariance.value, lines.value, jobs, show_progress=True)
         index.save(out)
         console.print(
-            f"indexed {index.n_pieces} pieces, {index.n_slots} note slots ({invariance}, {lines}); chance "
-            f"match length {index.chance_length} symbols, {index.chance_bits:.1f} bits; "
+            f"indexed {index.n_pieces} pieces, {index.n_slots} note slots ({invariance.value}, {lines.value}); "
+            f"chance match length {index.chance_length} symbols, {index.chance_bits:.1f} bits; "
             f"{index.nbytes / max(1, index.n_slots):.0f} bytes "
             f"per note; wrote {out}",
             highlight=False,
@@ -54,26 +80,40 @@ def register(app: typer.Typer) -> None:
 
     @app.command("analyze")
     def analyze_cmd(
-        query: Path = typer.Argument(..., help="Folder of MIDI files to analyze (searched recursively)."),
-        against: str | None = typer.Option(
-            None,
-            "--against",
-            help="Reference: an index folder, a MIDI folder or a dataset name. Default: the training data "
-            "of the checkpoint named in the query's generation sidecars.",
-        ),
-        out: Path = out_option(Path("analysis"), "Output folder for report.json, CSVs and report.html."),
-        control: Path | None = typer.Option(
-            None, "--control", help="Human control folder (default with no --against: the held-out split)."
-        ),
-        invariance: str | None = invariance_option(None),
-        lines: str | None = lines_option(None),
-        segmentation: str = typer.Option("lbdm", "--segmentation", help=f"Motifs by {', '.join(METHODS)}."),
-        originality: bool = typer.Option(
-            True, "--originality/--no-originality", help="Also compute the Yin et al. originality score."
-        ),
-        jobs: int = jobs_option(),
-        seed: int = seed_option(),
-        strict: bool = strict_option(),
+        query: Annotated[Path, typer.Argument(help="Folder of MIDI files to analyze (searched recursively).")],
+        against: Annotated[
+            str | None,
+            typer.Option(
+                "--against",
+                help="Reference: an index folder, a MIDI folder or a dataset name. Default: the training "
+                "data of the checkpoint named in the query's generation sidecars.",
+            ),
+        ] = None,
+        out: Annotated[
+            Path, out_option("Output folder for report.json, CSVs and report.html.")
+        ] = Path("analysis"),
+        control: Annotated[
+            Path | None,
+            typer.Option(
+                "--control", help="Human control folder (default with no --against: the held-out split)."
+            ),
+        ] = None,
+        invariance: Annotated[
+            Invariance | None, typer.Option("--invariance", help=INVARIANCE_HELP)
+        ] = None,
+        lines: Annotated[Lines | None, typer.Option("--lines", help=LINES_HELP)] = None,
+        segmentation: Annotated[
+            Segmentation, typer.Option("--segmentation", help="How lines are cut into motifs.")
+        ] = Segmentation.lbdm,
+        originality: Annotated[
+            bool,
+            typer.Option(
+                "--originality/--no-originality", help="Also compute the Yin et al. originality score."
+            ),
+        ] = True,
+        jobs: JobsOption = 0,
+        seed: SeedOption = 0,
+        strict: StrictOption = False,
     ) -> None:
         """Label every motif of every piece copied/varied/stock/self-repeat/prompt/novel and compare with a control."""
         from remixmusic.experiment.provenance import analyze
@@ -82,9 +122,9 @@ def register(app: typer.Typer) -> None:
             query,
             against,
             control=control,
-            invariance=invariance,
-            lines=lines,
-            segmentation=segmentation,
+            invariance=None if invariance is None else invariance.value,
+            lines=None if lines is None else lines.value,
+            segmentation=segmentation.value,
             originality=originality,
             jobs=jobs,
             seed=seed,

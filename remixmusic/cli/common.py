@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -12,21 +12,16 @@ console_err = Console(stderr=True)
 
 OUT_HELP = "Output path."
 
-
-def out_option(default: Path | None, help: str = OUT_HELP) -> Path | None:
-    return typer.Option(default, "-o", "--out", help=help)
-
-
-def seed_option(default: int = 0) -> int:
-    return typer.Option(default, "--seed", help="Random seed; the same seed gives the same result.")
+JobsOption = Annotated[int, typer.Option("-j", "--jobs", help="Worker processes (0 = one per CPU core).")]
+SeedOption = Annotated[int, typer.Option("--seed", help="Random seed; the same seed gives the same result.")]
+StrictOption = Annotated[
+    bool, typer.Option("--strict", help="Fail (exit 1) if any input file is unreadable.")
+]
 
 
-def jobs_option() -> int:
-    return typer.Option(0, "-j", "--jobs", help="Worker processes (0 = one per CPU core).")
-
-
-def strict_option() -> bool:
-    return typer.Option(False, "--strict", help="Fail (exit 1) if any input file is unreadable.")
+def out_option(help: str = OUT_HELP) -> Any:
+    """The ``-o/--out`` declaration, for ``out: Annotated[Path, out_option("...")] = default``."""
+    return typer.Option("-o", "--out", help=help)
 
 
 def report_skipped(skipped: list[tuple[str, str]], strict: bool) -> None:

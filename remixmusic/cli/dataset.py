@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from remixmusic.cli.common import console, jobs_option, out_option, report_skipped, strict_option
+from remixmusic.cli.common import JobsOption, StrictOption, console, out_option, report_skipped
 from remixmusic.data import build as building
 from remixmusic.data import datasets
 from remixmusic.errors import DatasetError
@@ -15,8 +16,7 @@ from remixmusic.errors import DatasetError
 ROOT_HELP = f"Datasets folder (default: ${datasets.ENV_ROOT}, else the repository's datasets/)."
 
 
-def root_option() -> Path | None:
-    return typer.Option(None, "--root", help=ROOT_HELP)
+RootOption = Annotated[Path | None, typer.Option("--root", help=ROOT_HELP)]
 
 
 def _summary(report: building.BuildReport, verb: str) -> None:
@@ -37,13 +37,13 @@ def register(app: typer.Typer) -> None:
 
     @dataset_app.command("build")
     def build(
-        name: str = typer.Argument(..., help=f"Corpus to build: {', '.join(building.CORPORA)}."),
-        out: Path | None = out_option(None, ROOT_HELP),
-        jobs: int = jobs_option(),
-        resume: bool = typer.Option(
-            True, "--resume/--no-resume", help="Keep pieces an interrupted run wrote."
-        ),
-        strict: bool = strict_option(),
+        name: Annotated[str, typer.Argument(help=f"Corpus to build: {', '.join(building.CORPORA)}.")],
+        out: Annotated[Path | None, out_option(ROOT_HELP)] = None,
+        jobs: JobsOption = 0,
+        resume: Annotated[
+            bool, typer.Option("--resume/--no-resume", help="Keep pieces an interrupted run wrote.")
+        ] = True,
+        strict: StrictOption = False,
     ) -> None:
         """Convert a corpus shipped inside music21 into a MIDI dataset with a manifest and leak-free splits."""
         report = building.build_dataset(name, root=out, jobs=jobs, resume=resume)
@@ -52,12 +52,14 @@ def register(app: typer.Typer) -> None:
 
     @dataset_app.command("import")
     def import_(
-        folder: Path = typer.Argument(..., help="Folder of MIDI files (searched recursively)."),
-        name: str = typer.Argument(..., help="Name of the new dataset."),
-        out: Path | None = out_option(None, ROOT_HELP),
-        jobs: int = jobs_option(),
-        strict: bool = strict_option(),
-        force: bool = typer.Option(False, "--force", help="Replace an existing dataset of that name."),
+        folder: Annotated[Path, typer.Argument(help="Folder of MIDI files (searched recursively).")],
+        name: Annotated[str, typer.Argument(help="Name of the new dataset.")],
+        out: Annotated[Path | None, out_option(ROOT_HELP)] = None,
+        jobs: JobsOption = 0,
+        strict: StrictOption = False,
+        force: Annotated[
+            bool, typer.Option("--force", help="Replace an existing dataset of that name.")
+        ] = False,
     ) -> None:
         """Make a dataset from your own MIDI folder; unreadable files are listed and skipped."""
         report = building.import_folder(folder, name, root=out, jobs=jobs, overwrite=force)
@@ -70,7 +72,7 @@ def register(app: typer.Typer) -> None:
         report_skipped(report.skipped, strict)
 
     @dataset_app.command("list")
-    def list_(root: Path | None = root_option()) -> None:
+    def list_(root: RootOption = None) -> None:
         """Datasets that are built or bundled."""
         names = datasets.list_datasets(root)
         table = Table("dataset", "pieces", "description")
@@ -86,9 +88,11 @@ def register(app: typer.Typer) -> None:
 
     @dataset_app.command("info")
     def info(
-        name: str = typer.Argument(..., help="Dataset name or folder."),
-        root: Path | None = root_option(),
-        verify: bool = typer.Option(False, "--verify", help="Also check every file against its checksum."),
+        name: Annotated[str, typer.Argument(help="Dataset name or folder.")],
+        root: RootOption = None,
+        verify: Annotated[
+            bool, typer.Option("--verify", help="Also check every file against its checksum.")
+        ] = False,
     ) -> None:
         """Pieces, notes, hours, splits and near-duplicate groups of a dataset."""
         summary = datasets.dataset_info(name, root)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from remixmusic.cli.common import console, jobs_option, out_option, seed_option
+from remixmusic.cli.common import JobsOption, SeedOption, console, out_option
 from remixmusic.experiment.design import DEFAULT_INFINIGRAM_CONTEXT
 
 
@@ -48,30 +48,40 @@ def register(app: typer.Typer) -> None:
         min_pieces: Annotated[
             int, typer.Option("--min-pieces", help="Fewest pieces per group for a verdict.")
         ] = 8,
+        alpha: Annotated[
+            float, typer.Option("--alpha", help="Significance level of the verdict's tests.")
+        ] = 0.05,
         overwrite: Annotated[
             bool, typer.Option("--overwrite", help="Replace an earlier experiment in the output folder.")
         ] = False,
-        seed: int = seed_option(0),
-        jobs: int = jobs_option(),
-        out: Path = out_option(Path("experiments/run"), help="Output folder (experiment.html and more)."),
+        seed: SeedOption = 0,
+        jobs: JobsOption = 0,
+        out: Annotated[
+            Path, out_option("Output folder (experiment.html and more).")
+        ] = Path("experiments/run"),
     ) -> None:
         """Test whether the transformer recombines training phrases more than human music does."""
+        from remixmusic.experiment.config import ExperimentConfig
         from remixmusic.experiment.run import run_experiment
 
-        result = run_experiment(
-            checkpoint,
+        config = ExperimentConfig(  # bad settings fail here, before anything is loaded
+            checkpoint=None if checkpoint is None else str(checkpoint),
+            dataset=dataset,
             n=n,
             bars=bars,
-            seed=seed,
             temperature=temperature,
             top_k=top_k,
             top_p=top_p,
-            ngram_order=ngram_order,
+            seed=seed,
             infinigram_context=infinigram_context or None,
-            jobs=jobs,
-            out_dir=out,
-            dataset=dataset,
+            ngram_order=ngram_order,
             min_pieces=min_pieces,
+            alpha=alpha,
+        )
+        result = run_experiment(
+            config,
+            out,
+            jobs=jobs,
             overwrite=overwrite,
             log=lambda line: console.print(f"[bold cyan]{line}[/bold cyan]", highlight=False),
         )

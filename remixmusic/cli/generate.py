@@ -3,12 +3,22 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from remixmusic.cli.common import console, jobs_option, out_option, seed_option
+from remixmusic.cli.common import JobsOption, SeedOption, console, out_option
+
+
+class Kind(StrEnum):
+    """The count-based baseline ``remixmusic ngram`` fits."""
+
+    kn = "kn"
+    """Interpolated Kneser-Ney n-gram."""
+    infini = "infini"
+    """Unsmoothed longest-context ∞-gram (pure recombination)."""
 
 
 def register(app: typer.Typer) -> None:
@@ -28,7 +38,7 @@ def register(app: typer.Typer) -> None:
             int, typer.Option("--top-k", help="Sample from the k likeliest tokens; 0 = off.")
         ] = 0,
         top_p: Annotated[float, typer.Option("--top-p", help="Nucleus sampling mass; 1 = off.")] = 1.0,
-        seed: int = seed_option(0),
+        seed: SeedOption = 0,
         prompt: Annotated[
             Path | None, typer.Option("--prompt", help="A MIDI file whose first bars the pieces continue.")
         ] = None,
@@ -44,31 +54,30 @@ def register(app: typer.Typer) -> None:
             ),
         ] = None,
         batch_size: Annotated[int, typer.Option("--batch-size", help="Pieces decoded together.")] = 16,
-        out: Path = out_option(Path("generated"), help="Output folder for piece_NNN.mid + .json sidecars."),
+        out: Annotated[
+            Path, out_option("Output folder for piece_NNN.mid + .json sidecars.")
+        ] = Path("generated"),
     ) -> None:
         """Write MIDI files sampled with grammar-constrained decoding, each with a JSON sidecar."""
         from remixmusic.generation.loading import load_model
-        from remixmusic.generation.sampling import generate, write_generated
+        from remixmusic.generation.sampling import SamplingConfig, generate, write_generated
         from remixmusic.io.midi import read_midi
 
-        model, tokenizer, identity = load_model(checkpoint)
-        prompt_piece = read_midi(prompt) if prompt is not None else None
-        results = generate(
-            model,
-            tokenizer,
-            n,
+        config = SamplingConfig(  # bad settings fail here, before the model is loaded
+            n=n,
             bars=bars or None,
             max_tokens=max_tokens,
             temperature=temperature,
             top_k=top_k,
             top_p=top_p,
             seed=seed,
-            prompt=prompt_piece,
+            batch_size=batch_size,
             prompt_bars=prompt_bars,
             include_prompt=not no_prompt_in_output,
-            batch_size=batch_size,
-            show_progress=True,
         )
+        model, tokenizer, identity = load_model(checkpoint)
+        prompt_piece = read_midi(prompt) if prompt is not None else None
+        results = generate(model, tokenizer, config, prompt=prompt_piece, show_progress=True)
         paths = write_generated(results, out, identity)
         notes = sum(len(r.piece.notes) for r in results)
         console.print(f"wrote {len(paths)} MIDI files ({notes} notes) to {out} with {identity['id']}")
@@ -79,13 +88,13 @@ def register(app: typer.Typer) -> None:
             str, typer.Argument(help="Dataset name or folder (train split fits, valid picks the order).")
         ],
         kind: Annotated[
-            str,
+            Kind,
             typer.Option(
                 "--kind",
                 help="kn: interpolated Kneser-Ney n-gram; infini: unsmoothed longest-context ∞-gram "
                 "(pure recombination).",
             ),
-        ] = "kn",
+        ] = Kind.kn,
         checkpoint: Annotated[
             Path | None,
             typer.Option(
@@ -107,21 +116,19 @@ def register(app: typer.Typer) -> None:
                 "--update-card", help="kn: write the baseline's bits into the checkpoint's model card."
             ),
         ] = False,
-        jobs: int = jobs_option(),
-        out: Path | None = out_option(
-            None, help="Output directory (default: checkpoints/ngram-DATASET or infinigram-DATASET)."
-        ),
+        jobs: JobsOption = 0,
+        out: Annotated[
+            Path | None, out_option("Output directory (default: checkpoints/ngram-DATASET or infinigram-DATASET).")
+        ] = None,
     ) -> None:
         """Fit a count-based baseline; `generate --checkpoint DIR` then samples from it."""
         from remixmusic.errors import RemixError
         from remixmusic.generation.checkpoint_info import default_checkpoint_path, read_info
 
-        if kind not in ("kn", "infini"):
-            raise RemixError(f"--kind must be kn or infini, not {kind!r}")
-        if kind == "infini" and update_card:
+        if kind is Kind.infini and update_card:
             raise RemixError("--update-card reports bits per note, which the ∞-gram has not (use --kind kn)")
         info = read_info(checkpoint if checkpoint is not None else default_checkpoint_path())
-        if kind == "infini":
+        if kind is Kind.infini:
             _fit_infinigram(dataset, info, max_context or None, transpose, jobs, out)
         else:
             _fit_kn(dataset, info, max_order, min_order, transpose, update_card, jobs, out)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from remixmusic.cli.common import console, jobs_option, report_skipped, strict_option
+from remixmusic.cli.common import JobsOption, StrictOption, console, report_skipped
 
 
 def _fmt(mean: float, std: float) -> str:
@@ -25,8 +25,8 @@ def register(app: typer.Typer) -> None:
             Path | None, typer.Option("--compare", help="A second folder shown side by side (e.g. held-out).")
         ] = None,
         as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
-        jobs: int = jobs_option(),
-        strict: bool = strict_option(),
+        jobs: JobsOption = 0,
+        strict: StrictOption = False,
     ) -> None:
         """Pitch, polyphony and rhythm descriptors (mean ± std over files), optionally vs a 2nd folder."""
         from remixmusic.evaluation.descriptors import DESCRIPTORS, compare, describe_folder, json_safe
@@ -38,7 +38,7 @@ def register(app: typer.Typer) -> None:
             report_skipped(result.skipped, strict)
         overlap = compare(*sets) if len(sets) == 2 else None
         if as_json:
-            payload: dict = {"folders": [s.to_dict() for s in sets]}
+            payload: dict[str, Any] = {"folders": [s.to_dict() for s in sets]}
             if overlap is not None:
                 payload["overlapping_area"] = json_safe(overlap)
             typer.echo(json.dumps(payload, indent=2))

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from remixmusic.cli.common import console
+
+
+class Preset(StrEnum):
+    """Model sizes (mirrors :data:`remixmusic.generation.config.PRESETS`; tests/test_cli.py keeps them equal)."""
+
+    tiny = "tiny"
+    small = "small"
+    base = "base"
 
 
 def register(app: typer.Typer) -> None:
@@ -18,9 +27,7 @@ def register(app: typer.Typer) -> None:
             Path | None,
             typer.Option("-o", "--out", help="Checkpoint directory (default: checkpoints/DATASET-PRESET)."),
         ] = None,
-        preset: Annotated[
-            str | None, typer.Option("--preset", help="Model size: tiny, small (default) or base.")
-        ] = None,
+        preset: Annotated[Preset | None, typer.Option("--preset", help="Model size (default small).")] = None,
         device: Annotated[
             str | None, typer.Option("--device", help="auto (default), cpu, cuda, cuda:N or mps.")
         ] = None,
@@ -65,7 +72,7 @@ def register(app: typer.Typer) -> None:
         from remixmusic.generation.training.config import TrainConfig
 
         options = {
-            "preset": preset,
+            "preset": None if preset is None else preset.value,
             "device": device,
             "max_steps": steps,
             "max_minutes": max_minutes,
@@ -83,7 +90,7 @@ def register(app: typer.Typer) -> None:
         if model:
             overrides["model"] = model
         if out is None:
-            out = Path("checkpoints") / f"{Path(dataset).name}-{preset or TrainConfig.preset}"
+            out = Path("checkpoints") / f"{Path(dataset).name}-{options['preset'] or TrainConfig.preset}"
         result = train(dataset, out, resume=resume, overwrite=overwrite, **overrides)
         if not result.is_main:
             return

@@ -13,6 +13,7 @@ import numpy as np
 
 from remixmusic._util.files import write_bytes, write_json, write_text
 from remixmusic._util.render import CSS, csv_text, html_table, img_tag, json_ready, png_bytes
+from remixmusic.experiment.config import ExperimentConfig
 from remixmusic.experiment.design import (
     COMPARISON_COLUMNS,
     CONTROL,
@@ -39,8 +40,14 @@ class Verdict:
 
 @dataclass
 class ExperimentResult:
-    """Everything one experiment produced; :meth:`save` writes it, :meth:`summary` says it in one line."""
+    """Everything one experiment produced; :meth:`save` writes it, :meth:`summary` says it in one line.
 
+    ``config`` is what was asked (its checkpoint resolved to a path; ``ExperimentConfig.from_dict`` reads
+    it back from ``experiment.json``); ``settings`` adds what was derived from it for the reader (the
+    sampling config every model used, the analysis parameters, the primary measure).
+    """
+
+    config: ExperimentConfig
     settings: dict[str, Any]
     provenance: dict[str, Any]
     values: dict[str, dict[str, list[float]]]  # group -> measure -> one value per piece
@@ -81,7 +88,7 @@ class ExperimentResult:
             self.coverage,
             self.min_match_notes,
             "Coverage by training-set matches: transformer, ∞-gram, KN n-gram, human",
-            seed=int(self.settings["seed"]),
+            seed=self.config.seed,
             ax=ax,
             colors=GROUP_COLORS,
         )
@@ -118,6 +125,7 @@ class ExperimentResult:
     def to_dict(self) -> dict[str, Any]:
         return {
             "schema_version": SCHEMA_VERSION,
+            "config": self.config.to_dict(),
             "settings": self.settings,
             "provenance": self.provenance,
             "verdict": {

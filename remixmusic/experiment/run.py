@@ -49,198 +49,332 @@ from __future__ import annotations
 import math
 import shutil
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from remixmusic.errors import RemixError
 from remixmusic.evaluation.significance import compare
-from remixmusic.experiment.design import (
-    CONTROL,
-    DEFAULT_INFINIGRAM_CONTEXT,
-    LABELS,
-    MEASURES,
-    MODELS,
-    PAIRS,
-    PRIMARY,
-    Log,
-)
-from remixmusic.experiment.result import ExperimentResult, _num
+from remixmusic.experiment.config import ExperimentConfig
+from remixmusic.experiment.design import CONTROL, LABELS, MEASURES, MODELS, PAIRS, PRIMARY, Log
+from remixmusic.experiment.result import ExperimentResult, Verdict, _num
 from remixmusic.experiment.verdict import _float, _position, comparison_row, decide
+
+if TYPE_CHECKING:
+    from remixmusic.data.datasets import Dataset
+    from remixmusic.generation.baselines.ngram import NGramModel
+    from remixmusic.generation.checkpoint_info import CheckpointInfo
+    from remixmusic.music.notes import Piece
+    from remixmusic.novelty.report import AnalysisReport
+    from remixmusic.tokenizer.remi import RemiTokenizer
 
 
 def run_experiment(
-    checkpoint: str | Path | None = None,
-    n: int = 32,
-    bars: int = 16,
-    seed: int = 0,
-    temperature: float = 1.0,
-    top_k: int = 0,
-    top_p: float = 1.0,
-    ngram_order: int | None = None,
-    jobs: int = 0,
-    out_dir: str | Path = "experiments/run",
+    config: ExperimentConfig,
+    out: str | Path = "experiments/run",
     *,
-    infinigram_context: int | None = DEFAULT_INFINIGRAM_CONTEXT,
-    dataset: str | Path | None = None,
-    min_pieces: int = 8,
-    alpha: float = 0.05,
+    jobs: int = 0,
     overwrite: bool = False,
     show_progress: bool = True,
     log: Log | None = None,
 ) -> ExperimentResult:
-    """Run the experiment end to end (see the module docstring) and save it into ``out_dir``.
+    """Run the experiment end to end (see the module docstring) and save it into the folder ``out``.
 
-    ``checkpoint``: a transformer checkpoint (default: the shipped one). Its training dataset is found by
-    the name it records (or ``dataset``, a folder, when that name is not in the dataset roots) and must
-    have the recorded manifest hash. ``infinigram_context``: the ∞-gram's longest context in tokens
-    (``None``: unbounded); the ∞-gram is indexed on the training split here and saved (its tokens, well
-    under a megabyte) in ``out_dir/infinigram-model``. ``ngram_order``: the KN n-gram order to sample
-    with (default: the order chosen on the valid split); an n-gram saved next to the checkpoint
-    (``CHECKPOINT/ngram`` or ``ngram-DATASET`` beside it, as ``remixmusic ngram`` writes) is reused when
-    it has the checkpoint's tokenizer and dataset, else one is fitted in memory and not saved (its counts
-    take up to hundreds of megabytes; the settings that refit it are in ``experiment.json``). All models
-    sample with the same ``bars``, ``temperature``, ``top_k``, ``top_p`` and ``seed``. ``log`` receives
+    ``config`` says what to run (see :class:`~remixmusic.experiment.config.ExperimentConfig`); it is
+    saved in ``experiment.json`` under ``config``, with the checkpoint resolved to its path. The
+    checkpoint's training dataset must have the manifest hash it recorded. The ∞-gram is indexed on the
+    training split here and saved (its tokens, well under a megabyte) in ``out/infinigram-model``. A KN
+    n-gram saved next to the checkpoint (``CHECKPOINT/ngram`` or ``ngram-DATASET`` beside it, as
+    ``remixmusic ngram`` writes) is reused when it has the checkpoint's tokenizer and dataset, else one is
+    fitted in memory and not saved (its counts take up to hundreds of megabytes; the settings that refit
+    it are in ``experiment.json``). ``jobs`` worker processes (0: one per core) and ``show_progress``
+    never change the result; ``overwrite`` replaces an earlier experiment in ``out``; ``log`` receives
     one line per stage.
+
+    Raises:
+        RemixError: ``out`` is a file, or holds an earlier run and ``overwrite`` is off; the checkpoint
+            records no dataset, the dataset changed since training, or it lacks train or test pieces.
+        CheckpointError: the checkpoint cannot be read.
     """
-    from remixmusic.generation.baselines.infinigram import fit_infinigram
-    from remixmusic.generation.checkpoint import package_versions
-    from remixmusic.generation.checkpoint_info import read_info
-    from remixmusic.generation.loading import load_model
-    from remixmusic.generation.sampling import generate, write_generated
-    from remixmusic.novelty.analyze import analyze
-    from remixmusic.novelty.index import Index
-
     say = log or (lambda message: None)
-    if n < 1 or bars < 1:
-        raise RemixError("n and bars must be at least 1")
-    if infinigram_context is not None and infinigram_context < 1:
-        raise RemixError("infinigram_context must be at least 1 token (or None for unbounded)")
-    out = Path(out_dir)
-    _prepare_output(out, overwrite)
-    timings: dict[str, float] = {}
-    clock = [time.perf_counter()]
-
-    def lap(stage: str) -> None:
-        now = time.perf_counter()
-        timings[stage] = round(now - clock[0], 3)
-        clock[0] = now
+    folder = Path(out)
+    _prepare_output(folder, overwrite)
+    timer = _Timer()
 
     say("1/5 loading the checkpoint, its dataset and the human control")
-    model, tokenizer, t_identity = load_model(checkpoint)
-    info = read_info(t_identity["path"])
-    data = _checkpoint_dataset(info, dataset)
-    train = _canonical(tokenizer, data.pieces("train", jobs=jobs, show_progress=show_progress))
-    test = data.pieces("test", jobs=jobs, show_progress=show_progress)
-    if not train or not test:
-        raise RemixError(f"dataset {data.name!r} needs non-empty train and test splits for the experiment")
-    human = [p for p in (q.crop_bars(0, bars) for q in _canonical(tokenizer, test)) if len(p.notes)]
-    lap("load")
+    inputs = _load(config, jobs, show_progress)
+    timer.lap("load")
 
     say("2/5 the baselines on the same training split and tokens: ∞-gram (pure recombination), KN n-gram")
-    infinigram = fit_infinigram(data.root, info.tokenizer_config, infinigram_context, jobs=jobs)
-    infinigram, _, i_identity = load_model(infinigram.save(out / "infinigram-model"))
-    ngram, n_identity = _ngram_model(info, data, ngram_order, jobs, say)
-    if ngram_order is not None:
-        if not 1 <= ngram_order <= ngram.max_order:
-            raise RemixError(f"ngram_order must be in 1..{ngram.max_order}")
-        ngram.order_ = ngram_order
-    n_identity = {**n_identity, "order": ngram.order_}
-    lap("baselines")
+    models = _baselines(config, inputs, folder, jobs, say)
+    timer.lap("baselines")
 
-    sampling = {"bars": bars, "temperature": temperature, "top_k": top_k, "top_p": top_p, "seed": seed}
-    identities = {"transformer": t_identity, "infinigram": i_identity, "ngram": n_identity}
-    models = {"transformer": model, "infinigram": infinigram, "ngram": ngram}
-    paths: dict[str, list[Path]] = {}
-    pieces: dict[str, list[Any]] = {}
-    for group in MODELS:
-        say(f"3/5 generating {n} pieces from the {LABELS[group]}")
-        results = generate(models[group], tokenizer, n, show_progress=show_progress, **sampling)
-        paths[group] = write_generated(results, out / group, identities[group])
-        pieces[group] = [r.piece for r in results]
-    lap("generate")
+    sampled = _sample(config, inputs.tokenizer, models, folder, show_progress, say)
+    timer.lap("generate")
 
     say(
-        f"4/5 analysing the models' pieces against one index of {len(train)} training pieces, with "
-        f"{len(human)} human ones"
+        f"4/5 analysing the models' pieces against one index of {len(inputs.train)} training pieces, with "
+        f"{len(inputs.human)} human ones"
     )
-    index = Index.build(train, show_progress=show_progress)
-    common = {"jobs": jobs, "seed": seed, "show_progress": show_progress}
-    analyses = {
-        group: analyze(paths[group], index, control=human if group == "transformer" else None, **common)
-        for group in MODELS
-    }
+    analyses = _analyze(sampled.paths, inputs.train, inputs.human, config.seed, jobs, show_progress)
     reports = {group: f"analysis/{group}" for group in MODELS}
     for group, report in analyses.items():
-        report.save(out / reports[group])
-    lap("analyze")
+        report.save(folder / reports[group])
+    timer.lap("analyze")
 
     say("5/5 comparing the groups and deciding")
-    t_report = analyses["transformer"]
-    removed = set(t_report.leakage["removed"])
-    records = {g: analyses[g].query_records() for g in MODELS}
-    records["human"] = [r for r in t_report.piece_records if r["group"] == "control" and not r["leaked"]]
-    values = {
-        g: {key: [_float(r[key]) for r in recs] for key, _, _ in MEASURES} for g, recs in records.items()
-    }
-    comparisons = [
-        comparison_row(key, a, b, compare(key, values[a][key], values[b][key], alpha=alpha, seed=seed))
-        for key, _, _ in MEASURES
-        for a, b in PAIRS
-    ]
-    positions = [_position(key, name, values, seed) for key, name, _ in MEASURES]
-    clean_human = [p for p in human if Path(p.source or "").name not in removed]
-    quality = _quality(info, infinigram, ngram, tokenizer, test, pieces, clean_human)
-    by_key = {(r["measure"], r["group_a"], r["group_b"]): r for r in comparisons}
-    verdict = decide(by_key, positions, quality, min_pieces, alpha)
-    lap("compare")
+    values = _group_values(analyses)
+    comparisons = _compare(values, config)
+    positions = [_position(key, name, values, config.seed) for key, name, _ in MEASURES]
+    quality = _quality(
+        inputs.info,
+        models.infinigram_metadata,
+        models.ngram,
+        inputs.tokenizer,
+        inputs.test,
+        sampled.pieces,
+        _clean_human(inputs.human, analyses["transformer"]),
+    )
+    verdict = _decide(comparisons, positions, quality, config)
+    timer.lap("compare")
 
+    t_report = analyses["transformer"]
+    saved_config = config.with_checkpoint(inputs.identity["path"])
     settings = {
-        "checkpoint": t_identity["path"],
-        "n": n,
-        **sampling,
-        "infinigram_context": infinigram_context,
-        "ngram_order": ngram_order,
+        **saved_config.to_dict(),
+        "sampling": sampled.config,
         "jobs": jobs,
-        "min_pieces": min_pieces,
-        "alpha": alpha,
         "primary_measure": PRIMARY,
         "recombination_control": CONTROL,
         "analysis": {k: v for k, v in t_report.params.items() if k not in ("n_query", "n_control")},
     }
-    provenance = {
-        **identities,
-        "transformer_metrics": info.metrics,
-        "infinigram_metrics": infinigram.metadata.get("metrics", {}),
-        "ngram_valid_bits_per_token": ngram.valid_bits_per_token_,
-        "dataset": {
-            "name": data.name,
-            "manifest_hash": data.manifest_hash,
-            "n_train": len(train),
-            "n_test": len(test),
-            "n_test_nonempty_after_crop": len(human),
-        },
-        "versions": package_versions(),
-    }
-    coverage = {g: analyses[g].coverage["query"] for g in MODELS}
     result = ExperimentResult(
+        config=saved_config,
         settings=settings,
-        provenance=provenance,
+        provenance=_provenance(inputs, models),
         values=values,
         comparisons=comparisons,
         positions=positions,
         quality=quality,
         leakage=t_report.leakage,
         coverage_lengths=t_report.coverage_lengths,
-        coverage={**coverage, "human": t_report.coverage["control"]},
+        coverage={
+            **{g: analyses[g].coverage["query"] for g in MODELS},
+            "human": t_report.coverage["control"],
+        },
         min_match_notes=int(t_report.params["min_match_notes"]),
         verdict=verdict,
-        timings=timings,
+        timings=timer.timings,
         reports=reports,
     )
-    result.save(out)
+    result.save(folder)
     return result
+
+
+class _Timer:
+    """Seconds per stage, each measured from the end of the previous one."""
+
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.timings[stage] = round(now - self._last, 3)
+        self._last = now
+
+
+@dataclass
+class _Inputs:
+    """Stage 1: the transformer and its checkpoint, its dataset, and the pieces every group meets."""
+
+    model: Any
+    tokenizer: RemiTokenizer
+    identity: dict[str, Any]  # the transformer's identity, as its sidecars record it
+    info: CheckpointInfo
+    data: Dataset
+    train: list[Piece]  # the training split, canonicalized: the reference
+    test: list[Piece]  # the held-out test split as read
+    human: list[Piece]  # the test split canonicalized and cut to ``bars`` (non-empty pieces only)
+
+
+@dataclass
+class _Models:
+    """Stage 2: the three generating models (in :data:`MODELS` order) and their identities."""
+
+    transformer: Any
+    infinigram: Any  # loaded back from the experiment folder, as its sidecars name it
+    infinigram_metadata: dict[str, Any]  # its dataset, tokenizer and held-out metrics
+    ngram: NGramModel
+    identities: dict[str, dict[str, Any]]
+
+    def by_group(self) -> dict[str, Any]:
+        return {"transformer": self.transformer, "infinigram": self.infinigram, "ngram": self.ngram}
+
+
+@dataclass
+class _Sampled:
+    """Stage 3: each model's written MIDI files and pieces, and the sampling config they share."""
+
+    paths: dict[str, list[Path]]
+    pieces: dict[str, list[Piece]]
+    config: dict[str, Any]
+
+
+def _load(config: ExperimentConfig, jobs: int, show_progress: bool) -> _Inputs:
+    """Stage 1: the checkpoint, the dataset it was trained on, the reference and the human control."""
+    from remixmusic.generation.checkpoint_info import read_info
+    from remixmusic.generation.loading import load_model
+
+    model, tokenizer, identity = load_model(config.checkpoint)
+    info = read_info(identity["path"])
+    data = _checkpoint_dataset(info, config.dataset)
+    train = _canonical(tokenizer, data.pieces("train", jobs=jobs, show_progress=show_progress))
+    test = data.pieces("test", jobs=jobs, show_progress=show_progress)
+    if not train or not test:
+        raise RemixError(f"dataset {data.name!r} needs non-empty train and test splits for the experiment")
+    cropped = (p.crop_bars(0, config.bars) for p in _canonical(tokenizer, test))
+    human = [p for p in cropped if len(p.notes)]
+    return _Inputs(model, tokenizer, identity, info, data, train, test, human)
+
+
+def _baselines(config: ExperimentConfig, inputs: _Inputs, out: Path, jobs: int, say: Log) -> _Models:
+    """Stage 2: the ∞-gram (fitted, saved in ``out`` and loaded back as the sidecars name it) and the KN
+    n-gram, on the transformer's training split and tokens."""
+    from remixmusic.generation.baselines.infinigram import fit_infinigram
+    from remixmusic.generation.loading import load_model
+
+    info = inputs.info
+    fitted = fit_infinigram(inputs.data.root, info.tokenizer_config, config.infinigram_context, jobs=jobs)
+    infinigram, _, i_identity = load_model(fitted.save(out / "infinigram-model"))
+    ngram, n_identity = _ngram_model(info, inputs.data, config.ngram_order, jobs, say)
+    if config.ngram_order is not None:
+        ngram.order_ = config.ngram_order  # a reused model has at least this order, a fitted one 16
+    identities = {
+        "transformer": inputs.identity,
+        "infinigram": i_identity,
+        "ngram": {**n_identity, "order": ngram.order_},
+    }
+    return _Models(inputs.model, infinigram, fitted.metadata, ngram, identities)
+
+
+def _sample(
+    config: ExperimentConfig,
+    tokenizer: RemiTokenizer,
+    models: _Models,
+    out: Path,
+    show_progress: bool,
+    say: Log,
+) -> _Sampled:
+    """Stage 3: ``n`` pieces from every model with one sampling config, written to ``out/GROUP``."""
+    from remixmusic.generation.sampling import generate, write_generated
+
+    sampling = config.sampling_config()
+    paths: dict[str, list[Path]] = {}
+    pieces: dict[str, list[Piece]] = {}
+    for group, model in models.by_group().items():
+        say(f"3/5 generating {sampling.n} pieces from the {LABELS[group]}")
+        results = generate(model, tokenizer, sampling, show_progress=show_progress)
+        paths[group] = write_generated(results, out / group, models.identities[group])
+        pieces[group] = [r.piece for r in results]
+    return _Sampled(paths, pieces, sampling.to_dict())
+
+
+def _analyze(
+    paths: dict[str, list[Path]],
+    train: list[Piece],
+    human: list[Piece],
+    seed: int,
+    jobs: int,
+    show_progress: bool,
+) -> dict[str, AnalysisReport]:
+    """Stage 4: every model's pieces against one index of the training pieces; the transformer's report
+    also analyses the human control (and removes human pieces that duplicate training ones)."""
+    from remixmusic.novelty.analyze import analyze
+    from remixmusic.novelty.index import Index
+
+    index = Index.build(train, show_progress=show_progress)
+    return {
+        group: analyze(
+            paths[group],
+            index,
+            control=human if group == "transformer" else None,
+            jobs=jobs,
+            seed=seed,
+            show_progress=show_progress,
+        )
+        for group in MODELS
+    }
+
+
+def _group_values(analyses: dict[str, AnalysisReport]) -> dict[str, dict[str, list[float]]]:
+    """Per group and measure, one value per piece (NaN where undefined); the human group is the
+    transformer report's control, less the leaked pieces."""
+    records = {g: analyses[g].query_records() for g in MODELS}
+    records["human"] = [
+        r for r in analyses["transformer"].piece_records if r["group"] == "control" and not r["leaked"]
+    ]
+    return {g: {key: [_float(r[key]) for r in recs] for key, _, _ in MEASURES} for g, recs in records.items()}
+
+
+def _clean_human(human: list[Piece], t_report: AnalysisReport) -> list[Piece]:
+    """The human pieces less those the leakage check removed (they duplicate a training piece)."""
+    removed = set(t_report.leakage["removed"])
+    return [p for p in human if Path(p.source or "").name not in removed]
+
+
+def _compare(values: dict[str, dict[str, list[float]]], config: ExperimentConfig) -> list[dict[str, Any]]:
+    """Stage 5a: one comparison row per measure and pair of groups (:data:`PAIRS`)."""
+    return [
+        comparison_row(
+            key,
+            a,
+            b,
+            compare(
+                key,
+                np.asarray(values[a][key], np.float64),
+                np.asarray(values[b][key], np.float64),
+                alpha=config.alpha,
+                seed=config.seed,
+            ),
+        )
+        for key, _, _ in MEASURES
+        for a, b in PAIRS
+    ]
+
+
+def _decide(
+    comparisons: list[dict[str, Any]],
+    positions: list[dict[str, Any]],
+    quality: dict[str, Any],
+    config: ExperimentConfig,
+) -> Verdict:
+    """Stage 5c: the decision rules on the primary measure (see :func:`~remixmusic.experiment.verdict.decide`)."""
+    by_key = {(r["measure"], r["group_a"], r["group_b"]): r for r in comparisons}
+    return decide(by_key, positions, quality, config.min_pieces, config.alpha)
+
+
+def _provenance(inputs: _Inputs, models: _Models) -> dict[str, Any]:
+    """Which models, metrics, dataset and package versions the result comes from."""
+    from remixmusic.generation.checkpoint import package_versions
+
+    data = inputs.data
+    return {
+        **models.identities,
+        "transformer_metrics": inputs.info.metrics,
+        "infinigram_metrics": models.infinigram_metadata.get("metrics", {}),
+        "ngram_valid_bits_per_token": models.ngram.valid_bits_per_token_,
+        "dataset": {
+            "name": data.name,
+            "manifest_hash": data.manifest_hash,
+            "n_train": len(inputs.train),
+            "n_test": len(inputs.test),
+            "n_test_nonempty_after_crop": len(inputs.human),
+        },
+        "versions": package_versions(),
+    }
 
 
 def _prepare_output(out: Path, overwrite: bool) -> None:
@@ -255,7 +389,7 @@ def _prepare_output(out: Path, overwrite: bool) -> None:
     out.mkdir(parents=True, exist_ok=True)
 
 
-def _checkpoint_dataset(info: Any, dataset: str | Path | None) -> Any:
+def _checkpoint_dataset(info: CheckpointInfo, dataset: str | Path | None) -> Dataset:
     """The dataset the checkpoint was trained on, verified by the manifest hash it recorded."""
     from remixmusic.data.datasets import load_dataset
 
@@ -272,12 +406,14 @@ def _checkpoint_dataset(info: Any, dataset: str | Path | None) -> Any:
     return data
 
 
-def _canonical(tokenizer: Any, pieces: list[Any]) -> list[Any]:
+def _canonical(tokenizer: RemiTokenizer, pieces: list[Piece]) -> list[Piece]:
     """Pieces as the model's tokenizer represents them (see "Like with like" in the module docstring)."""
     return [tokenizer.canonicalize(p) for p in pieces]
 
 
-def _ngram_model(info: Any, data: Any, order: int | None, jobs: int, say: Log) -> tuple[Any, dict[str, Any]]:
+def _ngram_model(
+    info: CheckpointInfo, data: Dataset, order: int | None, jobs: int, say: Log
+) -> tuple[NGramModel, dict[str, Any]]:
     """A saved KN n-gram next to the checkpoint with its tokenizer and dataset, else one fitted in memory;
     with its identity for the sidecars."""
     from remixmusic.errors import CheckpointError
@@ -292,12 +428,12 @@ def _ngram_model(info: Any, data: Any, order: int | None, jobs: int, say: Log) -
         except CheckpointError as exc:
             say(f"   ignoring {candidate}: {exc}")
             continue
-        same = (
+        if (
             isinstance(model, NGramModel)
             and model.metadata.get("tokenizer") == info.tokenizer_config
             and model.metadata.get("dataset", {}).get("manifest_hash") == data.manifest_hash
-        )
-        if same and (order is None or order <= model.max_order):
+            and (order is None or order <= model.max_order)
+        ):
             say(f"   using the saved n-gram {candidate} (order {model.order_})")
             return model, {**identity, "source": str(candidate)}
         say(f"   ignoring {candidate}: not a KN n-gram of this tokenizer and dataset, or too low an order")
@@ -320,23 +456,23 @@ def _ngram_model(info: Any, data: Any, order: int | None, jobs: int, say: Log) -
 
 
 def _quality(
-    info: Any,
-    infinigram: Any,
-    ngram: Any,
-    tokenizer: Any,
-    test: list[Any],
-    pieces: dict[str, list[Any]],
-    human: list[Any],
+    info: CheckpointInfo,
+    infinigram_metadata: dict[str, Any],
+    ngram: NGramModel,
+    tokenizer: RemiTokenizer,
+    test: list[Piece],
+    pieces: dict[str, list[Piece]],
+    human: list[Piece],
 ) -> dict[str, Any]:
-    """Held-out bits per note (the ∞-gram: its zero-probability rate) and descriptor overlap with human
-    pieces of every model."""
+    """Stage 5b: held-out bits per note (the ∞-gram: its zero-probability rate) and descriptor overlap
+    with the human pieces of every model."""
     from remixmusic.data.tokens import count_notes, encode_pieces
     from remixmusic.evaluation.descriptors import DESCRIPTORS, describe_pieces
     from remixmusic.evaluation.descriptors import compare as compare_descriptors
 
     seqs = encode_pieces(tokenizer, test)
     ngram_bits = ngram.evaluate(seqs, count_notes(tokenizer, seqs)).bits_per_note
-    infini = infinigram.metadata.get("metrics", {})
+    infini = infinigram_metadata.get("metrics", {})
     bits = {
         "transformer": _float(info.metrics.get("test_bits_per_note")),
         "infinigram": _float(infini.get("test_bits_per_note")),

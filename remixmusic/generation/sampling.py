@@ -26,7 +26,7 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -35,7 +35,7 @@ import torch
 import torch.nn.functional as F
 
 from remixmusic._util.parallel import progress_bar
-from remixmusic.errors import RemixError
+from remixmusic.errors import ConfigError, RemixError
 from remixmusic.generation.model import MusicTransformer
 from remixmusic.music.notes import Piece
 from remixmusic.tokenizer.remi import RemiTokenizer
@@ -98,7 +98,17 @@ def make_decoder(model: Any, use_cache: bool = True) -> Decoder:
 
 @dataclass(frozen=True)
 class SamplingConfig:
-    """Every setting that, with the model, determines the output (recorded in each sidecar)."""
+    """Every setting that, with the model and the prompt, determines the output (recorded in each sidecar).
+
+    ``n`` pieces, decoded ``batch_size`` at a time (each batch draws from a generator seeded from
+    ``(seed, batch index)``, so ``n``, ``seed`` and ``batch_size`` all belong here). ``bars`` limits the
+    generated length in bars after the prompt (``None``: no limit); ``max_tokens`` the whole sequence
+    (prompt, BOS and EOS included). ``temperature`` 0 is greedy; ``top_k`` 0 and ``top_p`` 1 are off.
+    With a prompt, pieces continue its first ``prompt_bars`` bars, which ``include_prompt`` keeps in them.
+
+    Raises:
+        ConfigError: a value out of range (each check names its field).
+    """
 
     n: int = 4
     bars: int | None = 16
@@ -124,10 +134,23 @@ class SamplingConfig:
         ]
         for ok, message in checks:
             if not ok:
-                raise RemixError(message)
+                raise ConfigError(f"sampling {message}")
 
     def to_dict(self) -> dict[str, Any]:
+        """The fields as a JSON-able dict (the sidecars' ``sampling``)."""
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SamplingConfig:
+        """Inverse of :meth:`to_dict` (e.g. a sidecar's ``sampling``); missing fields take their defaults.
+
+        Raises:
+            ConfigError: an unknown key (named in the message) or an invalid value.
+        """
+        unknown = set(data) - {f.name for f in fields(cls)}
+        if unknown:
+            raise ConfigError(f"unknown sampling config field(s): {', '.join(sorted(unknown))}")
+        return cls(**data)
 
 
 @dataclass
@@ -198,46 +221,33 @@ def _batch_seed(seed: int, batch: int) -> int:
 def generate(
     model: Any,
     tokenizer: RemiTokenizer,
-    n: int = 4,
+    config: SamplingConfig,
     *,
-    bars: int | None = 16,
-    max_tokens: int = 2048,
-    temperature: float = 1.0,
-    top_k: int = 0,
-    top_p: float = 1.0,
-    seed: int = 0,
     prompt: Piece | None = None,
-    prompt_bars: int = 4,
-    include_prompt: bool = True,
-    batch_size: int = 16,
     use_cache: bool = True,
     show_progress: bool = False,
 ) -> list[Generated]:
-    """Sample ``n`` pieces from ``model`` (a transformer or an n-gram model), ``batch_size`` at a time.
+    """Sample ``config.n`` pieces from ``model`` (a transformer or a count-based model).
 
-    ``bars`` limits the generated length in bars (after the prompt); ``max_tokens`` limits the whole
-    sequence (prompt, BOS and EOS included). With ``prompt``, every sample continues its first
-    ``prompt_bars`` bars from the next bar on; ``include_prompt=False`` leaves those bars out of the
-    pieces (the continuation then starts at step 0). The same arguments (``seed``, ``n`` and
-    ``batch_size`` included; each batch draws from its own generator seeded from ``(seed, batch)``) give
+    ``config`` holds every sampling setting (see :class:`SamplingConfig`); it is what each result (and
+    sidecar) records. The arguments outside it are the ``prompt`` (a piece: every sample continues its
+    first ``config.prompt_bars`` bars from the next bar on; ``include_prompt=False`` leaves those bars
+    out, so the continuation starts at step 0), and options that never change the output:
+    ``use_cache`` (the transformer's KV cache) and ``show_progress``. The same config and prompt give
     the same pieces, with or without the cache.
+
+    Returns ``config.n`` results in index order, each a complete grammatical sequence.
+
+    Raises:
+        RemixError: a prompt with no notes the model can read in its first ``prompt_bars`` bars, or a
+            token limit that leaves no room after the prompt.
+        TypeError: ``model`` cannot generate.
     """
-    config = SamplingConfig(
-        n=n,
-        bars=bars,
-        max_tokens=max_tokens,
-        temperature=temperature,
-        top_k=top_k,
-        top_p=top_p,
-        seed=seed,
-        batch_size=batch_size,
-        prompt_bars=prompt_bars,
-        include_prompt=include_prompt,
-    )
+    n, batch_size = config.n, config.batch_size
     if prompt is None:
         prefix, n_prompt_notes = np.array([tokenizer.bos_id]), 0
     else:
-        prefix, n_prompt_notes = prompt_ids(tokenizer, prompt, prompt_bars)
+        prefix, n_prompt_notes = prompt_ids(tokenizer, prompt, config.prompt_bars)
     # The prefix's last Bar opens the continuation: its bar index in the decoded pieces. It can exceed
     # prompt_bars, where the tokenizer splits a bar no meter token can say (9/4 becomes two 9/8 bars).
     first_bar = int((prefix == tokenizer.bar_token_id).sum()) - 1
@@ -248,7 +258,7 @@ def generate(
             size = min(batch_size, n - first)
             with single_threaded():
                 rows = _decode_batch(
-                    model, tokenizer, prefix, size, config, _batch_seed(seed, batch), use_cache
+                    model, tokenizer, prefix, size, config, _batch_seed(config.seed, batch), use_cache
                 )
             for offset, (ids, logp, reason) in enumerate(rows):
                 results.append(

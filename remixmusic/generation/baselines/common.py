@@ -1,24 +1,15 @@
-"""Plumbing shared by the count-based baselines: reading a saved model's config, and parameter errors as one-line user errors.
+"""Plumbing shared by the count-based baselines: reading a saved model's config.
+
+(Bad model parameters raise :class:`~remixmusic.errors.ConfigError` from the constructors themselves.)
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from remixmusic.errors import CheckpointError, RemixError
-
-
-@contextlib.contextmanager
-def user_error(what: str) -> Iterator[None]:
-    """Bad model parameters (a ``ValueError`` from a constructor) as a one-line user error."""
-    try:
-        yield
-    except ValueError as exc:
-        raise RemixError(f"invalid {what} parameters: {exc}") from None
+from remixmusic.errors import CheckpointError
 
 
 def read_model_config(
@@ -28,7 +19,11 @@ def read_model_config(
     what: str = "n-gram model",
 ) -> dict[str, Any]:
     """``ngram.json`` of a saved count-based model, checked for its format and version; a missing, foreign
-    or newer file is a one-line ``CheckpointError``."""
+    or newer file is a one-line ``CheckpointError``.
+
+    Raises:
+        CheckpointError: no readable ``ngram.json``, another format, or another version.
+    """
     directory = Path(directory)
     try:
         config = json.loads((directory / "ngram.json").read_text())

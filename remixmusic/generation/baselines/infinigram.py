@@ -45,7 +45,7 @@ import torch
 
 from remixmusic._util.files import atomic_write, write_json
 from remixmusic._util.suffix_array import _bisect, suffix_array
-from remixmusic.errors import CheckpointError
+from remixmusic.errors import CheckpointError, ConfigError
 
 FORMAT = "remixmusic-infinigram"
 
@@ -75,13 +75,19 @@ class InfiniGram:
     ``max_context``: the longest suffix used, in tokens (``None``: unbounded). ``grammar``: a
     :class:`~remixmusic.tokenizer.Grammar` (or anything with its ``start``/``allowed``/``advance``) that
     decoding respects; :func:`fit_infinigram` and :meth:`load` set the tokenizer's.
+
+    Raises:
+        ConfigError: ``max_context`` below 1.
     """
 
     def __init__(
         self, vocab_size: int, bos_id: int, max_context: int | None = None, grammar: Any = None
     ) -> None:
         if max_context is not None and max_context < 1:
-            raise ValueError("max_context must be at least 1 (or None for unbounded)")
+            raise ConfigError(
+                f"invalid ∞-gram parameters: max_context must be at least 1 (or None for unbounded), not "
+                f"{max_context}"
+            )
         self.vocab_size = vocab_size
         self.bos_id = bos_id
         self.max_context = max_context
@@ -396,14 +402,16 @@ def fit_infinigram(
     """Index a dataset's ``train`` split (see :func:`remixmusic.ngram.training_data`) with the
     tokenizer's grammar. How it predicts the held-out split (``test``, else ``valid``) goes into
     ``metadata["metrics"]``: zero-probability rate, mean context length, and bits per note only when no
-    held-out token has probability zero."""
+    held-out token has probability zero.
+
+    Raises:
+        ConfigError: ``max_context`` below 1.
+    """
     from remixmusic.data.tokens import count_notes, training_data
-    from remixmusic.generation.baselines.common import user_error
 
     data = training_data(dataset, tokenizer_config, transpositions, jobs)
     tokenizer = data.tokenizer
-    with user_error("∞-gram"):
-        model = InfiniGram(tokenizer.vocab_size, tokenizer.bos_id, max_context, tokenizer.grammar())
+    model = InfiniGram(tokenizer.vocab_size, tokenizer.bos_id, max_context, tokenizer.grammar())
     model.fit(data.train)
     split = "test" if data.splits["test"] else "valid"
     held_out = data.splits[split]

@@ -37,8 +37,8 @@ import torch
 from remixmusic._util.arrays import _splitmix
 from remixmusic._util.files import atomic_write, write_json
 from remixmusic.data.tokens import training_data
-from remixmusic.errors import CheckpointError
-from remixmusic.generation.baselines.common import read_model_config, user_error
+from remixmusic.errors import CheckpointError, ConfigError
+from remixmusic.generation.baselines.common import read_model_config
 
 FORMAT = "remixmusic-ngram"
 
@@ -123,11 +123,17 @@ class NGramModel:
     ``fit(train, valid)`` counts orders up to ``max_order`` and, given a validation split, sets ``order_``
     to the order in ``min_order..max_order`` with the lowest validation bits per token
     (``valid_bits_per_token_`` keeps them all); without one, ``order_ = max_order``.
+
+    Raises:
+        ConfigError: unless ``1 <= min_order <= max_order`` and ``max_order >= 2``.
     """
 
     def __init__(self, vocab_size: int, bos_id: int, max_order: int = 8, min_order: int = 2) -> None:
         if not 1 <= min_order <= max_order or max_order < 2:
-            raise ValueError("need 1 <= min_order <= max_order and max_order >= 2")
+            raise ConfigError(
+                f"invalid n-gram parameters: need 1 <= min_order <= max_order and max_order >= 2 (got "
+                f"min_order={min_order}, max_order={max_order})"
+            )
         self.vocab_size = vocab_size
         self.bos_id = bos_id
         self.max_order = max_order
@@ -387,13 +393,15 @@ def fit_ngram(
     See :func:`training_data` for ``tokenizer_config`` and ``transpositions``. Bits per token and per
     note on ``valid`` (and ``test`` when present) go into ``metadata["metrics"]``, with the same
     definitions as training: every token after BOS is scored, notes are those the tokens encode.
+
+    Raises:
+        ConfigError: invalid orders (see :class:`NGramModel`).
     """
     from remixmusic.data.tokens import count_notes
 
     data = training_data(dataset, tokenizer_config, transpositions, jobs)
     tokenizer, splits = data.tokenizer, data.splits
-    with user_error("n-gram"):
-        model = NGramModel(tokenizer.vocab_size, tokenizer.bos_id, max_order, min_order)
+    model = NGramModel(tokenizer.vocab_size, tokenizer.bos_id, max_order, min_order)
     model.fit(data.train, splits["valid"])
     metrics: dict[str, float | int] = {"order": model.order_}
     for name in ("valid", "test"):

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from remixmusic.errors import RemixError
+from remixmusic.errors import ConfigError
 from remixmusic.generation.config import ModelConfig, preset
 
 LN2 = math.log(2.0)
@@ -22,10 +22,17 @@ PLOT_FILE = "loss.png"
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Training hyper-parameters; saved in the checkpoint's ``config.json``."""
+    """Training hyper-parameters; saved in the checkpoint's ``config.json`` under ``training``.
+
+    Raises:
+        ConfigError: an unknown preset or ``model`` override, an invalid resulting model config, or a
+            value out of range (non-positive steps, sizes or intervals; a ratio or beta outside its
+            interval; a negative learning rate, warmup, decay, clip, transposition, patience or thread
+            count).
+    """
 
     preset: str = "small"
-    """Model preset (see :data:`remixmusic.model.PRESETS`)."""
+    """Model preset (see :data:`remixmusic.generation.config.PRESETS`)."""
     model: dict[str, Any] = field(default_factory=dict)
     """Overrides of the preset's :class:`ModelConfig` fields (e.g. ``{"block_size": 256}``)."""
     max_steps: int = 1500
@@ -57,22 +64,51 @@ class TrainConfig:
     """bfloat16 autocast on CUDA devices that support it (ignored elsewhere)."""
 
     def __post_init__(self) -> None:
+        checks = [
+            (self.max_steps >= 1, "max_steps must be at least 1"),
+            (self.max_minutes is None or self.max_minutes > 0, "max_minutes must be positive (or None)"),
+            (self.batch_size >= 1, "batch_size must be at least 1"),
+            (self.lr >= 0, "lr must be >= 0"),
+            (0 <= self.min_lr_ratio <= 1, "min_lr_ratio must be in [0, 1]"),
+            (self.warmup_steps >= 0, "warmup_steps must be >= 0"),
+            (self.weight_decay >= 0, "weight_decay must be >= 0"),
+            (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1, "beta1 and beta2 must be in [0, 1)"),
+            (self.grad_clip >= 0, "grad_clip must be >= 0 (0 = off)"),
+            (self.transpose >= 0, "transpose must be >= 0 semitones (0 = off)"),
+            (self.eval_interval >= 1, "eval_interval must be at least 1"),
+            (self.log_interval >= 1, "log_interval must be at least 1"),
+            (self.eval_batch_size >= 1, "eval_batch_size must be at least 1"),
+            (self.patience >= 0, "patience must be >= 0 (0 = never stop early)"),
+            (self.threads >= 0, "threads must be >= 0 (0 = all cores)"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ConfigError(f"training {message}")
         self.model_config(1)  # an unknown preset or model option fails here, before any data is read
 
     def to_dict(self) -> dict[str, Any]:
+        """The fields as a JSON-able dict (what ``config.json`` stores under ``training``)."""
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        """Inverse of :meth:`to_dict`; missing fields take their defaults (older checkpoints lack some).
+
+        Raises:
+            ConfigError: an unknown key (named in the message) or an invalid value.
+        """
+        unknown = set(data) - {f.name for f in fields(cls)}
+        if unknown:
+            raise ConfigError(f"unknown training config field(s): {', '.join(sorted(unknown))}")
+        return cls(**data)
 
     def model_config(self, vocab_size: int) -> ModelConfig:
-        """The preset's model config with ``model`` overrides; a bad preset or option is a user error."""
-        try:
-            return preset(self.preset, vocab_size, **self.model)
-        except (TypeError, ValueError) as exc:
-            raise RemixError(f"invalid model configuration: {exc}") from None
+        """The preset's model config for ``vocab_size`` tokens with the ``model`` overrides.
+
+        Raises:
+            ConfigError: an unknown preset or override field, or an invalid model config.
+        """
+        return preset(self.preset, vocab_size, **self.model)
 
 
 @dataclass

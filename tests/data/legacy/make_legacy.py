@@ -8,11 +8,11 @@ import sys
 from pathlib import Path
 
 import numpy as np
-
 from remixmusic.corpora import load_dataset
 from remixmusic.index import Index
 from remixmusic.infinigram import InfiniGram
 from remixmusic.ngram import NGramModel
+
 from remixmusic.tokenizer import RemiTokenizer, TokenizerConfig
 
 out = Path(sys.argv[1])
