@@ -314,9 +314,11 @@ def _group_values(analyses: dict[str, AnalysisReport]) -> dict[str, dict[str, li
     transformer report's control, less the leaked pieces."""
     records = {g: analyses[g].query_records() for g in MODELS}
     records["human"] = [
-        r for r in analyses["transformer"].piece_records if r["group"] == "control" and not r["leaked"]
+        r for r in analyses["transformer"].piece_records if r.group == "control" and not r.leaked
     ]
-    return {g: {key: [_float(r[key]) for r in recs] for key, _, _ in MEASURES} for g, recs in records.items()}
+    return {
+        g: {key: [_float(r.measure(key)) for r in recs] for key, _, _ in MEASURES} for g, recs in records.items()
+    }
 
 
 def _clean_human(human: list[Piece], t_report: AnalysisReport) -> list[Piece]:
