@@ -144,6 +144,23 @@ def test_save_load_round_trip_is_memory_mapped(tmp_path, index):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ref.idx"]
 
 
+def test_an_index_saved_with_other_integer_widths_loads_and_matches_the_same(tmp_path, index):
+    # An older or larger index may hold int64 text and suffix array (int64 past 2**31 slots).
+    path = index.save(tmp_path / "wide.idx")
+    for name in ("sa", "text"):
+        np.save(path / f"{name}.npy", np.load(path / f"{name}.npy").astype(np.int64))
+    loaded = Index.load(path)
+    assert loaded.sa.dtype == np.int64 and index.sa.dtype == np.int32
+    query = np.concatenate([np.asarray(index.text[40:70]), np.arange(5)])
+    query = query[query >= 0]
+    for a, b in zip(index.matching_statistics(query, 2), loaded.matching_statistics(query, 2), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert loaded.estimate_chance_length(seed=1) == index.estimate_chance_length(seed=1)
+    np.save(path / "sa.npy", np.load(path / "sa.npy").astype(np.float64))
+    with pytest.raises(IndexFileError, match=r"sa\.npy"):
+        Index.load(path)
+
+
 def test_load_rejects_other_versions_and_damage(tmp_path, index):
     path = index.save(tmp_path / "ref.idx")
     header = json.loads((path / "header.json").read_text())

@@ -168,6 +168,24 @@ def test_save_load_roundtrip_without_pickle(chorales, tmp_path) -> None:
         InfiniGram.load(tmp_path / "kn")
 
 
+@pytest.mark.parametrize("dtype", [np.int32, np.int64, np.uint16])
+def test_tokens_saved_at_any_integer_width_load_the_same(chorales, tmp_path, dtype) -> None:
+    tokenizer, train = chorales
+    model = InfiniGram(tokenizer.vocab_size, tokenizer.bos_id, 16).fit(train[:5])
+    model.save(tmp_path / "inf")
+    with np.load(tmp_path / "inf" / "ngram.npz") as data:
+        tokens = data["tokens"]
+    np.savez_compressed(tmp_path / "inf" / "ngram.npz", tokens=tokens.astype(dtype))
+    loaded = InfiniGram.load(tmp_path / "inf")
+    np.testing.assert_array_equal(loaded.suffix_array_, model.suffix_array_)
+    for a, b in zip(loaded.log_probs(train[5:7]), model.log_probs(train[5:7]), strict=True):
+        for x, y in zip(a, b, strict=True):
+            np.testing.assert_array_equal(x, y)
+    np.savez_compressed(tmp_path / "inf" / "ngram.npz", tokens=tokens.astype(np.float32))
+    with pytest.raises(CheckpointError, match="integers"):
+        InfiniGram.load(tmp_path / "inf")
+
+
 def test_bad_files_are_checkpoint_errors(tmp_path) -> None:
     with pytest.raises(CheckpointError):
         load_ngram(tmp_path)

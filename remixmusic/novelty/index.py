@@ -45,7 +45,7 @@ import numpy as np
 
 from remixmusic._util.files import sha256_bytes
 from remixmusic._util.parallel import progress_bar
-from remixmusic._util.suffix_array import suffix_array
+from remixmusic._util.suffix_array import narrow, suffix_array
 from remixmusic.errors import IndexFileError, RemixError
 from remixmusic.music.lines import DEFAULT_LINES, check_lines
 from remixmusic.music.notes import Piece
@@ -72,6 +72,10 @@ _SLOT_ARRAYS = ("text", "piece", "note", "onset", "bar", "pitch")
 
 
 _LINE_ARRAYS = ("line_offsets", "line_piece", "line_track", "line_voice")
+
+
+# (length, lo, hi, lo_d, hi_d) of :meth:`Index.matching_statistics`: per query position, int64 each.
+MatchingStatistics = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]
 
 
 @dataclass
@@ -133,7 +137,9 @@ class Index:
         order = ORDER[invariance]
         pad = max(order, 1)
         parts: dict[str, list[np.ndarray]] = {name: [] for name in (*_SLOT_ARRAYS, "line_len")}
-        line_piece, line_track, line_voice = [], [], []
+        line_piece: list[int] = []
+        line_track: list[int] = []
+        line_voice: list[int] = []
         with progress_bar(disable=not show_progress) as progress:
             task = progress.add_task("indexing", total=len(pieces))
             for pid, piece in enumerate(pieces):
@@ -161,7 +167,12 @@ class Index:
             line_track=np.asarray(line_track, np.int16),
             line_voice=np.asarray(line_voice, np.int16),
             manifest_hash=manifest_hash,
-            **arrays,
+            text=arrays["text"],
+            piece=arrays["piece"],
+            note=arrays["note"],
+            onset=arrays["onset"],
+            bar=arrays["bar"],
+            pitch=arrays["pitch"],
         )
         if not index.manifest_hash:
             index.manifest_hash = sha256_bytes(index.text.tobytes() + "\n".join(index.piece_names).encode())
@@ -202,9 +213,7 @@ class Index:
         return np.searchsorted(self.line_offsets, slots, side="right") - 1
 
     # -- search -----------------------------------------------------------------------------------
-    def matching_statistics(
-        self, query: np.ndarray, record_depth: int | None = None
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
+    def matching_statistics(self, query: np.ndarray, record_depth: int | None = None) -> MatchingStatistics:
         """Longest reference match starting at every query position (the *matching statistics*).
 
         Returns ``(length, lo, hi, lo_d, hi_d)``: ``length[i]`` symbols from ``query[i]`` occur in the
@@ -222,29 +231,27 @@ class Index:
         length = np.zeros(m, np.int64)
         lo = np.zeros(m, np.int64)
         hi = np.full(m, len(self.sa), np.int64)
-        lo_d = hi_d = None
-        if record_depth is not None:
-            lo_d, hi_d = np.zeros(m, np.int64), np.zeros(m, np.int64)
+        lo_d, hi_d = np.zeros(m, np.int64), np.zeros(m, np.int64)  # filled only at ``record_depth``
         active = np.arange(m)
         depth = 0
         while len(active):
-            c = q[active + depth]
-            new_lo = self._bound(lo[active], hi[active], depth, c, upper=False)
-            new_hi = self._bound(new_lo, hi[active], depth, c, upper=True)
+            new_lo, new_hi = narrow(self.text, self.sa, lo[active], hi[active], depth, q[active + depth])
             found = new_lo < new_hi
             active = active[found]
             lo[active], hi[active] = new_lo[found], new_hi[found]
             length[active] = depth + 1
             depth += 1
-            if record_depth is not None and depth == record_depth:
+            if depth == record_depth:
                 lo_d[active], hi_d[active] = lo[active], hi[active]
             active = active[active + depth < m]
         hi[length == 0] = lo[length == 0]
+        if record_depth is None:
+            return length, lo, hi, None, None
         return length, lo, hi, lo_d, hi_d
 
     def matching_statistics_many(
         self, queries: Sequence[np.ndarray], record_depth: int | None = None
-    ) -> list[tuple[np.ndarray, ...]]:
+    ) -> list[MatchingStatistics]:
         """:meth:`matching_statistics` of several streams in one vectorized pass (one result each)."""
         if not queries:
             return []
@@ -253,25 +260,17 @@ class Index:
         starts = np.concatenate([[0], np.cumsum(sizes + 1)[:-1]])
         for start, q in zip(starts, queries, strict=True):
             joined[start : start + len(q)] = q
-        result = self.matching_statistics(joined, record_depth)
+        length, lo, hi, lo_d, hi_d = self.matching_statistics(joined, record_depth)
         return [
-            tuple(None if r is None else r[a : a + n] for r in result)
+            (
+                length[a : a + n],
+                lo[a : a + n],
+                hi[a : a + n],
+                None if lo_d is None else lo_d[a : a + n],
+                None if hi_d is None else hi_d[a : a + n],
+            )
             for a, n in zip(starts, sizes, strict=True)
         ]
-
-    def _bound(self, lo: np.ndarray, hi: np.ndarray, depth: int, c: np.ndarray, upper: bool) -> np.ndarray:
-        """First suffix-array index in ``[lo, hi)`` whose symbol at ``depth`` is >= c (> c if ``upper``)."""
-        a, b = lo.copy(), hi.copy()
-        last = len(self.sa) - 1
-        live = np.flatnonzero(a < b)
-        while len(live):
-            mid = (a[live] + b[live]) // 2
-            v = self.text[self.sa[np.minimum(mid, last)] + depth]
-            go_right = v <= c[live] if upper else v < c[live]
-            a[live] = np.where(go_right, mid + 1, a[live])
-            b[live] = np.where(go_right, b[live], mid)
-            live = live[a[live] < b[live]]
-        return a
 
     def count(self, query: np.ndarray) -> int:
         """Occurrences of the whole symbol sequence ``query`` in the reference."""
@@ -404,6 +403,9 @@ class Index:
                 arrays[name] = np.load(path / f"{name}.npy", mmap_mode="r" if mmap else None)
             except (OSError, ValueError) as exc:
                 raise IndexFileError(f"{path}: damaged index array {name}.npy ({exc})") from None
+            # Any integer width reads the same (older indexes may hold other widths than build writes now).
+            if arrays[name].ndim != 1 or arrays[name].dtype.kind not in "iu":
+                raise IndexFileError(f"{path}: damaged index array {name}.npy (not 1-D integers)")
         model = SymbolModel(*(np.asarray(arrays.pop(f"model_{m}")) for m in MODEL_ARRAYS))
         if len(arrays["text"]) != header["n_slots"] or len(arrays["sa"]) != header["n_symbols"]:
             raise IndexFileError(f"{path}: index arrays do not match its header (damaged or mixed files)")

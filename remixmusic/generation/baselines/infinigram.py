@@ -44,7 +44,7 @@ import numpy as np
 import torch
 
 from remixmusic._util.files import atomic_write, write_json
-from remixmusic._util.suffix_array import _bisect, suffix_array
+from remixmusic._util.suffix_array import bisect, lower_bound, narrow, suffix_array
 from remixmusic.errors import CheckpointError, ConfigError
 
 FORMAT = "remixmusic-infinigram"
@@ -120,38 +120,33 @@ class InfiniGram:
         if len(self.tokens_) == 0:
             raise RuntimeError("InfiniGram is not fitted")
 
-    # -- suffix-array lookups ---------------------------------------------------------------------
-    def _token_at(self, i: np.ndarray, offset: np.ndarray) -> np.ndarray:
-        """Token ``offset`` places into the suffix ranked ``i`` (-1 past the end)."""
-        return np.take(
-            self._text, self.suffix_array_[np.minimum(i, len(self.tokens_) - 1)] + offset, mode="clip"
-        )
-
+    # -- suffix-array lookups (remixmusic._util.suffix_array, shared with the reference index) ----------
     def narrow(
         self, lo: np.ndarray, hi: np.ndarray, offset: np.ndarray, token: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         """The interval of pattern + ``token`` inside the interval ``[lo, hi)`` of a pattern of length
-        ``offset`` (elementwise)."""
-        start = _bisect(lo, hi, lambda m: self._token_at(m, offset) < token)
-        return start, _bisect(start, hi, lambda m: self._token_at(m, offset) <= token)
+        ``offset`` (elementwise, all shape ``(rows,)``): infini-gram's range narrowing (Liu et al. 2024)."""
+        return narrow(self._text, self.suffix_array_, lo, hi, offset, token)
 
     def find(self, patterns: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Suffix-array interval ``[lo, hi)`` of each row's first ``lengths[r]`` tokens of ``patterns``."""
+        """Suffix-array interval ``[lo, hi)`` of each row's first ``lengths[r]`` tokens of ``patterns``
+        ``(rows, width)``: two vectorized binary searches comparing whole patterns (Manber & Myers 1993)."""
         n, width = len(self.tokens_), patterns.shape[1]
         inside = np.arange(width) < lengths[:, None]
 
-        def compare(i: np.ndarray) -> np.ndarray:
-            window = np.take(
-                self._text, self.suffix_array_[np.minimum(i, n - 1)][:, None] + np.arange(width), mode="clip"
-            )
-            differs = (window != patterns) & inside
+        def compare(i: np.ndarray, rows: np.ndarray) -> np.ndarray:
+            """Sign of (suffix ranked ``i`` - pattern ``rows``), over the pattern's first tokens."""
+            window = np.take(self._text, self.suffix_array_[i][:, None] + np.arange(width), mode="clip")
+            every = len(rows) == len(patterns)  # all rows still searching: no gathers (small batches)
+            pattern = patterns if every else patterns[rows]
+            differs = (window != pattern) & (inside if every else inside[rows])
             first = differs.argmax(axis=1)
-            rows = np.arange(len(i))
-            return np.where(differs.any(axis=1), np.sign(window[rows, first] - patterns[rows, first]), 0)
+            at = np.arange(len(i))
+            return np.where(differs.any(axis=1), np.sign(window[at, first] - pattern[at, first]), 0)
 
-        zeros, ends = np.zeros(len(patterns), np.int64), np.full(len(patterns), n, np.int64)
-        lo = _bisect(zeros, ends, lambda m: compare(m) < 0)
-        return lo, _bisect(lo, ends, lambda m: compare(m) <= 0)
+        ends = np.full(len(patterns), n, np.int64)
+        lo = bisect(np.zeros(len(patterns), np.int64), ends, lambda m, rows: compare(m, rows) < 0)
+        return lo, bisect(lo, ends, lambda m, rows: compare(m, rows) <= 0)
 
     def continuation_counts(self, lo: np.ndarray, hi: np.ndarray, length: np.ndarray) -> np.ndarray:
         """``(rows, vocab)`` counts of each token right after the pattern of ``length`` tokens whose
@@ -159,7 +154,7 @@ class InfiniGram:
         V = self.vocab_size
         targets = np.tile(np.arange(V + 1), len(lo))
         starts, ends, offset = (np.repeat(a, V + 1) for a in (lo, hi, length))
-        bounds = _bisect(starts, ends, lambda m: self._token_at(m, offset) < targets)
+        bounds = lower_bound(self._text, self.suffix_array_, starts, ends, offset, targets)
         return np.diff(bounds.reshape(len(lo), V + 1), axis=1)
 
     # -- decoding -----------------------------------------------------------------------------------
@@ -250,9 +245,12 @@ class InfiniGram:
             model.grammar = tokenizer.grammar()
         try:
             with np.load(directory / "ngram.npz", allow_pickle=False) as data:
-                tokens = data["tokens"].astype(np.int64)
+                saved = data["tokens"]  # uint16 or int32 as saved; any integer width reads the same
         except (OSError, ValueError, KeyError) as exc:
             raise CheckpointError(f"{directory}: damaged ∞-gram tokens ({exc})") from None
+        if saved.ndim != 1 or saved.dtype.kind not in "iu":
+            raise CheckpointError(f"{directory}: damaged ∞-gram tokens (not 1-D integers)")
+        tokens = saved.astype(np.int64)
         if len(tokens) == 0 or tokens.min() < 0 or tokens.max() >= model.vocab_size:
             raise CheckpointError(f"{directory}: damaged ∞-gram tokens (ids outside the vocabulary)")
         model._index(tokens, int(config.get("n_sequences", 0)))
@@ -364,7 +362,7 @@ class InfiniGramDecoder:
         counts = np.zeros((len(rows), m.vocab_size), np.int64)
         found = hi > lo
         counts[found] = m.continuation_counts(lo[found], hi[found], k[found]) * allowed[found]
-        return lo, hi, counts, counts.any(axis=1)
+        return lo, hi, counts, np.count_nonzero(counts, axis=1) > 0
 
     def _longest(
         self, rows: np.ndarray, longest: np.ndarray, allowed: np.ndarray
