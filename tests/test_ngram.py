@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from remixmusic.errors import CheckpointError
-from remixmusic.generation.baselines.ngram import NGramModel
+from remixmusic.generation.baselines.ngram import NGramModel, context_keys
 
 V, BOS = 40, 1
 
@@ -89,6 +89,13 @@ def test_save_load_roundtrip(model, tmp_path) -> None:
     np.testing.assert_array_equal(loaded.log_prob(VALID[1]), model.log_prob(VALID[1]))
     # No pickle anywhere: the counts load with allow_pickle=False.
     np.load(tmp_path / "ng" / "ngram.npz", allow_pickle=False).close()
+
+
+def test_context_hashes_are_the_ones_saved_models_hold() -> None:
+    # Saved models store contexts as these hashes: any change to the hash would make them unreadable.
+    keys = context_keys(np.array([[0, 1, 2], [2, 1, 0], [5, 5, 5]]))
+    assert keys.tolist() == [0xEADBA27E20362828, 0x8636CBC3B0628A0C, 0xBBA17B806CC1A6D8]
+    assert context_keys(np.zeros((1, 0), np.int64)).tolist() == [0x9E3779B97F4A7C15]  # the empty context
 
 
 def test_bad_files_are_checkpoint_errors(tmp_path) -> None:

@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from remixmusic._util.arrays import GOLDEN_GAMMA, splitmix64
 from remixmusic.data.splits import NearDuplicateRule, SplitRule, group_and_split, interval_ngrams, jaccard
 from remixmusic.music.lines import melody_line
 from remixmusic.music.notes import NOTE_DTYPE, Piece
@@ -48,6 +49,21 @@ def test_interval_ngrams_are_transposition_invariant_and_ignore_repeated_notes()
     assert np.array_equal(codes, interval_ngrams(melody + 7, 5))
     assert np.array_equal(codes, interval_ngrams(repeated, 5))
     assert len(interval_ngrams(melody[:5], 5)) == 0
+
+
+def test_splitmix64_gives_the_reference_outputs_and_pins_the_minhash_salts() -> None:
+    # Vigna's splitmix64.c seeded with 0 outputs these three values: the states 0, gamma and 2 * gamma.
+    gamma = GOLDEN_GAMMA
+    states = np.array([0, gamma, (2 * gamma) % 2**64], np.uint64)
+    assert splitmix64(states).tolist() == [0xE220A8397B1DCDAF, 0x6E789E6AA1B965F4, 0x06C45D188009454F]
+    # gamma=0 is the bare finalizer: the same values one state earlier.
+    assert splitmix64(states[1:], gamma=0).tolist() == splitmix64(states[:2]).tolist()
+    assert splitmix64(np.array([[1, 2]], np.int64)).shape == (1, 2)
+    # MinHash signatures decide which pieces are near-duplicates, hence every dataset's splits: pinned.
+    signature = NearDuplicateRule(num_perm=4, bands=2, seed=3).signatures([np.array([1, 2, 3], np.uint64)])
+    assert signature.tolist() == [
+        [1379275828610168083, 3078540200804021, 1846832825865964518, 112490951899749828]
+    ]
 
 
 def test_jaccard() -> None:

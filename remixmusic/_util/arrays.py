@@ -18,7 +18,22 @@ def _ffill(values: np.ndarray) -> np.ndarray:
     return np.where(idx >= 0, values[np.maximum(idx, 0)], -1)
 
 
-def _splitmix(z: np.ndarray) -> np.ndarray:
-    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return z ^ (z >> np.uint64(31))
+GOLDEN_GAMMA = 0x9E3779B97F4A7C15  # SplitMix64's state increment: 2**64 / golden ratio, odd
+
+
+def splitmix64(x: np.ndarray, gamma: int = GOLDEN_GAMMA) -> np.ndarray:
+    """SplitMix64 (Steele, Lea & Flood, "Fast splittable pseudorandom number generators", OOPSLA 2014):
+    the output for generator state ``x``, i.e. ``x + gamma`` through the variant-13 finalizer (the
+    constants of Vigna's ``splitmix64.c``). A fast, well-mixing 64-bit hash of each element.
+
+    ``x``: uint64 array (other integer arrays are reinterpreted as uint64), any shape; arithmetic wraps
+    modulo 2**64. ``gamma=0`` gives the bare finalizer, which the n-gram's context hash chains over the
+    tokens (saved n-gram models depend on it). Returns uint64, the shape of ``x``. Raises nothing.
+    """
+    z = np.asarray(x).astype(np.uint64, copy=False)
+    with np.errstate(over="ignore"):
+        if gamma:
+            z = z + np.uint64(gamma)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return z ^ (z >> np.uint64(31))

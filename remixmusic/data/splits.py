@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from remixmusic._util.arrays import splitmix64
 from remixmusic.music.lines import melody_line
 from remixmusic.music.notes import Piece
 
@@ -63,14 +64,6 @@ def interval_ngrams(melody: np.ndarray, n: int) -> np.ndarray:
     windows = np.lib.stride_tricks.sliding_window_view(codes, n)
     shifts = (np.arange(n, dtype=np.uint64) * np.uint64(8))[None, :]
     return np.unique(np.bitwise_or.reduce(windows << shifts, axis=1))
-
-
-def _splitmix64(x: np.ndarray) -> np.ndarray:
-    """The SplitMix64 finalizer (Steele, Lea & Flood 2014), a fast well-mixing 64-bit hash."""
-    x = (x + np.uint64(0x9E3779B97F4A7C15)) & _MASK64
-    x = ((x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)) & _MASK64
-    x = ((x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)) & _MASK64
-    return x ^ (x >> np.uint64(31))
 
 
 def jaccard(a: np.ndarray, b: np.ndarray) -> float:
@@ -107,13 +100,13 @@ class NearDuplicateRule:
 
     def signatures(self, fingerprints: list[np.ndarray]) -> np.ndarray:
         """MinHash signatures, shape (pieces, num_perm); an empty set gets the all-ones signature."""
-        salts = _splitmix64(
+        salts = splitmix64(
             np.arange(self.num_perm, dtype=np.uint64) + np.uint64(self.seed) * np.uint64(1 << 32)
         )
         out = np.full((len(fingerprints), self.num_perm), _MASK64, dtype=np.uint64)
         for i, codes in enumerate(fingerprints):
             if len(codes):
-                out[i] = _splitmix64(codes[:, None] ^ salts[None, :]).min(axis=0)
+                out[i] = splitmix64(codes[:, None] ^ salts[None, :]).min(axis=0)
         return out
 
     def candidate_pairs(self, fingerprints: list[np.ndarray]) -> np.ndarray:

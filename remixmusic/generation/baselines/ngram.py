@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from remixmusic._util.arrays import _splitmix
+from remixmusic._util.arrays import GOLDEN_GAMMA, splitmix64
 from remixmusic._util.files import atomic_write, write_json
 from remixmusic.data.tokens import training_data
 from remixmusic.errors import CheckpointError, ConfigError
@@ -51,10 +51,9 @@ _LN2 = math.log(2.0)
 
 def context_keys(contexts: np.ndarray) -> np.ndarray:
     """64-bit hash of each row of ``contexts`` (rows of token ids, any width including zero)."""
-    h = np.full(len(contexts), 0x9E3779B97F4A7C15, np.uint64)
-    with np.errstate(over="ignore"):
-        for column in contexts.T:
-            h = _splitmix(h ^ (column.astype(np.uint64) + np.uint64(1)))
+    h = np.full(len(contexts), GOLDEN_GAMMA, np.uint64)
+    for column in contexts.T:
+        h = splitmix64(h ^ (column.astype(np.uint64) + np.uint64(1)), gamma=0)  # saved models: keep as is
     return h
 
 
