@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from remixmusic.errors import RemixError
 from remixmusic.generation.config import ModelConfig, preset
 from remixmusic.generation.model import MusicTransformer
 
@@ -112,3 +115,59 @@ def test_invalid_calls_raise():
         model(torch.zeros(2, 2, dtype=torch.long), cache=cache, start_pos=5)
     with pytest.raises(ValueError, match="needs a cache"):
         model(torch.zeros(2, 2, dtype=torch.long), start_pos=3)
+
+
+def _decode_one_at_a_time(model: MusicTransformer, idx: torch.Tensor, capacity: int | None = None):
+    """Feed ``idx`` (B, T) one token per call; return the logits (B, T, vocab), the cache, and the
+    number of distinct layer-0 key buffers the cache went through (one per allocation)."""
+    cache = model.new_cache(idx.shape[0], capacity=capacity)
+    buffers, parts = set(), []
+    with torch.no_grad():
+        for t in range(idx.shape[1]):
+            logits, _ = model(idx[:, t : t + 1], cache=cache)
+            parts.append(logits)
+            buffers.add(cache.keys[0].data_ptr())
+    return torch.cat(parts, dim=1), cache, len(buffers)
+
+
+@pytest.mark.parametrize("capacity", [None, 5])
+def test_cache_grows_geometrically_past_block_size(capacity):
+    """Decoding 4 x block_size tokens one at a time reallocates the cache O(log T) times (doubling), not
+    once per step, and still gives the logits of one full forward (RoPE: the window slides on)."""
+    model = _model("rope", block_size=16)
+    length = 4 * model.config.block_size
+    idx = torch.randint(0, VOCAB, (2, length), generator=torch.Generator().manual_seed(1))
+    logits, cache, allocations = _decode_one_at_a_time(model, idx, capacity)
+    initial = capacity or model.config.block_size
+    assert allocations <= math.ceil(math.log2(length / initial)) + 1
+    assert allocations >= 2  # it did have to grow: 64 positions do not fit in 16 (or 5)
+    assert cache.length == length and cache.capacity >= length
+    # Every layer's buffer holds the whole sequence, in one buffer of the final capacity.
+    assert all(k.shape[2] == cache.capacity for k in cache.keys if k is not None)
+    with torch.no_grad():
+        full, _ = model(idx)
+    torch.testing.assert_close(logits, full, atol=1e-5, rtol=1e-4)
+
+
+def test_cache_with_learned_positions_stops_at_block_size():
+    """Learned positions have no embedding past block_size: decoding up to it grows the cache
+    geometrically and matches a full forward; one token more is refused, leaving the cache as it was."""
+    model = _model("learned", block_size=16)
+    block = model.config.block_size
+    idx = torch.randint(0, VOCAB, (3, block), generator=torch.Generator().manual_seed(2))
+    logits, cache, allocations = _decode_one_at_a_time(model, idx, capacity=2)
+    assert allocations <= math.ceil(math.log2(block / 2)) + 1
+    with torch.no_grad():
+        full, _ = model(idx)
+    torch.testing.assert_close(logits, full, atol=1e-5, rtol=1e-4)
+    with pytest.raises(ValueError, match="block_size"), torch.no_grad():
+        model(idx[:, :1], cache=cache)
+    assert cache.length == block
+
+
+def test_cache_rejects_a_capacity_below_one():
+    model = _model()
+    with pytest.raises(RemixError, match="capacity"):
+        model.new_cache(2, capacity=0)
+    with pytest.raises(RemixError, match="batch_size"):
+        model.new_cache(0)

@@ -17,9 +17,9 @@ from remixmusic.generation.baselines.ngram import NGramModel
 from remixmusic.generation.checkpoint import save_checkpoint
 from remixmusic.generation.config import preset
 from remixmusic.generation.loading import load_model
-from remixmusic.generation.model import MusicTransformer
+from remixmusic.generation.model import MusicTransformer, TransformerDecoder
 from remixmusic.generation.sampling import SamplingConfig as Sampling
-from remixmusic.generation.sampling import TransformerDecoder, filter_logits, generate, write_generated
+from remixmusic.generation.sampling import filter_logits, generate, write_generated
 from remixmusic.io.midi import read_midi, write_midi
 from remixmusic.tokenizer.remi import RemiTokenizer
 from tests.conftest import make_piece

@@ -4,26 +4,36 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from remixmusic.errors import CheckpointError
 from remixmusic.generation.baselines.common import read_model_config
 from remixmusic.generation.baselines.ngram import NGramModel
+from remixmusic.generation.protocols import GenerativeModel
 from remixmusic.tokenizer.remi import RemiTokenizer
 
+if TYPE_CHECKING:
+    from remixmusic.generation.baselines.infinigram import InfiniGram
 
-def load_model(path: str | Path | None = None) -> tuple[Any, RemiTokenizer, dict[str, Any]]:
+
+def load_model(path: str | Path | None = None) -> tuple[GenerativeModel, RemiTokenizer, dict[str, Any]]:
     """A model to generate with, its tokenizer, and its identity for sidecars.
 
     ``path`` is a transformer checkpoint directory or a saved n-gram or ∞-gram model (a directory with
-    ``ngram.json``, see :func:`remixmusic.ngram.load_ngram`); ``None`` means the shipped default
-    checkpoint. The identity holds the kind, the directory name and path, and the sha256 of the weights
-    (of the n-gram counts) so a sidecar says exactly which model wrote a file.
+    ``ngram.json``, see :func:`load_ngram`); ``None`` means the shipped default checkpoint. The model is
+    a :class:`~remixmusic.generation.protocols.GenerativeModel`: a
+    :class:`~remixmusic.generation.model.MusicTransformer` (in eval mode, on the CPU), an
+    :class:`NGramModel` or an :class:`~remixmusic.generation.baselines.infinigram.InfiniGram`. The
+    identity is the model's ``describe()`` (its kind, at least) plus the directory name and path, and the
+    sha256 of the weights (of the n-gram counts) so a sidecar says exactly which model wrote a file.
+
+    Raises:
+        CheckpointError: if ``path`` is missing, not a model of a known format and version, tampered
+            with, or without a tokenizer that matches the model's vocabulary.
     """
     from remixmusic._util.files import sha256_file
     from remixmusic.generation.checkpoint import load_checkpoint
     from remixmusic.generation.checkpoint_info import default_checkpoint_path
-    pass
     from remixmusic.tokenizer.config import TokenizerConfig
 
     path = Path(path) if path is not None else default_checkpoint_path()
@@ -36,12 +46,12 @@ def load_model(path: str | Path | None = None) -> tuple[Any, RemiTokenizer, dict
         if tokenizer.vocab_size != ngram.vocab_size:
             raise CheckpointError(f"{path}: tokenizer and n-gram vocabulary sizes differ")
         sha = sha256_file(path / "ngram.npz")
-        identity = ngram.describe()
-        model: Any = ngram
+        model: GenerativeModel = ngram
     else:
-        model, tokenizer, info = load_checkpoint(path)
+        transformer, tokenizer, info = load_checkpoint(path)
         sha = info.weights_sha256
-        identity = {"kind": "transformer"}
+        model = transformer
+    identity = model.describe()
     return (
         model,
         tokenizer,
@@ -55,9 +65,14 @@ def load_model(path: str | Path | None = None) -> tuple[Any, RemiTokenizer, dict
     )
 
 
-def load_ngram(directory: str | Path) -> Any:
+def load_ngram(directory: str | Path) -> NGramModel | InfiniGram:
     """A saved count-based model of either kind: :class:`NGramModel` or
-    :class:`~remixmusic.infinigram.InfiniGram` (told apart by the ``format`` in ``ngram.json``)."""
+    :class:`~remixmusic.generation.baselines.infinigram.InfiniGram` (told apart by the ``format`` in
+    ``ngram.json``).
+
+    Raises:
+        CheckpointError: if the directory holds no readable, intact model of a known format.
+    """
     from remixmusic.generation.baselines.infinigram import FORMAT as INFINIGRAM_FORMAT
     from remixmusic.generation.baselines.infinigram import InfiniGram
 

@@ -28,11 +28,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from remixmusic.errors import RemixError
 from remixmusic.generation.config import ModelConfig
 
 
@@ -40,11 +42,21 @@ class KVCache:
     """Keys and values of the positions decoded so far, per layer, for incremental decoding.
 
     Buffers have shape ``(batch, n_head, capacity, head_dim)``; they are allocated on first use with the
-    dtype and device of the keys (so autocast works) and doubled when full. ``length`` is the number of
-    valid positions. Make one with :meth:`MusicTransformer.new_cache`.
+    dtype and device of the keys (so autocast works) and doubled when full (geometric growth, as in a
+    dynamic array), so decoding ``T`` positions one at a time reallocates each buffer at most
+    ``ceil(log2(T / capacity)) + 1`` times and copies O(T) positions in all, not O(T^2). ``length`` is the
+    number of valid positions. Make one with :meth:`MusicTransformer.new_cache`.
+
+    Raises:
+        RemixError: if ``n_layer``, ``batch_size`` or ``capacity`` is below 1.
     """
 
     def __init__(self, n_layer: int, batch_size: int, capacity: int) -> None:
+        if min(n_layer, batch_size, capacity) < 1:
+            raise RemixError(
+                f"a KV cache needs n_layer, batch_size and capacity >= 1 (got {n_layer}, {batch_size}, "
+                f"{capacity})"
+            )
         self.batch_size = batch_size
         self.capacity = capacity
         self.length = 0
@@ -52,22 +64,27 @@ class KVCache:
         self.values: list[Tensor | None] = [None] * n_layer
 
     def update(self, layer: int, start: int, k: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
-        """Store ``k, v`` (B, H, T, D) at positions ``start..start+T``; return keys/values ``0..start+T``."""
+        """Store ``k, v`` (B, H, T, D) at positions ``start..start+T``; return keys/values ``0..start+T``.
+
+        A buffer too short for ``start + T`` positions is replaced by one of twice its capacity (or more,
+        by doublings, for a long prefill) holding a copy of positions ``0..start``.
+        """
         end = start + k.shape[2]
-        if self.keys[layer] is None or end > self.keys[layer].shape[2]:
-            capacity = max(self.capacity, end)
+        keys, values = self.keys[layer], self.values[layer]
+        if keys is None or values is None or end > keys.shape[2]:
+            capacity = self.capacity if keys is None else keys.shape[2]
             while capacity < end:
                 capacity *= 2
-            self.capacity = capacity
+            self.capacity = max(self.capacity, capacity)
             shape = (*k.shape[:2], capacity, k.shape[3])
-            for store, new in ((self.keys, k), (self.values, v)):
-                buffer = new.new_zeros(shape)
-                if store[layer] is not None:
-                    buffer[:, :, :start] = store[layer][:, :, :start]
-                store[layer] = buffer
-        self.keys[layer][:, :, start:end] = k
-        self.values[layer][:, :, start:end] = v
-        return self.keys[layer][:, :, :end], self.values[layer][:, :, :end]
+            new_keys, new_values = k.new_zeros(shape), v.new_zeros(shape)
+            if keys is not None and values is not None:
+                new_keys[:, :, :start] = keys[:, :, :start]
+                new_values[:, :, :start] = values[:, :, :start]
+            self.keys[layer], self.values[layer] = keys, values = new_keys, new_values
+        keys[:, :, start:end] = k
+        values[:, :, start:end] = v
+        return keys[:, :, :end], values[:, :, :end]
 
 
 def _rotate(x: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
@@ -144,7 +161,12 @@ class _Context:
 
 
 class MusicTransformer(nn.Module):
-    """GPT-style decoder over token ids; see the module docstring for the context window and cache API."""
+    """GPT-style decoder over token ids; see the module docstring for the context window and cache API.
+
+    It is a :class:`~remixmusic.generation.protocols.GenerativeModel` (see :meth:`decoder`).
+    """
+
+    inv_freq: Tensor  # (head_dim / 2,) RoPE inverse frequencies, a non-persistent buffer
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
@@ -174,8 +196,23 @@ class MusicTransformer(nn.Module):
         return sum(p.numel() for p in self.parameters())
 
     def new_cache(self, batch_size: int, capacity: int | None = None) -> KVCache:
-        """An empty KV cache for ``batch_size`` sequences (capacity grows on demand)."""
-        return KVCache(self.config.n_layer, batch_size, capacity or self.config.block_size)
+        """An empty KV cache for ``batch_size`` sequences, first allocated for ``capacity`` positions
+        (default ``block_size``) and doubled whenever it fills up.
+
+        Raises:
+            RemixError: if ``batch_size`` or ``capacity`` is below 1.
+        """
+        initial = self.config.block_size if capacity is None else capacity
+        return KVCache(self.config.n_layer, batch_size, initial)
+
+    def decoder(self, use_cache: bool = True) -> TransformerDecoder:
+        """A fresh :class:`TransformerDecoder` (the :class:`~remixmusic.generation.protocols.Decoder`
+        protocol); ``use_cache=False`` recomputes the whole sequence at every step instead."""
+        return TransformerDecoder(self, use_cache)
+
+    def describe(self) -> dict[str, Any]:
+        """What a generated file's sidecar records about this model, besides its path and hash."""
+        return {"kind": "transformer"}
 
     def forward(
         self, idx: Tensor, cache: KVCache | None = None, start_pos: int | None = None
@@ -235,3 +272,54 @@ class MusicTransformer(nn.Module):
             offset = positions[:, None] - keys[None, :]
             mask = (offset >= 0) & (offset < block)
         return _Context(rope, mask, causal, cache, start_pos, first_key)
+
+
+class TransformerDecoder:
+    """The :class:`~remixmusic.generation.protocols.Decoder` protocol for :class:`MusicTransformer`.
+
+    With ``use_cache`` each step feeds one token and reuses the keys/values of the prefix (KV cache, which
+    grows geometrically past ``block_size``); without it each step runs the model over the whole sequence
+    again (the baseline the benchmark compares against). Both give the same log-probabilities: natural
+    logs ``(B, T, vocab)`` from :meth:`start`, ``(B, vocab)`` from :meth:`step`, float32 on the CPU.
+    ``max_length`` is ``block_size`` for learned positions (which have no meaning past it) and ``None``
+    for RoPE (whose sliding window runs on).
+    """
+
+    def __init__(self, model: MusicTransformer, use_cache: bool = True) -> None:
+        self.model = model.eval()
+        self.use_cache = use_cache
+        self.max_length = model.config.block_size if model.config.positions == "learned" else None
+        self._cache: KVCache | None = None
+        self._ids: Tensor | None = None
+
+    @torch.inference_mode()
+    def start(self, prefix: Tensor) -> Tensor:
+        """Begin rows with ``prefix`` ``(B, T)`` ids; log-probs ``(B, T, vocab)``, ``[:, t]`` predicts ``t + 1``.
+
+        Raises:
+            ValueError: if ``T`` exceeds ``max_length``.
+        """
+        device = next(self.model.parameters()).device
+        prefix = prefix.to(device)
+        self._cache = self.model.new_cache(len(prefix)) if self.use_cache else None
+        self._ids = prefix
+        logits, _ = self.model(prefix, cache=self._cache)
+        return F.log_softmax(logits.float(), dim=-1).cpu()
+
+    @torch.inference_mode()
+    def step(self, tokens: Tensor) -> Tensor:
+        """Append ``tokens`` ``(B,)``; log-probs ``(B, vocab)`` of the next token.
+
+        Raises:
+            RemixError: if called before :meth:`start`.
+            ValueError: if the sequence would exceed ``max_length``.
+        """
+        if self._ids is None:
+            raise RemixError("TransformerDecoder.step called before start")
+        column = tokens.to(self._ids.device)[:, None]
+        if self._cache is not None:
+            logits, _ = self.model(column, cache=self._cache)
+        else:
+            self._ids = torch.cat([self._ids, column], dim=1)
+            logits, _ = self.model(self._ids)
+        return F.log_softmax(logits[:, -1].float(), dim=-1).cpu()

@@ -1,9 +1,10 @@
 """Sampling pieces from a language model over REMI tokens, with grammar-constrained decoding.
 
-Any model that implements the decoder protocol below can generate: the transformer (through
-:class:`TransformerDecoder`, with or without its KV cache) and the count-based baselines
-(:meth:`remixmusic.ngram.NGramModel.decoder`, :meth:`remixmusic.infinigram.InfiniGram.decoder`). A
-decoder is stateful for one batch::
+Any :class:`~remixmusic.generation.protocols.GenerativeModel` can generate: the transformer (through
+:class:`~remixmusic.generation.model.TransformerDecoder`, with or without its KV cache) and the
+count-based baselines (:meth:`~remixmusic.generation.baselines.ngram.NGramModel.decoder`,
+:meth:`~remixmusic.generation.baselines.infinigram.InfiniGram.decoder`). A
+:class:`~remixmusic.generation.protocols.Decoder` is stateful for one batch::
 
     logp = decoder.start(prefix)      # prefix (B, T) ids -> (B, T, vocab) log-probs; [:, t] predicts t+1
     logp = decoder.step(tokens)       # tokens (B,) appended -> (B, vocab) log-probs of the next token
@@ -28,72 +29,34 @@ import math
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from remixmusic._util.parallel import progress_bar
 from remixmusic.errors import ConfigError, RemixError
 from remixmusic.generation.model import MusicTransformer
+from remixmusic.generation.protocols import Decoder, GenerativeModel
 from remixmusic.music.notes import Piece
 from remixmusic.tokenizer.remi import RemiTokenizer
 
 
-class Decoder(Protocol):
-    """Incremental next-token log-probabilities for a batch of equal-length prefixes."""
+def make_decoder(model: GenerativeModel, use_cache: bool = True) -> Decoder:
+    """A fresh :class:`~remixmusic.generation.protocols.Decoder` for ``model``.
 
-    max_length: int | None
+    ``use_cache=False`` (the transformer recomputing the whole sequence at every step: the benchmark's
+    baseline) applies to :class:`MusicTransformer` only; the count-based models always decode
+    incrementally.
 
-    def start(self, prefix: torch.Tensor) -> torch.Tensor: ...
-
-    def step(self, tokens: torch.Tensor) -> torch.Tensor: ...
-
-
-class TransformerDecoder:
-    """The decoder protocol for :class:`~remixmusic.model.MusicTransformer`.
-
-    With ``use_cache`` each step feeds one token and reuses the keys/values of the prefix (KV cache);
-    without it each step runs the model over the whole sequence again (the baseline the benchmark
-    compares against). Both give the same log-probabilities.
+    Raises:
+        TypeError: if ``model`` is not a :class:`~remixmusic.generation.protocols.GenerativeModel`.
     """
-
-    def __init__(self, model: MusicTransformer, use_cache: bool = True) -> None:
-        self.model = model.eval()
-        self.use_cache = use_cache
-        # Learned absolute positions do not extend past the training context; RoPE slides its window.
-        self.max_length = model.config.block_size if model.config.positions == "learned" else None
-        self._cache = None
-        self._ids: torch.Tensor | None = None
-
-    @torch.inference_mode()
-    def start(self, prefix: torch.Tensor) -> torch.Tensor:
-        device = next(self.model.parameters()).device
-        prefix = prefix.to(device)
-        self._cache = self.model.new_cache(len(prefix)) if self.use_cache else None
-        self._ids = prefix
-        logits, _ = self.model(prefix, cache=self._cache)
-        return F.log_softmax(logits.float(), dim=-1).cpu()
-
-    @torch.inference_mode()
-    def step(self, tokens: torch.Tensor) -> torch.Tensor:
-        tokens = tokens.to(self._ids.device)[:, None]
-        if self.use_cache:
-            logits, _ = self.model(tokens, cache=self._cache)
-        else:
-            self._ids = torch.cat([self._ids, tokens], dim=1)
-            logits, _ = self.model(self._ids)
-        return F.log_softmax(logits[:, -1].float(), dim=-1).cpu()
-
-
-def make_decoder(model: Any, use_cache: bool = True) -> Decoder:
-    """A fresh decoder for a transformer or for anything with a ``decoder()`` method (the n-gram)."""
     if isinstance(model, MusicTransformer):
-        return TransformerDecoder(model, use_cache)
-    if hasattr(model, "decoder"):
-        return model.decoder()
-    raise TypeError(f"cannot generate with a {type(model).__name__}")
+        return model.decoder(use_cache)
+    if not isinstance(model, GenerativeModel):
+        raise TypeError(f"cannot generate with a {type(model).__name__}")
+    return model.decoder()
 
 
 @dataclass(frozen=True)
@@ -219,7 +182,7 @@ def _batch_seed(seed: int, batch: int) -> int:
 
 
 def generate(
-    model: Any,
+    model: GenerativeModel,
     tokenizer: RemiTokenizer,
     config: SamplingConfig,
     *,
@@ -279,7 +242,7 @@ def generate(
 
 
 def _decode_batch(
-    model: Any,
+    model: GenerativeModel,
     tokenizer: RemiTokenizer,
     prefix: np.ndarray,
     size: int,
@@ -301,20 +264,20 @@ def _decode_batch(
     # Score the prefix (the same for every row) under the grammar, token by token, and note the last
     # point where the sequence could end (EOS legal: right after BOS or after a complete note).
     token_logp = np.full((size, limit), np.nan)
-    last_complete = 1
+    prefix_complete = 1
     for t, token in enumerate(prefix):
-        mask = grammar.mask()[0]
+        allowed = grammar.mask()[0]
         if t > 0:
-            masked = logp_prefix[0, t - 1].masked_fill(~torch.from_numpy(mask), -math.inf)
+            masked = logp_prefix[0, t - 1].masked_fill(~torch.from_numpy(allowed), -math.inf)
             token_logp[:, t] = float(masked.log_softmax(-1)[token])
-            last_complete = t if mask[eos] else last_complete
+            prefix_complete = t if allowed[eos] else prefix_complete
         grammar.advance(np.full(size, token))
     logp = logp_prefix[:, -1]
 
     length = len(prefix)
     # Bars of the continuation opened so far (a prompt prefix already opens the first one).
     bars_open = np.full(size, int(length > 1), np.int64)
-    last_complete = np.full(size, last_complete)  # per row: the longest prefix that EOS may close
+    last_complete = np.full(size, prefix_complete)  # per row: the longest prefix that EOS may close
     stop_at = np.zeros(size, np.int64)  # final length (EOS included) once a row has stopped
     reasons = [""] * size
     out = np.full((size, limit), pad, np.int64)
@@ -335,9 +298,9 @@ def _decode_batch(
         bars_open += active & (tokens == bar)
         over_bars = active & (bars_open > config.bars) if config.bars is not None else np.zeros(size, bool)
         ended = active & (tokens == eos)
-        for row in np.nonzero(ended)[0]:
+        for row in np.flatnonzero(ended).tolist():
             stop_at[row], reasons[row] = length + 1, "eos"
-        for row in np.nonzero(over_bars)[0]:
+        for row in np.flatnonzero(over_bars).tolist():
             stop_at[row], reasons[row] = last_complete[row] + 1, "bars"
         out[:, length] = tokens
         grammar.advance(tokens)
@@ -347,7 +310,7 @@ def _decode_batch(
         logp = decoder.step(torch.from_numpy(out[:, length - 1]))
     rows = []
     for row in range(size):
-        end = stop_at[row] or last_complete[row] + 1
+        end = int(stop_at[row] or last_complete[row] + 1)
         seq = np.concatenate([out[row, : end - 1], [eos]])
         scores = token_logp[row, :end].copy()
         if reasons[row] != "eos":

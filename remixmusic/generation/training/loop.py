@@ -476,12 +476,12 @@ def _evaluate(
     if ddp.enabled:
         dist.all_reduce(totals)
     model.train(was_training)
-    total_nats, tokens = float(totals[0]), int(totals[1])
+    total_nats, n_tokens = float(totals[0]), int(totals[1])
     return EvalResult(
-        loss=total_nats / max(tokens, 1),
-        bits_per_token=total_nats / LN2 / max(tokens, 1),
+        loss=total_nats / max(n_tokens, 1),
+        bits_per_token=total_nats / LN2 / max(n_tokens, 1),
         bits_per_note=total_nats / LN2 / max(notes, 1),
-        tokens=tokens,
+        tokens=n_tokens,
         notes=notes,
     )
 
