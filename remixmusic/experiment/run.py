@@ -66,6 +66,7 @@ if TYPE_CHECKING:
     from remixmusic.data.datasets import Dataset
     from remixmusic.generation.baselines.ngram import NGramModel
     from remixmusic.generation.checkpoint_info import CheckpointInfo
+    from remixmusic.generation.protocols import GenerativeModel
     from remixmusic.music.notes import Piece
     from remixmusic.novelty.report import AnalysisReport
     from remixmusic.tokenizer.remi import RemiTokenizer
@@ -190,7 +191,7 @@ class _Timer:
 class _Inputs:
     """Stage 1: the transformer and its checkpoint, its dataset, and the pieces every group meets."""
 
-    model: Any
+    model: GenerativeModel
     tokenizer: RemiTokenizer
     identity: dict[str, Any]  # the transformer's identity, as its sidecars record it
     info: CheckpointInfo
@@ -204,13 +205,13 @@ class _Inputs:
 class _Models:
     """Stage 2: the three generating models (in :data:`MODELS` order) and their identities."""
 
-    transformer: Any
-    infinigram: Any  # loaded back from the experiment folder, as its sidecars name it
+    transformer: GenerativeModel
+    infinigram: GenerativeModel  # loaded back from the experiment folder, as its sidecars name it
     infinigram_metadata: dict[str, Any]  # its dataset, tokenizer and held-out metrics
     ngram: NGramModel
     identities: dict[str, dict[str, Any]]
 
-    def by_group(self) -> dict[str, Any]:
+    def by_group(self) -> dict[str, GenerativeModel]:
         return {"transformer": self.transformer, "infinigram": self.infinigram, "ngram": self.ngram}
 
 
