@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from remixmusic.errors import TokenizerError
+from remixmusic.errors import ConfigError, TokenizerError
 from remixmusic.music.notes import NOTE_DTYPE, TEMPO_DTYPE, TIME_SIGNATURE_DTYPE, Piece, Track
 from remixmusic.tokenizer.config import DRUM_PROGRAM, PITCH, PROGRAM, TEMPO, TokenizerConfig
 from remixmusic.tokenizer.grammar import Grammar
@@ -243,8 +243,17 @@ def test_transposition_stays_in_range(name: str, piece: Piece, seed: int) -> Non
     ids = tok.encode(piece)
     low, high = tok.transpose_range(ids)
     assert low <= 0 <= high
-    shifted = tok.random_transpose(ids, np.random.default_rng(seed), max_shift=12)
+    # Augmentation draws from the range clamped to +-max_shift, which always keeps every pitch in range.
+    max_shift = seed % 13
+    clamped = tok.transpose_range(ids, max_shift)
+    assert -max_shift <= clamped[0] <= 0 <= clamped[1] <= max_shift
+    assert clamped == (max(low, -max_shift), min(high, max_shift))  # nothing in range is left out
+    assert all(tok.is_valid(tok.transpose_ids(ids, s)) for s in clamped)
+    shift = int(np.random.default_rng(seed).integers(clamped[0], clamped[1] + 1))
+    shifted = tok.transpose_ids(ids, shift)
     assert tok.is_valid(shifted)
+    with pytest.raises(ConfigError, match="at least 0"):
+        tok.transpose_range(ids, -1)
     before, after = tok.decode(ids).notes, tok.decode(shifted).notes
     moved = after["pitch"].astype(int) - before["pitch"]
     assert len(set(moved[~before["is_drum"]])) <= 1  # one shift for every pitched note

@@ -57,11 +57,15 @@ def training_data(
 
     ``tokenizer_config`` should be the transformer's (``CheckpointInfo.tokenizer_config``) so the models
     predict the same tokens; ``transpositions`` adds every shift in ``-t..t`` semitones of each training
-    piece that stays in the pitch range (the transformer's augmentation, made exhaustive).
+    piece that stays in the pitch range (the transformer's augmentation, made exhaustive, with the same
+    range: :meth:`RemiTokenizer.transpose_range`).
+
+    Raises:
+        DatasetError: no such dataset, or an empty train or valid split.
+        ConfigError: negative ``transpositions``.
+        TokenizerError: an invalid ``tokenizer_config``.
     """
     from remixmusic.data.datasets import load_dataset
-    from remixmusic.tokenizer.remi import RemiTokenizer
-    pass
 
     tokenizer = RemiTokenizer(TokenizerConfig.from_dict(tokenizer_config) if tokenizer_config else None)
     data = load_dataset(dataset)
@@ -72,10 +76,6 @@ def training_data(
         raise DatasetError(f"dataset {data.name!r} needs non-empty train and valid splits for the n-gram")
     train = list(splits["train"])
     for ids in splits["train"]:
-        low, high = tokenizer.transpose_range(ids)
-        train += [
-            tokenizer.transpose_ids(ids, s)
-            for s in range(max(low, -transpositions), min(high, transpositions) + 1)
-            if s
-        ]
+        low, high = tokenizer.transpose_range(ids, transpositions)
+        train += [tokenizer.transpose_ids(ids, s) for s in range(low, high + 1) if s]
     return TrainingData(tokenizer, data, splits, train)

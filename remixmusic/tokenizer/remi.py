@@ -28,7 +28,7 @@ from functools import cached_property
 import numpy as np
 
 from remixmusic._util.arrays import _changes, _ffill
-from remixmusic.errors import TokenizerError
+from remixmusic.errors import ConfigError, TokenizerError
 from remixmusic.music.notes import (
     DEFAULT_QPM,
     TEMPO_DTYPE,
@@ -506,14 +506,27 @@ class RemiTokenizer:
             pitched &= before != self.offsets[PROGRAM] + DRUM_PROGRAM
         return pitched
 
-    def transpose_range(self, ids: np.ndarray | list[int]) -> tuple[int, int]:
-        """Smallest and largest shift in semitones that keeps every pitched note inside ``pitch_range``."""
+    def transpose_range(self, ids: np.ndarray | list[int], max_shift: int | None = None) -> tuple[int, int]:
+        """Smallest and largest shift in semitones that keeps every pitched note inside ``pitch_range``,
+        clamped to ``-max_shift..max_shift`` when given: the shifts transposition augmentation draws from
+        (the trainer one at random per window, the count-based baselines all of them). Drums do not move.
+
+        Returns ``(low, high)`` with ``low <= 0 <= high`` (``(0, 0)`` without pitched notes).
+
+        Raises:
+            ConfigError: ``max_shift`` is negative.
+        """
+        if max_shift is not None and max_shift < 0:
+            raise ConfigError(f"the largest transposition must be at least 0 semitones, not {max_shift}")
         ids = as_sequence(ids)
         pitches = self.token_value[ids[self._pitched(ids)]]
         if len(pitches) == 0:
             return 0, 0
         lo, hi = self.config.pitch_range
-        return lo - int(pitches.min()), hi - int(pitches.max())
+        low, high = lo - int(pitches.min()), hi - int(pitches.max())
+        if max_shift is None:
+            return low, high
+        return max(low, -max_shift), min(high, max_shift)
 
     def transpose_ids(self, ids: np.ndarray | list[int], semitones: int) -> np.ndarray:
         """The sequence with every pitched note moved by ``semitones`` (drums stay); raises if a pitch
@@ -526,15 +539,6 @@ class RemiTokenizer:
             )
         ids[self._pitched(ids)] += semitones
         return ids
-
-    def random_transpose(
-        self, ids: np.ndarray | list[int], rng: np.random.Generator, max_shift: int = 6
-    ) -> np.ndarray:
-        """Pitch augmentation: a uniform shift in ``-max_shift..max_shift`` among those that keep every
-        pitch in range (identity when none other does)."""
-        low, high = self.transpose_range(ids)
-        low, high = max(low, -max_shift), min(high, max_shift)
-        return self.transpose_ids(ids, int(rng.integers(low, high + 1)) if low <= high else 0)
 
     # -- grammar ----------------------------------------------------------------------------------
     def grammar(self) -> Grammar:

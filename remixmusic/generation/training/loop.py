@@ -79,8 +79,7 @@ class WindowSampler:
         for i in range(rank, total, world_size):
             window = self.stream[starts[i] : starts[i] + self.length + 1]
             if self.max_transpose:
-                low, high = self.tokenizer.transpose_range(window)
-                low, high = max(low, -self.max_transpose), min(high, self.max_transpose)
+                low, high = self.tokenizer.transpose_range(window, self.max_transpose)
                 if low < high:
                     window = self.tokenizer.transpose_ids(window, low + int(draws[i] * (high - low + 1)))
             windows.append(window)
