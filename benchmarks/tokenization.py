@@ -7,7 +7,7 @@ timed: only ``encode`` (tokenization, quantization included) and ``decode`` are.
 the same resolution (12 steps per beat), meter tokens and pitch range; the table reports notes per
 second for each and the ratio, for single-stream REMI and for multi-track REMI+ (Program tokens).
 
-Run: ``python benchmarks/tokenize.py [--pieces 300] [--repeat 3]`` (needs the ``bench`` extra).
+Run: ``python benchmarks/tokenization.py [--pieces 300] [--repeat 3]`` (needs the ``bench`` extra).
 """
 
 from __future__ import annotations
