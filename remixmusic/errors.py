@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-pass
-pass
+from remixmusic._util.text import first_line
 
 
 class RemixError(Exception):
@@ -26,7 +25,7 @@ class MidiError(RemixError):
 
     def __init__(self, path: str | Path | None, reason: str) -> None:
         self.path = None if path is None else str(path)
-        self.reason = reason.strip().splitlines()[0] if reason.strip() else "unreadable MIDI"
+        self.reason = first_line(reason, "unreadable MIDI")
         super().__init__(f"{self.path}: {self.reason}" if self.path else self.reason)
 
 

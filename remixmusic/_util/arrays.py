@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 
 def _changes(values: np.ndarray) -> np.ndarray:
@@ -16,6 +17,20 @@ def _ffill(values: np.ndarray) -> np.ndarray:
     """Forward fill of -1 entries with the last non-negative value (-1 before the first one)."""
     idx = np.maximum.accumulate(np.where(values >= 0, np.arange(len(values)), -1)) if len(values) else values
     return np.where(idx >= 0, values[np.maximum(idx, 0)], -1)
+
+
+def ramp(lengths: ArrayLike) -> np.ndarray:
+    """Each element's position in its run, for consecutive runs of ``lengths``:
+    ``[0, 1, .., l0 - 1, 0, 1, .., l1 - 1, ...]`` (a run of length 0 adds nothing).
+
+    ``lengths``: 1-D non-negative integers. Returns int64 of length ``sum(lengths)``. With
+    ``np.repeat(starts, lengths) + ramp(lengths)`` it lists every index of many ranges at once.
+
+    Raises:
+        ValueError: a negative length.
+    """
+    lengths = np.asarray(lengths, dtype=np.int64)
+    return np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
 
 
 GOLDEN_GAMMA = 0x9E3779B97F4A7C15  # SplitMix64's state increment: 2**64 / golden ratio, odd

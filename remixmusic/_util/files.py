@@ -22,7 +22,16 @@ def _current_umask() -> int:
     return mask
 
 
+# Reading the umask means setting it for a moment, which races with threads creating files: read it once.
 _UMASK = _current_umask()
+
+
+def umask() -> int:
+    """The process umask (permission bits, e.g. ``0o022``) as it was when remixmusic was imported: what
+    files and folders that remixmusic creates privately (``mkstemp``, ``mkdtemp``) are ``chmod``-ed by to
+    get the usual permissions, ``0o666 & ~umask()`` for files and ``0o777 & ~umask()`` for folders.
+    Raises nothing."""
+    return _UMASK
 
 
 @contextlib.contextmanager
@@ -32,7 +41,7 @@ def atomic_write(path: str | Path, mode: str = "wb") -> Iterator[IO[Any]]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; outputs get the usual permissions
+        os.chmod(tmp, 0o666 & ~umask())  # mkstemp makes 0600; outputs get the usual permissions
         with os.fdopen(fd, mode) as fh:
             yield fh
             fh.flush()

@@ -32,8 +32,9 @@ import safetensors
 import safetensors.torch
 import torch
 
-from remixmusic._util.files import sha256_bytes, sha256_file, write_bytes, write_json, write_text
+from remixmusic._util.files import sha256_bytes, sha256_file, umask, write_bytes, write_json, write_text
 from remixmusic._util.meta import __version__
+from remixmusic._util.text import first_line
 from remixmusic.errors import CheckpointError, RemixError
 from remixmusic.generation.checkpoint_info import (
     CARD_FILE,
@@ -89,7 +90,7 @@ def save_checkpoint(
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
-        tmp.chmod(0o777 & ~_umask())  # mkdtemp makes it private; the checkpoint should not be
+        tmp.chmod(0o777 & ~umask())  # mkdtemp makes it private; the checkpoint should not be
         write_bytes(tmp / WEIGHTS_FILE, payload)
         if train_state is not None:
             torch.save(train_state, tmp / STATE_FILE)
@@ -146,7 +147,7 @@ def load_checkpoint(
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:
-        first = str(exc).strip().splitlines()[0]
+        first = first_line(str(exc), type(exc).__name__)
         raise CheckpointError(f"{info.path}: weights do not fit the model config ({first})") from None
     return model.to(device).eval(), tokenizer, info
 
@@ -161,7 +162,7 @@ def load_train_state(path: str | Path) -> dict[str, Any]:
     try:
         return torch.load(state_path, map_location="cpu", weights_only=True)
     except Exception as exc:  # the weights-only unpickler raises plain pickle/runtime errors
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = first_line(str(exc), type(exc).__name__)
         raise CheckpointError(f"{info.path}: unreadable {STATE_FILE} ({first})") from None
 
 
@@ -171,12 +172,6 @@ def _check_replaceable(path: Path) -> None:
     """Refuse to replace a directory that is not a checkpoint: saving swaps the whole directory."""
     if path.exists() and (not path.is_dir() or (any(path.iterdir()) and not (path / CONFIG_FILE).exists())):
         raise CheckpointError(f"{path}: exists and is not a remixmusic checkpoint; refusing to overwrite it")
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _swap_into_place(tmp: Path, path: Path) -> None:

@@ -223,6 +223,10 @@ class MusicTransformer(nn.Module):
         ``start_pos..start_pos+T-1`` (default ``start_pos = cache.length``, i.e. append); their keys and
         values are written into the cache, attention covers the cached positions before them, and
         ``cache.length`` becomes ``start_pos + T``.
+
+        Raises:
+            ValueError: ``start_pos`` without a cache or outside ``0..cache.length``, a batch size other
+                than the cache's, or (learned positions only) a sequence longer than ``block_size``.
         """
         batch, length = idx.shape
         block = self.config.block_size

@@ -31,6 +31,7 @@ import miditoolkit
 import numpy as np
 
 from remixmusic._util.files import atomic_write
+from remixmusic._util.text import first_line
 from remixmusic.errors import MidiError
 from remixmusic.music.notes import (
     KEY_SIGNATURE_DTYPE,
@@ -91,8 +92,7 @@ def midi_bytes_to_piece(data: bytes, source: str | None = None) -> Piece:
 def _reason(exc: BaseException) -> str:
     if isinstance(exc, EOFError):
         return "truncated (unexpected end of file)"
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
+    return first_line(str(exc), type(exc).__name__)
 
 
 def midi_to_piece(midi: miditoolkit.MidiFile, source: str | None = None) -> Piece:

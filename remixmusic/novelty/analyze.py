@@ -36,7 +36,9 @@ from typing import Any
 
 import numpy as np
 
+from remixmusic._util.arrays import ramp
 from remixmusic._util.parallel import parallel_map
+from remixmusic._util.text import exception_line, first_line
 from remixmusic.errors import ConfigError, RemixError
 from remixmusic.music.lines import DEFAULT_LINES
 from remixmusic.music.notes import STEPS_PER_BEAT, Piece
@@ -347,7 +349,7 @@ class Analyzer:
             lo, hi = lm.sa_lo[at], lm.sa_hi[at]
             take = np.minimum(hi - lo, _SHORTLIST_OCCURRENCES)
             owner = np.repeat(np.arange(len(at)), take)
-            k = np.arange(int(take.sum())) - np.repeat(np.cumsum(take) - take, take)
+            k = ramp(take)
             slot = np.asarray(index.sa[lo[owner] + k * (hi - lo)[owner] // take[owner]]).astype(np.int64)
             notes = lm.stream.line.notes
             q_ioi = onset[notes[np.minimum(at + 1, len(notes) - 1)]] - onset[notes[at]]
@@ -457,8 +459,8 @@ def _analyze_or_skip(
     try:
         return analyzer.analyze_piece(piece, name, group)
     except Exception as exc:  # any failure: reported as a skipped piece, with its reason
-        message = (str(exc).strip().splitlines() or [""])[0]
-        reason = message if isinstance(exc, RemixError) else f"{type(exc).__name__}: {message}"
+        user_error = isinstance(exc, RemixError)  # its message says it all; other errors get their type
+        reason = first_line(str(exc), type(exc).__name__) if user_error else exception_line(exc)
         return (piece.source or name, f"analysis failed: {reason}")
 
 

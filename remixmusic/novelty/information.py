@@ -40,6 +40,8 @@ from functools import cached_property
 
 import numpy as np
 
+from remixmusic._util.arrays import ramp
+
 MODEL_ARRAYS = ("symbols", "counts", "pair_keys", "pair_counts")
 
 
@@ -138,7 +140,7 @@ class SymbolModel:
         if total == 0:
             return out
         group = np.repeat(np.arange(len(starts)), n_pairs)
-        step = np.arange(total) - np.repeat(np.cumsum(n_pairs) - n_pairs, n_pairs)
+        step = ramp(n_pairs)
         pos = np.repeat(starts, n_pairs) + step + 1
         prev, cur = stream[pos - 1], stream[pos]
         p_long = self.conditional(prev, cur)

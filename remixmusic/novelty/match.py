@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 
+from remixmusic._util.arrays import ramp
 from remixmusic.errors import ConfigError, RemixError
 from remixmusic.music.notes import Piece
 from remixmusic.novelty.config import MatchConfig
@@ -127,8 +128,7 @@ class Matcher:
         if take.sum() == 0:
             return np.zeros(len(lo), np.int32)
         owner = np.repeat(np.arange(len(lo)), take)
-        offset = np.arange(int(take.sum())) - np.repeat(np.cumsum(take) - take, take)
-        pieces = self.index.piece[self.index.sa[np.repeat(lo, take) + offset]].astype(np.int64)
+        pieces = self.index.piece[self.index.sa[np.repeat(lo, take) + ramp(take)]].astype(np.int64)
         pairs = np.unique(owner * (self.index.n_pieces + 1) + pieces)
         return np.bincount(pairs // (self.index.n_pieces + 1), minlength=len(lo)).astype(np.int32)
 
@@ -207,7 +207,7 @@ class Matcher:
             prev_end = np.concatenate([[0], np.arange(len(ms) - 1) + ms[:-1]])
             maximal = np.flatnonzero((ms > 0) & (np.arange(len(ms)) + ms > prev_end))
             span = ms[maximal] + order
-            pos = np.repeat(maximal, span) + _ramp(span)
+            pos = np.repeat(maximal, span) + ramp(span)
             cover_note.append(notes[pos])
             cover_len.append(np.repeat(span, span))
             cover_line.append(np.full(len(pos), li))
@@ -291,7 +291,7 @@ class Matcher:
         if len(ok) == 0:
             return []
         q = np.repeat(ok, width[ok])
-        slot = np.asarray(index.sa[np.repeat(lo_d[ok], width[ok]) + _ramp(width[ok])]).astype(np.int64)
+        slot = np.asarray(index.sa[np.repeat(lo_d[ok], width[ok]) + ramp(width[ok])]).astype(np.int64)
         diag = slot - q
         o = np.lexsort((q, diag))
         q, slot, diag = q[o], slot[o], diag[o]
@@ -392,7 +392,7 @@ class Matcher:
         # Information of each reference passage: its symbols (notes minus order) within its line.
         s_first = sa - back_j
         n_sym = np.maximum(back_j + fwd_j - index.order, 0)
-        at = np.repeat(s_first, n_sym) + _ramp(n_sym)
+        at = np.repeat(s_first, n_sym) + ramp(n_sym)
         bits = self.model.passage_bits(np.asarray(index.text[at]), np.cumsum(n_sym) - n_sym, n_sym)
         keep = (
             (edits > 0)
@@ -479,13 +479,6 @@ def _extend(same: np.ndarray, n_q: np.ndarray, n_s: np.ndarray, budget: np.ndarr
         if np.all(row.min(axis=1) > budget):
             break
     return best_i, best_j, best_e
-
-
-def _ramp(lengths: np.ndarray) -> np.ndarray:
-    """``[0..l0-1, 0..l1-1, ...]`` for run lengths ``lengths``."""
-    lengths = np.asarray(lengths, dtype=np.int64)
-    total = int(lengths.sum())
-    return np.arange(total) - np.repeat(np.cumsum(lengths) - lengths, lengths)
 
 
 def match_piece(

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from remixmusic._util.arrays import ramp
 from remixmusic._util.files import atomic_write
 from remixmusic.errors import RemixError
 from remixmusic.music.lines import extract_lines
@@ -206,11 +207,7 @@ class OriginalityScorer:
             chunk = candidates[group == g]
             lo, hi = self.piece_ptr[chunk], self.piece_ptr[chunk + 1]
             counts = hi - lo
-            idx = (
-                np.arange(counts.sum())
-                - np.repeat(np.cumsum(counts) - counts, counts)
-                + np.repeat(lo, counts)
-            )
+            idx = np.repeat(lo, counts) + ramp(counts)
             ref_points, ref_owner = self.points[idx], np.repeat(np.arange(len(chunk)), counts)
             for k, window in enumerate(windows):  # one vectorized vote per query window
                 score, owner, start = best_window(window, ref_points, ref_owner, self.length)

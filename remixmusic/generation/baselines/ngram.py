@@ -34,8 +34,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from remixmusic._util.arrays import GOLDEN_GAMMA, splitmix64
+from remixmusic._util.arrays import GOLDEN_GAMMA, ramp, splitmix64
 from remixmusic._util.files import atomic_write, write_json
+from remixmusic._util.suffix_array import bisect
 from remixmusic.data.tokens import training_data
 from remixmusic.errors import CheckpointError, ConfigError
 from remixmusic.generation.baselines.common import read_model_config
@@ -221,8 +222,9 @@ class NGramModel:
             ci = ci[seen]
             lo, hi = table.ctx_start[ci], table.ctx_start[ci + 1]
             # Position of the target among the context's tokens (ascending), then whether it is there.
-            j = lo + _searchsorted_segments(table.tokens, lo, hi, target[seen])
-            hit = (j < hi) & (table.tokens[np.minimum(j, len(table.tokens) - 1)] == target[seen])
+            wanted = target[seen]
+            j = bisect(lo, hi, lambda mid, live: table.tokens[mid] < wanted[live])  # noqa: B023 (called now)
+            hit = (j < hi) & (table.tokens[np.minimum(j, len(table.tokens) - 1)] == wanted)
             c = np.where(hit, counts[np.minimum(j, len(counts) - 1)], 0)
             discounted = np.maximum(c - stats["discounts"][np.minimum(c, 3)], 0.0)
             p[seen] = (discounted + stats["reserved"][ci] * p[seen]) / stats["total"][ci]
@@ -250,9 +252,7 @@ class NGramModel:
             lo, hi = table.ctx_start[ci], table.ctx_start[ci + 1]
             lengths = hi - lo
             row_of = np.repeat(np.arange(len(rows)), lengths)
-            type_index = (
-                np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths) + lo[row_of]
-            )
+            type_index = lo[row_of] + ramp(lengths)
             c = np.zeros((len(rows), V))
             c[row_of, table.tokens[type_index]] = counts[type_index]
             discounted = np.maximum(c - stats["discounts"][np.minimum(c, 3).astype(np.int64)], 0.0)
@@ -330,25 +330,6 @@ class NGramModel:
         except (OSError, ValueError, KeyError) as exc:
             raise CheckpointError(f"{directory}: damaged n-gram counts ({exc})") from None
         return model
-
-
-def _searchsorted_segments(
-    values: np.ndarray, lo: np.ndarray, hi: np.ndarray, targets: np.ndarray
-) -> np.ndarray:
-    """For each i, the insertion point of ``targets[i]`` in the sorted segment ``values[lo[i]:hi[i]]``.
-
-    A vectorized binary search over many segments at once (all segments are ascending).
-    """
-    left = np.zeros(len(lo), np.int64)
-    right = hi - lo
-    while True:
-        active = left < right
-        if not active.any():
-            return left
-        mid = (left + right) // 2
-        go_right = active & (values[np.minimum(lo + mid, len(values) - 1)] < targets)
-        left = np.where(go_right, mid + 1, left)
-        right = np.where(active & ~go_right, mid, right)
 
 
 class NGramDecoder:
