@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from remixmusic._util.text import first_line
@@ -18,6 +19,20 @@ class ConfigError(RemixError, ValueError):
     Raised by every config dataclass's ``__post_init__`` and strict ``from_dict``. It is also a
     ``ValueError``, so code that guards a config with ``except ValueError`` keeps working.
     """
+
+
+def check_choice(
+    what: str, value: object, choices: Iterable[str], error: type[RemixError] = ConfigError
+) -> str:
+    """``value`` if it is one of ``choices``; else ``error("unknown WHAT 'value'; choose one of ...")``.
+
+    Raises:
+        RemixError: ``error`` (default :class:`ConfigError`) for a value not among ``choices``.
+    """
+    options = tuple(choices)
+    if not isinstance(value, str) or value not in options:
+        raise error(f"unknown {what} {value!r}; choose one of {', '.join(options)}")
+    return value
 
 
 class MidiError(RemixError):

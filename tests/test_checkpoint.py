@@ -112,7 +112,7 @@ def test_a_failed_swap_puts_the_previous_checkpoint_back(saved, model, tokenizer
             raise OSError("rename failed")
         replace(src, dst)
 
-    monkeypatch.setattr(checkpoint.os, "replace", failing_replace)
+    monkeypatch.setattr(os, "replace", failing_replace)
     with pytest.raises(OSError, match="rename failed"):
         save_checkpoint(saved, model, tokenizer)
     monkeypatch.undo()

@@ -11,9 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from remixmusic._util.arrays import ramp
-from remixmusic._util.files import umask, write_text
+from remixmusic._util.files import atomic_directory, umask, write_text
 from remixmusic._util.text import exception_line, first_line
-from remixmusic.errors import MidiError
+from remixmusic.errors import ConfigError, DatasetError, MidiError, check_choice
 
 
 @given(st.lists(st.integers(0, 6), max_size=12))
@@ -47,3 +47,28 @@ def test_written_files_get_the_permissions_the_umask_allows(tmp_path) -> None:
     assert umask() == mask  # read once at import; nothing here changes it
     write_text(tmp_path / "out.txt", "x")
     assert stat.S_IMODE((tmp_path / "out.txt").stat().st_mode) == 0o666 & ~mask
+
+
+def test_a_directory_is_replaced_whole_or_not_at_all(tmp_path) -> None:
+    target = tmp_path / "out"
+    with atomic_directory(target) as tmp:
+        (tmp / "a.txt").write_text("first")
+        assert not target.exists()  # nothing under the final name until the block ends
+    assert sorted(p.name for p in target.iterdir()) == ["a.txt"]
+    assert stat.S_IMODE(target.stat().st_mode) == 0o777 & ~umask()
+    with pytest.raises(RuntimeError), atomic_directory(target) as tmp:
+        (tmp / "b.txt").write_text("second")
+        raise RuntimeError("interrupted")
+    assert sorted(p.name for p in target.iterdir()) == ["a.txt"]  # the old folder, untouched
+    with atomic_directory(target) as tmp:
+        (tmp / "b.txt").write_text("second")
+    assert sorted(p.name for p in target.iterdir()) == ["b.txt"]  # no stale files survive
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no temporaries left
+
+
+def test_check_choice_names_the_choices_in_a_one_line_error() -> None:
+    assert check_choice("line mode", "melody", ("melody", "all")) == "melody"
+    with pytest.raises(ConfigError, match=r"unknown line mode 'bass'; choose one of melody, all$"):
+        check_choice("line mode", "bass", ("melody", "all"))
+    with pytest.raises(DatasetError, match="unknown split 3"):
+        check_choice("split", 3, ["train"], DatasetError)  # not even a string

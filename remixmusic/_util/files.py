@@ -10,6 +10,7 @@ import contextlib
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -51,6 +52,46 @@ def atomic_write(path: str | Path, mode: str = "wb") -> Iterator[IO[Any]]:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+@contextlib.contextmanager
+def atomic_directory(path: str | Path) -> Iterator[Path]:
+    """A new temporary sibling folder of ``path`` (named ``.NAME.*.tmp``) to fill; when the block ends
+    without an error it replaces ``path`` as a whole, so a reader never sees a mix of old and new files.
+
+    An existing ``path`` is moved aside first and removed after the swap, or put back if the swap fails;
+    after any error the temporary folder is removed and ``path`` is as it was. The folder gets the usual
+    permissions (``0o777 & ~umask()``). Checking that ``path`` may be replaced is the caller's job.
+
+    Raises:
+        OSError: the folder cannot be created or renamed (``path`` is then unchanged).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    try:
+        tmp.chmod(0o777 & ~umask())  # mkdtemp makes it private
+        yield tmp
+        _swap_into_place(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _swap_into_place(tmp: Path, path: Path) -> None:
+    """Rename the finished folder ``tmp`` to ``path``; an existing ``path`` is moved aside first."""
+    if not path.exists():
+        os.replace(tmp, path)
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
+    os.replace(path, old / path.name)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        os.replace(old / path.name, path)  # put the previous one back
+        old.rmdir()
+        raise
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def write_bytes(path: str | Path, data: bytes) -> None:

@@ -21,7 +21,7 @@ from remixmusic._util.text import exception_line
 from remixmusic.data.corpora import CORPORA, _bach_chorales, _music21_corpus_dir
 from remixmusic.data.datasets import MANIFEST, MANIFEST_FORMAT, Dataset, default_root, load_dataset
 from remixmusic.data.splits import NearDuplicateRule, SplitRule, group_and_split
-from remixmusic.errors import DatasetError, MidiError, RemixError
+from remixmusic.errors import DatasetError, MidiError, RemixError, check_choice
 from remixmusic.io.folders import read_folder
 from remixmusic.io.midi import piece_to_bytes
 from remixmusic.io.music21 import TICKS_PER_BEAT, score_to_piece
@@ -167,8 +167,7 @@ def build_dataset(
     scratch. ``max_files`` builds from the first corpus files only (a quick trial; the manifest records
     it).
     """
-    if name not in CORPORA:
-        raise DatasetError(f"unknown corpus {name!r}; choose one of {', '.join(CORPORA)}")
+    check_choice("corpus", name, CORPORA, DatasetError)
     spec = CORPORA[name]
     started = time.perf_counter()
     dataset_dir = Path(root or default_root()) / name

@@ -40,7 +40,7 @@ from typing import Any
 from remixmusic._util.files import sha256_bytes, sha256_file
 from remixmusic._util.text import exception_line
 from remixmusic.data.corpora import CORPORA
-from remixmusic.errors import DatasetError
+from remixmusic.errors import DatasetError, check_choice
 from remixmusic.io.folders import read_folder
 from remixmusic.music.notes import (
     Piece,
@@ -102,8 +102,8 @@ class Dataset:
         return sha256_bytes(json.dumps(canonical, sort_keys=True).encode())
 
     def records(self, split: str | None = None) -> list[dict[str, Any]]:
-        if split is not None and split not in SPLITS:
-            raise DatasetError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
+        if split is not None:
+            check_choice("split", split, SPLITS, DatasetError)
         return [r for r in self.manifest if split is None or r["split"] == split]
 
     def files(self, split: str | None = None) -> list[Path]:

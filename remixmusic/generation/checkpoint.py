@@ -19,10 +19,7 @@ pickle where safetensors belong, or a checkpoint from a newer remixmusic is refu
 
 from __future__ import annotations
 
-import os
 import platform
-import shutil
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -32,7 +29,14 @@ import safetensors
 import safetensors.torch
 import torch
 
-from remixmusic._util.files import sha256_bytes, sha256_file, umask, write_bytes, write_json, write_text
+from remixmusic._util.files import (
+    atomic_directory,
+    sha256_bytes,
+    sha256_file,
+    write_bytes,
+    write_json,
+    write_text,
+)
 from remixmusic._util.meta import __version__
 from remixmusic._util.text import first_line
 from remixmusic.errors import CheckpointError, RemixError
@@ -87,10 +91,7 @@ def save_checkpoint(
         versions=package_versions(),
         created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
-    try:
-        tmp.chmod(0o777 & ~umask())  # mkdtemp makes it private; the checkpoint should not be
+    with atomic_directory(path) as tmp:
         write_bytes(tmp / WEIGHTS_FILE, payload)
         if train_state is not None:
             torch.save(train_state, tmp / STATE_FILE)
@@ -101,10 +102,6 @@ def save_checkpoint(
             write_bytes(tmp / name, data)
         write_json(tmp / CONFIG_FILE, _config_json(info))
         write_text(tmp / CARD_FILE, model_card(info))
-        _swap_into_place(tmp, path)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return info
 
 
@@ -174,20 +171,6 @@ def _check_replaceable(path: Path) -> None:
         raise CheckpointError(f"{path}: exists and is not a remixmusic checkpoint; refusing to overwrite it")
 
 
-def _swap_into_place(tmp: Path, path: Path) -> None:
-    """Rename the finished directory ``tmp`` to ``path``; an existing ``path`` is moved aside first."""
-    if not path.exists():
-        os.replace(tmp, path)
-        return
-    old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
-    os.replace(path, old / path.name)
-    try:
-        os.replace(tmp, path)
-    except BaseException:
-        os.replace(old / path.name, path)  # put the previous checkpoint back
-        old.rmdir()
-        raise
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def package_versions() -> dict[str, str]:

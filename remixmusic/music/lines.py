@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from remixmusic.errors import RemixError
+from remixmusic.errors import check_choice
 from remixmusic.music.notes import Piece
 
 pass
@@ -28,9 +28,12 @@ MERGED_TRACK = -1
 
 
 def check_lines(lines: str) -> str:
-    if lines not in LINE_MODES:
-        raise RemixError(f"unknown line mode {lines!r}; choose one of {', '.join(LINE_MODES)}")
-    return lines
+    """``lines`` if it is a line mode (:data:`LINE_MODES`).
+
+    Raises:
+        ConfigError: an unknown line mode.
+    """
+    return check_choice("line mode", lines, LINE_MODES)
 
 
 @dataclass(frozen=True)

@@ -34,16 +34,13 @@ model, which keep the repeated notes and scale runs a shuffle destroys); see
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from remixmusic._util.files import sha256_bytes
+from remixmusic._util.files import atomic_directory, sha256_bytes
 from remixmusic._util.parallel import progress_bar
 from remixmusic._util.suffix_array import narrow, suffix_array
 from remixmusic.errors import IndexFileError, RemixError
@@ -359,27 +356,15 @@ class Index:
         """Write the index as a folder of ``.npy`` files plus ``header.json``; atomic (a temporary sibling
         folder is renamed into place, replacing any previous index there)."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         if path.exists() and not (path / "header.json").exists():
             raise IndexFileError(f"{path}: exists and is not a remixmusic index; not overwriting it")
-        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-        try:
+        with atomic_directory(path) as tmp:
             for name in ("sa", *_SLOT_ARRAYS, *_LINE_ARRAYS):
                 np.save(tmp / f"{name}.npy", np.ascontiguousarray(getattr(self, name)))
             if self.model is not None:
                 for name in MODEL_ARRAYS:
                     np.save(tmp / f"model_{name}.npy", getattr(self.model, name))
             (tmp / "header.json").write_text(json.dumps(self.header(), indent=1) + "\n")
-            if path.exists():
-                old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old.", dir=path.parent))
-                os.replace(path, old / "index")
-                os.replace(tmp, path)
-                shutil.rmtree(old, ignore_errors=True)
-            else:
-                os.replace(tmp, path)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
         return path
 
     @classmethod

@@ -49,7 +49,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from remixmusic.errors import RemixError
+from remixmusic.errors import check_choice
 from remixmusic.music.lines import DEFAULT_LINES, Line, extract_lines
 from remixmusic.music.notes import Piece
 
@@ -96,9 +96,12 @@ ALPHABET_SIZE = {
 
 
 def check_invariance(invariance: str) -> str:
-    if invariance not in INVARIANCES:
-        raise RemixError(f"unknown invariance {invariance!r}; choose one of {', '.join(INVARIANCES)}")
-    return invariance
+    """``invariance`` if it is one of :data:`INVARIANCES`.
+
+    Raises:
+        ConfigError: an unknown invariance.
+    """
+    return check_choice("invariance", invariance, INVARIANCES)
 
 
 @dataclass(frozen=True)

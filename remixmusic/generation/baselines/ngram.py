@@ -72,6 +72,16 @@ def _discounts(counts: np.ndarray) -> np.ndarray:
     return out
 
 
+def _interpolate(
+    c: np.ndarray, stats: dict[str, np.ndarray], ci: np.ndarray, lower: np.ndarray
+) -> np.ndarray:
+    """One level of interpolated modified Kneser-Ney (module docstring): ``(max(c - D(c), 0) + gamma(h)
+    lower) / c(h)`` for counts ``c`` in contexts ``ci`` (broadcast against ``c``), ``lower`` being the
+    next lower level's probabilities."""
+    discounted = np.maximum(c - stats["discounts"][np.minimum(c, 3).astype(np.int64)], 0.0)
+    return (discounted + stats["reserved"][ci] * lower) / stats["total"][ci]
+
+
 @dataclass
 class _OrderTable:
     """Counts of one order ``n``: distinct contexts (n-1 tokens) and, grouped by context, next tokens."""
@@ -210,14 +220,10 @@ class NGramModel:
     # -- probabilities ------------------------------------------------------------------------------
     def _target_log_prob(self, windows: np.ndarray, order: int) -> np.ndarray:
         """Natural log-probability of each window's last token given its context, under ``order``."""
-        top = self.max_order
         p = np.full(len(windows), 1.0 / self.vocab_size)
         target = windows[:, -1]
         for n in range(1, order + 1):
-            table = self._tables[n - 1]
-            stats = table.stats["raw" if n == order else "cont"]
-            counts = table.raw if n == order else table.cont
-            ci = table.find(context_keys(windows[:, top - n : top - 1]))
+            table, counts, stats, ci = self._level(n, order, windows)
             seen = ci >= 0
             ci = ci[seen]
             lo, hi = table.ctx_start[ci], table.ctx_start[ci + 1]
@@ -226,8 +232,7 @@ class NGramModel:
             j = bisect(lo, hi, lambda mid, live: table.tokens[mid] < wanted[live])  # noqa: B023 (called now)
             hit = (j < hi) & (table.tokens[np.minimum(j, len(table.tokens) - 1)] == wanted)
             c = np.where(hit, counts[np.minimum(j, len(counts) - 1)], 0)
-            discounted = np.maximum(c - stats["discounts"][np.minimum(c, 3)], 0.0)
-            p[seen] = (discounted + stats["reserved"][ci] * p[seen]) / stats["total"][ci]
+            p[seen] = _interpolate(c, stats, ci, p[seen])
         return np.log(p)
 
     def next_log_probs(self, contexts: np.ndarray, order: int | None = None) -> np.ndarray:
@@ -237,14 +242,10 @@ class NGramModel:
         """
         self._check_fitted()
         order = self.order_ if order is None else order
-        top = self.max_order
         B, V = len(contexts), self.vocab_size
         p = np.full((B, V), 1.0 / V)
         for n in range(1, order + 1):
-            table = self._tables[n - 1]
-            stats = table.stats["raw" if n == order else "cont"]
-            counts = table.raw if n == order else table.cont
-            ci = table.find(context_keys(contexts[:, top - n : top - 1]))
+            table, counts, stats, ci = self._level(n, order, contexts)
             rows = np.nonzero(ci >= 0)[0]
             if len(rows) == 0:
                 continue
@@ -255,9 +256,20 @@ class NGramModel:
             type_index = lo[row_of] + ramp(lengths)
             c = np.zeros((len(rows), V))
             c[row_of, table.tokens[type_index]] = counts[type_index]
-            discounted = np.maximum(c - stats["discounts"][np.minimum(c, 3).astype(np.int64)], 0.0)
-            p[rows] = (discounted + stats["reserved"][ci, None] * p[rows]) / stats["total"][ci, None]
+            p[rows] = _interpolate(c, stats, ci[:, None], p[rows])
         return np.log(p)
+
+    def _level(
+        self, n: int, order: int, contexts: np.ndarray
+    ) -> tuple[_OrderTable, np.ndarray, dict[str, np.ndarray], np.ndarray]:
+        """Level ``n`` of the interpolation of a model of ``order``: its table, its counts (raw at the top
+        level, continuation counts below) with their statistics, and the index in the table of each row's
+        context (the last ``n - 1`` of the ``max_order - 1`` context tokens the rows start with; -1 where
+        unseen)."""
+        table = self._tables[n - 1]
+        variant = "raw" if n == order else "cont"
+        ci = table.find(context_keys(contexts[:, self.max_order - n : self.max_order - 1]))
+        return table, table.raw if variant == "raw" else table.cont, table.stats[variant], ci
 
     def log_prob(self, seq: np.ndarray, order: int | None = None) -> np.ndarray:
         """Natural log-probability of every token of ``seq`` after its first (BOS), in order."""
