@@ -84,7 +84,7 @@ def test_evaluate_bits(model) -> None:
 def test_save_load_roundtrip(model, tmp_path) -> None:
     model.metadata["tokenizer"] = {"kind": "test"}
     model.save(tmp_path / "ng")
-    loaded = NGramModel.load(tmp_path / "ng")
+    loaded = NGramModel.load(str(tmp_path / "ng"))  # a plain string path works too
     assert loaded.order_ == model.order_ and loaded.metadata == model.metadata
     np.testing.assert_array_equal(loaded.log_prob(VALID[1]), model.log_prob(VALID[1]))
     # No pickle anywhere: the counts load with allow_pickle=False.

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -39,16 +40,17 @@ def score_to_piece(score: Any, source: str | None = None, title: str | None = No
         raise ValueError("score has no parts")
     pad, meters = _meter_events(parts[0], meter, stream)
 
-    def step(offset: float) -> int:
+    def step(offset: float | Fraction) -> int:
         return round((float(offset) + (pad if offset > 0 else 0.0)) * STEPS_PER_BEAT)
 
     tracks: list[Track] = []
     rows: list[tuple[int, int, int, int, int, int, bool]] = []
     grace = 0
     for index, part in enumerate(parts):
-        instrument = part.getInstrument(returnDefault=True)
-        program = instrument.midiProgram if instrument.midiProgram is not None else 0
-        tracks.append(Track(name=part.partName or instrument.instrumentName or "", program=int(program)))
+        instrument = part.getInstrument(returnDefault=True)  # typed Optional; never None with the default
+        program = (instrument.midiProgram if instrument is not None else None) or 0
+        name = part.partName or (instrument.instrumentName if instrument is not None else None) or ""
+        tracks.append(Track(name=name, program=int(program)))
         for element in part.flatten().notes:
             if isinstance(element, harmony.Harmony) or not isinstance(element, (note.Note, chord.Chord)):
                 continue  # chord symbols are annotations; unpitched percussion has no pitch

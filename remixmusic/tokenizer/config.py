@@ -116,7 +116,7 @@ class TokenizerConfig:
         unknown = sorted(set(data) - known)
         if unknown:
             raise TokenizerError(f"invalid tokenizer config: unknown keys {unknown}")
-        kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+        kwargs: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
         return cls(**kwargs)
 
 

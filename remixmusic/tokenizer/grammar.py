@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -170,7 +171,7 @@ class Grammar:
         """A batch of ``size`` sequences decoded in lockstep."""
         return GrammarBatch(self, size)
 
-    def validate(self, sequences: list[np.ndarray] | list[list[int]]) -> np.ndarray:
+    def validate(self, sequences: Sequence[np.ndarray | Sequence[int]]) -> np.ndarray:
         """Whether each complete sequence follows the grammar (run in lockstep, one step per token)."""
         if not sequences:
             return np.zeros(0, bool)

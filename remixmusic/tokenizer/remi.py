@@ -96,6 +96,7 @@ class RemiTokenizer:
             np.round(1 + (np.arange(n) + 0.5) * 127 / n - 0.5).astype(np.int64) if n else None
         )
         self.durations = np.arange(1, cfg.max_duration // res + 1)  # in token units
+        velocities = self.velocity_values if self.velocity_values is not None else np.zeros(0, np.int64)
 
         blocks: list[tuple[int, list[str], np.ndarray]] = [
             (PAD, ["PAD"], np.zeros(1, np.int64)),
@@ -108,7 +109,7 @@ class RemiTokenizer:
             (PROGRAM, [f"Program_{p}" if p < DRUM_PROGRAM else "Program_drums" for p in self.programs],
              self.programs),
             (PITCH, [f"Pitch_{p}" for p in self.pitches], self.pitches),
-            (VELOCITY, [f"Velocity_{v}" for v in (self.velocity_values if n else [])], np.arange(n)),
+            (VELOCITY, [f"Velocity_{v}" for v in velocities], np.arange(n)),
             (DURATION, [f"Duration_{d}" for d in self.durations], self.durations),
         ]  # fmt: skip
         self._vocab: list[str] = []

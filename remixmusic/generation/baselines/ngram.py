@@ -210,7 +210,7 @@ class NGramModel:
             for order in range(self.min_order, top + 1):
                 bits = -self._target_log_prob(valid_windows, order).sum() / _LN2
                 self.valid_bits_per_token_[order] = float(bits / max(len(valid_windows), 1))
-            self.order_ = min(self.valid_bits_per_token_, key=self.valid_bits_per_token_.get)
+            self.order_ = min(self.valid_bits_per_token_, key=self.valid_bits_per_token_.__getitem__)
         return self
 
     def _check_fitted(self) -> None:
@@ -308,7 +308,7 @@ class NGramModel:
             arrays |= {f"{n}_ctx_keys": t.ctx_keys, f"{n}_ctx_start": t.ctx_start, f"{n}_tokens": t.tokens}
             arrays |= {f"{n}_raw": t.raw, f"{n}_cont": t.cont}
         with atomic_write(directory / "ngram.npz") as fh:
-            np.savez_compressed(fh, **arrays)
+            np.savez_compressed(fh, allow_pickle=False, **arrays)
         config = {
             "format": FORMAT,
             "version": FORMAT_VERSION,
@@ -325,7 +325,12 @@ class NGramModel:
 
     @classmethod
     def load(cls, directory: str | Path) -> NGramModel:
-        """Read a model written by :meth:`save`; a missing or foreign file is a ``CheckpointError``."""
+        """Read a model written by :meth:`save`.
+
+        Raises:
+            CheckpointError: a missing, foreign, newer or damaged model.
+        """
+        directory = Path(directory)
         config = read_model_config(directory, FORMAT, FORMAT_VERSION, "n-gram model")
         model = cls(config["vocab_size"], config["bos_id"], config["max_order"], config["min_order"])
         model.order_ = int(config["order"])
