@@ -1,3 +1,5 @@
+import os
+import time
 import warnings
 
 import numpy as np
@@ -6,7 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from remixmusic.errors import MidiError
-from remixmusic.io.folders import find_midi_files, read_folder
+from remixmusic.io import folders
+from remixmusic.io.folders import clear_cache, find_midi_files, read_folder
 from remixmusic.io.midi import MidiRepairWarning, normalize_notes, piece_to_bytes, read_midi, write_midi
 from remixmusic.music.notes import (
     KEY_SIGNATURE_DTYPE,
@@ -155,6 +158,56 @@ def test_read_folder_skips_bad_files_and_caches(tmp_path):
     assert sorted(len(p) for p in changed.pieces) == [3, 5, 8]
 
 
+def test_parse_cache_is_bounded_and_evicts_the_least_recently_used(tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    inputs = []
+    for k in range(3):
+        (tmp_path / f"in{k}").mkdir()
+        write_midi(Piece(notes=_scale_notes()[: 4 + k]), tmp_path / f"in{k}" / "a.mid")
+        inputs.append(tmp_path / f"in{k}")
+
+    def read(k: int) -> set[str]:
+        read_folder(inputs[k], jobs=1, cache_dir=cache, show_progress=False)
+        return {p.name for p in cache.glob("pieces-*.npz")}
+
+    first = read(0)
+    size = max(p.stat().st_size for p in cache.glob("*.npz"))
+    monkeypatch.setenv("REMIXMUSIC_CACHE_MAX_MB", str(2.5 * size / 2**20))  # room for two entries
+    both = read(1)
+    assert len(both) == 2
+    now = time.time()
+    for age, name in enumerate(sorted(both, key=lambda n: n in first)):  # entry 1 newer than entry 0
+        os.utime(cache / name, (now - 100 + age, now - 100 + (1 - age)))
+    assert read(0) == both  # a hit: entry 0 is now the most recently used
+    after = read(2)
+    assert len(after) == 2 and first <= after and not (both - first) & after  # entry 1 evicted
+    monkeypatch.setenv("REMIXMUSIC_CACHE_MAX_MB", "0")
+    assert len(read(1)) == 1  # only the entry just written stays
+    assert clear_cache(cache) == 1 and not list(cache.glob("*.npz"))
+
+
+def test_a_bad_cache_limit_warns_and_keeps_the_default(monkeypatch):
+    monkeypatch.setenv("REMIXMUSIC_CACHE_MAX_MB", "lots")
+    with pytest.warns(UserWarning, match="REMIXMUSIC_CACHE_MAX_MB"):
+        assert folders.cache_limit_bytes() == 1024 * 2**20
+
+
+def test_a_reader_failure_costs_one_file_never_the_folder(tmp_path, monkeypatch):
+    write_midi(Piece(notes=_scale_notes()), tmp_path / "good.mid")
+    write_midi(Piece(notes=_scale_notes()), tmp_path / "odd.mid")
+    real = folders.read_midi
+
+    def flaky(path):
+        if str(path).endswith("odd.mid"):
+            raise RuntimeError("unexpected\nsecond line")
+        return real(path)
+
+    monkeypatch.setattr(folders, "read_midi", flaky)
+    result = read_folder(tmp_path, jobs=1, cache=False, show_progress=False)
+    assert len(result.pieces) == 1
+    assert [(p.rsplit("/", 1)[1], r) for p, r in result.skipped] == [("odd.mid", "unreadable (RuntimeError: unexpected)")]
+
+
 def test_bar_and_time_maps():
     ts = np.array([(0, 3, 4), (72, 6, 8)], TIME_SIGNATURE_DTYPE)
     piece = Piece(notes=_scale_notes(), time_signatures=ts, tempos=np.array([(0, 60.0)], TEMPO_DTYPE))
@@ -186,7 +239,9 @@ def test_type0_multichannel_file_with_drums_and_meter_change(tmp_path):
     mido.MidiFile(type=0, ticks_per_beat=120, tracks=[track]).save(tmp_path / "t0.mid")
     piece = read_midi(tmp_path / "t0.mid")
     assert sorted((t.program, t.is_drum) for t in piece.tracks) == [(0, True), (40, False)]
-    assert piece.notes[["onset", "duration", "pitch", "is_drum"]].tolist() == [
+    # Tracks follow (file track, channel, program): channel 1 (program 40) before channel 10 (drums).
+    assert [(t.program, t.is_drum) for t in piece.tracks] == [(40, False), (0, True)]
+    assert sorted(piece.notes[["onset", "duration", "pitch", "is_drum"]].tolist()) == [
         (0, 10, 36, True),
         (0, 12, 64, False),
         (36, 6, 67, False),

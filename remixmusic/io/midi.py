@@ -14,26 +14,53 @@ Reading quantizes explicitly onto the 12-steps-per-beat grid of :mod:`remixmusic
 Because of that normalization, ``read_midi(write_midi(piece))`` gives back the same notes for every piece
 that was itself read by :func:`read_midi`.
 
-Bad input raises :class:`~remixmusic.errors.MidiError` with the path and a one-line reason. Data bytes out
-of range (e.g. velocity 255, seen in real files) are an unambiguous repair: the file is read with such
-bytes clipped to 127, a :class:`MidiRepairWarning` is issued and the repair is recorded in
-``piece.metadata["repairs"]``.
+How a file is read (all of it agreeing note for note, after the quantization above):
+
+* the tracks: every ``MTrk`` chunk, whatever the header's track count says; unknown (vendor) chunks are
+  skipped (:mod:`remixmusic.io.smf`). A piece's tracks follow the file: one per (file track, channel,
+  program), in that order; a note has the program in force at its note-on, and its track's name (the
+  last name event of the file track). Channel 10 is percussion;
+* notes: a note-off ends the earliest sounding note of its channel and pitch; a note never released is
+  closed at the end of its track (a repair);
+* tempo, meter and key: the events of every track merged by time, as players do; at one position the
+  later event wins. A tempo restating the tempo in force (120 qpm at first) is left out;
+* a format-2 file (independent sequences) is read as its sequences played one after another (a repair);
+* times are counted in 64 bits; a note past step 2^31 - 1 makes the file unreadable (one-line reason).
+
+Bad input raises :class:`~remixmusic.errors.MidiError` with the path and a one-line reason; a file is
+never rejected for a bad event that can be repaired unambiguously: data bytes above 127 (e.g. velocity
+255, seen in real files) are clipped to 127; impossible tempo, time-signature and key-signature events
+(tempo 0, a numerator of 0, a denominator exponent past 7, too few data bytes, a key beyond 7 sharps or
+flats) are dropped; see :mod:`remixmusic.io.smf_repair` for the full list. Each repair issues a
+:class:`MidiRepairWarning` and is recorded, one line each, in ``piece.metadata["repairs"]``.
+
+Readers: symusic (a C++ MIDI library) reads the file as it is when a vectorized screen of its bytes shows
+it can (:func:`remixmusic.io.smf.screen`: the common case, about 50 times faster than miditoolkit);
+otherwise the exact event pass of :mod:`remixmusic.io.smf_repair` rewrites the file cleanly first, and
+symusic reads that. miditoolkit reads the clean rewrite when symusic fails, and for files whose ticks pass
+2^31 (symusic counts ticks in 32 bits). Track names are decoded as UTF-8, invalid bytes becoming U+FFFD,
+by both readers.
 """
 
 from __future__ import annotations
 
 import io
 import warnings
-from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import miditoolkit
 import numpy as np
+from symusic.core import ScoreTick
 
 from remixmusic._util.files import atomic_write
 from remixmusic._util.text import first_line
 from remixmusic.errors import MidiError
+from remixmusic.io.smf import SENTINEL_TICKS, SmfLayout, header_chunk, screen, split_chunks, with_sentinels
+from remixmusic.io.smf_repair import sanitize
 from remixmusic.music.notes import (
+    DEFAULT_QPM,
     KEY_SIGNATURE_DTYPE,
     NOTE_DTYPE,
     STEPS_PER_BEAT,
@@ -41,7 +68,6 @@ from remixmusic.music.notes import (
     TIME_SIGNATURE_DTYPE,
     Piece,
     Track,
-    sort_notes,
 )
 
 MIDI_SUFFIXES = (".mid", ".midi", ".smf", ".kar")
@@ -51,8 +77,20 @@ class MidiRepairWarning(UserWarning):
     """A MIDI file was read after an unambiguous repair (e.g. clipping a velocity of 255 to 127)."""
 
 
-def read_midi(path: str | Path) -> Piece:
-    """Read one MIDI file into a :class:`Piece` (see the module docstring for what is kept)."""
+Reader = Literal["auto", "symusic", "symusic-sanitized", "miditoolkit"]
+"""Which reader :func:`midi_bytes_to_piece` uses (see the module docstring): ``auto`` (symusic, with
+miditoolkit when symusic fails), ``symusic`` only, ``symusic-sanitized`` (always the exact pass first:
+for tests and debugging) or ``miditoolkit`` (the exact pass, then miditoolkit)."""
+
+MAX_STEP = 2**31 - 1
+"""The last step a note may end at (note arrays hold 32-bit onsets)."""
+
+def read_midi(path: str | Path, reader: Reader = "auto") -> Piece:
+    """Read one MIDI file into a :class:`Piece` (see the module docstring for what is kept and repaired).
+
+    Raises:
+        MidiError: the file cannot be read (missing, a folder, not MIDI, truncated, ...); one-line reason.
+    """
     path = Path(path)
     try:
         data = path.read_bytes()
@@ -60,33 +98,52 @@ def read_midi(path: str | Path) -> Piece:
         raise MidiError(path, "is a directory, not a MIDI file") from None
     except OSError as exc:
         raise MidiError(path, exc.strerror or str(exc)) from None
-    return midi_bytes_to_piece(data, source=str(path))
+    return midi_bytes_to_piece(data, source=str(path), reader=reader)
 
 
-def midi_bytes_to_piece(data: bytes, source: str | None = None) -> Piece:
-    """Parse MIDI file contents; ``source`` names the file in errors and in the piece."""
-    if not data:
-        raise MidiError(source, "empty file")
-    if not data.startswith(b"MThd"):
-        raise MidiError(source, "not a MIDI file (no MThd header)")
-    repairs: list[str] = []
-    try:
-        midi = miditoolkit.MidiFile(file=io.BytesIO(data))
-    except Exception as exc:  # mido raises many types for malformed files; all mean "unreadable"
-        if "data byte must be in range" not in str(exc):
-            raise MidiError(source, f"corrupt MIDI: {_reason(exc)}") from None
-        try:
-            midi = miditoolkit.MidiFile(file=io.BytesIO(data), clip=True)
-        except Exception as exc2:
-            raise MidiError(source, f"corrupt MIDI: {_reason(exc2)}") from None
-        repairs.append("data bytes above 127 (e.g. velocity 255) clipped to 127")
-        warnings.warn(f"{source}: {repairs[-1]}", MidiRepairWarning, stacklevel=2)
-    if midi.ticks_per_beat <= 0:
-        raise MidiError(source, "SMPTE time division is not supported")
-    piece = midi_to_piece(midi, source=source)
+def midi_bytes_to_piece(data: bytes, source: str | None = None, reader: Reader = "auto") -> Piece:
+    """Parse MIDI file contents; ``source`` names the file in errors and in the piece.
+
+    Raises:
+        MidiError: ``data`` is not a readable MIDI file (one-line reason naming ``source``).
+        ValueError: an unknown ``reader``.
+    """
+    if reader not in ("auto", "symusic", "symusic-sanitized", "miditoolkit"):
+        raise ValueError(f"unknown MIDI reader {reader!r}")
+    layout = split_chunks(data, source)
+    fast = _read_fast(layout) if reader in ("auto", "symusic") else None
+    raw, repairs = fast if fast is not None else _read_exact(layout, reader, source)
+    piece = _quantize(raw, source)
     if repairs:
         piece.metadata["repairs"] = repairs
+        for repair in repairs:
+            warnings.warn(f"{source}: {repair}", MidiRepairWarning, stacklevel=2)
     return piece
+
+
+def _read_exact(layout: SmfLayout, reader: Reader, source: str | None) -> tuple[_Raw, list[str]]:
+    """The exact pass (:func:`~remixmusic.io.smf_repair.sanitize`), then symusic or miditoolkit.
+
+    Raises:
+        MidiError: the reader(s) allowed cannot read the clean rewrite.
+    """
+    clean = sanitize(layout)
+    problem = f"ticks past 2^31 (the last at tick {clean.last_tick})"
+    if reader != "miditoolkit" and clean.last_tick < 2**31:
+        try:
+            raw = _from_symusic(ScoreTick.from_midi(clean.data), layout.division)
+        except Exception as exc:  # symusic raises several types for input it rejects
+            problem = _reason(exc)
+        else:
+            if raw is not None:
+                return raw, clean.repairs
+            problem = "tempo, meter or key events at one tick disagree"
+    if reader in ("symusic", "symusic-sanitized"):
+        raise MidiError(source, f"corrupt MIDI: symusic cannot read it ({problem})")
+    try:
+        return _from_miditoolkit(clean.chunks, layout.division), clean.repairs
+    except Exception as exc:  # mido raises many types for malformed files; all mean "unreadable"
+        raise MidiError(source, f"corrupt MIDI: {_reason(exc)}") from None
 
 
 def _reason(exc: BaseException) -> str:
@@ -95,66 +152,221 @@ def _reason(exc: BaseException) -> str:
     return first_line(str(exc), type(exc).__name__)
 
 
+@dataclass
+class _RawTrack:
+    """One reader's notes of one track, in ticks: start, end, pitch and velocity (int64 each)."""
+
+    track: Track
+    start: np.ndarray
+    end: np.ndarray
+    pitch: np.ndarray
+    velocity: np.ndarray
+
+
+@dataclass
+class _Raw:
+    """What a reader found, in ticks, before quantization: notes per track and the tempo (qpm), meter
+    (numerator, denominator) and key (0-23) maps, each ``(ticks, values...)`` sorted by tick."""
+
+    ticks_per_beat: int
+    tracks: list[_RawTrack]
+    tempos: tuple[np.ndarray, np.ndarray]
+    meters: tuple[np.ndarray, np.ndarray, np.ndarray]
+    keys: tuple[np.ndarray, np.ndarray]
+
+
+def _read_fast(layout: SmfLayout) -> tuple[_Raw, list[str]] | None:
+    """symusic on the file as it is (plus sentinels), or ``None`` when the exact pass is needed."""
+    found = screen(layout)
+    if found.problem is not None:
+        return None
+    try:
+        score = ScoreTick.from_midi(with_sentinels(layout, found))
+    except Exception:  # symusic raises several types for input it rejects (data bytes above 127, ...)
+        return None
+    beacons = sum(len(c) for c, track in zip(found.channels, layout.tracks, strict=True) if track)
+    raw = _from_symusic(score, layout.division, beacons)
+    return None if raw is None else (raw, list(layout.repairs))
+
+
+def _from_symusic(score: ScoreTick, division: int, beacons: int | None = None) -> _Raw | None:
+    """With ``beacons`` (the file has sentinels: :func:`~remixmusic.io.smf.with_sentinels`), ``None``
+    when a sentinel closed a note (a note never released) or not every beacon came back; and ``None``
+    when tempo, meter or key events at one tick disagree (symusic's order among them is arbitrary)."""
+    tracks = []
+    for track in score.tracks:
+        notes = track.notes.numpy()
+        start = notes["time"].astype(np.int64)
+        end = start + notes["duration"]
+        if beacons is not None and len(start) and end.max() >= SENTINEL_TICKS:
+            late = start >= SENTINEL_TICKS
+            if (end[~late] >= SENTINEL_TICKS).any():
+                return None
+            beacons -= int(late.sum())
+            start, end, notes = start[~late], end[~late], {k: v[~late] for k, v in notes.items()}
+        if not len(start):
+            continue
+        info = Track(name=track.name, program=int(track.program), is_drum=bool(track.is_drum))
+        tracks.append(_RawTrack(info, start, end, notes["pitch"].astype(np.int64), notes["velocity"]))
+    if beacons:
+        return None
+    tempos = score.tempos.numpy()
+    meters = score.time_signatures.numpy()
+    keys = score.key_signatures.numpy()
+    key = np.where(
+        keys["tonality"] == 0,
+        keys["key"].astype(np.int64) * 7 % 12,
+        12 + (keys["key"].astype(np.int64) * 7 + 9) % 12,
+    )
+    if (
+        _ties_disagree(tempos["time"], tempos["mspq"])
+        or _ties_disagree(meters["time"], meters["numerator"].astype(np.int64) * 256 + meters["denominator"])
+        or _ties_disagree(keys["time"], key)
+    ):
+        return None
+    return _Raw(
+        division,
+        tracks,
+        (tempos["time"], 6e7 / tempos["mspq"].astype(np.float64)),
+        (meters["time"], meters["numerator"], meters["denominator"]),
+        (keys["time"], key),
+    )
+
+
+def _ties_disagree(ticks: np.ndarray, values: np.ndarray) -> bool:
+    if len(ticks) < 2:
+        return False
+    order = np.argsort(ticks, kind="stable")
+    ticks, values = ticks[order], values[order]
+    return bool(((ticks[1:] == ticks[:-1]) & (values[1:] != values[:-1])).any())
+
+
+def _from_miditoolkit(chunks: list[bytes], division: int) -> _Raw:
+    """miditoolkit on a clean rewrite (:func:`~remixmusic.io.smf_repair.sanitize`), one track at a time
+    so that its tracks keep the rewrite's order."""
+
+    def read(chunk: bytes) -> miditoolkit.MidiFile:
+        return miditoolkit.MidiFile(file=io.BytesIO(header_chunk(0, 1, division) + chunk))
+
+    conductor = read(chunks[0])
+    tracks = []
+    for chunk in chunks[1:]:
+        for instrument in sorted(read(chunk).instruments, key=lambda i: int(i.program)):
+            if not instrument.notes:
+                continue
+            raw = np.array(
+                [(n.start, n.end, n.pitch, n.velocity) for n in instrument.notes], dtype=np.int64
+            ).reshape(-1, 4)
+            name = instrument.name.encode("latin-1").decode("utf-8", "replace")
+            info = Track(name=name, program=int(instrument.program), is_drum=bool(instrument.is_drum))
+            tracks.append(_RawTrack(info, raw[:, 0], raw[:, 1], raw[:, 2], raw[:, 3]))
+    return _raw_maps(conductor, division, tracks)
+
+
+def _raw_maps(midi: miditoolkit.MidiFile, division: int, tracks: list[_RawTrack]) -> _Raw:
+    def ticks(events: list) -> np.ndarray:
+        return np.array([e.time for e in events], dtype=np.int64)
+
+    tempos, meters, keys = midi.tempo_changes, midi.time_signature_changes, midi.key_signature_changes
+    return _Raw(
+        division,
+        tracks,
+        (ticks(tempos), np.array([t.tempo for t in tempos], np.float64)),
+        (
+            ticks(meters),
+            np.array([m.numerator for m in meters], np.int64),
+            np.array([m.denominator for m in meters], np.int64),
+        ),
+        (ticks(keys), np.array([k.key_number for k in keys], np.int64)),
+    )
+
+
 def midi_to_piece(midi: miditoolkit.MidiFile, source: str | None = None) -> Piece:
-    """Quantize a parsed :class:`miditoolkit.MidiFile` onto the step grid."""
-    scale = STEPS_PER_BEAT / midi.ticks_per_beat
+    """Quantize a parsed :class:`miditoolkit.MidiFile` onto the step grid.
 
-    def steps(ticks: Iterable[int]) -> np.ndarray:
-        return np.rint(np.fromiter(ticks, dtype=np.float64) * scale).astype(np.int64)
+    Its instruments and maps are taken as miditoolkit made them (a tempo restated at tick 0 in a later
+    track hides the changes before it, a note takes the program of its note-off): for files, use
+    :func:`read_midi`, which reads every track's events as the module docstring says.
 
-    tracks: list[Track] = []
-    chunks: list[np.ndarray] = []
+    Raises:
+        MidiError: a note past step 2^31 - 1.
+    """
+    tracks = []
     for instrument in midi.instruments:
         if not instrument.notes:
             continue
         raw = np.array(
             [(n.start, n.end, n.pitch, n.velocity) for n in instrument.notes], dtype=np.int64
         ).reshape(-1, 4)
-        chunk = np.zeros(len(raw), NOTE_DTYPE)
-        onset = steps(raw[:, 0])
-        chunk["onset"] = onset
-        chunk["duration"] = np.maximum(steps(raw[:, 1]) - onset, 1)
-        chunk["pitch"] = np.clip(raw[:, 2], 0, 127)
-        chunk["velocity"] = np.clip(raw[:, 3], 1, 127)
-        chunk["track"] = len(tracks)
-        chunk["program"] = instrument.program
-        chunk["is_drum"] = instrument.is_drum
-        tracks.append(
-            Track(
-                name=instrument.name or "", program=int(instrument.program), is_drum=bool(instrument.is_drum)
+        info = Track(name=instrument.name or "", program=int(instrument.program), is_drum=bool(instrument.is_drum))
+        tracks.append(_RawTrack(info, raw[:, 0], raw[:, 1], raw[:, 2], raw[:, 3]))
+    return _quantize(_raw_maps(midi, midi.ticks_per_beat, tracks), source)
+
+
+def _quantize(raw: _Raw, source: str | None) -> Piece:
+    """Notes and maps onto the step grid (module docstring), as a :class:`Piece`.
+
+    Raises:
+        MidiError: a note past step :data:`MAX_STEP`.
+    """
+    scale = STEPS_PER_BEAT / raw.ticks_per_beat
+
+    def steps(ticks: np.ndarray) -> np.ndarray:
+        return np.rint(np.asarray(ticks, np.float64) * scale).astype(np.int64)
+
+    parts = raw.tracks
+    notes = np.zeros(0, NOTE_DTYPE)
+    if parts:
+        track = np.repeat(np.arange(len(parts)), [len(part.start) for part in parts])
+        onset = steps(np.concatenate([part.start for part in parts]))
+        duration = np.maximum(steps(np.concatenate([part.end for part in parts])) - onset, 1)
+        last = int(np.argmax(onset + duration))
+        if onset[last] + duration[last] > MAX_STEP:
+            raise MidiError(
+                source, f"a note at step {onset[last]} lies past step 2^31 - 1, the end of the time line"
             )
-        )
-        chunks.append(chunk)
-    notes = normalize_notes(np.concatenate(chunks) if chunks else np.zeros(0, NOTE_DTYPE))
+        pitch = np.clip(np.concatenate([part.pitch for part in parts]), 0, 127)
+        keep, duration = _canonical(onset, duration, pitch, track)
+        track = track[keep]
+        notes = np.zeros(len(keep), NOTE_DTYPE)
+        notes["onset"] = onset[keep]
+        notes["duration"] = duration
+        notes["pitch"] = pitch[keep]
+        notes["velocity"] = np.clip(np.concatenate([part.velocity for part in parts]), 1, 127)[keep]
+        notes["track"] = track
+        notes["program"] = np.array([part.track.program for part in parts])[track]
+        notes["is_drum"] = np.array([part.track.is_drum for part in parts], bool)[track]
 
-    time_signatures = np.zeros(len(midi.time_signature_changes), TIME_SIGNATURE_DTYPE)
-    time_signatures["onset"] = steps(ts.time for ts in midi.time_signature_changes)
-    time_signatures["numerator"] = [ts.numerator for ts in midi.time_signature_changes]
-    time_signatures["denominator"] = [ts.denominator for ts in midi.time_signature_changes]
-    bar_steps = time_signatures["numerator"].astype(np.int64) * 4 * STEPS_PER_BEAT
-    valid = (
-        (time_signatures["numerator"] > 0)
-        & _is_power_of_two(time_signatures["denominator"])
-        & (bar_steps % np.maximum(time_signatures["denominator"], 1) == 0)
-    )
+    def events(dtype: np.dtype, ticks: np.ndarray, *values: np.ndarray) -> np.ndarray:
+        onset = steps(ticks)
+        keep = onset <= MAX_STEP  # events past any possible note mean nothing
+        out = np.zeros(int(keep.sum()), dtype)
+        out["onset"] = onset[keep]
+        for name, value in zip(dtype.names[1:], values, strict=True):  # type: ignore[index]
+            out[name] = np.asarray(value)[keep]
+        return _last_per_onset(out)
 
-    tempos = np.zeros(len(midi.tempo_changes), TEMPO_DTYPE)
-    tempos["onset"] = steps(t.time for t in midi.tempo_changes)
-    tempos["qpm"] = [t.tempo for t in midi.tempo_changes]
-
-    keys = np.zeros(len(midi.key_signature_changes), KEY_SIGNATURE_DTYPE)
-    keys["onset"] = steps(k.time for k in midi.key_signature_changes)
-    keys["key"] = [k.key_number for k in midi.key_signature_changes]
-
-    return Piece(
-        notes=notes,
-        tracks=tracks or [Track()],
-        time_signatures=_last_per_onset(time_signatures[valid]),
-        tempos=_last_per_onset(tempos[tempos["qpm"] > 0]),
-        key_signatures=_last_per_onset(keys),
+    meters = events(TIME_SIGNATURE_DTYPE, *raw.meters)
+    bar_steps = meters["numerator"].astype(np.int64) * 4 * STEPS_PER_BEAT
+    meters = meters[
+        (meters["numerator"] > 0)
+        & _is_power_of_two(meters["denominator"])
+        & (bar_steps % np.maximum(meters["denominator"], 1) == 0)
+    ]
+    tempos = events(TEMPO_DTYPE, *raw.tempos)
+    tempos = tempos[(tempos["qpm"] > 0) & np.isfinite(tempos["qpm"])]
+    in_force = np.concatenate([[DEFAULT_QPM], tempos["qpm"][:-1]])
+    tempos = tempos[tempos["qpm"] != in_force]
+    piece = Piece(
+        tracks=[part.track for part in raw.tracks] or [Track()],
+        time_signatures=meters,
+        tempos=tempos,
+        key_signatures=events(KEY_SIGNATURE_DTYPE, *raw.keys),
         source=source,
-        metadata={"ticks_per_beat": int(midi.ticks_per_beat)},
+        metadata={"ticks_per_beat": int(raw.ticks_per_beat)},
     )
+    piece.notes = notes  # already in canonical order (what Piece would sort them into): no second sort
+    return piece
 
 
 def _is_power_of_two(values: np.ndarray) -> np.ndarray:
@@ -175,26 +387,47 @@ def normalize_notes(notes: np.ndarray) -> np.ndarray:
     """Canonical notes: sorted, same-onset same-pitch duplicates merged, same-pitch overlaps cut.
 
     This is what a MIDI file can represent unambiguously on one track (see the module docstring).
+    ``notes`` is a ``NOTE_DTYPE`` array; the result is a new one.
     """
-    notes = sort_notes(notes)
-    if len(notes) < 2:
-        return notes
+    keep, duration = _canonical(notes["onset"], notes["duration"], notes["pitch"], notes["track"])
+    out = notes[keep]
+    out["duration"] = duration
+    return out
+
+
+def _canonical(
+    onset: np.ndarray, duration: np.ndarray, pitch: np.ndarray, track: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`normalize_notes` on columns: indices of the notes kept, in canonical order (onset, track,
+    pitch: unique once duplicates are merged), and their durations. Works on plain integer columns,
+    as sorting the packed note records costs several times more."""
+    onset, duration = onset.astype(np.int64), duration.astype(np.int64)
+    pitch, track = pitch.astype(np.int64), track.astype(np.int64)
+    if not len(onset):
+        return np.zeros(0, np.int64), duration
+    packable = bool(
+        onset.min() >= 0
+        and onset.max() < 2**31
+        and pitch.min() >= 0
+        and pitch.max() < 128
+        and track.min() >= 0
+        and track.max() < 2**15
+    )
     # Group by (track, pitch, onset) so duplicates and overlaps are neighbours; longest first on ties.
-    order = np.lexsort((-notes["duration"], notes["onset"], notes["pitch"], notes["track"]))
-    by_voice = notes[order]
-    same_voice = (by_voice["track"][1:] == by_voice["track"][:-1]) & (
-        by_voice["pitch"][1:] == by_voice["pitch"][:-1]
-    )
-    duplicate = same_voice & (by_voice["onset"][1:] == by_voice["onset"][:-1])
-    by_voice = by_voice[np.concatenate([[True], ~duplicate])]
-    same_voice = (by_voice["track"][1:] == by_voice["track"][:-1]) & (
-        by_voice["pitch"][1:] == by_voice["pitch"][:-1]
-    )
-    next_onset = by_voice["onset"][1:]
-    ends = by_voice["onset"][:-1] + by_voice["duration"][:-1]
-    overlap = np.nonzero(same_voice & (ends > next_onset))[0]
-    by_voice["duration"][overlap] = next_onset[overlap] - by_voice["onset"][overlap]
-    return sort_notes(by_voice)
+    if packable:
+        order = np.lexsort((-duration, (track << 38) | (pitch << 31) | onset))
+    else:
+        order = np.lexsort((-duration, onset, pitch, track))
+    t, p, o = track[order], pitch[order], onset[order]
+    voice = (t[1:] == t[:-1]) & (p[1:] == p[:-1])
+    first = np.concatenate([[True], ~(voice & (o[1:] == o[:-1]))])
+    order, t, p, o = order[first], t[first], p[first], o[first]
+    d = duration[order]
+    voice = (t[1:] == t[:-1]) & (p[1:] == p[:-1])
+    cut = np.flatnonzero(voice & (o[:-1] + d[:-1] > o[1:]))
+    d[cut] = o[cut + 1] - o[cut]
+    final = np.argsort((o << 22) | (t << 7) | p) if packable else np.lexsort((p, t, o))
+    return order[final], d[final]
 
 
 def piece_to_midi(piece: Piece, ticks_per_beat: int = 480) -> miditoolkit.MidiFile:

@@ -1,0 +1,297 @@
+"""Standard MIDI File structure: chunks, a fast screen for files a reader may take as they are, and writing.
+
+A MIDI file is a header chunk (``MThd``: format, track count, ticks per beat) followed by chunks, of which
+the track chunks (``MTrk``) hold the events. :func:`split_chunks` walks the chunks the way the MIDI 1.0
+specification asks: unknown (vendor) chunk types are skipped, every track chunk is read even when the
+header announces fewer, and a zero-length track is simply an empty track.
+
+:func:`screen` decides, with a few vectorized passes over the raw bytes, whether a file can go to a fast
+reader unchanged (see :mod:`remixmusic.io.midi`), or needs the exact event-level pass of
+:mod:`remixmusic.io.smf_repair`. It answers "fast" only when nothing in the file can trip the fast reader:
+
+* every tempo (``FF 51``), time-signature (``FF 58``) and key-signature (``FF 59``) meta event is well
+  formed (these byte pairs are searched for anywhere, so a lookalike inside text only costs speed);
+* every track ends with its one end-of-track event;
+* delta times cannot add up past the :data:`SAFE_TICKS` bound (a conservative upper bound computed from
+  the lengths of the variable-length quantities, so 32-bit tick counters cannot wrap).
+
+:func:`with_sentinels` then appends, :data:`SENTINEL_TICKS` after each track's end, for every channel
+the track may play, a *beacon* (a note on pitch 0 that starts there) and a note-off for every pitch. A note
+still sounding at the end of its track is closed by a sentinel, so it shows up as a note crossing
+:data:`SENTINEL_TICKS` instead of being dropped in silence; and the reader must return every beacon, which
+shows that it read each track in step with its events up to the end.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from remixmusic.errors import MidiError
+
+END_OF_TRACK = b"\xff\x2f\x00"
+
+MAX_VLQ = (1 << 28) - 1
+"""The largest delta time a 4-byte variable-length quantity holds (readers reject longer ones)."""
+
+SENTINEL_TICKS = 4 * MAX_VLQ
+"""How far after a track's end the sentinel note-offs lie (about 2^30 ticks: four maximal deltas)."""
+
+SAFE_TICKS = SENTINEL_TICKS
+"""Tracks provably shorter than this are read fast: sentinels stay below 2^31 and apart from real notes."""
+
+
+@dataclass
+class SmfLayout:
+    """Where the parts of a MIDI file are.
+
+    ``tracks`` holds each ``MTrk`` chunk's payload (its events, without the 8-byte chunk header) in file
+    order, and ``offsets`` where each payload starts in ``data``. ``repairs`` lists what had to be read
+    differently from what the header says (one line each).
+    """
+
+    data: bytes
+    format: int
+    division: int
+    declared_tracks: int
+    tracks: list[bytes] = field(default_factory=list)
+    offsets: list[int] = field(default_factory=list)
+    skipped_chunks: list[bytes] = field(default_factory=list)
+    repairs: list[str] = field(default_factory=list)
+
+
+def split_chunks(data: bytes, source: str | None = None) -> SmfLayout:
+    """Find the header and every track chunk of ``data``.
+
+    Raises:
+        MidiError: empty input, no ``MThd`` header, a header shorter than 6 bytes, SMPTE or zero time
+            division, no track chunk at all, or a track chunk running past the end of the file
+            ("truncated").
+    """
+    if not data:
+        raise MidiError(source, "empty file")
+    if not data.startswith(b"MThd"):
+        raise MidiError(source, "not a MIDI file (no MThd header)")
+    if len(data) < 14:
+        raise MidiError(source, "truncated (unexpected end of file)")
+    header_length = struct.unpack_from(">I", data, 4)[0]
+    if header_length < 6:
+        raise MidiError(source, f"corrupt MIDI: header chunk of {header_length} bytes (6 needed)")
+    fmt, declared, division = struct.unpack_from(">HHH", data, 8)
+    if division & 0x8000:
+        raise MidiError(source, "SMPTE time division is not supported")
+    if division == 0:
+        raise MidiError(source, "corrupt MIDI: 0 ticks per beat")
+    layout = SmfLayout(data=data, format=fmt, division=division, declared_tracks=declared)
+    position = 8 + header_length
+    while position + 8 <= len(data):
+        kind = data[position : position + 4]
+        length = struct.unpack_from(">I", data, position + 4)[0]
+        start = position + 8
+        if kind == b"MTrk":
+            if start + length > len(data):
+                raise MidiError(source, "truncated (unexpected end of file)")
+            layout.tracks.append(data[start : start + length])
+            layout.offsets.append(start)
+        elif not all(32 <= c < 127 for c in kind) or start + length > len(data):
+            break  # trailing bytes that are not a chunk: ignored, as players do
+        else:
+            layout.skipped_chunks.append(kind)  # a vendor chunk: the specification says skip it
+        position = start + length
+    if not layout.tracks:
+        raise MidiError(source, "corrupt MIDI: no track chunk (MTrk)")
+    if declared < len(layout.tracks):
+        layout.repairs.append(
+            f"the header announces {declared} track{'s' * (declared != 1)} but the file holds "
+            f"{len(layout.tracks)}: all were read"
+        )
+    if fmt > 2:
+        layout.repairs.append(f"unknown file format {fmt} read as format 1")
+        layout.format = 1
+    return layout
+
+
+@dataclass
+class Screen:
+    """What :func:`screen` found: ``problem`` is ``None`` when the fast reader can take the file as it is.
+
+    ``channels[i]`` lists the channels track ``i`` may play notes on (a superset: every channel whose
+    note-on status byte appears in the track's bytes).
+    """
+
+    problem: str | None
+    channels: list[list[int]] = field(default_factory=list)
+
+
+def screen(layout: SmfLayout) -> Screen:
+    """Check, on raw bytes and without parsing events, that the fast reader can read ``layout`` exactly."""
+    if layout.format == 2:
+        return Screen("format 2")
+    data = layout.data
+    size = len(data)
+    starts = np.array(layout.offsets, np.int64)
+    lengths = np.array([len(t) for t in layout.tracks], np.int64)
+    ends = starts + lengths
+    # Track payloads only (headers and vendor chunks zeroed), padded: look-aheads never index past the end.
+    whole = np.frombuffer(data, dtype=np.uint8)
+    raw = np.zeros(size + 8, np.uint8)
+    for start, end in zip(layout.offsets, ends.tolist(), strict=True):
+        raw[start:end] = whole[start:end]
+    for track in layout.tracks:
+        if track and not track.endswith(END_OF_TRACK):
+            return Screen("a track without an end-of-track event at its end")
+
+    metas = np.flatnonzero(raw[: size - 1] == 0xFF)
+    kinds = raw[metas + 1]
+    eot = metas[kinds == 0x2F]
+    expected = ends[lengths > 0] - 3
+    if len(eot) != len(expected) or not np.array_equal(eot, expected):
+        return Screen("an end-of-track event inside a track")
+    problem = _bad_meta(raw, metas, kinds) or _escape(raw, size)
+    if problem:
+        return Screen(problem)
+
+    # Upper bound of each track's length in ticks. A delta time of k bytes is below 2^(7k); its last byte
+    # is below 0x80 (charged 2^7) and its others are the end of a run of bytes >= 0x80, so the byte at
+    # position j >= 1 of such a run is charged 2^(7(j+1)): every byte at least 2^14, and the rare runs
+    # longer than one byte (long delta times, long system exclusive lengths, non-ASCII text) on top.
+    high = raw[:size] >= 0x80
+    for kind, length in ((0x51, 3), (0x58, 4), (0x59, 2)):  # payloads checked above are no delta times
+        at = metas[kinds == kind]
+        for k in range(3, 3 + length):
+            high[np.minimum(at + k, size - 1)] = False
+    second = np.flatnonzero(high[1:] & high[:-1]) + 1  # bytes >= 0x80 right after another one
+    first = np.concatenate([[True], np.diff(second) != 1])
+    run_start = np.maximum.accumulate(np.where(first, np.arange(len(second)), 0))
+    position = np.arange(len(second)) - run_start + 2  # position in its run (2, 3, ...)
+    extra = np.exp2(7.0 * (np.minimum(position, 9) + 1)) - 2.0**14
+    extra_total = np.concatenate([[0.0], np.cumsum(extra)])
+    extras = extra_total[np.searchsorted(second, ends)] - extra_total[np.searchsorted(second, starts)]
+    bound = lengths * 2.0**14 + extras
+    for k in np.flatnonzero(bound >= SAFE_TICKS).tolist():  # long tracks: count the bytes below 0x80
+        high_count = int(np.count_nonzero(high[starts[k] : ends[k]]))
+        bound[k] = (lengths[k] - high_count) * 2.0**7 + high_count * 2.0**14 + extras[k]
+    if (bound >= SAFE_TICKS).any():
+        return Screen("delta times that may add up past 2^30 ticks")
+
+    channels = [[c for c in range(16) if _NOTE_ON[c] in track] for track in layout.tracks]
+    return Screen(None, channels)
+
+
+_NOTE_ON = [bytes([0x90 | channel]) for channel in range(16)]
+
+
+def _bad_meta(raw: np.ndarray, metas: np.ndarray, kinds: np.ndarray) -> str | None:
+    """The first kind of malformed tempo/meter/key meta event among the ``FF xx`` candidates, if any."""
+    at = metas[kinds == 0x51]
+    if len(at):
+        tempo = (raw[at + 3].astype(np.int64) << 16) | (raw[at + 4].astype(np.int64) << 8) | raw[at + 5]
+        if ((raw[at + 2] != 3) | (tempo <= 0)).any():
+            return "a malformed tempo event"
+    at = metas[kinds == 0x58]
+    if len(at) and ((raw[at + 2] != 4) | (raw[at + 3] == 0) | (raw[at + 4] > 7)).any():
+        return "a malformed time signature"
+    at = metas[kinds == 0x59]
+    if len(at):
+        sharps = raw[at + 3].astype(np.int8)
+        if ((raw[at + 2] != 2) | (sharps < -7) | (sharps > 7) | (raw[at + 4] > 1)).any():
+            return "a malformed key signature"
+    return None
+
+
+def _escape(raw: np.ndarray, size: int) -> str | None:
+    """Whether a byte F7 may start an escape event (symusic reads those wrongly), rather than end the
+    payload of a system exclusive event ``F0 <length> ... F7`` (length of 1 or 2 bytes)."""
+    escapes = np.flatnonzero(raw[:size] == 0xF7)
+    if not len(escapes):
+        return None
+    sysex = np.flatnonzero(raw[:size] == 0xF0)
+    first, second = raw[sysex + 1].astype(np.int64), raw[sysex + 2].astype(np.int64)
+    last = np.where(first < 0x80, sysex + 1 + first, sysex + 2 + ((first & 0x7F) << 7 | second))
+    last = last[(first < 0x80) | (second < 0x80)]
+    return "an escape (F7) event" if len(np.setdiff1d(escapes, last)) else None
+
+
+def _sentinel_block(channel: int) -> bytes:
+    beacon = bytes([0x90 | channel, 0, 1, 0, 0x80 | channel, 0, 0])  # pitch 0 on, then off at once
+    return beacon + b"".join(bytes([0, pitch, 0]) for pitch in range(1, 128))
+
+
+_SENTINELS = [_sentinel_block(c) for c in range(16)]
+
+
+def with_sentinels(layout: SmfLayout, found: Screen) -> bytes:
+    """The file rebuilt for the fast reader: header track count fixed, vendor chunks and empty tracks
+    left out, and sentinel note-offs :data:`SENTINEL_TICKS` after each track's end (module docstring)."""
+    parts: list[bytes | memoryview] = []
+    count = 0
+    for track, channels in zip(layout.tracks, found.channels, strict=True):
+        if not track:
+            continue
+        count += 1
+        if not channels:
+            parts += [struct.pack(">4sI", b"MTrk", len(track)), track]
+            continue
+        blocks = [_SENTINELS[c] for c in channels]
+        size = len(track) - 3 + len(_HOPS) + sum(map(len, blocks)) + len(blocks) - 1 + 4
+        parts += [struct.pack(">4sI", b"MTrk", size), memoryview(track)[:-3], _HOPS]
+        parts += [b"\x00".join(blocks), b"\x00" + END_OF_TRACK]
+    return header_chunk(min(layout.format, 1), count, layout.division) + b"".join(parts)
+
+
+def vlq(value: int) -> bytes:
+    """``value`` as a MIDI variable-length quantity (more than 4 bytes past :data:`MAX_VLQ`).
+
+    Raises:
+        ValueError: a negative ``value``.
+    """
+    if value < 0:
+        raise ValueError(f"a variable-length quantity cannot be negative ({value})")
+    out = [value & 0x7F]
+    value >>= 7
+    while value:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    return bytes(reversed(out))
+
+
+# At the end-of-track's time an empty text event, then three more 2^28-1 tick hops and one to the
+# sentinels (whose first note-off carries the last hop as its delta).
+_HOPS = b"\xff\x01\x00" + (vlq(MAX_VLQ) + b"\xff\x01\x00") * 3 + vlq(MAX_VLQ)
+
+
+def header_chunk(fmt: int, tracks: int, division: int) -> bytes:
+    """An ``MThd`` chunk."""
+    return b"MThd" + struct.pack(">IHHH", 6, fmt, tracks, division)
+
+
+def track_chunk(payload: bytes) -> bytes:
+    """An ``MTrk`` chunk around ``payload`` (events, end-of-track included)."""
+    return b"MTrk" + struct.pack(">I", len(payload)) + payload
+
+
+def encode_track(events: list[tuple[int, bytes]], end: int | None = None) -> bytes:
+    """An ``MTrk`` chunk from ``(tick, event bytes)`` pairs (sorted by tick, stable), ended at ``end``.
+
+    Event bytes are complete events with their status byte (no running status); ``end`` defaults to the
+    last event's tick.
+
+    Raises:
+        ValueError: ticks out of order or negative, or ``end`` before the last event.
+    """
+    out = bytearray()
+    now = 0
+    for tick, event in events:
+        if tick < now:
+            raise ValueError(f"event at tick {tick} after one at tick {now}")
+        out += vlq(tick - now)
+        out += event
+        now = tick
+    end = now if end is None else end
+    if end < now:
+        raise ValueError(f"track end {end} before its last event at tick {now}")
+    out += vlq(end - now)
+    out += END_OF_TRACK
+    return track_chunk(bytes(out))

@@ -1,0 +1,265 @@
+"""The exact event-level pass: a damaged or unusual MIDI file rewritten as a clean one, with every repair named.
+
+:func:`sanitize` reads every event of every track (64-bit tick counts, running status, meta and system
+exclusive events) and writes a clean format-1 file that any reader takes the same way:
+
+* track 0 holds the tempo, time-signature and key-signature events of *every* track, merged by time as
+  players do (at one tick the event of the later track, or the later event, wins);
+* then one track per (source track, channel, program of the note-on) in that order, holding a program
+  change and the notes, with the source track's name (its last name event): a note keeps the program that
+  was in force when it started, whichever reader pairs it;
+* a note-off pairs with the earliest sounding note-on of its channel and pitch (FIFO); a note-off with
+  nothing to end is left out; a note never released is closed at the end of its track.
+
+Repairs, each recorded as one line: a note never released; a tempo of 0 or a tempo event of the wrong
+size (dropped); a time signature with numerator 0, a denominator past 2^7 or fewer than 2 data bytes
+(dropped; with 2 or 3 bytes it is read from the first two); a key signature beyond 7 sharps or flats or of
+a mode other than major/minor (dropped); data bytes above 127 (clipped); stray data bytes; a track cut off
+inside an event; system common and real-time messages, which MIDI files may not hold (skipped by their
+MIDI lengths, running status kept); data after an end-of-track event (ignored, as players do). A format-2 file's independent
+sequences are played one after another. Events that no piece is built from (controllers, pitch bends,
+system exclusive, other meta events) are left out of the clean file.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from dataclasses import dataclass, field
+
+from remixmusic.io.smf import SmfLayout, encode_track, header_chunk, vlq
+
+_DATA_BYTES_OF_SYSTEM = {0xF1: 1, 0xF2: 2, 0xF3: 1}
+
+
+@dataclass
+class Sanitized:
+    """A clean rewrite of a MIDI file: ``data`` (format 1), its track ``chunks`` (conductor first),
+    ``repairs`` (one line each), and the last tick of any track (may exceed 2^31: readers with 32-bit
+    ticks must not be given such a file)."""
+
+    data: bytes
+    chunks: list[bytes] = field(default_factory=list)
+    repairs: list[str] = field(default_factory=list)
+    last_tick: int = 0
+
+
+@dataclass
+class _Track:
+    name: bytes | None = None
+    end: int = 0
+    notes: dict[tuple[int, int], list[tuple[int, bytes]]] = field(default_factory=dict)
+    metas: list[tuple[int, int, bytes]] = field(default_factory=list)  # (tick, kind, clean payload)
+
+
+class _Log:
+    """Repairs counted by kind, so a thousand bad events make one line."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+
+    def add(self, what: str, count: int = 1) -> None:
+        self.counts[what] += count
+
+    def lines(self) -> list[str]:
+        return [what if n == 1 else f"{what} ({n} times)" for what, n in self.counts.items()]
+
+
+def sanitize(layout: SmfLayout) -> Sanitized:
+    """Rewrite ``layout``'s file as described in the module docstring; never raises on event data."""
+    log = _Log()
+    tracks = [_walk(payload, number, log) for number, payload in enumerate(layout.tracks)]
+    offsets = [0] * len(tracks)
+    if layout.format == 2 and len(tracks) > 1:
+        for k in range(1, len(tracks)):
+            offsets[k] = offsets[k - 1] + tracks[k - 1].end
+        log.add(f"format 2: {len(tracks)} independent sequences played one after another")
+
+    latest: dict[tuple[int, int], bytes] = {}  # (kind, tick) -> payload; later tracks and events win
+    for track, offset in zip(tracks, offsets, strict=True):
+        for tick, kind, payload in track.metas:
+            latest[(kind, tick + offset)] = payload
+    conductor = sorted(
+        ((tick, b"\xff" + bytes([kind, len(payload)]) + payload) for (kind, tick), payload in latest.items()),
+        key=lambda event: event[0],
+    )
+    last_tick = max((t.end + o for t, o in zip(tracks, offsets, strict=True)), default=0)
+    chunks = [encode_track(conductor, max([last_tick, *(tick for tick, _ in conductor)]))]
+    for track, offset in zip(tracks, offsets, strict=True):
+        name = [] if track.name is None else [(offset, b"\xff\x03" + vlq(len(track.name)) + track.name)]
+        for (channel, program), events in sorted(track.notes.items()):
+            head = [*name, (offset, bytes([0xC0 | channel, program]))]
+            body = [(tick + offset, event) for tick, event in events]
+            chunks.append(encode_track(head + body, track.end + offset))
+    data = header_chunk(1, len(chunks), layout.division) + b"".join(chunks)
+    return Sanitized(data=data, chunks=chunks, repairs=[*layout.repairs, *log.lines()], last_tick=last_tick)
+
+
+def _walk(b: bytes, number: int, log: _Log) -> _Track:
+    """Every event of one track chunk; see the module docstring for what is kept and repaired."""
+    track = _Track()
+    n = len(b)
+    i = 0
+    tick = 0
+    status = 0
+    program = [0] * 16
+    sounding: dict[int, deque[int]] = {}  # channel * 128 + pitch -> programs of notes still sounding
+    notes = track.notes
+    clipped = stray = system = 0
+    ended = False
+    while i < n:
+        c = b[i]
+        i += 1
+        if c >= 0x80:
+            value = c & 0x7F
+            while i < n:
+                c = b[i]
+                i += 1
+                value = (value << 7) | (c & 0x7F)
+                if c < 0x80:
+                    break
+            c = value
+        tick += c
+        if i >= n:
+            break  # a delta time and nothing after it: the track simply ends there
+        c = b[i]
+        if c >= 0x80:
+            i += 1
+            if c == 0xFF:
+                if i >= n:
+                    log.add(f"track {number} cut off inside an event")
+                    break
+                kind = b[i]
+                length, i = _read_vlq(b, i + 1)
+                if i + length > n:
+                    log.add(f"track {number} cut off inside an event")
+                    break
+                payload = b[i : i + length]
+                i += length
+                if kind == 0x2F:
+                    ended = True
+                    break
+                if kind == 0x03:
+                    track.name = payload
+                elif kind in (0x51, 0x58, 0x59):
+                    clean = _check_meta(kind, payload, log)
+                    if clean is not None:
+                        track.metas.append((tick, kind, clean))
+                continue
+            if c >= 0xF0:
+                if c in (0xF0, 0xF7):
+                    length, i = _read_vlq(b, i)
+                    i += length
+                    if i > n:
+                        log.add(f"track {number} cut off inside an event")
+                else:
+                    i += _DATA_BYTES_OF_SYSTEM.get(c, 0)
+                    system += 1
+                continue
+            status = c
+        elif not status:
+            stray += 1
+            i += 1
+            continue
+        kind = status & 0xF0
+        channel = status & 0x0F
+        if kind == 0xC0 or kind == 0xD0:
+            if i >= n:
+                log.add(f"track {number} cut off inside an event")
+                break
+            d1 = b[i]
+            d2 = 0
+            i += 1
+        else:
+            if i + 2 > n:
+                log.add(f"track {number} cut off inside an event")
+                break
+            d1 = b[i]
+            d2 = b[i + 1]
+            i += 2
+        if d1 > 127 or d2 > 127:
+            clipped += 1
+            d1 = min(d1, 127)
+            d2 = min(d2, 127)
+        if kind == 0x90 and d2:
+            key = channel * 128 + d1
+            queue = sounding.get(key)
+            if queue is None:
+                queue = sounding[key] = deque()
+            queue.append(program[channel])
+            group = notes.get((channel, program[channel]))
+            if group is None:
+                group = notes[(channel, program[channel])] = []
+            group.append((tick, bytes((0x90 | channel, d1, d2))))
+        elif kind == 0x80 or kind == 0x90:
+            queue = sounding.get(channel * 128 + d1)
+            if queue:
+                notes[(channel, queue.popleft())].append((tick, bytes((0x80 | channel, d1, 0))))
+        elif kind == 0xC0:
+            program[channel] = d1
+    track.end = tick
+    if ended and i < n and any(b[i:]):
+        log.add(f"track {number}: data after its end-of-track event ignored")
+    if clipped:
+        log.add("data bytes above 127 (e.g. velocity 255) clipped to 127", clipped)
+    if system:
+        log.add(f"track {number}: {system} system message{'s' * (system > 1)} (not allowed in MIDI files) skipped")
+    if stray:
+        log.add(f"track {number}: {stray} stray data byte{'s' * (stray > 1)} without a status skipped")
+    unreleased = 0
+    for key, queue in sounding.items():
+        for prog in queue:
+            notes[(key // 128, prog)].append((tick, bytes((0x80 | key // 128, key % 128, 0))))
+        unreleased += len(queue)
+    if unreleased:
+        log.add(
+            f"track {number}: {unreleased} note{'s' * (unreleased > 1)} never released, "
+            "closed at the end of the track"
+        )
+    return track
+
+
+def _read_vlq(b: bytes, i: int) -> tuple[int, int]:
+    value = 0
+    while i < len(b):
+        c = b[i]
+        i += 1
+        value = (value << 7) | (c & 0x7F)
+        if c < 0x80:
+            break
+    return value, i
+
+
+def _check_meta(kind: int, payload: bytes, log: _Log) -> bytes | None:
+    """A well-formed payload for a tempo/meter/key event, or ``None`` (with a repair logged) to drop it."""
+    size = len(payload)
+    if kind == 0x51:
+        if size != 3:
+            log.add(f"tempo event with {size} data byte{'s' * (size != 1)} (3 expected) dropped")
+            return None
+        if int.from_bytes(payload, "big") == 0:
+            log.add("tempo of 0 microseconds per beat dropped")
+            return None
+        return payload
+    if kind == 0x58:
+        if size < 2:
+            log.add(f"time signature with {size} data byte{'s' * (size != 1)} (4 expected) dropped")
+            return None
+        numerator, exponent = payload[0], payload[1]
+        if numerator == 0 or exponent > 7:
+            log.add(f"impossible time signature {numerator}/2^{exponent} dropped")
+            return None
+        if size < 4:
+            log.add(
+                f"time signature with {size} data bytes (4 expected) read as {numerator}/{1 << exponent}"
+            )
+            return bytes([numerator, exponent, 24, 8])
+        return payload[:4]
+    if size < 2:
+        log.add(f"key signature with {size} data byte{'s' * (size != 1)} (2 expected) dropped")
+        return None
+    sharps = payload[0] - 256 if payload[0] > 127 else payload[0]
+    if not -7 <= sharps <= 7 or payload[1] > 1:
+        count = f"{abs(sharps)} {'flats' if sharps < 0 else 'sharps'}"
+        log.add(f"key signature out of range ({count}, mode {payload[1]}) dropped")
+        return None
+    return payload[:2]
