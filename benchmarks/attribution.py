@@ -42,7 +42,7 @@ def found_passages(report: AnalysisReport, n_queries: int) -> list[list[FoundPas
     if hasattr(report, "passage_records"):
         for p in report.passage_records:
             out[order[p.piece]].append(
-                FoundPassage(np.asarray(p.note_indices, np.int64), p.label, p.sources.split(";"))
+                FoundPassage(p.notes, p.label, p.source_names)
             )
         return out
     # Before passages existed: runs of line notes with one label and one source on the note map.

@@ -22,8 +22,9 @@ from remixmusic.novelty.analyze import Analyzer, analyze
 from remixmusic.novelty.config import AnalysisConfig, MatchConfig, SegmentConfig
 from remixmusic.novelty.index import Index
 from remixmusic.novelty.match import Matcher
+from remixmusic.novelty.passages import NOTE_LABELS
 from remixmusic.novelty.records import PIECE_COLUMNS, MotifRecord, PieceRecord
-from remixmusic.novelty.report import LABELS, MOTIF_COLUMNS
+from remixmusic.novelty.report import MOTIF_COLUMNS
 
 FRAGMENT = 16  # notes per planted fragment
 
@@ -338,10 +339,10 @@ def test_cli_index_and_analyze_write_every_report_file_and_skip_bad_files(tmp_pa
     )
     assert result.exit_code == 0, result.output
     assert "broken.mid" in unwrapped(result.output) and "notes.mid" in unwrapped(result.output)
-    for name in ("report.json", "pieces.csv", "motifs.csv", "report.html"):
+    for name in ("report.json", "pieces.csv", "motifs.csv", "passages.csv", "report.html"):
         assert (out / name).stat().st_size > 0
     report = json.loads((out / "report.json").read_text())
-    assert report["schema_version"] == 1
+    assert report["schema_version"] == 2
     assert report["params"]["invariance"] == "transposed+tempo"
     assert {"chance_length", "df_threshold", "min_match_notes"} <= set(report["params"])
     assert {Path(s["path"]).name for s in report["skipped"]} == {"broken.mid", "notes.mid"}
@@ -351,7 +352,7 @@ def test_cli_index_and_analyze_write_every_report_file_and_skip_bad_files(tmp_pa
     assert set(MOTIF_COLUMNS) <= set(rows[0])
     assert {r["piece"] for r in rows} >= {"band.mid", ds.files("test")[0].name}
     assert all(float(r["start_beat"]) < float(r["end_beat"]) for r in rows)
-    # The remix maps as data: per query piece and note, its reference source and motif label.
+    # The remix maps as data: per query piece and note, its reference source and note label.
     maps = {m["piece"]: m for m in report["note_maps"]}
     assert set(maps) == {r["piece"] for r in report["pieces"] if r["group"] == "query"}
     for r in report["pieces"]:
@@ -361,7 +362,7 @@ def test_cli_index_and_analyze_write_every_report_file_and_skip_bad_files(tmp_pa
                 len(m["pitch"]) == len(m["source"]) == len(m["label"]) == len(m["onset_beat"]) == r["n_notes"]
             )
             assert all(-1 <= s < len(report["reference_pieces"]) for s in m["source"])
-            assert {lab for lab in m["label"] if lab is not None} <= set(LABELS)
+            assert set(m["label"]) <= set(NOTE_LABELS)
     html = (out / "report.html").read_text()
     assert html.count("data:image/png;base64,") >= 2 and "<script" not in html
     mismatch = runner.invoke(app, ["analyze", str(query), "--against", str(ref), "--invariance", "exact"])
@@ -452,7 +453,9 @@ def test_parallel_workers_give_the_same_report(chorales, index):
     pieces = [*test[:2], train[0]]
     one = analyze(pieces, index, jobs=1, show_progress=False)
     two = analyze(pieces, index, jobs=2, show_progress=False)
-    assert one.piece_records == two.piece_records
+    assert json.dumps([r.to_dict() for r in one.piece_records]) == json.dumps(
+        [r.to_dict() for r in two.piece_records]
+    )
     assert one.motif_records == two.motif_records
 
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from remixmusic.errors import RemixError
+from remixmusic.novelty.passages import NOTE_LABELS
 from remixmusic.novelty.records import MOTIF_COLUMNS, PIECE_COLUMNS, MotifRecord, PieceRecord
 from remixmusic.novelty.report import LABELS, AnalysisReport, NoteMap, _note_colors
 
@@ -58,6 +59,8 @@ def piece_record(piece: str, group: str) -> PieceRecord:
         longest_copied_source="x.mid",
         longest_copied_source_bars="1-1",
         fan_in=1,
+        novel_glue_notes=float("nan"),
+        n_passages=1,
         top_source_share=1.0,
         originality=math.nan,
         originality_min=math.nan,
@@ -95,24 +98,30 @@ def test_a_remix_map_lists_only_its_query_pieces_sources_when_a_control_piece_ha
 
 
 def test_copied_notes_are_colored_by_source_and_others_by_label():
-    copied, novel = LABELS.index("copied"), LABELS.index("novel")
+    code = {name: NOTE_LABELS.index(name) for name in NOTE_LABELS}
     notes = NoteMap(
-        onset=np.arange(6) * 12,
-        duration=np.full(6, 12),
-        pitch=np.full(6, 60),
-        source=np.array([4, 2, 4, -1, 2, 4]),
-        label=np.array([copied, copied, copied, novel, novel, -1]),
+        onset=np.arange(9) * 12,
+        duration=np.full(9, 12),
+        pitch=np.full(9, 60),
+        source=np.array([4, 2, 4, -1, 2, 4, 2, -1, -1]),
+        label=np.array(
+            [code["copied"], code["copied"], code["copied"], code["novel"], code["novel"], code["not-analysed"],
+             code["varied"], code["stock"], code["self-repeat"]]
+        ),
     )
     colors, legend = _note_colors(notes, [f"ref{i}" for i in range(5)])
-    assert colors.shape == (6, 4)
-    assert [name for name, _ in legend[:2]] == ["ref4", "ref2"]  # the most frequent source first
+    assert colors.shape == (9, 4)
+    assert [name for name, _ in legend[:2]] == ["ref2", "ref4"] or [n for n, _ in legend[:2]] == ["ref4", "ref2"]
     np.testing.assert_allclose(colors[0], colors[2])
-    np.testing.assert_allclose(colors[0], legend[0][1])
-    np.testing.assert_allclose(colors[1], legend[1][1])
-    # Not copied: the label's color, whatever the source (-1 label is an unanalysed note, shown as novel).
+    np.testing.assert_allclose(colors[0], dict(legend)["ref4"])
+    np.testing.assert_allclose(colors[1], dict(legend)["ref2"])
+    # A varied note takes its source's colour, lighter: told apart from a copied note of that source.
+    np.testing.assert_allclose(colors[6][:3], colors[1][:3])
+    assert colors[6][3] < colors[1][3]
+    # Not recombined: the label's colour, whatever the source; every label its own colour.
     np.testing.assert_allclose(colors[3], colors[4])
-    np.testing.assert_allclose(colors[3], colors[5])
-    assert not np.allclose(colors[3], colors[0])
+    others = {tuple(colors[k]) for k in (3, 5, 7, 8)}
+    assert len(others) == 4 and tuple(colors[0]) not in others
 
 
 def test_missing_motif_values_are_empty_cells_and_read_back_as_none():

@@ -311,7 +311,9 @@ class PlantedSetMaker:
         for _ in range(n):
             meter = meters[self.rng.choice(len(meters), p=weights / weights.sum())]
             bar = meter[0] * STEPS_PER_BEAT * 4 // meter[1]
-            notes, fragments, last = [], [], 64
+            notes: list[np.ndarray] = []
+            fragments: list[PlantedFragment] = []
+            last = 64
             for c in range(n_bars // chunk_bars):
                 for _attempt in range(50):
                     i = by_meter[meter][self.rng.integers(len(by_meter[meter]))]
@@ -454,7 +456,7 @@ def score_attribution(
             if covering:
                 src_n += 1
                 top = max(covering, key=lambda p: np.isin(want, p.notes).mean())
-                src_ok += bool(top.sources) and top.sources[0] == f.source
+                src_ok += int(bool(top.sources) and top.sources[0] == f.source)
     return AttributionScore(
         n_pieces=len(planted),
         n_fragments=n_frag,

@@ -1,32 +1,16 @@
 """How much of each piece is recombined from a reference corpus: the analysis behind ``remixmusic analyze``.
 
-For every query piece: match its melodic lines against the reference index (:mod:`remixmusic.match`),
-segment each line into motifs (:mod:`remixmusic.segment`), label every motif, measure the piece, and
-score its published originality (:mod:`remixmusic.originality`). A human control, cleaned of pieces
-that duplicate the reference, gets the same measures; :mod:`remixmusic.significance` compares the two.
-
-Motif labelling rule. Each note of a line carries flags from matching: *copied* (in an exact match
-longer than chance, with more information than chance matches reach and a document frequency below the
-stock threshold), *varied* (in a varied copy: a near match within the edit budget), *stock* (in a
-longer-than-chance match found in many reference pieces, or one with too little information: repeated
-notes, scale runs; see :mod:`remixmusic.information`), *self* (in a run of at least the minimum match length that already occurred earlier in the
-same piece) and *prompt* (given to the model as a prompt, from the generation sidecar). With ``share``
-the fraction of the motif's notes carrying a flag, the first rule that holds gives the label:
-
-1. ``prompt``: prompt share >= ``label_share``;
-2. ``varied``: varied share >= ``label_share`` and above the copied share (a varied copy spans its exact
-   parts, so a motif inside one is varied, while a motif that exact copies cover as fully stays copied);
-3. ``copied``: copied share >= ``label_share``;
-4. ``stock``: (copied, varied or stock) share >= ``label_share``;
-5. ``self-repeat``: self share >= ``label_share``;
-6. ``novel`` otherwise.
-
-``label_share`` is 0.5 by default: a motif is what most of its notes are.
+For every query piece: match its lines against the reference index (:mod:`remixmusic.novelty.match`),
+turn the matches into *passages* with boundaries from the alignment and label every note from them
+(:mod:`remixmusic.novelty.passages`), measure the piece from its note labels
+(:mod:`remixmusic.novelty.measures`), summarise its lines as motifs (:mod:`remixmusic.novelty.segment`),
+and score its published originality (:mod:`remixmusic.novelty.originality`). A human control, cleaned of
+pieces that duplicate the reference, gets the same measures; :mod:`remixmusic.evaluation.significance`
+compares the two.
 """
 
 from __future__ import annotations
 
-import math
 import shutil
 import tempfile
 from collections.abc import Iterable, Mapping
@@ -41,24 +25,22 @@ from remixmusic._util.parallel import parallel_map
 from remixmusic._util.text import exception_line, first_line
 from remixmusic.errors import ConfigError, RemixError
 from remixmusic.music.lines import DEFAULT_LINES
-from remixmusic.music.notes import STEPS_PER_BEAT, Piece
+from remixmusic.music.notes import Piece
 from remixmusic.novelty.assemble import COVERAGE_LENGTHS, PieceResult, _assemble
 from remixmusic.novelty.config import AnalysisConfig, SegmentConfig
 from remixmusic.novelty.index import Index
 from remixmusic.novelty.inputs import PieceSet, PieceSource, ReferenceSource, read_pieces, read_sidecar
 from remixmusic.novelty.labels import (
-    _cover_ids,
-    _most_common,
-    _note_sources,
     _prompt_mask,
     _surprisal,
     _top_source_share,
 )
 from remixmusic.novelty.match import Matcher
-from remixmusic.novelty.matches import Match, PieceMatches, VariedMatch
+from remixmusic.novelty.matches import PieceMatches
+from remixmusic.novelty.measures import motif_records, passage_records, piece_record
 from remixmusic.novelty.originality import OriginalityResult, OriginalityScorer
-from remixmusic.novelty.records import MotifRecord, PieceRecord
-from remixmusic.novelty.report import LABELS, AnalysisReport, NoteMap
+from remixmusic.novelty.passages import build_passages, label_notes
+from remixmusic.novelty.report import AnalysisReport, NoteMap
 from remixmusic.novelty.segment import Segmenter
 from remixmusic.novelty.symbols import DEFAULT_INVARIANCE
 
@@ -166,85 +148,41 @@ class Analyzer:
         return self.matcher.min_length + self.index.order
 
     def analyze_piece(self, piece: Piece, name: str, group: str) -> PieceResult:
-        """Match, segment, label and measure one ``piece``, recorded as ``name`` in ``group``
-        (``query`` or ``control``): the method of the module docstring."""
+        """Match one ``piece``, build its passages, label every note from them, segment its lines into
+        motifs and measure it, recorded as ``name`` in ``group`` (``query`` or ``control``): the method of
+        the module docstring."""
         pm = self.matcher.match_piece(piece)
         notes = piece.notes
         sidecar = read_sidecar(piece)
         surprisal = _surprisal(sidecar, len(notes))
         prompt = _prompt_mask(sidecar, piece)
-        self_mask = self._self_repeats(pm)
-        note_match = _cover_ids(len(notes), [m.notes for m in pm.matches], [m.n_notes for m in pm.matches])
-        # A copied motif's provenance is its rare match's, not a longer stock one's over the same notes.
-        note_rare = _cover_ids(
-            len(notes),
-            [m.notes for m in pm.matches],
-            [m.n_notes for m in pm.matches],
-            [not m.stock for m in pm.matches],
-        )
-        note_varied = _cover_ids(
-            len(notes), [v.notes for v in pm.varied_matches], [v.matched for v in pm.varied_matches]
-        )
-        note_label = np.full(len(notes), -1, np.int64)
-        motifs: list[MotifRecord] = []
+        passages = build_passages(pm, self.index)
+        labels = label_notes(piece, passages, pm.in_line, prompt, self._self_repeats(pm))
+        # Human pieces (the control) have no model surprisal: they fall back to LBDM, with the same
+        # motif length limits, and the piece record says so.
         segmenter = self.segmenter if surprisal is not None else self.segmenter_without_surprisal
-        for lm in pm.lines:
-            line = lm.stream.line
+        lines = [lm.stream.line for lm in pm.lines]
+        segmented = []
+        for line in lines:
             ln = notes[line.notes]
-            seg = segmenter.segment(
-                ln["onset"], ln["duration"], ln["pitch"], None if surprisal is None else surprisal[line.notes]
-            )
-            labels = self._labels(pm, line.notes, seg.starts, prompt, self_mask)
-            note_label[line.notes] = np.repeat(labels, seg.ends - seg.starts)
-            line_end = int((ln["onset"] + ln["duration"]).max())
-            next_start = np.append(ln["onset"][seg.starts[1:]], line_end)
-            for k in range(len(seg)):  # one record per motif (a few per phrase), not per note
-                idx = line.notes[seg.starts[k] : seg.ends[k]]
-                label = LABELS[labels[k]]
-                rec = MotifRecord(
-                    piece=name,
-                    group=group,
-                    motif=len(motifs),
-                    track=line.track,
-                    voice=line.voice,
-                    start_beat=float(ln["onset"][seg.starts[k]]) / STEPS_PER_BEAT,
-                    end_beat=float(next_start[k]) / STEPS_PER_BEAT,
-                    start_note=int(idx[0]),
-                    end_note=int(idx[-1]) + 1,
-                    n_notes=len(idx),
-                    label=label,
-                )
-                match_ids = note_rare if label == "copied" else note_match
-                motifs.append(self._provenance(rec, pm, idx, match_ids, note_varied))
-        source = _note_sources(pm, np.where(note_rare >= 0, note_rare, note_match), note_varied, note_label)
+            s = None if surprisal is None else surprisal[line.notes]
+            segmented.append((line, segmenter.segment(ln["onset"], ln["duration"], ln["pitch"], s)))
+        motifs = motif_records(name, group, piece, segmented, labels, self.config.label_share)
+        passage_rows = passage_records(name, group, piece, lines, passages, self.index)
         originality = self._originality(piece, pm)
-        record = self._record(name, group, piece, pm, motifs, originality, segmenter.method)
-        note_map = NoteMap(notes["onset"], notes["duration"], notes["pitch"], source, note_label)
-        return PieceResult(record, motifs, pm.coverage(COVERAGE_LENGTHS), originality, note_map)
-
-    # -- labelling --------------------------------------------------------------------------------
-    def _labels(
-        self, pm: PieceMatches, idx: np.ndarray, starts: np.ndarray, prompt: np.ndarray, self_mask: np.ndarray
-    ) -> np.ndarray:
-        """Label code per motif of one line by the rule in the module docstring (vectorized over motifs)."""
-        lengths = np.diff(np.append(starts, len(idx)))
-
-        def share(mask: np.ndarray) -> np.ndarray:
-            return np.add.reduceat(mask[idx].astype(np.float64), starts) / lengths
-
-        t = self.config.label_share
-        copied, varied, stock = pm.copied, pm.varied, pm.stock
-        rules = [
-            ("prompt", share(prompt) >= t),
-            ("varied", (share(varied) >= t) & (share(varied) > share(copied))),
-            ("copied", share(copied) >= t),
-            ("stock", share(copied | varied | stock) >= t),
-            ("self-repeat", share(self_mask) >= t),
-        ]
-        out = np.full(len(starts), LABELS.index("novel"), np.int64)
-        for label, hit in reversed(rules):  # earlier rules win: apply them last
-            out[hit] = LABELS.index(label)
-        return out
+        record = piece_record(
+            name,
+            group,
+            piece,
+            lines,
+            labels,
+            len(motifs),
+            _top_source_share(pm),
+            (originality.mean, originality.minimum),
+            segmenter.method,
+        )
+        note_map = NoteMap(notes["onset"], notes["duration"], notes["pitch"], labels.source, labels.label)
+        return PieceResult(record, motifs, pm.coverage(COVERAGE_LENGTHS), originality, note_map, passage_rows)
 
     def _self_repeats(self, pm: PieceMatches) -> np.ndarray:
         """Notes in a run of ``min_length`` symbols that already occurred earlier in the piece (any line).
@@ -278,48 +216,6 @@ class Analyzer:
         mask[np.concatenate(covers)[repeat].ravel()] = True
         return mask
 
-    def _provenance(
-        self,
-        rec: MotifRecord,
-        pm: PieceMatches,
-        idx: np.ndarray,
-        note_match: np.ndarray,
-        note_varied: np.ndarray,
-    ) -> MotifRecord:
-        """``rec`` with the sources, bars, transposition, match length, doc freq and edits of the motif's
-        main match: the match covering most of its notes ``idx`` in ``note_match`` (the caller passes
-        rare matches only for a copied motif); as it is for a motif with none."""
-        if rec.label == "varied":
-            v = _most_common(note_varied[idx])
-            if v >= 0:
-                vm: VariedMatch = pm.varied_matches[v]
-                return replace(
-                    rec,
-                    sources=";".join(s.name for s in vm.sources),
-                    source_bars=";".join(f"{s.bar_first + 1}-{s.bar_last + 1}" for s in vm.sources),
-                    transposition=vm.source.transposition,
-                    match_length=vm.end - vm.start,
-                    bits=round(vm.bits, 1),
-                    edits=vm.edits,
-                    covered_share=float(np.mean(note_varied[idx] >= 0)),
-                )
-        m_id = _most_common(note_match[idx])
-        if m_id < 0 or rec.label in ("novel", "self-repeat", "prompt"):
-            return rec
-        m: Match = pm.matches[m_id]
-        return replace(
-            rec,
-            sources=";".join(s.name for s in m.sources),
-            source_bars=";".join(f"{s.bar_first + 1}-{s.bar_last + 1}" for s in m.sources),
-            transposition=m.sources[0].transposition if m.sources else None,
-            match_length=m.n_notes,
-            doc_freq=m.doc_freq,
-            bits=round(m.bits, 1),
-            edits=0,
-            covered_share=float(np.mean(note_match[idx] >= 0)),
-        )
-
-    # -- measures ---------------------------------------------------------------------------------
     def _originality(self, piece: Piece, pm: PieceMatches) -> OriginalityResult:
         if self.scorer is None:
             empty = np.zeros(0, np.int64)
@@ -364,58 +260,6 @@ class Analyzer:
         top = np.argsort(-votes, kind="stable")[:_SHORTLIST]
         return top[votes[top] > 0]
 
-    def _record(
-        self,
-        name: str,
-        group: str,
-        piece: Piece,
-        pm: PieceMatches,
-        motifs: list[MotifRecord],
-        originality: OriginalityResult,
-        segmentation: str,
-    ) -> PieceRecord:
-        n_line = int(pm.in_line.sum())
-        labels = [m.label for m in motifs]
-        n_motifs = max(1, len(labels))
-
-        def frac(*names: str) -> float:
-            return sum(label in names for label in labels) / n_motifs if labels else math.nan
-
-        rare = [m for m in pm.matches if not m.stock]
-        longest = max(rare, key=lambda m: m.n_notes, default=None)
-        longest_bars = ""
-        if longest is not None and longest.sources:
-            s = longest.sources[0]
-            longest_bars = f"{s.bar_first + 1}-{s.bar_last + 1}"
-        copied_sources = {m.source_names[0] for m in motifs if m.label == "copied" and m.sources}
-        q_bars = piece.bar_of(piece.notes["onset"][longest.notes]) if longest is not None else np.zeros(1)
-        return PieceRecord(
-            piece=name,
-            group=group,
-            path=piece.source or "",
-            n_notes=len(piece.notes),
-            n_line_notes=n_line,
-            n_motifs=len(motifs),
-            copied_coverage=float(pm.copied[pm.in_line].mean()) if n_line else math.nan,
-            varied_coverage=float((pm.varied & ~pm.copied)[pm.in_line].mean()) if n_line else math.nan,
-            stock_coverage=float(pm.stock[pm.in_line].mean()) if n_line else math.nan,
-            recombined_fraction=frac("copied", "varied"),
-            copied_fraction=frac("copied"),
-            varied_fraction=frac("varied"),
-            stock_fraction=frac("stock"),
-            self_repeat_fraction=frac("self-repeat"),
-            prompt_fraction=frac("prompt"),
-            novel_fraction=frac("novel"),
-            longest_copied_notes=longest.n_notes if longest is not None else 0,
-            longest_copied_bars=int(q_bars.max() - q_bars.min() + 1) if longest is not None else 0,
-            longest_copied_source=longest.sources[0].name if longest is not None and longest.sources else "",
-            longest_copied_source_bars=longest_bars,
-            fan_in=len(copied_sources),
-            top_source_share=_top_source_share(pm),
-            originality=originality.mean,
-            originality_min=originality.minimum,
-            segmentation=segmentation,
-        )
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -12,7 +12,7 @@ from remixmusic.evaluation.significance import compare, leaked
 from remixmusic.music.notes import STEPS_PER_BEAT
 from remixmusic.novelty.index import Index
 from remixmusic.novelty.originality import OriginalityResult
-from remixmusic.novelty.records import MotifRecord, PieceRecord
+from remixmusic.novelty.records import MotifRecord, PassageRecord, PieceRecord
 from remixmusic.novelty.report import MEASURES, AnalysisReport, NoteMap
 
 COVERAGE_LENGTHS = np.arange(2, 33)
@@ -35,6 +35,7 @@ class PieceResult:
     coverage: np.ndarray
     originality: OriginalityResult
     note_map: NoteMap
+    passages: list[PassageRecord] = field(default_factory=list)
 
 
 def _assemble(
@@ -100,6 +101,7 @@ def _assemble(
         params=params,
         piece_records=[r.record for r in results],
         motif_records=[m for r in results for m in r.motifs],
+        passage_records=[p for r in results for p in r.passages],
         coverage_lengths=COVERAGE_LENGTHS,
         coverage={
             "query": np.asarray([r.coverage for r in query]).reshape(len(query), len(COVERAGE_LENGTHS)),

@@ -123,6 +123,11 @@ class MatchConfig:
     edits (insertions, deletions, changes) of a varied copy. ``edit_rate``: at most one edit per
     ``1 / edit_rate`` notes. ``extension``: notes an alignment may extend a seed chain on each side.
     ``max_chains``: seed chains aligned per line (those with the longest exact parts).
+    ``false_copies``: the expected number of chance copies per query piece that the information test
+    allows (an E-value, as in BLAST: Karlin & Altschul 1990). A passage of ``b`` bits turns up by chance
+    about ``n * m * 2**-b`` times between ``n`` reference and ``m`` query symbols, so a piece's copies need
+    ``b >= max(min_bits, log2(n * m / false_copies))``: longer queries and larger references ask for more
+    information, which keeps false copies rare in both.
 
     Raises:
         ConfigError: a count below its minimum (1, or 0 for ``max_edits`` and ``extension``), negative
@@ -141,6 +146,7 @@ class MatchConfig:
     edit_rate: float = _number(0.2, 0.0, 1.0, low_open=True)
     extension: int = _count(8, minimum=0)
     max_chains: int = _count(64)
+    false_copies: float = _number(0.05, 0.0, low_open=True)
 
     def __post_init__(self) -> None:
         _validate(self, "matching")

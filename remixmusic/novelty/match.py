@@ -33,6 +33,7 @@ Lengths: ``match_length`` counts *symbols*; a run of ``m`` symbols covers ``m + 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -85,6 +86,7 @@ class Matcher:
         assert resolved.stock_df is not None and resolved.seed_length is not None
         self.min_length: int = resolved.min_length
         self.min_bits: float = resolved.min_bits
+        self._bits_now = self.min_bits  # the information threshold of the piece being matched
         self.stock_df: int = resolved.stock_df
         self.seed_length: int = resolved.seed_length
 
@@ -152,7 +154,17 @@ class Matcher:
             onset_first=int(index.onset[slot]),
             onset_last=int(index.onset[last]),
             transposition=int(query_pitch) - int(index.pitch[slot]),
+            slot=slot,
+            n_notes=n_notes,
         )
+
+    def piece_min_bits(self, n_query_symbols: int) -> float:
+        """Least information (bits) of a copy in a piece of ``n_query_symbols`` symbols: the calibrated
+        ``min_bits``, raised so that chance copies stay below ``false_copies`` per piece (an E-value bound:
+        ``log2(reference symbols * query symbols / false_copies)``; see :class:`MatchConfig`)."""
+        n_ref = max(int(self.index.n_symbols), 1)
+        e_bound = math.log2(n_ref * max(n_query_symbols, 1) / self.config.false_copies)
+        return max(self.min_bits, e_bound)
 
     # -- a whole piece ------------------------------------------------------------------------------
     def match_piece(self, piece: Piece) -> PieceMatches:
@@ -198,6 +210,8 @@ class Matcher:
         matches: list[Match] = []
         varied: list[VariedMatch] = []
         cover_note, cover_len, cover_line, cover_pos = [], [], [], []
+        min_bits = self.piece_min_bits(sum(len(st.symbols) for st in streams))
+        self._bits_now = min_bits
         for li, (stream, stats) in enumerate(zip(streams, all_stats, strict=True)):
             lm = self._line_matches(stream, piece, stats)
             lines.append(lm)
@@ -224,8 +238,8 @@ class Matcher:
                     count=int(lm.count[i]),
                     doc_freq=int(lm.doc_freq[i]),
                     bits=float(b),
-                    low_information=bool(b < self.min_bits),
-                    stock=bool(lm.doc_freq[i] >= self.stock_df or b < self.min_bits),
+                    low_information=bool(b < min_bits),
+                    stock=bool(lm.doc_freq[i] >= self.stock_df or b < min_bits),
                     sources=self._sources(lo, hi, int(piece.notes["pitch"][notes[i]]), int(ms[i]) + order),
                 )
                 matches.append(m)
@@ -256,7 +270,7 @@ class Matcher:
             invariance=index.invariance,
             chance_length=index.chance_length,
             min_length=self.min_length,
-            min_bits=self.min_bits,
+            min_bits=min_bits,
             stock_df=self.stock_df,
             lines=lines,
             matches=matches,
@@ -398,7 +412,7 @@ class Matcher:
             (edits > 0)
             & (matched >= self.min_length + stream.order)
             & (edits <= np.maximum(1, self.config.edit_rate * span))
-            & (bits >= self.min_bits)
+            & (bits >= self._bits_now)
         )
         # Best first (most agreeing notes, then fewest edits). One overlapping a better one by more than half
         # its span is not a copy of its own: it is another source of that one (other pieces only, as for

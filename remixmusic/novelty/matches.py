@@ -19,7 +19,9 @@ _TEMPO_FREE = ("transposed+tempo", "rhythm", "contour")
 @dataclass
 class Source:
     """One reference occurrence: piece, its notes (piece note indices, ``note_last`` inclusive), bars
-    (zero-based, ``bar_last`` inclusive), onset steps, and the transposition query minus source."""
+    (zero-based, ``bar_last`` inclusive), onset steps, and the transposition query minus source;
+    ``slot``: where the passage starts in the index's slot arrays (-1 unknown); ``n_notes``: its length
+    in notes (slots)."""
 
     piece: int
     name: str
@@ -30,6 +32,8 @@ class Source:
     onset_first: int
     onset_last: int
     transposition: int
+    slot: int = -1
+    n_notes: int = 0
 
 
 @dataclass

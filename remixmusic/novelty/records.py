@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
+import numpy as np
+
 from remixmusic.errors import RemixError
 
 
@@ -31,16 +33,21 @@ def _number(value: Any) -> float:
 
 @dataclass
 class PieceRecord:
-    """One analysed piece (a row of ``pieces.csv``).
+    """One analysed piece (a row of ``pieces.csv``); every measure comes from note labels
+    (:mod:`remixmusic.novelty.measures`).
 
-    Counts: ``n_notes`` (all notes), ``n_line_notes`` (notes on analysed lines), ``n_motifs``.
-    Coverages (0-1, share of line notes; NaN with no line notes): ``copied_coverage`` (in rare exact
-    matches longer than chance), ``varied_coverage`` (in varied copies, not copied), ``stock_coverage``.
-    Fractions (0-1, share of motifs; NaN with no motifs) per label, ``recombined_fraction`` being copied
-    or varied. ``longest_copied_notes``/``_bars``: the longest rare exact match in notes and in the
-    query's bars, with its first source's name and bars (1-based ``first-last``; empty when none).
-    ``fan_in``: distinct first sources of copied motifs. ``top_source_share``: largest share of line
-    notes matched to one reference piece (the leakage measure). ``originality``/``originality_min``: mean
+    Counts: ``n_notes`` (all notes), ``n_line_notes`` (analysed notes: on an analysed line, not from a
+    prompt), ``n_motifs``, ``n_passages`` (recombined passages). Fractions (0-1, shares of analysed
+    notes by label, summing to 1; NaN with none): ``copied``, ``varied``, ``stock``, ``self_repeat``,
+    ``novel``; ``recombined_fraction`` = copied + varied, the primary measure; ``prompt_fraction`` is the
+    share of line notes that came from a prompt (excluded from the others). Coverages (0-1, shares of
+    analysed notes inside any passage of that kind, overlaps allowed): ``copied_coverage``,
+    ``varied_coverage``, ``stock_coverage``. ``longest_copied_notes``/``_bars``: the longest copied
+    passage in notes and in the query's bars, with its first source's name and bars (1-based
+    ``first-last``; empty when none). ``fan_in``: distinct first sources of recombined passages.
+    ``novel_glue_notes``: mean novel stretch between two recombined passages of a line (NaN: none).
+    ``top_source_share``: largest share of line notes matched to one reference piece (the leakage
+    measure). ``originality``/``originality_min``: mean
     and least originality over the piece's windows (NaN when not computed). ``segmentation``: the motif
     method used (``lbdm`` for a piece with no surprisal when ``surprisal`` was asked). ``leaked``: a
     control piece that duplicates a reference piece and was left out of the comparison.
@@ -67,6 +74,8 @@ class PieceRecord:
     longest_copied_source: str
     longest_copied_source_bars: str
     fan_in: int
+    novel_glue_notes: float
+    n_passages: int
     top_source_share: float
     originality: float
     originality_min: float
@@ -113,8 +122,9 @@ class MotifRecord:
     ``source_bars`` (1-based ``first-last`` bars, likewise), ``transposition`` (semitones from the first
     source to the query, ``None`` when none), ``match_length`` (notes), ``doc_freq`` (reference pieces
     containing it; 0 for varied copies), ``bits`` (its information, ``None`` when none), ``edits`` (0 for
-    an exact copy, ``None`` when none), ``covered_share`` (share of the motif's notes the match covers).
-    In :meth:`to_dict` rows the ``None`` values are empty strings.
+    an exact copy, ``None`` when none), ``covered_share`` (share of the motif's notes the passage covers).
+    ``*_share``: share of the motif's notes per note label; the motif's ``label`` follows from them by
+    :func:`remixmusic.novelty.measures.motif_label`. In :meth:`to_dict` rows the ``None`` values are empty strings.
     """
 
     piece: str
@@ -136,6 +146,12 @@ class MotifRecord:
     bits: float | None = None
     edits: int | None = None
     covered_share: float = 0.0
+    copied_share: float = 0.0
+    varied_share: float = 0.0
+    stock_share: float = 0.0
+    self_repeat_share: float = 0.0
+    prompt_share: float = 0.0
+    novel_share: float = 0.0
 
     @property
     def source_names(self) -> list[str]:
@@ -159,6 +175,81 @@ class MotifRecord:
         for name in _OPTIONAL:
             values[name] = None if values[name] in ("", None) else values[name]
         return cls(**values)
+
+
+@dataclass
+class PassageRecord:
+    """One passage of a query line (a row of ``passages.csv``; see :mod:`remixmusic.novelty.passages`).
+
+    ``passage`` numbers the piece's passages from 0; ``line`` (index among the piece's analysed lines),
+    ``track``/``voice`` name its line; ``start_note``/``end_note``: positions along the line (end
+    exclusive); ``note_indices``: the notes as indices into the piece's notes (``;``-separated);
+    ``start_beat``/``end_beat``: the query span in its own beats (end exclusive: the next line note's
+    onset, or the last note's end). ``label``: copied, varied or stock. ``sources``: reference pieces,
+    best first (``;``-separated) with their 1-based bars in ``source_bars``; ``source_start_beat``/
+    ``source_end_beat``: the first source's span in its own beats. ``transposition`` (semitones, query
+    minus source), ``time_scale`` (query duration over source duration), ``edits`` (the edit script of a
+    varied copy, ``kind@position``), ``n_edits``, ``match_length`` (notes aligned with the source),
+    ``doc_freq`` (reference tune groups holding an exact pattern), ``bits`` (its information),
+    ``n_notes``, ``prompt_notes`` (of them from a prompt).
+    """
+
+    piece: str
+    group: str
+    passage: int
+    line: int
+    track: int
+    voice: int
+    start_note: int
+    end_note: int
+    start_beat: float
+    end_beat: float
+    label: str
+    sources: str
+    source_bars: str
+    source_start_beat: float
+    source_end_beat: float
+    transposition: int
+    time_scale: float
+    edits: str
+    n_edits: int
+    match_length: int
+    doc_freq: int
+    bits: float
+    n_notes: int
+    prompt_notes: int
+    note_indices: str
+
+    @property
+    def source_names(self) -> list[str]:
+        """The reference pieces of ``sources``, best first."""
+        return self.sources.split(";") if self.sources else []
+
+    @property
+    def notes(self) -> np.ndarray:
+        """``note_indices`` as an int64 array."""
+        return np.asarray([int(x) for x in self.note_indices.split(";")] if self.note_indices else [], np.int64)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The row as written to ``passages.csv`` and ``report.json`` (keys in column order)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, row: Mapping[str, Any]) -> PassageRecord:
+        """A record from a row of :meth:`to_dict` or of a saved ``report.json``.
+
+        Raises:
+            RemixError: an unknown or a missing column.
+        """
+        _check_keys(cls, row)
+        values = dict(row)
+        for name in ("source_start_beat", "source_end_beat"):
+            values[name] = _number(values[name])
+        return cls(**values)
+
+
+PASSAGE_COLUMNS = tuple(f.name for f in fields(PassageRecord))
+"""The columns of ``passages.csv``, in order."""
 
 
 PIECE_COLUMNS = tuple(f.name for f in fields(PieceRecord))

@@ -1,9 +1,10 @@
 """The analysis report: what was found, in memory and as files a person can read or a script can load.
 
-:class:`AnalysisReport` holds per-piece and per-motif records, coverage curves, the query-vs-control
+:class:`AnalysisReport` holds per-piece, per-passage and per-motif records, coverage curves, the query-vs-control
 statistics and every parameter that produced them (invariance, chance and commonness thresholds,
 segmentation, originality windows), so each output file stands on its own. :meth:`AnalysisReport.save`
-writes ``report.json`` (everything, versioned by ``schema_version``), ``pieces.csv``, ``motifs.csv`` and
+writes ``report.json`` (everything, versioned by ``schema_version``), ``pieces.csv``, ``passages.csv``,
+``motifs.csv`` and
 one self-contained ``report.html`` (plots embedded as base64 PNG), each atomically.
 """
 
@@ -21,41 +22,57 @@ from remixmusic._util.files import write_bytes, write_json, write_text
 from remixmusic._util.render import CSS, _fmt, csv_text, html_table, img_tag, json_ready
 from remixmusic.evaluation.significance import Comparison, bootstrap_ci_curves
 from remixmusic.music.notes import STEPS_PER_BEAT
+from remixmusic.novelty.passages import NOTE_LABELS
 from remixmusic.novelty.records import MOTIF_COLUMNS as MOTIF_COLUMNS
-from remixmusic.novelty.records import PIECE_COLUMNS, MotifRecord, PieceRecord
+from remixmusic.novelty.records import (
+    PASSAGE_COLUMNS,
+    PIECE_COLUMNS,
+    MotifRecord,
+    PassageRecord,
+    PieceRecord,
+)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 LABELS = ("copied", "varied", "stock", "self-repeat", "prompt", "novel")
-"""Motif labels, in the precedence the labelling rule applies them (see :mod:`remixmusic.analyze`)."""
+"""Motif labels, in the precedence the labelling rule applies them (see
+:func:`remixmusic.novelty.measures.motif_label`)."""
 
 
 MEASURES = (
-    ("copied_coverage", "share of notes in above-chance rare exact matches"),
-    ("recombined_fraction", "share of motifs copied or varied"),
-    ("copied_fraction", "share of motifs copied"),
-    ("varied_fraction", "share of motifs varied"),
-    ("stock_fraction", "share of motifs that are stock idioms"),
-    ("novel_fraction", "share of motifs that are novel glue"),
-    ("self_repeat_fraction", "share of motifs repeating the piece itself"),
-    ("longest_copied_notes", "longest copied span (notes)"),
-    ("fan_in", "distinct reference pieces among copied motifs"),
+    ("recombined_fraction", "share of notes copied or varied (in a rare exact or a varied passage)"),
+    ("copied_coverage", "share of notes inside copied passages (rare exact matches)"),
+    ("copied_fraction", "share of notes labelled copied"),
+    ("varied_fraction", "share of notes labelled varied"),
+    ("stock_fraction", "share of notes labelled stock (common or low-information matches)"),
+    ("novel_fraction", "share of notes labelled novel"),
+    ("self_repeat_fraction", "share of notes repeating the piece itself"),
+    ("longest_copied_notes", "longest copied passage (notes)"),
+    ("fan_in", "distinct reference pieces among recombined passages"),
     ("originality", "mean originality score (Yin et al.)"),
 )
 """Per-piece measures compared between query and control, with a one-line meaning each."""
 
 
-_LABEL_COLORS = {"stock": "#555555", "self-repeat": "#9ecae1", "prompt": "#000000", "novel": "#d9d9d9"}
+_LABEL_COLORS = {
+    "stock": "#666666",
+    "self-repeat": "#56B4E9",
+    "prompt": "#000000",
+    "novel": "#D9D9D9",
+    "not-analysed": "#FFFFFF",
+}
+"""Colours of notes that are not recombined (copied and varied notes take their source's colour; varied
+ones are drawn lighter with an outline). Okabe-Ito sky blue and greys: distinct under colour blindness."""
 
 
 @dataclass
 class NoteMap:
     """What each note of a piece was found to be, for the remix map.
 
-    ``source`` is the reference piece (index into ``AnalysisReport.reference_names``) of the match that
-    covers the note, -1 if none; ``label`` indexes :data:`LABELS` (the label of the note's motif), -1 for
-    notes on no analysed line (notes under the melody or a skyline, drums).
+    ``source`` is the reference piece (index into ``AnalysisReport.reference_names``) of the passage that
+    gives the note its label, -1 if none; ``label`` indexes
+    :data:`~remixmusic.novelty.passages.NOTE_LABELS` (``not-analysed`` for notes on no analysed line).
     """
 
     onset: np.ndarray
@@ -88,6 +105,7 @@ class AnalysisReport:
     skipped: list[tuple[str, str]]
     reference_names: list[str]
     note_maps: list[NoteMap] = field(default_factory=list)  # query pieces, in piece_records order
+    passage_records: list[PassageRecord] = field(default_factory=list)
 
     # -- tables ---------------------------------------------------------------------------------
     @property
@@ -101,6 +119,12 @@ class AnalysisReport:
         """The motif records as a pandas DataFrame (columns :data:`MOTIF_COLUMNS`), or a list of their
         dicts without pandas."""
         return _table([m.to_dict() for m in self.motif_records], MOTIF_COLUMNS)
+
+    @property
+    def passages(self) -> Any:
+        """The passage records as a pandas DataFrame (columns :data:`PASSAGE_COLUMNS`), or a list of their
+        dicts without pandas."""
+        return _table([p.to_dict() for p in self.passage_records], PASSAGE_COLUMNS)
 
     def query_records(self) -> list[PieceRecord]:
         """The records of the query pieces, in order (the order of ``note_maps``)."""
@@ -125,7 +149,8 @@ class AnalysisReport:
             left=notes.onset / STEPS_PER_BEAT,
             height=0.8,
             color=colors,
-            edgecolor="none",
+            edgecolor=_edges(notes.label),
+            linewidth=0.6,
         )
         ax.set_xlabel("beat")
         ax.set_ylabel("MIDI pitch")
@@ -163,6 +188,7 @@ class AnalysisReport:
             },
             "pieces": [r.to_dict() for r in self.piece_records],
             "motifs": [m.to_dict() for m in self.motif_records],
+            "passages": [p.to_dict() for p in self.passage_records],
             "originality": self.originality_curves,
             "reference_pieces": self.reference_names,
             "note_maps": self.note_map_records(),
@@ -172,7 +198,7 @@ class AnalysisReport:
     def note_map_records(self) -> list[dict[str, Any]]:
         """The remix maps as data: per query piece and note (in the piece's note order), onset and
         duration in beats, pitch, ``source`` (index into ``reference_pieces``, -1 none) and ``label``
-        (the note's motif label, ``None`` for notes on no analysed line)."""
+        (the note's label, one of :data:`~remixmusic.novelty.passages.NOTE_LABELS`)."""
         return [
             {
                 "piece": record.piece,
@@ -180,17 +206,20 @@ class AnalysisReport:
                 "duration_beat": m.duration / STEPS_PER_BEAT,
                 "pitch": m.pitch,
                 "source": m.source,
-                "label": [LABELS[k] if k >= 0 else None for k in m.label.tolist()],
+                "label": [NOTE_LABELS[k] for k in m.label.tolist()],
             }
             for record, m in zip(self.query_records(), self.note_maps, strict=True)
         ]
 
     def save(self, out_dir: str | Path, max_maps: int = 50) -> Path:
-        """Write report.json, pieces.csv, motifs.csv and report.html into ``out_dir``."""
+        """Write report.json, pieces.csv, motifs.csv, passages.csv and report.html into ``out_dir``."""
         out = Path(out_dir)
         write_json(out / "report.json", json_ready(self.to_dict()))
         write_text(out / "pieces.csv", csv_text([r.to_dict() for r in self.piece_records], PIECE_COLUMNS))
         write_text(out / "motifs.csv", csv_text([m.to_dict() for m in self.motif_records], MOTIF_COLUMNS))
+        write_text(
+            out / "passages.csv", csv_text([p.to_dict() for p in self.passage_records], PASSAGE_COLUMNS)
+        )
         write_bytes(out / "report.html", self.html(max_maps).encode("utf-8"))
         return out
 
@@ -302,28 +331,38 @@ def plot_coverage_curves(
 
 
 def _note_colors(notes: NoteMap, names: list[str]) -> tuple[np.ndarray, list[tuple[str, Any]]]:
-    """One RGBA color per note: by source piece for copied/varied notes (the most frequent source
-    first in the palette), by label otherwise."""
+    """One RGBA colour per note: by source piece for copied and varied notes (the most frequent source
+    first in the palette; varied notes at 55% opacity), by label otherwise; and the legend."""
     import matplotlib
     from matplotlib.colors import to_rgba_array
 
-    label = np.where(notes.label >= 0, notes.label, LABELS.index("novel"))
-    copied = np.isin(label, [LABELS.index("copied"), LABELS.index("varied")]) & (notes.source >= 0)
-    uniq, inverse, counts = np.unique(notes.source[copied], return_inverse=True, return_counts=True)
+    label = np.asarray(notes.label)
+    rec = np.isin(label, [NOTE_LABELS.index("copied"), NOTE_LABELS.index("varied")]) & (notes.source >= 0)
+    uniq, inverse, counts = np.unique(notes.source[rec], return_inverse=True, return_counts=True)
     by_count = np.argsort(-counts, kind="stable")
     rank = np.empty(len(uniq), np.int64)
     rank[by_count] = np.arange(len(uniq))
     palette = matplotlib.colormaps["tab20"]
-    colors = to_rgba_array([_LABEL_COLORS.get(lab, "#d9d9d9") for lab in LABELS])[label]
-    colors[copied] = palette(rank[inverse] % 20)
+    base = [_LABEL_COLORS.get(lab, "#D9D9D9") for lab in NOTE_LABELS]
+    colors = to_rgba_array(base)[label]
+    colors[rec] = palette(rank[inverse] % 20)
+    colors[label == NOTE_LABELS.index("varied"), 3] = 0.55
     srcs = uniq[by_count]
     src_color = {int(s): palette(k % 20) for k, s in enumerate(srcs[:19])}
     legend: list[tuple[str, Any]] = [
         (names[s] if 0 <= s < len(names) else str(s), c) for s, c in src_color.items()
     ]
-    present = {LABELS[x] for x in np.unique(label).tolist()}
+    present = {NOTE_LABELS[x] for x in np.unique(label).tolist()}
     legend += [(lab, c) for lab, c in _LABEL_COLORS.items() if lab in present]
     return colors, legend
+
+
+def _edges(label: np.ndarray) -> list[str]:
+    """Outlines: varied notes in black and not-analysed notes in grey (their fill is white), else none."""
+    out = np.full(len(label), "none", object)
+    out[label == NOTE_LABELS.index("varied")] = "#000000"
+    out[label == NOTE_LABELS.index("not-analysed")] = "#999999"
+    return out.tolist()
 
 
 def _table(records: list[dict[str, Any]], columns: tuple[str, ...] | None = None) -> Any:

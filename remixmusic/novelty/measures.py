@@ -1,0 +1,268 @@
+"""Per-piece, per-motif and per-passage records, all computed from note labels.
+
+The note labels (:mod:`remixmusic.novelty.passages`) are the single source of every measure: coverages
+and fractions are shares of the *analysed* notes (on an analysed line, not from a prompt), so a
+prompted continuation never "copies" its own prompt and a piece analysed on all its voices is measured
+on all of them.
+
+Piece measures (:class:`~remixmusic.novelty.records.PieceRecord`):
+
+* ``*_fraction`` of a label: share of analysed notes carrying it (copied, varied, stock, self-repeat,
+  novel; they sum to 1); ``recombined_fraction`` = copied + varied, the primary measure;
+* ``*_coverage``: share of analysed notes inside any passage of that kind, overlaps allowed (a note in a
+  copied passage that is also inside a stock match counts for both);
+* ``longest_copied_notes``/``_bars``: the longest copied passage (notes; bars of the query it spans);
+* ``fan_in``: distinct first sources of the recombined passages (how many reference pieces the piece
+  draws on);
+* ``novel_glue_notes``: mean length (notes) of the novel stretches *between* two recombined passages on
+  a line, the glue of a remix (NaN when a line has fewer than two recombined passages).
+
+Motifs (the musicological segmentation, LBDM by default) only summarise: each motif row gives the share
+of its notes under every label and the source of its dominant passage, and its label follows from the
+shares by the rule of :func:`motif_label`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from remixmusic.music.lines import Line
+from remixmusic.music.notes import STEPS_PER_BEAT, Piece
+from remixmusic.novelty.index import Index
+from remixmusic.novelty.passages import NOTE_LABELS, RECOMBINED, NoteLabels, Passage
+from remixmusic.novelty.records import MotifRecord, PassageRecord, PieceRecord
+from remixmusic.novelty.segment import Segmentation
+
+_CODE = {name: i for i, name in enumerate(NOTE_LABELS)}
+
+
+def motif_label(shares: dict[str, float], label_share: float) -> str:
+    """A motif's label from the shares of its notes per label; the first rule that holds:
+
+    1. ``prompt`` share >= ``label_share``;
+    2. ``varied`` share >= ``label_share`` and above the copied share;
+    3. ``copied`` share >= ``label_share``;
+    4. ``stock``: copied + varied + stock >= ``label_share`` (recombined or idiomatic, mostly);
+    5. ``self-repeat`` share >= ``label_share``;
+    6. ``novel``.
+    """
+    t = label_share
+    if shares["prompt"] >= t:
+        return "prompt"
+    if shares["varied"] >= t and shares["varied"] > shares["copied"]:
+        return "varied"
+    if shares["copied"] >= t:
+        return "copied"
+    if shares["copied"] + shares["varied"] + shares["stock"] >= t:
+        return "stock"
+    if shares["self-repeat"] >= t:
+        return "self-repeat"
+    return "novel"
+
+
+def motif_records(
+    name: str,
+    group: str,
+    piece: Piece,
+    segmented: Sequence[tuple[Line, Segmentation]],
+    labels: NoteLabels,
+    label_share: float,
+) -> list[MotifRecord]:
+    """One record per motif of every analysed line (see the module docstring)."""
+    notes = piece.notes
+    out: list[MotifRecord] = []
+    for line, seg in segmented:
+        ln = notes[line.notes]
+        line_end = int((ln["onset"] + ln["duration"]).max())
+        next_start = np.append(ln["onset"][seg.starts[1:]], line_end)
+        for k in range(len(seg)):
+            idx = line.notes[seg.starts[k] : seg.ends[k]]
+            code = labels.label[idx]
+            shares = {lab: float(np.mean(code == _CODE[lab])) for lab in NOTE_LABELS[:6]}
+            label = motif_label(shares, label_share)
+            rec = MotifRecord(
+                piece=name,
+                group=group,
+                motif=len(out),
+                track=line.track,
+                voice=line.voice,
+                start_beat=float(ln["onset"][seg.starts[k]]) / STEPS_PER_BEAT,
+                end_beat=float(next_start[k]) / STEPS_PER_BEAT,
+                start_note=int(idx[0]),
+                end_note=int(idx[-1]) + 1,
+                n_notes=len(idx),
+                label=label,
+                copied_share=shares["copied"],
+                varied_share=shares["varied"],
+                stock_share=shares["stock"],
+                self_repeat_share=shares["self-repeat"],
+                prompt_share=shares["prompt"],
+                novel_share=shares["novel"],
+            )
+            ids = labels.passage[idx]
+            if label in ("copied", "varied"):  # its provenance is a passage of its own label
+                ids = ids[code == _CODE[label]]
+            ids = ids[ids >= 0]
+            if len(ids) and label not in ("novel", "self-repeat", "prompt"):
+                values, counts = np.unique(ids, return_counts=True)
+                p = labels.passages[int(values[np.argmax(counts)])]
+                rec.sources = ";".join(s.name for s in p.sources)
+                rec.source_bars = ";".join(f"{s.bar_first + 1}-{s.bar_last + 1}" for s in p.sources)
+                rec.transposition = p.transposition
+                rec.match_length = p.match_length
+                rec.doc_freq = p.doc_freq
+                rec.bits = round(p.bits, 1)
+                rec.edits = p.n_edits
+                rec.covered_share = float(np.isin(idx, p.notes).mean())
+            out.append(rec)
+    return out
+
+
+def passage_records(
+    name: str, group: str, piece: Piece, lines: Sequence[Line], passages: Sequence[Passage], index: Index
+) -> list[PassageRecord]:
+    """One record per passage (``passages.csv``), with the query span in the query's beats and the first
+    source's span in the source's beats (end exclusive: the next note's onset, or the last note's end)."""
+    notes = piece.notes
+    out = []
+    for k, p in enumerate(passages):
+        line = lines[p.line]
+        q_end = (
+            int(notes["onset"][line.notes[p.end]])
+            if p.end < len(line.notes)
+            else int(notes["onset"][p.notes[-1]] + notes["duration"][p.notes[-1]])
+        )
+        src = p.source
+        s_start = s_end = math.nan
+        if src is not None and src.slot >= 0:
+            n_src = max(src.n_notes, 1) if src.n_notes else p.match_length
+            last = src.slot + n_src - 1
+            s_start = int(index.onset[src.slot]) / STEPS_PER_BEAT
+            nxt = last + 1
+            same_line = nxt < index.n_slots and int(index.line_of(np.array([nxt]))[0]) == int(
+                index.line_of(np.array([last]))[0]
+            )
+            if same_line and int(index.note[nxt]) >= 0:
+                s_end = int(index.onset[nxt]) / STEPS_PER_BEAT
+            else:
+                dur = float(notes["duration"][p.notes[-1]]) / max(p.time_scale, 1e-9)
+                s_end = (int(index.onset[last]) + dur) / STEPS_PER_BEAT
+        out.append(
+            PassageRecord(
+                piece=name,
+                group=group,
+                passage=k,
+                line=p.line,
+                track=line.track,
+                voice=line.voice,
+                start_note=p.start,
+                end_note=p.end,
+                start_beat=float(notes["onset"][p.notes[0]]) / STEPS_PER_BEAT,
+                end_beat=q_end / STEPS_PER_BEAT,
+                label=p.label,
+                sources=";".join(s.name for s in p.sources),
+                source_bars=";".join(f"{s.bar_first + 1}-{s.bar_last + 1}" for s in p.sources),
+                source_start_beat=s_start,
+                source_end_beat=s_end,
+                transposition=p.transposition,
+                time_scale=p.time_scale,
+                edits=p.edits,
+                n_edits=p.n_edits,
+                match_length=p.match_length,
+                doc_freq=p.doc_freq,
+                bits=round(p.bits, 2),
+                n_notes=p.n_notes,
+                prompt_notes=p.prompt_notes,
+                note_indices=";".join(str(int(i)) for i in p.notes),
+            )
+        )
+    return out
+
+
+def novel_glue(lines: Sequence[Line], labels: NoteLabels) -> float:
+    """Mean length (notes) of the novel stretches between two recombined passages on a line (NaN: none)."""
+    rec = np.isin(labels.label, [_CODE[x] for x in RECOMBINED])
+    lengths: list[int] = []
+    for line in lines:
+        r = rec[line.notes]
+        hits = np.flatnonzero(r)
+        if len(hits) < 2:
+            continue
+        gaps = np.diff(hits) - 1
+        novel = labels.label[line.notes] == _CODE["novel"]
+        for a, g in zip(hits[:-1], gaps, strict=True):
+            if g > 0 and novel[a + 1 : a + 1 + g].all():
+                lengths.append(int(g))
+    return float(np.mean(lengths)) if lengths else math.nan
+
+
+def piece_record(
+    name: str,
+    group: str,
+    piece: Piece,
+    lines: Sequence[Line],
+    labels: NoteLabels,
+    n_motifs: int,
+    top_source_share: float,
+    originality: tuple[float, float],
+    segmentation: str,
+) -> PieceRecord:
+    """The piece's measures from its note labels (see the module docstring)."""
+    analysed = labels.analysed
+    n = int(analysed.sum())
+
+    def share(mask: np.ndarray) -> float:
+        return float(mask[analysed].mean()) if n else math.nan
+
+    def frac(*names: str) -> float:
+        return share(np.isin(labels.label, [_CODE[x] for x in names]))
+
+    def covered(kind: str) -> np.ndarray:
+        mask = np.zeros(len(piece.notes), bool)
+        for p in labels.passages:
+            if p.label == kind:
+                mask[p.notes] = True
+        return mask
+
+    copied = [p for p in labels.passages if p.label == "copied"]
+    longest = max(copied, key=lambda p: p.n_notes - p.prompt_notes, default=None)
+    longest_bars = 0
+    if longest is not None:
+        bars = piece.bar_of(piece.notes["onset"][longest.notes])
+        longest_bars = int(bars.max() - bars.min() + 1)
+    src = longest.source if longest is not None else None
+    rec_sources = {p.sources[0].name for p in labels.passages if p.label in RECOMBINED and p.sources}
+    return PieceRecord(
+        piece=name,
+        group=group,
+        path=piece.source or "",
+        n_notes=len(piece.notes),
+        n_line_notes=n,
+        n_motifs=n_motifs,
+        copied_coverage=share(covered("copied")),
+        varied_coverage=share(covered("varied")),
+        stock_coverage=share(covered("stock")),
+        recombined_fraction=frac(*RECOMBINED),
+        copied_fraction=frac("copied"),
+        varied_fraction=frac("varied"),
+        stock_fraction=frac("stock"),
+        self_repeat_fraction=frac("self-repeat"),
+        prompt_fraction=float(np.mean(labels.label[labels.label != _CODE["not-analysed"]] == _CODE["prompt"]))
+        if np.any(labels.label != _CODE["not-analysed"])
+        else math.nan,
+        novel_fraction=frac("novel"),
+        longest_copied_notes=(longest.n_notes - longest.prompt_notes) if longest is not None else 0,
+        longest_copied_bars=longest_bars,
+        longest_copied_source=src.name if src is not None else "",
+        longest_copied_source_bars=f"{src.bar_first + 1}-{src.bar_last + 1}" if src is not None else "",
+        fan_in=len(rec_sources),
+        novel_glue_notes=novel_glue(lines, labels),
+        n_passages=sum(p.label in RECOMBINED for p in labels.passages),
+        top_source_share=top_source_share,
+        originality=originality[0],
+        originality_min=originality[1],
+        segmentation=segmentation,
+    )

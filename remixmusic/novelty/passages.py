@@ -1,0 +1,239 @@
+"""Passages: the unit of attribution. Every note's label and source comes from the passages covering it.
+
+A *passage* is a maximal stretch of one query line aligned to one reference passage: an exact match
+under the invariance (a maximal exact match of the matching statistics, RAVEN's measure; McCoy et al.
+2023), or a varied copy (an edit alignment on notes, :mod:`remixmusic.novelty.match`). Its boundaries
+come from the alignment itself, never from a segmentation, so a copy that straddles a phrase boundary is
+one passage, and the notes around it that match nothing stay unlabelled.
+
+Exact matches of order-2 symbols (``transposed+tempo``) leave the pitch of their last note free (the last
+symbol only fixes its onset); that note is kept only when its interval from the note before equals the
+source's, so a passage never claims a note that differs from its source.
+
+Note labels (:data:`NOTE_LABELS`), in priority order where passages overlap:
+
+1. ``prompt``: given to the model as a prompt (generation sidecar); excluded from every measure;
+2. ``copied``: in an exact passage that is longer than chance, informative (``bits >= min_bits``) and
+   rare (found in fewer than ``stock_df`` reference tune groups);
+3. ``varied``: in a varied copy (a near match within the edit budget), not copied;
+4. ``stock``: in a longer-than-chance exact match that is common or low in information (cadences,
+   scale runs, repeated notes), and in nothing above;
+5. ``self-repeat``: in a run of ``min_length`` symbols that occurred earlier in the same piece;
+6. ``novel``: on an analysed line and none of the above;
+7. ``not-analysed``: on no analysed line (drums; notes under the melody when only the melody is read).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from remixmusic.music.notes import Piece
+from remixmusic.novelty.index import Index
+from remixmusic.novelty.matches import Match, PieceMatches, Source, VariedMatch
+
+NOTE_LABELS = ("copied", "varied", "stock", "self-repeat", "prompt", "novel", "not-analysed")
+"""Per-note labels (codes are indices into this tuple)."""
+
+RECOMBINED = ("copied", "varied")
+"""Labels that count as recombined from the reference."""
+
+_PRIORITY = ("prompt", "copied", "varied", "stock", "self-repeat")  # first wins where passages overlap
+
+
+@dataclass
+class Passage:
+    """One passage of a query piece.
+
+    ``line``: index into ``PieceMatches.lines``; ``start``/``end``: positions along that line (end
+    exclusive); ``notes``: their indices into ``piece.notes``. ``label``: ``copied``, ``varied`` or
+    ``stock``. ``sources``: reference passages, best first (the first is *the* source). ``transposition``:
+    query minus source pitch (semitones); ``time_scale``: query duration over source duration.
+    ``edits``: the edit script of a varied copy (``kind@line position``, ``;``-separated; empty for an
+    exact one) and ``n_edits`` its length. ``match_length``: notes aligned with the source;
+    ``doc_freq``: reference tune groups holding the exact pattern (0 for a varied copy); ``bits``: the
+    information content of the (source) passage.
+    """
+
+    line: int
+    start: int
+    end: int
+    notes: np.ndarray
+    label: str
+    sources: list[Source]
+    transposition: int
+    time_scale: float
+    match_length: int
+    doc_freq: int
+    bits: float
+    n_edits: int = 0
+    edits: str = ""
+    prompt_notes: int = 0
+
+    @property
+    def n_notes(self) -> int:
+        return len(self.notes)
+
+    @property
+    def source(self) -> Source | None:
+        return self.sources[0] if self.sources else None
+
+
+@dataclass
+class NoteLabels:
+    """Per note of a piece (arrays of ``len(piece.notes)``): ``label`` (code into :data:`NOTE_LABELS`) and
+    ``passage`` (index into the passage list of the note's label, -1 none); ``source``: reference piece of
+    that passage's first source (-1 none)."""
+
+    label: np.ndarray
+    passage: np.ndarray
+    source: np.ndarray
+    passages: list[Passage] = field(default_factory=list)
+
+    def count(self, *labels: str) -> int:
+        codes = [NOTE_LABELS.index(x) for x in labels]
+        return int(np.isin(self.label, codes).sum())
+
+    @property
+    def analysed(self) -> np.ndarray:
+        """Notes that count in measures: on an analysed line and not from a prompt."""
+        return ~np.isin(self.label, [NOTE_LABELS.index("not-analysed"), NOTE_LABELS.index("prompt")])
+
+
+def exact_passage(pm: PieceMatches, index: Index, m: Match) -> Passage:
+    """The passage of one exact match, its last note dropped when its pitch differs from the source."""
+    line = pm.lines[m.line].stream.line
+    end = m.start + m.n_notes
+    sources = m.sources
+    if (
+        index.invariance == "transposed+tempo"
+        and m.sources
+        and not _last_pitch_agrees(pm.piece, line.notes, index, m, end)
+    ):
+        end -= 1
+        sources = [_trimmed(index, s, end - m.start) for s in m.sources]
+    notes = line.notes[m.start : end]
+    src = sources[0] if sources else None
+    return Passage(
+        line=m.line,
+        start=m.start,
+        end=end,
+        notes=notes,
+        label="stock" if m.stock else "copied",
+        sources=sources,
+        transposition=src.transposition if src else 0,
+        time_scale=_time_scale(pm.piece, notes, src),
+        match_length=len(notes),
+        doc_freq=m.doc_freq,
+        bits=m.bits,
+    )
+
+
+def varied_passage(pm: PieceMatches, v: VariedMatch) -> Passage:
+    """The passage of one varied copy."""
+    return Passage(
+        line=v.line,
+        start=v.start,
+        end=v.end,
+        notes=v.notes,
+        label="varied",
+        sources=v.sources,
+        transposition=v.source.transposition,
+        time_scale=_time_scale(pm.piece, v.notes, v.source),
+        match_length=v.matched,
+        doc_freq=0,
+        bits=v.bits,
+        n_edits=v.edits,
+        edits=getattr(v, "script", ""),
+    )
+
+
+def build_passages(pm: PieceMatches, index: Index) -> list[Passage]:
+    """Every passage of a matched piece, in line order: its varied copies, and its exact matches above
+    the length threshold except those inside a varied copy of the same source (the exact runs between
+    the edits of a varied copy are parts of it, not passages of their own)."""
+    varied = [varied_passage(pm, v) for v in pm.varied_matches]
+    exact = [exact_passage(pm, index, m) for m in pm.matches]
+    exact = [p for p in exact if not any(_inside(p, v) for v in varied)]
+    out = [p for p in exact + varied if p.n_notes > 0]
+    out.sort(key=lambda p: (p.line, p.start, -p.n_notes))
+    return out
+
+
+def _inside(p: Passage, v: Passage) -> bool:
+    """Exact passage ``p`` lies within varied passage ``v`` on its line and shares a source piece."""
+    if p.line != v.line or p.start < v.start or p.end > v.end:
+        return False
+    return bool({s.piece for s in p.sources} & {s.piece for s in v.sources})
+
+
+def label_notes(
+    piece: Piece,
+    passages: list[Passage],
+    in_line: np.ndarray,
+    prompt: np.ndarray,
+    self_repeat: np.ndarray,
+) -> NoteLabels:
+    """Label every note from the passages covering it (rules in the module docstring).
+
+    ``in_line``, ``prompt``, ``self_repeat``: boolean per note of ``piece``. Where passages of one label
+    overlap, the longer one gives the note its source. Passage notes from the prompt are counted in
+    ``Passage.prompt_notes``.
+    """
+    n = len(piece.notes)
+    label = np.full(n, NOTE_LABELS.index("not-analysed"), np.int64)
+    label[in_line] = NOTE_LABELS.index("novel")
+    passage = np.full(n, -1, np.int64)
+    label[in_line & self_repeat] = NOTE_LABELS.index("self-repeat")
+    for name in ("stock", "varied", "copied"):  # later ones win
+        ids = [i for i, p in enumerate(passages) if p.label == name]
+        for i in sorted(ids, key=lambda i: passages[i].match_length):  # longer painted last
+            label[passages[i].notes] = NOTE_LABELS.index(name)
+            passage[passages[i].notes] = i
+    label[prompt & in_line] = NOTE_LABELS.index("prompt")
+    passage[prompt] = -1
+    for p in passages:
+        p.prompt_notes = int(prompt[p.notes].sum())
+    first = np.asarray([p.sources[0].piece if p.sources else -1 for p in passages] + [-1], np.int64)
+    return NoteLabels(label, passage, first[passage], passages)
+
+
+def _last_pitch_agrees(piece: Piece, line_notes: np.ndarray, index: Index, m: Match, end: int) -> bool:
+    """Whether the last note of an order-2 exact match (line position ``end - 1``) sits at the source's
+    pitch relative to the passage's first note, for at least one listed source; agreeing sources are
+    moved first."""
+    pitch = piece.notes["pitch"][line_notes].astype(np.int64)
+    want = int(pitch[end - 1]) - int(pitch[m.start])
+    k = end - 1 - m.start
+    agree = [
+        s.slot >= 0 and int(index.pitch[s.slot + k]) - int(index.pitch[s.slot]) == want for s in m.sources
+    ]
+    if any(agree):
+        m.sources[:] = [s for s, a in zip(m.sources, agree, strict=True) if a] + [
+            s for s, a in zip(m.sources, agree, strict=True) if not a
+        ]
+    return any(agree)
+
+
+def _trimmed(index: Index, s: Source, n: int) -> Source:
+    """``s`` shortened to its first ``n`` notes."""
+    if s.slot < 0 or n < 1:
+        return s
+    last = s.slot + n - 1
+    return replace(
+        s,
+        note_last=int(index.note[last]),
+        bar_last=int(index.bar[last]),
+        onset_last=int(index.onset[last]),
+        n_notes=n,
+    )
+
+
+def _time_scale(piece: Piece, notes: np.ndarray, src: Source | None) -> float:
+    """Query over source time span of a passage (1.0 when either span is zero or there is no source)."""
+    if src is None or len(notes) < 2:
+        return 1.0
+    q = int(piece.notes["onset"][notes[-1]]) - int(piece.notes["onset"][notes[0]])
+    s = src.onset_last - src.onset_first
+    return round(q / s, 4) if q > 0 and s > 0 else 1.0
