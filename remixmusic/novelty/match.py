@@ -45,8 +45,6 @@ from remixmusic.music.notes import Piece
 from remixmusic.novelty.config import MatchConfig
 from remixmusic.novelty.index import Index
 from remixmusic.novelty.matches import (
-    _PITCHLESS,
-    _TEMPO_FREE,
     LineMatches,
     Match,
     PieceMatches,
@@ -54,9 +52,10 @@ from remixmusic.novelty.matches import (
     VariedMatch,
 )
 from remixmusic.novelty.symbols import Stream
+from remixmusic.novelty.varied import VariedCopies, merge_copies
 
 
-class Matcher:
+class Matcher(VariedCopies):
     """Matches query pieces against one reference index (settings here, then :meth:`match_piece`).
 
     ``config``: a :class:`~remixmusic.novelty.config.MatchConfig` (defaults when ``None``; see it for
@@ -125,14 +124,17 @@ class Matcher:
         )
 
     def _doc_freq(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-        """Distinct pieces among the first ``df_cap`` occurrences of each suffix-array range."""
+        """Distinct reference tune groups among the first ``df_cap`` occurrences of each suffix-array
+        range (:attr:`Index.piece_group`: near-duplicate groups of a dataset reference, so five
+        harmonisations of one tune count once; pieces when the index knows no groups)."""
         take = np.minimum(hi - lo, self.config.df_cap)
         if take.sum() == 0:
             return np.zeros(len(lo), np.int32)
         owner = np.repeat(np.arange(len(lo)), take)
         pieces = self.index.piece[self.index.sa[np.repeat(lo, take) + ramp(take)]].astype(np.int64)
-        pairs = np.unique(owner * (self.index.n_pieces + 1) + pieces)
-        return np.bincount(pairs // (self.index.n_pieces + 1), minlength=len(lo)).astype(np.int32)
+        groups, n = self.index.piece_group[pieces], self.index.n_groups + 1
+        pairs = np.unique(owner * n + groups)
+        return np.bincount(pairs // n, minlength=len(lo)).astype(np.int32)
 
     def _sources(self, lo: int, hi: int, query_pitch: int, n_notes: int) -> list[Source]:
         """Up to ``max_sources`` occurrences from distinct pieces in ``sa[lo:hi]``."""
@@ -245,7 +247,9 @@ class Matcher:
                 matches.append(m)
                 (stock if m.stock else copied)[m.notes] = True
             if self.config.near:
-                varied.extend(self._varied(li, stream, piece, stats[3], stats[4]))
+                found = self._varied(li, stream, piece, stats[3], stats[4])
+                exact = [(m.start, m.start + m.n_notes, m.sources) for m in matches if m.line == li]
+                varied.extend(merge_copies(self, li, stream, piece, exact, found))
         if any(len(c) for c in cover_note):
             note = np.concatenate(cover_note)
             length = np.concatenate(cover_len)
@@ -286,214 +290,6 @@ class Matcher:
             varied_edits=varied_edits,
             parameters=self.parameters,
         )
-
-    # -- varied copies ------------------------------------------------------------------------------
-    def _varied(
-        self, li: int, stream: Stream, piece: Piece, lo_d: np.ndarray, hi_d: np.ndarray
-    ) -> list[VariedMatch]:
-        """Seed, chain and align varied copies of one query line (see the module docstring).
-
-        Seeds are the occurrences of the ``seed_length``-symbol prefix at every query position (skipped
-        where there are more than ``max_seed_occurrences``); seeds on one diagonal form an exact run;
-        runs on one reference line, in query order, with diagonals at most ``max_edits`` apart and a
-        small gap form a chain. Each chain is aligned once, all chains together.
-        """
-        index = self.index
-        order = index.order
-        width = hi_d - lo_d
-        ok = np.flatnonzero((width > 0) & (width <= self.config.max_seed_occurrences))
-        if len(ok) == 0:
-            return []
-        q = np.repeat(ok, width[ok])
-        slot = np.asarray(index.sa[np.repeat(lo_d[ok], width[ok]) + ramp(width[ok])]).astype(np.int64)
-        diag = slot - q
-        o = np.lexsort((q, diag))
-        q, slot, diag = q[o], slot[o], diag[o]
-        new = np.r_[True, (diag[1:] != diag[:-1]) | (q[1:] != q[:-1] + 1)]
-        run_q, run_slot = q[new], slot[new]
-        run_end = np.r_[q[np.flatnonzero(new)[1:] - 1], q[-1]] + self.seed_length + order  # notes, exclusive
-        run_line = index.line_of(run_slot)
-        o = np.lexsort((run_q, run_line))
-        run_q, run_slot, run_end, run_line = run_q[o], run_slot[o], run_end[o], run_line[o]
-        run_diag = run_slot - run_q
-        # A run continues the chain of the run before it when both are on one reference line, it starts
-        # within max_edits notes of that run's end, on a diagonal at most max_edits away, further on.
-        link = (
-            (run_line[1:] == run_line[:-1])
-            & (run_q[1:] <= run_end[:-1] + self.config.max_edits)
-            & (np.abs(np.diff(run_diag)) <= self.config.max_edits)
-            & (run_slot[1:] > run_slot[:-1])
-        )
-        first = np.flatnonzero(np.r_[True, ~link])
-        last = np.r_[first[1:] - 1, len(run_q) - 1]
-        # Align only the chains with the longest exact parts (near-duplicate-rich corpora give many).
-        top = np.argsort(-(run_end[last] - run_q[first]), kind="stable")[: self.config.max_chains]
-        first, last = first[top], last[top]
-        return self._align(
-            li,
-            stream,
-            piece,
-            run_q[first],
-            run_slot[first],
-            run_q[last],
-            run_slot[last],
-            run_end[last],
-            run_line[first],
-        )
-
-    def _align(
-        self,
-        li: int,
-        stream: Stream,
-        piece: Piece,
-        qa: np.ndarray,
-        sa: np.ndarray,
-        q_last: np.ndarray,
-        s_last: np.ndarray,
-        q_end: np.ndarray,
-        line: np.ndarray,
-    ) -> list[VariedMatch]:
-        """Align all chains of one query line at once: chain ``c`` starts at query line note ``qa[c]`` /
-        reference slot ``sa[c]``; its last run starts at ``q_last[c]`` / ``s_last[c]`` and its exact part
-        ends (exclusive) at query note ``q_end[c]``; ``line`` is the reference line."""
-        index = self.index
-        notes = piece.notes[stream.line.notes]
-        q_pitch = notes["pitch"].astype(np.int64)
-        q_onset = notes["onset"].astype(np.float64)
-        n_q = len(q_pitch)
-        ioi = np.diff(q_onset)
-        tol = 0.25 * float(np.median(ioi)) if len(ioi) else 1.0
-        ext, budget = self.config.extension, self.config.max_edits
-        q_end = np.minimum(q_end, n_q)
-        line_start = index.line_offsets[line]
-        line_end = line_start + _line_notes(index, line)
-        q_lo = np.maximum(0, qa - ext)
-        q_hi = np.minimum(n_q, q_end + ext)
-        s_lo = np.maximum(line_start, sa - ext - budget)
-        s_hi = np.minimum(line_end, s_last + (q_end - q_last) + ext + budget)
-        # Tempo ratio from the anchor to the last exact note of the chain (exact on both sides).
-        s_core = s_last + (q_end - 1 - q_last)
-        scale = np.ones(len(qa))
-        if index.invariance in _TEMPO_FREE:
-            span_s = np.asarray(index.onset[s_core]) - np.asarray(index.onset[sa])
-            span_q = q_onset[q_end - 1] - q_onset[qa]
-            scale = np.where(span_s > 0, span_q / np.maximum(span_s, 1), 1.0)
-        fq, fs = int((q_hi - qa).max()), int((s_hi - sa).max())
-        bq, bs = int((qa - q_lo).max()), int((sa - s_lo).max())
-        fwd = np.zeros((len(qa), fq, fs), bool)
-        back = np.zeros((len(qa), max(bq, 1), max(bs, 1)), bool)
-        for c in range(len(qa)):
-            s_pitch = np.asarray(index.pitch[s_lo[c] : s_hi[c]]).astype(np.int64)
-            s_onset = np.asarray(index.onset[s_lo[c] : s_hi[c]]).astype(np.float64)
-            a = sa[c] - s_lo[c]
-            qt = q_onset[q_lo[c] : q_hi[c]] - q_onset[qa[c]]
-            st = (s_onset - s_onset[a]) * scale[c]
-            same = np.abs(qt[:, None] - st[None, :]) <= tol
-            if index.invariance not in _PITCHLESS:
-                qp = q_pitch[q_lo[c] : q_hi[c]] - q_pitch[qa[c]]
-                same &= qp[:, None] == (s_pitch - s_pitch[a])[None, :]
-            qa_w = qa[c] - q_lo[c]
-            f = same[qa_w:, a:]
-            fwd[c, : f.shape[0], : f.shape[1]] = f
-            r = same[:qa_w, :a][::-1, ::-1]
-            back[c, : r.shape[0], : r.shape[1]] = r
-        fwd_i, fwd_j, fwd_e = _extend(fwd, q_hi - qa, s_hi - sa, np.full(len(qa), budget))
-        back_i, back_j, back_e = _extend(back, qa - q_lo, sa - s_lo, budget - fwd_e)
-        edits = fwd_e + back_e
-        start, end = qa - back_i, qa + fwd_i
-        span = end - start
-        matched = span - edits
-        # Information of each reference passage: its symbols (notes minus order) within its line.
-        s_first = sa - back_j
-        n_sym = np.maximum(back_j + fwd_j - index.order, 0)
-        at = np.repeat(s_first, n_sym) + ramp(n_sym)
-        bits = self.model.passage_bits(np.asarray(index.text[at]), np.cumsum(n_sym) - n_sym, n_sym)
-        keep = (
-            (edits > 0)
-            & (matched >= self.min_length + stream.order)
-            & (edits <= np.maximum(1, self.config.edit_rate * span))
-            & (bits >= self._bits_now)
-        )
-        # Best first (most agreeing notes, then fewest edits). One overlapping a better one by more than half
-        # its span is not a copy of its own: it is another source of that one (other pieces only, as for
-        # exact matches, up to max_sources).
-        piece_of = np.asarray(index.piece[sa])
-        kept: dict[int, list[int]] = {}
-        for c in np.lexsort((piece_of, edits, -matched)):
-            if not keep[c]:
-                continue
-            better = [k for k in kept if min(end[c], end[k]) - max(start[c], start[k]) > span[c] / 2]
-            if not better:
-                kept[int(c)] = [int(c)]
-            elif len(kept[better[0]]) < self.config.max_sources and piece_of[c] not in piece_of[kept[better[0]]]:
-                kept[better[0]].append(int(c))
-
-        def source(c: int) -> Source:
-            first = int(s_first[c])
-            src = self._source(first, int(sa[c] + fwd_j[c]) - first, int(q_pitch[qa[c]]))
-            src.transposition = int(q_pitch[qa[c]]) - int(index.pitch[sa[c]])
-            return src
-
-        return [
-            VariedMatch(
-                li,
-                int(start[c]),
-                int(end[c]),
-                stream.line.notes[start[c] : end[c]],
-                int(edits[c]),
-                int(matched[c]),
-                float(bits[c]),
-                [source(k) for k in others],
-            )
-            for c, others in kept.items()
-        ]
-
-
-def _line_notes(index: Index, line: np.ndarray) -> np.ndarray:
-    """Number of note slots of each reference line (its slots minus the trailing separator padding)."""
-    slots = index.line_offsets[line + 1] - index.line_offsets[line]
-    return slots - (1 if index.order == 0 else 0)
-
-
-def _extend(same: np.ndarray, n_q: np.ndarray, n_s: np.ndarray, budget: np.ndarray):
-    """Best free-end alignments of note sequences from their starts, for a batch of pairs.
-
-    ``same[b, i, j]``: query note ``i`` and reference note ``j`` of pair ``b`` agree (the first ``n_q[b]``
-    and ``n_s[b]`` notes are real). Levenshtein DP, one query note per step for all pairs at once; the
-    chosen end ``(i, j)`` closes on an agreeing pair and maximizes ``agreements - edits`` (an edit needs
-    two agreeing notes after it to be taken) with at most ``budget[b]`` edits, then fewest edits.
-    Returns per pair (query notes, reference notes, edits).
-    """
-    batch, rows, cols_n = same.shape
-    cols = np.arange(cols_n + 1)
-    prev = np.broadcast_to(cols, (batch, cols_n + 1)).astype(np.int64)
-    weight = rows + cols_n + 2
-    best_key = np.zeros(batch, np.int64)
-    best_i, best_j, best_e = (np.zeros(batch, np.int64) for _ in range(3))
-    col_ok = cols[None, 1:] <= n_s[:, None]
-    budget = np.asarray(budget)
-    for i in range(1, rows + 1):
-        agree = same[:, i - 1, :]
-        diag = prev[:, :-1] + ~agree
-        tmp = np.empty_like(prev)
-        tmp[:, 0] = i
-        tmp[:, 1:] = np.minimum(prev[:, 1:] + 1, diag)
-        row = cols + np.minimum.accumulate(tmp - cols, axis=1)
-        e = row[:, 1:]
-        end_ok = agree & (diag == e) & (e <= budget[:, None]) & col_ok & (i <= n_q)[:, None]
-        key = np.where(end_ok, (i - 2 * e) * weight - e, np.iinfo(np.int64).min)
-        k = np.argmax(key, axis=1)
-        kv = key[np.arange(batch), k]
-        better = kv > best_key
-        best_key = np.where(better, kv, best_key)
-        best_i = np.where(better, i, best_i)
-        best_j = np.where(better, k + 1, best_j)
-        best_e = np.where(better, e[np.arange(batch), k], best_e)
-        prev = row
-        if np.all(row.min(axis=1) > budget):
-            break
-    return best_i, best_j, best_e
-
 
 def match_piece(
     piece: Piece, index: Index, config: MatchConfig | None = None, **overrides: Any

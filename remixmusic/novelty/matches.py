@@ -62,7 +62,8 @@ class Match:
 @dataclass
 class VariedMatch:
     """A varied copy: query line notes ``[start, end)`` of line ``line`` align with one reference passage
-    up to ``edits`` note insertions, deletions or changes; ``bits`` is the information content of the
+    up to ``edits`` edits (a change, deletion, insertion, passing note or ornament; ``script`` lists them,
+    ``matched`` counts the aligned notes that agree); ``bits`` is the information content of the
     reference passage. ``sources``: that passage first, then passages of other pieces the same query
     notes align with within the edit budget (folk variants of one tune), best first."""
 
@@ -74,6 +75,7 @@ class VariedMatch:
     matched: int
     bits: float
     sources: list[Source]
+    script: str = ""
 
     @property
     def source(self) -> Source:

@@ -145,7 +145,7 @@ def varied_passage(pm: PieceMatches, v: VariedMatch) -> Passage:
         doc_freq=0,
         bits=v.bits,
         n_edits=v.edits,
-        edits=getattr(v, "script", ""),
+        edits=v.script,
     )
 
 
