@@ -11,8 +11,6 @@ import numpy as np
 from remixmusic.errors import check_choice
 from remixmusic.music.notes import Piece
 
-pass
-
 
 LINE_MODES = ("melody", "merged-voices", "skyline", "voices")
 
@@ -104,11 +102,33 @@ def melody_indices(notes: np.ndarray) -> np.ndarray:
     return candidates[first]
 
 
-def melody_line(piece: Piece) -> np.ndarray:
-    """Pitches of the piece's skyline melody in time order (:func:`remixmusic.views.melody_indices`).
+MELODY_TRACK_NAMES = ("soprano", "sopran", "melody", "melodie", "melodia", "cantus", "lead")
+"""Track names (case-insensitive, as a word at the start of the name) that say "this is the tune"."""
 
-    A lower voice moving under a held top note is not melody, which "highest note at each onset" would
-    wrongly take (a chorale's bass under a soprano's half note).
+
+def melody_track(piece: Piece) -> int | None:
+    """The track the source names as its melody (Soprano, Melody, Cantus, Lead ...: see
+    :data:`MELODY_TRACK_NAMES`), if one holds pitched notes; ``None`` otherwise."""
+    for k, track in enumerate(piece.tracks):
+        words = track.name.strip().lower().replace("_", " ").replace("-", " ").split()
+        if words and words[0] in MELODY_TRACK_NAMES and np.any(
+            (piece.notes["track"] == k) & ~piece.notes["is_drum"]
+        ):
+            return k
+    return None
+
+
+def melody_line(piece: Piece) -> np.ndarray:
+    """Pitches of the piece's melody in time order: the skyline (:func:`melody_indices`) of the track the
+    source names as its melody (:func:`melody_track`), else of all pitched tracks merged.
+
+    A named Soprano part is the tune even where a descant (a violin, a horn) sounds above it; the skyline
+    of all parts would take the descant. A lower voice moving under a held top note is not melody, which
+    "highest note at each onset" would wrongly take (a chorale's bass under a soprano's half note).
     """
-    notes = piece.notes[~piece.notes["is_drum"]]
+    pitched = ~piece.notes["is_drum"]
+    named = melody_track(piece)
+    if named is not None:
+        pitched &= piece.notes["track"] == named
+    notes = piece.notes[pitched]
     return notes["pitch"][melody_indices(notes)].astype(np.int16)
