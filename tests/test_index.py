@@ -186,3 +186,76 @@ def test_build_from_a_midi_folder_and_bad_input(tmp_path, pieces):
         Index.build([], invariance="transposed")
     with pytest.raises(RemixError, match="invariance"):
         Index.build(pieces, invariance="bogus")
+
+
+def _copy(piece: Piece, name: str, group: str) -> Piece:
+    return Piece(notes=piece.notes.copy(), source=f"/corpus/{name}.mid", metadata={"group": group})
+
+
+def test_doc_freq_counts_tune_groups_not_pieces(pieces):
+    """Two versions of one tune in one near-duplicate group hold a phrase no other piece has: its
+    document frequency is 1 (one tune), not 2; an index that knows no groups counts pieces."""
+    from remixmusic.novelty.match import Matcher
+
+    tune = pieces[0]
+    reference = [_copy(tune, "tune-a", "tune"), _copy(tune, "tune-b", "tune"), *pieces[1:12]]
+    index = Index.build(reference)
+    assert index.piece_groups[:3] == ["tune", "tune", ""]
+    assert index.n_groups == index.n_pieces - 1
+    (lm,) = Matcher(index).match_piece(tune).lines
+    longest = int(np.argmax(lm.match_length))
+    assert lm.match_length[longest] == len(lm.stream.symbols) and lm.count[longest] == 2
+    assert lm.doc_freq[longest] == 1
+    index.piece_groups = []  # as an index saved before tune groups
+    del index.__dict__["piece_group"]
+    (lm,) = Matcher(index).match_piece(tune).lines
+    assert lm.doc_freq[longest] == 2
+
+
+def test_five_versions_of_one_tune_are_not_stock(pieces):
+    """stock_df = 5: a phrase five harmonisations of one tune share is one tune's phrase, a quotation; the
+    same phrase in five unrelated tunes would be a stock formula."""
+    from remixmusic.novelty.match import Matcher
+
+    tune = pieces[0]
+    copies = [_copy(tune, f"tune-{k}", "tune") for k in range(5)]
+    grouped = Index.build([*copies, *pieces[1:12]])
+    ungrouped = Index.build([_copy(c, f"tune-{k}", f"tune-{k}") for k, c in enumerate(copies)] + pieces[1:12])
+    found = {}
+    for name, index in (("grouped", grouped), ("ungrouped", ungrouped)):
+        matches = Matcher(index, stock_df=5).match_piece(tune).matches
+        longest = max(matches, key=lambda m: m.length)
+        found[name] = (longest.doc_freq, longest.stock)
+    assert found == {"grouped": (1, False), "ungrouped": (5, True)}
+
+
+def test_tune_groups_are_saved_and_old_indexes_load_with_one_group_per_piece(tmp_path, pieces):
+    from pathlib import Path
+
+    index = Index.build([_copy(pieces[0], "a", "g1"), _copy(pieces[1], "b", "g1"), pieces[2]])
+    loaded = Index.load(index.save(tmp_path / "ref.idx"))
+    assert loaded.piece_groups == ["g1", "g1", ""]
+    assert loaded.piece_group.tolist() == [0, 0, 1]
+    legacy = Index.load(Path(__file__).parent / "data" / "legacy" / "index")
+    assert legacy.piece_groups == [] and legacy.piece_group.tolist() == list(range(legacy.n_pieces))
+    header = json.loads((tmp_path / "ref.idx" / "header.json").read_text())
+    header["piece_groups"] = ["g1"]
+    (tmp_path / "ref.idx" / "header.json").write_text(json.dumps(header))
+    with pytest.raises(IndexFileError, match="1 piece groups for 3 pieces"):
+        Index.load(tmp_path / "ref.idx")
+
+
+def test_dataset_files_read_by_path_get_their_manifest_group(tmp_path):
+    from remixmusic.data.datasets import load_dataset
+    from remixmusic.novelty.groups import tune_group
+
+    ds = load_dataset("bach-chorales")
+    records = ds.records("test")[:6]
+    index = Index.build([ds.root / r["file"] for r in records])
+    assert index.piece_groups == [r["group"] for r in records]
+    assert index.n_groups == len({r["group"] for r in records})
+    # A copy outside the dataset folder has no known group; a Piece's metadata wins.
+    outside = tmp_path / "bwv.mid"
+    outside.write_bytes((ds.root / records[0]["file"]).read_bytes())
+    assert tune_group(Piece(source=str(outside))) == ""
+    assert tune_group(Piece(source=str(outside), metadata={"group": "g"})) == "g"

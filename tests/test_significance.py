@@ -2,6 +2,7 @@ import itertools
 import math
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -10,6 +11,10 @@ from remixmusic.evaluation.significance import (
     bootstrap_ci_curves,
     cliffs_delta,
     compare,
+    compare_measures,
+    group_ids,
+    group_means,
+    holm,
     leaked,
     magnitude,
     mann_whitney_u,
@@ -88,3 +93,94 @@ def test_verdict_reports_direction_and_numbers():
 def test_magnitude_bands_and_leak_rule():
     assert [magnitude(d) for d in (0.1, -0.2, 0.4, -0.9)] == ["negligible", "small", "medium", "large"]
     np.testing.assert_array_equal(leaked(np.array([0.1, 0.5, 0.95])), [False, True, True])
+
+
+def test_holm_adjusted_p_values_match_a_hand_computed_example():
+    # Sorted: 0.005, 0.01, 0.03, 0.04 times m - j + 1 = 4, 3, 2, 1 gives 0.02, 0.03, 0.06, 0.04; the running
+    # maximum makes the last 0.06 (Holm 1979, adjusted p-values as in Wright 1992).
+    np.testing.assert_allclose(holm([0.01, 0.04, 0.03, 0.005]), [0.03, 0.06, 0.06, 0.02])
+    # NaN stays NaN and is not counted in m; values are capped at 1.
+    np.testing.assert_allclose(holm([0.01, math.nan, 0.04]), [0.02, math.nan, 0.04])
+    np.testing.assert_allclose(holm([0.6, 0.5]), [1.0, 1.0])
+    assert holm([]).shape == (0,)
+
+
+def test_the_primary_measure_is_tested_at_alpha_and_the_secondaries_are_holm_adjusted():
+    # U = 79 of 100, two-sided p = 0.0312 (significant alone). Three secondary measures with the same
+    # data: Holm multiplies the smallest by 3 and the running maximum gives all three 0.0936.
+    query, control = np.arange(10.0) + 3.5, np.arange(10.0)
+    names = ("recombined_fraction", "copied_coverage", "stock_fraction", "fan_in")
+    family = compare_measures(
+        {k: query for k in names}, {k: control for k in names}, primary="recombined_fraction"
+    )
+    assert [c.measure for c in family] == list(names)
+    primary, *secondary = family
+    assert primary.role == "primary" and primary.p_adjusted == primary.p_value
+    assert math.isclose(primary.p_value, 0.031209, abs_tol=1e-6)
+    assert "recombined_fraction (primary measure) is higher in the query" in primary.verdict
+    for c in secondary:
+        assert c.role == "secondary" and c.adjustment == "holm over 3 secondary measures"
+        assert math.isclose(c.p_value, primary.p_value)
+        assert math.isclose(c.p_adjusted, 3 * 0.031209012771740242)
+        assert "no clear difference after Holm correction" in c.verdict
+        assert "Holm-adjusted p = 0.094" in c.verdict
+    everything = compare_measures({k: query for k in names}, {k: control for k in names}, primary=None)
+    assert all(c.role == "secondary" and math.isclose(c.p_adjusted, 4 * c.p_value) for c in everything)
+
+
+def test_group_labels_number_groups_and_unknown_labels_stand_alone():
+    np.testing.assert_array_equal(group_ids(["b", "a", "b", "", None, "a"], 6), [0, 1, 0, 2, 3, 1])
+    np.testing.assert_array_equal(group_ids(None, 3), [0, 1, 2])
+    np.testing.assert_allclose(group_means([1.0, 3.0, 2.0], ["x", "y", "x"]), [1.5, 3.0])
+
+
+def test_cluster_bootstrap_is_the_ordinary_one_for_singletons_and_wider_on_clustered_data():
+    rng = np.random.default_rng(5)
+    v = rng.normal(0, 1, 40)
+    assert bootstrap_ci(v, seed=3, groups=np.arange(40)) == pytest.approx(bootstrap_ci(v, seed=3), abs=1e-12)
+    # 8 tune groups of 6 near-identical pieces: about 8 independent values, not 48.
+    groups = np.repeat(np.arange(8), 6)
+    clustered = np.repeat(rng.normal(0, 1, 8), 6) + rng.normal(0, 0.05, 48)
+    naive_lo, naive_hi = bootstrap_ci(clustered, seed=1)
+    lo, hi = bootstrap_ci(clustered, seed=1, groups=groups)
+    assert lo < clustered.mean() < hi
+    assert hi - lo > 2.0 * (naive_hi - naive_lo)  # about sqrt(6) = 2.4 times
+    curves = np.stack([clustered, 2 * clustered], axis=1)
+    clo, chi = bootstrap_ci_curves(curves, seed=1, groups=groups)
+    np.testing.assert_allclose([clo[0], chi[0]], [lo, hi])
+
+
+def test_cluster_bootstrap_keeps_its_coverage_where_the_naive_one_loses_it():
+    # 200 data sets of 10 groups x 5 pieces, between-group sd 1, within 0.2, true mean 0: the naive
+    # interval covers 0 in 60% of them, the cluster bootstrap in 91%.
+    rng = np.random.default_rng(0)
+    groups = np.repeat(np.arange(10), 5)
+    covered = np.zeros(2)
+    for rep in range(200):
+        v = np.repeat(rng.normal(0, 1, 10), 5) + rng.normal(0, 0.2, 50)
+        for k, g in enumerate((None, groups)):
+            lo, hi = bootstrap_ci(v, 0.95, 500, rep, groups=g)
+            covered[k] += lo <= 0 <= hi
+    assert covered[0] / 200 < 0.75 and covered[1] / 200 > 0.85
+
+
+def test_the_rank_test_counts_tune_groups_not_pieces():
+    # Control: 4 tune groups of 6 copies each. Piece by piece the query looks clearly higher (24 control
+    # "pieces"); on the 4 group means the evidence is what 4 values give.
+    query = np.array([0.55, 0.6, 0.65, 0.7, 0.75, 0.8])
+    control = np.repeat([0.1, 0.3, 0.5, 0.62], 6)
+    groups = np.repeat(["a", "b", "c", "d"], 6)
+    naive = compare("recombined_fraction", query, control)
+    clustered = compare("recombined_fraction", query, control, control_groups=groups)
+    exact = mann_whitney_u(query, [0.1, 0.3, 0.5, 0.62])
+    assert clustered.n_control == 24 and clustered.n_control_groups == 4 and clustered.n_query_groups == 6
+    assert clustered.u == exact.u and clustered.p_value == pytest.approx(exact.p_value)
+    assert clustered.cliffs_delta == pytest.approx(cliffs_delta(query, [0.1, 0.3, 0.5, 0.62]))
+    assert naive.p_value < 0.01 < clustered.p_value
+    assert clustered.control_mean == pytest.approx(control.mean())  # the mean stays over pieces
+    assert "tested on the means of 6 query and 4 control tune groups" in clustered.verdict
+    # NaN values drop out with their labels.
+    with_nan = compare("x", query, np.append(control, np.nan), control_groups=np.append(groups, "e"))
+    assert with_nan.n_control_groups == 4 and with_nan.u == clustered.u
+    with pytest.raises(ValueError, match="control: 3 group labels for 24 values"):
+        compare("x", query, control, control_groups=["a", "b", "c"])

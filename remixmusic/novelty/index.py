@@ -35,7 +35,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -44,8 +45,10 @@ from remixmusic._util.files import atomic_directory, sha256_bytes
 from remixmusic._util.parallel import progress_bar
 from remixmusic._util.suffix_array import narrow, suffix_array
 from remixmusic.errors import IndexFileError, RemixError
+from remixmusic.evaluation.significance import group_ids
 from remixmusic.music.lines import DEFAULT_LINES, check_lines
 from remixmusic.music.notes import Piece
+from remixmusic.novelty.groups import tune_groups
 from remixmusic.novelty.information import MODEL_ARRAYS, SymbolModel
 from remixmusic.novelty.inputs import _piece_name, _resolve_reference
 from remixmusic.novelty.symbols import DEFAULT_INVARIANCE, ORDER, Stream, check_invariance, piece_streams
@@ -84,7 +87,10 @@ class Index:
     slot arrays (``text``, ``piece``, ``note``, ``onset``, ``bar``, ``pitch``), the ``sa`` over symbol
     slots only, the line arrays (``line_offsets`` into slots, ``line_piece``, ``line_track``,
     ``line_voice``), ``chance_length`` and ``chance_bits`` (see :meth:`estimate_chance_length` and
-    :meth:`estimate_chance_bits`), the symbol ``model`` and ``manifest_hash``.
+    :meth:`estimate_chance_bits`), the symbol ``model`` and ``manifest_hash``. ``piece_groups``: the
+    tune-group label of each reference piece (:func:`~remixmusic.novelty.groups.tune_group`; ``""``
+    unknown, a group of its own; empty for an index saved without them, where every piece is its own
+    group); document frequency counts these groups (:attr:`piece_group`).
     """
 
     invariance: str
@@ -107,6 +113,7 @@ class Index:
     chance_length: int = 0
     chance_bits: float = 0.0
     manifest_hash: str = ""
+    piece_groups: list[str] = field(default_factory=list)
 
     # -- building ---------------------------------------------------------------------------------
     @classmethod
@@ -124,7 +131,13 @@ class Index:
         """Index a reference corpus.
 
         ``reference``: a list of :class:`Piece`, a list of MIDI paths, a MIDI folder, a dataset name or
-        folder, or a ``corpora.Dataset`` (its ``split`` is used; ``split=None`` means all of it).
+        folder, or a ``corpora.Dataset`` (its ``split`` is used; ``split=None`` means all of it). Each
+        piece's tune group (``piece_groups``) comes from its dataset manifest where it has one
+        (:func:`~remixmusic.novelty.groups.tune_group`).
+
+        Raises:
+            RemixError: no readable piece or no line long enough to index; an unknown invariance or line
+                mode.
         """
         check_invariance(invariance)
         check_lines(lines)
@@ -158,6 +171,7 @@ class Index:
             include_drums=include_drums,
             piece_names=[_piece_name(p, i) for i, p in enumerate(pieces)],
             piece_sources=[p.source or "" for p in pieces],
+            piece_groups=tune_groups(pieces),
             sa=full_sa[n_separators:],
             line_offsets=np.concatenate([[0], np.cumsum(np.concatenate(parts["line_len"]))]).astype(np.int64),
             line_piece=np.asarray(line_piece, np.int32),
@@ -186,6 +200,19 @@ class Index:
     @property
     def n_pieces(self) -> int:
         return len(self.piece_names)
+
+    @cached_property
+    def piece_group(self) -> np.ndarray:
+        """Tune-group number of each reference piece (int64, ``n_pieces`` values in ``0 ..
+        n_groups - 1``), from ``piece_groups``; every piece its own group when those are empty (an index
+        saved without them) or ``""``. Computed once: set ``piece_groups`` before the first use."""
+        labels = self.piece_groups if len(self.piece_groups) == self.n_pieces else None
+        return group_ids(labels, self.n_pieces)
+
+    @property
+    def n_groups(self) -> int:
+        """Distinct tune groups among the reference pieces (``n_pieces`` when none are known)."""
+        return int(self.piece_group.max()) + 1 if self.n_pieces else 0
 
     @property
     def n_symbols(self) -> int:
@@ -350,6 +377,7 @@ class Index:
             "manifest_hash": self.manifest_hash,
             "piece_names": self.piece_names,
             "piece_sources": self.piece_sources,
+            "piece_groups": self.piece_groups,
         }
 
     def save(self, path: str | Path) -> Path:
@@ -394,6 +422,12 @@ class Index:
         model = SymbolModel(*(np.asarray(arrays.pop(f"model_{m}")) for m in MODEL_ARRAYS))
         if len(arrays["text"]) != header["n_slots"] or len(arrays["sa"]) != header["n_symbols"]:
             raise IndexFileError(f"{path}: index arrays do not match its header (damaged or mixed files)")
+        # An index saved before tune groups has none: every piece is then its own group.
+        groups = [str(g) for g in header.get("piece_groups") or []]
+        if groups and len(groups) != len(header["piece_names"]):
+            raise IndexFileError(
+                f"{path}: {len(groups)} piece groups for {len(header['piece_names'])} pieces"
+            )
         return cls(
             invariance=check_invariance(header["invariance"]),
             lines=check_lines(header["lines"]),
@@ -404,6 +438,7 @@ class Index:
             chance_length=int(header["chance_length"]),
             chance_bits=float(header["chance_bits"]),
             manifest_hash=str(header["manifest_hash"]),
+            piece_groups=groups,
             **arrays,
         )
 
