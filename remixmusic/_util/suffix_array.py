@@ -107,9 +107,10 @@ def bisect(
         a_live = np.where(right, mid + 1, a_live)
         b_live = np.where(right, b_live, mid)
         still = a_live < b_live
-        if not still.all():  # write back the finished searches and drop them
+        if np.count_nonzero(still) < len(live):  # write back the finished searches and drop them
             a[live] = a_live
-            live, a_live, b_live = live[still], a_live[still], b_live[still]
+            keep = np.flatnonzero(still)  # one nonzero, then takes: cheaper than three boolean masks
+            live, a_live, b_live = live[keep], a_live[keep], b_live[keep]
     return a
 
 
