@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from remixmusic.novelty.report import PRIMARY_MEASURE
+
 SCHEMA_VERSION = 1
 
 
@@ -42,18 +44,22 @@ pieces of 16 bars; copied coverage 1.0 both)."""
 
 MEASURES = (
     ("copied_coverage", "copied coverage", "share of notes in above-chance rare exact matches"),
-    ("recombined_fraction", "recombined fraction", "share of motifs copied or varied"),
-    ("varied_fraction", "varied fraction", "share of motifs that are varied copies"),
-    ("novel_fraction", "novel fraction", "share of motifs that are novel glue"),
+    ("recombined_fraction", "recombined fraction", "share of notes copied or varied"),
+    ("varied_fraction", "varied fraction", "share of notes in varied copies"),
+    ("novel_fraction", "novel fraction", "share of notes that are novel glue"),
     ("longest_copied_notes", "longest copied span", "longest rare exact match (notes)"),
-    ("fan_in", "fan-in", "distinct reference pieces among copied motifs"),
+    ("fan_in", "fan-in", "distinct reference pieces among recombined passages"),
     ("originality", "originality", "mean originality score (Yin et al.)"),
 )
 """Per-piece measures (analysis record key, display name, meaning) compared between the groups."""
 
 
-PRIMARY = "recombined_fraction"
-"""The measure the verdict's rules are decided on."""
+PRIMARY = PRIMARY_MEASURE
+"""The measure the verdict's rules are decided on (the analysis report's primary measure): tested at
+alpha as is. For each pair of :data:`PAIRS` the other measures of :data:`MEASURES` are secondary, their
+p-values Holm-adjusted among themselves (Holm 1979); they are reported, never decided on. The two
+primary tests the rules read (transformer vs human, ∞-gram vs human) play different parts, the claim
+and the positive control, so neither is corrected for the other."""
 
 
 RULES = (
@@ -97,9 +103,17 @@ COMPARISON_COLUMNS = (
     "ci_b_low",
     "ci_b_high",
     "p_value",
+    "p_adjusted",
     "cliffs_delta",
     "magnitude",
+    "role",
+    "n_groups_a",
+    "n_groups_b",
 )
+"""The columns of ``comparison.csv``: ``n_*`` pieces and ``n_groups_*`` tune groups (the units of the
+test; a generated piece is its own group), means with cluster-bootstrap intervals, the Mann-Whitney p
+on group means unadjusted (``p_value``) and Holm-adjusted for a secondary measure (``p_adjusted``; equal
+for the primary), Cliff's delta on group means, and ``role`` (primary or secondary)."""
 
 
 Log = Callable[[str], None]

@@ -209,7 +209,8 @@ class ExperimentResult:
         table = Table(
             title="transformer vs ∞-gram (pure recombination) vs KN n-gram vs held-out human", show_edge=False
         )
-        for column in ("measure", *(LABELS[g] for g in GROUPS), "position", "p T-H", "delta T-H"):
+        columns = ("position", "p T-H", "p Holm T-H", "delta T-H")
+        for column in ("measure", *(LABELS[g] for g in GROUPS), *columns):
             table.add_column(column, justify="left" if column == "measure" else "right")
         for row in self.positions:
             c = self.comparison(row["measure"], "transformer", "human")
@@ -218,6 +219,7 @@ class ExperimentResult:
                 *(f"{row[g]:.3f}" for g in GROUPS),
                 _num(row["position"], "{:+.2f}"),
                 _num(c["p_value"], "{:.2g}"),
+                _num(c.get("p_adjusted", c["p_value"]), "{:.2g}"),
                 _num(c["cliffs_delta"], "{:+.2f}"),
             )
         console.print(table)

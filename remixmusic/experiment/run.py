@@ -27,11 +27,15 @@ would not match its own four-track source; human pieces are cut to the generated
 length-dependent measures (longest copied span, fan-in) compare pieces of one size.
 
 Statistics per measure and pair of groups (:data:`PAIRS`): bootstrap 95% intervals of the means,
-two-sided Mann-Whitney U, Cliff's delta (:mod:`remixmusic.significance`). The *position* of the
+two-sided Mann-Whitney U, Cliff's delta (:mod:`remixmusic.evaluation.significance`), the human pieces
+resampled and tested by tune group (the dataset manifest's near-duplicate groups; the cluster bootstrap
+and a Mann-Whitney test on group means). Per pair, :data:`PRIMARY` is tested at alpha and the other
+measures' p-values are Holm-adjusted (Holm 1979; :func:`~remixmusic.experiment.verdict.compare_pairs`).
+The *position* of the
 transformer on a measure is ``(T - H) / (R - H)`` with ``T, R, H`` the means of the transformer, the
 ∞-gram and the human control: 0 is where human music sits, 1 where pure recombination sits (bootstrap
-interval from resampling each group); it is undefined when the ∞-gram and the human means (nearly)
-coincide.
+interval from resampling each group, human pieces by tune group); it is undefined when the ∞-gram and
+the human means (nearly) coincide.
 
 Quality proxies: held-out (test split) bits per note of the transformer and the n-gram (the ∞-gram has
 none: it gives probability zero to every continuation it has not seen, so its share of such held-out
@@ -56,11 +60,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from remixmusic.errors import RemixError
-from remixmusic.evaluation.significance import compare
 from remixmusic.experiment.config import ExperimentConfig
-from remixmusic.experiment.design import CONTROL, LABELS, MEASURES, MODELS, PAIRS, PRIMARY, Log
+from remixmusic.experiment.design import CONTROL, LABELS, MEASURES, MODELS, PRIMARY, Log
 from remixmusic.experiment.result import ExperimentResult, Verdict, _num
-from remixmusic.experiment.verdict import _float, _position, comparison_row, decide
+from remixmusic.experiment.verdict import _float, _position, compare_pairs, decide
 
 if TYPE_CHECKING:
     from remixmusic.data.datasets import Dataset
@@ -127,8 +130,9 @@ def run_experiment(
 
     say("5/5 comparing the groups and deciding")
     values = _group_values(analyses)
-    comparisons = _compare(values, config)
-    positions = [_position(key, name, values, config.seed) for key, name, _ in MEASURES]
+    human_groups = [r.tune_group for r in analyses["transformer"].compared_records("control")]
+    comparisons = _compare(values, human_groups, config)
+    positions = [_position(key, name, values, config.seed, human_groups) for key, name, _ in MEASURES]
     quality = _quality(
         inputs.info,
         models.infinigram_metadata,
@@ -312,11 +316,9 @@ def _analyze(
 
 def _group_values(analyses: dict[str, AnalysisReport]) -> dict[str, dict[str, list[float]]]:
     """Per group and measure, one value per piece (NaN where undefined); the human group is the
-    transformer report's control, less the leaked pieces."""
+    transformer report's control, less the leaked pieces (the report's own compared control set)."""
     records = {g: analyses[g].query_records() for g in MODELS}
-    records["human"] = [
-        r for r in analyses["transformer"].piece_records if r.group == "control" and not r.leaked
-    ]
+    records["human"] = analyses["transformer"].compared_records("control")
     return {
         g: {key: [_float(r.measure(key)) for r in recs] for key, _, _ in MEASURES} for g, recs in records.items()
     }
@@ -328,24 +330,12 @@ def _clean_human(human: list[Piece], t_report: AnalysisReport) -> list[Piece]:
     return [p for p in human if Path(p.source or "").name not in removed]
 
 
-def _compare(values: dict[str, dict[str, list[float]]], config: ExperimentConfig) -> list[dict[str, Any]]:
-    """Stage 5a: one comparison row per measure and pair of groups (:data:`PAIRS`)."""
-    return [
-        comparison_row(
-            key,
-            a,
-            b,
-            compare(
-                key,
-                np.asarray(values[a][key], np.float64),
-                np.asarray(values[b][key], np.float64),
-                alpha=config.alpha,
-                seed=config.seed,
-            ),
-        )
-        for key, _, _ in MEASURES
-        for a, b in PAIRS
-    ]
+def _compare(
+    values: dict[str, dict[str, list[float]]], human_groups: list[str], config: ExperimentConfig
+) -> list[dict[str, Any]]:
+    """Stage 5a: one comparison row per measure and pair of groups (:data:`PAIRS`), the human pieces
+    clustered by ``human_groups`` (see :func:`~remixmusic.experiment.verdict.compare_pairs`)."""
+    return compare_pairs(values, {"human": human_groups}, alpha=config.alpha, seed=config.seed)
 
 
 def _decide(

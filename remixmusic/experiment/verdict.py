@@ -1,15 +1,23 @@
 """From comparisons to verdicts: comparison rows, normalized positions and the decision rules applied.
+
+Per pair of groups (:data:`~remixmusic.experiment.design.PAIRS`) the measures are one family
+(:func:`~remixmusic.evaluation.significance.compare_measures`): :data:`PRIMARY` tested at alpha, the
+others Holm-adjusted (Holm 1979). The human pieces are clustered by tune group: intervals resample whole
+groups (cluster bootstrap, Davison & Hinkley 1997; Field & Welsh 2007) and the Mann-Whitney test and
+Cliff's delta compare group means (a cluster-level analysis, Donner & Klar 2000); generated pieces are
+each their own group.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from remixmusic.evaluation.significance import Comparison, magnitude
-from remixmusic.experiment.design import CONTROL, GROUPS, LABELS, MEASURES, PRIMARY
+from remixmusic.evaluation.significance import Comparison, compare_measures, group_ids, magnitude
+from remixmusic.experiment.design import CONTROL, GROUPS, LABELS, MEASURES, PAIRS, PRIMARY
 from remixmusic.experiment.result import Verdict
 
 
@@ -18,7 +26,8 @@ def _float(value: Any) -> float:
 
 
 def comparison_row(measure: str, a: str, b: str, c: Comparison) -> dict[str, Any]:
-    """One row of ``comparison.csv``: group ``a`` against group ``b`` on ``measure``."""
+    """One row of ``comparison.csv`` (:data:`~remixmusic.experiment.design.COMPARISON_COLUMNS`): group
+    ``a`` against group ``b`` on ``measure``."""
     return {
         "measure": measure,
         "group_a": a,
@@ -32,23 +41,85 @@ def comparison_row(measure: str, a: str, b: str, c: Comparison) -> dict[str, Any
         "ci_b_low": c.control_ci[0],
         "ci_b_high": c.control_ci[1],
         "p_value": c.p_value,
+        "p_adjusted": c.p_adjusted,
         "cliffs_delta": c.cliffs_delta,
         "magnitude": c.magnitude,
+        "role": c.role,
+        "n_groups_a": c.n_query_groups,
+        "n_groups_b": c.n_control_groups,
     }
 
 
+def compare_pairs(
+    values: Mapping[str, Mapping[str, Sequence[float]]],
+    groups: Mapping[str, Sequence[str]] | None = None,
+    alpha: float = 0.05,
+    seed: int = 0,
+    n_boot: int = 2000,
+) -> list[dict[str, Any]]:
+    """Comparison rows of every measure of :data:`MEASURES` and pair of groups of
+    :data:`~remixmusic.experiment.design.PAIRS`, measure by measure.
+
+    ``values``: group -> measure -> one value per piece (NaN where undefined); ``groups``: group -> a
+    tune-group label per piece (``""`` unknown; a group left out has every piece its own group). Per
+    pair, :data:`PRIMARY` is tested at ``alpha`` and the other measures are Holm-adjusted among
+    themselves.
+
+    Raises:
+        ValueError: a group's labels are not one per piece.
+    """
+    labels = groups or {}
+    keys = [key for key, _, _ in MEASURES]
+    rows: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for a, b in PAIRS:
+        family = compare_measures(
+            {key: np.asarray(values[a][key], np.float64) for key in keys},
+            {key: np.asarray(values[b][key], np.float64) for key in keys},
+            primary=PRIMARY,
+            alpha=alpha,
+            n_boot=n_boot,
+            seed=seed,
+            query_groups=labels.get(a),
+            control_groups=labels.get(b),
+        )
+        for c in family:
+            rows[(c.measure, a, b)] = comparison_row(c.measure, a, b, c)
+    return [rows[(key, a, b)] for key in keys for a, b in PAIRS]
+
+
 def normalized_position(
-    transformer: np.ndarray, recombiner: np.ndarray, human: np.ndarray, n_boot: int = 2000, seed: int = 0
+    transformer: np.ndarray,
+    recombiner: np.ndarray,
+    human: np.ndarray,
+    n_boot: int = 2000,
+    seed: int = 0,
+    human_groups: Sequence[str] | None = None,
 ) -> tuple[float, tuple[float, float]]:
-    """``(T - H) / (R - H)`` of the group means, with a percentile bootstrap interval (groups resampled
-    independently). NaN when the recombiner's and human means (nearly) coincide, so no scale exists."""
-    groups = [np.asarray(v, np.float64) for v in (transformer, recombiner, human)]
-    groups = [v[~np.isnan(v)] for v in groups]
-    if any(len(v) == 0 for v in groups):
+    """``(T - H) / (R - H)`` of the group means, with a percentile bootstrap interval (the three groups
+    resampled independently; the human pieces by whole tune group when ``human_groups`` gives a label
+    per human piece, the cluster bootstrap). NaN when the recombiner's and human means (nearly)
+    coincide, so no scale exists.
+
+    Raises:
+        ValueError: ``human_groups`` does not hold one label per human piece.
+    """
+    arrays = [np.asarray(v, np.float64) for v in (transformer, recombiner, human)]
+    ids = [np.arange(len(v)) for v in arrays[:2]] + [group_ids(human_groups, len(arrays[2]))]
+    keep = [~np.isnan(v) for v in arrays]
+    arrays, ids = (
+        [v[k] for v, k in zip(arrays, keep, strict=True)],
+        [g[k] for g, k in zip(ids, keep, strict=True)],
+    )
+    if any(len(v) == 0 for v in arrays):
         return math.nan, (math.nan, math.nan)
     rng = np.random.default_rng(seed)
-    means = [v.mean() for v in groups]
-    boot = [v[rng.integers(0, len(v), size=(n_boot, len(v)))].mean(axis=1) for v in groups]
+    means = [v.mean() for v in arrays]
+    boot = []
+    for v, g in zip(arrays, ids, strict=True):
+        g = np.unique(g, return_inverse=True)[1].ravel()
+        sums, counts = np.bincount(g, weights=v), np.bincount(g).astype(np.float64)
+        draws = rng.integers(0, len(sums), size=(n_boot, len(sums)))
+        boot.append(sums[draws].sum(axis=1) / counts[draws].sum(axis=1))
 
     def ratio(t: Any, g: Any, h: Any) -> Any:
         span = np.asarray(g - h, np.float64)
@@ -65,9 +136,17 @@ def normalized_position(
     return point, (float(lo), float(hi))
 
 
-def _position(key: str, name: str, values: dict[str, dict[str, list[float]]], seed: int) -> dict[str, Any]:
+def _position(
+    key: str,
+    name: str,
+    values: dict[str, dict[str, list[float]]],
+    seed: int,
+    human_groups: Sequence[str] | None = None,
+) -> dict[str, Any]:
     arrays = {g: np.asarray(values[g][key], np.float64) for g in GROUPS}
-    point, (lo, hi) = normalized_position(arrays["transformer"], arrays[CONTROL], arrays["human"], seed=seed)
+    point, (lo, hi) = normalized_position(
+        arrays["transformer"], arrays[CONTROL], arrays["human"], seed=seed, human_groups=human_groups
+    )
     means = {g: float(np.nanmean(v)) if np.isfinite(v).any() else math.nan for g, v in arrays.items()}
     return {
         "measure": key,
@@ -80,18 +159,26 @@ def _position(key: str, name: str, values: dict[str, dict[str, list[float]]], se
 
 
 def _higher(row: dict[str, Any], alpha: float) -> bool:
-    """Significantly and non-negligibly higher in group a than in group b."""
-    return bool(
-        row["p_value"] < alpha and magnitude(row["cliffs_delta"]) not in ("negligible", "undefined")
-    ) and (row["cliffs_delta"] > 0)
+    """Significantly (``p_adjusted``, which is the raw p of the primary measure) and non-negligibly
+    higher in group a than in group b."""
+    p = row.get("p_adjusted", row["p_value"])
+    return bool(p < alpha and magnitude(row["cliffs_delta"]) not in ("negligible", "undefined")) and (
+        row["cliffs_delta"] > 0
+    )
 
 
 def _describe(row: dict[str, Any], label_a: str, label_b: str) -> str:
-    return (
+    text = (
         f"{label_a} {row['mean_a']:.2f} [{row['ci_a_low']:.2f}, {row['ci_a_high']:.2f}] vs {label_b} "
         f"{row['mean_b']:.2f} [{row['ci_b_low']:.2f}, {row['ci_b_high']:.2f}], Mann-Whitney p = "
         f"{row['p_value']:.2g}, Cliff's delta = {row['cliffs_delta']:+.2f}"
     )
+    if row.get("role") == "secondary":
+        text += f", Holm-adjusted p = {row['p_adjusted']:.2g}"
+    n_groups_b = row.get("n_groups_b", row["n_b"])
+    if n_groups_b < row["n_b"]:
+        text += f" ({row['n_b']} {label_b} pieces in {n_groups_b} tune groups, tested on group means)"
+    return text
 
 
 def decide(

@@ -28,6 +28,7 @@ from remixmusic.music.lines import DEFAULT_LINES
 from remixmusic.music.notes import Piece
 from remixmusic.novelty.assemble import COVERAGE_LENGTHS, PieceResult, _assemble
 from remixmusic.novelty.config import AnalysisConfig, SegmentConfig
+from remixmusic.novelty.groups import tune_group
 from remixmusic.novelty.index import Index
 from remixmusic.novelty.inputs import PieceSet, PieceSource, ReferenceSource, read_pieces, read_sidecar
 from remixmusic.novelty.labels import (
@@ -181,6 +182,7 @@ class Analyzer:
             (originality.mean, originality.minimum),
             segmenter.method,
         )
+        record.tune_group = tune_group(piece)
         note_map = NoteMap(notes["onset"], notes["duration"], notes["pitch"], labels.source, labels.label)
         return PieceResult(record, motifs, pm.coverage(COVERAGE_LENGTHS), originality, note_map, passage_rows)
 

@@ -1,4 +1,11 @@
 """Assembling per-piece results into an :class:`~remixmusic.novelty.report.AnalysisReport`: leakage check, comparisons and parameters.
+
+One control set: the leakage check flags control pieces that duplicate a reference piece (``leaked`` in
+their records); every comparison, coverage curve and table uses the others
+(:meth:`AnalysisReport.compared_records`). The comparisons are one family
+(:func:`~remixmusic.evaluation.significance.compare_measures`): :data:`~remixmusic.novelty.report.PRIMARY_MEASURE`
+tested at alpha, the other measures Holm-adjusted (Holm 1979), with intervals and tests by tune group
+(each record's ``tune_group``; a piece of unknown group is its own).
 """
 
 from __future__ import annotations
@@ -8,12 +15,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from remixmusic.evaluation.significance import compare, leaked
+from remixmusic.evaluation.significance import compare_measures, leaked
 from remixmusic.music.notes import STEPS_PER_BEAT
 from remixmusic.novelty.index import Index
 from remixmusic.novelty.originality import OriginalityResult
 from remixmusic.novelty.records import MotifRecord, PassageRecord, PieceRecord
-from remixmusic.novelty.report import MEASURES, AnalysisReport, NoteMap
+from remixmusic.novelty.report import MEASURES, PRIMARY_MEASURE, AnalysisReport, NoteMap
 
 COVERAGE_LENGTHS = np.arange(2, 33)
 """Minimum match lengths L (notes) of the coverage curves."""
@@ -71,15 +78,14 @@ def _assemble(
     }
     comparisons = []
     if clean:
-        comparisons = [
-            compare(
-                name,
-                np.asarray([r.record.measure(name) for r in query]),
-                np.asarray([r.record.measure(name) for r in clean]),
-                seed=seed,
-            )
-            for name, _ in MEASURES
-        ]
+        comparisons = compare_measures(
+            {name: np.asarray([r.record.measure(name) for r in query]) for name, _ in MEASURES},
+            {name: np.asarray([r.record.measure(name) for r in clean]) for name, _ in MEASURES},
+            primary=PRIMARY_MEASURE,
+            seed=seed,
+            query_groups=[r.record.tune_group for r in query],
+            control_groups=[r.record.tune_group for r in clean],
+        )
     params: dict[str, Any] = {
         "config": config.to_dict(),
         "invariance": index.invariance,
@@ -94,8 +100,12 @@ def _assemble(
         "originality": analyzer.scorer.params() if analyzer.scorer is not None else None,
         "reference_manifest_hash": index.manifest_hash,
         "n_reference": index.n_pieces,
+        "n_reference_groups": index.n_groups,
         "n_query": len(query),
         "n_control": len(control),
+        "n_control_compared": len(clean),
+        "n_control_groups": len({r.record.tune_group or f"#{i}" for i, r in enumerate(clean)}),
+        "primary_measure": PRIMARY_MEASURE,
     }
     return AnalysisReport(
         params=params,

@@ -50,7 +50,9 @@ class PieceRecord:
     measure). ``originality``/``originality_min``: mean
     and least originality over the piece's windows (NaN when not computed). ``segmentation``: the motif
     method used (``lbdm`` for a piece with no surprisal when ``surprisal`` was asked). ``leaked``: a
-    control piece that duplicates a reference piece and was left out of the comparison.
+    control piece that duplicates a reference piece and was left out of the comparison. ``tune_group``:
+    the piece's near-duplicate tune group from its dataset manifest (``""`` unknown: a group of its own;
+    see :mod:`remixmusic.novelty.groups`), the unit the comparisons resample and test.
     """
 
     piece: str
@@ -81,6 +83,7 @@ class PieceRecord:
     originality_min: float
     segmentation: str
     leaked: bool = False
+    tune_group: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """The row as written to ``pieces.csv`` and ``report.json`` (keys in column order)."""
@@ -91,9 +94,9 @@ class PieceRecord:
         """A record from a row of :meth:`to_dict` or of a saved ``report.json`` (JSON ``null`` is NaN).
 
         Raises:
-            RemixError: an unknown or a missing column (``leaked`` may be missing).
+            RemixError: an unknown or a missing column (``leaked`` and ``tune_group`` may be missing).
         """
-        _check_keys(cls, row, optional=("leaked",))
+        _check_keys(cls, row, optional=("leaked", "tune_group"))
         values: dict[str, Any] = {
             name: _number(row[name]) if name in _FLOATS else row[name] for name in row if name != "leaked"
         }

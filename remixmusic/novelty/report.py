@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,12 @@ MEASURES = (
 """Per-piece measures compared between query and control, with a one-line meaning each."""
 
 
+PRIMARY_MEASURE = "recombined_fraction"
+"""The declared primary measure of :data:`MEASURES`, the one the analysis answers with: tested at alpha as
+is. The others are secondary: their p-values are Holm-adjusted among themselves (Holm 1979; see
+:func:`~remixmusic.evaluation.significance.compare_measures`)."""
+
+
 _LABEL_COLORS = {
     "stock": "#666666",
     "self-repeat": "#56B4E9",
@@ -90,8 +97,15 @@ class AnalysisReport:
     ``to_dict()``; ``AnalysisConfig.from_dict`` rebuilds it), and what it resolved to against this
     reference: ``invariance``, ``lines``, ``chance_length`` and ``min_match_symbols`` (symbols),
     ``min_match_notes``, ``seed_length`` (symbols), ``chance_bits`` and ``min_match_bits`` (bits),
-    ``df_threshold`` (reference pieces), ``originality`` (window settings, ``None`` when not computed),
-    ``reference_manifest_hash`` and the counts ``n_reference``, ``n_query``, ``n_control``.
+    ``df_threshold`` (reference tune groups), ``originality`` (window settings, ``None`` when not
+    computed), ``reference_manifest_hash`` and the counts ``n_reference``, ``n_reference_groups``,
+    ``n_query``, ``n_control`` (before the leakage check), ``n_control_compared`` and
+    ``n_control_groups`` (after it).
+
+    ``comparisons``: one :class:`~remixmusic.evaluation.significance.Comparison` per measure of
+    :data:`MEASURES`, query against the control pieces the leakage check kept
+    (:meth:`compared_records`), :data:`PRIMARY_MEASURE` primary and the rest Holm-adjusted, resampled
+    and tested by tune group (``tune_group`` of the piece records).
     """
 
     params: dict[str, Any]
@@ -130,6 +144,34 @@ class AnalysisReport:
         """The records of the query pieces, in order (the order of ``note_maps``)."""
         return [r for r in self.piece_records if r.group == "query"]
 
+    def compared_records(self, group: str) -> list[PieceRecord]:
+        """The records of ``group`` (``query`` or ``control``) that the comparisons use, in order: the
+        control less the pieces the leakage check removed. The one control set of the comparisons, the
+        coverage curves, the terminal and HTML tables and the experiment's human group."""
+        return [r for r in self.piece_records if r.group == group and not r.leaked]
+
+    def measure_table(self) -> list[dict[str, Any]]:
+        """One row per measure of :data:`MEASURES`: ``measure``, ``role`` (``primary`` or
+        ``secondary``), ``meaning``, the mean over :meth:`compared_records` of each group present
+        (``query``, ``control``), and from its comparison (NaN without one) ``cliffs_delta``, ``p_value``
+        (unadjusted) and ``p_holm`` (Holm-adjusted for a secondary measure, the same for the primary)."""
+        by_name = {c.measure: c for c in self.comparisons}
+        groups = [g for g in ("query", "control") if self.compared_records(g)]
+        rows = []
+        for name, meaning in MEASURES:
+            c = by_name.get(name)
+            row: dict[str, Any] = {
+                "measure": name,
+                "role": "primary" if name == PRIMARY_MEASURE else "secondary",
+                "meaning": meaning,
+            }
+            row.update({g: _mean([r.measure(name) for r in self.compared_records(g)]) for g in groups})
+            row["cliffs_delta"] = c.cliffs_delta if c else math.nan
+            row["p_value"] = c.p_value if c else math.nan
+            row["p_holm"] = c.p_adjusted if c else math.nan
+            rows.append(row)
+        return rows
+
     # -- plots ----------------------------------------------------------------------------------
     def plot_remix_map(self, i: int, ax: Any = None) -> Any:
         """Piano roll of query piece ``i``, each note colored by the reference piece it was matched to.
@@ -163,6 +205,7 @@ class AnalysisReport:
 
     def plot_coverage(self, ax: Any = None) -> Any:
         """Mean coverage curve per group with pointwise bootstrap 95% intervals (a matplotlib ``Figure``)."""
+        groups = {g: [r.tune_group for r in self.compared_records(g)] for g in self.coverage}
         return plot_coverage_curves(
             self.coverage_lengths,
             self.coverage,
@@ -170,6 +213,7 @@ class AnalysisReport:
             f"Coverage by reference matches ({self.params['invariance']})",
             seed=int(self.params.get("config", {}).get("seed", 0)),
             ax=ax,
+            groups={g: labels for g, labels in groups.items() if len(labels) == len(self.coverage[g])},
         )
 
     # -- output ---------------------------------------------------------------------------------
@@ -232,7 +276,10 @@ class AnalysisReport:
             html_table([{"setting": k, "value": _fmt(v)} for k, v in _flat(self.params).items()]),
         ]
         if self.comparisons:
-            parts.append("<h2>Query vs control</h2><ul>")
+            parts.append("<h2>Query vs control</h2>")
+            parts.append(f"<p>{html.escape(self._compared_text())}</p>")
+            parts.append(html_table(self.measure_table(), _TABLE_COLUMNS))
+            parts.append("<ul>")
             parts += [f"<li>{html.escape(c.verdict)}</li>" for c in self.comparisons]
             parts.append(f"</ul><p>{html.escape(self.leakage.get('summary', ''))}</p>")
         parts += ["<h2>Coverage curves</h2>", img_tag(self.plot_coverage())]
@@ -274,21 +321,54 @@ class AnalysisReport:
             f"{p['min_match_notes']} notes (chance {p['chance_length']} symbols) and "
             f"{p['min_match_bits']:.1f} bits, stock above doc freq {p['df_threshold']} or below those bits"
         )
-        groups = [g for g in ("query", "control") if any(r.group == g for r in self.piece_records)]
+        rows = self.measure_table()
+        groups = [g for g in ("query", "control") if rows and g in rows[0]]
         table = Table(show_edge=False)
         table.add_column("measure")
-        for g in groups:
-            table.add_column(g, justify="right")
-        for name, meaning in MEASURES:
-            values = [_mean([r.measure(name) for r in self.piece_records if r.group == g]) for g in groups]
-            table.add_row(f"{name} [dim]({meaning})[/dim]", *[f"{v:.3f}" for v in values])
+        for column in (*groups, "delta", "p", "p (Holm)"):
+            table.add_column(column, justify="right")
+        for row in rows:
+            role = " [bold]primary[/bold]" if row["role"] == "primary" else ""
+            table.add_row(
+                f"{row['measure']}{role} [dim]({row['meaning']})[/dim]",
+                *[f"{row[g]:.3f}" for g in groups],
+                _number(row["cliffs_delta"], "{:+.2f}"),
+                _number(row["p_value"], "{:.2g}"),
+                _number(row["p_holm"], "{:.2g}"),
+            )
         console.print(table)
+        if self.comparisons:
+            console.print(self._compared_text(), highlight=False)
         if self.leakage.get("summary"):
             console.print(self.leakage["summary"])
         for c in self.comparisons:
             console.print(f"- {c.verdict}", highlight=False)
         if self.skipped:
             console.print(f"[yellow]{len(self.skipped)} file(s) skipped[/yellow] (listed in report.json)")
+
+
+    def _compared_text(self) -> str:
+        """Which pieces the table and the comparisons use, and how they are tested."""
+        n = {g: len(self.compared_records(g)) for g in ("query", "control")}
+        groups = {
+            g: len({r.tune_group or f"#{i}" for i, r in enumerate(self.compared_records(g))}) for g in n
+        }
+        removed = self.leakage.get("n_removed", 0)
+        return (
+            f"Compared: {n['query']} query piece(s) in {groups['query']} tune group(s) against "
+            f"{n['control']} control piece(s) in {groups['control']} tune group(s) (after the leakage "
+            f"check removed {removed}). Intervals resample whole tune groups; Mann-Whitney tests and Cliff's "
+            f"delta compare tune-group means. {PRIMARY_MEASURE} is the primary measure, tested at alpha; "
+            "the p-values of the other measures are Holm-adjusted (p (Holm)), and the verdicts follow the "
+            "adjusted values."
+        )
+
+
+_TABLE_COLUMNS = ("measure", "role", "query", "control", "cliffs_delta", "p_value", "p_holm", "meaning")
+
+
+def _number(value: float, spec: str) -> str:
+    return "n/a" if math.isnan(value) else spec.format(value)
 
 
 GROUP_COLORS = {"query": "#d62728", "control": "#1f77b4"}
@@ -303,9 +383,17 @@ def plot_coverage_curves(
     seed: int = 0,
     ax: Any = None,
     colors: dict[str, str] | None = None,
+    groups: Mapping[str, Sequence[str]] | None = None,
 ) -> Any:
     """Mean coverage curve of each group (pieces x lengths) with pointwise bootstrap 95% intervals, and
-    the chance threshold as a dotted line; a matplotlib ``Figure`` drawn without pyplot state."""
+    the chance threshold as a dotted line; a matplotlib ``Figure`` drawn without pyplot state.
+
+    ``groups``: per group, a tune-group label per piece (curve row); the intervals then resample whole
+    tune groups (cluster bootstrap, :func:`~remixmusic.evaluation.significance.bootstrap_ci_curves`).
+
+    Raises:
+        ValueError: a group's labels are not one per curve.
+    """
     import matplotlib
     from matplotlib.figure import Figure
 
@@ -317,7 +405,7 @@ def plot_coverage_curves(
         if group_curves is None or len(group_curves) == 0:
             continue
         color = colors.get(group, palette(k % 10))
-        lo, hi = bootstrap_ci_curves(group_curves, seed=seed)
+        lo, hi = bootstrap_ci_curves(group_curves, seed=seed, groups=(groups or {}).get(group))
         ax.plot(lengths, group_curves.mean(axis=0), color=color, label=f"{group} (n={len(group_curves)})")
         ax.fill_between(lengths, lo, hi, color=color, alpha=0.2, linewidth=0)
     ax.axvline(threshold, color="gray", linestyle=":", label="chance threshold", linewidth=1)
