@@ -154,9 +154,10 @@ def test_pure_recombination_shows_up_as_copying(run):
     result, _, _, _ = run
     infini = result.group_mean("copied_coverage", "infinigram")[0]
     human = result.group_mean("copied_coverage", "human")[0]
-    # 0.57 (0.32, 0.97, 1.0, and 0.0 for one that ends after two bars, at the end of a short training
-    # chorale, too short for any match) vs 0.08. Four bars are too few: the analysis needs 9 melody notes.
-    assert infini > 0.4 and infini > 3 * human
+    # All four voices are analysed: 0.30 of the ∞-gram's notes lie in copied passages (its 16-token
+    # context spans a few chords, so inner voices copy in shorter stretches than the soprano; 0.57 on the
+    # melody line alone) against 0.03 for held-out chorales; recombined 0.58 against 0.11.
+    assert infini > 0.2 and infini > 3 * human
     assert result.comparison("copied_coverage", "infinigram", "human")["cliffs_delta"] > 0.4
     # The smoothed n-gram copies nothing at these settings: why it is not the control.
     assert result.group_mean("copied_coverage", "ngram")[0] < human

@@ -45,9 +45,9 @@ def test_skyline_takes_the_top_note_per_onset_per_track_and_skips_drums():
     assert [line.track for line in with_drums] == [0, 1, 2]
 
 
-def test_default_melody_merges_tracks_and_skips_notes_under_a_held_top_note():
+def test_melody_merges_tracks_and_skips_notes_under_a_held_top_note():
     piece = chords_piece()
-    (line,) = extract_lines(piece)
+    (line,) = extract_lines(piece, "melody")
     assert line.track == MERGED_TRACK
     assert piece.notes["pitch"][line.notes].tolist() == [67, 69, 72]
     # Soprano holds a half note while the alto moves: the alto's second note is not melody.
@@ -59,8 +59,16 @@ def test_default_melody_merges_tracks_and_skips_notes_under_a_held_top_note():
         (0, 1, 1, 0),
     )
     voices = Piece(notes=notes, tracks=[Track("S"), Track("A")])
-    (melody,) = extract_lines(voices)
+    (melody,) = extract_lines(voices, "melody")
     assert voices.notes["pitch"][melody.notes].tolist() == [72, 74]
+
+
+def test_by_default_every_voice_of_every_track_is_a_line():
+    piece = chords_piece()
+    lines = extract_lines(piece)
+    pitched = np.flatnonzero(~piece.notes["is_drum"])
+    assert sorted(np.concatenate([line.notes for line in lines]).tolist()) == pitched.tolist()
+    assert {line.track for line in lines} == set(piece.notes["track"][pitched].tolist())
 
 
 def test_melody_does_not_depend_on_how_voices_are_spread_over_tracks():

@@ -1,4 +1,5 @@
-"""Melodic lines of a piece: the melody (highest sounding note over all tracks), merged voices, per-track skylines or voices.
+"""Melodic lines of a piece: every voice of every track (the default), the melody (highest sounding note over
+all tracks), merged voices or per-track skylines (see :mod:`remixmusic.novelty.symbols` for the modes).
 """
 
 from __future__ import annotations
@@ -11,11 +12,10 @@ import numpy as np
 from remixmusic.errors import check_choice
 from remixmusic.music.notes import Piece
 
-
 LINE_MODES = ("melody", "merged-voices", "skyline", "voices")
 
 
-DEFAULT_LINES = "melody"
+DEFAULT_LINES = "voices"
 
 
 MERGED_LINE_MODES = ("melody", "merged-voices")

@@ -7,18 +7,23 @@ note (or per pair/triple of notes) chosen so that the variations a composer or a
 
 Lines (``lines=``):
 
-- ``"melody"`` (default): one line for the whole piece, over all tracks merged: the notes that are the
-  highest sounding pitch when they start, one per onset (the skyline melody extraction of Uitdenbogerd &
-  Zobel 1999, applied to every channel at once as they did; a lower voice moving under a held top note
-  is not melody). It is the default because it does not depend on how voices are spread over
-  tracks: a model that writes four voices into one track and a human file with one track per voice give
-  the same line, so generated pieces and their training corpus are compared like with like.
+- ``"voices"`` (default): every voice of every track: inside each track, every chord tone gets a line
+  by pitch rank from the top (voice 0 is the track's top line). All voices are analysed, so a quotation
+  in an inner voice or the bass is found, and remix maps colour every note; a model that writes four
+  voices into one track and a human file with one track per voice both give four lines, compared like
+  with like. Low-content inner voices (repeated notes, scale runs) do not count as quotations: a copy
+  must carry more information than chance (:mod:`remixmusic.novelty.information`), and the information
+  threshold grows with the number of query symbols analysed (:class:`~remixmusic.novelty.config.MatchConfig`
+  ``false_copies``), so analysing more lines does not buy more false copies.
+- ``"melody"``: one line for the whole piece, over all tracks merged: the notes that are the highest
+  sounding pitch when they start, one per onset (the skyline melody extraction of Uitdenbogerd & Zobel
+  1999, applied to every channel at once as they did; a lower voice moving under a held top note is not
+  melody).
 - ``"merged-voices"``: all tracks merged, then every chord tone gets a line by pitch rank from the top
   (voice 0 is the melody). Voice separation by pitch rank: right for homophonic textures such as
   chorales, wrong where voices cross or rest.
 - ``"skyline"``: one line per track, the highest note at each onset inside that track; for corpora
   whose tracks mean the same thing in every file.
-- ``"voices"``: like ``"merged-voices"`` but inside each track.
 
 Lines of the merged modes have ``track == -1``.
 
