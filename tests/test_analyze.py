@@ -15,7 +15,7 @@ from remixmusic._util.render import json_ready
 from remixmusic.cli import app
 from remixmusic.data.datasets import load_dataset
 from remixmusic.errors import ConfigError
-from remixmusic.io.midi import write_midi
+from remixmusic.io.midi import read_midi, write_midi
 from remixmusic.music.lines import extract_lines
 from remixmusic.music.notes import NOTE_DTYPE, STEPS_PER_BEAT, Piece, Track
 from remixmusic.novelty.analyze import Analyzer, analyze
@@ -37,7 +37,8 @@ def chorales():
 
 @pytest.fixture(scope="module")
 def index(chorales):
-    return Index.build(chorales[1])
+    """The reference on melody lines: the planted-copy tests below plant into one line."""
+    return Index.build(chorales[1], lines="melody")
 
 
 @pytest.fixture(scope="module")
@@ -53,8 +54,8 @@ def unwrapped(output: str) -> str:
 
 
 def soprano(piece: Piece) -> np.ndarray:
-    """The chorale's melody line, the default view (all tracks merged, highest sounding note)."""
-    (line,) = extract_lines(piece)
+    """The chorale's melody line (all tracks merged, highest sounding note)."""
+    (line,) = extract_lines(piece, "melody")
     return piece.notes[line.notes]
 
 
@@ -465,7 +466,6 @@ def test_generated_folder_needs_no_arguments(tmp_path, chorales):
     from remixmusic.generation.checkpoint import save_checkpoint
     from remixmusic.generation.config import ModelConfig
     from remixmusic.generation.model import MusicTransformer
-    from remixmusic.io.midi import read_midi
     from remixmusic.tokenizer.config import TokenizerConfig
     from remixmusic.tokenizer.remi import RemiTokenizer
 
@@ -555,3 +555,46 @@ def test_an_unexpected_failure_in_one_piece_skips_only_that_piece(chorales, inde
     report = analyze(pieces, index, jobs=1, show_progress=False, originality=False)
     assert [r.piece for r in report.piece_records] == ["piece0", "piece2"]
     assert report.skipped == [("piece1", "analysis failed: IndexError: index 7 is out of bounds")]
+
+
+def test_prompt_notes_are_excluded_from_every_measure(tmp_path, chorales, index):
+    """A continuation of a reference chorale whose prompt is its first bars: the prompt is labelled
+    prompt, never copied, and the piece is measured on the notes after it only."""
+    ds, _, _ = chorales
+    path = ds.files("train")[0]
+    folder = tmp_path / "continued"
+    folder.mkdir()
+    midi = folder / "piece_000.mid"
+    midi.write_bytes(path.read_bytes())
+    (folder / "piece_000.json").write_text(json.dumps({"prompt": {"bars": 4, "included": True, "n_notes": 30}}))
+    report = analyze(folder, index, jobs=1, show_progress=False, originality=False)
+    (record,) = report.query_records()
+    (note_map,) = report.note_maps
+    piece = read_midi(midi)
+    in_prompt = piece.bar_of(piece.notes["onset"]) < 4
+    labels = np.asarray([NOTE_LABELS[k] for k in note_map.label])
+    assert set(labels[in_prompt]) <= {"prompt", "not-analysed"} and (labels[in_prompt] == "prompt").any()
+    assert not np.isin(labels[in_prompt], ["copied", "varied"]).any()
+    analysed = ~np.isin(labels, ["prompt", "not-analysed"])
+    assert record.n_line_notes == int(analysed.sum())
+    assert record.recombined_fraction == pytest.approx(np.isin(labels[analysed], ["copied", "varied"]).mean())
+    assert all(p.prompt_notes <= p.n_notes for p in report.passage_records)
+    assert record.longest_copied_notes <= int(analysed.sum())
+
+
+@pytest.mark.parametrize("invariance", ["exact", "transposed", "transposed+tempo", "rhythm", "contour"])
+@pytest.mark.parametrize("lines", ["voices", "melody", "merged-voices", "skyline"])
+def test_a_reference_piece_is_entirely_copied_from_itself_in_every_view(chorales, invariance, lines):
+    """Views with pitch: every analysed note is copied from the piece itself. Rhythm and contour views
+    carry too little information for a chorale voice to be a quotation (all quarter notes): every note
+    is still matched, as copied or stock, none novel."""
+    _, train, _ = chorales
+    ref = Index.build(train[:30], invariance=invariance, lines=lines)
+    report = analyze(train[:2], ref, jobs=1, show_progress=False, originality=False)
+    for record in report.query_records():
+        why = (record.piece, record.stock_fraction, record.novel_fraction)
+        assert record.novel_fraction == 0.0 and record.self_repeat_fraction == 0.0, why
+        if invariance in ("exact", "transposed", "transposed+tempo"):
+            assert record.copied_fraction == 1.0 and record.recombined_fraction == 1.0, why
+    own = {p.piece: p.source_names[0] for p in report.passage_records if p.label == "copied"}
+    assert own and all(own[name] == name for name in own)

@@ -158,7 +158,12 @@ class Analyzer:
         surprisal = _surprisal(sidecar, len(notes))
         prompt = _prompt_mask(sidecar, piece)
         passages = build_passages(pm, self.index)
-        labels = label_notes(piece, passages, pm.in_line, prompt, self._self_repeats(pm))
+        # A line too short to hold a match above the length threshold cannot show a copy: not analysed.
+        analysed = np.zeros(len(notes), bool)
+        for lm in pm.lines:
+            if len(lm.stream.line.notes) >= self.min_match_notes:
+                analysed[lm.stream.line.notes] = True
+        labels = label_notes(piece, passages, analysed, prompt, self._self_repeats(pm))
         # Human pieces (the control) have no model surprisal: they fall back to LBDM, with the same
         # motif length limits, and the piece record says so.
         segmenter = self.segmenter if surprisal is not None else self.segmenter_without_surprisal

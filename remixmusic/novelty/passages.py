@@ -20,7 +20,8 @@ Note labels (:data:`NOTE_LABELS`), in priority order where passages overlap:
    scale runs, repeated notes), and in nothing above;
 5. ``self-repeat``: in a run of ``min_length`` symbols that occurred earlier in the same piece;
 6. ``novel``: on an analysed line and none of the above;
-7. ``not-analysed``: on no analysed line (drums; notes under the melody when only the melody is read).
+7. ``not-analysed``: on no analysed line (drums; notes under the melody when only the melody is read;
+   lines shorter than the shortest match that counts, which could not show a copy).
 """
 
 from __future__ import annotations
