@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +21,9 @@ def load_model(path: str | Path | None = None) -> tuple[GenerativeModel, RemiTok
     """A model to generate with, its tokenizer, and its identity for sidecars.
 
     ``path`` is a transformer checkpoint directory or a saved n-gram or ∞-gram model (a directory with
-    ``ngram.json``, see :func:`load_ngram`); ``None`` means the shipped default checkpoint. The model is
+    ``ngram.json``, see :func:`load_ngram`), or the name of a shipped checkpoint (``bach-small``) from
+    any working directory; ``None`` means the shipped default checkpoint. The identity records the
+    model's absolute path, so a sidecar leads back to it from anywhere. The model is
     a :class:`~remixmusic.generation.protocols.GenerativeModel`: a
     :class:`~remixmusic.generation.model.MusicTransformer` (in eval mode, on the CPU), an
     :class:`NGramModel` or an :class:`~remixmusic.generation.baselines.infinigram.InfiniGram`. The
@@ -36,7 +39,7 @@ def load_model(path: str | Path | None = None) -> tuple[GenerativeModel, RemiTok
     from remixmusic.generation.checkpoint_info import default_checkpoint_path
     from remixmusic.tokenizer.config import TokenizerConfig
 
-    path = Path(path) if path is not None else default_checkpoint_path()
+    path = _resolve(path, default_checkpoint_path)
     if (path / "ngram.json").exists():
         ngram = load_ngram(path)
         try:
@@ -59,10 +62,23 @@ def load_model(path: str | Path | None = None) -> tuple[GenerativeModel, RemiTok
             **identity,
             "id": f"{path.name}@{sha[:12]}",
             "name": path.name,
-            "path": str(path),
+            "path": str(path.resolve()),
             "weights_sha256": sha,
         },
     )
+
+
+def _resolve(path: str | Path | None, shipped: Callable[..., Path]) -> Path:
+    """``path`` as given when it exists; a bare name that is no path here names a shipped checkpoint."""
+    if path is None:
+        return shipped()
+    given = Path(path)
+    if given.exists() or len(given.parts) != 1:
+        return given
+    try:
+        return shipped(str(path))
+    except CheckpointError:
+        return given  # reported as missing by the loader, with the path the user gave
 
 
 def load_ngram(directory: str | Path) -> NGramModel | InfiniGram:
