@@ -77,6 +77,45 @@ def test_normalize_merges_duplicates_and_cuts_same_pitch_overlaps():
     assert out[["onset", "pitch", "duration"]].tolist() == [(0, 60, 6), (6, 60, 12), (6, 64, 3)]
 
 
+def _normalize_reference(notes: np.ndarray) -> list[tuple]:
+    """normalize_notes written plainly: per (track, pitch, onset) the longest note (then the loudest),
+    each cut at the next onset of its track and pitch; sorted by onset, track, pitch."""
+    best: dict[tuple, tuple] = {}
+    for n in notes.tolist():
+        onset, duration, pitch, velocity, track = n[:5]
+        key = (track, pitch, onset)
+        if key not in best or (duration, velocity) > (best[key][1], best[key][3]):
+            best[key] = n
+    kept = sorted(best.values(), key=lambda n: (n[4], n[2], n[0]))
+    out = []
+    for i, n in enumerate(kept):
+        after = kept[i + 1] if i + 1 < len(kept) else None
+        if after is not None and (after[4], after[2]) == (n[4], n[2]) and n[0] + n[1] > after[0]:
+            n = (n[0], after[0] - n[0], *n[2:])
+        out.append(tuple(n))
+    return sorted(out, key=lambda n: (n[0], n[4], n[2]))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_normalize_notes_matches_a_plain_reference(data):
+    n = data.draw(st.integers(0, 40))
+    notes = np.zeros(n, NOTE_DTYPE)
+    wide = data.draw(st.booleans())  # also values no file gives (negative onsets, pitches past 127)
+    lo, hi = (-3000, 3000) if wide else (0, 40)
+    for field, values in [
+        ("onset", st.integers(lo, hi)),
+        ("duration", st.integers(1, 30)),
+        ("pitch", st.integers(-5, 200) if wide else st.integers(58, 62)),
+        ("velocity", st.integers(1, 127)),
+        ("track", st.integers(0, 2)),
+    ]:
+        notes[field] = data.draw(st.lists(values, min_size=n, max_size=n))
+    notes["program"] = notes["track"] * 10
+    assert normalize_notes(notes).tolist() == _normalize_reference(notes)
+    assert normalize_notes(notes[::-1].copy()).tolist() == _normalize_reference(notes)  # order-free
+
+
 def test_zero_length_and_unquantized_notes_are_quantized(tmp_path):
     import mido
 

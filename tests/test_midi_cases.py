@@ -280,6 +280,28 @@ def test_a_format_2_file_plays_its_three_songs_one_after_another():
     assert piece.metadata["repairs"] == ["format 2: 3 independent sequences played one after another"]
 
 
+def test_format_2_sequences_start_afresh_at_the_default_tempo_and_meter():
+    slow = encode_track([(0, b"\xff\x51\x03\x0f\x42\x40"), (0, b"\xff\x58\x04\x03\x02\x18\x08"), *notes([60, 62])])
+    plain = encode_track(notes([64, 65]))
+    piece = read_all(smf(slow, plain, fmt=2))
+    assert piece.tempo_map().tolist() == [(0, 60.0), (24, 120.0)]
+    assert piece.time_signatures.tolist() == [(0, 3, 4), (24, 4, 4)]
+    assert piece.duration_seconds == pytest.approx(2 + 1)
+
+
+def test_a_last_track_with_a_wrong_length_but_complete_is_read():
+    track = encode_track(notes(MELODY))
+    data = smf(track[:4] + (len(track) - 8 + 100).to_bytes(4, "big") + track[8:])
+    piece = read_all(data)
+    assert_melody(piece)
+    assert piece.metadata["repairs"] == [
+        f"the last track announces {len(track) + 92} bytes but the file ends 100 bytes earlier, after a "
+        "complete track: read as it is"
+    ]
+    with pytest.raises(MidiError, match="truncated"):
+        read(data[:-10])
+
+
 # -- kind 3: timing --------------------------------------------------------------------------------
 def test_tempo_and_meter_events_of_every_track_are_merged_by_time():
     us = lambda qpm: b"\xff\x51\x03" + round(60e6 / qpm).to_bytes(3, "big")  # noqa: E731

@@ -65,10 +65,13 @@ class SmfLayout:
 def split_chunks(data: bytes, source: str | None = None) -> SmfLayout:
     """Find the header and every track chunk of ``data``.
 
+    A last track chunk whose length runs past the end of the file but whose bytes end with a complete
+    end-of-track event is read as it is (a repair): only its length field is wrong.
+
     Raises:
         MidiError: empty input, no ``MThd`` header, a header shorter than 6 bytes, SMPTE or zero time
-            division, no track chunk at all, or a track chunk running past the end of the file
-            ("truncated").
+            division, no track chunk at all, or a track chunk running past the end of the file without
+            ending a track there ("truncated").
     """
     if not data:
         raise MidiError(source, "empty file")
@@ -92,7 +95,13 @@ def split_chunks(data: bytes, source: str | None = None) -> SmfLayout:
         start = position + 8
         if kind == b"MTrk":
             if start + length > len(data):
-                raise MidiError(source, "truncated (unexpected end of file)")
+                if not data.endswith(END_OF_TRACK):  # cut off: what is left is not a whole track
+                    raise MidiError(source, "truncated (unexpected end of file)")
+                layout.repairs.append(
+                    f"the last track announces {length} bytes but the file ends {start + length - len(data)} "
+                    "bytes earlier, after a complete track: read as it is"
+                )
+                length = len(data) - start
             layout.tracks.append(data[start : start + length])
             layout.offsets.append(start)
         elif not all(32 <= c < 127 for c in kind) or start + length > len(data):
@@ -149,7 +158,14 @@ def screen(layout: SmfLayout) -> Screen:
     expected = ends[lengths > 0] - 3
     if len(eot) != len(expected) or not np.array_equal(eot, expected):
         return Screen("an end-of-track event inside a track")
-    problem = _bad_meta(raw, metas, kinds) or _escape(raw, size)
+    problem = _bad_meta(raw, metas, kinds)
+    if problem:
+        return Screen(problem)
+    for kind, length in ((0x51, 3), (0x58, 4), (0x59, 2)):  # payloads checked above: no status, no delta
+        at = metas[kinds == kind]
+        for k in range(3, 3 + length):
+            raw[at + k] = 0
+    problem = _escape(raw, size)
     if problem:
         return Screen(problem)
 
@@ -158,10 +174,6 @@ def screen(layout: SmfLayout) -> Screen:
     # position j >= 1 of such a run is charged 2^(7(j+1)): every byte at least 2^14, and the rare runs
     # longer than one byte (long delta times, long system exclusive lengths, non-ASCII text) on top.
     high = raw[:size] >= 0x80
-    for kind, length in ((0x51, 3), (0x58, 4), (0x59, 2)):  # payloads checked above are no delta times
-        at = metas[kinds == kind]
-        for k in range(3, 3 + length):
-            high[np.minimum(at + k, size - 1)] = False
     second = np.flatnonzero(high[1:] & high[:-1]) + 1  # bytes >= 0x80 right after another one
     first = np.concatenate([[True], np.diff(second) != 1])
     run_start = np.maximum.accumulate(np.where(first, np.arange(len(second)), 0))

@@ -19,6 +19,9 @@ inside an event; system common and real-time messages, which MIDI files may not 
 MIDI lengths, running status kept); data after an end-of-track event (ignored, as players do). A format-2 file's independent
 sequences are played one after another. Events that no piece is built from (controllers, pitch bends,
 system exclusive, other meta events) are left out of the clean file.
+
+A format-2 file's sequences are independent: each after the first starts at 120 quarter notes per
+minute (and in 4/4, if the file has meters at all) unless it sets its own tempo (meter) at its start.
 """
 
 from __future__ import annotations
@@ -70,8 +73,14 @@ def sanitize(layout: SmfLayout) -> Sanitized:
     tracks = [_walk(payload, number, log) for number, payload in enumerate(layout.tracks)]
     offsets = [0] * len(tracks)
     if layout.format == 2 and len(tracks) > 1:
+        meters = any(kind == 0x58 for track in tracks for _, kind, _ in track.metas)
         for k in range(1, len(tracks)):
             offsets[k] = offsets[k - 1] + tracks[k - 1].end
+            # Each sequence starts afresh: 120 qpm (and 4/4) unless it says otherwise at its start.
+            given = {kind for tick, kind, _ in tracks[k].metas if tick == 0}
+            defaults = [(0, 0x51, b"\x07\xa1\x20")] * (0x51 not in given)
+            defaults += [(0, 0x58, b"\x04\x02\x18\x08")] * (meters and 0x58 not in given)
+            tracks[k].metas[:0] = defaults
         log.add(f"format 2: {len(tracks)} independent sequences played one after another")
 
     latest: dict[tuple[int, int], bytes] = {}  # (kind, tick) -> payload; later tracks and events win
