@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -28,6 +29,8 @@ from remixmusic.music.lines import DEFAULT_LINES
 from remixmusic.music.notes import Piece
 from remixmusic.novelty.assemble import COVERAGE_LENGTHS, PieceResult, _assemble
 from remixmusic.novelty.config import AnalysisConfig, SegmentConfig
+from remixmusic.novelty.granularity import GranularityCalibration, piece_curves
+from remixmusic.novelty.granularity_summary import GranularitySummary, summarize
 from remixmusic.novelty.groups import tune_group
 from remixmusic.novelty.index import Index
 from remixmusic.novelty.inputs import PieceSet, PieceSource, ReferenceSource, read_pieces, read_sidecar
@@ -41,6 +44,7 @@ from remixmusic.novelty.matches import PieceMatches
 from remixmusic.novelty.measures import motif_records, passage_records, piece_record
 from remixmusic.novelty.originality import OriginalityResult, OriginalityScorer
 from remixmusic.novelty.passages import build_passages, label_notes
+from remixmusic.novelty.patchwork import calibrate
 from remixmusic.novelty.report import AnalysisReport, NoteMap
 from remixmusic.novelty.segment import Segmenter
 from remixmusic.novelty.symbols import DEFAULT_INVARIANCE
@@ -115,6 +119,8 @@ class Analyzer:
     ``config``: the :class:`~remixmusic.novelty.config.AnalysisConfig` (defaults when ``None``); its
     ``leak_share`` and ``seed`` act when the results are assembled. ``scorer``: a fitted
     :class:`OriginalityScorer` to use when ``config.originality`` (fitted on ``index`` when ``None``).
+    ``granularity``: the index's granularity calibration (:func:`~remixmusic.novelty.patchwork.calibrate`
+    when ``None``; no granularity, NaN in the records, when the index is too small to draw it from).
 
     Raises:
         ConfigError: ``config`` is not an ``AnalysisConfig``.
@@ -122,7 +128,11 @@ class Analyzer:
     """
 
     def __init__(
-        self, index: Index, config: AnalysisConfig | None = None, scorer: OriginalityScorer | None = None
+        self,
+        index: Index,
+        config: AnalysisConfig | None = None,
+        scorer: OriginalityScorer | None = None,
+        granularity: GranularityCalibration | None = None,
     ) -> None:
         if config is not None and not isinstance(config, AnalysisConfig):
             raise ConfigError(f"Analyzer config must be an AnalysisConfig, not {type(config).__name__}")
@@ -142,6 +152,7 @@ class Analyzer:
         self.scorer: OriginalityScorer | None = None
         if self.config.originality:
             self.scorer = scorer if scorer is not None else OriginalityScorer().fit_index(index)
+        self.granularity = granularity if granularity is not None else _calibration(index)
 
     @property
     def min_match_notes(self) -> int:
@@ -176,6 +187,7 @@ class Analyzer:
         motifs = motif_records(name, group, piece, segmented, labels, self.config.label_share)
         passage_rows = passage_records(name, group, piece, lines, passages, self.index)
         originality = self._originality(piece, pm)
+        curves = self._span_curves(pm, labels.analysed, name)
         record = piece_record(
             name,
             group,
@@ -189,7 +201,19 @@ class Analyzer:
         )
         record.tune_group = tune_group(piece)
         note_map = NoteMap(notes["onset"], notes["duration"], notes["pitch"], labels.source, labels.label)
-        return PieceResult(record, motifs, pm.coverage(COVERAGE_LENGTHS), originality, note_map, passage_rows)
+        coverage = pm.coverage(COVERAGE_LENGTHS)
+        return PieceResult(record, motifs, coverage, originality, note_map, passage_rows, curves)
+
+    def _span_curves(self, pm: PieceMatches, analysed: np.ndarray, name: str) -> np.ndarray | None:
+        """The piece's coverage-by-span and chance curves over its ``analysed`` notes, its shuffles seeded
+        by the calibration's seed and ``name`` (:func:`~remixmusic.novelty.granularity.piece_curves`;
+        ``None`` without a calibration). :func:`analyze` places all pieces on the scale at once."""
+        cal = self.granularity
+        if cal is None:
+            return None
+        lines = [(lm.stream.line.notes, lm.match_length) for lm in pm.lines]
+        rng = np.random.default_rng([cal.config.seed, zlib.crc32(name.encode())])
+        return piece_curves(pm.piece, lines, analysed, self.index, cal.config.chance_notes, rng, cal.grid)
 
     def _self_repeats(self, pm: PieceMatches) -> np.ndarray:
         """Notes in a run of ``min_length`` symbols that already occurred earlier in the piece (any line).
@@ -277,6 +301,7 @@ class _Setup:
     index: str
     windows: str
     config: AnalysisConfig
+    granularity: str = ""  # the saved granularity calibration ("" none)
 
 
 _WORKER: dict[_Setup, Analyzer] = {}
@@ -294,7 +319,8 @@ def _analyzer_from(setup: _Setup) -> Analyzer:
     if setup not in _WORKER:
         scorer = OriginalityScorer.load(setup.windows) if setup.windows else None
         _WORKER.clear()
-        _WORKER[setup] = Analyzer(Index.load(setup.index), setup.config, scorer)
+        calibration = GranularityCalibration.load(setup.granularity) if setup.granularity else None
+        _WORKER[setup] = Analyzer(Index.load(setup.index), setup.config, scorer, calibration)
     return _WORKER[setup]
 
 
@@ -379,7 +405,45 @@ def analyze(
     jobs_list += [(p, n, "control") for p, n in zip(controls.pieces, controls.names, strict=True)]
     results, failed = _run_all(analyzer, index, jobs_list, jobs, show_progress)
     skipped = queries.skipped + controls.skipped + ref_skipped + failed
-    return _assemble(analyzer, index, results, skipped)
+    _place_pieces(analyzer, results)
+    report = _assemble(analyzer, index, results, skipped)
+    report.granularity = _granularity_summary(analyzer, results)
+    return report
+
+
+def _calibration(index: Index) -> GranularityCalibration | None:
+    """The index's granularity calibration, or ``None`` when it has too few single-meter lines."""
+    try:
+        return calibrate(index)
+    except RemixError:
+        return None
+
+
+def _place_pieces(analyzer: Analyzer, results: list[PieceResult]) -> None:
+    """Every piece's ``granularity_bars`` and ``granularity_share`` from its curves, in one batch."""
+    placed = [r for r in results if r.span_curve is not None]
+    if analyzer.granularity is None or not placed:
+        return
+    curves = np.asarray([r.span_curve for r in placed])
+    estimate = analyzer.granularity.estimate(curves[:, 0], curves[:, 1])
+    for r, bars, share in zip(placed, estimate.bars, estimate.share, strict=True):
+        r.record.granularity_bars, r.record.granularity_share = float(bars), float(share)
+
+
+def _granularity_summary(analyzer: Analyzer, results: list[PieceResult]) -> GranularitySummary | None:
+    """Query and control (less leaked pieces) on the granularity scale, resampled by tune group."""
+    if analyzer.granularity is None:
+        return None
+    kept = {
+        g: [r for r in results if r.record.group == g and not r.record.leaked and r.span_curve is not None]
+        for g in ("query", "control")
+    }
+    return summarize(
+        analyzer.granularity,
+        {g: np.asarray([r.span_curve for r in rs]) for g, rs in kept.items() if rs},
+        {g: [r.record.tune_group for r in rs] for g, rs in kept.items() if rs},
+        seed=analyzer.config.seed,
+    )
 
 
 def _run_all(
@@ -402,8 +466,11 @@ def _run_all(
         if analyzer.scorer is not None:
             windows = str(tmp / "windows.npz")
             analyzer.scorer.save(windows)
+        granularity = ""
+        if analyzer.granularity is not None:
+            granularity = str(analyzer.granularity.save(tmp / "granularity.json"))
         config = replace(analyzer.config, match=analyzer.matcher.config)
-        setup = _Setup(str(tmp / "index"), windows, config)
+        setup = _Setup(str(tmp / "index"), windows, config, granularity)
         for out in parallel_map(
             _run_job, [_Job(setup, *it) for it in items], jobs, "analyzing", show_progress, chunksize=1
         ):

@@ -34,7 +34,8 @@ class PieceResult:
     """One piece's records, curves and note map (what a worker process sends back).
 
     ``coverage``: share of line notes in exact matches of at least each of :data:`COVERAGE_LENGTHS`
-    notes.
+    notes. ``span_curve``: the piece's coverage-by-span curve and chance curve, 2 x grid
+    (:func:`remixmusic.novelty.granularity.piece_curves`; ``None`` when not computed).
     """
 
     record: PieceRecord
@@ -43,6 +44,7 @@ class PieceResult:
     originality: OriginalityResult
     note_map: NoteMap
     passages: list[PassageRecord] = field(default_factory=list)
+    span_curve: np.ndarray | None = None
 
 
 def _assemble(

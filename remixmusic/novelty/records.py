@@ -49,7 +49,12 @@ class PieceRecord:
     ``top_source_share``: largest share of line notes matched to one reference piece (the leakage
     measure). ``originality``/``originality_min``: mean
     and least originality over the piece's windows (NaN when not computed). ``segmentation``: the motif
-    method used (``lbdm`` for a piece with no surprisal when ``surprisal`` was asked). ``leaked``: a
+    method used (``lbdm`` for a piece with no surprisal when ``surprisal`` was asked).
+    ``granularity_bars``/``granularity_share``: the piece on the recombination granularity scale
+    (:mod:`remixmusic.novelty.granularity`): the granularity in bars of its recombined part, read
+    against pure-recombination patchworks of the reference, and the share of its analysed notes
+    recombined at one bar or more (set by :func:`~remixmusic.novelty.analyze.analyze`; NaN when not
+    computed). ``leaked``: a
     control piece that duplicates a reference piece and was left out of the comparison. ``tune_group``:
     the piece's near-duplicate tune group from its dataset manifest (``""`` unknown: a group of its own;
     see :mod:`remixmusic.novelty.groups`), the unit the comparisons resample and test.
@@ -82,6 +87,8 @@ class PieceRecord:
     originality: float
     originality_min: float
     segmentation: str
+    granularity_bars: float = math.nan
+    granularity_share: float = math.nan
     leaked: bool = False
     tune_group: str = ""
 
@@ -94,9 +101,10 @@ class PieceRecord:
         """A record from a row of :meth:`to_dict` or of a saved ``report.json`` (JSON ``null`` is NaN).
 
         Raises:
-            RemixError: an unknown or a missing column (``leaked`` and ``tune_group`` may be missing).
+            RemixError: an unknown or a missing column (``leaked``, ``tune_group`` and the granularity
+                columns may be missing).
         """
-        _check_keys(cls, row, optional=("leaked", "tune_group"))
+        _check_keys(cls, row, optional=("leaked", "tune_group", *_GRANULARITY))
         values: dict[str, Any] = {
             name: _number(row[name]) if name in _FLOATS else row[name] for name in row if name != "leaked"
         }
@@ -265,6 +273,9 @@ MOTIF_COLUMNS = tuple(f.name for f in fields(MotifRecord))
 
 NUMERIC_COLUMNS = tuple(f.name for f in fields(PieceRecord) if f.type in ("int", "float"))
 """The numeric piece columns: the measures :meth:`PieceRecord.measure` reads by name."""
+
+
+_GRANULARITY = ("granularity_bars", "granularity_share")  # missing in reports written before them
 
 
 _FLOATS = frozenset(f.name for f in fields(PieceRecord) if f.type == "float")

@@ -23,6 +23,7 @@ from remixmusic._util.files import write_bytes, write_json, write_text
 from remixmusic._util.render import CSS, _fmt, csv_text, html_table, img_tag, json_ready
 from remixmusic.evaluation.significance import Comparison, bootstrap_ci_curves
 from remixmusic.music.notes import STEPS_PER_BEAT
+from remixmusic.novelty.granularity_summary import GranularitySummary
 from remixmusic.novelty.passages import NOTE_LABELS
 from remixmusic.novelty.records import MOTIF_COLUMNS as MOTIF_COLUMNS
 from remixmusic.novelty.records import (
@@ -106,6 +107,9 @@ class AnalysisReport:
     :data:`MEASURES`, query against the control pieces the leakage check kept
     (:meth:`compared_records`), :data:`PRIMARY_MEASURE` primary and the rest Holm-adjusted, resampled
     and tested by tune group (``tune_group`` of the piece records).
+
+    ``granularity``: query and control on the recombination granularity scale, with the calibration
+    family of the reference (:mod:`remixmusic.novelty.granularity`; ``None`` when not computed).
     """
 
     params: dict[str, Any]
@@ -120,6 +124,7 @@ class AnalysisReport:
     reference_names: list[str]
     note_maps: list[NoteMap] = field(default_factory=list)  # query pieces, in piece_records order
     passage_records: list[PassageRecord] = field(default_factory=list)
+    granularity: GranularitySummary | None = None
 
     # -- tables ---------------------------------------------------------------------------------
     @property
@@ -237,6 +242,7 @@ class AnalysisReport:
             "reference_pieces": self.reference_names,
             "note_maps": self.note_map_records(),
             "skipped": [{"path": p, "reason": r} for p, r in self.skipped],
+            "granularity": self.granularity.to_dict() if self.granularity is not None else None,
         }
 
     def note_map_records(self) -> list[dict[str, Any]]:
@@ -283,6 +289,10 @@ class AnalysisReport:
             parts += [f"<li>{html.escape(c.verdict)}</li>" for c in self.comparisons]
             parts.append(f"</ul><p>{html.escape(self.leakage.get('summary', ''))}</p>")
         parts += ["<h2>Coverage curves</h2>", img_tag(self.plot_coverage())]
+        if self.granularity is not None:
+            parts.append("<h2>Recombination granularity</h2><ul>")
+            parts += [f"<li>{html.escape(line)}</li>" for line in self.granularity.lines()]
+            parts += ["</ul>", img_tag(self.granularity.plot())]
         parts.append("<h2>Remix maps</h2>")
         # Query motifs with sources, by piece (a control piece may have the same file name).
         with_sources: dict[str, list[dict[str, Any]]] = {}
@@ -343,9 +353,10 @@ class AnalysisReport:
             console.print(self.leakage["summary"])
         for c in self.comparisons:
             console.print(f"- {c.verdict}", highlight=False)
+        for line in self.granularity.lines() if self.granularity is not None else []:
+            console.print(f"Recombination granularity, {line}", highlight=False)
         if self.skipped:
             console.print(f"[yellow]{len(self.skipped)} file(s) skipped[/yellow] (listed in report.json)")
-
 
     def _compared_text(self) -> str:
         """Which pieces the table and the comparisons use, and how they are tested."""
