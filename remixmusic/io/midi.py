@@ -35,7 +35,8 @@ flats) are dropped; see :mod:`remixmusic.io.smf_repair` for the full list. Each 
 :class:`MidiRepairWarning` and is recorded, one line each, in ``piece.metadata["repairs"]``.
 
 Readers: symusic (a C++ MIDI library) reads the file as it is when a vectorized screen of its bytes shows
-it can (:func:`remixmusic.io.smf.screen`: the common case, about 50 times faster than miditoolkit);
+it can (:func:`remixmusic.io.smf.screen`: the common case; on multi-track files about 55 times faster
+than miditoolkit, ``benchmarks/read.py``);
 otherwise the exact event pass of :mod:`remixmusic.io.smf_repair` rewrites the file cleanly first, and
 symusic reads that. miditoolkit reads the clean rewrite when symusic fails, and for files whose ticks pass
 2^31 (symusic counts ticks in 32 bits). Track names are decoded as UTF-8, invalid bytes becoming U+FFFD,
@@ -179,7 +180,7 @@ def _read_fast(layout: SmfLayout) -> tuple[_Raw, list[str]] | None:
         score = ScoreTick.from_midi(with_sentinels(layout, found))
     except Exception:  # symusic raises several types for input it rejects (data bytes above 127, ...)
         return None
-    beacons = sum(len(c) for c, track in zip(found.channels, layout.tracks, strict=True) if track)
+    beacons = sum(bool(c) for c, track in zip(found.channels, layout.tracks, strict=True) if track)
     raw = _from_symusic(score, layout.division, beacons)
     return None if raw is None else (raw, list(layout.repairs))
 
@@ -189,8 +190,15 @@ def _from_symusic(score: ScoreTick, division: int, beacons: int | None = None) -
     when a sentinel closed a note (a note never released) or not every beacon came back; and ``None``
     when tempo, meter or key events at one tick disagree (symusic's order among them is arbitrary)."""
     tracks, parts = [], []
+    found = 0
     for track in score.tracks:
         notes = track.notes.numpy()
+        time = notes["time"]
+        if beacons is not None and len(time) and time[-1] >= SENTINEL_TICKS:
+            # symusic sorts a track's notes by time: its beacons are its last notes.
+            keep = int(np.searchsorted(time, SENTINEL_TICKS))
+            found += len(time) - keep
+            notes = {name: column[:keep] for name, column in notes.items()}
         if len(notes["time"]):
             tracks.append(Track(name=track.name, program=int(track.program), is_drum=bool(track.is_drum)))
             parts.append(notes)
@@ -199,13 +207,8 @@ def _from_symusic(score: ScoreTick, division: int, beacons: int | None = None) -
         [p["velocity"] for p in parts],
     )
     columns: _Columns = (start, start + duration, pitch, velocity, index)
-    if beacons is not None:
-        late = start >= SENTINEL_TICKS
-        if int(late.sum()) != beacons or (columns[1][~late] >= SENTINEL_TICKS).any():
-            return None
-        if beacons:
-            start, end, pitch, velocity, index = (c[~late] for c in columns)
-            tracks, columns = _without_empty_tracks(tracks, (start, end, pitch, velocity, index))
+    if beacons is not None and (found != beacons or (len(start) and columns[1].max() >= SENTINEL_TICKS)):
+        return None  # a beacon missing (symusic out of step), or a note a sentinel had to end
     tempos = score.tempos.numpy()
     meters = score.time_signatures.numpy()
     keys = score.key_signatures.numpy()
@@ -235,14 +238,6 @@ def _columns(a: list[np.ndarray], b: list[np.ndarray], c: list[np.ndarray], d: l
 
     counts = [len(x) for x in a]
     return join(a), join(b), join(c), join(d), np.repeat(np.arange(len(counts), dtype=np.int64), counts)
-
-
-def _without_empty_tracks(tracks: list[Track], columns: _Columns) -> tuple[list[Track], _Columns]:
-    """Tracks left without notes removed (a track of beacons only), note track indices renumbered."""
-    used = np.flatnonzero(np.bincount(columns[4], minlength=len(tracks)))
-    renumber = np.cumsum(np.isin(np.arange(len(tracks)), used)) - 1
-    start, end, pitch, velocity, track = columns
-    return [tracks[i] for i in used.tolist()], (start, end, pitch, velocity, renumber[track])
 
 
 def _ties_disagree(ticks: np.ndarray, values: np.ndarray) -> bool:

@@ -9,14 +9,23 @@ header announces fewer, and a zero-length track is simply an empty track.
 reader unchanged (see :mod:`remixmusic.io.midi`), or needs the exact event-level pass of
 :mod:`remixmusic.io.smf_repair`. It answers "fast" only when nothing in the file can trip the fast reader:
 
+* the file is not format 2 (its sequences are laid end to end by the exact pass);
 * every tempo (``FF 51``), time-signature (``FF 58``) and key-signature (``FF 59``) meta event is well
-  formed (these byte pairs are searched for anywhere, so a lookalike inside text only costs speed);
+  formed (these byte pairs are searched for anywhere in the track chunks, so a lookalike inside text or
+  a delta time only costs speed);
 * every track ends with its one end-of-track event;
+* no byte F7 may start an escape event (symusic 0.6 reads those as one byte): every F7 ends the payload
+  of a system exclusive event;
 * delta times cannot add up past the :data:`SAFE_TICKS` bound (a conservative upper bound computed from
   the lengths of the variable-length quantities, so 32-bit tick counters cannot wrap).
 
-:func:`with_sentinels` then appends, :data:`SENTINEL_TICKS` after each track's end, for every channel
-the track may play, a *beacon* (a note on pitch 0 that starts there) and a note-off for every pitch. A note
+The fast reader then must still agree (:func:`with_sentinels`, and in :mod:`remixmusic.io.midi` the
+check that tempo, meter and key events at one tick do not disagree); if not, or if it fails, the exact
+pass reads the file. Anything the screen lets through wrongly therefore costs correctness only if the
+fast reader misreads it *and* returns every beacon.
+
+:func:`with_sentinels` then appends, :data:`SENTINEL_TICKS` after each track's end, a note-off for every
+pitch of every channel the track may play, and one *beacon* (a note on pitch 0 that starts there). A note
 still sounding at the end of its track is closed by a sentinel, so it shows up as a note crossing
 :data:`SENTINEL_TICKS` instead of being dropped in silence; and the reader must return every beacon, which
 shows that it read each track in step with its events up to the end.
@@ -188,11 +197,21 @@ def screen(layout: SmfLayout) -> Screen:
     if (bound >= SAFE_TICKS).any():
         return Screen("delta times that may add up past 2^30 ticks")
 
-    channels = [[c for c in range(16) if _NOTE_ON[c] in track] for track in layout.tracks]
-    return Screen(None, channels)
+    return Screen(None, [[c for c in range(16) if _plays(track, _NOTE_ON[c])] for track in layout.tracks])
 
 
 _NOTE_ON = [bytes([0x90 | channel]) for channel in range(16)]
+
+
+def _plays(track: bytes, status: bytes) -> bool:
+    """Whether a note-on ``status`` byte followed by two data bytes occurs in ``track``: a superset of the
+    channels the track plays notes on (a 2-byte delta time of 2048 to 4095 ticks may look alike)."""
+    at = track.find(status)
+    while 0 <= at < len(track) - 2:
+        if track[at + 1] < 0x80 and track[at + 2] < 0x80:
+            return True
+        at = track.find(status, at + 1)
+    return False
 
 
 def _bad_meta(raw: np.ndarray, metas: np.ndarray, kinds: np.ndarray) -> str | None:
@@ -226,12 +245,14 @@ def _escape(raw: np.ndarray, size: int) -> str | None:
     return "an escape (F7) event" if len(np.setdiff1d(escapes, last)) else None
 
 
-def _sentinel_block(channel: int) -> bytes:
-    beacon = bytes([0x90 | channel, 0, 1, 0, 0x80 | channel, 0, 0])  # pitch 0 on, then off at once
-    return beacon + b"".join(bytes([0, pitch, 0]) for pitch in range(1, 128))
+def _sentinels(channel: int, beacon: bool) -> bytes:
+    """Note-offs for pitches 0-127 of ``channel``; with ``beacon``, first a note on pitch 0 that the first
+    of them ends at once (so a note of pitch 0 still sounding would keep the beacon from coming back)."""
+    head = bytes([0x90 | channel, 0, 1, 0]) if beacon else b""
+    return head + bytes([0x80 | channel, 0, 0]) + b"".join(bytes([0, pitch, 0]) for pitch in range(1, 128))
 
 
-_SENTINELS = [_sentinel_block(c) for c in range(16)]
+_SENTINELS = [[_sentinels(c, beacon) for c in range(16)] for beacon in (False, True)]
 
 
 def with_sentinels(layout: SmfLayout, found: Screen) -> bytes:
@@ -246,7 +267,7 @@ def with_sentinels(layout: SmfLayout, found: Screen) -> bytes:
         if not channels:
             parts += [struct.pack(">4sI", b"MTrk", len(track)), track]
             continue
-        blocks = [_SENTINELS[c] for c in channels]
+        blocks = [_SENTINELS[i == 0][c] for i, c in enumerate(channels)]  # one beacon per track
         size = len(track) - 3 + len(_HOPS) + sum(map(len, blocks)) + len(blocks) - 1 + 4
         parts += [struct.pack(">4sI", b"MTrk", size), memoryview(track)[:-3], _HOPS]
         parts += [b"\x00".join(blocks), b"\x00" + END_OF_TRACK]
