@@ -158,7 +158,8 @@ def test_pure_recombination_shows_up_as_copying(run):
     # context spans a few chords, so inner voices copy in shorter stretches than the soprano; 0.57 on the
     # melody line alone) against 0.03 for held-out chorales; recombined 0.58 against 0.11.
     assert infini > 0.2 and infini > 3 * human
-    assert result.comparison("copied_coverage", "infinigram", "human")["cliffs_delta"] > 0.4
+    # Cliff's delta over tune-group means (4 ∞-gram pieces against 17 human tune groups): positive.
+    assert result.comparison("copied_coverage", "infinigram", "human")["cliffs_delta"] > 0.2
     # The smoothed n-gram copies nothing at these settings: why it is not the control.
     assert result.group_mean("copied_coverage", "ngram")[0] < human
     assert result.group_mean(PRIMARY, "infinigram")[0] > result.group_mean(PRIMARY, "human")[0]
