@@ -4,9 +4,13 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import glob
 import json
+import os
 import re
 import shutil
+import socket
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from remixmusic._util.files import sha256_bytes, write_bytes, write_json
+from remixmusic._util.files import atomic_directory, sha256_bytes, write_bytes, write_json
 from remixmusic._util.parallel import parallel_map
 from remixmusic._util.text import exception_line
 from remixmusic.data.corpora import CORPORA, _bach_chorales, _music21_corpus_dir
@@ -229,6 +233,10 @@ def _load_partial(dataset_dir: Path, relative: str) -> dict[str, Any] | None:
     return record
 
 
+NO_PITCHED_NOTES = "no pitched notes"
+"""The reason a piece with no pitched notes (drums only, or meta events only) is skipped."""
+
+
 def import_folder(
     folder: str | Path,
     name: str,
@@ -241,9 +249,19 @@ def import_folder(
 ) -> BuildReport:
     """Make dataset ``name`` from a folder of MIDI files: same manifest and leak-free splits as a build.
 
-    Every readable file is re-written with our writer (on the step grid); unreadable files are listed in
-    the manifest's ``failures`` with the reason, and the rest are imported. An existing dataset of that
-    name is replaced only with ``overwrite``.
+    The folder is walked recursively with symbolic links followed (without loops; dangling links listed,
+    see :func:`remixmusic.io.folders.walk_midi_files`). Every readable file is re-written with our writer
+    (on the step grid); unreadable files, and pieces with no pitched notes (drums or meta events only),
+    are listed in the manifest's ``failures`` with the reason and never put into a split; the rest are
+    imported. The dataset is made in a temporary folder beside ``root/name`` and renamed into place only
+    when complete, so an interrupted import leaves nothing under the name (run it again: it restarts and
+    gives the same dataset), and a failed one leaves an existing dataset as it was. An existing dataset of
+    that name is replaced only with ``overwrite``.
+
+    Raises:
+        DatasetError: ``name`` is not a valid dataset name, ``folder`` is not a folder, the dataset exists
+            and ``overwrite`` is not set, or the folder holds no readable MIDI file with pitched notes.
+        OSError: the dataset folder cannot be written (an existing dataset is then unchanged).
     """
     started = time.perf_counter()
     folder = Path(folder)
@@ -252,37 +270,99 @@ def import_folder(
     if not folder.is_dir():
         raise DatasetError(f"{folder}: not a folder")
     dataset_dir = Path(root or default_root()) / name
+    _clean_stale_imports(dataset_dir)
     if dataset_dir.exists() and not overwrite:
         raise DatasetError(f"{dataset_dir} already exists (overwrite it with --force)")
     try:
         result = read_folder(folder, jobs=jobs, cache=False, show_progress=show_progress)
     except MidiError as exc:
         raise DatasetError(str(exc)) from None
-    if not result.pieces:  # before replacing anything: a failed import leaves an existing dataset alone
-        raise DatasetError(f"{folder}: no readable MIDI files ({len(result.skipped)} unreadable)")
-    if dataset_dir.exists():
-        shutil.rmtree(dataset_dir)
-    records: list[dict[str, Any]] = []
-    taken: set[str] = set()
-    for piece in result.pieces:
-        relative = Path(piece.source or "piece").resolve().relative_to(folder.resolve()).as_posix()
-        piece_id = _unique(
-            re.sub(r"[^A-Za-z0-9._-]+", "_", relative.rsplit(".", 1)[0]).strip("_") or "piece", taken
-        )
-        record = _write_piece(piece, piece_id, piece_id, relative, dataset_dir)
-        if piece.metadata.get("repairs"):
-            record["repairs"] = piece.metadata["repairs"]
-        records.append(record)
     failures = [{"source": path, "reason": reason} for path, reason in result.skipped]
+    pieces = []
+    for piece in result.pieces:
+        if has_pitched_notes(piece):
+            pieces.append(piece)
+        else:
+            failures.append({"source": str(piece.source), "reason": NO_PITCHED_NOTES})
+    if not pieces:  # before replacing anything: a failed import leaves an existing dataset alone
+        raise DatasetError(
+            f"{folder}: no readable MIDI files with pitched notes ({len(failures)} file(s) skipped)"
+        )
     build = {
         "source": str(folder.resolve()),
         "steps_per_beat": STEPS_PER_BEAT,
         "ticks_per_beat": TICKS_PER_BEAT,
     }
-    dataset = _finish(
-        name, f"imported from {folder}", dataset_dir, records, failures, build, rule, split_rule
-    )
+    with atomic_directory(dataset_dir) as tmp:
+        (tmp / _OWNER).write_text(json.dumps({"host": socket.gethostname(), "pid": os.getpid()}))
+        records: list[dict[str, Any]] = []
+        taken: set[str] = set()
+        for piece in pieces:
+            # the path as reached from the folder, never resolved: a linked file may live elsewhere
+            relative = Path(os.path.relpath(os.path.abspath(str(piece.source)), os.path.abspath(folder)))
+            piece_id = _unique(
+                re.sub(r"[^A-Za-z0-9._-]+", "_", relative.as_posix().rsplit(".", 1)[0]).strip("_") or "piece",
+                taken,
+            )
+            record = _write_piece(piece, piece_id, piece_id, relative.as_posix(), tmp)
+            if piece.metadata.get("repairs"):
+                record["repairs"] = piece.metadata["repairs"]
+            records.append(record)
+        (tmp / _OWNER).unlink()
+        dataset = _finish(name, f"imported from {folder}", tmp, records, failures, build, rule, split_rule)
+    dataset = dataclasses.replace(dataset, root=dataset_dir)
     return BuildReport(dataset, len(records), 0, failures, time.perf_counter() - started)
+
+
+def has_pitched_notes(piece: Piece) -> bool:
+    """Whether ``piece`` has a note that is not a drum sound. Raises nothing."""
+    return bool(len(piece.notes)) and not bool(piece.notes["is_drum"].all())
+
+
+_OWNER = ".import-owner.json"  # in an import's temporary folder while it is filled: who fills it
+
+
+def _clean_stale_imports(dataset_dir: Path) -> None:
+    """Remove what an import of ``dataset_dir`` that was killed left beside it: temporary folders whose
+    importing process (on this machine) is gone, and a previous dataset moved aside by a swap that did not
+    finish (put back when nothing took its place). Raises nothing."""
+    parent = dataset_dir.parent
+    if not parent.is_dir():
+        return
+    host = socket.gethostname()
+    for tmp in parent.glob(f".{glob.escape(dataset_dir.name)}.*.tmp"):
+        try:
+            owner = json.loads((tmp / _OWNER).read_text())
+        except (OSError, ValueError):
+            try:  # no owner: complete but not renamed into place (killed at the last step) a while ago?
+                stale = time.time() - (tmp / MANIFEST).stat().st_mtime > 60
+            except OSError:
+                stale = False  # being filled by a process that has not said who it is yet
+            if stale:
+                shutil.rmtree(tmp, ignore_errors=True)
+            continue
+        if not isinstance(owner, dict) or owner.get("host") != host or _alive(owner.get("pid")):
+            continue
+        shutil.rmtree(tmp, ignore_errors=True)
+    for old in parent.glob(f".{glob.escape(dataset_dir.name)}.*.old"):
+        moved = old / dataset_dir.name
+        with contextlib.suppress(OSError):
+            if not dataset_dir.exists() and (moved / MANIFEST).is_file():
+                os.replace(moved, dataset_dir)
+            if not moved.exists():
+                old.rmdir()
+
+
+def _alive(pid: object) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return True  # unknown: left alone
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists, owned by someone else
+    return True
 
 
 def _unique(candidate: str, taken: set[str]) -> str:

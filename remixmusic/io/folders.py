@@ -45,13 +45,93 @@ DEFAULT_CACHE_LIMIT_MB = 1024
 
 
 def find_midi_files(folder: str | Path) -> list[Path]:
-    """All MIDI files under ``folder`` (recursive, by suffix, case-insensitive), sorted."""
+    """All MIDI files under ``folder`` (recursive, by suffix in any letter case, symlinks followed),
+    sorted; see :func:`walk_midi_files` for what is left out and why.
+
+    Raises:
+        MidiError: ``folder`` does not exist.
+    """
+    return walk_midi_files(folder)[0]
+
+
+def walk_midi_files(folder: str | Path) -> tuple[list[Path], list[tuple[str, str]]]:
+    """MIDI files under ``folder`` (``.mid .midi .kar .smf`` in any letter case, nested folders,
+    non-ASCII names), sorted, and the ``(path, reason)`` of each entry left out.
+
+    Symbolic links are followed, to files and folders, inside ``folder`` or outside it; a folder reached
+    again through a link (a loop, or a second way into the same folder) is walked once, and a file reached
+    more than once (a link to a file also found directly) is read once, by the path that goes through no
+    link when there is one: the others are left out with a reason, as are
+    dangling links and folders that cannot be listed. Paths are as reached from ``folder`` (never
+    resolved), so ``path.relative_to(folder)`` holds for every one. A file ``folder`` is returned alone.
+
+    Raises:
+        MidiError: ``folder`` does not exist.
+    """
     folder = Path(folder)
     if not folder.exists():
+        if folder.is_symlink():
+            raise MidiError(folder, "a dangling symbolic link (its target does not exist)")
         raise MidiError(folder, "no such file or folder")
-    if folder.is_file():
-        return [folder]
-    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in MIDI_SUFFIXES and p.is_file())
+    if not folder.is_dir():
+        return [folder], []
+    skipped: list[tuple[str, str]] = []
+    seen_dirs: dict[tuple[int, int], Path] = {}
+    seen_files: dict[tuple[int, int], list[Path]] = {}
+
+    def walk(directory: Path) -> None:
+        try:
+            info = directory.stat()
+        except OSError as exc:
+            skipped.append((str(directory), f"cannot be listed ({exc.strerror or type(exc).__name__})"))
+            return
+        key = (info.st_dev, info.st_ino)
+        if key in seen_dirs:
+            first = seen_dirs[key]
+            loop = first == directory or first in directory.parents
+            reason = "a link back to a folder above it (a loop)" if loop else f"the same folder as {first}"
+            skipped.append((str(directory), f"{reason}: not walked again"))
+            return
+        seen_dirs[key] = directory
+        try:
+            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+        except OSError as exc:
+            skipped.append((str(directory), f"cannot be listed ({exc.strerror or type(exc).__name__})"))
+            return
+        for entry in entries:
+            path = directory / entry.name
+            try:
+                is_dir = entry.is_dir()  # follows links
+                is_file = not is_dir and entry.is_file()
+            except OSError:
+                is_dir = is_file = False
+            if is_dir:
+                walk(path)
+                continue
+            if path.suffix.lower() not in MIDI_SUFFIXES:
+                continue
+            if not is_file:
+                if entry.is_symlink() and not path.exists():
+                    skipped.append((str(path), "a dangling symbolic link (its target does not exist)"))
+                else:
+                    skipped.append((str(path), "not a regular file"))
+                continue
+            try:
+                stat = path.stat()
+            except OSError as exc:
+                skipped.append((str(path), f"unreadable ({exc.strerror or type(exc).__name__})"))
+                continue
+            seen_files.setdefault((stat.st_dev, stat.st_ino), []).append(path)
+
+    walk(folder)
+    files: list[Path] = []
+    for paths in seen_files.values():  # one path per file: the one not through a link, else the first
+        paths.sort()
+        direct = [p for p in paths if os.path.realpath(p) == os.path.abspath(p)]
+        keep = (direct or paths)[0]
+        files.append(keep)
+        skipped += [(str(p), f"the same file as {keep}: read once") for p in paths if p != keep]
+    return sorted(files), skipped
 
 
 @dataclass
@@ -90,7 +170,8 @@ def read_folder(
     cache_dir: str | Path | None = None,
     show_progress: bool = True,
 ) -> FolderResult:
-    """Read a folder (recursively) or a list of files in parallel; bad files are skipped with reasons.
+    """Read a folder (recursively, symlinks followed: :func:`walk_midi_files`) or a list of files in
+    parallel; bad files, dangling links and loops are skipped with reasons.
 
     With ``cache``, the parsed result is stored as one compact ``.npz`` keyed by the files' contents
     (their SHA-256), so a corpus is parsed once and any change to any file re-parses; the cache folder is
@@ -100,7 +181,11 @@ def read_folder(
         MidiError: ``paths`` is a folder or file that does not exist (unreadable files inside are
             skipped with a one-line reason in ``FolderResult.skipped``, never raised).
     """
-    files = find_midi_files(paths) if isinstance(paths, (str, Path)) else [Path(p) for p in paths]
+    left_out: list[tuple[str, str]] = []
+    if isinstance(paths, (str, Path)):
+        files, left_out = walk_midi_files(paths)
+    else:
+        files = [Path(p) for p in paths]
     cache_file = None
     if cache and files:
         key = sha256_bytes(
@@ -111,6 +196,7 @@ def read_folder(
             try:
                 cached = load_pieces(cache_file)
                 os.utime(cache_file)  # recently used: evicted last
+                cached.skipped = [*left_out, *cached.skipped]
                 return cached
             except (OSError, ValueError, KeyError):
                 pass  # a damaged cache is rebuilt below
@@ -130,6 +216,7 @@ def read_folder(
             evict(cache_file.parent, keep=cache_file)
         except OSError:
             pass  # an unwritable cache folder costs speed next time, never this result
+    result.skipped = [*left_out, *result.skipped]
     return result
 
 

@@ -75,7 +75,8 @@ ReferenceSource: TypeAlias = "Index | Dataset | PieceSource"
 
 
 def read_pieces(items: PieceSource, jobs: int = 0, show_progress: bool = True) -> PieceSet:
-    """Pieces from a folder, a file, a list of paths or a list of :class:`Piece`; bad files are skipped
+    """Pieces from a folder, a file, a list of paths or a list of :class:`Piece`; bad files, and pieces
+    with no pitched notes (drums or meta events only: reason :data:`NO_PITCHED_NOTES`), are skipped
     (listed in ``skipped`` with a one-line reason).
 
     Raises:
@@ -84,7 +85,7 @@ def read_pieces(items: PieceSource, jobs: int = 0, show_progress: bool = True) -
     from remixmusic.io.folders import read_folder
 
     if isinstance(items, PieceSet):
-        return items
+        return _pitched_only(items)
     if isinstance(items, Piece):
         items = [items]
     if isinstance(items, (str, Path)):
@@ -95,12 +96,35 @@ def read_pieces(items: PieceSource, jobs: int = 0, show_progress: bool = True) -
         given = list(items)
         pieces = [p for p in given if isinstance(p, Piece)]
         if len(pieces) == len(given):
-            return PieceSet(pieces, [_name(p, i) for i, p in enumerate(pieces)])
+            return _pitched_only(PieceSet(pieces, [_name(p, i) for i, p in enumerate(pieces)]))
         paths = [p for p in given if isinstance(p, (str, Path))]
         if len(paths) != len(given):
             raise RemixError("give a MIDI folder, MIDI paths or Piece objects")
         result = read_folder(paths, jobs=jobs, show_progress=show_progress)
-    return PieceSet(result.pieces, [_name(p, i) for i, p in enumerate(result.pieces)], list(result.skipped))
+    return _pitched_only(
+        PieceSet(result.pieces, [_name(p, i) for i, p in enumerate(result.pieces)], list(result.skipped))
+    )
+
+
+NO_PITCHED_NOTES = "no pitched notes"
+"""The reason a piece with no pitched notes (drums only, or meta events only) is skipped: it has no
+melody or harmony to analyse and would count as zeros in group measures."""
+
+
+def _pitched_only(pieces: PieceSet) -> PieceSet:
+    """``pieces`` without those that have no pitched notes, which are added to ``skipped``."""
+    keep = [i for i, p in enumerate(pieces.pieces) if len(p.notes) and not p.notes["is_drum"].all()]
+    if len(keep) == len(pieces.pieces):
+        return pieces
+    kept = set(keep)
+    dropped = [
+        (str(p.source) if p.source else pieces.names[i], NO_PITCHED_NOTES)
+        for i, p in enumerate(pieces.pieces)
+        if i not in kept
+    ]
+    return PieceSet(
+        [pieces.pieces[i] for i in keep], [pieces.names[i] for i in keep], [*pieces.skipped, *dropped]
+    )
 
 
 def _name(piece: Piece, i: int) -> str:
