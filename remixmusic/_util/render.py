@@ -8,6 +8,7 @@ import csv
 import html
 import io
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -62,16 +63,35 @@ def img_tag(fig: Any) -> str:
     return f"<img alt='plot' src='data:image/png;base64,{base64.b64encode(png_bytes(fig)).decode()}'>"
 
 
-def html_table(records: list[dict[str, Any]], columns: tuple[str, ...] | None = None) -> str:
-    if not records:
+def html_table(
+    records: Sequence[dict[str, Any]],
+    columns: tuple[str, ...] | None = None,
+    max_rows: int | None = None,
+    total: int | None = None,
+    full: str = "",
+) -> str:
+    """An HTML table of ``records``, at most ``max_rows`` rows (all when ``None``).
+
+    When rows are left out (``total``, the size of the whole table, defaults to ``len(records)``; a caller
+    may pass only the first rows and the total), a visible line says "first K of M rows" and, with
+    ``full``, where the whole table is (e.g. ``pieces.csv``). Only the rows shown are formatted, so the
+    cost is bounded by ``max_rows`` whatever the table's size.
+    """
+    total = len(records) if total is None else total
+    if not records or total == 0:
         return "<p>(none)</p>"
-    columns = columns or tuple(records[0].keys())
+    shown = records if max_rows is None else records[:max_rows]
+    columns = columns or tuple(shown[0].keys())
     head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
     rows = "".join(
         "<tr>" + "".join(f"<td>{html.escape(_fmt(r.get(c, '')))}</td>" for c in columns) + "</tr>"
-        for r in records
+        for r in shown
     )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+    table = f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+    if len(shown) < total:
+        where = f"; full table in {html.escape(full)}" if full else ""
+        table += f"<p class='truncated'>(first {len(shown):,} of {total:,} rows{where})</p>"
+    return table
 
 
 CSS = (

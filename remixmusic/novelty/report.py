@@ -63,6 +63,21 @@ is. The others are secondary: their p-values are Holm-adjusted among themselves 
 :func:`~remixmusic.evaluation.significance.compare_measures`)."""
 
 
+MAP_NOTE_LIMIT = 2_000
+"""Remix maps of pieces with more notes than this are drawn as a pitch x time raster (one image, see
+:meth:`AnalysisReport.plot_remix_map`) instead of one bar per note, so drawing is bounded (a bar is a
+matplotlib patch: a few milliseconds each to add and render)."""
+
+MAP_RASTER_COLUMNS = 1_200
+"""Time bins (image columns) of a rastered remix map."""
+
+HTML_MAX_ROWS = 500
+"""Rows of each table in ``report.html`` at most; the full tables are in the CSV files and report.json."""
+
+HTML_MAX_SOURCE_ROWS = 100
+"""Rows of each remix map's table of sourced motifs at most (the full list is in motifs.csv)."""
+
+
 _LABEL_COLORS = {
     "stock": "#666666",
     "self-repeat": "#56B4E9",
@@ -178,10 +193,15 @@ class AnalysisReport:
         return rows
 
     # -- plots ----------------------------------------------------------------------------------
-    def plot_remix_map(self, i: int, ax: Any = None) -> Any:
+    def plot_remix_map(self, i: int, ax: Any = None, max_notes: int = MAP_NOTE_LIMIT) -> Any:
         """Piano roll of query piece ``i``, each note colored by the reference piece it was matched to.
 
-        Returns a matplotlib ``Figure`` (drawn on ``ax`` when given); no global pyplot state is touched.
+        Pieces of at most ``max_notes`` notes are drawn one bar per note. Larger ones are downsampled so
+        the cost stays bounded: the whole piece as one pitch x time raster image (``imshow``) of at most
+        :data:`MAP_RASTER_COLUMNS` time bins by one row per pitch, each cell coloured as the most notes
+        sounding in it (ties: the first colour in legend order); the title says so and gives the bin
+        width. Returns a matplotlib ``Figure`` (drawn on ``ax`` when given); no global pyplot state is
+        touched.
         """
         from matplotlib.figure import Figure
         from matplotlib.patches import Patch
@@ -190,18 +210,27 @@ class AnalysisReport:
         fig = ax.figure if ax is not None else Figure(figsize=(11, 3.6))
         ax = ax if ax is not None else fig.add_subplot(111)
         colors, legend = _note_colors(notes, self.reference_names)
-        ax.barh(
-            notes.pitch,
-            notes.duration / STEPS_PER_BEAT,
-            left=notes.onset / STEPS_PER_BEAT,
-            height=0.8,
-            color=colors,
-            edgecolor=_edges(notes.label),
-            linewidth=0.6,
-        )
+        title = f"{record.piece}: notes colored by reference source"
+        if len(notes.pitch) > max_notes:
+            image, extent, bin_beats = _raster(notes, colors)
+            ax.imshow(image, extent=extent, origin="lower", aspect="auto", interpolation="nearest")
+            title += (
+                f" ({len(notes.pitch):,} notes drawn as a raster: each cell {bin_beats:.3g} beat(s) x 1 "
+                "pitch, coloured as most of its notes)"
+            )
+        else:
+            ax.barh(
+                notes.pitch,
+                notes.duration / STEPS_PER_BEAT,
+                left=notes.onset / STEPS_PER_BEAT,
+                height=0.8,
+                color=colors,
+                edgecolor=_edges(notes.label),
+                linewidth=0.6,
+            )
         ax.set_xlabel("beat")
         ax.set_ylabel("MIDI pitch")
-        ax.set_title(f"{record.piece}: notes colored by reference source", fontsize=10)
+        ax.set_title(title, fontsize=10 if len(notes.pitch) <= max_notes else 8)
         handles = [Patch(color=c, label=name) for name, c in legend]
         if handles:
             ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
@@ -274,7 +303,12 @@ class AnalysisReport:
         return out
 
     def html(self, max_maps: int = 50) -> str:
-        """One self-contained HTML page: parameters, verdicts, coverage curves, remix maps, tables."""
+        """One self-contained HTML page: parameters, verdicts, coverage curves, remix maps, tables.
+
+        Bounded whatever the analysis size: at most ``max_maps`` remix maps, each of bounded cost
+        (:meth:`plot_remix_map` rasters large pieces), and each table at most :data:`HTML_MAX_ROWS` rows
+        (:data:`HTML_MAX_SOURCE_ROWS` per remix map) with a line giving the total and the CSV file that
+        holds it all."""
         parts = [
             "<!doctype html><html><head><meta charset='utf-8'><title>remixmusic analysis</title>",
             f"<style>{CSS}</style></head><body><h1>remixmusic analysis</h1>",
@@ -294,26 +328,37 @@ class AnalysisReport:
             parts += [f"<li>{html.escape(line)}</li>" for line in self.granularity.lines()]
             parts += ["</ul>", img_tag(self.granularity.plot())]
         parts.append("<h2>Remix maps</h2>")
-        # Query motifs with sources, by piece (a control piece may have the same file name).
-        with_sources: dict[str, list[dict[str, Any]]] = {}
+        # Query motifs with sources, by piece (a control piece may have the same file name); only the
+        # rows shown are turned into dicts.
+        with_sources: dict[str, list[MotifRecord]] = {}
         for m in self.motif_records:
             if m.group == "query" and m.sources:
-                with_sources.setdefault(m.piece, []).append(m.to_dict())
+                with_sources.setdefault(m.piece, []).append(m)
         for i, record in enumerate(self.query_records()[:max_maps]):
             parts.append(f"<h3>{html.escape(record.piece)}</h3>{img_tag(self.plot_remix_map(i))}")
             sources = with_sources.get(record.piece, [])
             if sources:
                 parts.append(
-                    html_table(sources, ("start_beat", "end_beat", "label", "sources", "source_bars"))
+                    html_table(
+                        [m.to_dict() for m in sources[:HTML_MAX_SOURCE_ROWS]],
+                        ("start_beat", "end_beat", "label", "sources", "source_bars"),
+                        total=len(sources),
+                        full="motifs.csv",
+                    )
                 )
         if len(self.query_records()) > max_maps:
             parts.append(f"<p>(remix maps of the first {max_maps} query pieces only)</p>")
-        parts += ["<h2>Pieces</h2>", html_table([r.to_dict() for r in self.piece_records], PIECE_COLUMNS)]
-        parts += ["<h2>Motifs</h2>", html_table([m.to_dict() for m in self.motif_records], MOTIF_COLUMNS)]
+        parts += ["<h2>Pieces</h2>", _capped(self.piece_records, PIECE_COLUMNS, "pieces.csv")]
+        parts += ["<h2>Motifs</h2>", _capped(self.motif_records, MOTIF_COLUMNS, "motifs.csv")]
+        parts += ["<h2>Passages</h2>", _capped(self.passage_records, PASSAGE_COLUMNS, "passages.csv")]
         if self.skipped:
             parts += [
                 "<h2>Skipped files</h2>",
-                html_table([{"path": p, "reason": r} for p, r in self.skipped]),
+                html_table(
+                    [{"path": p, "reason": r} for p, r in self.skipped[:HTML_MAX_ROWS]],
+                    total=len(self.skipped),
+                    full="report.json (skipped)",
+                ),
             ]
         parts.append("</body></html>")
         return "\n".join(parts)
@@ -454,6 +499,44 @@ def _note_colors(notes: NoteMap, names: list[str]) -> tuple[np.ndarray, list[tup
     present = {NOTE_LABELS[x] for x in np.unique(label).tolist()}
     legend += [(lab, c) for lab, c in _LABEL_COLORS.items() if lab in present]
     return colors, legend
+
+
+def _raster(notes: NoteMap, colors: np.ndarray) -> tuple[np.ndarray, tuple[float, float, float, float], float]:
+    """A pitch x time RGBA image of a piece (rows: pitches low to high; at most
+    :data:`MAP_RASTER_COLUMNS` time bins), each cell the colour of the most notes sounding in it (a note
+    fills the bins from its onset to its end, at most 16 of them), empty cells transparent; its extent
+    (beats, pitch) for ``imshow`` and the bin width in beats. Time and memory O(notes)."""
+    onset = np.asarray(notes.onset, np.int64)
+    end = onset + np.maximum(np.asarray(notes.duration, np.int64), 1)
+    pitch = np.asarray(notes.pitch, np.int64)
+    t0, t1 = int(onset.min()), int(end.max())
+    width = max(1, -(-(t1 - t0) // MAP_RASTER_COLUMNS))  # steps per bin
+    n_cols = -(-(t1 - t0) // width)
+    p0, p1 = int(pitch.min()), int(pitch.max())
+    first = (onset - t0) // width
+    span = np.clip((end - 1 - t0) // width - first + 1, 1, 16)
+    note = np.repeat(np.arange(len(onset)), span)
+    col = first[note] + (np.arange(len(note)) - np.repeat(np.cumsum(span) - span, span))
+    cell = (pitch[note] - p0) * n_cols + col
+    palette, cat = np.unique(colors, axis=0, return_inverse=True)
+    cat = cat.reshape(-1)
+    keys, counts = np.unique(cell * len(palette) + cat[note], return_counts=True)
+    cells, cats = keys // len(palette), keys % len(palette)
+    order = np.lexsort((-counts, cells))  # per cell, the most frequent colour first
+    cells, cats = cells[order], cats[order]
+    head = np.r_[True, cells[1:] != cells[:-1]]
+    image = np.zeros(((p1 - p0 + 1) * n_cols, 4))
+    image[cells[head]] = palette[cats[head]]
+    image[cells[head], 3] = np.maximum(image[cells[head], 3], 0.55)
+    extent = (t0 / STEPS_PER_BEAT, (t0 + n_cols * width) / STEPS_PER_BEAT, p0 - 0.5, p1 + 0.5)
+    return image.reshape(p1 - p0 + 1, n_cols, 4), extent, width / STEPS_PER_BEAT
+
+
+def _capped(records: Sequence[Any], columns: tuple[str, ...], full: str) -> str:
+    """The first :data:`HTML_MAX_ROWS` records as an HTML table (only those turned into dicts), with the
+    line giving the total and the file that holds them all."""
+    shown = [r.to_dict() for r in records[:HTML_MAX_ROWS]]
+    return html_table(shown, columns, total=len(records), full=full)
 
 
 def _edges(label: np.ndarray) -> list[str]:
