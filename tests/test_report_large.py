@@ -1,15 +1,18 @@
 """report.html of a large piece: remix maps and tables stay bounded (issue 9, kind 7)."""
 
+import json
 import time
 from dataclasses import replace
 
 import numpy as np
 
+from remixmusic.music.notes import STEPS_PER_BEAT
 from remixmusic.novelty.passages import NOTE_LABELS
 from remixmusic.novelty.report import (
     HTML_MAX_ROWS,
     HTML_MAX_SOURCE_ROWS,
     MAP_NOTE_LIMIT,
+    NOTE_MAP_JSON_LIMIT,
     AnalysisReport,
     NoteMap,
 )
@@ -99,3 +102,25 @@ def test_html_of_a_100000_note_piece_is_bounded_against_one_at_the_bar_per_note_
     assert "full table in report.json (skipped)" in page
     # A small report's tables are whole, without the line.
     assert "rows; full table in" not in small_page.split("<h2>Motifs</h2>")[0].split("<h2>Pieces</h2>")[1]
+
+
+def test_a_large_pieces_note_map_is_kept_out_of_report_json_in_an_npz_beside_it(tmp_path):
+    report = large_report(NOTE_MAP_JSON_LIMIT + 4, 3)
+    small = note_map(64)
+    report.piece_records.append(replace(piece_record("small.mid", "query"), n_notes=64))
+    report.note_maps.append(small)
+    report.save(tmp_path, max_maps=0)
+    saved = json.loads((tmp_path / "report.json").read_text())
+    big, little = saved["note_maps"]
+    assert "pitch" not in big and big["n_notes"] == NOTE_MAP_JSON_LIMIT + 4
+    assert sum(big["label_counts"].values()) == big["n_notes"] and big["arrays"] == "note_maps.npz"
+    assert len(little["pitch"]) == len(little["label"]) == 64  # small pieces keep their per-note lists
+    with np.load(tmp_path / big["arrays"]) as arrays:
+        prefix = big["arrays_prefix"]
+        assert np.array_equal(arrays[prefix + "pitch"], report.note_maps[0].pitch)
+        assert np.array_equal(arrays[prefix + "label"], report.note_maps[0].label)
+        assert np.allclose(arrays[prefix + "onset_beat"] * STEPS_PER_BEAT, report.note_maps[0].onset)
+    # A report without a large piece writes no npz.
+    report.note_maps, report.piece_records = [small], [report.piece_records[1]]
+    report.save(tmp_path / "small", max_maps=0)
+    assert not (tmp_path / "small" / "note_maps.npz").exists()

@@ -5,12 +5,15 @@ statistics and every parameter that produced them (invariance, chance and common
 segmentation, originality windows), so each output file stands on its own. :meth:`AnalysisReport.save`
 writes ``report.json`` (everything, versioned by ``schema_version``), ``pieces.csv``, ``passages.csv``,
 ``motifs.csv`` and
-one self-contained ``report.html`` (plots embedded as base64 PNG), each atomically.
+one self-contained ``report.html`` (plots embedded as base64 PNG), each atomically; ``note_maps.npz`` too when
+a query piece is too large for per-note lists in report.json. report.html stays bounded in time and memory
+whatever the piece size: large remix maps are rasters and its tables show their first rows.
 """
 
 from __future__ import annotations
 
 import html
+import io
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -70,6 +73,10 @@ matplotlib patch: a few milliseconds each to add and render)."""
 
 MAP_RASTER_COLUMNS = 1_200
 """Time bins (image columns) of a rastered remix map."""
+
+NOTE_MAP_JSON_LIMIT = 20_000
+"""Query pieces with more notes than this keep their per-note remix map out of report.json, in
+``note_maps.npz`` beside it (:meth:`AnalysisReport.note_map_records`)."""
 
 HTML_MAX_ROWS = 500
 """Rows of each table in ``report.html`` at most; the full tables are in the CSV files and report.json."""
@@ -277,22 +284,61 @@ class AnalysisReport:
     def note_map_records(self) -> list[dict[str, Any]]:
         """The remix maps as data: per query piece and note (in the piece's note order), onset and
         duration in beats, pitch, ``source`` (index into ``reference_pieces``, -1 none) and ``label``
-        (the note's label, one of :data:`~remixmusic.novelty.passages.NOTE_LABELS`)."""
-        return [
-            {
-                "piece": record.piece,
-                "onset_beat": m.onset / STEPS_PER_BEAT,
-                "duration_beat": m.duration / STEPS_PER_BEAT,
-                "pitch": m.pitch,
-                "source": m.source,
-                "label": [NOTE_LABELS[k] for k in m.label.tolist()],
-            }
-            for record, m in zip(self.query_records(), self.note_maps, strict=True)
-        ]
+        (the note's label, one of :data:`~remixmusic.novelty.passages.NOTE_LABELS`).
+
+        A piece of more than :data:`NOTE_MAP_JSON_LIMIT` notes has no per-note lists here, so report.json
+        stays bounded: instead ``n_notes``, ``label_counts`` (notes per label) and ``arrays``, the file
+        that :meth:`save` writes them to (``note_maps.npz``, the same five arrays under
+        ``"{k}/onset_beat"``, ``"{k}/duration_beat"``, ``"{k}/pitch"``, ``"{k}/source"`` and
+        ``"{k}/label"`` with ``k`` the piece's position in this list; labels there are codes into
+        ``NOTE_LABELS``; read with ``numpy.load``)."""
+        out: list[dict[str, Any]] = []
+        for k, (record, m) in enumerate(zip(self.query_records(), self.note_maps, strict=True)):
+            if len(m.pitch) > NOTE_MAP_JSON_LIMIT:
+                codes, counts = np.unique(np.asarray(m.label), return_counts=True)
+                out.append(
+                    {
+                        "piece": record.piece,
+                        "n_notes": len(m.pitch),
+                        "label_counts": dict(zip([NOTE_LABELS[c] for c in codes.tolist()], counts.tolist(), strict=True)),
+                        "arrays": "note_maps.npz",
+                        "arrays_prefix": f"{k}/",
+                    }
+                )
+                continue
+            out.append(
+                {
+                    "piece": record.piece,
+                    "onset_beat": m.onset / STEPS_PER_BEAT,
+                    "duration_beat": m.duration / STEPS_PER_BEAT,
+                    "pitch": m.pitch,
+                    "source": m.source,
+                    "label": [NOTE_LABELS[c] for c in m.label.tolist()],
+                }
+            )
+        return out
 
     def save(self, out_dir: str | Path, max_maps: int = 50) -> Path:
-        """Write report.json, pieces.csv, motifs.csv, passages.csv and report.html into ``out_dir``."""
+        """Write report.json, pieces.csv, motifs.csv, passages.csv and report.html into ``out_dir``, and
+        ``note_maps.npz`` when a query piece has more than :data:`NOTE_MAP_JSON_LIMIT` notes (its per-note
+        remix map, see :meth:`note_map_records`)."""
         out = Path(out_dir)
+        large: dict[str, Any] = {
+            f"{k}/{name}": values
+            for k, m in enumerate(self.note_maps)
+            if len(m.pitch) > NOTE_MAP_JSON_LIMIT
+            for name, values in (
+                ("onset_beat", m.onset / STEPS_PER_BEAT),
+                ("duration_beat", m.duration / STEPS_PER_BEAT),
+                ("pitch", m.pitch),
+                ("source", m.source),
+                ("label", m.label),
+            )
+        }
+        if large:
+            buf = io.BytesIO()
+            np.savez_compressed(buf, **large)
+            write_bytes(out / "note_maps.npz", buf.getvalue())
         write_json(out / "report.json", json_ready(self.to_dict()))
         write_text(out / "pieces.csv", csv_text([r.to_dict() for r in self.piece_records], PIECE_COLUMNS))
         write_text(out / "motifs.csv", csv_text([m.to_dict() for m in self.motif_records], MOTIF_COLUMNS))
