@@ -206,7 +206,7 @@ class AnalysisReport:
         Pieces of at most ``max_notes`` notes are drawn one bar per note. Larger ones are downsampled so
         the cost stays bounded: the whole piece as one pitch x time raster image (``imshow``) of at most
         :data:`MAP_RASTER_COLUMNS` time bins by one row per pitch, each cell coloured as the most notes
-        sounding in it (ties: the first colour in legend order); the title says so and gives the bin
+        sounding in it (ties broken by a fixed colour order); the title says so and gives the bin
         width. Returns a matplotlib ``Figure`` (drawn on ``ax`` when given); no global pyplot state is
         touched.
         """
