@@ -112,11 +112,6 @@ def test_import_of_a_messy_layout_imports_every_real_file(layout: Path, tmp_path
     assert [p.name for p in out.iterdir()] == ["mine"]  # no temporary folder left
 
 
-def _manifest_without_timing(path: Path) -> dict:
-    manifest = json.loads(path.read_text())
-    return manifest
-
-
 def test_an_interrupted_import_run_again_gives_the_same_dataset(
     layout: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

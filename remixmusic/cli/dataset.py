@@ -58,10 +58,16 @@ def register(app: typer.Typer) -> None:
         jobs: JobsOption = 0,
         strict: StrictOption = False,
         force: Annotated[
-            bool, typer.Option("--force", help="Replace an existing dataset of that name.")
+            bool,
+            typer.Option(
+                "--force",
+                help="Replace an existing dataset of that name (only once the new one is complete).",
+            ),
         ] = False,
     ) -> None:
-        """Make a dataset from your own MIDI folder; unreadable files are listed and skipped."""
+        """Make a dataset from your own MIDI folder (searched recursively, symbolic links followed);
+        unreadable files, dangling links and pieces with no pitched notes are listed and skipped. An
+        interrupted import leaves nothing behind: run it again."""
         report = building.import_folder(folder, name, root=out, jobs=jobs, overwrite=force)
         _summary(report, "imported")
         repaired = [r for r in report.dataset.manifest if r.get("repairs")]
