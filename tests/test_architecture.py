@@ -134,9 +134,12 @@ def test_zero_argument_analyze_of_a_generated_folder_needs_no_torch(generated_fo
     code = NO_TORCH + f"sys.argv = {argv!r}; from remixmusic.cli import main; main()"
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    params = json.loads((out / "report.json").read_text())["params"]
+    report = json.loads((out / "report.json").read_text())
+    params = report["params"]
     dataset = load_dataset("bach-chorales")  # the reference and control the sidecars led to
-    assert params["n_query"] == 2
+    # A tiny untrained model may write an empty piece: skipped with its reason, not counted as zeros.
+    empty = [s for s in report["skipped"] if "no pitched notes" in s["reason"]]
+    assert params["n_query"] + len(empty) == 2 and params["n_query"] >= 1
     assert params["n_reference"] == len(dataset.files("train"))
     assert params["n_control"] == len(dataset.files("test"))
 

@@ -135,7 +135,10 @@ def test_groups_and_leakage_are_consistent(run):
     leak = result.leakage
     n_human = leak["n_control"] - leak["n_removed"]
     assert all(len(result.values["human"][key]) == n_human for key, _, _ in MEASURES)
-    assert all(len(result.values[g][key]) == 4 for g in MODELS for key, _, _ in MEASURES)
+    # 4 pieces per model, less any empty piece a tiny model wrote (skipped with "no pitched notes").
+    for g in MODELS:
+        n = {len(result.values[g][key]) for key, _, _ in MEASURES}
+        assert len(n) == 1 and 1 <= n.pop() <= 4
     assert set(result.coverage) == set(GROUPS)
     assert len(result.coverage["human"]) == n_human
     mean, lo, hi = result.group_mean("copied_coverage", "human")
