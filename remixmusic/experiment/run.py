@@ -306,6 +306,7 @@ def _analyze(
             paths[group],
             index,
             control=human if group == "transformer" else None,
+            allow_empty=True,  # a model that wrote only empty pieces: none to measure, not an error
             jobs=jobs,
             seed=seed,
             show_progress=show_progress,

@@ -357,6 +357,7 @@ def analyze(
     segmenter_params: Mapping[str, Any] | None = None,
     jobs: int = 0,
     show_progress: bool = True,
+    allow_empty: bool = False,
     **match_params: Any,
 ) -> AnalysisReport:
     """Analyze ``query`` pieces against ``reference``, optionally against a human ``control``: the method
@@ -368,10 +369,12 @@ def analyze(
     ``config``: every setting, as an :class:`~remixmusic.novelty.config.AnalysisConfig` (defaults when
     ``None``); the keyword options override its fields for this call (``None`` leaves a field as it is):
     ``invariance`` and ``lines`` choose the views when the index is built here (default
-    ``transposed+tempo`` and ``melody``; a given index has its own, recorded in the report),
+    ``transposed+tempo`` and ``voices``; a given index has its own, recorded in the report),
     ``segmentation`` a method name or a ``SegmentConfig``, ``segmenter_params`` other ``SegmentConfig``
     fields, and ``match_params`` any :class:`~remixmusic.novelty.config.MatchConfig` field
     (``min_length``, ``stock_df``, ``max_edits`` ...). ``jobs``: worker processes (0: one per core).
+    ``allow_empty``: a query with no readable piece gives a report with no query pieces (the experiment
+    uses it for a model that wrote only empty pieces) instead of an error.
     (:func:`remixmusic.analyze` also accepts no reference for a folder written by ``remixmusic generate``.)
 
     Raises:
@@ -396,7 +399,7 @@ def analyze(
     if reference is None:
         raise RemixError("give a reference (an index, a MIDI folder or a dataset name)")
     queries = read_pieces(query, jobs, show_progress)
-    if not queries.pieces:
+    if not queries.pieces and not allow_empty:
         raise RemixError(f"no readable MIDI in the query ({len(queries.skipped)} file(s) skipped)")
     controls = read_pieces(control, jobs, show_progress) if control is not None else PieceSet([], [])
     index, ref_skipped = resolve_index(reference, config.invariance, config.lines, jobs, show_progress)
