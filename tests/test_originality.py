@@ -1,10 +1,13 @@
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from remixmusic.errors import RemixError
 from remixmusic.music.lines import DEFAULT_LINES
 from remixmusic.music.notes import NOTE_DTYPE, STEPS_PER_BEAT, Piece
 from remixmusic.novelty.originality import OriginalityScorer, best_window, point_set, query_windows
+from remixmusic.novelty.translations import Hints, TranslationIndex
 
 
 def random_piece(rng: np.random.Generator, n: int = 100) -> Piece:
@@ -58,23 +61,157 @@ def test_query_windows_have_relative_onsets():
     assert [len(w) for w in windows] == [2, 2, 1, 1, 1]
 
 
-def test_copy_is_unoriginal_novel_is_original_and_shortlist_agrees_with_brute_force():
+def attained(scorer: OriginalityScorer, piece: Piece, result) -> np.ndarray:
+    """The cardinality score of each reported best window, recomputed from scratch over every pitch shift."""
+    windows, starts = query_windows(
+        point_set(piece, scorer.lines, scorer.include_drums), scorer.length, scorer.hop
+    )
+    np.testing.assert_array_equal(starts, result.window_start)
+    out = np.zeros(len(windows))
+    for k, window in enumerate(windows):
+        r, t = int(result.best_piece[k]), int(result.best_start[k])
+        if r < 0:
+            continue
+        ref = scorer.points[scorer.piece_ptr[r] : scorer.piece_ptr[r + 1]]
+        inside = ref[(ref[:, 0] >= t) & (ref[:, 0] < t + scorer.length)]
+        there = {(int(a), int(b)) for a, b in inside}
+        hits = max(sum((int(a) + t, int(b) + dp) in there for a, b in window) for dp in range(-127, 128))
+        out[k] = hits / max(len(window), len(inside))
+    return out
+
+
+def assert_exact(scorer: OriginalityScorer, piece: Piece, hints: np.ndarray | None = None) -> int:
+    """Checks the exact score against brute force on every window of ``piece``; returns the windows."""
+    brute = scorer.brute_force(piece)
+    fast = scorer.score(piece, hints)
+    np.testing.assert_array_equal(fast.window_start, brute.window_start)
+    np.testing.assert_array_equal(fast.originality, brute.originality)  # the same floats, not approximately
+    np.testing.assert_array_equal(1.0 - attained(scorer, piece, fast), fast.originality)
+    return len(fast.originality)
+
+
+def test_copy_is_unoriginal_novel_is_original_and_both_equal_brute_force():
     rng = np.random.default_rng(3)
     refs = [random_piece(rng) for _ in range(12)]
     scorer = OriginalityScorer().fit(refs)
     copy = shifted(refs[5], 7 * STEPS_PER_BEAT, -4)  # moved by 7 beats, a major third down
-    brute = scorer.brute_force(copy)
-    fast = scorer.score(copy, np.array([5, 9]))
-    np.testing.assert_allclose(fast.originality, brute.originality)
-    assert np.all(brute.best_piece == 5)
-    assert np.median(brute.originality) == 0.0
+    fast = scorer.score(copy)
+    np.testing.assert_array_equal(fast.originality, scorer.brute_force(copy).originality)
+    assert np.median(fast.originality) == 0.0
+    assert np.all(fast.best_piece[fast.originality == 0.0] == 5)
     novel = random_piece(rng)
     brute_novel = scorer.brute_force(novel)
     assert brute_novel.mean > 0.5
-    # A shortlist only removes candidates: never less original than brute force.
-    fast_novel = scorer.score(novel, np.array([0, 1]))
-    assert np.all(fast_novel.originality >= brute_novel.originality - 1e-12)
-    assert np.all(scorer.score(novel, np.array([], np.int64)).originality == 1.0)
+    # Hints only move the starting point of the search: good, misleading or none, the same numbers.
+    for hints in (None, np.array([[0, 0, 0, 0], [12, 1, 500, -3]]), np.array([[0, 99, 5, 0]])):
+        np.testing.assert_array_equal(scorer.score(novel, hints).originality, brute_novel.originality)
+    with pytest.raises(RemixError):
+        scorer.score(novel, np.array([1.5, 2.0]))
+
+
+def test_a_hint_pointing_at_the_source_is_taken_as_is():
+    rng = np.random.default_rng(8)
+    refs = [random_piece(rng, 60) for _ in range(5)]
+    scorer = OriginalityScorer().fit(refs)
+    copy = shifted(refs[2], -12, 5)
+    onset = int(copy.notes["onset"][0])
+    # The first note of the copy sits 12 steps later and 5 semitones lower in piece 2.
+    hints = np.array([[onset, 2, 12, -5]])
+    result = scorer.score(copy, hints)
+    assert result.originality[0] == 0.0 and result.best_piece[0] == 2
+    assert_exact(scorer, copy, hints)
+
+
+points = st.lists(st.tuples(st.integers(0, 40), st.integers(58, 66)), min_size=0, max_size=25)
+
+
+def piece_of(pts: list[tuple[int, int]]) -> Piece:
+    notes = np.zeros(len(pts), NOTE_DTYPE)
+    if pts:
+        notes["onset"], notes["pitch"] = np.array(pts).T * np.array([[3], [1]])
+    notes["duration"], notes["velocity"] = 3, 80
+    return Piece(notes)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    refs=st.lists(points, min_size=1, max_size=4),
+    query=points.filter(bool),
+    hints=st.lists(
+        st.tuples(st.integers(0, 120), st.integers(-1, 4), st.integers(-130, 130), st.integers(-9, 9))
+    ),
+    window_beats=st.sampled_from([1.0, 2.0, 3.5]),
+)
+def test_exact_score_equals_brute_force_on_random_point_sets(refs, query, hints, window_beats):
+    # Few pitches and a coarse grid: many equal difference vectors, chords, ties and near-misses.
+    scorer = OriginalityScorer(window_beats=window_beats, hop_beats=window_beats / 2).fit(
+        [piece_of(r) for r in refs]
+    )
+    assert_exact(scorer, piece_of(query), np.array(hints, np.int64).reshape(-1, 4))
+
+
+def test_brute_force_fallback_and_small_slices_give_the_same_numbers(monkeypatch):
+    import remixmusic.novelty.translations as translations
+
+    rng = np.random.default_rng(4)
+    refs = [random_piece(rng, int(rng.integers(5, 60))) for _ in range(9)]
+    queries = [random_piece(rng, 40), shifted(refs[3], 5, 2)]
+    expected = [OriginalityScorer().fit(refs).brute_force(q).originality for q in queries]
+    # Slices of 64 (query point, reference point) pairs: the fallback votes piece by piece, and the
+    # votes of many candidates are counted in several passes.
+    monkeypatch.setattr(translations, "_CHUNK", 64)
+    scorer = OriginalityScorer().fit(refs)
+    index = scorer.translations
+    for query, want in zip(queries, expected, strict=True):
+        windows, _ = query_windows(point_set(query), scorer.length, scorer.hop)
+        owner, keys = index._brute(windows, list(range(len(windows))))
+        best = translations._Best.empty(windows)
+        best.take(index, windows, owner, keys)
+        np.testing.assert_array_equal(1.0 - best.result(index).score, want)
+        np.testing.assert_array_equal(scorer.score(query).originality, want)
+
+
+def test_extreme_pitches_and_chords_keep_their_keys_apart():
+    # Pitches 0 and 127 at the edges of the packed key, chords of up to four notes on one onset.
+    ref = [(0, 0), (0, 127), (0, 60), (0, 64), (4, 127), (4, 0), (8, 1), (8, 126), (12, 60)]
+    query = [(0, 127), (0, 0), (4, 0), (8, 126), (8, 127)]
+    scorer = OriginalityScorer(window_beats=2, hop_beats=1).fit([piece_of(ref), piece_of([(2, 5)])])
+    assert_exact(scorer, piece_of(query))
+    assert_exact(scorer, piece_of([(3, 0)]))
+
+
+def test_translation_index_rejects_bad_input_and_handles_an_empty_reference():
+    with pytest.raises(ValueError):
+        TranslationIndex(np.array([[0, 130]]), np.array([0, 1]), 24)
+    with pytest.raises(ValueError):
+        TranslationIndex(np.zeros((0, 2)), np.array([0]), 0)
+    empty = TranslationIndex(np.zeros((0, 2)), np.array([0, 0, 0]), 24)
+    best = empty.best(
+        [np.array([[0, 60], [5, 62]])], Hints(np.array([0]), np.array([1]), np.array([3]), np.array([0]))
+    )
+    assert best.votes.tolist() == [0] and best.piece.tolist() == [-1]
+    scorer = OriginalityScorer().fit([Piece(np.zeros(0, NOTE_DTYPE))])
+    np.testing.assert_array_equal(scorer.score(random_piece(np.random.default_rng(1), 20)).originality, 1.0)
+
+
+def test_every_window_of_held_out_bach_chorales_equals_brute_force():
+    from remixmusic.data.datasets import load_dataset
+    from remixmusic.novelty.index import Index
+
+    ds = load_dataset("bach-chorales")
+    held_out = ds.pieces("valid", jobs=1) + ds.pieces("test", jobs=1)
+    melody = OriginalityScorer().fit_index(Index.build(ds.pieces("train", jobs=1), lines="melody"))
+    windows = 0
+    for piece in held_out:  # 65 chorales, melody against the training melodies: every window
+        windows += assert_exact(melody, piece)
+    assert windows > 400
+    # All four voices against all the voices of 40 chorales (chords: several points per onset).
+    voices = OriginalityScorer().fit(ds.pieces("train", jobs=1)[:40])
+    for piece in held_out[:3]:
+        assert_exact(voices, piece)
+    # A training chorale is a copy of itself in every window.
+    train0 = ds.pieces("train", jobs=1)[0]
+    assert np.all(voices.score(train0).originality == 0.0)
 
 
 def test_save_load_round_trip(tmp_path):

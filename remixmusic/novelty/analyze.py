@@ -49,10 +49,7 @@ from remixmusic.novelty.report import AnalysisReport, NoteMap
 from remixmusic.novelty.segment import Segmenter
 from remixmusic.novelty.symbols import DEFAULT_INVARIANCE
 
-_SHORTLIST = 32  # reference pieces whose windows the originality score compares with
-
-
-_SHORTLIST_OCCURRENCES = 64  # occurrences per query position that vote for the shortlist
+_SHORTLIST_OCCURRENCES = 64  # occurrences per query position tried first by the exact originality search
 
 
 def build_index(
@@ -251,26 +248,26 @@ class Analyzer:
         if self.scorer is None:
             empty = np.zeros(0, np.int64)
             return OriginalityResult(empty, np.zeros(0), empty, empty)
-        # The sources of copies, and the pieces sharing the most matches at the query's own tempo (stock
-        # matches' sources alone would be all over the corpus, as costly as the brute force).
-        extra = [s.piece for m in pm.matches if not m.stock for s in m.sources]
-        extra += [s.piece for v in pm.varied_matches for s in v.sources]
-        return self.scorer.score(piece, np.union1d(self._shortlist(pm), np.asarray(extra, np.int64)))
+        # Exact (equal to the brute force); the match occurrences only tell the search where to start.
+        return self.scorer.score(piece, self._shortlist(pm))
 
     def _shortlist(self, pm: PieceMatches) -> np.ndarray:
-        """The ``_SHORTLIST`` reference pieces whose windows most likely score highest against the query.
+        """Translations the exact originality search tries first: (query onset, reference piece,
+        reference minus query onset, reference minus query pitch), one per occurrence of a match.
 
         The cardinality score counts points that one translation in time and pitch lands on the
-        reference, so a candidate must share material at the same tempo. Every query position with a
-        match of two or more symbols votes once for each piece among up to ``_SHORTLIST_OCCURRENCES``
-        occurrences of that match (spread evenly over its suffix-array range, not the first ones, which
-        the sort order biases) whose first inter-onset interval equals the query's. Against brute force
-        on Essen this finds the best reference window about twice as often as ranking by one
-        representative source per note.
+        reference, so a good start shares material at the same tempo. For every query position with a
+        match of two or more symbols, up to ``_SHORTLIST_OCCURRENCES`` occurrences of that match (spread
+        evenly over its suffix-array range, not the first ones, which the sort order biases) whose first
+        inter-onset interval equals the query's give the translation aligning the two notes. Returns an
+        (m, 4) int64 array, distinct rows.
         """
         index = self.index
-        onset = pm.piece.notes["onset"].astype(np.int64)
-        found = []
+        notes_all = pm.piece.notes
+        onset = notes_all["onset"].astype(np.int64)
+        pitch = notes_all["pitch"].astype(np.int64)
+        ref_onset = np.asarray(index.onset)
+        found = [np.zeros((0, 4), np.int64)]
         for lm in pm.lines:
             at = np.flatnonzero(lm.match_length >= 2)
             lo, hi = lm.sa_lo[at], lm.sa_hi[at]
@@ -280,16 +277,21 @@ class Analyzer:
             slot = np.asarray(index.sa[lo[owner] + k * (hi - lo)[owner] // take[owner]]).astype(np.int64)
             notes = lm.stream.line.notes
             q_ioi = onset[notes[np.minimum(at + 1, len(notes) - 1)]] - onset[notes[at]]
-            r_ioi = np.asarray(index.onset[np.minimum(slot + 1, index.n_slots - 1)]) - np.asarray(
-                index.onset[slot]
-            )
+            r_ioi = ref_onset[np.minimum(slot + 1, index.n_slots - 1)] - ref_onset[slot]
             same = r_ioi == q_ioi[owner]
-            found.append(np.unique(owner[same] * index.n_pieces + np.asarray(index.piece[slot[same]])))
-        if not found:
-            return np.zeros(0, np.int64)
-        votes = np.bincount(np.concatenate(found) % index.n_pieces, minlength=index.n_pieces)
-        top = np.argsort(-votes, kind="stable")[:_SHORTLIST]
-        return top[votes[top] > 0]
+            slot, note = slot[same], notes[at][owner[same]]
+            found.append(
+                np.stack(
+                    [
+                        onset[note],
+                        np.asarray(index.piece)[slot].astype(np.int64),
+                        ref_onset[slot].astype(np.int64) - onset[note],
+                        np.asarray(index.pitch)[slot].astype(np.int64) - pitch[note],
+                    ],
+                    axis=1,
+                )
+            )
+        return np.unique(np.concatenate(found), axis=0)
 
 
 
