@@ -41,10 +41,9 @@ partition for the final bound needs (or bound 4's lists), skipping pairs already
 higher. Where that would cost more than voting with every reference point (dense windows with a weak
 bound, as in four-voice chorales), the window is voted on by the brute force itself. A window is finished
 only when every translation able to beat its final score has been verified: the result is the
-brute-force maximum by construction, whatever the hints. Hints only make it faster.
-
-Memory: the pair index holds every reference pair less than a window apart (8 bytes each; about 6
-million for the Essen melodies) and a table with two bytes per grid step of the reference timeline.
+brute-force maximum by construction, whatever the hints (they only make it faster). Memory: the pair
+index holds every reference pair less than a window apart (8 bytes each; about 6 million for the Essen
+melodies) and a table with two bytes per grid step of the reference timeline.
 """
 
 from __future__ import annotations

@@ -1,0 +1,145 @@
+"""Plots of an analysis: coverage curves with bootstrap intervals, and remix-map colours and rasters.
+
+Kept apart from :mod:`remixmusic.novelty.report` (the report's data and files), which draws with them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from remixmusic.evaluation.significance import bootstrap_ci_curves
+from remixmusic.music.notes import STEPS_PER_BEAT
+from remixmusic.novelty.passages import NOTE_LABELS
+
+if TYPE_CHECKING:
+    from remixmusic.novelty.report import NoteMap
+
+MAP_RASTER_COLUMNS = 1_200
+"""Time bins (image columns) of a rastered remix map."""
+
+
+_LABEL_COLORS = {
+    "stock": "#666666",
+    "self-repeat": "#56B4E9",
+    "prompt": "#000000",
+    "novel": "#D9D9D9",
+    "not-analysed": "#FFFFFF",
+}
+"""Colours of notes that are not recombined (copied and varied notes take their source's colour; varied
+ones are drawn lighter with an outline). Okabe-Ito sky blue and greys: distinct under colour blindness."""
+
+
+GROUP_COLORS = {"query": "#d62728", "control": "#1f77b4"}
+"""Plot colors of the analysis groups; other groups take the next tab10 colors."""
+
+
+def plot_coverage_curves(
+    lengths: np.ndarray,
+    curves: dict[str, np.ndarray],
+    threshold: float,
+    title: str,
+    seed: int = 0,
+    ax: Any = None,
+    colors: dict[str, str] | None = None,
+    groups: Mapping[str, Sequence[str]] | None = None,
+) -> Any:
+    """Mean coverage curve of each group (pieces x lengths) with pointwise bootstrap 95% intervals, and
+    the chance threshold as a dotted line; a matplotlib ``Figure`` drawn without pyplot state.
+
+    ``groups``: per group, a tune-group label per piece (curve row); the intervals then resample whole
+    tune groups (cluster bootstrap, :func:`~remixmusic.evaluation.significance.bootstrap_ci_curves`).
+
+    Raises:
+        ValueError: a group's labels are not one per curve.
+    """
+    import matplotlib
+    from matplotlib.figure import Figure
+
+    fig = ax.figure if ax is not None else Figure(figsize=(6.5, 3.8))
+    ax = ax if ax is not None else fig.add_subplot(111)
+    colors = {**GROUP_COLORS, **(colors or {})}
+    palette = matplotlib.colormaps["tab10"]
+    for k, (group, group_curves) in enumerate(curves.items()):
+        if group_curves is None or len(group_curves) == 0:
+            continue
+        color = colors.get(group, palette(k % 10))
+        lo, hi = bootstrap_ci_curves(group_curves, seed=seed, groups=(groups or {}).get(group))
+        ax.plot(lengths, group_curves.mean(axis=0), color=color, label=f"{group} (n={len(group_curves)})")
+        ax.fill_between(lengths, lo, hi, color=color, alpha=0.2, linewidth=0)
+    ax.axvline(threshold, color="gray", linestyle=":", label="chance threshold", linewidth=1)
+    ax.set_xlabel("minimum match length L (notes)")
+    ax.set_ylabel("fraction of notes covered")
+    ax.set_ylim(0, 1)
+    ax.legend(fontsize=8, frameon=False)
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def _note_colors(notes: NoteMap, names: list[str]) -> tuple[np.ndarray, list[tuple[str, Any]]]:
+    """One RGBA colour per note: by source piece for copied and varied notes (the most frequent source
+    first in the palette; varied notes at 55% opacity), by label otherwise; and the legend."""
+    import matplotlib
+    from matplotlib.colors import to_rgba_array
+
+    label = np.asarray(notes.label)
+    rec = np.isin(label, [NOTE_LABELS.index("copied"), NOTE_LABELS.index("varied")]) & (notes.source >= 0)
+    uniq, inverse, counts = np.unique(notes.source[rec], return_inverse=True, return_counts=True)
+    by_count = np.argsort(-counts, kind="stable")
+    rank = np.empty(len(uniq), np.int64)
+    rank[by_count] = np.arange(len(uniq))
+    palette = matplotlib.colormaps["tab20"]
+    base = [_LABEL_COLORS.get(lab, "#D9D9D9") for lab in NOTE_LABELS]
+    colors = to_rgba_array(base)[label]
+    colors[rec] = palette(rank[inverse] % 20)
+    colors[label == NOTE_LABELS.index("varied"), 3] = 0.55
+    srcs = uniq[by_count]
+    src_color = {int(s): palette(k % 20) for k, s in enumerate(srcs[:19])}
+    legend: list[tuple[str, Any]] = [
+        (names[s] if 0 <= s < len(names) else str(s), c) for s, c in src_color.items()
+    ]
+    present = {NOTE_LABELS[x] for x in np.unique(label).tolist()}
+    legend += [(lab, c) for lab, c in _LABEL_COLORS.items() if lab in present]
+    return colors, legend
+
+
+def _raster(notes: NoteMap, colors: np.ndarray) -> tuple[np.ndarray, tuple[float, float, float, float], float]:
+    """A pitch x time RGBA image of a piece (rows: pitches low to high; at most
+    :data:`MAP_RASTER_COLUMNS` time bins), each cell the colour of the most notes sounding in it (a note
+    fills the bins from its onset to its end, at most 16 of them), empty cells transparent; its extent
+    (beats, pitch) for ``imshow`` and the bin width in beats. Time and memory O(notes)."""
+    onset = np.asarray(notes.onset, np.int64)
+    end = onset + np.maximum(np.asarray(notes.duration, np.int64), 1)
+    pitch = np.asarray(notes.pitch, np.int64)
+    t0, t1 = int(onset.min()), int(end.max())
+    width = max(1, -(-(t1 - t0) // MAP_RASTER_COLUMNS))  # steps per bin
+    n_cols = -(-(t1 - t0) // width)
+    p0, p1 = int(pitch.min()), int(pitch.max())
+    first = (onset - t0) // width
+    span = np.clip((end - 1 - t0) // width - first + 1, 1, 16)
+    note = np.repeat(np.arange(len(onset)), span)
+    col = first[note] + (np.arange(len(note)) - np.repeat(np.cumsum(span) - span, span))
+    cell = (pitch[note] - p0) * n_cols + col
+    palette, cat = np.unique(colors, axis=0, return_inverse=True)
+    cat = cat.reshape(-1)
+    keys, counts = np.unique(cell * len(palette) + cat[note], return_counts=True)
+    cells, cats = keys // len(palette), keys % len(palette)
+    order = np.lexsort((-counts, cells))  # per cell, the most frequent colour first
+    cells, cats = cells[order], cats[order]
+    head = np.r_[True, cells[1:] != cells[:-1]]
+    image = np.zeros(((p1 - p0 + 1) * n_cols, 4))
+    image[cells[head]] = palette[cats[head]]
+    image[cells[head], 3] = np.maximum(image[cells[head], 3], 0.55)
+    extent = (t0 / STEPS_PER_BEAT, (t0 + n_cols * width) / STEPS_PER_BEAT, p0 - 0.5, p1 + 0.5)
+    return image.reshape(p1 - p0 + 1, n_cols, 4), extent, width / STEPS_PER_BEAT
+
+
+def _edges(label: np.ndarray) -> list[str]:
+    """Outlines: varied notes in black and not-analysed notes in grey (their fill is white), else none."""
+    out = np.full(len(label), "none", object)
+    out[label == NOTE_LABELS.index("varied")] = "#000000"
+    out[label == NOTE_LABELS.index("not-analysed")] = "#999999"
+    return out.tolist()
