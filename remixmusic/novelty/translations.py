@@ -329,7 +329,10 @@ class TranslationIndex:
                 lists = [(int(a[e]), int(lo[e]), int(hi[e])) for e in np.flatnonzero(grouped).tolist()]
                 return [], [(w, h, votes, den, lists)]
         weight[done] = 0.0
-        chosen = np.flatnonzero(_groups(n, k - 1, a, b, weight))
+        if first and not done.all():  # any pair read raises the bound; the rarest costs least
+            chosen = np.array([int(np.argmin(np.where(done, np.inf, weight)))])
+        else:
+            chosen = np.flatnonzero(_groups(n, k - 1, a, b, weight))
         chosen = chosen[~done[chosen]]
         if not len(chosen):
             return None
