@@ -171,6 +171,17 @@ def test_brute_force_fallback_and_small_slices_give_the_same_numbers(monkeypatch
         np.testing.assert_array_equal(scorer.score(query).originality, want)
 
 
+def test_greedy_groups_keep_the_light_pairs_inside_groups():
+    from remixmusic.novelty.partition import greedy_groups
+
+    a, b = np.triu_indices(4, 1)  # pairs 01 02 03 12 13 23
+    weight = np.array([1.0, 10, 10, 10, 10, 2])
+    assert greedy_groups(4, 2, a, b, weight).tolist() == [True, False, False, False, False, True]
+    assert greedy_groups(4, 3, a, b, weight).tolist() == [True, False, False, False, False, False]
+    assert not greedy_groups(4, 4, a, b, weight).any()
+    assert greedy_groups(4, 1, a, b, weight).all()
+
+
 def test_extreme_pitches_and_chords_keep_their_keys_apart():
     # Pitches 0 and 127 at the edges of the packed key, chords of up to four notes on one onset.
     ref = [(0, 0), (0, 127), (0, 60), (0, 64), (4, 127), (4, 0), (8, 1), (8, 126), (12, 60)]

@@ -54,6 +54,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from remixmusic._util.arrays import ramp
+from remixmusic.novelty.partition import greedy_groups
 
 # (window, lists needed, bound votes, bound den, (anchor, lo, hi) per pair)
 _Multi = tuple[int, int, int, int, list[tuple[int, int, int]]]
@@ -121,8 +122,7 @@ class TranslationIndex:
         counts = np.diff(ptr)
         owner = np.repeat(np.arange(n_pieces), counts)
         onset = pts[:, 0]
-        # Each piece gets the steps [min onset - L, max onset + L] on the timeline: every window that
-        # can hold one of its points, and every point a candidate anchored in it can test.
+        # Each piece gets steps [min onset - L, max onset + L]: every window holding one of its points.
         lo = np.zeros(n_pieces, np.int64)
         hi = np.full(n_pieces, -2, np.int64)
         nz = counts > 0
@@ -150,6 +150,7 @@ class TranslationIndex:
         self._pair_cache: dict[int, tuple[np.ndarray, ...]] = {}  # per call of best(): pairs of window i
 
     def _build_pairs(self, pos: np.ndarray, pts: np.ndarray) -> None:
+        """Bound 3's index: pairs sorted by (time difference, pitch difference, points between)."""
         L = self.length
         end = np.searchsorted(pos, pos + L, side="left")
         count = end - np.arange(len(pos)) - 1
@@ -169,11 +170,8 @@ class TranslationIndex:
         self._offsets = offsets.astype(np.int32) if offsets[-1] < 2**31 else offsets
 
     @property
-    def n_pairs(self) -> int:
-        return len(self._pair_key)
-
-    @property
     def nbytes(self) -> int:
+        """Bytes held (pair index, timeline tables, points)."""
         arrays = (self._pair_key, self._offsets, self._winsize, self._pitch_at, self._pos, self._pitch)
         return int(sum(a.nbytes for a in arrays))
 
@@ -320,9 +318,9 @@ class TranslationIndex:
         if not first and k >= 3:
             # Bound 4: with k - h groups every translation beating the bound shows up in >= h lists.
             unread = np.where(done, 0.0, weight)
-            cost_checks = unread[_groups(n, k - 1, a, b, unread)].sum() * min(misses + 1, _CHECKS_CAP)
+            cost_checks = unread[greedy_groups(n, k - 1, a, b, unread)].sum() * min(misses + 1, _CHECKS_CAP)
             h = min(max(_MULTIPLICITY, k // _MULTIPLICITY_SHARE), k - 1)
-            grouped = _groups(n, k - h, a, b, weight)
+            grouped = greedy_groups(n, k - h, a, b, weight)
             if weight[grouped].sum() < cost_checks:
                 if weight[grouped].sum() > brute_cost:
                     return "brute"
@@ -332,7 +330,7 @@ class TranslationIndex:
         if first and not done.all():  # any pair read raises the bound; the rarest costs least
             chosen = np.array([int(np.argmin(np.where(done, np.inf, weight)))])
         else:
-            chosen = np.flatnonzero(_groups(n, k - 1, a, b, weight))
+            chosen = np.flatnonzero(greedy_groups(n, k - 1, a, b, weight))
         chosen = chosen[~done[chosen]]
         if not len(chosen):
             return None
@@ -352,7 +350,7 @@ class TranslationIndex:
         if w not in self._pair_cache:
             self._pair_cache[w] = self._pairs(P)
         a, b, lo, hi = self._slices(self._pair_cache[w], n - k, (n * den - 1) // votes - n)
-        chosen = np.flatnonzero(_groups(n, k - 1, a, b, (hi - lo).astype(float)))
+        chosen = np.flatnonzero(greedy_groups(n, k - 1, a, b, (hi - lo).astype(float)))
         return [(w, int(a[e]), int(b[e]), int(lo[e]), int(hi[e]), votes, den) for e in chosen.tolist()]
 
     def _brute(self, windows: Sequence[np.ndarray], which: list[int]) -> tuple[np.ndarray, ...]:
@@ -576,28 +574,3 @@ class _Best:
         shift = np.zeros(len(self.n), np.int64)
         piece[has], start[has], shift[has] = index._decode(self.key[has])
         return BestWindows(self.votes.copy(), self.den.copy(), piece, start, shift)
-
-
-def _groups(n: int, g: int, a: np.ndarray, b: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    """Bound 3's partition of ``n`` points into ``g`` groups, greedily merging the pair of groups whose
-    pairs have the least total ``weight`` (occurrences to read); returns a mask of within-group pairs."""
-    if g >= n:
-        return np.zeros(len(a), bool)
-    if g == n - 1:
-        mask = np.zeros(len(a), bool)
-        mask[int(np.argmin(weight))] = True
-        return mask
-    W = np.zeros((n, n))
-    W[a, b] = weight
-    W += W.T
-    np.fill_diagonal(W, np.inf)
-    label = np.arange(n)
-    for _ in range(n - g):
-        x, y = divmod(int(np.argmin(W)), n)
-        W[x, :] += W[y, :]
-        W[:, x] += W[:, y]
-        W[x, x] = np.inf
-        W[y, :] = np.inf
-        W[:, y] = np.inf
-        label[label == y] = x
-    return label[a] == label[b]
