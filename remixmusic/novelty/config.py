@@ -122,10 +122,7 @@ class MatchConfig:
     ``max_seed_occurrences``: seeds found more often than this are skipped. ``max_edits``: most note
     edits (insertions, deletions, changes) of a varied copy. ``edit_rate``: at most one edit per
     ``1 / edit_rate`` notes. ``extension``: notes an alignment may extend a seed chain on each side.
-    ``max_chains``: seed chains aligned per line (those with the longest exact parts). Repetitive corpora
-    (jigs and reels in running eighths) have common seeds and many chains: with 64 of each, varied copies
-    of 12+ notes in O'Neill's tunes were found 0.63 of the time, with 1024 seeds and 2048 chains 0.88,
-    for about 0.1 s per piece (benchmarks/attribution.py).
+    ``max_chains``: seed chains aligned per line (those with the longest exact parts).
     ``false_copies``: the expected number of chance copies per query piece that the information test
     allows (an E-value, as in BLAST: Karlin & Altschul 1990). A passage of ``b`` bits turns up by chance
     about ``n * m * 2**-b`` times between ``n`` reference and ``m`` query symbols, so a piece's copies need
@@ -144,11 +141,11 @@ class MatchConfig:
     df_cap: int = _count(2000)
     near: bool = _bool(True)
     seed_length: int | None = _count(None)
-    max_seed_occurrences: int = _count(1024)
+    max_seed_occurrences: int = _count(64)
     max_edits: int = _count(2, minimum=0)
     edit_rate: float = _number(0.2, 0.0, 1.0, low_open=True)
     extension: int = _count(8, minimum=0)
-    max_chains: int = _count(2048)
+    max_chains: int = _count(64)
     false_copies: float = _number(0.05, 0.0, low_open=True)
 
     def __post_init__(self) -> None:
