@@ -64,22 +64,9 @@ class OneSlotGrowthCache(KVCache):
     (``capacity = max(capacity, end)`` left its doubling loop dead), so every step past the initial
     capacity reallocates and copies the keys and values of every layer."""
 
-    def update(
-        self, layer: int, start: int, k: torch.Tensor, v: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        end = start + k.shape[2]
-        keys, values = self.keys[layer], self.values[layer]
-        if keys is None or values is None or end > keys.shape[2]:
-            self.capacity = max(self.capacity, end)
-            shape = (*k.shape[:2], self.capacity, k.shape[3])
-            new_keys, new_values = k.new_zeros(shape), v.new_zeros(shape)
-            if keys is not None and values is not None:
-                new_keys[:, :, :start] = keys[:, :, :start]
-                new_values[:, :, :start] = values[:, :, :start]
-            self.keys[layer], self.values[layer] = keys, values = new_keys, new_values
-        keys[:, :, start:end] = k
-        values[:, :, start:end] = v
-        return keys[:, :, :end], values[:, :, :end]
+    @staticmethod
+    def _grown(capacity: int, end: int) -> int:
+        return max(capacity, end)
 
 
 def ms_per_step_past_block(

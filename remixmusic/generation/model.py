@@ -63,6 +63,13 @@ class KVCache:
         self.keys: list[Tensor | None] = [None] * n_layer
         self.values: list[Tensor | None] = [None] * n_layer
 
+    @staticmethod
+    def _grown(capacity: int, end: int) -> int:
+        """The capacity of a buffer that must hold ``end`` positions: ``capacity`` doubled until it does."""
+        while capacity < end:
+            capacity *= 2
+        return capacity
+
     def update(self, layer: int, start: int, k: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
         """Store ``k, v`` (B, H, T, D) at positions ``start..start+T``; return keys/values ``0..start+T``.
 
@@ -72,9 +79,7 @@ class KVCache:
         end = start + k.shape[2]
         keys, values = self.keys[layer], self.values[layer]
         if keys is None or values is None or end > keys.shape[2]:
-            capacity = self.capacity if keys is None else keys.shape[2]
-            while capacity < end:
-                capacity *= 2
+            capacity = self._grown(self.capacity if keys is None else keys.shape[2], end)
             self.capacity = max(self.capacity, capacity)
             shape = (*k.shape[:2], capacity, k.shape[3])
             new_keys, new_values = k.new_zeros(shape), v.new_zeros(shape)
