@@ -131,5 +131,5 @@ def register(app: typer.Typer) -> None:
         )
         report.save(out)
         report.print_summary(console)
-        console.print(f"wrote {out}/report.html, report.json, pieces.csv, motifs.csv", highlight=False)
+        console.print(f"wrote {out}/report.html, report.json, pieces.csv, passages.csv, motifs.csv", highlight=False)
         report_skipped(report.skipped, strict)
