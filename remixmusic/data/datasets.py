@@ -35,8 +35,9 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from remixmusic._util.display import dict_frame, summary_html
 from remixmusic._util.files import sha256_bytes, sha256_file
 from remixmusic._util.text import exception_line
 from remixmusic.data.corpora import CORPORA
@@ -46,6 +47,9 @@ from remixmusic.music.notes import (
     Piece,
 )
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 MANIFEST = "manifest.json"
 
 
@@ -53,6 +57,10 @@ MANIFEST_FORMAT = 1
 
 
 SPLITS = ("train", "valid", "test")
+
+
+TABLE_COLUMNS = ("id", "title", "split", "group", "n_notes", "seconds", "file", "sha256", "source")
+"""The columns of :meth:`Dataset.table`: the keys of a manifest record."""
 
 
 ENV_ROOT = "REMIXMUSIC_DATASETS"
@@ -108,6 +116,32 @@ class Dataset:
 
     def files(self, split: str | None = None) -> list[Path]:
         return [self.root / r["file"] for r in self.records(split)]
+
+    def table(self, split: str | None = None) -> pd.DataFrame:
+        """The manifest records of ``split`` (all when ``None``) as a DataFrame, one row per piece, columns
+        :data:`TABLE_COLUMNS` (the manifest's keys: ``n_notes`` int64, ``seconds`` float64)."""
+        return dict_frame(self.records(split), TABLE_COLUMNS, {"n_notes": "int64", "seconds": "float64"})
+
+    def __repr__(self) -> str:
+        splits = ", ".join(f"{s} {n}" for s, n in self._split_sizes().items())
+        return f"Dataset({self.name!r}: {len(self.manifest)} pieces ({splits}) in {str(self.root)!r})"
+
+    def _repr_html_(self) -> str:
+        """A short summary for notebooks (a few hundred characters whatever the dataset size)."""
+        facts = [
+            ("pieces", f"{len(self.manifest):,}"),
+            ("splits", ", ".join(f"{s} {n:,}" for s, n in self._split_sizes().items())),
+            ("tune groups", f"{len({r.get('group') for r in self.manifest}):,}"),
+            ("notes", f"{sum(int(r.get('n_notes', 0)) for r in self.manifest):,}"),
+            ("hours", f"{sum(float(r.get('seconds', 0.0)) for r in self.manifest) / 3600:.2f}"),
+            ("description", self.header.get("description", "")),
+            ("folder", str(self.root)),
+        ]
+        hint = "Pieces: .table(split) (a DataFrame of the manifest), .pieces(split) (parsed)."
+        return summary_html(f"remixmusic dataset {self.name}", facts, hint=hint)
+
+    def _split_sizes(self) -> dict[str, int]:
+        return {s: sum(r.get("split") == s for r in self.manifest) for s in SPLITS}
 
     def pieces(self, split: str | None = None, jobs: int = 0, show_progress: bool = False) -> list[Piece]:
         """Parse the dataset's MIDI files (cached by content); each piece's metadata carries its record."""

@@ -7,10 +7,11 @@ import html
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from remixmusic._util.display import dict_frame, short, small_table, summary_html
 from remixmusic._util.files import write_bytes, write_json, write_text
 from remixmusic._util.render import CSS, csv_text, html_table, img_tag, json_ready, png_bytes
 from remixmusic.experiment.config import ExperimentConfig
@@ -27,6 +28,9 @@ from remixmusic.experiment.design import (
     SCHEMA_VERSION,
 )
 from remixmusic.novelty.report import plot_coverage_curves
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass
@@ -80,6 +84,44 @@ class ExperimentResult:
     def summary(self) -> str:
         return f"{self.verdict.outcome}: {self.verdict.text}"
 
+    # -- notebook -------------------------------------------------------------------------------
+    @property
+    def comparison_table(self) -> pd.DataFrame:
+        """The comparisons as a DataFrame: the columns of ``comparison.csv`` (:data:`COMPARISON_COLUMNS`),
+        one row per measure and pair of groups."""
+        text = ("measure", "group_a", "group_b", "magnitude", "role")
+        dtypes = {
+            c: str if c in text else "int64" if c.startswith("n_") else "float64" for c in COMPARISON_COLUMNS
+        }
+        return dict_frame(self.comparisons, COMPARISON_COLUMNS, dtypes)
+
+    @property
+    def position_table(self) -> pd.DataFrame:
+        """Group means and the transformer's position per measure: the columns of ``positions.csv``."""
+        columns = _position_columns()
+        return dict_frame(
+            self.positions, columns, {c: str if c in ("measure", "name") else "float64" for c in columns}
+        )
+
+    def __repr__(self) -> str:
+        return f"ExperimentResult({self.verdict.outcome}: {short(self.verdict.text, 200)})"
+
+    def _repr_html_(self) -> str:
+        """A short summary for notebooks: the verdict, the group sizes and where the transformer sits on
+        each measure (a few kB; the tables and plots hold the rest)."""
+        sizes = {g: max((len(v) for v in self.values.get(g, {}).values()), default=0) for g in GROUPS}
+        facts = [
+            ("verdict", self.verdict.outcome),
+            ("pieces", ", ".join(f"{LABELS[g]} {n}" for g, n in sizes.items())),
+        ]
+        table = small_table(self.positions, ("name", *GROUPS, "position"))
+        table = f"<p>{html.escape(self.verdict.text)}</p>{table}"
+        hint = (
+            "Tables: .comparison_table, .position_table; plots: .plot_coverage(), .plot_measures(); "
+            "files: .save(folder)."
+        )
+        return summary_html("remixmusic experiment", facts, table, hint)
+
     # -- plots ----------------------------------------------------------------------------------
     def plot_coverage(self, ax: Any = None) -> Any:
         """Mean coverage curves of the three groups with bootstrap 95% intervals."""
@@ -95,9 +137,9 @@ class ExperimentResult:
 
     def plot_measures(self) -> Any:
         """One panel per measure: each group's mean with its bootstrap 95% interval."""
-        from matplotlib.figure import Figure
+        from remixmusic._util.figures import new_figure
 
-        fig = Figure(figsize=(12, 5.2))
+        fig = new_figure((12, 5.2))
         axes = fig.subplots(2, 4).ravel()
         for ax, (key, name, _) in zip(axes, MEASURES, strict=False):
             for k, group in enumerate(GROUPS):

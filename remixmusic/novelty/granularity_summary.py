@@ -76,9 +76,9 @@ class GranularitySummary:
     def plot(self, ax: Any = None, colors: Mapping[str, str] | None = None) -> Any:
         """The groups' mean coverage-by-span curves (solid) and chance curves (dotted) over the
         patchwork members (dashed grey): a matplotlib ``Figure`` drawn without pyplot state."""
-        from matplotlib.figure import Figure
+        from remixmusic._util.figures import new_figure
 
-        fig = ax.figure if ax is not None else Figure(figsize=(6.5, 3.8))
+        fig = ax.figure if ax is not None else new_figure((6.5, 3.8))
         ax = ax if ax is not None else fig.add_subplot(111)
         cal = self.calibration
         shades = np.linspace(0.75, 0.3, len(cal.members))

@@ -41,6 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
+from remixmusic._util.display import summary_html
 from remixmusic._util.files import atomic_directory, sha256_bytes
 from remixmusic._util.parallel import progress_bar
 from remixmusic._util.suffix_array import narrow, suffix_array
@@ -227,6 +228,65 @@ class Index:
         model = self.model
         extra = sum(getattr(model, name).nbytes for name in MODEL_ARRAYS) if model is not None else 0
         return extra + sum(getattr(self, name).nbytes for name in ("sa", *_SLOT_ARRAYS, *_LINE_ARRAYS))
+
+    # -- identity and display ---------------------------------------------------------------------
+    def __eq__(self, other: object) -> bool:
+        """Equal indexes index the same pieces the same way: the same settings, piece names, sources and
+        tune groups, chance levels and manifest hash, and equal arrays (``np.array_equal``, so a loaded
+        index, memory-mapped or not, equals the one saved). An index always equals itself."""
+        if other is self:
+            return True
+        if not isinstance(other, Index):
+            return NotImplemented
+        if self._identity() != other._identity() or (self.model is None) != (other.model is None):
+            return False
+        names = ("sa", *_SLOT_ARRAYS, *_LINE_ARRAYS)
+        if not all(np.array_equal(getattr(self, n), getattr(other, n)) for n in names):
+            return False
+        return self.model is None or all(
+            np.array_equal(getattr(self.model, m), getattr(other.model, m)) for m in MODEL_ARRAYS
+        )
+
+    def __hash__(self) -> int:
+        """Consistent with ``==`` (from the settings, sizes and manifest hash; cheap). Like any key, an
+        index in a set or dict must not be changed."""
+        return hash(self._identity()[:6])
+
+    def _identity(self) -> tuple[object, ...]:
+        """What equal indexes share besides their arrays; the first six fields are hashed."""
+        return (
+            self.invariance,
+            self.lines,
+            self.include_drums,
+            self.n_slots,
+            self.n_symbols,
+            self.manifest_hash,
+            self.chance_length,
+            self.chance_bits,
+            tuple(self.piece_names),
+            tuple(self.piece_sources),
+            tuple(self.piece_groups),
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"Index({self.n_pieces} pieces in {self.n_groups} tune groups, {self.n_symbols:,} symbols; "
+            f"invariance {self.invariance!r}, lines {self.lines!r}; chance {self.chance_length} symbols, "
+            f"{self.chance_bits:.1f} bits)"
+        )
+
+    def _repr_html_(self) -> str:
+        """A short summary for notebooks (a few hundred characters whatever the index size)."""
+        facts = [
+            ("reference pieces", self.n_pieces),
+            ("tune groups", self.n_groups),
+            ("symbols (slots)", f"{self.n_symbols:,} ({self.n_slots:,})"),
+            ("invariance, lines", f"{self.invariance}, {self.lines}{', with drums' * self.include_drums}"),
+            ("chance level", f"{self.chance_length} symbols, {self.chance_bits:.1f} bits"),
+            ("memory", f"{self.nbytes / 1e6:.1f} MB"),
+            ("manifest hash", self.manifest_hash[:16]),
+        ]
+        return summary_html("remixmusic reference index", facts, hint="Piece names: .piece_names")
 
     def streams(self, piece: Piece) -> list[Stream]:
         """A query piece's streams under this index's views (the only streams it can be matched with)."""

@@ -56,9 +56,10 @@ def plot_coverage_curves(
         ValueError: a group's labels are not one per curve.
     """
     import matplotlib
-    from matplotlib.figure import Figure
 
-    fig = ax.figure if ax is not None else Figure(figsize=(6.5, 3.8))
+    from remixmusic._util.figures import new_figure
+
+    fig = ax.figure if ax is not None else new_figure((6.5, 3.8))
     ax = ax if ax is not None else fig.add_subplot(111)
     colors = {**GROUP_COLORS, **(colors or {})}
     palette = matplotlib.colormaps["tab10"]

@@ -16,12 +16,13 @@ import html
 import io
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from remixmusic._util.display import dict_frame, record_frame, small_table, summary_html
 from remixmusic._util.files import write_bytes, write_json, write_text
 from remixmusic._util.render import CSS, _fmt, csv_text, html_table, img_tag, json_ready
 from remixmusic.evaluation.significance import Comparison
@@ -39,6 +40,9 @@ from remixmusic.novelty.records import (
     PassageRecord,
     PieceRecord,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SCHEMA_VERSION = 2
 
@@ -105,7 +109,9 @@ class NoteMap:
 
 @dataclass
 class AnalysisReport:
-    """Everything one analysis found. ``pieces``/``motifs`` are DataFrames when pandas is installed.
+    """Everything one analysis found. ``pieces``, ``passages``, ``motifs`` and ``comparison_table`` are
+    typed pandas DataFrames (columns as in the CSV files); in a notebook the report displays as a short
+    summary (``_repr_html_``) and its plots as pictures.
 
     ``params``: ``config``, the :class:`~remixmusic.novelty.config.AnalysisConfig` as given (its
     ``to_dict()``; ``AnalysisConfig.from_dict`` rebuilds it), and what it resolved to against this
@@ -141,22 +147,68 @@ class AnalysisReport:
 
     # -- tables ---------------------------------------------------------------------------------
     @property
-    def pieces(self) -> Any:
-        """The piece records as a pandas DataFrame (columns :data:`PIECE_COLUMNS`), or a list of their
-        dicts without pandas."""
-        return _table([r.to_dict() for r in self.piece_records], PIECE_COLUMNS)
+    def pieces(self) -> pd.DataFrame:
+        """The piece records as a DataFrame: the columns of ``pieces.csv`` (:data:`PIECE_COLUMNS`), typed
+        (int64 counts, float64 measures, bool ``leaked``), one row per piece, query and control."""
+        return record_frame(self.piece_records, PieceRecord)
 
     @property
-    def motifs(self) -> Any:
-        """The motif records as a pandas DataFrame (columns :data:`MOTIF_COLUMNS`), or a list of their
-        dicts without pandas."""
-        return _table([m.to_dict() for m in self.motif_records], MOTIF_COLUMNS)
+    def motifs(self) -> pd.DataFrame:
+        """The motif records as a DataFrame: the columns of ``motifs.csv`` (:data:`MOTIF_COLUMNS`), typed
+        (a missing ``transposition`` or ``edits`` is <NA>, a missing ``bits`` NaN)."""
+        return record_frame(self.motif_records, MotifRecord)
 
     @property
-    def passages(self) -> Any:
-        """The passage records as a pandas DataFrame (columns :data:`PASSAGE_COLUMNS`), or a list of their
-        dicts without pandas."""
-        return _table([p.to_dict() for p in self.passage_records], PASSAGE_COLUMNS)
+    def passages(self) -> pd.DataFrame:
+        """The passage records as a DataFrame: the columns of ``passages.csv`` (:data:`PASSAGE_COLUMNS`),
+        typed, one row per passage of a query line."""
+        return record_frame(self.passage_records, PassageRecord)
+
+    @property
+    def comparison_table(self) -> pd.DataFrame:
+        """The query-vs-control comparisons as a DataFrame (:data:`COMPARISON_COLUMNS`), one row per
+        measure of :data:`MEASURES`; no rows without a control."""
+        rows = [
+            {
+                **c.to_dict(),
+                **dict(zip(("query_ci_low", "query_ci_high"), c.query_ci, strict=True)),
+                **dict(zip(("control_ci_low", "control_ci_high"), c.control_ci, strict=True)),
+            }
+            for c in self.comparisons
+        ]
+        return dict_frame(rows, COMPARISON_COLUMNS, _COMPARISON_DTYPES)
+
+    # -- notebook display -----------------------------------------------------------------------
+    def __repr__(self) -> str:
+        p = self.params
+        return (
+            f"AnalysisReport({p.get('n_query', 0)} query, {len(self.compared_records('control'))} control and "
+            f"{p.get('n_reference', 0)} reference piece(s); invariance {p.get('invariance')!r}; "
+            f"{len(self.passage_records)} passage(s), {len(self.motif_records)} motif(s))"
+        )
+
+    def _repr_html_(self) -> str:
+        """A short summary for notebooks: the sizes and main settings, the measure table and the
+        primary verdict (a few kB whatever the analysis size; the tables hold the rest)."""
+        p = self.params
+        facts = [
+            ("query pieces", p.get("n_query", 0)),
+            ("control pieces compared", len(self.compared_records("control"))),
+            ("reference pieces", p.get("n_reference", 0)),
+            ("invariance, lines", f"{p.get('invariance')}, {p.get('lines')}"),
+            ("matches at least", f"{p.get('min_match_notes')} notes, {p.get('min_match_bits', 0.0):.1f} bits"),
+            ("passages, motifs", f"{len(self.passage_records)}, {len(self.motif_records)}"),
+        ]
+        facts += [("skipped files", len(self.skipped))] if self.skipped else []
+        columns = [c for c in _TABLE_COLUMNS if c != "meaning" and (c != "control" or self.comparisons)]
+        verdicts = [f"<p>{html.escape(c.verdict)}</p>" for c in self.comparisons if c.measure == PRIMARY_MEASURE]
+        return summary_html(
+            "remixmusic analysis",
+            facts,
+            small_table(self.measure_table(), columns) + "".join(verdicts),
+            "Tables: .pieces, .passages, .motifs, .comparison_table (DataFrames); plots: .plot_remix_map(i), "
+            ".plot_coverage(); files: .save(folder).",
+        )
 
     def query_records(self) -> list[PieceRecord]:
         """The records of the query pieces, in order (the order of ``note_maps``)."""
@@ -198,14 +250,16 @@ class AnalysisReport:
         the cost stays bounded: the whole piece as one pitch x time raster image (``imshow``) of at most
         :data:`MAP_RASTER_COLUMNS` time bins by one row per pitch, each cell coloured as the most notes
         sounding in it (ties broken by a fixed colour order); the title says so and gives the bin
-        width. Returns a matplotlib ``Figure`` (drawn on ``ax`` when given); no global pyplot state is
-        touched.
+        width. Returns a matplotlib ``Figure`` (``ax``'s when given, else an
+        :class:`~remixmusic._util.figures.InlineFigure`, which a notebook shows as a picture); no global
+        pyplot state is touched.
         """
-        from matplotlib.figure import Figure
         from matplotlib.patches import Patch
 
+        from remixmusic._util.figures import new_figure
+
         record, notes = self.query_records()[i], self.note_maps[i]
-        fig = ax.figure if ax is not None else Figure(figsize=(11, 3.6))
+        fig = ax.figure if ax is not None else new_figure((11, 3.6))
         ax = ax if ax is not None else fig.add_subplot(111)
         colors, legend = _note_colors(notes, self.reference_names)
         title = f"{record.piece}: notes colored by reference source"
@@ -236,7 +290,8 @@ class AnalysisReport:
         return fig
 
     def plot_coverage(self, ax: Any = None) -> Any:
-        """Mean coverage curve per group with pointwise bootstrap 95% intervals (a matplotlib ``Figure``)."""
+        """Mean coverage curve per group with pointwise bootstrap 95% intervals (a matplotlib ``Figure``
+        that a notebook shows as a picture)."""
         groups = {g: [r.tune_group for r in self.compared_records(g)] for g in self.coverage}
         return plot_coverage_curves(
             self.coverage_lengths,
@@ -459,6 +514,16 @@ class AnalysisReport:
 
 _TABLE_COLUMNS = ("measure", "role", "query", "control", "cliffs_delta", "p_value", "p_holm", "meaning")
 
+_COMPARISON_DTYPES = {
+    name: {"int": "int64", "float": "float64", "str": str}.get(str(f.type), "float64")
+    for f in fields(Comparison)
+    for name in ((f"{f.name}_low", f"{f.name}_high") if f.name.endswith("_ci") else (f.name,))
+}
+COMPARISON_COLUMNS = tuple(_COMPARISON_DTYPES)
+"""The columns of :attr:`AnalysisReport.comparison_table`, in order: the fields of
+:class:`~remixmusic.evaluation.significance.Comparison`, each interval ``*_ci`` as ``*_ci_low`` and
+``*_ci_high``."""
+
 
 def _number(value: float, spec: str) -> str:
     return "n/a" if math.isnan(value) else spec.format(value)
@@ -479,14 +544,6 @@ def _capped(records: Sequence[Any], columns: tuple[str, ...], full: str) -> str:
     return html_table(shown, columns, total=len(records), full=full)
 
 
-
-
-def _table(records: list[dict[str, Any]], columns: tuple[str, ...] | None = None) -> Any:
-    try:
-        import pandas as pd
-    except ImportError:
-        return records
-    return pd.DataFrame.from_records(records, columns=list(columns) if columns else None)
 
 
 def _flat(params: dict[str, Any], prefix: str = "") -> dict[str, Any]:
