@@ -211,3 +211,52 @@ def test_the_example_notebook_runs_top_to_bottom(tmp_path):
     picture = shown('.idxmax()))')
     assert picture["image/png"] and "<Figure size" not in str(outputs)
     assert sorted(p.name for p in (tmp_path / "generated").glob("*.mid"))[0] == "piece_000.mid"
+
+
+def test_an_experiment_result_displays_short_and_gives_dataframes(tmp_path):
+    from remixmusic.experiment.config import ExperimentConfig
+    from remixmusic.experiment.design import COMPARISON_COLUMNS as EXPERIMENT_COLUMNS
+    from remixmusic.experiment.design import GROUPS, PAIRS
+    from remixmusic.experiment.design import MEASURES as EXPERIMENT_MEASURES
+    from remixmusic.experiment.result import ExperimentResult, Verdict
+
+    keys = [key for key, _, _ in EXPERIMENT_MEASURES]
+    comparisons = [
+        {
+            **{c: 0.4 if c.endswith("_low") else 0.6 if c.endswith("_high") else 0.5 for c in EXPERIMENT_COLUMNS},
+            **{"measure": key, "group_a": a, "group_b": b, "magnitude": "small", "role": "secondary"},
+            **{"n_a": 300, "n_b": 300, "n_groups_a": 300, "n_groups_b": 200},
+        }
+        for key in keys
+        for a, b in PAIRS
+    ]
+    positions = [
+        {"measure": key, "name": name, **{g: 0.5 for g in GROUPS}, "position": 0.2}
+        | {"position_ci_low": 0.1, "position_ci_high": 0.3}
+        for key, name, _ in EXPERIMENT_MEASURES
+    ]
+    result = ExperimentResult(
+        config=ExperimentConfig(),
+        settings={},
+        provenance={},
+        values={g: {key: [0.5] * 300 for key in keys} for g in GROUPS},
+        comparisons=comparisons,
+        positions=positions,
+        quality={},
+        leakage={},
+        coverage_lengths=np.arange(2, 5),
+        coverage={g: np.ones((300, 3)) for g in GROUPS},
+        min_match_notes=5,
+        verdict=Verdict("not supported", "the transformer sits with the human control " * 5),
+        timings={},
+    )
+    assert len(repr(result)) < 300 and "\n" not in repr(result) and "not supported" in repr(result)
+    page = result._repr_html_()
+    assert len(page) < 5_000 and "not supported" in page and "human 300" in page
+    assert "text/html" in _formats(result)
+    table = result.comparison_table
+    assert isinstance(table, pd.DataFrame) and tuple(table.columns) == EXPERIMENT_COLUMNS
+    assert len(table) == len(comparisons) and table["n_a"].dtype == np.int64 and table["p_value"].dtype == np.float64
+    positions_table = result.position_table
+    assert isinstance(positions_table, pd.DataFrame) and positions_table["measure"].tolist() == keys
+    assert _formats(result.plot_measures())["image/png"][:4] == b"\x89PNG"
