@@ -365,7 +365,10 @@ def test_cli_index_and_analyze_write_every_report_file_and_skip_bad_files(tmp_pa
             assert all(-1 <= s < len(report["reference_pieces"]) for s in m["source"])
             assert set(m["label"]) <= set(NOTE_LABELS)
     html = (out / "report.html").read_text()
-    assert html.count("data:image/png;base64,") >= 2 and "<script" not in html
+    assert html.count("data:image/png;base64,") >= 1 and " src=" not in html.replace(" src='data:", "")
+    # A remix map with its player per query piece (drawn in the page from the data embedded in it).
+    n_query = sum(r["group"] == "query" for r in report["pieces"])
+    assert html.count("class='remix-map'") == n_query and html.count("class='play'") == n_query
     mismatch = runner.invoke(app, ["analyze", str(query), "--against", str(ref), "--invariance", "exact"])
     # (main() turns the RemixError into a one-line message and exit 1; the runner calls the app directly)
     assert "built with invariance 'transposed+tempo'" in str(mismatch.exception)

@@ -9,7 +9,7 @@ import pytest
 
 from remixmusic.errors import RemixError
 from remixmusic.novelty.passages import NOTE_LABELS
-from remixmusic.novelty.records import MOTIF_COLUMNS, PIECE_COLUMNS, MotifRecord, PieceRecord
+from remixmusic.novelty.records import MOTIF_COLUMNS, PIECE_COLUMNS, MotifRecord, PassageRecord, PieceRecord
 from remixmusic.novelty.report import LABELS, AnalysisReport, NoteMap, _note_colors
 
 
@@ -68,7 +68,40 @@ def piece_record(piece: str, group: str) -> PieceRecord:
     )
 
 
-def test_a_remix_map_lists_only_its_query_pieces_sources_when_a_control_piece_has_the_same_name():
+def passage(piece: str, group: str, source: str, k: int = 0, label: str = "copied") -> PassageRecord:
+    """A 2-note passage of ``piece`` (notes 0 and 1, beats 0-2, bar 1) from bars 3-3 of ``source``."""
+    return PassageRecord(
+        piece=piece,
+        group=group,
+        passage=k,
+        line=0,
+        track=0,
+        voice=0,
+        start_note=0,
+        end_note=2,
+        start_beat=0.0,
+        end_beat=2.0,
+        bars="1-1",
+        label=label,
+        sources=source,
+        source_bars="3-3",
+        source_start_beat=8.0,
+        source_end_beat=10.0,
+        transposition=2,
+        time_scale=1.0,
+        edits="",
+        n_edits=0,
+        match_length=2,
+        doc_freq=1,
+        bits=12.5,
+        n_notes=2,
+        prompt_notes=0,
+        note_indices="0;1",
+        source_notes="8:58;9:60",
+    )
+
+
+def test_a_pieces_details_list_only_its_query_passages_when_a_control_piece_has_the_same_name():
     notes = NoteMap(
         onset=np.array([0, 12]),
         duration=np.array([12, 12]),
@@ -83,6 +116,10 @@ def test_a_remix_map_lists_only_its_query_pieces_sources_when_a_control_piece_ha
             motif("a.mid", "query", "from_query.mid"),
             motif("a.mid", "control", "from_control.mid"),
         ],
+        passage_records=[
+            passage("a.mid", "query", "from_query.mid"),
+            passage("a.mid", "control", "from_control.mid"),
+        ],
         coverage_lengths=np.arange(2, 4),
         coverage={"query": np.ones((1, 2)), "control": np.ones((1, 2))},
         originality_curves=[],
@@ -93,35 +130,31 @@ def test_a_remix_map_lists_only_its_query_pieces_sources_when_a_control_piece_ha
         note_maps=[notes],
     )
     page = report.html()
-    maps = page[page.index("<h2>Remix maps</h2>") : page.index("<h2>Pieces</h2>")]
-    assert "from_query.mid" in maps and "from_control.mid" not in maps
+    details = page[page.index("<section class='piece' id='piece-0'") : page.index("<section id='statistics'>")]
+    assert "from_query.mid" in details and "from_control.mid" not in details
 
 
-def test_copied_notes_are_colored_by_source_and_others_by_label():
+def test_notes_are_coloured_by_label_every_label_its_own_colour():
     code = {name: NOTE_LABELS.index(name) for name in NOTE_LABELS}
+    labels = ["copied", "copied", "copied", "novel", "novel", "not-analysed", "varied", "stock", "self-repeat"]
     notes = NoteMap(
         onset=np.arange(9) * 12,
         duration=np.full(9, 12),
         pitch=np.full(9, 60),
         source=np.array([4, 2, 4, -1, 2, 4, 2, -1, -1]),
-        label=np.array(
-            [code["copied"], code["copied"], code["copied"], code["novel"], code["novel"], code["not-analysed"],
-             code["varied"], code["stock"], code["self-repeat"]]
-        ),
+        label=np.array([code[name] for name in labels]),
     )
     colors, legend = _note_colors(notes, [f"ref{i}" for i in range(5)])
     assert colors.shape == (9, 4)
-    assert [name for name, _ in legend[:2]] == ["ref2", "ref4"] or [n for n, _ in legend[:2]] == ["ref4", "ref2"]
-    np.testing.assert_allclose(colors[0], colors[2])
-    np.testing.assert_allclose(colors[0], dict(legend)["ref4"])
-    np.testing.assert_allclose(colors[1], dict(legend)["ref2"])
-    # A varied note takes its source's colour, lighter: told apart from a copied note of that source.
-    np.testing.assert_allclose(colors[6][:3], colors[1][:3])
-    assert colors[6][3] < colors[1][3]
-    # Not recombined: the label's colour, whatever the source; every label its own colour.
+    # Copied notes look alike whatever their source (sources are named beside the map, not coloured).
+    np.testing.assert_allclose(colors[0], colors[1])
     np.testing.assert_allclose(colors[3], colors[4])
-    others = {tuple(colors[k]) for k in (3, 5, 7, 8)}
-    assert len(others) == 4 and tuple(colors[0]) not in others
+    by_label = {name: tuple(colors[labels.index(name)]) for name in set(labels)}
+    assert len(set(by_label.values())) == len(by_label)  # copied, varied, stock, ... all distinct
+    # The legend names the labels present, in label order, with their colours.
+    assert [name for name, _ in legend] == [lab for lab in NOTE_LABELS if lab in labels]
+    for name, colour in legend:
+        np.testing.assert_allclose(colour, by_label[name])
 
 
 def test_missing_motif_values_are_empty_cells_and_read_back_as_none():

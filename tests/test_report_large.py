@@ -1,12 +1,14 @@
 """report.html of a large piece: remix maps and tables stay bounded (issue 9, kind 7)."""
 
 import json
+import re
 import time
 from dataclasses import replace
 
 import numpy as np
 
 from remixmusic.music.notes import STEPS_PER_BEAT
+from remixmusic.novelty.page import PLAYER_NOTE_LIMIT
 from remixmusic.novelty.passages import NOTE_LABELS
 from remixmusic.novelty.report import (
     HTML_MAX_ROWS,
@@ -16,7 +18,7 @@ from remixmusic.novelty.report import (
     AnalysisReport,
     NoteMap,
 )
-from tests.test_report import motif, piece_record
+from tests.test_report import motif, passage, piece_record
 
 
 def note_map(n: int, seed: int = 0) -> NoteMap:
@@ -31,14 +33,22 @@ def note_map(n: int, seed: int = 0) -> NoteMap:
 
 
 def large_report(n_notes: int, n_motifs: int, n_pieces: int = 1) -> AnalysisReport:
+    """One query piece of ``n_notes`` notes with ``n_motifs`` motifs and as many passages, and
+    ``n_pieces - 1`` control pieces."""
     base = motif("big.mid", "query", "ref3.mid")
     motifs = [replace(base, motif=k, start_beat=float(k), end_beat=k + 1.0) for k in range(n_motifs)]
+    first = passage("big.mid", "query", "ref3.mid")
+    passages = [
+        replace(first, passage=k, start_beat=k / 4, end_beat=k / 4 + 0.5, note_indices=f"{k};{k + 1}")
+        for k in range(n_motifs)
+    ]
     pieces = [replace(piece_record("big.mid", "query"), n_notes=n_notes)]
     pieces += [piece_record(f"c{k}.mid", "control") for k in range(n_pieces - 1)]
     return AnalysisReport(
         params={"min_match_notes": 5, "invariance": "transposed+tempo", "config": {"seed": 0}},
         piece_records=pieces,
         motif_records=motifs,
+        passage_records=passages,
         coverage_lengths=np.arange(2, 4),
         coverage={"query": np.ones((1, 2))},
         originality_curves=[],
@@ -82,9 +92,11 @@ def test_a_large_pieces_remix_map_keeps_the_dominant_colour_of_each_cell():
     assert len(colours) == 2  # the source colour and novel's grey: no blend, no empty cell
 
 
-def test_html_of_a_100000_note_piece_is_bounded_against_one_at_the_bar_per_note_limit():
-    # The small piece is the largest drawn one bar per note: the costliest map below the limit.
-    small, large = large_report(MAP_NOTE_LIMIT, 200), large_report(100_000, 30_000, n_pieces=2_000)
+def test_html_of_a_100000_note_piece_is_bounded_against_one_just_over_the_player_limit():
+    # Both pages draw their piece as a raster and hold the player's first notes; the large one has 20 times
+    # the notes, 300 times the motifs and passages and 2,000 pieces: its cost must not follow.
+    small = large_report(PLAYER_NOTE_LIMIT + 1, HTML_MAX_SOURCE_ROWS)
+    large = large_report(100_000, 30_000, n_pieces=2_000)
     large_report(64, 1).html()  # warm up imports and fonts
     t = time.perf_counter()
     small_page = small.html()
@@ -92,16 +104,23 @@ def test_html_of_a_100000_note_piece_is_bounded_against_one_at_the_bar_per_note_
     t = time.perf_counter()
     page = large.html()
     t_large = time.perf_counter() - t
-    assert t_large < 4 * t_small + 0.5, (t_large, t_small)
-    assert len(page) < 4 * len(small_page) + 200_000
+    assert t_large < 3 * t_small + 0.5, (t_large, t_small)
+    assert len(page) < 3 * len(small_page) + 200_000
     # Tables capped, each with the visible line and where the full table is.
-    assert page.count("<tr>") <= 4 * HTML_MAX_ROWS + HTML_MAX_SOURCE_ROWS + 50
-    assert f"first {HTML_MAX_ROWS:,} of 2,000 rows; full table in pieces.csv" in page
+    assert page.count("<tr") <= 4 * HTML_MAX_ROWS + HTML_MAX_SOURCE_ROWS + 100
+    assert f"first {HTML_MAX_ROWS:,} of 1,999 rows; full table in pieces.csv" in page  # the control
     assert f"first {HTML_MAX_ROWS:,} of 30,000 rows; full table in motifs.csv" in page
-    assert f"first {HTML_MAX_SOURCE_ROWS:,} of 30,000 rows; full table in motifs.csv" in page
+    assert f"first {HTML_MAX_SOURCE_ROWS:,} of 30,000 rows; full table in passages.csv" in page
     assert "full table in report.json (skipped)" in page
+    # At most HTML_MAX_SOURCE_ROWS passages beside their sources; the player holds the first notes only,
+    # and the whole piece is drawn as a raster.
+    assert page.count("class='pair'") == HTML_MAX_SOURCE_ROWS
+    data = json.loads(re.search(r"<script type='application/json' id='data-0'>(.*?)</script>", page).group(1))
+    assert len(data["o"]) == len(data["p"]) == PLAYER_NOTE_LIMIT and data["n"] == 100_000
+    assert data["o"] == sorted(data["o"])
+    assert "data:image/png" in page.split("id='piece-0'")[1].split("</section>")[0]
     # A small report's tables are whole, without the line.
-    assert "rows; full table in" not in small_page.split("<h2>Motifs</h2>")[0].split("<h2>Pieces</h2>")[1]
+    assert "rows; full table in" not in small_page.split("<section id='statistics'>")[0]
 
 
 def test_a_large_pieces_note_map_is_kept_out_of_report_json_in_an_npz_beside_it(tmp_path):

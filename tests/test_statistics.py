@@ -82,7 +82,7 @@ def test_one_control_set_in_the_comparisons_the_tables_and_the_experiment(setup)
     assert f"{primary.control_mean:.3f}" in text and f"{all_mean:.3f}" not in text
     assert f"{len(kept)} control piece(s) in {n_groups} tune group(s)" in text
     page = (out / "report.html").read_text()
-    assert f"{primary.control_mean:.6g}" in page and "p_holm" in page
+    assert f"<b>{100 * primary.control_mean:.1f}%</b>" in page and "p (Holm)" in page
     values = _group_values(dict.fromkeys(("transformer", "infinigram", "ngram"), report))
     human = np.asarray(values["human"][PRIMARY])
     assert len(human) == len(kept) and np.mean(human) == pytest.approx(primary.control_mean)

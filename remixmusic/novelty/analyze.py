@@ -197,7 +197,9 @@ class Analyzer:
             segmenter.method,
         )
         record.tune_group = tune_group(piece)
-        note_map = NoteMap(notes["onset"], notes["duration"], notes["pitch"], labels.source, labels.label)
+        note_map = NoteMap(
+            notes["onset"], notes["duration"], notes["pitch"], labels.source, labels.label, piece.bar_starts()
+        )
         coverage = pm.coverage(COVERAGE_LENGTHS)
         return PieceResult(record, motifs, coverage, originality, note_map, passage_rows, curves)
 

@@ -78,6 +78,8 @@ def motif_records(
         ln = notes[line.notes]
         line_end = int((ln["onset"] + ln["duration"]).max())
         next_start = np.append(ln["onset"][seg.starts[1:]], line_end)
+        first_bar = piece.bar_of(ln["onset"][seg.starts]) + 1  # 1-based, as source bars
+        last_bar = piece.bar_of(ln["onset"][np.asarray(seg.ends) - 1]) + 1
         for k in range(len(seg)):
             idx = line.notes[seg.starts[k] : seg.ends[k]]
             code = labels.label[idx]
@@ -95,6 +97,7 @@ def motif_records(
                 end_note=int(idx[-1]) + 1,
                 n_notes=len(idx),
                 label=label,
+                bars=f"{first_bar[k]}-{last_bar[k]}",
                 copied_share=shares["copied"],
                 varied_share=shares["varied"],
                 stock_share=shares["stock"],
@@ -124,10 +127,12 @@ def motif_records(
 def passage_records(
     name: str, group: str, piece: Piece, lines: Sequence[Line], passages: Sequence[Passage], index: Index
 ) -> list[PassageRecord]:
-    """One record per passage (``passages.csv``), with the query span in the query's beats and the first
-    source's span in the source's beats (end exclusive: the next note's onset, or the last note's end)."""
+    """One record per passage (``passages.csv``), with the query span in the query's beats and bars, the
+    first source's span in the source's beats (end exclusive: the next note's onset, or the last note's
+    end) and the first source's notes as the index holds them (onset beat and pitch)."""
     notes = piece.notes
     out = []
+    bars = piece.bar_of(notes["onset"]) + 1 if passages else np.zeros(0, np.int64)
     for k, p in enumerate(passages):
         line = lines[p.line]
         q_end = (
@@ -137,9 +142,16 @@ def passage_records(
         )
         src = p.source
         s_start = s_end = math.nan
+        source_notes = ""
         if src is not None and src.slot >= 0:
             n_src = max(src.n_notes, 1) if src.n_notes else p.match_length
             last = src.slot + n_src - 1
+            slots = np.arange(src.slot, last + 1)
+            slots = slots[index.note[slots] >= 0]
+            source_notes = ";".join(
+                f"{o / STEPS_PER_BEAT:g}:{int(q)}"
+                for o, q in zip(index.onset[slots].tolist(), index.pitch[slots].tolist(), strict=True)
+            )
             s_start = int(index.onset[src.slot]) / STEPS_PER_BEAT
             nxt = last + 1
             same_line = nxt < index.n_slots and int(index.line_of(np.array([nxt]))[0]) == int(
@@ -162,6 +174,7 @@ def passage_records(
                 end_note=p.end,
                 start_beat=float(notes["onset"][p.notes[0]]) / STEPS_PER_BEAT,
                 end_beat=q_end / STEPS_PER_BEAT,
+                bars=f"{bars[p.notes[0]]}-{bars[p.notes[-1]]}",
                 label=p.label,
                 sources=";".join(s.name for s in p.sources),
                 source_bars=";".join(f"{s.bar_first + 1}-{s.bar_last + 1}" for s in p.sources),
@@ -177,6 +190,7 @@ def passage_records(
                 n_notes=p.n_notes,
                 prompt_notes=p.prompt_notes,
                 note_indices=";".join(str(int(i)) for i in p.notes),
+                source_notes=source_notes,
             )
         )
     return out

@@ -21,19 +21,39 @@ MAP_RASTER_COLUMNS = 1_200
 """Time bins (image columns) of a rastered remix map."""
 
 
-_LABEL_COLORS = {
-    "stock": "#666666",
+LABEL_COLORS = {
+    "copied": "#D55E00",
+    "varied": "#E69F00",
+    "stock": "#0072B2",
     "self-repeat": "#56B4E9",
     "prompt": "#000000",
-    "novel": "#D9D9D9",
-    "not-analysed": "#FFFFFF",
+    "novel": "#F5EDB0",
+    "not-analysed": "#AAAAAA",
 }
-"""Colours of notes that are not recombined (copied and varied notes take their source's colour; varied
-ones are drawn lighter with an outline). Okabe-Ito sky blue and greys: distinct under colour blindness."""
+"""The colour of each note label (:data:`~remixmusic.novelty.passages.NOTE_LABELS`) in remix maps: the
+Okabe-Ito palette (vermillion copied, orange varied, blue stock, sky blue self-repeat, black prompt), a
+pale yellow for novel notes and a grey for notes on no analysed line. Every pair stays apart under
+simulated protan, deutan and tritan colour blindness (CIELAB distance 18 or more, tested); varied notes
+are hatched too, so copied and varied differ in pattern as well as colour."""
+
+LABEL_HATCHES = {"varied": "////"}
+"""Hatching of a label's notes in remix maps (matplotlib hatch patterns; the page draws the same stripes)."""
+
+_LABEL_EDGES = {"novel": "#8C7E1E", "not-analysed": "#777777"}  # outlines of the light fills
 
 
 GROUP_COLORS = {"query": "#d62728", "control": "#1f77b4"}
 """Plot colors of the analysis groups; other groups take the next tab10 colors."""
+
+
+def chance_notes(params: Mapping[str, Any]) -> int | None:
+    """The chance length in notes from an analysis's parameters: ``chance_length`` (symbols) plus the
+    view's order (``min_match_notes - min_match_symbols``); ``None`` when they are not all given."""
+    try:
+        order = int(params["min_match_notes"]) - int(params["min_match_symbols"])
+        return int(params["chance_length"]) + order
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def plot_coverage_curves(
@@ -45,9 +65,12 @@ def plot_coverage_curves(
     ax: Any = None,
     colors: dict[str, str] | None = None,
     groups: Mapping[str, Sequence[str]] | None = None,
+    chance: float | None = None,
 ) -> Any:
-    """Mean coverage curve of each group (pieces x lengths) with pointwise bootstrap 95% intervals, and
-    the chance threshold as a dotted line; a matplotlib ``Figure`` drawn without pyplot state.
+    """Mean coverage curve of each group (pieces x lengths) with pointwise bootstrap 95% intervals, the
+    shortest match that counts (``threshold``, notes) as a dashed line and, when given, the chance length
+    (``chance``, notes: the longest match that shuffled reference lines reach by chance) as a dotted one;
+    a matplotlib ``Figure`` drawn without pyplot state.
 
     ``groups``: per group, a tune-group label per piece (curve row); the intervals then resample whole
     tune groups (cluster bootstrap, :func:`~remixmusic.evaluation.significance.bootstrap_ci_curves`).
@@ -70,7 +93,10 @@ def plot_coverage_curves(
         lo, hi = bootstrap_ci_curves(group_curves, seed=seed, groups=(groups or {}).get(group))
         ax.plot(lengths, group_curves.mean(axis=0), color=color, label=f"{group} (n={len(group_curves)})")
         ax.fill_between(lengths, lo, hi, color=color, alpha=0.2, linewidth=0)
-    ax.axvline(threshold, color="gray", linestyle=":", label="chance threshold", linewidth=1)
+    counted = f"shortest match counted ({threshold:g} notes)"
+    ax.axvline(threshold, color="gray", linestyle="--", label=counted, linewidth=1)
+    if chance is not None:
+        ax.axvline(chance, color="black", linestyle=":", label=f"chance length ({chance:g} notes)", linewidth=1)
     ax.set_xlabel("minimum match length L (notes)")
     ax.set_ylabel("fraction of notes covered")
     ax.set_ylim(0, 1)
@@ -81,29 +107,16 @@ def plot_coverage_curves(
 
 
 def _note_colors(notes: NoteMap, names: list[str]) -> tuple[np.ndarray, list[tuple[str, Any]]]:
-    """One RGBA colour per note: by source piece for copied and varied notes (the most frequent source
-    first in the palette; varied notes at 55% opacity), by label otherwise; and the legend."""
-    import matplotlib
-    from matplotlib.colors import to_rgba_array
+    """One RGBA colour per note, its label's (:data:`LABEL_COLORS`), and the legend: the labels present,
+    in :data:`~remixmusic.novelty.passages.NOTE_LABELS` order. ``names`` (the reference pieces) is unused:
+    sources are named beside the map, not coded in colour (twenty source hues cannot all stay apart, and
+    copied, varied and novel notes must)."""
+    from matplotlib.colors import to_rgba, to_rgba_array
 
     label = np.asarray(notes.label)
-    rec = np.isin(label, [NOTE_LABELS.index("copied"), NOTE_LABELS.index("varied")]) & (notes.source >= 0)
-    uniq, inverse, counts = np.unique(notes.source[rec], return_inverse=True, return_counts=True)
-    by_count = np.argsort(-counts, kind="stable")
-    rank = np.empty(len(uniq), np.int64)
-    rank[by_count] = np.arange(len(uniq))
-    palette = matplotlib.colormaps["tab20"]
-    base = [_LABEL_COLORS.get(lab, "#D9D9D9") for lab in NOTE_LABELS]
-    colors = to_rgba_array(base)[label]
-    colors[rec] = palette(rank[inverse] % 20)
-    colors[label == NOTE_LABELS.index("varied"), 3] = 0.55
-    srcs = uniq[by_count]
-    src_color = {int(s): palette(k % 20) for k, s in enumerate(srcs[:19])}
-    legend: list[tuple[str, Any]] = [
-        (names[s] if 0 <= s < len(names) else str(s), c) for s, c in src_color.items()
-    ]
+    colors = to_rgba_array([LABEL_COLORS[lab] for lab in NOTE_LABELS])[label]
     present = {NOTE_LABELS[x] for x in np.unique(label).tolist()}
-    legend += [(lab, c) for lab, c in _LABEL_COLORS.items() if lab in present]
+    legend: list[tuple[str, Any]] = [(lab, to_rgba(LABEL_COLORS[lab])) for lab in NOTE_LABELS if lab in present]
     return colors, legend
 
 
@@ -139,8 +152,15 @@ def _raster(notes: NoteMap, colors: np.ndarray) -> tuple[np.ndarray, tuple[float
 
 
 def _edges(label: np.ndarray) -> list[str]:
-    """Outlines: varied notes in black and not-analysed notes in grey (their fill is white), else none."""
+    """Outlines: the light fills (novel, not-analysed) a darker shade of theirs, varied notes black
+    (around their hatching), else none."""
     out = np.full(len(label), "none", object)
     out[label == NOTE_LABELS.index("varied")] = "#000000"
-    out[label == NOTE_LABELS.index("not-analysed")] = "#999999"
+    for name, edge in _LABEL_EDGES.items():
+        out[label == NOTE_LABELS.index(name)] = edge
     return out.tolist()
+
+
+def _hatches(label: np.ndarray) -> list[str | None]:
+    """Per note, its label's hatch (:data:`LABEL_HATCHES`) or ``None``."""
+    return [LABEL_HATCHES.get(NOTE_LABELS[c]) for c in np.asarray(label).tolist()]

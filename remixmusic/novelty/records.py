@@ -128,7 +128,9 @@ class MotifRecord:
     ``motif`` numbers the piece's motifs from 0; ``track``/``voice`` name its line; ``start_beat``/
     ``end_beat`` (beats from the piece's start; the end is the next motif's start or the line's last
     note off) and ``start_note``/``end_note`` (piece note indices, end exclusive) its span; ``label`` one
-    of :data:`~remixmusic.novelty.report.LABELS`. Provenance of its main match (empty for ``novel``,
+    of :data:`~remixmusic.novelty.report.LABELS`; ``bars``: the query bars of its first and last note
+    (1-based ``first-last``, as ``source_bars``; empty in reports written before it). Provenance of its
+    main match (empty for ``novel``,
     ``self-repeat`` and ``prompt`` motifs): ``sources`` (reference piece names, ``;``-separated),
     ``source_bars`` (1-based ``first-last`` bars, likewise), ``transposition`` (semitones from the first
     source to the query, ``None`` when none), ``match_length`` (notes), ``doc_freq`` (reference pieces
@@ -149,6 +151,7 @@ class MotifRecord:
     end_note: int
     n_notes: int
     label: str
+    bars: str = ""
     sources: str = ""
     source_bars: str = ""
     transposition: int | None = None
@@ -179,9 +182,9 @@ class MotifRecord:
         """A record from a row of :meth:`to_dict` or of a saved ``report.json`` (empty string is ``None``).
 
         Raises:
-            RemixError: an unknown or a missing column.
+            RemixError: an unknown or a missing column (``bars`` may be missing: reports written before it).
         """
-        _check_keys(cls, row)
+        _check_keys(cls, row, optional=("bars",))
         values = dict(row)
         for name in _OPTIONAL:
             values[name] = None if values[name] in ("", None) else values[name]
@@ -196,13 +199,16 @@ class PassageRecord:
     ``track``/``voice`` name its line; ``start_note``/``end_note``: positions along the line (end
     exclusive); ``note_indices``: the notes as indices into the piece's notes (``;``-separated);
     ``start_beat``/``end_beat``: the query span in its own beats (end exclusive: the next line note's
-    onset, or the last note's end). ``label``: copied, varied or stock. ``sources``: reference pieces,
+    onset, or the last note's end); ``bars``: the query bars of its first and last note (1-based
+    ``first-last``, as ``source_bars``). ``label``: copied, varied or stock. ``sources``: reference pieces,
     best first (``;``-separated) with their 1-based bars in ``source_bars``; ``source_start_beat``/
     ``source_end_beat``: the first source's span in its own beats. ``transposition`` (semitones, query
     minus source), ``time_scale`` (query duration over source duration), ``edits`` (the edit script of a
     varied copy, ``kind@position``), ``n_edits``, ``match_length`` (notes aligned with the source),
     ``doc_freq`` (reference tune groups holding an exact pattern), ``bits`` (its information),
-    ``n_notes``, ``prompt_notes`` (of them from a prompt).
+    ``n_notes``, ``prompt_notes`` (of them from a prompt). ``source_notes``: the first source's notes as
+    the index holds them, ``onset:pitch`` (onset in the source's beats, MIDI pitch; ``;``-separated; the
+    index keeps no durations), so the source passage can be shown and played beside the query's.
     """
 
     piece: str
@@ -215,6 +221,7 @@ class PassageRecord:
     end_note: int
     start_beat: float
     end_beat: float
+    bars: str
     label: str
     sources: str
     source_bars: str
@@ -230,6 +237,7 @@ class PassageRecord:
     n_notes: int
     prompt_notes: int
     note_indices: str
+    source_notes: str = ""
 
     @property
     def source_names(self) -> list[str]:
@@ -250,10 +258,11 @@ class PassageRecord:
         """A record from a row of :meth:`to_dict` or of a saved ``report.json``.
 
         Raises:
-            RemixError: an unknown or a missing column.
+            RemixError: an unknown or a missing column (``bars`` and ``source_notes`` may be missing:
+                reports written before them).
         """
-        _check_keys(cls, row)
-        values = dict(row)
+        _check_keys(cls, row, optional=_PASSAGE_LATER)
+        values = {name: "" for name in _PASSAGE_LATER} | dict(row)
         for name in ("source_start_beat", "source_end_beat"):
             values[name] = _number(values[name])
         return cls(**values)
@@ -280,3 +289,4 @@ _GRANULARITY = ("granularity_bars", "granularity_share")  # missing in reports w
 
 _FLOATS = frozenset(f.name for f in fields(PieceRecord) if f.type == "float")
 _OPTIONAL = ("transposition", "bits", "edits")
+_PASSAGE_LATER = ("bars", "source_notes")  # passage columns missing in reports written before them

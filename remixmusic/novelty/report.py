@@ -6,8 +6,8 @@ segmentation, originality windows), so each output file stands on its own. :meth
 writes ``report.json`` (everything, versioned by ``schema_version``), ``pieces.csv``, ``passages.csv``,
 ``motifs.csv`` and
 one self-contained ``report.html`` (plots embedded as base64 PNG), each atomically; ``note_maps.npz`` too when
-a query piece is too large for per-note lists in report.json. report.html stays bounded in time and memory
-whatever the piece size: large remix maps are rasters and its tables show their first rows.
+a query piece is too large for per-note lists in report.json. report.html (built by
+:mod:`remixmusic.novelty.page`) stays bounded in time and memory whatever the piece size.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from __future__ import annotations
 import html
 import io
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,14 +23,24 @@ import numpy as np
 
 from remixmusic._util.display import dict_frame, record_frame, small_table, summary_html
 from remixmusic._util.files import write_bytes, write_json, write_text
-from remixmusic._util.render import CSS, _fmt, csv_text, html_table, img_tag, json_ready
+from remixmusic._util.render import csv_text, json_ready
 from remixmusic.evaluation.significance import Comparison
 from remixmusic.music.notes import STEPS_PER_BEAT
 from remixmusic.novelty.granularity_summary import GranularitySummary
+from remixmusic.novelty.page import HTML_MAX_ROWS as HTML_MAX_ROWS
+from remixmusic.novelty.page import HTML_MAX_SOURCE_ROWS as HTML_MAX_SOURCE_ROWS
+from remixmusic.novelty.page import report_page
 from remixmusic.novelty.passages import NOTE_LABELS
 from remixmusic.novelty.plots import GROUP_COLORS as GROUP_COLORS
 from remixmusic.novelty.plots import MAP_RASTER_COLUMNS as MAP_RASTER_COLUMNS
-from remixmusic.novelty.plots import _edges, _note_colors, _raster, plot_coverage_curves
+from remixmusic.novelty.plots import (
+    _edges,
+    _hatches,
+    _note_colors,
+    _raster,
+    chance_notes,
+    plot_coverage_curves,
+)
 from remixmusic.novelty.records import MOTIF_COLUMNS as MOTIF_COLUMNS
 from remixmusic.novelty.records import (
     PASSAGE_COLUMNS,
@@ -82,14 +91,6 @@ NOTE_MAP_JSON_LIMIT = 20_000
 """Query pieces with more notes than this keep their per-note remix map out of report.json, in
 ``note_maps.npz`` beside it (:meth:`AnalysisReport.note_map_records`)."""
 
-HTML_MAX_ROWS = 500
-"""Rows of each table in ``report.html`` at most; the full tables are in the CSV files and report.json."""
-
-HTML_MAX_SOURCE_ROWS = 100
-"""Rows of each remix map's table of sourced motifs at most (the full list is in motifs.csv)."""
-
-
-
 
 @dataclass
 class NoteMap:
@@ -98,6 +99,9 @@ class NoteMap:
     ``source`` is the reference piece (index into ``AnalysisReport.reference_names``) of the passage that
     gives the note its label, -1 if none; ``label`` indexes
     :data:`~remixmusic.novelty.passages.NOTE_LABELS` (``not-analysed`` for notes on no analysed line).
+    ``onset``/``duration`` are in steps (:data:`~remixmusic.music.notes.STEPS_PER_BEAT` per beat);
+    ``bar_starts``: the step at which each bar of the piece starts (``None`` unknown), for bar lines and
+    bar numbers in report.html.
     """
 
     onset: np.ndarray
@@ -105,6 +109,7 @@ class NoteMap:
     pitch: np.ndarray
     source: np.ndarray
     label: np.ndarray
+    bar_starts: np.ndarray | None = None
 
 
 @dataclass
@@ -262,7 +267,7 @@ class AnalysisReport:
         fig = ax.figure if ax is not None else new_figure((11, 3.6))
         ax = ax if ax is not None else fig.add_subplot(111)
         colors, legend = _note_colors(notes, self.reference_names)
-        title = f"{record.piece}: notes colored by reference source"
+        title = f"{record.piece}: notes coloured by label (sources: report.html, passages.csv)"
         if len(notes.pitch) > max_notes:
             image, extent, bin_beats = _raster(notes, colors)
             ax.imshow(image, extent=extent, origin="lower", aspect="auto", interpolation="nearest")
@@ -279,6 +284,7 @@ class AnalysisReport:
                 color=colors,
                 edgecolor=_edges(notes.label),
                 linewidth=0.6,
+                hatch=_hatches(notes.label),
             )
         ax.set_xlabel("beat")
         ax.set_ylabel("MIDI pitch")
@@ -301,6 +307,7 @@ class AnalysisReport:
             seed=int(self.params.get("config", {}).get("seed", 0)),
             ax=ax,
             groups={g: labels for g, labels in groups.items() if len(labels) == len(self.coverage[g])},
+            chance=chance_notes(self.params),
         )
 
     # -- output ---------------------------------------------------------------------------------
@@ -395,65 +402,12 @@ class AnalysisReport:
         return out
 
     def html(self, max_maps: int = 50) -> str:
-        """One self-contained HTML page: parameters, verdicts, coverage curves, remix maps, tables.
-
-        Bounded whatever the analysis size: at most ``max_maps`` remix maps, each of bounded cost
-        (:meth:`plot_remix_map` rasters large pieces), and each table at most :data:`HTML_MAX_ROWS` rows
-        (:data:`HTML_MAX_SOURCE_ROWS` per remix map) with a line giving the total and the CSV file that
-        holds it all."""
-        parts = [
-            "<!doctype html><html><head><meta charset='utf-8'><title>remixmusic analysis</title>",
-            f"<style>{CSS}</style></head><body><h1>remixmusic analysis</h1>",
-            "<h2>Settings</h2>",
-            html_table([{"setting": k, "value": _fmt(v)} for k, v in _flat(self.params).items()]),
-        ]
-        if self.comparisons:
-            parts.append("<h2>Query vs control</h2>")
-            parts.append(f"<p>{html.escape(self._compared_text())}</p>")
-            parts.append(html_table(self.measure_table(), _TABLE_COLUMNS))
-            parts.append("<ul>")
-            parts += [f"<li>{html.escape(c.verdict)}</li>" for c in self.comparisons]
-            parts.append(f"</ul><p>{html.escape(self.leakage.get('summary', ''))}</p>")
-        parts += ["<h2>Coverage curves</h2>", img_tag(self.plot_coverage())]
-        if self.granularity is not None:
-            parts.append("<h2>Recombination granularity</h2><ul>")
-            parts += [f"<li>{html.escape(line)}</li>" for line in self.granularity.lines()]
-            parts += ["</ul>", img_tag(self.granularity.plot())]
-        parts.append("<h2>Remix maps</h2>")
-        # Query motifs with sources, by piece (a control piece may have the same file name); only the
-        # rows shown are turned into dicts.
-        with_sources: dict[str, list[MotifRecord]] = {}
-        for m in self.motif_records:
-            if m.group == "query" and m.sources:
-                with_sources.setdefault(m.piece, []).append(m)
-        for i, record in enumerate(self.query_records()[:max_maps]):
-            parts.append(f"<h3>{html.escape(record.piece)}</h3>{img_tag(self.plot_remix_map(i))}")
-            sources = with_sources.get(record.piece, [])
-            if sources:
-                parts.append(
-                    html_table(
-                        [m.to_dict() for m in sources[:HTML_MAX_SOURCE_ROWS]],
-                        ("start_beat", "end_beat", "label", "sources", "source_bars"),
-                        total=len(sources),
-                        full="motifs.csv",
-                    )
-                )
-        if len(self.query_records()) > max_maps:
-            parts.append(f"<p>(remix maps of the first {max_maps} query pieces only)</p>")
-        parts += ["<h2>Pieces</h2>", _capped(self.piece_records, PIECE_COLUMNS, "pieces.csv")]
-        parts += ["<h2>Motifs</h2>", _capped(self.motif_records, MOTIF_COLUMNS, "motifs.csv")]
-        parts += ["<h2>Passages</h2>", _capped(self.passage_records, PASSAGE_COLUMNS, "passages.csv")]
-        if self.skipped:
-            parts += [
-                "<h2>Skipped files</h2>",
-                html_table(
-                    [{"path": p, "reason": r} for p, r in self.skipped[:HTML_MAX_ROWS]],
-                    total=len(self.skipped),
-                    full="report.json (skipped)",
-                ),
-            ]
-        parts.append("</body></html>")
-        return "\n".join(parts)
+        """report.html as a string: :func:`remixmusic.novelty.page.report_page` (a first screen in plain
+        language, a sortable summary per piece, remix maps with in-page players, each passage beside its
+        source, statistics, tables, settings). Bounded whatever the analysis size: at most ``max_maps``
+        pieces in detail and each table at most :data:`HTML_MAX_ROWS` rows (:data:`HTML_MAX_SOURCE_ROWS`
+        passages per piece), with a line giving the total and the file that holds it all."""
+        return report_page(self, max_maps)
 
     def print_summary(self, console: Any = None) -> None:
         """A short terminal summary (rich): per-group means of the main measures and the verdicts."""
@@ -527,34 +481,6 @@ COMPARISON_COLUMNS = tuple(_COMPARISON_DTYPES)
 
 def _number(value: float, spec: str) -> str:
     return "n/a" if math.isnan(value) else spec.format(value)
-
-
-
-
-
-
-
-
-
-
-def _capped(records: Sequence[Any], columns: tuple[str, ...], full: str) -> str:
-    """The first :data:`HTML_MAX_ROWS` records as an HTML table (only those turned into dicts), with the
-    line giving the total and the file that holds them all."""
-    shown = [r.to_dict() for r in records[:HTML_MAX_ROWS]]
-    return html_table(shown, columns, total=len(records), full=full)
-
-
-
-
-def _flat(params: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Nested settings as one level, ``config.match.min_length`` style, for the settings table."""
-    out: dict[str, Any] = {}
-    for k, v in params.items():
-        if isinstance(v, dict) and v:
-            out.update(_flat(v, f"{prefix}{k}."))
-        else:
-            out[f"{prefix}{k}"] = v
-    return out
 
 
 def _mean(values: list[Any]) -> float:

@@ -1,0 +1,377 @@
+"""report.html, section by section: the first screen in plain language, the sortable per-piece summary,
+the reference pieces drawn on, each query piece's remix map with its player and its passages beside
+their sources, then the statistics, the long tables and the settings.
+
+One self-contained file: styles, script and data inline, plots as embedded PNG, no address outside the
+page. Bounded whatever the analysis size: at most ``max_maps`` pieces in detail, each with at most
+:data:`~remixmusic.novelty.page.music.PLAYER_NOTE_LIMIT` notes of player data and
+:data:`~remixmusic.novelty.page.tables.HTML_MAX_SOURCE_ROWS` passages; every table capped at
+:data:`~remixmusic.novelty.page.tables.HTML_MAX_ROWS` rows with a line saying where the whole table is.
+"""
+
+from __future__ import annotations
+
+import heapq
+import html
+from functools import cache
+from importlib.resources import files
+from typing import TYPE_CHECKING, Any
+
+from remixmusic._util.render import _fmt, img_tag
+from remixmusic.novelty.page.details import piece_details, summary_rows
+from remixmusic.novelty.page.music import script_json
+from remixmusic.novelty.page.tables import HTML_MAX_ROWS, Cell, records_table, table
+from remixmusic.novelty.page.words import LABEL_WORDS, chance_notes, interval, overview, percent
+from remixmusic.novelty.passages import NOTE_LABELS
+from remixmusic.novelty.plots import LABEL_COLORS, LABEL_HATCHES
+from remixmusic.novelty.records import MOTIF_COLUMNS, PassageRecord
+
+if TYPE_CHECKING:
+    from remixmusic.novelty.report import AnalysisReport
+
+
+@cache
+def asset(name: str) -> str:
+    """The text of ``page.css`` or ``page.js``, shipped beside this module."""
+    return files("remixmusic.novelty.page").joinpath(name).read_text(encoding="utf-8")
+
+
+def report_page(report: AnalysisReport, max_maps: int = 50) -> str:
+    """report.html of ``report``: see the module docstring. ``max_maps``: query pieces shown in detail
+    (remix map, player, passages); the summary table lists them all (up to
+    :data:`~remixmusic.novelty.page.tables.HTML_MAX_ROWS`)."""
+    query = report.query_records()
+    shown = min(max_maps, len(query), len(report.note_maps))
+    by_piece: dict[str, list[PassageRecord]] = {}
+    for p in report.passage_records:
+        if p.group == "query":
+            by_piece.setdefault(p.piece, []).append(p)
+    details = [piece_details(report, k, by_piece.get(query[k].piece, [])) for k in range(shown)]
+    anchors = {id(p): d.anchors[id(p)] for d in details for p in d.passages}
+    detailed = {query[k].piece: k for k in range(shown)}
+
+    def anchor(p: PassageRecord) -> str:
+        if id(p) in anchors:
+            return anchors[id(p)]
+        return f"piece-{detailed[p.piece]}" if p.piece in detailed else "pieces"
+
+    title = _title(report)
+    parts = [
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>",
+        f"<title>{html.escape(title)}</title><style>{asset('page.css')}</style></head><body>",
+        f"<h1>{html.escape(title)}</h1>",
+        _nav(),
+        overview(report, anchor),
+        legend(),
+        _summary(report, by_piece, detailed),
+        _sources(report, by_piece, anchor),
+        "<section id='details'><h2>Each piece: remix map, listening, passages beside their sources</h2>",
+        _toolbar(),
+    ]
+    parts += [d.markup for d in details]
+    if len(query) > shown:
+        parts.append(
+            f"<p class='truncated'>(details of the first {shown} of {len(query):,} query pieces; the passages "
+            "of all of them are in passages.csv)</p>"
+        )
+    parts.append("</section>")
+    parts.append(_statistics(report))
+    parts.append(_tables(report))
+    parts.append(_settings(report.params))
+    parts.append(f"<script type='application/json' id='remix-globals'>{script_json(_globals())}</script>")
+    parts.append(f"<script>{asset('page.js')}</script></body></html>")
+    return "\n".join(parts)
+
+
+def _title(report: AnalysisReport) -> str:
+    p = report.params
+    n_query = len(report.query_records())
+    n_ref = p.get("n_reference", len(report.reference_names))
+    return f"Copying analysis: {n_query:,} query piece{'s' if n_query != 1 else ''} against {n_ref:,} reference pieces"
+
+
+def _nav() -> str:
+    links = [
+        ("overview", "What was compared"),
+        ("pieces", "Per piece"),
+        ("sources", "Reference pieces drawn on"),
+        ("details", "Remix maps and listening"),
+        ("statistics", "Statistics"),
+        ("tables", "Tables"),
+        ("settings", "Settings"),
+    ]
+    return "<nav>" + " · ".join(f"<a href='#{a}'>{html.escape(t)}</a>" for a, t in links) + "</nav>"
+
+
+def _globals() -> dict[str, Any]:
+    return {
+        "labels": list(NOTE_LABELS),
+        "colors": [LABEL_COLORS[lab] for lab in NOTE_LABELS],
+        "hatch": [lab in LABEL_HATCHES for lab in NOTE_LABELS],
+    }
+
+
+def legend() -> str:
+    """The note labels with their colours (swatches as in the remix maps) and their meaning."""
+    items = "".join(
+        f"<li><span class='sw{' hatched' if lab in LABEL_HATCHES else ''}' style='background-color:"
+        f"{LABEL_COLORS[lab]}'></span><b>{html.escape(lab)}</b>: {html.escape(LABEL_WORDS[lab])}</li>"
+        for lab in NOTE_LABELS
+    )
+    return f"<ul class='legend' id='legend'>{items}</ul>"
+
+
+_SUMMARY_COLUMNS = (
+    ("piece", "piece"),
+    ("analysed", "analysed notes"),
+    ("bar", "labels of its notes"),
+    ("copied", "copied"),
+    ("varied", "varied"),
+    ("stock", "stock"),
+    ("self_repeat", "self-repeat"),
+    ("novel", "novel"),
+    ("recombined", "copied + varied"),
+    ("passages", "copied / varied passages"),
+    ("sources", "drawn from (notes)"),
+    ("longest", "longest copy"),
+)
+
+
+def _summary(
+    report: AnalysisReport, by_piece: dict[str, list[PassageRecord]], detailed: dict[str, int]
+) -> str:
+    query = report.query_records()
+    rows = summary_rows(query[:HTML_MAX_ROWS], by_piece, detailed, report.reference_names)
+    parts = [
+        "<section id='pieces'><h2>Per piece</h2>",
+        "<p>One row per query piece; shares are of the piece's analysed notes. Click a column head to sort, "
+        "a piece to see its remix map, hear it and compare each passage with its source.</p>",
+        table(
+            rows,
+            _SUMMARY_COLUMNS,
+            total=len(query),
+            full="pieces.csv",
+            table_id="piece-summary",
+            row_ids=[f"row-{k}" for k in range(len(rows))],
+        ),
+    ]
+    control = [r for r in report.piece_records if r.group == "control"]
+    if control:
+        rows = summary_rows(control[:HTML_MAX_ROWS], {}, {}, report.reference_names)
+        for r, record in zip(rows, control, strict=False):
+            if record.leaked:
+                r["piece"] = Cell(
+                    f"{html.escape(record.piece)} <i>(left out: duplicates a reference piece)</i>",
+                    record.piece,
+                )
+        parts += [
+            f"<details><summary>The {len(control):,} human control pieces</summary>",
+            table(
+                rows,
+                [c for c in _SUMMARY_COLUMNS if c[0] != "sources"],
+                total=len(control),
+                full="pieces.csv",
+            ),
+            "</details>",
+        ]
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
+def _sources(report: AnalysisReport, by_piece: dict[str, list[PassageRecord]], anchor: Any) -> str:
+    """The reference pieces that copied and varied passages of the query come from, each with the
+    passages drawn from it (linked to them)."""
+    drawn: dict[str, list[PassageRecord]] = {}
+    for passages in by_piece.values():
+        for p in passages:
+            if p.label in ("copied", "varied") and p.sources:
+                drawn.setdefault(p.sources.split(";", 1)[0], []).append(p)
+    index = {name: i for i, name in enumerate(report.reference_names)}
+    notes = {s: sum(p.n_notes for p in ps) for s, ps in drawn.items()}
+    order = sorted(drawn, key=lambda s: (-notes[s], s))
+    rows: list[dict[str, Any]] = []
+    ids: list[str] = []
+    for name in order[:HTML_MAX_ROWS]:
+        ps = heapq.nsmallest(21, drawn[name], key=lambda p: (p.piece, p.start_beat))
+        n = len(drawn[name])
+        links = ", ".join(
+            f"<a href='#{anchor(p)}'>{html.escape(p.piece)} bars {html.escape(p.bars)}</a> ← bars "
+            f"{html.escape(p.source_bars.split(';')[0])}"
+            for p in ps[:20]
+        ) + (f" and {n - 20} more" if n > 20 else "")
+        rows.append(
+            {
+                "source": name,
+                "pieces": len({p.piece for p in drawn[name]}),
+                "passages": n,
+                "notes": notes[name],
+                "where": Cell(links, ps[0].piece),
+            }
+        )
+        ids.append(f"ref-{index.get(name, len(ids))}")
+    columns = [
+        ("source", "reference piece"),
+        ("pieces", "query pieces"),
+        ("passages", "passages"),
+        ("notes", "notes"),
+        ("where", "where (query bars ← source bars)"),
+    ]
+    return (
+        "<section id='sources'><h2>Reference pieces drawn on</h2><p>Every reference piece that a copied or "
+        "varied passage of a query piece comes from (stock formulas left out).</p>"
+        + table(rows, columns, total=len(order), full="passages.csv", row_ids=ids)
+        + "</section>"
+    )
+
+
+def _toolbar() -> str:
+    swatches = " ".join(
+        f"<span class='key'><span class='sw{' hatched' if lab in LABEL_HATCHES else ''}' "
+        f"style='background-color:{LABEL_COLORS[lab]}'></span>{html.escape(lab)}</span>"
+        for lab in NOTE_LABELS
+    )
+    return (
+        "<div class='toolbar'><label>Tempo <input type='number' id='tempo' min='20' max='300' step='1' "
+        f"value='100'> quarter notes per minute</label> <span class='keys'>{swatches}</span>"
+        "<span id='audio-status'></span><div class='hint'>The players sound a plain synthesised tone per "
+        "note, from this page alone (no network). Above each map: its passages found in the reference, "
+        "numbered by source; the cursor shows where the music is.</div></div>"
+    )
+
+
+def _statistics(report: AnalysisReport) -> str:
+    parts = ["<section id='statistics'><h2>Statistics</h2>"]
+    meaning = {name: text for name, text in ((r["measure"], r["meaning"]) for r in report.measure_table())}
+    if report.comparisons:
+        rows = []
+        for c in report.comparisons:
+            share = c.measure.endswith(("_fraction", "_coverage"))
+            fmt = (lambda v: percent(v, 1)) if share else (lambda v: _fmt(round(v, 3)))
+            ci = (
+                (lambda lo, hi: interval(lo, hi))
+                if share
+                else (lambda lo, hi: f" ({_fmt(round(lo, 3))}–{_fmt(round(hi, 3))})")
+            )
+            rows.append(
+                {
+                    "measure": Cell(
+                        f"{html.escape(meaning.get(c.measure, c.measure))} <code>{html.escape(c.measure)}</code>",
+                        c.measure,
+                    ),
+                    "role": c.role,
+                    "query": Cell(fmt(c.query_mean) + ci(*c.query_ci), c.query_mean),
+                    "control": Cell(fmt(c.control_mean) + ci(*c.control_ci), c.control_mean),
+                    "delta": c.cliffs_delta,
+                    "p": c.p_value,
+                    "p_holm": c.p_adjusted,
+                }
+            )
+        columns = [
+            ("measure", "measure"),
+            ("role", "role"),
+            ("query", "query mean (95% interval)"),
+            ("control", "control mean (95% interval)"),
+            ("delta", "Cliff's delta"),
+            ("p", "p"),
+            ("p_holm", "p (Holm)"),
+        ]
+        parts.append(f"<p>{html.escape(report._compared_text())}</p>")
+        parts.append(table(rows, columns))
+        parts.append(
+            "<ul>" + "".join(f"<li>{html.escape(c.verdict)}</li>" for c in report.comparisons) + "</ul>"
+        )
+        parts.append(f"<p>{html.escape(report.leakage.get('summary', ''))}</p>")
+    chance = chance_notes(report.params)
+    counted = report.params.get("min_match_notes")
+    parts.append(
+        "<h3>Coverage curves</h3><p>For each length L (notes), the share of a piece's analysed notes that lie "
+        "inside an exact match of at least L notes with some reference piece, whether rare or common, "
+        "averaged per group with a 95% band."
+        + (
+            f" The dotted line is the chance length ({chance} notes): shuffled reference melodies reach it "
+            "by chance."
+            if chance
+            else ""
+        )
+        + (f" The dashed line is the shortest match counted as a copy ({counted} notes)." if counted else "")
+        + "</p>"
+    )
+    parts.append(img_tag(report.plot_coverage()))
+    if report.granularity is not None:
+        parts.append("<h3>Recombination granularity</h3><ul>")
+        parts += [f"<li>{html.escape(line)}</li>" for line in report.granularity.lines()]
+        parts += ["</ul>", img_tag(report.granularity.plot())]
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
+def _tables(report: AnalysisReport) -> str:
+    parts = [
+        "<section id='tables'><h2>Tables</h2><p>The files beside this page hold every row: pieces.csv, "
+        "passages.csv, motifs.csv and report.json.</p>",
+        "<details><summary>Motifs (the phrases each line was cut into, with the label most of their notes "
+        "carry)</summary>",
+        records_table(report.motif_records, MOTIF_COLUMNS, "motifs.csv"),
+        "</details>",
+    ]
+    if report.skipped:
+        rows = [{"path": p, "reason": r} for p, r in report.skipped[:HTML_MAX_ROWS]]
+        parts += [
+            "<h3>Skipped files</h3>",
+            table(
+                rows,
+                [("path", "file"), ("reason", "reason")],
+                total=len(report.skipped),
+                full="report.json (skipped)",
+            ),
+        ]
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
+SETTING_WORDS = {
+    "invariance": "what a copy may change (see the first section)",
+    "lines": "which melodic lines were compared",
+    "chance_length": "longest match of shuffled reference lines reached by chance (symbols)",
+    "min_match_symbols": "shortest match counted (symbols)",
+    "min_match_notes": "shortest match counted (notes)",
+    "seed_length": "length of the exact seeds a varied copy grows from (symbols)",
+    "chance_bits": "information that shuffled lines reach by chance (bits)",
+    "min_match_bits": "least information of a copy (bits)",
+    "df_threshold": "a match found in this many reference tune groups or more is stock",
+    "n_reference": "reference pieces",
+    "n_reference_groups": "reference tune groups",
+    "n_query": "query pieces",
+    "n_control": "control pieces read",
+    "n_control_compared": "control pieces compared (after the leakage check)",
+    "n_control_groups": "control tune groups compared",
+    "primary_measure": "the measure the comparison answers with",
+    "reference_manifest_hash": "fingerprint of the reference corpus",
+}
+"""One line per resolved setting of the report's ``params`` (the rest are said by their names)."""
+
+
+def _settings(params: dict[str, Any]) -> str:
+    rows = [
+        {"setting": k, "value": _fmt(v), "meaning": SETTING_WORDS.get(k, "")}
+        for k, v in _flat(params).items()
+    ]
+    rows.sort(key=lambda r: (r["setting"].startswith("config."), r["setting"].startswith("originality.")))
+    return (
+        "<section id='settings'><h2>Settings</h2><p>Every parameter of the analysis, as resolved against this "
+        "reference, then the configuration as given (<code>config.*</code>).</p>"
+        + table(rows, [("setting", "setting"), ("value", "value"), ("meaning", "meaning")])
+        + "</section>"
+    )
+
+
+def _flat(params: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested settings as one level, ``config.match.min_length`` style, for the settings table."""
+    out: dict[str, Any] = {}
+    for k, v in params.items():
+        if isinstance(v, dict) and v:
+            out.update(_flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out

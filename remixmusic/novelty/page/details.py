@@ -1,0 +1,300 @@
+"""The per-piece parts of report.html: a summary row per piece, and each query piece's details (its remix
+map with a player, its passages, and each passage beside its source passage).
+
+Anchors (link targets) of the page: ``piece-K`` (details of query piece ``K``, in
+:meth:`~remixmusic.novelty.report.AnalysisReport.query_records` order), ``pass-K-J`` (passage ``J`` of
+that piece beside its source; ``J`` is the ``passage`` number of its record), ``ref-I`` (reference piece
+``I`` of ``reference_names`` among the pieces drawn on).
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from remixmusic._util.render import img_tag
+from remixmusic.novelty.page.music import (
+    PLAYER_NOTE_LIMIT,
+    pair_data,
+    piece_data,
+    script_json,
+    source_numbers,
+)
+from remixmusic.novelty.page.tables import HTML_MAX_SOURCE_ROWS, Cell, table
+from remixmusic.novelty.page.words import edits_text, line_text, percent, transposition_text
+from remixmusic.novelty.plots import LABEL_COLORS, LABEL_HATCHES
+from remixmusic.novelty.records import PassageRecord, PieceRecord
+
+if TYPE_CHECKING:
+    from remixmusic.novelty.report import AnalysisReport
+
+_BAR_LABELS = (
+    ("copied", "copied_fraction"),
+    ("varied", "varied_fraction"),
+    ("stock", "stock_fraction"),
+    ("self-repeat", "self_repeat_fraction"),
+    ("novel", "novel_fraction"),
+)
+_PRIORITY = {"copied": 0, "varied": 1, "stock": 2}
+
+
+@dataclass
+class PieceDetails:
+    """One query piece's details: the HTML, the passages shown (at most
+    :data:`~remixmusic.novelty.page.tables.HTML_MAX_SOURCE_ROWS`) and the anchor of each (by ``id``)."""
+
+    markup: str
+    passages: list[PassageRecord] = field(default_factory=list)
+    anchors: dict[int, str] = field(default_factory=dict)
+
+
+def label_bar(record: PieceRecord) -> str:
+    """A bar of the shares of the piece's analysed notes per label, in the remix maps' colours."""
+    spans = []
+    for label, column in _BAR_LABELS:
+        share = getattr(record, column)
+        if share is None or math.isnan(share) or share <= 0:
+            continue
+        hatched = " hatched" if label in LABEL_HATCHES else ""
+        spans.append(
+            f"<span class='seg{hatched}' style='width:{100 * share:.2f}%;background-color:"
+            f"{LABEL_COLORS[label]}' title='{label} {percent(share, 1)}'></span>"
+        )
+    return f"<span class='sharebar'>{''.join(spans)}</span>"
+
+
+def summary_rows(
+    records: Sequence[PieceRecord],
+    by_piece: dict[str, list[PassageRecord]],
+    detailed: dict[str, int],
+    reference_names: Sequence[str],
+) -> list[dict[str, Any]]:
+    """One row of the per-piece summary table per record: label shares, passages, the reference pieces
+    drawn from (``by_piece``: the piece's passages) and the longest copy. ``detailed``: piece name to
+    its details' number, for the links."""
+    index = {name: i for i, name in enumerate(reference_names)}
+    rows = []
+    for r in records:
+        k = detailed.get(r.piece)
+        passages = by_piece.get(r.piece, [])
+        recombined = [p for p in passages if p.label in ("copied", "varied") and p.sources]
+        notes: dict[str, int] = {}
+        for p in recombined:
+            first = p.sources.split(";", 1)[0]
+            notes[first] = notes.get(first, 0) + p.n_notes
+        top = sorted(notes, key=lambda s: (-notes[s], s))
+        sources = ", ".join(
+            f"<a href='#ref-{index[s]}'>{html.escape(s)}</a> ({notes[s]})" if s in index else html.escape(s)
+            for s in top[:3]
+        ) + (f" and {len(top) - 3} more" if len(top) > 3 else "")
+        name = html.escape(r.piece)
+        row: dict[str, Any] = {
+            "piece": Cell(f"<a href='#piece-{k}'>{name}</a>" if k is not None else name, r.piece),
+            "analysed": Cell(f"{r.n_line_notes:,} of {r.n_notes:,}", r.n_line_notes),
+            "bar": Cell(label_bar(r), r.recombined_fraction),
+            "passages": Cell(
+                f"{sum(p.label == 'copied' for p in passages)} / {sum(p.label == 'varied' for p in passages)}",
+                len(recombined),
+            ),
+            "sources": Cell(sources, len(top)),
+            "longest": _longest_cell(r, passages, k),
+        }
+        for key, column in (
+            ("copied", "copied_fraction"),
+            ("varied", "varied_fraction"),
+            ("stock", "stock_fraction"),
+            ("self_repeat", "self_repeat_fraction"),
+            ("novel", "novel_fraction"),
+            ("recombined", "recombined_fraction"),
+        ):
+            value = getattr(r, column)
+            row[key] = Cell(percent(value, 1), value if not math.isnan(value) else "")
+        rows.append(row)
+    return rows
+
+
+def _longest_cell(r: PieceRecord, passages: Sequence[PassageRecord], k: int | None) -> Cell:
+    copied = [p for p in passages if p.label == "copied" and p.sources]
+    if copied:
+        p = max(copied, key=lambda p: (p.n_notes, -p.start_beat))
+        text = (
+            f"{p.n_notes} notes, bars {html.escape(p.bars)} ← {html.escape(p.source_names[0])} bars "
+            f"{html.escape(p.source_bars.split(';')[0])}"
+        )
+        return Cell(f"<a href='#pass-{k}-{p.passage}'>{text}</a>" if k is not None else text, p.n_notes)
+    if r.longest_copied_notes:
+        text = (
+            f"{r.longest_copied_notes} notes ({r.longest_copied_bars} bars) ← "
+            f"{html.escape(r.longest_copied_source)} bars {html.escape(r.longest_copied_source_bars)}"
+        )
+        return Cell(text, r.longest_copied_notes)
+    return Cell("–", 0)
+
+
+def shown_passages(
+    passages: Sequence[PassageRecord], limit: int = HTML_MAX_SOURCE_ROWS
+) -> list[PassageRecord]:
+    """The passages a piece's details show: all, or when there are more than ``limit``, copied ones
+    first, then varied, then stock (each from the start of the piece); in order of time."""
+    ranked = sorted(passages, key=lambda p: (_PRIORITY.get(p.label, 3), p.start_beat, p.line))[:limit]
+    return sorted(ranked, key=lambda p: (p.start_beat, p.line))
+
+
+def piece_details(report: AnalysisReport, k: int, passages: Sequence[PassageRecord]) -> PieceDetails:
+    """Query piece ``k``'s details: a sentence saying what it is made of, its remix map with a player,
+    the table of its passages and each passage beside its source passage."""
+    record, notes = report.query_records()[k], report.note_maps[k]
+    shown = shown_passages(passages)
+    numbers = source_numbers(shown)
+    anchors = {id(p): f"pass-{k}-{p.passage}" for p in shown}
+    data = piece_data(k, record.piece, notes, [(anchors[id(p)], p) for p in shown], numbers)
+    index = {name: i for i, name in enumerate(report.reference_names)}
+    n = len(notes.pitch)
+    parts = [
+        f"<section class='piece' id='piece-{k}' data-piece='{k}'><h3>{html.escape(record.piece)}</h3>",
+        f"<p class='gist'>{_gist(record, passages, numbers)}</p>",
+        f"<div class='player' data-piece='{k}'><button type='button' class='play'>▶ Play</button> "
+        "<button type='button' class='stop'>■ Stop</button> <label><input type='checkbox' class='solo'> "
+        "only copied and varied notes</label> <span class='now' aria-live='polite'></span></div>",
+        f"<div class='rollwrap'><canvas class='remix-map' id='map-{k}' data-piece='{k}' role='img' "
+        f"aria-label='remix map of {html.escape(record.piece)}'></canvas></div>",
+        f"<script type='application/json' id='data-{k}'>{script_json(data)}</script>",
+    ]
+    if n > PLAYER_NOTE_LIMIT:
+        parts.append(
+            f"<p class='truncated'>The map and player above hold the first {PLAYER_NOTE_LIMIT:,} of its "
+            f"{n:,} notes; the whole piece, as a raster (each cell coloured as most of its notes):</p>"
+        )
+        parts.append(img_tag(report.plot_remix_map(k)))
+    parts.append(
+        "<p class='hint'>Above the notes: the passages found in the reference, numbered by source (S1 = the "
+        "source most drawn on). Click the map to play from there.</p>"
+    )
+    if shown:
+        rows = [_passage_row(p, k, numbers, index) for p in shown]
+        columns = [
+            ("passage", "passage"),
+            ("bars", "bars"),
+            ("line", "line"),
+            ("label", "label"),
+            ("notes", "notes"),
+            ("source", "source"),
+            ("source_bars", "source bars"),
+            ("how", "key and note values"),
+            ("edits", "edits"),
+            ("groups", "reference tune groups holding it"),
+            ("listen", "listen"),
+        ]
+        parts.append(f"<h4>Passages found in the reference ({len(passages):,})</h4>")
+        parts.append(table(rows, columns, total=len(passages), full="passages.csv"))
+        parts.append("<div class='pairs'>")
+        parts += [_pair(p, k, notes, numbers, index, record.piece) for p in shown]
+        parts.append("</div>")
+    else:
+        parts.append("<p>No passage of this piece was found in the reference.</p>")
+    parts.append("</section>")
+    return PieceDetails("\n".join(parts), list(shown), anchors)
+
+
+def _gist(record: PieceRecord, passages: Sequence[PassageRecord], numbers: dict[str, int]) -> str:
+    recombined = [p for p in passages if p.label in ("copied", "varied") and p.sources]
+    drawn: dict[str, int] = {}
+    for p in recombined:
+        first = p.sources.split(";", 1)[0]
+        drawn[first] = drawn.get(first, 0) + p.n_notes
+    top = sorted(drawn, key=lambda s: (-drawn[s], s))
+    sources = "; ".join(
+        f"S{numbers[s]} {html.escape(s)}: {drawn[s]} notes"
+        if s in numbers
+        else f"{html.escape(s)}: {drawn[s]} notes"
+        for s in top[:5]
+    )
+    more = f"; and {len(top) - 5} more" if len(top) > 5 else ""
+    text = (
+        f"Of its {record.n_line_notes:,} analysed notes (of {record.n_notes:,}), "
+        f"<b>{percent(record.copied_fraction, 1)} are copied</b> and <b>{percent(record.varied_fraction, 1)} "
+        "varied</b>"
+    )
+    if top:
+        text += f", drawn from {len(top)} reference piece{'s' if len(top) != 1 else ''} ({sources}{more})"
+    text += (
+        f"; {percent(record.stock_fraction, 1)} are stock formulas, {percent(record.self_repeat_fraction, 1)} "
+        f"repeat the piece itself and {percent(record.novel_fraction, 1)} are novel."
+    )
+    return text
+
+
+def _source_cell(p: PassageRecord, numbers: dict[str, int], index: dict[str, int]) -> Cell:
+    name = p.source_names[0] if p.sources else ""
+    tag = f"S{numbers[name]} " if name in numbers else ""
+    linked = p.label in ("copied", "varied") and name in index
+    text = f"<a href='#ref-{index[name]}'>{html.escape(name)}</a>" if linked else html.escape(name)
+    return Cell(tag + text, name)
+
+
+def _passage_row(p: PassageRecord, k: int, numbers: dict[str, int], index: dict[str, int]) -> dict[str, Any]:
+    anchor = f"pass-{k}-{p.passage}"
+    return {
+        "passage": Cell(f"<a href='#{anchor}' class='to-source'>{p.passage} → source</a>", p.passage),
+        "bars": Cell(
+            f"{html.escape(p.bars)} <small>(beats {p.start_beat:g}–{p.end_beat:g})</small>", p.start_beat
+        ),
+        "line": Cell(html.escape(line_text(p.track, p.voice)), p.track * 1000 + p.voice),
+        "label": Cell(f"<span class='tag {html.escape(p.label)}'>{html.escape(p.label)}</span>", p.label),
+        "notes": p.n_notes,
+        "source": _source_cell(p, numbers, index),
+        "source_bars": Cell(html.escape(p.source_bars.split(";")[0]), _first_bar(p.source_bars)),
+        "how": transposition_text(p.transposition, p.time_scale),
+        "edits": edits_text(p.edits) if p.n_edits else "none",
+        "groups": p.doc_freq if p.label != "varied" else Cell("–", ""),
+        "listen": Cell(
+            f"<button type='button' class='seek' data-piece='{k}' data-from='{p.start_beat:g}' "
+            f"data-to='{p.end_beat:g}' title='play bars {html.escape(p.bars)} of the piece'>▶</button>",
+            p.start_beat,
+        ),
+    }
+
+
+def _first_bar(bars: str) -> float:
+    try:
+        return float(bars.split(";")[0].split("-")[0])
+    except ValueError:
+        return math.nan
+
+
+def _pair(
+    p: PassageRecord, k: int, notes: Any, numbers: dict[str, int], index: dict[str, int], piece: str
+) -> str:
+    """A passage beside its source passage: a two-row piano roll (query above, source below) with a
+    player for each, the source named with its bars, how the two differ, and the other sources."""
+    source = _source_cell(p, numbers, index).markup
+    others = list(zip(p.source_names[1:], p.source_bars.split(";")[1:], strict=False))
+    also = (
+        "<br>Also in: "
+        + ", ".join(f"{html.escape(s)} bars {html.escape(b)}" for s, b in others[:4])
+        + (f" and {len(others) - 4} more" if len(others) > 4 else "")
+        if others
+        else ""
+    )
+    edits = f"; edits: {html.escape(edits_text(p.edits))}" if p.n_edits else ""
+    held = (
+        f"found in {p.doc_freq} reference tune group{'s' if p.doc_freq != 1 else ''}"
+        if p.label != "varied"
+        else "a near match"
+    )
+    return (
+        f"<div class='pair' id='pass-{k}-{p.passage}' data-piece='{k}'>"
+        f"<h5><span class='tag {html.escape(p.label)}'>{html.escape(p.label)}</span> {html.escape(piece)} bars "
+        f"{html.escape(p.bars)} ({html.escape(line_text(p.track, p.voice))}) ← {source} bars "
+        f"{html.escape(p.source_bars.split(';')[0])}</h5>"
+        f"<p>{p.n_notes} notes; {html.escape(transposition_text(p.transposition, p.time_scale))}; {held}{edits}"
+        f"{also}</p>"
+        "<canvas class='pair-roll'></canvas><div class='pair-buttons'>"
+        "<button type='button' class='play-q'>▶ this piece</button> "
+        "<button type='button' class='play-s'>▶ the source</button> "
+        "<button type='button' class='play-both'>▶ both, one after the other</button></div>"
+        f"<script type='application/json' class='pair-data'>{script_json(pair_data(p, notes))}</script></div>"
+    )

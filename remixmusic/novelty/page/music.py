@@ -1,0 +1,146 @@
+"""The notes report.html draws and plays: each query piece's remix map, and each passage beside its source.
+
+Everything is compact JSON embedded in the page, read by its script (``page.js``): times in beats
+(quarter notes; the player turns them into seconds at the tempo the reader sets), pitches as MIDI
+numbers, labels as codes into :data:`~remixmusic.novelty.passages.NOTE_LABELS`. The sizes are bounded:
+at most :data:`PLAYER_NOTE_LIMIT` notes per piece (the first ones in time) and :data:`PAIR_NOTE_LIMIT`
+per side of a passage pair, so a 200,000-note piece adds a few hundred kB at most.
+
+Source passages come from the reference index, which keeps each note's onset and pitch but not its
+duration (``source_notes`` of :class:`~remixmusic.novelty.records.PassageRecord`): a source note lasts
+until the next one starts, the last one as long as the query's last note at the passage's time scale.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from remixmusic.music.notes import STEPS_PER_BEAT
+from remixmusic.novelty.passages import NOTE_LABELS
+from remixmusic.novelty.records import PassageRecord
+
+if TYPE_CHECKING:
+    from remixmusic.novelty.report import NoteMap
+
+PLAYER_NOTE_LIMIT = 5_000
+"""Notes of a piece the page holds for its player and drawn remix map at most (the first in time)."""
+
+PAIR_NOTE_LIMIT = 64
+"""Notes of each side of a passage pair (query passage, source passage) the page holds at most."""
+
+_RECOMBINED = (NOTE_LABELS.index("copied"), NOTE_LABELS.index("varied"))
+
+
+def script_json(value: Any) -> str:
+    """``value`` as JSON that is safe inside a ``<script>`` element (no ``</`` to close it early)."""
+    return json.dumps(value, separators=(",", ":"), allow_nan=False).replace("</", "<\\/")
+
+
+def source_numbers(passages: Sequence[PassageRecord]) -> dict[str, int]:
+    """A number (1, 2, ...) per first source of ``passages``: the sources of copied and varied notes
+    first, by notes drawn from each, then the sources of stock passages likewise."""
+    score: dict[str, tuple[int, int]] = {}
+    for p in passages:
+        if not p.sources:
+            continue
+        name = p.source_names[0]
+        rec, stock = score.get(name, (0, 0))
+        score[name] = (
+            (rec + p.n_notes, stock) if p.label in ("copied", "varied") else (rec, stock + p.n_notes)
+        )
+    order = sorted(score, key=lambda s: (-score[s][0], -score[s][1], s))
+    return {name: k + 1 for k, name in enumerate(order)}
+
+
+def piece_data(
+    k: int,
+    name: str,
+    notes: NoteMap,
+    passages: Sequence[tuple[str, PassageRecord]],
+    numbers: dict[str, int],
+    limit: int = PLAYER_NOTE_LIMIT,
+) -> dict[str, Any]:
+    """The player data of query piece ``k``: its first ``limit`` notes in time (``o`` onset and ``d``
+    duration in steps of ``spb`` per beat, ``p`` pitch, ``l`` label code), ``n`` its notes in all, ``b``
+    the steps at which its bars start (when known), ``pas`` its passages shown, each ``[anchor, start
+    beat, end beat, label code, source number, caption]``, and ``src`` the source names by number."""
+    order = np.argsort(np.asarray(notes.onset), kind="stable")[:limit]
+    onset = np.asarray(notes.onset, np.int64)[order]
+    end = int((onset + np.asarray(notes.duration, np.int64)[order]).max()) if len(order) else 0
+    bars = getattr(notes, "bar_starts", None)
+    bar_steps = [] if bars is None else [int(b) for b in np.asarray(bars) if b <= end]
+    label_code = {name: i for i, name in enumerate(NOTE_LABELS)}
+    shown = []
+    for anchor, p in passages:
+        if not p.sources or p.start_beat * STEPS_PER_BEAT > end:
+            continue
+        source, number = p.sources.split(";")[0], numbers.get(p.sources.split(";")[0], 0)
+        where = f"S{number} {source}" if number else source
+        caption = f"{p.label} from {where} bars {p.source_bars.split(';')[0]}"
+        shown.append(
+            [anchor, round(p.start_beat, 3), round(p.end_beat, 3), label_code[p.label], number, caption]
+        )
+    return {
+        "k": k,
+        "name": name,
+        "spb": STEPS_PER_BEAT,
+        "n": len(notes.onset),
+        "o": onset.tolist(),
+        "d": np.asarray(notes.duration, np.int64)[order].tolist(),
+        "p": np.asarray(notes.pitch, np.int64)[order].tolist(),
+        "l": np.asarray(notes.label, np.int64)[order].tolist(),
+        "b": bar_steps,
+        "pas": shown,
+        "src": [s for s, _ in sorted(numbers.items(), key=lambda item: item[1])],
+    }
+
+
+def parse_source_notes(text: str) -> tuple[np.ndarray, np.ndarray]:
+    """``onset:pitch;...`` (``source_notes``) as onsets in beats and MIDI pitches."""
+    pairs = [item.split(":") for item in text.split(";") if item]
+    onset = np.asarray([float(o) for o, _ in pairs], np.float64)
+    pitch = np.asarray([int(q) for _, q in pairs], np.int64)
+    return onset, pitch
+
+
+def pair_data(p: PassageRecord, notes: NoteMap | None, limit: int = PAIR_NOTE_LIMIT) -> dict[str, Any]:
+    """A passage beside its source for the page: ``q`` the query passage's notes and ``s`` the first
+    source's, each ``[onset, duration, pitch]`` in beats from the passage's start (query notes carry
+    their label code too), at most ``limit`` per side; ``t`` the transposition (semitones, query minus
+    source) and ``ts`` the time scale (query duration over source duration)."""
+    q: list[list[float]] = []
+    if notes is not None:
+        idx = p.notes[:limit]
+        idx = idx[idx < len(notes.onset)]
+        on = np.asarray(notes.onset, np.float64)[idx] / STEPS_PER_BEAT
+        dur = np.asarray(notes.duration, np.float64)[idx] / STEPS_PER_BEAT
+        start = float(on.min()) if len(on) else 0.0
+        pitch, label = np.asarray(notes.pitch)[idx].tolist(), np.asarray(notes.label)[idx].tolist()
+        q = [
+            [round(o - start, 3), round(d, 3), int(x), int(c)]
+            for o, d, x, c in zip(on.tolist(), dur.tolist(), pitch, label, strict=True)
+        ]
+    s: list[list[float]] = []
+    if p.source_notes:
+        on, pitch = parse_source_notes(p.source_notes)
+        scale = p.time_scale if p.time_scale and not math.isnan(p.time_scale) else 1.0
+        end = p.source_end_beat
+        if math.isnan(end):
+            end = float(on[-1]) + (q[-1][1] / scale if q else 1.0)
+        dur = np.diff(np.append(on, max(end, float(on[-1]) + 0.25)))
+        dur = np.where(dur > 0, dur, 0.25)  # notes of a line never overlap; a rest is held over
+        s = [
+            [round(o - float(on[0]), 3), round(d, 3), int(x)]
+            for o, d, x in zip(on[:limit].tolist(), dur[:limit].tolist(), pitch[:limit].tolist(), strict=True)
+        ]
+    return {
+        "q": q,
+        "s": s,
+        "t": int(p.transposition),
+        "ts": p.time_scale if not math.isnan(p.time_scale) else 1.0,
+    }

@@ -1,0 +1,357 @@
+/* report.html: remix maps drawn from the embedded note data, players (Web Audio, no network), sortable
+   tables. Data: #remix-globals (label names, colours, hatching), #data-K per query piece (notes in steps,
+   spb steps per beat; bar starts; passages [anchor, start beat, end beat, label code, source number,
+   caption]), .pair-data per passage (query and source notes in beats from the passage start). */
+(function () {
+  "use strict";
+  var G = JSON.parse(document.getElementById("remix-globals").textContent);
+  var COPIED = G.labels.indexOf("copied"), VARIED = G.labels.indexOf("varied");
+  var LIGHT = [G.labels.indexOf("novel"), G.labels.indexOf("not-analysed")];
+  var EDGE = {};
+  EDGE[LIGHT[0]] = "#8C7E1E";
+  EDGE[LIGHT[1]] = "#777777";
+  var SOURCE_COLOR = "#444444";
+
+  /* ---- sortable tables ------------------------------------------------------------------------ */
+  function sortKey(td) {
+    if (!td) return { n: NaN, s: "" };
+    var s = td.hasAttribute("data-sort") ? td.getAttribute("data-sort") : td.textContent.trim();
+    return { n: s === "" ? NaN : Number(s), s: s.toLowerCase() };
+  }
+  function compareKeys(a, b) {
+    var an = !isNaN(a.n), bn = !isNaN(b.n);
+    if (an && bn) return a.n - b.n;
+    if (an !== bn) return an ? -1 : 1;
+    if (a.s === b.s) return 0;
+    if (a.s === "" || b.s === "") return a.s === "" ? 1 : -1;
+    return a.s < b.s ? -1 : 1;
+  }
+  function initTables() {
+    var tables = document.querySelectorAll("table.sortable");
+    Array.prototype.forEach.call(tables, function (t) {
+      var heads = t.tHead.rows[0].cells;
+      Array.prototype.forEach.call(heads, function (th, i) {
+        th.addEventListener("click", function () {
+          var asc = !th.classList.contains("asc");
+          Array.prototype.forEach.call(heads, function (h) { h.classList.remove("asc", "desc"); });
+          th.classList.add(asc ? "asc" : "desc");
+          var body = t.tBodies[0];
+          var rows = Array.prototype.slice.call(body.rows);
+          rows.sort(function (a, b) { return compareKeys(sortKey(a.cells[i]), sortKey(b.cells[i])) * (asc ? 1 : -1); });
+          rows.forEach(function (r) { body.appendChild(r); });
+        });
+      });
+    });
+  }
+
+  /* ---- sound ------------------------------------------------------------------------------------ */
+  var ctx = null, master = null, current = null;
+  function status(text) {
+    var el = document.getElementById("audio-status");
+    if (el) el.textContent = text;
+  }
+  function audio() {
+    if (!ctx) {
+      var AC = window.AudioContext || window.webkitAudioContext;
+      if (!AC) { status("This browser has no Web Audio: the players cannot sound."); return null; }
+      ctx = new AC();
+      master = ctx.createDynamicsCompressor();
+      master.connect(ctx.destination);
+    }
+    if (ctx.state === "suspended") ctx.resume();
+    return ctx;
+  }
+  function tempo() {
+    var el = document.getElementById("tempo");
+    var q = el ? Number(el.value) : 100;
+    return q >= 20 && q <= 400 ? q : 100;
+  }
+  function tone(bus, t, dur, pitch, loud) {
+    var o = ctx.createOscillator(), g = ctx.createGain();
+    var end = t + Math.max(dur * 0.92, 0.06);
+    o.type = "triangle";
+    o.frequency.value = 440 * Math.pow(2, (pitch - 69) / 12);
+    g.gain.setValueAtTime(0, t);
+    g.gain.linearRampToValueAtTime(loud, t + 0.01);
+    g.gain.setTargetAtTime(loud * 0.4, t + 0.01, 0.3);
+    g.gain.setTargetAtTime(0, end, 0.03);
+    o.connect(g);
+    g.connect(bus);
+    o.start(t);
+    o.stop(end + 0.25);
+  }
+  function stopAll() {
+    if (!current) return;
+    var h = current;
+    current = null;
+    clearInterval(h.timer);
+    h.bus.gain.setTargetAtTime(0, ctx.currentTime, 0.02);
+    setTimeout(function () { h.bus.disconnect(); }, 400);
+    if (h.hooks.end) h.hooks.end();
+  }
+  /* events: [onset beat, duration beat, pitch, loudness (0 = silent)], sorted by onset; plays those
+     starting in [from, to) at the page's tempo, calling hooks.tick(beat) on every frame. */
+  function play(events, from, to, hooks) {
+    stopAll();
+    var c = audio();
+    if (!c) return;
+    var spb = 60 / tempo(), t0 = c.currentTime + 0.12, i = 0, last = from;
+    while (i < events.length && events[i][0] < from) i++;
+    for (var j = i; j < events.length && events[j][0] < to; j++) last = Math.max(last, events[j][0] + events[j][1]);
+    var end = Math.min(to, last);
+    var h = { hooks: hooks, bus: c.createGain(), timer: 0 };
+    h.bus.connect(master);
+    function pump() {
+      var horizon = c.currentTime + 0.3;
+      while (i < events.length && events[i][0] < to) {
+        var e = events[i], t = t0 + (e[0] - from) * spb;
+        if (t > horizon) break;
+        if (e[3] > 0) tone(h.bus, Math.max(t, c.currentTime), e[1] * spb, e[2], e[3]);
+        i++;
+      }
+      if (current === h && from + (c.currentTime - t0) / spb >= end) stopAll();
+    }
+    function frame() {
+      if (current !== h) return;
+      if (hooks.tick) hooks.tick(Math.max(from, from + (c.currentTime - t0) / spb));
+      requestAnimationFrame(frame);
+    }
+    current = h;
+    h.timer = setInterval(pump, 40);
+    pump();
+    requestAnimationFrame(frame);
+  }
+
+  /* ---- drawing ---------------------------------------------------------------------------------- */
+  var patterns = {};
+  function fillFor(g, code) {
+    if (!G.hatch[code]) return G.colors[code];
+    if (!patterns[code]) {
+      var p = document.createElement("canvas");
+      p.width = p.height = 6;
+      var q = p.getContext("2d");
+      q.fillStyle = G.colors[code];
+      q.fillRect(0, 0, 6, 6);
+      q.strokeStyle = "rgba(0,0,0,0.6)";
+      q.lineWidth = 1.2;
+      q.beginPath();
+      q.moveTo(-1, 7); q.lineTo(7, -1); q.moveTo(-1, 1); q.lineTo(1, -1); q.moveTo(5, 7); q.lineTo(7, 5);
+      q.stroke();
+      patterns[code] = p;
+    }
+    return g.createPattern(patterns[code], "repeat");
+  }
+  function sized(canvas, w, h) {
+    var r = window.devicePixelRatio || 1;
+    canvas.width = Math.round(w * r);
+    canvas.height = Math.round(h * r);
+    canvas.style.width = w + "px";
+    canvas.style.height = h + "px";
+    var g = canvas.getContext("2d");
+    g.setTransform(r, 0, 0, r, 0, 0);
+    return g;
+  }
+  function drawNote(g, x, y, w, h, code) {
+    g.fillStyle = code === undefined ? SOURCE_COLOR : fillFor(g, code);
+    g.fillRect(x, y, Math.max(w, 1.5), h);
+    if (code !== undefined && EDGE[code]) {
+      g.strokeStyle = EDGE[code];
+      g.lineWidth = 0.8;
+      g.strokeRect(x + 0.4, y + 0.4, Math.max(w, 1.5) - 0.8, h - 0.8);
+    }
+  }
+  function upperBound(arr, x) { /* first index with arr[i] > x */
+    var lo = 0, hi = arr.length;
+    while (lo < hi) { var m = (lo + hi) >> 1; if (arr[m] <= x) lo = m + 1; else hi = m; }
+    return lo;
+  }
+
+  /* ---- a piece: remix map and player -------------------------------------------------------- */
+  function Piece(canvas, d) {
+    var n = d.o.length, spb = d.spb, i;
+    var on = new Array(n), du = new Array(n);
+    var pmin = 127, pmax = 0, endBeat = 0;
+    for (i = 0; i < n; i++) {
+      on[i] = d.o[i] / spb;
+      du[i] = Math.max(d.d[i], 1) / spb;
+      pmin = Math.min(pmin, d.p[i]);
+      pmax = Math.max(pmax, d.p[i]);
+      endBeat = Math.max(endBeat, on[i] + du[i]);
+    }
+    if (!n) { pmin = 60; pmax = 72; }
+    var rows = [], rowOf = [];  /* passage bands stacked where they overlap (at most 4 rows) */
+    d.pas.forEach(function (p, k) {
+      var r = 0;
+      while (r < rows.length && rows[r] > p[1] + 1e-9) r++;
+      r = Math.min(r, 3);
+      rows[r] = Math.max(rows[r] || 0, p[2]);
+      rowOf[k] = r;
+    });
+    var band = 13, top = Math.max(rows.length, 1) * band + 4;
+    var span = pmax - pmin + 3, nh = Math.max(2, Math.min(7, Math.floor(300 / span)));
+    var wrapW = canvas.parentNode.clientWidth || 1100;
+    var ppb = Math.max(wrapW / Math.max(endBeat, 1), 6);
+    ppb = Math.min(ppb, 30000 / Math.max(endBeat, 1));
+    var gx = 30;  /* left gutter: pitch names */
+    var W = Math.max(Math.ceil(endBeat * ppb) + gx + 10, 200), H = top + span * nh + 18;
+    var y = function (p) { return top + (pmax + 1 - p) * nh; };
+    var X = function (beat) { return gx + beat * ppb; };
+    var base = document.createElement("canvas");
+    var g = sized(base, W, H);
+    g.fillStyle = "#fff";
+    g.fillRect(0, 0, W, H);
+    /* bar lines and bar numbers */
+    g.font = "10px sans-serif";
+    g.fillStyle = "#666";
+    var lastLabel = -1e9;
+    for (var c = Math.ceil((pmin - 1) / 12) * 12; c <= pmax + 1; c += 12) {  /* C of each octave */
+      g.strokeStyle = "#f0f0f0";
+      g.beginPath(); g.moveTo(gx, y(c) + nh - 0.5); g.lineTo(W, y(c) + nh - 0.5); g.stroke();
+      g.fillText("C" + (c / 12 - 1), 2, y(c) + nh);
+    }
+    d.b.forEach(function (step, k) {
+      var x = X(step / spb);
+      g.strokeStyle = "#e4e4e4";
+      g.beginPath(); g.moveTo(x + 0.5, top); g.lineTo(x + 0.5, H - 16); g.stroke();
+      if (x - lastLabel >= 28) { g.fillText(String(k + 1), x + 2, H - 4); lastLabel = x; }
+    });
+    if (d.b.length) g.fillText("bar", 2, H - 4);
+    for (i = 0; i < n; i++) drawNote(g, X(on[i]), y(d.p[i]) + 0.5, du[i] * ppb - 0.5, nh - 1, d.l[i]);
+    d.pas.forEach(function (p, k) {
+      var x = X(p[1]), w = Math.max((p[2] - p[1]) * ppb, 2), yy = rowOf[k] * band + 1;
+      g.fillStyle = fillFor(g, p[3]);
+      g.fillRect(x, yy, w, band - 2);
+      g.strokeStyle = "#333";
+      g.lineWidth = 0.6;
+      g.strokeRect(x + 0.3, yy + 0.3, w - 0.6, band - 2.6);
+      if (p[4] && w > 18) {
+        g.fillStyle = p[3] === COPIED ? "#fff" : "#000";
+        g.font = "bold 9px sans-serif";
+        g.fillText("S" + p[4], x + 3, yy + band - 4);
+      }
+    });
+    var out = sized(canvas, W, H);
+    out.drawImage(base, 0, 0, W, H);
+    canvas.setAttribute("data-drawn", String(n));
+    var now = canvas.closest(".piece").querySelector(".now");
+    var solo = canvas.closest(".piece").querySelector(".solo");
+
+    function caption(beat) {
+      var bar = d.b.length ? upperBound(d.b, beat * spb + 1e-6) : 0;
+      var here = [];
+      d.pas.forEach(function (p) { if (p[1] <= beat && beat < p[2] && here.indexOf(p[5]) < 0) here.push(p[5]); });
+      return (bar ? "bar " + bar + ": " : "beat " + beat.toFixed(1) + ": ") + (here.length ? here.join("; ") : "no passage from the reference");
+    }
+    function drawAt(beat) {
+      out.drawImage(base, 0, 0, W, H);
+      var x = X(beat);
+      var k = upperBound(on, beat);
+      out.strokeStyle = "#000";
+      out.lineWidth = 1.5;
+      for (var j = k - 1; j >= 0 && j >= k - 256; j--) {
+        if (on[j] + du[j] > beat) out.strokeRect(X(on[j]), y(d.p[j]) + 0.5, Math.max(du[j] * ppb - 0.5, 1.5), nh - 1);
+      }
+      d.pas.forEach(function (p, q) {
+        if (p[1] <= beat && beat < p[2]) {
+          out.strokeStyle = "#000";
+          out.lineWidth = 2;
+          out.strokeRect(X(p[1]), rowOf[q] * band + 1, (p[2] - p[1]) * ppb, band - 2);
+        }
+      });
+      out.fillStyle = "rgba(0,0,0,0.75)";
+      out.fillRect(x - 1, 0, 2, H);
+      canvas.setAttribute("data-cursor", beat.toFixed(3));
+      if (now) now.textContent = caption(beat);
+      var wrap = canvas.parentNode;
+      if (x < wrap.scrollLeft || x > wrap.scrollLeft + wrap.clientWidth - 40) wrap.scrollLeft = Math.max(0, x - 60);
+    }
+    function events() {
+      var only = solo && solo.checked, ev = new Array(n);
+      for (var j = 0; j < n; j++) {
+        var rec = d.l[j] === COPIED || d.l[j] === VARIED;
+        ev[j] = [on[j], du[j], d.p[j], only && !rec ? 0 : 0.16];
+      }
+      return ev;
+    }
+    function start(from, to) {
+      var player = canvas.closest(".piece").querySelector(".player");
+      play(events(), from, to, {
+        tick: drawAt,
+        end: function () { out.drawImage(base, 0, 0, W, H); player.removeAttribute("data-state"); if (now) now.textContent = ""; },
+      });
+      if (current) player.setAttribute("data-state", "playing");
+    }
+    canvas.addEventListener("click", function (ev) {
+      var r = canvas.getBoundingClientRect();
+      start(Math.max(0, (ev.clientX - r.left - gx) / ppb), Infinity);
+    });
+    return { start: start, endBeat: endBeat };
+  }
+
+  /* ---- a passage beside its source ---------------------------------------------------------- */
+  function Pair(box, d) {
+    var canvas = box.querySelector("canvas.pair-roll");
+    var W = canvas.clientWidth || 340, H = 150, half = H / 2, label = 62;
+    var len = function (ns) { return ns.reduce(function (m, x) { return Math.max(m, x[0] + x[1]); }, 0); };
+    var ql = len(d.q), sl = len(d.s), ppb = (W - label - 6) / Math.max(ql, sl, 1);
+    function lane(g, ns, y0, name, color) {
+      var lo = 127, hi = 0;
+      ns.forEach(function (x) { lo = Math.min(lo, x[2]); hi = Math.max(hi, x[2]); });
+      var nh = Math.max(2, Math.min(8, Math.floor((half - 14) / Math.max(hi - lo + 1, 1))));
+      g.fillStyle = "#333";
+      g.font = "11px sans-serif";
+      g.fillText(name, 4, y0 + 14);
+      ns.forEach(function (x) {
+        drawNote(g, label + x[0] * ppb, y0 + 6 + (hi - x[2]) * nh, x[1] * ppb - 1, nh - 1, color ? x[3] : undefined);
+      });
+    }
+    var base = document.createElement("canvas");
+    var g = sized(base, W, H);
+    g.fillStyle = "#fff";
+    g.fillRect(0, 0, W, H);
+    lane(g, d.q, 0, "this piece", true);
+    g.strokeStyle = "#ddd";
+    g.beginPath(); g.moveTo(0, half + 0.5); g.lineTo(W, half + 0.5); g.stroke();
+    lane(g, d.s, half, "source", false);
+    var out = sized(canvas, W, H);
+    out.drawImage(base, 0, 0, W, H);
+    canvas.setAttribute("data-drawn", String(d.q.length + d.s.length));
+    function ev(ns, shift) { return ns.map(function (x) { return [x[0] + shift, x[1], x[2], 0.18]; }); }
+    function go(q, s) {
+      var gap = 1, evs = (q ? ev(d.q, 0) : []).concat(s ? ev(d.s, q ? ql + gap : 0) : []);
+      play(evs, 0, Infinity, {
+        tick: function (beat) {
+          out.drawImage(base, 0, 0, W, H);
+          var inSource = s && (!q || beat >= ql + gap), b = inSource && q ? beat - ql - gap : beat;
+          out.fillStyle = "rgba(0,0,0,0.75)";
+          out.fillRect(label + b * ppb - 1, inSource ? half : 0, 2, half);
+        },
+        end: function () { out.drawImage(base, 0, 0, W, H); },
+      });
+    }
+    box.querySelector(".play-q").addEventListener("click", function () { go(true, false); });
+    box.querySelector(".play-s").addEventListener("click", function () { go(false, true); });
+    box.querySelector(".play-both").addEventListener("click", function () { go(true, true); });
+  }
+
+  /* ---- wiring ----------------------------------------------------------------------------------- */
+  initTables();
+  var pieces = {};
+  Array.prototype.forEach.call(document.querySelectorAll("canvas.remix-map"), function (canvas) {
+    var k = canvas.getAttribute("data-piece");
+    pieces[k] = Piece(canvas, JSON.parse(document.getElementById("data-" + k).textContent));
+    var player = canvas.closest(".piece").querySelector(".player");
+    player.querySelector(".play").addEventListener("click", function () { pieces[k].start(0, Infinity); });
+    player.querySelector(".stop").addEventListener("click", stopAll);
+  });
+  Array.prototype.forEach.call(document.querySelectorAll("button.seek"), function (b) {
+    b.addEventListener("click", function () {
+      var p = pieces[b.getAttribute("data-piece")];
+      if (p) p.start(Number(b.getAttribute("data-from")), Number(b.getAttribute("data-to")));
+    });
+  });
+  Array.prototype.forEach.call(document.querySelectorAll(".pair"), function (box) {
+    Pair(box, JSON.parse(box.querySelector(".pair-data").textContent));
+  });
+  document.addEventListener("keydown", function (e) { if (e.key === "Escape") stopAll(); });
+})();

@@ -1,0 +1,291 @@
+"""The plain-language parts of report.html: what was compared with what, what each note label means, the
+headline numbers with their intervals, and what they can and cannot say.
+
+Written for a reader who knows music, not the code: settings are said in words (the invariance as
+"the same intervals and rhythm, in any key and at any tempo"), shares as percentages of the analysed
+notes, intervals as "95% interval". Every function returns HTML (escaped) from the report's own
+records and parameters; none computes anything the report does not hold, except the bootstrap
+intervals of a query with no control (:func:`~remixmusic.evaluation.significance.bootstrap_ci`).
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Callable, Sequence
+from pathlib import PurePath
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from remixmusic.evaluation.significance import Comparison, bootstrap_ci
+from remixmusic.novelty.records import PassageRecord, PieceRecord
+
+if TYPE_CHECKING:
+    from remixmusic.novelty.report import AnalysisReport
+
+INVARIANCE_WORDS = {
+    "exact": "the same pitches and the same note lengths",
+    "transposed": "the same intervals and note lengths, in any key",
+    "transposed+tempo": "the same intervals and the same rhythm, in any key and at any tempo",
+    "rhythm": "the same rhythm (the proportions between successive note onsets), whatever the pitches",
+    "contour": "the same melodic contour (up, down, same) and roughly the same rhythm",
+}
+"""What two passages must share to match, per invariance (:mod:`remixmusic.novelty.symbols`)."""
+
+ALPHA = 0.05
+"""The level the comparisons' verdicts are decided at (:func:`~remixmusic.evaluation.significance.compare_measures`)."""
+
+LINES_WORDS = {
+    "voices": "every voice of every part (chords split into voices from the top down)",
+    "melody": "the melody only (the highest sounding note, all parts together)",
+    "merged-voices": "all parts together, split into voices from the top down",
+    "skyline": "the top line of each part",
+}
+"""Which melodic lines of a piece are compared, per line mode (:mod:`remixmusic.music.lines`)."""
+
+LABEL_WORDS = {
+    "copied": "found note for note in a reference piece, and rare there: a quotation",
+    "varied": "found in a reference piece with a few notes changed, added or left out",
+    "stock": "a common formula (a cadence, a scale, repeated notes) found in many reference pieces: "
+    "shared vocabulary, not counted as copying",
+    "self-repeat": "repeats earlier material of the same piece",
+    "prompt": "given to the model as its opening (a prompt); left out of every share",
+    "novel": "no match in the reference",
+    "not-analysed": "on no analysed line (e.g. drums, or a line too short to hold a copy): neither "
+    "copied nor novel, left out of every share",
+}
+"""One line per note label (:data:`~remixmusic.novelty.passages.NOTE_LABELS`) for the legend."""
+
+EDIT_WORDS = {
+    "change": "a note changed",
+    "deletion": "a source note left out",
+    "insertion": "a note added",
+    "passing": "a passing note added",
+    "ornament": "an ornament added",
+}
+"""The kinds of edit of a varied copy (:class:`~remixmusic.novelty.varied.EditScript`) in words."""
+
+
+def percent(value: float, digits: int = 0) -> str:
+    """A share (0-1) as a percentage, ``"–"`` for NaN."""
+    return "–" if value is None or math.isnan(value) else f"{100 * value:.{digits}f}%"
+
+
+def interval(lo: float, hi: float) -> str:
+    """A 95% interval of shares, in percent."""
+    if math.isnan(lo) or math.isnan(hi):
+        return ""
+    return f" (95% interval {100 * lo:.1f}–{100 * hi:.1f}%)"
+
+
+def chance_notes(params: dict[str, Any]) -> int | None:
+    """The chance length in notes (``chance_length`` symbols plus the view's order), ``None`` unknown."""
+    try:
+        order = int(params["min_match_notes"]) - int(params["min_match_symbols"])
+        return int(params["chance_length"]) + order
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def edits_text(edits: str) -> str:
+    """An edit script (``kind@position;...``) in words: "1 note changed, 1 note added"."""
+    kinds = [e.split("@")[0] for e in edits.split(";") if e]
+    counts: dict[str, int] = {}
+    for k in kinds:
+        counts[k] = counts.get(k, 0) + 1
+    return ", ".join(
+        f"{n} × {EDIT_WORDS.get(k, k)}" if n > 1 else EDIT_WORDS.get(k, k) for k, n in counts.items()
+    )
+
+
+def line_text(track: int, voice: int) -> str:
+    """A line of a piece in words: "part 2, voice 1 from the top" (track -1: all parts together)."""
+    if track < 0:
+        return "the melody" if voice == 0 else f"voice {voice + 1} from the top"
+    return f"part {track + 1}" + (f", voice {voice + 1} from the top" if voice else "")
+
+
+def transposition_text(semitones: int, time_scale: float) -> str:
+    """How the query passage differs from its source in key and speed, in words."""
+    if semitones == 0:
+        key = "same key"
+    else:
+        key = f"transposed {'up' if semitones > 0 else 'down'} {abs(semitones)} semitone{'s' if abs(semitones) != 1 else ''}"
+    if not time_scale or math.isnan(time_scale) or abs(time_scale - 1) < 0.01:
+        return f"{key}, same note values"
+    if abs(time_scale - 2) < 0.01:
+        return f"{key}, note values doubled (twice as slow)"
+    if abs(time_scale - 0.5) < 0.01:
+        return f"{key}, note values halved (twice as fast)"
+    return f"{key}, note values × {time_scale:.3g}"
+
+
+def _folder(records: Sequence[PieceRecord]) -> str:
+    paths = [PurePath(r.path).parent for r in records if r.path]
+    if not paths:
+        return ""
+    common = paths[0]
+    while any(common not in (p, *p.parents) for p in paths) and common != common.parent:
+        common = common.parent
+    return str(common)
+
+
+def overview(report: AnalysisReport, anchor: Callable[[PassageRecord], str]) -> str:
+    """The first screen: what was compared with what, how a copy is recognised, the headline numbers
+    with their intervals, and what they mean and cannot say. ``anchor``: the page id that shows a query
+    passage."""
+    p = report.params
+    query = report.compared_records("query")
+    control = report.compared_records("control")
+    n_ref, n_groups = p.get("n_reference", len(report.reference_names)), p.get("n_reference_groups")
+    folder = _folder(query)
+    parts = ["<section id='overview'><h2>What was compared</h2>"]
+    where = f" (from <code>{html.escape(folder)}</code>)" if folder and folder != "." else ""
+    ref = f"{n_ref:,} reference pieces" + (f" in {n_groups:,} tune groups" if n_groups else "")
+    text = (
+        f"<p>The <b>{len(query):,} query piece{'s' if len(query) != 1 else ''}</b>{where} were searched for "
+        f"passages that also occur in <b>{ref}</b> (for generated music: the pieces the model learnt from)."
+    )
+    if control:
+        text += (
+            f" As a baseline, <b>{len(control):,} human pieces</b> from outside the reference (the "
+            "<i>control</i>) went through the same search: music in one style shares material, so the "
+            "question is whether the query pieces share more than human pieces do."
+        )
+    parts.append(text + "</p>")
+    parts.append(_rule(p))
+    parts.append(headline(report, anchor))
+    parts.append(_limits(p, bool(control)))
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
+def _rule(p: dict[str, Any]) -> str:
+    invariance = INVARIANCE_WORDS.get(str(p.get("invariance")), str(p.get("invariance", "")))
+    lines = LINES_WORDS.get(str(p.get("lines")), str(p.get("lines", "")))
+    n = p.get("min_match_notes", "?")
+    chance = chance_notes(p)
+    df = p.get("df_threshold")
+    edits = p.get("config", {}).get("match", {}).get("max_edits")
+    rare = f"found in fewer than {df} tune groups of the reference" if df else "rare in the reference"
+    chance_text = (
+        f" (longer than chance: shuffled reference melodies reach {chance} notes by chance)" if chance else ""
+    )
+    varied = f"with up to {edits} notes changed, added or left out" if edits else "with a few notes changed"
+    return (
+        f"<p><b>How a copy is recognised.</b> Each piece is read as melodic lines: {html.escape(lines)}. "
+        f"A passage is <b>copied</b> when at least <b>{n} consecutive notes</b> of a line have "
+        f"{html.escape(invariance)} as a passage of a reference piece{chance_text}, the passage is not "
+        f"predictable (not a scale or repeated notes) and it is {html.escape(rare)}. It is <b>varied</b> "
+        f"when it matches {html.escape(varied)}. Each note then gets one label:</p>"
+    )
+
+
+def headline(report: AnalysisReport, anchor: Callable[[PassageRecord], str]) -> str:
+    """The headline numbers: recombined and copied shares per group with 95% intervals, how many pieces
+    copy at all, the longest copy, and the verdict in words."""
+    by_measure = {c.measure: c for c in report.comparisons}
+    query = report.compared_records("query")
+    control = report.compared_records("control")
+    seed = int(report.params.get("config", {}).get("seed", 0))
+    rows = []
+    for measure, words in (
+        ("recombined_fraction", "notes copied or varied"),
+        ("copied_fraction", "notes copied note for note"),
+        ("stock_fraction", "notes in common formulas (stock)"),
+    ):
+        cells = [f"<th>{words}</th>"]
+        c = by_measure.get(measure)
+        for group, records in (("query", query), ("control", control)):
+            if group == "control" and not control:
+                continue
+            if c is not None:
+                mean, ci = (c.query_mean, c.query_ci) if group == "query" else (c.control_mean, c.control_ci)
+            else:
+                mean, ci = _mean_ci(records, measure, seed)
+            cells.append(f"<td><b>{percent(mean, 1)}</b>{interval(*ci)}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    cells = ["<th>pieces with at least one copied passage</th>"]
+    for group, records in (("query", query), ("control", control)):
+        if group == "control" and not control:
+            continue
+        n = sum(1 for r in records if r.copied_fraction > 0)
+        cells.append(f"<td><b>{n}</b> of {len(records)}</td>")
+    rows.append("<tr>" + "".join(cells) + "</tr>")
+    head = "<tr><th></th><th>query pieces</th>" + ("<th>human control</th>" if control else "") + "</tr>"
+    parts = [
+        "<h3>Headline numbers</h3>",
+        "<p>Mean share of each piece's analysed notes, over the pieces of each group; the 95% intervals "
+        "resample whole tune groups (versions of one tune count once).</p>",
+        f"<table class='headline'><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>",
+    ]
+    longest = _longest(report.passage_records)
+    if longest is not None:
+        parts.append(
+            f"<p>The longest copied passage: <b>{longest.n_notes} notes</b>, "
+            f"<a href='#{anchor(longest)}'>{html.escape(longest.piece)} bars "
+            f"{html.escape(longest.bars)}</a>, from <b>{html.escape(longest.source_names[0])}</b> bars "
+            f"{html.escape(longest.source_bars.split(';')[0])}.</p>"
+        )
+    primary = by_measure.get(str(report.params.get("primary_measure", "recombined_fraction")))
+    parts.append(f"<p class='verdict'>{html.escape(verdict_words(primary, bool(control)))}</p>")
+    return "\n".join(parts)
+
+
+def verdict_words(c: Comparison | None, has_control: bool) -> str:
+    """The primary comparison in one plain sentence."""
+    if not has_control:
+        return (
+            "There is no human control in this analysis, so these shares have no baseline: human music in "
+            "the same style shares passages with the reference too. Run with a control to compare."
+        )
+    if c is None or math.isnan(c.p_adjusted):
+        return "Too few pieces to compare the query with the control."
+    diff = 100 * (c.query_mean - c.control_mean)
+    more = "more" if diff > 0 else "less"
+    p = f"Mann-Whitney p = {c.p_adjusted:.2g} over tune-group means; Cliff's delta {c.cliffs_delta:+.2f}"
+    if c.p_adjusted < ALPHA and c.magnitude not in ("negligible", "undefined"):  # as the verdict decides
+        return (
+            f"The query pieces recombine clearly {more} of their notes from the reference than the human "
+            f"control does ({abs(diff):.1f} percentage points; {p})."
+        )
+    return (
+        f"The query pieces recombine {abs(diff):.1f} percentage points {more} than the human control, but the "
+        f"difference is not clear: it could be chance with this many pieces ({p})."
+    )
+
+
+def _limits(p: dict[str, Any], has_control: bool) -> str:
+    n = p.get("min_match_notes", "?")
+    items = [
+        "A copy is found only where the reference holds it: material from music outside the reference "
+        "counts as novel.",
+        "Only melodic lines are compared (intervals and rhythm), not harmony, texture, instrumentation or "
+        f"form; passages shorter than {n} notes are never counted as copies.",
+        "The source named for a passage is one reference piece holding it; the same passage may occur in "
+        "others (all are listed in passages.csv).",
+        "Whether a copy matters (quotation, allusion, a shared idiom) is for the listener to judge: every "
+        "passage below can be played next to its source.",
+    ]
+    if not has_control:
+        items.insert(0, "Without a human control there is no baseline for these shares.")
+    return (
+        "<h3>What these numbers cannot say</h3><ul>"
+        + "".join(f"<li>{html.escape(item)}</li>" for item in items)
+        + "</ul>"
+    )
+
+
+def _longest(passages: Sequence[PassageRecord]) -> PassageRecord | None:
+    copied = [p for p in passages if p.group == "query" and p.label == "copied" and p.sources]
+    return max(copied, key=lambda p: p.n_notes) if copied else None
+
+
+def _mean_ci(records: Sequence[PieceRecord], measure: str, seed: int) -> tuple[float, tuple[float, float]]:
+    values = np.asarray([r.measure(measure) for r in records], np.float64)
+    keep = ~np.isnan(values)
+    if not keep.any():
+        return math.nan, (math.nan, math.nan)
+    groups = [r.tune_group for r, k in zip(records, keep, strict=True) if k]
+    return float(values[keep].mean()), bootstrap_ci(values[keep], n_boot=1000, seed=seed, groups=groups)

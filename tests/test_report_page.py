@@ -1,0 +1,273 @@
+"""report.html read as a reader would: first screen, per-piece summary, links from each passage to its source
+passage, player data, colours, and nothing loaded from outside the page."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+from html.parser import HTMLParser
+
+import numpy as np
+import pytest
+
+from remixmusic.music.notes import STEPS_PER_BEAT
+from remixmusic.novelty.page.music import parse_source_notes
+from remixmusic.novelty.passages import NOTE_LABELS
+from remixmusic.novelty.plots import LABEL_COLORS, chance_notes
+from remixmusic.novelty.records import PassageRecord
+from tests.page_report import page_report
+
+
+class Page(HTMLParser):
+    """The elements of a page as (tag, attributes, text inside, position), tables as rows of cells."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.elements: list[dict] = []
+        self._open: list[dict] = []
+        self.tables: list[dict] = []
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        element = {"tag": tag, "attrs": dict(attrs), "text": "", "children": [], "pos": len(self.elements)}
+        self.elements.append(element)
+        if self._open:
+            self._open[-1]["children"].append(element)
+        if tag not in ("meta", "input", "br", "img"):
+            self._open.append(element)
+        if tag == "table":
+            self.tables.append({"element": element, "rows": []})
+        if tag == "tr" and self.tables:
+            self.tables[-1]["rows"].append([])
+        if tag in ("td", "th") and self.tables and self.tables[-1]["rows"]:
+            self.tables[-1]["rows"][-1].append(element)
+
+    def handle_endtag(self, tag):
+        while self._open:
+            element = self._open.pop()
+            if element["tag"] == tag:
+                break
+
+    def handle_data(self, data):
+        for element in self._open:
+            element["text"] += data
+
+    def ids(self) -> dict[str, dict]:
+        return {e["attrs"]["id"]: e for e in self.elements if "id" in e["attrs"]}
+
+    def find(self, tag: str | None = None, cls: str | None = None, within: dict | None = None) -> list[dict]:
+        pool = _descendants(within) if within is not None else self.elements
+        return [
+            e
+            for e in pool
+            if (tag is None or e["tag"] == tag)
+            and (cls is None or cls in e["attrs"].get("class", "").split())
+        ]
+
+
+def _descendants(element: dict) -> list[dict]:
+    out = []
+    for child in element["children"]:
+        out.append(child)
+        out += _descendants(child)
+    return out
+
+
+@pytest.fixture(scope="module")
+def analysis():
+    return page_report()
+
+
+@pytest.fixture(scope="module")
+def page(analysis):
+    report, _ = analysis
+    text = report.html()
+    return text, Page(text)
+
+
+def test_passages_give_their_query_bars_and_their_sources_notes_from_the_index(analysis):
+    report, used = analysis
+    query = report.query_records()
+    patchwork = [p for p in report.passage_records if p.piece == "patchwork1.mid" and p.label == "copied"]
+    assert {p.source_names[0] for p in patchwork} >= set(used[2:])  # both halves found, each with its source
+    notes = report.note_maps[[r.piece for r in query].index("patchwork1.mid")]
+    for p in patchwork:
+        first, last = (int(b) for b in p.bars.split("-"))
+        assert 1 <= first <= last <= 8
+        onset, pitch = parse_source_notes(p.source_notes)
+        idx = p.notes
+        assert len(pitch) == len(idx)
+        # An exact copy under transposed+tempo: the same intervals and rhythm, moved by the transposition.
+        assert np.array_equal(pitch + p.transposition, notes.pitch[idx])
+        q_onset = notes.onset[idx] / STEPS_PER_BEAT
+        np.testing.assert_allclose(np.diff(onset) * p.time_scale, np.diff(q_onset))
+        assert onset[0] == pytest.approx(p.source_start_beat)
+    # A motif says its query bars too, and a report written before these columns still reads back.
+    assert all(re.fullmatch(r"\d+-\d+", m.bars) for m in report.motif_records)
+    row = {k: v for k, v in patchwork[0].to_dict().items() if k not in ("bars", "source_notes")}
+    old = PassageRecord.from_dict(row)
+    assert old.bars == "" and old.source_notes == "" and old.passage == patchwork[0].passage
+
+
+def test_the_first_screen_says_what_was_compared_before_any_table_and_the_settings_come_last(page, analysis):
+    report, _ = analysis
+    _text, dom = page
+    ids = dom.ids()
+    order = [
+        ids[name]["pos"] for name in ("overview", "pieces", "sources", "details", "statistics", "settings")
+    ]
+    assert order == sorted(order)
+    overview = ids["overview"]["text"]
+    assert (
+        "3 query pieces" in overview and "284 reference pieces" in overview and "6 human pieces" in overview
+    )
+    assert f"at least {report.params['min_match_notes']} consecutive notes" in overview
+    assert "95% interval" in overview and "cannot say" in overview
+    # The headline numbers are the comparison's, with its interval.
+    primary = next(c for c in report.comparisons if c.measure == "recombined_fraction")
+    assert f"{100 * primary.query_mean:.1f}%" in overview
+    assert f"{100 * primary.query_ci[0]:.1f}–{100 * primary.query_ci[1]:.1f}%" in overview
+    first_table = dom.find("table")[0]
+    assert "headline" in first_table["attrs"]["class"]
+
+
+def test_the_per_piece_table_has_one_sortable_row_per_query_piece_linked_to_its_details(page, analysis):
+    report, _ = analysis
+    _, dom = page
+    ids = dom.ids()
+    table = next(t for t in dom.tables if t["element"]["attrs"].get("id") == "piece-summary")
+    assert "sortable" in table["element"]["attrs"]["class"]
+    rows = table["rows"][1:]
+    assert [row[0]["text"] for row in rows] == [r.piece for r in report.query_records()]
+    for row in rows:
+        (link,) = dom.find("a", within=row[0])
+        assert link["attrs"]["href"].lstrip("#") in ids
+    # Every table sorts, and wide ones scroll in their own box rather than run off the page.
+    for t in dom.tables:
+        if "headline" not in t["element"]["attrs"].get("class", ""):
+            assert "sortable" in t["element"]["attrs"]["class"]
+    assert len(dom.find("div", "scroll")) == len(dom.tables) - 1
+
+
+def test_every_passage_row_links_to_its_source_passage_shown_beside_it(page, analysis):
+    report, _ = analysis
+    _text, dom = page
+    ids = dom.ids()
+    query = [r.piece for r in report.query_records()]
+    links = dom.find("a", "to-source")
+    expected = [p for p in report.passage_records if p.group == "query"]
+    assert len(links) == len(expected) > 0
+    for link in links:
+        target = ids[link["attrs"]["href"].lstrip("#")]
+        assert "pair" in target["attrs"]["class"]
+    for p in expected:
+        pair = ids[f"pass-{query.index(p.piece)}-{p.passage}"]
+        title = dom.find("h5", within=pair)[0]["text"]
+        assert f"{p.piece} bars {p.bars}" in title
+        assert f"{p.source_names[0]} bars {p.source_bars.split(';')[0]}" in title
+        data = json.loads(dom.find("script", "pair-data", within=pair)[0]["text"])
+        assert len(data["q"]) == min(p.n_notes, 64) and len(data["s"]) == len(p.source_notes.split(";"))
+        if p.label != "varied":  # an exact match: the same notes, transposed
+            assert [x[2] for x in data["q"]] == [x[2] + p.transposition for x in data["s"]]
+    # Each recombined passage's source piece links to its row among the reference pieces drawn on.
+    sources = {a["attrs"]["href"] for a in dom.find("a") if a["attrs"].get("href", "").startswith("#ref-")}
+    assert sources and all(s.lstrip("#") in ids for s in sources)
+    # The longest copy on the first screen links to a passage shown in the page.
+    longest = [a for a in dom.find("a", within=ids["overview"])]
+    assert longest and all(a["attrs"]["href"].lstrip("#") in ids for a in longest)
+
+
+def test_each_piece_has_a_player_with_its_notes_labels_and_bars(page, analysis):
+    report, _ = analysis
+    _, dom = page
+    ids = dom.ids()
+    for k, (record, notes) in enumerate(zip(report.query_records(), report.note_maps, strict=True)):
+        section = ids[f"piece-{k}"]
+        assert dom.find("canvas", "remix-map", within=section)
+        assert dom.find("button", "play", within=section) and dom.find("button", "stop", within=section)
+        data = json.loads(ids[f"data-{k}"]["text"])
+        order = np.argsort(notes.onset, kind="stable")
+        assert data["n"] == record.n_notes == len(data["o"])
+        assert data["o"] == notes.onset[order].tolist() and data["p"] == notes.pitch[order].tolist()
+        assert data["l"] == notes.label[order].tolist()
+        assert data["b"][0] == 0 and data["b"] == sorted(data["b"])
+        shown = [p for p in report.passage_records if p.group == "query" and p.piece == record.piece]
+        assert len(data["pas"]) == len(shown)
+        assert all(ids.get(entry[0]) for entry in data["pas"])  # each band names its passage's view
+    globals_ = json.loads(ids["remix-globals"]["text"])
+    assert globals_["labels"] == list(NOTE_LABELS) and globals_["colors"] == [
+        LABEL_COLORS[x] for x in NOTE_LABELS
+    ]
+
+
+def test_the_page_loads_nothing_from_outside(page):
+    text, dom = page
+    for e in dom.elements:
+        for name in ("src", "href", "action", "data"):
+            value = e["attrs"].get(name)
+            if value is not None:
+                assert value.startswith(("#", "data:image/png;base64,")), (e["tag"], name, value[:60])
+    assert not dom.find("link") and not [s for s in dom.find("script") if "src" in s["attrs"]]
+    assert "@import" not in text and "url(" not in text and "fetch(" not in text
+
+
+# Machado, Oliveira & Fernandes (2009) simulation matrices at full severity, on linear RGB.
+_CVD = {
+    "normal": np.eye(3),
+    "protan": np.array(
+        [[0.152286, 1.052583, -0.204868], [0.114503, 0.786281, 0.099216], [-0.003882, -0.048116, 1.051998]]
+    ),
+    "deutan": np.array(
+        [[0.367322, 0.860646, -0.227968], [0.280085, 0.672501, 0.047413], [-0.011820, 0.042940, 0.968881]]
+    ),
+    "tritan": np.array(
+        [[1.255528, -0.076749, -0.178779], [-0.078411, 0.930809, 0.147602], [0.004733, 0.691367, 0.303900]]
+    ),
+}
+
+
+def _lab(hex_colour: str, vision: np.ndarray) -> np.ndarray:
+    rgb = np.array([int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)])
+    linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    linear = np.clip(vision @ linear, 0, 1)
+    xyz = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]) @ linear
+    t = xyz / np.array([0.95047, 1.0, 1.08883])
+    f = np.where(t > 0.008856, np.cbrt(t), 7.787 * t + 16 / 116)
+    return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
+
+
+def test_the_label_colours_stay_apart_under_colour_blindness():
+    assert set(LABEL_COLORS) == set(NOTE_LABELS)
+    for name, vision in _CVD.items():
+        lab = {label: _lab(colour, vision) for label, colour in LABEL_COLORS.items()}
+        closest = min(np.linalg.norm(lab[a] - lab[b]) for a, b in itertools.combinations(lab, 2))
+        assert closest >= 15, (name, closest)  # CIELAB distance: clearly different side by side
+    # novel is light and not-analysed grey: neither looks like the other.
+    assert (
+        _lab(LABEL_COLORS["novel"], np.eye(3))[0] > 90
+        and abs(_lab(LABEL_COLORS["not-analysed"], np.eye(3))[1]) < 1
+    )
+
+
+def test_the_coverage_plot_marks_the_chance_length_and_the_shortest_match_counted(analysis):
+    report, _ = analysis
+    ax = report.plot_coverage().axes[0]
+    lines = {
+        line.get_label(): line.get_xdata()[0]
+        for line in ax.lines
+        if line.get_label().startswith(("chance", "shortest"))
+    }
+    chance = chance_notes(report.params)
+    assert (
+        chance
+        == report.params["chance_length"]
+        + report.params["min_match_notes"]
+        - report.params["min_match_symbols"]
+    )
+    assert lines == {
+        f"chance length ({chance} notes)": chance,
+        f"shortest match counted ({report.params['min_match_notes']} notes)": report.params[
+            "min_match_notes"
+        ],
+    }
