@@ -118,7 +118,7 @@ def generated_folder(tmp_path_factory) -> Path:
         dataset={"name": dataset.name, "manifest_hash": dataset.manifest_hash, "split": "train"},
     )
     folder = root / "generated"
-    args = ["generate", "--checkpoint", str(checkpoint), "-n", "2", "--bars", "2", "--seed", "3"]
+    args = ["generate", "--checkpoint", str(checkpoint), "-n", "2", "--bars", "2", "--seed", "4"]
     result = CliRunner().invoke(app, [*args, "-o", str(folder)])
     assert result.exit_code == 0, result.output
     return folder

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from remixmusic.cli.common import JobsOption, SeedOption, console, out_option
+from remixmusic.cli.common import JobsOption, SeedOption, console, console_err, out_option
 
 
 class Kind(StrEnum):
@@ -26,7 +26,10 @@ def register(app: typer.Typer) -> None:
     def generate_command(
         n: Annotated[int, typer.Option("-n", "--n", help="Number of pieces.")] = 4,
         bars: Annotated[
-            int, typer.Option("--bars", help="Length in bars (after the prompt); 0 = no limit.")
+            int,
+            typer.Option(
+                "--bars", help="Bars per piece after the prompt (fewer only if the model ends it); 0 = no limit."
+            ),
         ] = 16,
         max_tokens: Annotated[
             int, typer.Option("--max-tokens", help="Longest token sequence per piece.")
@@ -50,17 +53,28 @@ def register(app: typer.Typer) -> None:
             Path | None,
             typer.Option(
                 "--checkpoint",
-                help="Checkpoint, n-gram or ∞-gram model directory (default: the shipped one).",
+                help="Checkpoint, n-gram or ∞-gram model directory, or a shipped checkpoint's name "
+                "(default: bach-small).",
             ),
         ] = None,
-        batch_size: Annotated[int, typer.Option("--batch-size", help="Pieces decoded together.")] = 16,
+        batch_size: Annotated[
+            int, typer.Option("--batch-size", help="Pieces decoded together (the pieces do not depend on it).")
+        ] = 16,
         out: Annotated[
-            Path, out_option("Output folder for piece_NNN.mid + .json sidecars.")
+            Path, out_option("Output folder for piece_NNN.mid + .json sidecars (new or empty).")
         ] = Path("generated"),
+        overwrite: Annotated[
+            bool,
+            typer.Option("--overwrite", help="Replace the pieces an earlier run wrote in the output folder."),
+        ] = False,
     ) -> None:
-        """Write MIDI files sampled with grammar-constrained decoding, each with a JSON sidecar."""
+        """Write MIDI files sampled with grammar-constrained decoding, each with a JSON sidecar.
+
+        Piece i of a seed is the same whatever -n and --batch-size are. Each piece has exactly --bars bars
+        unless the model ends it sooner (listed, and recorded as n_bars in its sidecar).
+        """
         from remixmusic.generation.loading import load_model
-        from remixmusic.generation.sampling import SamplingConfig, generate, write_generated
+        from remixmusic.generation.sampling import SamplingConfig, check_output, generate, write_generated
         from remixmusic.io.midi import read_midi
 
         config = SamplingConfig(  # bad settings fail here, before the model is loaded
@@ -75,12 +89,17 @@ def register(app: typer.Typer) -> None:
             prompt_bars=prompt_bars,
             include_prompt=not no_prompt_in_output,
         )
+        check_output(out, overwrite)  # before the model loads and samples
         model, tokenizer, identity = load_model(checkpoint)
         prompt_piece = read_midi(prompt) if prompt is not None else None
         results = generate(model, tokenizer, config, prompt=prompt_piece, show_progress=True)
-        paths = write_generated(results, out, identity)
+        paths = write_generated(results, out, identity, overwrite=overwrite)
         notes = sum(len(r.piece.notes) for r in results)
-        console.print(f"wrote {len(paths)} MIDI files ({notes} notes) to {out} with {identity['id']}")
+        console.print(
+            f"wrote {len(paths)} MIDI files ({notes} notes) to {out} with {identity['id']}", highlight=False
+        )
+        if config.bars is not None:
+            _report_short(results, paths, config.bars)
 
     @app.command("ngram")
     def ngram_command(
@@ -99,7 +118,8 @@ def register(app: typer.Typer) -> None:
             Path | None,
             typer.Option(
                 "--checkpoint",
-                help="Use this transformer checkpoint's tokenizer (default: the shipped one's).",
+                help="Use this transformer checkpoint's tokenizer: a folder or a shipped name "
+                "(default: the shipped one's).",
             ),
         ] = None,
         max_order: Annotated[int, typer.Option("--max-order", help="kn: highest order counted.")] = 8,
@@ -123,15 +143,33 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Fit a count-based baseline; `generate --checkpoint DIR` then samples from it."""
         from remixmusic.errors import RemixError
-        from remixmusic.generation.checkpoint_info import default_checkpoint_path, read_info
+        from remixmusic.generation.checkpoint_info import read_info
+        from remixmusic.generation.locate import resolve_model_path
 
         if kind is Kind.infini and update_card:
             raise RemixError("--update-card reports bits per note, which the ∞-gram has not (use --kind kn)")
-        info = read_info(checkpoint if checkpoint is not None else default_checkpoint_path())
+        info = read_info(resolve_model_path(checkpoint))
         if kind is Kind.infini:
             _fit_infinigram(dataset, info, max_context or None, transpose, jobs, out)
         else:
             _fit_kn(dataset, info, max_order, min_order, transpose, update_card, jobs, out)
+
+
+_WHY_SHORT = {"eos": "the model ended it", "max_tokens": "--max-tokens reached", "bars": "its last bar(s) empty"}
+
+
+def _report_short(results: list[Any], paths: list[Path], bars: int) -> None:
+    """List the pieces with fewer than ``bars`` bars, and why (on stderr, like other notices)."""
+    short = [(r, p) for r, p in zip(results, paths, strict=True) if r.n_bars < bars]
+    if not short:
+        return
+    console_err.print(
+        f"[yellow]{len(short)} of {len(results)} piece(s) are shorter than --bars {bars}:[/yellow]", highlight=False
+    )
+    for result, path in short:
+        unit = "bar" if result.n_bars == 1 else "bars"
+        why = _WHY_SHORT.get(result.stop_reason, result.stop_reason)
+        console_err.print(f"  {path.name}: {result.n_bars} {unit} ({why})", highlight=False, markup=False)
 
 
 def _fit_infinigram(

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +22,8 @@ def load_model(path: str | Path | None = None) -> tuple[GenerativeModel, RemiTok
     ``path`` is a transformer checkpoint directory or a saved n-gram or ∞-gram model (a directory with
     ``ngram.json``, see :func:`load_ngram`), or the name of a shipped checkpoint (``bach-small``) from
     any working directory; ``None`` means the shipped default checkpoint. The identity records the
-    model's absolute path, so a sidecar leads back to it from anywhere. The model is
+    model's name, content hash and absolute path, by which
+    :func:`~remixmusic.generation.locate.find_model` traces a sidecar back to it. The model is
     a :class:`~remixmusic.generation.protocols.GenerativeModel`: a
     :class:`~remixmusic.generation.model.MusicTransformer` (in eval mode, on the CPU), an
     :class:`NGramModel` or an :class:`~remixmusic.generation.baselines.infinigram.InfiniGram`. The
@@ -36,10 +36,10 @@ def load_model(path: str | Path | None = None) -> tuple[GenerativeModel, RemiTok
     """
     from remixmusic._util.files import sha256_file
     from remixmusic.generation.checkpoint import load_checkpoint
-    from remixmusic.generation.checkpoint_info import default_checkpoint_path
+    from remixmusic.generation.locate import resolve_model_path
     from remixmusic.tokenizer.config import TokenizerConfig
 
-    path = _resolve(path, default_checkpoint_path)
+    path = resolve_model_path(path)
     if (path / "ngram.json").exists():
         ngram = load_ngram(path)
         try:
@@ -66,19 +66,6 @@ def load_model(path: str | Path | None = None) -> tuple[GenerativeModel, RemiTok
             "weights_sha256": sha,
         },
     )
-
-
-def _resolve(path: str | Path | None, shipped: Callable[..., Path]) -> Path:
-    """``path`` as given when it exists; a bare name that is no path here names a shipped checkpoint."""
-    if path is None:
-        return shipped()
-    given = Path(path)
-    if given.exists() or len(given.parts) != 1:
-        return given
-    try:
-        return shipped(str(path))
-    except CheckpointError:
-        return given  # reported as missing by the loader, with the path the user gave
 
 
 def load_ngram(directory: str | Path) -> NGramModel | InfiniGram:

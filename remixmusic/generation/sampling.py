@@ -11,9 +11,12 @@ count-based baselines (:meth:`~remixmusic.generation.baselines.ngram.NGramModel.
 
 Decoding (Holtzman et al. 2020 for nucleus sampling): at each step the tokens the tokenizer's
 :class:`~remixmusic.tokenizer.Grammar` forbids are masked to ``-inf``, then temperature, top-k and top-p
-filter what is left and one token per row is drawn with a seeded ``torch.Generator``; every output is a
-complete grammatical sequence, so it always decodes to a valid piece. A row ends at ``EOS``; at the bar
-limit or the token limit it is cut back to its last complete note and closed with ``EOS``.
+filter what is left and one token per row is drawn by inverse-CDF sampling from that piece's own
+random stream (seeded from ``(seed, piece index)``, so piece ``i`` of a seed is the same whatever ``n`` and
+``batch_size``); every output is a complete grammatical sequence, so it always decodes to a valid piece.
+A row ends at ``EOS`` (the model ended the piece, possibly before ``bars`` bars: :attr:`Generated.n_bars`
+says how many it has) or when it opens bar ``bars + 1`` or reaches the token limit: then it is cut back
+to its last complete note and closed with ``EOS``.
 
 Surprisal. ``token_log_probs[i]`` is the natural log-probability of token ``i`` under the model
 restricted to the tokens the grammar allows at that point (renormalized), at temperature 1 and without
@@ -63,10 +66,12 @@ def make_decoder(model: GenerativeModel, use_cache: bool = True) -> Decoder:
 class SamplingConfig:
     """Every setting that, with the model and the prompt, determines the output (recorded in each sidecar).
 
-    ``n`` pieces, decoded ``batch_size`` at a time (each batch draws from a generator seeded from
-    ``(seed, batch index)``, so ``n``, ``seed`` and ``batch_size`` all belong here). ``bars`` limits the
-    generated length in bars after the prompt (``None``: no limit); ``max_tokens`` the whole sequence
-    (prompt, BOS and EOS included). ``temperature`` 0 is greedy; ``top_k`` 0 and ``top_p`` 1 are off.
+    ``n`` pieces, decoded ``batch_size`` at a time. Piece ``i`` draws from a random stream seeded from
+    ``(seed, i)`` alone, so it is the same piece whatever ``n`` and ``batch_size`` are (up to float
+    rounding of batched arithmetic, which would have to land on a sampling boundary to change a token).
+    ``bars`` is the generated length in bars after the prompt: a piece stops when it opens bar
+    ``bars + 1``, and is shorter only when the model ends it (``None``: no limit); ``max_tokens`` limits
+    the whole sequence (prompt, BOS and EOS included). ``temperature`` 0 is greedy; ``top_k`` 0 and ``top_p`` 1 are off.
     With a prompt, pieces continue its first ``prompt_bars`` bars, which ``include_prompt`` keeps in them.
 
     Raises:
@@ -124,8 +129,9 @@ class Generated:
     ids: np.ndarray  # the whole sequence, BOS .. EOS, prompt tokens included
     token_log_probs: np.ndarray  # per token of ``ids`` (natural log; NaN for BOS)
     note_log_probs: np.ndarray  # per note of ``piece``, in ``piece.notes`` order
-    stop_reason: str  # "eos", "bars" or "max_tokens"
+    stop_reason: str  # "eos" (the model ended it), "bars" or "max_tokens"
     index: int  # position in the generated set (0..n-1)
+    n_bars: int  # bars generated after the prompt (Bar tokens of the continuation); < config.bars: ended early
     config: SamplingConfig
     prompt: dict[str, Any] | None = None  # path, bars, included, n_notes (the first n_notes of ``piece``)
 
@@ -177,8 +183,13 @@ def single_threaded() -> Iterator[None]:
         torch.set_num_threads(threads)
 
 
-def _batch_seed(seed: int, batch: int) -> int:
-    return int(np.random.SeedSequence([seed, batch]).generate_state(1, np.uint64)[0] >> np.uint64(1))
+def piece_rng(seed: int, index: int) -> np.random.Generator:
+    """The random stream piece ``index`` of ``seed`` samples from: one uniform draw per generated token.
+
+    Seeded from ``(seed, index)`` only, so a piece does not depend on the batch it is decoded in. Raises
+    ``ValueError`` for a negative ``seed`` or ``index``.
+    """
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, index])))
 
 
 def generate(
@@ -217,12 +228,11 @@ def generate(
     results: list[Generated] = []
     with progress_bar(transient=True, disable=not show_progress) as progress:
         task = progress.add_task("generating", total=n)
-        for batch, first in enumerate(range(0, n, batch_size)):
+        for first in range(0, n, batch_size):
             size = min(batch_size, n - first)
             with single_threaded():
-                rows = _decode_batch(
-                    model, tokenizer, prefix, size, config, _batch_seed(config.seed, batch), use_cache
-                )
+                rngs = [piece_rng(config.seed, first + row) for row in range(size)]
+                rows = _decode_batch(model, tokenizer, prefix, config, rngs, use_cache)
             for offset, (ids, logp, reason) in enumerate(rows):
                 results.append(
                     _finish(
@@ -245,19 +255,19 @@ def _decode_batch(
     model: GenerativeModel,
     tokenizer: RemiTokenizer,
     prefix: np.ndarray,
-    size: int,
     config: SamplingConfig,
-    seed: int,
+    rngs: list[np.random.Generator],
     use_cache: bool,
 ) -> list[tuple[np.ndarray, np.ndarray, str]]:
-    """Decode ``size`` continuations of ``prefix`` in lockstep; returns (ids, token log-probs, reason)."""
+    """Decode one continuation of ``prefix`` per random stream in ``rngs``, in lockstep; returns
+    (ids, token log-probs, reason) per row."""
+    size = len(rngs)
     decoder = make_decoder(model, use_cache)
     grammar = tokenizer.grammar().batch(size)
     eos, bar, pad = tokenizer.eos_id, tokenizer.bar_token_id, tokenizer.pad_id
     limit = config.max_tokens if decoder.max_length is None else min(config.max_tokens, decoder.max_length)
     if len(prefix) + 1 >= limit:
         raise RemixError(f"a limit of {limit} tokens leaves no room after the {len(prefix)}-token prompt")
-    generator = torch.Generator().manual_seed(seed)
 
     ids = np.tile(prefix, (size, 1))
     logp_prefix = decoder.start(torch.as_tensor(ids))
@@ -293,7 +303,7 @@ def _decode_batch(
         mask[stopped, pad] = True
         logp = logp.masked_fill(stopped[:, None], 0.0)  # whatever the model gives pad there (-inf too)
         allowed_logp = logp.masked_fill(~mask, -math.inf).log_softmax(-1)
-        tokens = _sample(allowed_logp, config, generator)
+        tokens = _sample(allowed_logp, config, rngs)
         token_logp[:, length] = allowed_logp[np.arange(size), torch.from_numpy(tokens)].numpy()
         bars_open += active & (tokens == bar)
         over_bars = active & (bars_open > config.bars) if config.bars is not None else np.zeros(size, bool)
@@ -319,11 +329,18 @@ def _decode_batch(
     return rows
 
 
-def _sample(allowed_logp: torch.Tensor, config: SamplingConfig, generator: torch.Generator) -> np.ndarray:
+def _sample(allowed_logp: torch.Tensor, config: SamplingConfig, rngs: list[np.random.Generator]) -> np.ndarray:
+    """One token per row: the argmax at temperature 0, else inverse-CDF sampling with one uniform from
+    each row's own stream (so a row's draws do not depend on the other rows)."""
     if config.temperature == 0:
         return allowed_logp.argmax(-1).numpy()
     logits = filter_logits(allowed_logp / config.temperature, config.top_k, config.top_p)
-    return torch.multinomial(logits.softmax(-1), 1, generator=generator)[:, 0].numpy()
+    probs = logits.softmax(-1).double().numpy()
+    cdf = np.cumsum(probs, axis=1)
+    target = np.array([rng.random() for rng in rngs]) * cdf[:, -1]
+    tokens = (cdf <= target[:, None]).sum(axis=1)  # the first token whose cumulative mass exceeds target
+    last_possible = probs.shape[1] - 1 - np.argmax(probs[:, ::-1] > 0, axis=1)
+    return np.minimum(tokens, last_possible)
 
 
 def _finish(
@@ -363,25 +380,43 @@ def _finish(
         note_log_probs=note_logp,
         stop_reason=reason,
         index=index,
+        # The prefix's Bar tokens before its last one are the prompt's; that last one opens bar 1.
+        n_bars=int((ids == tokenizer.bar_token_id).sum()) - max(first_bar, 0),
         config=config,
         prompt=prompt_info,
     )
 
 
 def write_generated(
-    results: list[Generated], out_dir: str | Path, model_info: dict[str, Any], stem: str = "piece"
+    results: list[Generated],
+    out_dir: str | Path,
+    model_info: dict[str, Any],
+    stem: str = "piece",
+    *,
+    overwrite: bool = False,
 ) -> list[Path]:
     """Write ``{stem}_{index:03d}.mid`` and a ``.json`` sidecar with the same stem for every result.
 
-    The sidecar records ``model_info`` (kind, id, path and weights sha256), every sampling setting, the
-    prompt, and ``note_log_probs``: one natural-log probability per note, in the order of
+    The sidecar records ``model_info`` (kind, name, id, path and the weights' sha256, as
+    :func:`~remixmusic.generation.loading.load_model` gives it), every sampling setting, the prompt,
+    ``stop_reason`` and ``n_bars`` (bars after the prompt; fewer than ``sampling.bars`` when the model
+    ended the piece), and ``note_log_probs``: one natural-log probability per note, in the order of
     ``remixmusic.midi.read_midi(<the .mid file>).notes``; the written file is read back to establish that
     order. Both files are written atomically. Returns the MIDI paths.
+
+    ``out_dir`` must be new or empty, so that an analysis of it never mixes two runs; with ``overwrite``
+    the pieces an earlier run wrote there (its ``.mid`` files and their sidecars) are removed first.
+
+    Raises:
+        RemixError: ``out_dir`` is a file; or it is not empty and ``overwrite`` is off; or, with
+            ``overwrite``, it holds MIDI files that ``generate`` did not write (nothing is removed then).
     """
     from remixmusic._util.files import write_json
     from remixmusic.io.midi import read_midi, write_midi
 
     out_dir = Path(out_dir)
+    for path in check_output(out_dir, overwrite, stem):
+        path.unlink(missing_ok=True)
     paths = []
     for result in results:
         midi_path = out_dir / f"{stem}_{result.index:03d}.mid"
@@ -397,6 +432,7 @@ def write_generated(
             "index": result.index,
             "prompt": result.prompt,
             "stop_reason": result.stop_reason,
+            "n_bars": result.n_bars,
             "n_tokens": len(result.ids),
             "n_notes": len(note_logp),
             "log_prob_unit": "nats",
@@ -406,6 +442,53 @@ def write_generated(
         write_json(midi_path.with_suffix(".json"), sidecar)
         paths.append(midi_path)
     return paths
+
+
+def check_output(out_dir: str | Path, overwrite: bool = False, stem: str = "piece") -> list[Path]:
+    """Check that :func:`write_generated` may write a new set of pieces to ``out_dir``, without writing;
+    returns the files of an earlier set it would remove first (only with ``overwrite``): ``.mid`` files
+    and sidecars that ``generate`` wrote (by sidecar format, or named ``{stem}_NNN``).
+
+    Raises:
+        RemixError: as :func:`write_generated`, before any work.
+    """
+    import json
+    import re
+
+    from remixmusic.io.midi import MIDI_SUFFIXES
+
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise RemixError(f"{out_dir} is a file; give a folder for the generated pieces")
+    if not out_dir.is_dir() or not any(out_dir.iterdir()):
+        return []
+    if not overwrite:
+        raise RemixError(
+            f"{out_dir} is not empty; choose another folder (-o) or pass --overwrite to replace the pieces "
+            "an earlier run wrote there"
+        )
+    ours = re.compile(rf"\.?{re.escape(stem)}_\d+\.(mid|json)(\..*\.tmp)?")  # .tmp: interrupted writes
+    earlier: set[Path] = set()
+    for path in out_dir.iterdir():
+        if path.is_file() and ours.fullmatch(path.name):
+            earlier.add(path)
+        elif path.is_file() and path.suffix == ".json":
+            try:
+                sidecar = json.loads(path.read_text())
+            except (OSError, UnicodeDecodeError, ValueError):
+                continue
+            if isinstance(sidecar, dict) and sidecar.get("format") == "remixmusic-generated":
+                midi = out_dir / Path(str(sidecar.get("midi") or path.with_suffix(".mid").name)).name
+                earlier |= {path, midi}
+    others = sorted(
+        p for p in out_dir.rglob("*") if p.suffix.lower() in MIDI_SUFFIXES and p not in earlier and p.is_file()
+    )
+    if others:
+        raise RemixError(
+            f"{out_dir} holds MIDI files generate did not write ({others[0]}, {len(others)} in all), which "
+            "an analysis of the folder would mix with the new pieces; choose another folder (-o)"
+        )
+    return sorted(p for p in earlier if p.is_file())
 
 
 def _reorder(written: np.ndarray, read_back: np.ndarray, values: np.ndarray) -> np.ndarray:
