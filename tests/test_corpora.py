@@ -304,6 +304,7 @@ def test_bundled_datasets_are_found_when_the_default_root_has_none(
     shutil.copytree(REPOSITORY / "datasets" / "bach-chorales", bundled / "bach-chorales")
     monkeypatch.setenv(datasets.ENV_ROOT, str(tmp_path / "datasets"))
     monkeypatch.setattr(datasets, "_BUNDLED", bundled)
+    monkeypatch.setattr(datasets, "_checkout_root", lambda: None)  # a wheel: no source checkout
     assert datasets.search_roots() == [tmp_path / "datasets", bundled]
     assert datasets.list_datasets() == ["bach-chorales"]
     assert datasets.load_dataset("bach-chorales").root == bundled / "bach-chorales"

@@ -20,15 +20,20 @@ def _fmt(mean: float, std: float) -> str:
 def register(app: typer.Typer) -> None:
     @app.command("stats")
     def stats_command(
-        folder: Annotated[Path, typer.Argument(help="Folder (or file) of MIDI files.")],
+        folder: Annotated[Path, typer.Argument(help="Folder (or file) of MIDI files, or a dataset name.")],
         compare_to: Annotated[
-            Path | None, typer.Option("--compare", help="A second folder shown side by side (e.g. held-out).")
+            Path | None,
+            typer.Option(
+                "--compare",
+                help="A second folder, file or dataset name (all its pieces) shown side by side.",
+            ),
         ] = None,
         as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
         jobs: JobsOption = 0,
         strict: StrictOption = False,
     ) -> None:
-        """Pitch, polyphony and rhythm descriptors (mean ± std over files), optionally vs a 2nd folder."""
+        """Pitch, polyphony and rhythm descriptors (mean ± std over files), optionally vs a 2nd folder or
+        dataset."""
         from remixmusic.evaluation.descriptors import DESCRIPTORS, compare, describe_folder, json_safe
 
         sets = [describe_folder(folder, jobs=jobs, show_progress=not as_json)]

@@ -72,24 +72,44 @@ _PACKAGE_DIR = Path(__file__).resolve().parents[1]  # remixmusic/
 _BUNDLED = _PACKAGE_DIR / "_datasets"  # datasets/bach-chorales, shipped inside a (non-editable) wheel
 
 
+BUNDLED_DATASETS = ("bach-chorales",)
+"""Datasets committed under ``datasets/`` and shipped as package data of a wheel: always found by name."""
+
+
+def _checkout_root() -> Path | None:
+    """The source checkout's ``datasets/`` (an editable install or a clone), else ``None``."""
+    repository = _PACKAGE_DIR.parent
+    return repository / "datasets" if (repository / "pyproject.toml").exists() else None
+
+
 def default_root() -> Path:
     """Where datasets are built: ``$REMIXMUSIC_DATASETS``, else the source checkout's ``datasets/``,
     else ``./datasets``."""
     env = os.environ.get(ENV_ROOT)
     if env:
         return Path(env)
-    repository = _PACKAGE_DIR.parent
-    if (repository / "pyproject.toml").exists():
-        return repository / "datasets"
-    return Path.cwd() / "datasets"
+    return _checkout_root() or Path.cwd() / "datasets"
 
 
 def search_roots(root: str | Path | None = None) -> list[Path]:
-    """Folders searched for datasets by name: the explicit root only, else the default root and then the
-    datasets bundled inside the installed package."""
-    if root is not None:
-        return [Path(root)]
-    return [default_root(), _BUNDLED]
+    """Folders searched for datasets by name, first match first: ``root`` (else :func:`default_root`),
+    searched for any dataset, then the folders remixmusic ships :data:`BUNDLED_DATASETS` in (the source
+    checkout's ``datasets/``, the package's own copy in a wheel), searched for those only. So the bundled
+    ``bach-chorales`` is found whatever ``root`` or ``$REMIXMUSIC_DATASETS`` say, and a dataset built in
+    the checkout is not found when another root is chosen. Raises nothing."""
+    first = Path(root) if root is not None else default_root()
+    roots = [first, *(r for r in (_checkout_root(), _BUNDLED) if r is not None)]
+    unique: list[Path] = []
+    for folder in roots:
+        if all(folder.resolve() != seen.resolve() for seen in unique):
+            unique.append(folder)
+    return unique
+
+
+def _dataset_folders(root: str | Path | None) -> list[tuple[Path, tuple[str, ...] | None]]:
+    """The search roots, each with the names it may hold (``None``: any)."""
+    first, *shipped = search_roots(root)
+    return [(first, None), *((folder, BUNDLED_DATASETS) for folder in shipped)]
 
 
 @dataclass
@@ -158,9 +178,17 @@ class Dataset:
 
 
 def load_dataset(name_or_path: str | Path, root: str | Path | None = None) -> Dataset:
-    """Load a dataset by name (searched in :func:`search_roots`) or by the path of its folder."""
+    """Load a dataset by name (searched in :func:`search_roots`) or by the path of its folder.
+
+    Raises:
+        DatasetError: no such dataset (the message lists those available), or an unreadable manifest.
+    """
     candidates = [Path(name_or_path)] if Path(name_or_path).is_dir() else []
-    candidates += [r / str(name_or_path) for r in search_roots(root)]
+    candidates += [
+        folder / str(name_or_path)
+        for folder, names in _dataset_folders(root)
+        if names is None or str(name_or_path) in names
+    ]
     for folder in candidates:
         manifest = folder / MANIFEST
         if manifest.is_file():
@@ -181,13 +209,15 @@ def load_dataset(name_or_path: str | Path, root: str | Path | None = None) -> Da
 
 def list_datasets(root: str | Path | None = None) -> list[str]:
     """Names of the datasets found in the search roots (first root wins on a name clash)."""
-    names: list[str] = []
-    for folder in search_roots(root):
+    found: list[str] = []
+    for folder, names in _dataset_folders(root):
         if folder.is_dir():
-            names += [
-                p.parent.name for p in sorted(folder.glob(f"*/{MANIFEST}")) if p.parent.name not in names
+            found += [
+                p.parent.name
+                for p in sorted(folder.glob(f"*/{MANIFEST}"))
+                if p.parent.name not in found and (names is None or p.parent.name in names)
             ]
-    return names
+    return found
 
 
 @dataclass

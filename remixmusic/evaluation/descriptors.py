@@ -46,7 +46,7 @@ from pathlib import Path
 
 import numpy as np
 
-from remixmusic.errors import RemixError
+from remixmusic.errors import DatasetError, RemixError
 from remixmusic.music.notes import STEPS_PER_BEAT, Piece
 
 POLYPHONY_THRESHOLD = 2
@@ -210,10 +210,25 @@ def describe_pieces(pieces: list[Piece], folder: str = "", skipped: list | None 
 
 
 def describe_folder(folder: str | Path, jobs: int = 0, show_progress: bool = True) -> FolderStats:
-    """Descriptors of every MIDI file under ``folder``; unreadable files are skipped and listed."""
+    """Descriptors of every MIDI file under ``folder`` (a folder or one file) or, when ``folder`` is no
+    path here but a dataset's name (``bach-chorales``, found as
+    :func:`~remixmusic.data.datasets.load_dataset` finds it), of every piece of that dataset; unreadable
+    files are skipped and listed.
+
+    Raises:
+        RemixError: ``folder`` is neither a path nor a dataset name, or holds no readable MIDI file.
+    """
     from remixmusic.io.folders import read_folder
 
-    result = read_folder(folder, jobs=jobs, cache=False, show_progress=show_progress)
+    source: str | Path | list[Path] = folder
+    if not Path(folder).exists() and len(Path(folder).parts) == 1:
+        from remixmusic.data.datasets import load_dataset
+
+        try:
+            source = load_dataset(str(folder)).files()
+        except DatasetError as exc:
+            raise RemixError(f"{folder}: no such file or folder, and {exc}") from None
+    result = read_folder(source, jobs=jobs, cache=False, show_progress=show_progress)
     if not result.pieces:
         raise RemixError(f"{folder}: no readable MIDI files ({len(result.skipped)} unreadable)")
     return describe_pieces(result.pieces, folder=str(folder), skipped=result.skipped)

@@ -9,11 +9,12 @@ novelty analysis.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from remixmusic.data.datasets import load_dataset
 from remixmusic.errors import RemixError
-from remixmusic.generation.checkpoint_info import read_info
+from remixmusic.generation.locate import find_model, training_dataset
 from remixmusic.novelty.analyze import analyze as analyze_against
 from remixmusic.novelty.inputs import PieceSet, PieceSource, ReferenceSource, read_pieces, read_sidecar
 from remixmusic.novelty.report import AnalysisReport
@@ -22,28 +23,35 @@ from remixmusic.novelty.report import AnalysisReport
 def reference_from_generation(
     queries: PieceSet, control: PieceSource | None
 ) -> tuple[ReferenceSource, PieceSource]:
-    """Reference and control for pieces written by ``remixmusic generate``.
+    """Reference and control for pieces written by ``remixmusic generate`` with any model (a transformer
+    checkpoint, an n-gram or an ∞-gram).
 
-    Returns ``(train files, control)``: the training split of the dataset the sidecars' checkpoint was
-    trained on, and ``control`` or else that dataset's test split.
+    Returns ``(train files, control)``: the training split of the dataset the sidecars' model was
+    trained on, and ``control`` or else that dataset's test split. The model is found by the name and
+    content hash the sidecars record (:func:`~remixmusic.generation.locate.find_model`), so pieces of a
+    shipped model lead back to it from any directory and machine.
 
     Raises:
-        RemixError: the pieces do not name exactly one checkpoint, the checkpoint records no dataset,
-            or the dataset changed since training (its manifest hash differs).
+        RemixError: the pieces do not name exactly one model, the model is gone or changed, records no
+            dataset, or the dataset changed since training (its manifest hash differs).
     """
-    models = [read_sidecar(p).get("model") for p in queries.pieces]
-    checkpoints = {str(m.get("path") or "") for m in models if isinstance(m, dict)} - {""}
-    if len(checkpoints) != 1:
+    models = [m for m in (read_sidecar(p).get("model") for p in queries.pieces) if isinstance(m, dict)]
+    keys = {str(m.get("weights_sha256") or m.get("path") or "") for m in models} - {""}
+    if len(keys) != 1:
         raise RemixError(
-            "give --against REF: the query pieces do not name exactly one checkpoint in generation sidecars"
+            "give --against REF: the query pieces do not name exactly one model in generation sidecars"
         )
-    info = read_info(checkpoints.pop())
-    name = info.dataset.get("name")
+    identity = next(m for m in models if str(m.get("weights_sha256") or m.get("path") or "") in keys)
+    sources = [p.source for p in queries.pieces if p.source]
+    path = find_model(identity, base=Path(sources[0]).parent if sources else None)
+    dataset_record = training_dataset(path)
+    name = dataset_record.get("name")
     if not name:
-        raise RemixError(f"{info.path}: the checkpoint does not record its training dataset; give --against")
+        raise RemixError(f"{path}: the model does not record its training dataset; give --against")
     dataset = load_dataset(name)
-    if info.dataset.get("manifest_hash") and info.dataset["manifest_hash"] != dataset.manifest_hash:
-        raise RemixError(f"dataset {name!r} changed since {info.name} was trained; give --against")
+    expected = dataset_record.get("manifest_hash")
+    if expected and expected != dataset.manifest_hash:
+        raise RemixError(f"dataset {name!r} changed since {path.name} was trained; give --against")
     return dataset.files("train"), (control if control is not None else dataset.files("test"))
 
 
