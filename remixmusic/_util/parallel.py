@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from typing import TypeVar
 
+from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -30,8 +31,13 @@ def default_jobs() -> int:
     return max(1, os.cpu_count() or 1)
 
 
+def progress_console() -> Console:
+    """Where progress goes: standard error, so standard output carries only results (pipeable)."""
+    return Console(stderr=True)
+
+
 def progress_bar(transient: bool = False, disable: bool = False) -> Progress:
-    """The progress bar style used for all long work."""
+    """The progress bar style used for all long work, drawn on standard error."""
     return Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -39,6 +45,7 @@ def progress_bar(transient: bool = False, disable: bool = False) -> Progress:
         TimeElapsedColumn(),
         TextColumn("eta"),
         TimeRemainingColumn(),
+        console=progress_console(),
         transient=transient,
         disable=disable,
     )

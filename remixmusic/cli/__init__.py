@@ -22,6 +22,8 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    # Plain click help: flags read "--overwrite", not "--overwrite <bool>" as rich help panels show them.
+    rich_markup_mode=None,
 )
 
 
@@ -46,7 +48,7 @@ for group in (dataset, stats, generate, analyze, train, experiment):
 
 def main() -> None:
     try:
-        app()
+        app(prog_name="remixmusic")  # also under `python -m remixmusic`
     except RemixError as exc:
         console_err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         sys.exit(1)

@@ -8,15 +8,26 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from remixmusic.cli.common import JobsOption, StrictOption, console, out_option, report_skipped
+from remixmusic.cli.common import JobsOption, StrictOption, console, report_skipped
 from remixmusic.data import build as building
 from remixmusic.data import datasets
 from remixmusic.errors import DatasetError
 
-ROOT_HELP = f"Datasets folder (default: ${datasets.ENV_ROOT}, else the repository's datasets/)."
+ROOT_HELP = (
+    f"Datasets folder (default: ${datasets.ENV_ROOT}, else the repository's datasets/); the bundled "
+    "bach-chorales is found whatever it is."
+)
 
 
 RootOption = Annotated[Path | None, typer.Option("--root", help=ROOT_HELP)]
+# The datasets folder was -o/--out for build and import before: still accepted there, not listed.
+OldRootOption = Annotated[Path | None, typer.Option("-o", "--out", hidden=True)]
+
+
+def _root(root: Path | None, old: Path | None) -> Path | None:
+    if root is not None and old is not None and root != old:
+        raise typer.BadParameter("give the datasets folder once (--root)", param_hint="--root")
+    return root if root is not None else old
 
 
 def _summary(report: building.BuildReport, verb: str) -> None:
@@ -32,21 +43,24 @@ def _summary(report: building.BuildReport, verb: str) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    dataset_app = typer.Typer(help="Build, import and inspect MIDI datasets.", no_args_is_help=True)
+    dataset_app = typer.Typer(
+        help="Build, import and inspect MIDI datasets.", no_args_is_help=True, rich_markup_mode=None
+    )
     app.add_typer(dataset_app, name="dataset")
 
     @dataset_app.command("build")
     def build(
         name: Annotated[str, typer.Argument(help=f"Corpus to build: {', '.join(building.CORPORA)}.")],
-        out: Annotated[Path | None, out_option(ROOT_HELP)] = None,
+        root: RootOption = None,
         jobs: JobsOption = 0,
         resume: Annotated[
             bool, typer.Option("--resume/--no-resume", help="Keep pieces an interrupted run wrote.")
         ] = True,
         strict: StrictOption = False,
+        old_root: OldRootOption = None,
     ) -> None:
         """Convert a corpus shipped inside music21 into a MIDI dataset with a manifest and leak-free splits."""
-        report = building.build_dataset(name, root=out, jobs=jobs, resume=resume)
+        report = building.build_dataset(name, root=_root(root, old_root), jobs=jobs, resume=resume)
         _summary(report, "built")
         report_skipped(report.skipped, strict)
 
@@ -54,21 +68,25 @@ def register(app: typer.Typer) -> None:
     def import_(
         folder: Annotated[Path, typer.Argument(help="Folder of MIDI files (searched recursively).")],
         name: Annotated[str, typer.Argument(help="Name of the new dataset.")],
-        out: Annotated[Path | None, out_option(ROOT_HELP)] = None,
+        root: RootOption = None,
         jobs: JobsOption = 0,
         strict: StrictOption = False,
-        force: Annotated[
+        overwrite: Annotated[
             bool,
             typer.Option(
-                "--force",
+                "--overwrite",
                 help="Replace an existing dataset of that name (only once the new one is complete).",
             ),
         ] = False,
+        old_root: OldRootOption = None,
+        force: Annotated[bool, typer.Option("--force", hidden=True)] = False,  # --overwrite's old name
     ) -> None:
         """Make a dataset from your own MIDI folder (searched recursively, symbolic links followed);
         unreadable files, dangling links and pieces with no pitched notes are listed and skipped. An
         interrupted import leaves nothing behind: run it again."""
-        report = building.import_folder(folder, name, root=out, jobs=jobs, overwrite=force)
+        report = building.import_folder(
+            folder, name, root=_root(root, old_root), jobs=jobs, overwrite=overwrite or force
+        )
         _summary(report, "imported")
         repaired = [r for r in report.dataset.manifest if r.get("repairs")]
         for record in repaired:

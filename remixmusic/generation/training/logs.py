@@ -9,6 +9,7 @@ from typing import Any
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from remixmusic._util.parallel import progress_console
 from remixmusic.generation.training.config import _Progress
 
 
@@ -69,5 +70,6 @@ def _progress_bar(disable: bool) -> Progress:
         TextColumn("{task.fields[rate]} tok/s"),
         TimeElapsedColumn(),
         TextColumn("eta {task.fields[eta]}"),
+        console=progress_console(),
         disable=disable,
     )
