@@ -13,7 +13,6 @@ from remixmusic.novelty.passages import NOTE_LABELS
 from remixmusic.novelty.report import (
     HTML_MAX_ROWS,
     HTML_MAX_SOURCE_ROWS,
-    MAP_NOTE_LIMIT,
     NOTE_MAP_JSON_LIMIT,
     AnalysisReport,
     NoteMap,

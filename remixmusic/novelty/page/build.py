@@ -62,8 +62,7 @@ def report_page(report: AnalysisReport, max_maps: int = 50) -> str:
         f"<title>{html.escape(title)}</title><style>{asset('page.css')}</style></head><body>",
         f"<h1>{html.escape(title)}</h1>",
         _nav(),
-        overview(report, anchor),
-        legend(),
+        overview(report, anchor, legend()),
         _summary(report, by_piece, detailed),
         _sources(report, by_piece, anchor),
         "<section id='details'><h2>Each piece: remix map, listening, passages beside their sources</h2>",
@@ -124,17 +123,17 @@ def legend() -> str:
 
 _SUMMARY_COLUMNS = (
     ("piece", "piece"),
-    ("analysed", "analysed notes"),
     ("bar", "labels of its notes"),
+    ("recombined", "copied + varied"),
+    ("sources", "drawn from (notes)"),
+    ("longest", "longest copy"),
     ("copied", "copied"),
     ("varied", "varied"),
     ("stock", "stock"),
     ("self_repeat", "self-repeat"),
     ("novel", "novel"),
-    ("recombined", "copied + varied"),
     ("passages", "copied / varied passages"),
-    ("sources", "drawn from (notes)"),
-    ("longest", "longest copy"),
+    ("analysed", "analysed notes"),
 )
 
 

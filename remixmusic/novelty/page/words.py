@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from collections.abc import Callable, Sequence
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
@@ -131,10 +132,10 @@ def _folder(records: Sequence[PieceRecord]) -> str:
     return str(common)
 
 
-def overview(report: AnalysisReport, anchor: Callable[[PassageRecord], str]) -> str:
+def overview(report: AnalysisReport, anchor: Callable[[PassageRecord], str], legend: str = "") -> str:
     """The first screen: what was compared with what, how a copy is recognised, the headline numbers
     with their intervals, and what they mean and cannot say. ``anchor``: the page id that shows a query
-    passage."""
+    passage; ``legend``: the note labels' key (HTML), shown where the labels are introduced."""
     p = report.params
     query = report.compared_records("query")
     control = report.compared_records("control")
@@ -145,7 +146,8 @@ def overview(report: AnalysisReport, anchor: Callable[[PassageRecord], str]) -> 
     ref = f"{n_ref:,} reference pieces" + (f" in {n_groups:,} tune groups" if n_groups else "")
     text = (
         f"<p>The <b>{len(query):,} query piece{'s' if len(query) != 1 else ''}</b>{where} were searched for "
-        f"passages that also occur in <b>{ref}</b> (for generated music: the pieces the model learnt from)."
+        f"passages that also occur in <b>{ref}</b> (for generated music: the pieces the model learnt from; a "
+        "tune group gathers the versions of one tune, which count once)."
     )
     if control:
         text += (
@@ -155,6 +157,7 @@ def overview(report: AnalysisReport, anchor: Callable[[PassageRecord], str]) -> 
         )
     parts.append(text + "</p>")
     parts.append(_rule(p))
+    parts.append(legend)
     parts.append(headline(report, anchor))
     parts.append(_limits(p, bool(control)))
     parts.append("</section>")
@@ -228,9 +231,51 @@ def headline(report: AnalysisReport, anchor: Callable[[PassageRecord], str]) -> 
             f"{html.escape(longest.bars)}</a>, from <b>{html.escape(longest.source_names[0])}</b> bars "
             f"{html.escape(longest.source_bars.split(';')[0])}.</p>"
         )
+    parts.append(_most_copied(report))
     primary = by_measure.get(str(report.params.get("primary_measure", "recombined_fraction")))
     parts.append(f"<p class='verdict'>{html.escape(verdict_words(primary, bool(control)))}</p>")
     return "\n".join(parts)
+
+
+def _most_copied(report: AnalysisReport, n: int = 5) -> str:
+    """The query pieces with the largest copied-or-varied share, each with the reference pieces (and
+    bars) most of it comes from, linked to their rows of the per-piece table."""
+    query = report.query_records()
+    ranked = sorted(
+        (k for k, r in enumerate(query[:500]) if r.recombined_fraction > 0),
+        key=lambda k: -query[k].recombined_fraction,
+    )[:n]
+    if not ranked:
+        return "<p>No query piece copies or varies a passage of the reference.</p>"
+    wanted = {query[k].piece for k in ranked}
+    drawn: dict[str, dict[str, list[PassageRecord]]] = {}
+    for p in report.passage_records:
+        if p.group == "query" and p.piece in wanted and p.label in ("copied", "varied") and p.sources:
+            drawn.setdefault(p.piece, {}).setdefault(p.sources.split(";", 1)[0], []).append(p)
+    items = []
+    for k in ranked:
+        r = query[k]
+        sources = drawn.get(r.piece, {})
+        top = sorted(sources, key=lambda s: -sum(p.n_notes for p in sources[s]))[:3]
+        text = ", ".join(
+            f"{html.escape(s)} (bars {html.escape(_bar_span([p.source_bars.split(';')[0] for p in sources[s]]))})"
+            for s in top
+        )
+        more = f" and {len(sources) - 3} more" if len(sources) > 3 else ""
+        items.append(
+            f"<li><a href='#row-{k}'>{html.escape(r.piece)}</a>: {percent(r.recombined_fraction)} of its "
+            f"analysed notes" + (f", from {text}{more}" if text else "") + "</li>"
+        )
+    title = "The query pieces that copy most" if len(query) > 1 else "What the query piece copies"
+    return f"<p>{title}:</p><ul class='most'>{''.join(items)}</ul>"
+
+
+def _bar_span(spans: Sequence[str]) -> str:
+    """The bars ``first-last`` covering all of ``spans`` (each ``first-last``)."""
+    bounds = [tuple(int(x) for x in s.split("-")) for s in spans if re.fullmatch(r"\d+-\d+", s)]
+    if not bounds:
+        return "?"
+    return f"{min(b[0] for b in bounds)}–{max(b[1] for b in bounds)}"
 
 
 def verdict_words(c: Comparison | None, has_control: bool) -> str:
@@ -242,17 +287,17 @@ def verdict_words(c: Comparison | None, has_control: bool) -> str:
         )
     if c is None or math.isnan(c.p_adjusted):
         return "Too few pieces to compare the query with the control."
-    diff = 100 * (c.query_mean - c.control_mean)
-    more = "more" if diff > 0 else "less"
+    shares = f"{percent(c.query_mean, 1)} of their analysed notes against {percent(c.control_mean, 1)}"
     p = f"Mann-Whitney p = {c.p_adjusted:.2g} over tune-group means; Cliff's delta {c.cliffs_delta:+.2f}"
     if c.p_adjusted < ALPHA and c.magnitude not in ("negligible", "undefined"):  # as the verdict decides
+        more = "more" if c.query_mean > c.control_mean else "less"
         return (
-            f"The query pieces recombine clearly {more} of their notes from the reference than the human "
-            f"control does ({abs(diff):.1f} percentage points; {p})."
+            f"The query pieces copy or vary clearly {more} of the reference than the human pieces do: "
+            f"{shares} ({p})."
         )
     return (
-        f"The query pieces recombine {abs(diff):.1f} percentage points {more} than the human control, but the "
-        f"difference is not clear: it could be chance with this many pieces ({p})."
+        f"The query pieces copy or vary {shares} for the human pieces: the difference is not clear and could "
+        f"be chance with this many pieces ({p})."
     )
 
 

@@ -1,0 +1,130 @@
+"""report.html and experiment.html in a real browser (slow): headless Chromium loads each page from disk
+with no console error and no request outside it, draws the remix maps and passage views, plays, sorts,
+and saves a screenshot (kept in ``$REMIX_SCREENSHOTS`` when set, else in the test's temporary folder).
+
+Chromium is Debian's package; ``scripts/install-test-browser.sh`` installs it (run here when it is
+missing and the tests run as root).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.browser import Browser, find_chromium
+from tests.page_report import page_report
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    found = find_chromium()
+    if found is None and os.geteuid() == 0:
+        subprocess.run([str(ROOT / "scripts" / "install-test-browser.sh")], check=False)
+        found = find_chromium()
+    if found is None:
+        pytest.skip("no Chromium: run scripts/install-test-browser.sh as root")
+    return found
+
+
+def keep(shot: Path) -> Path:
+    """The screenshot, copied to ``$REMIX_SCREENSHOTS`` when set."""
+    folder = os.environ.get("REMIX_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        shutil.copy(shot, Path(folder) / shot.name)
+    return shot
+
+
+def local_only(requests: list[str]) -> list[str]:
+    return [url for url in requests if not url.startswith(("file://", "data:", "about:"))]
+
+
+def test_report_html_loads_draws_plays_and_sorts_without_errors(chromium, tmp_path):
+    report, _ = page_report()
+    report.save(tmp_path / "analysis")
+    n_query = len(report.query_records())
+    with Browser(chromium) as browser:
+        browser.open(tmp_path / "analysis" / "report.html")
+        assert browser.errors == []
+        assert local_only(browser.requests) == []
+        # Every remix map and every passage view drew its notes.
+        drawn = browser.evaluate(
+            "[...document.querySelectorAll('canvas.remix-map')].map(c => Number(c.getAttribute('data-drawn')))"
+        )
+        assert drawn == [r.n_notes for r in report.query_records()] and len(drawn) == n_query
+        pairs = browser.evaluate("document.querySelectorAll('.pair').length")
+        drawn_pairs = browser.evaluate("document.querySelectorAll('canvas.pair-roll[data-drawn]').length")
+        assert pairs == drawn_pairs == sum(p.group == "query" for p in report.passage_records) > 0
+        assert browser.evaluate("document.querySelectorAll('.player button.play').length") == n_query
+        keep(browser.screenshot(tmp_path / "report.png"))
+        # Play the first patchwork: the cursor moves and the caption names the passage and its source.
+        browser.evaluate("document.querySelector('#piece-0 .player .play').click()")
+        browser.pump(2.0)
+        cursor = float(browser.evaluate("document.querySelector('#map-0').getAttribute('data-cursor')"))
+        caption = browser.evaluate("document.querySelector('#piece-0 .now').textContent")
+        assert cursor > 0.5 and caption.startswith("bar ") and " from S" in caption
+        assert (
+            browser.evaluate("document.querySelector('#piece-0 .player').getAttribute('data-state')")
+            == "playing"
+        )
+        browser.evaluate("document.querySelector('#piece-0 .player .stop').click()")
+        browser.pump(0.3)
+        assert (
+            browser.evaluate("document.querySelector('#piece-0 .player').getAttribute('data-state')") is None
+        )
+        # A passage beside its source plays both, one after the other; a passage row plays its bars.
+        browser.evaluate("document.querySelector('.pair .play-both').click()")
+        browser.pump(0.8)
+        browser.evaluate("document.querySelector('button.seek').click()")
+        browser.pump(0.5)
+        # Sorting the per-piece table by its copied share, twice: ascending then descending.
+        order = """(() => { const t = document.querySelector('#piece-summary');
+            const th = [...t.tHead.rows[0].cells].find(c => c.textContent.trim() === 'copied');
+            th.click(); const up = [...t.tBodies[0].rows].map(r => r.cells[0].textContent);
+            th.click(); const down = [...t.tBodies[0].rows].map(r => r.cells[0].textContent);
+            return [up, down]; })()"""
+        up, down = browser.evaluate(order)
+        shares = {r.piece: r.copied_fraction for r in report.query_records()}
+        assert [shares[p] for p in up] == sorted(shares.values()) and down == up[::-1]
+        # Following a passage's link lands on its source passage view.
+        browser.evaluate("document.querySelector('a.to-source').click()")
+        browser.pump(0.3)
+        assert browser.evaluate("document.querySelector(':target').classList.contains('pair')")
+        keep(browser.screenshot(tmp_path / "report-passage.png", full_page=False))
+        assert browser.errors == []
+    assert (tmp_path / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def experiment_folder(tmp_path_factory) -> Path:
+    """A tiny experiment, with the settings its own end-to-end test uses."""
+    from remixmusic.experiment.config import ExperimentConfig
+    from remixmusic.experiment.run import run_experiment
+    from tests.test_experiment import TINY
+
+    out = tmp_path_factory.mktemp("experiment")
+    run_experiment(ExperimentConfig(**TINY), out, jobs=1, show_progress=False, log=lambda line: None)
+    return out
+
+
+def test_experiment_html_and_its_reports_load_without_errors(chromium, experiment_folder, tmp_path):
+    pages = [experiment_folder / "experiment.html", *sorted(experiment_folder.rglob("report.html"))[:1]]
+    with Browser(chromium) as browser:
+        for k, page in enumerate(pages):
+            browser.open(page)
+            assert browser.errors == [], page
+            assert local_only(browser.requests) == [], page
+            assert browser.evaluate("document.body.innerText.length") > 200
+            if page.name == "report.html":
+                maps = browser.evaluate("document.querySelectorAll('canvas.remix-map[data-drawn]').length")
+                players = browser.evaluate("document.querySelectorAll('.player button.play').length")
+                assert maps == players > 0
+            keep(browser.screenshot(tmp_path / f"{page.stem}-{k}.png"))
