@@ -55,16 +55,30 @@ def test_report_html_loads_draws_plays_and_sorts_without_errors(chromium, tmp_pa
         browser.open(tmp_path / "analysis" / "report.html")
         assert browser.errors == []
         assert local_only(browser.requests) == []
-        # Every remix map and every passage view drew its notes.
-        drawn = browser.evaluate(
-            "[...document.querySelectorAll('canvas.remix-map')].map(c => Number(c.getAttribute('data-drawn')))"
-        )
+        # Canvases are drawn when they come near the screen: scrolled past, every remix map and passage view
+        # drew its notes, and the first map, far above, gave its pixels back until it comes near again.
+        walk = """(async () => {
+            for (const c of document.querySelectorAll('canvas.remix-map, canvas.pair-roll')) {
+                c.scrollIntoView(); await new Promise(r => requestAnimationFrame(() => setTimeout(r, 20)));
+            }
+            return [[...document.querySelectorAll('canvas.remix-map')].map(c => Number(c.getAttribute('data-drawn'))),
+                    document.querySelectorAll('canvas.pair-roll[data-drawn]').length,
+                    document.querySelector('#map-0').width]; })()"""
+        drawn, drawn_pairs, first_width = browser.evaluate(walk)
         assert drawn == [r.n_notes for r in report.query_records()] and len(drawn) == n_query
         pairs = browser.evaluate("document.querySelectorAll('.pair').length")
-        drawn_pairs = browser.evaluate("document.querySelectorAll('canvas.pair-roll[data-drawn]').length")
         assert pairs == drawn_pairs == sum(p.group == "query" for p in report.passage_records) > 0
+        assert first_width == 0
+        browser.evaluate("document.querySelector('#map-0').scrollIntoView()")
+        browser.evaluate(
+            "new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))"
+        )
+        assert browser.evaluate("document.querySelector('#map-0').width") > 0
         assert browser.evaluate("document.querySelectorAll('.player button.play').length") == n_query
+        browser.evaluate("window.dispatchEvent(new Event('beforeprint'))")  # every canvas drawn, as for print
+        browser.evaluate("window.scrollTo(0, 0)")
         keep(browser.screenshot(tmp_path / "report.png"))
+        browser.evaluate("window.dispatchEvent(new Event('afterprint'))")
         # Play the first patchwork: the cursor moves and the caption names the passage and its source.
         browser.evaluate("document.querySelector('#piece-0 .player .play').click()")
         browser.pump(2.0)

@@ -231,11 +231,11 @@ def _toolbar() -> str:
         for lab in NOTE_LABELS
     )
     return (
-        "<div class='toolbar'><label>Tempo <input type='number' id='tempo' min='20' max='300' step='1' "
-        f"value='100'> quarter notes per minute</label> <span class='keys'>{swatches}</span>"
-        "<span id='audio-status'></span><div class='hint'>The players sound a plain synthesised tone per "
-        "note, from this page alone (no network). Above each map: its passages found in the reference, "
-        "numbered by source; the cursor shows where the music is.</div></div>"
+        "<p class='hint'>The players sound a plain synthesised tone per note, from this page alone (no "
+        "network). Above each map: its passages found in the reference, numbered by source; the cursor shows "
+        "where the music is. Escape stops.</p><div class='toolbar'><label>Tempo <input type='number' "
+        "id='tempo' min='20' max='300' step='1' value='100'> quarter notes per minute</label> "
+        f"<span class='keys'>{swatches}</span><span id='audio-status'></span></div>"
     )
 
 

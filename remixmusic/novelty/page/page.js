@@ -11,6 +11,7 @@
   EDGE[LIGHT[0]] = "#8C7E1E";
   EDGE[LIGHT[1]] = "#777777";
   var SOURCE_COLOR = "#444444";
+  var MAX_WIDTH = 8000;  /* widest remix map, px (a canvas holds 4 bytes per pixel) */
 
   /* ---- sortable tables ------------------------------------------------------------------------ */
   function sortKey(td) {
@@ -166,6 +167,25 @@
     return lo;
   }
 
+  /* Canvases are drawn when they come near the screen and emptied when far from it, so a page of many
+     long pieces holds a few canvases' pixels at a time, not all of them. */
+  var watched = [], printing = false;
+  var near = "IntersectionObserver" in window ? new IntersectionObserver(function (entries) {
+    entries.forEach(function (e) {
+      var w = watched[Number(e.target.getAttribute("data-watch"))];
+      if (e.isIntersecting) w.show(); else if (!printing) w.hide();
+    });
+  }, { rootMargin: "1500px 0px" }) : null;
+  function lazy(canvas, show, hide) {
+    if (!near) { show(); return; }
+    canvas.setAttribute("data-watch", String(watched.length));
+    watched.push({ show: show, hide: hide });
+    near.observe(canvas);
+  }
+  function release(canvas) { canvas.width = 0; canvas.height = 0; }
+  window.addEventListener("beforeprint", function () { printing = true; watched.forEach(function (w) { w.show(); }); });
+  window.addEventListener("afterprint", function () { printing = false; });
+
   /* ---- a piece: remix map and player -------------------------------------------------------- */
   function Piece(canvas, d) {
     var n = d.o.length, spb = d.spb, i;
@@ -190,49 +210,53 @@
     var band = 13, top = Math.max(rows.length, 1) * band + 4;
     var span = pmax - pmin + 3, nh = Math.max(2, Math.min(7, Math.floor(300 / span)));
     var wrapW = canvas.parentNode.clientWidth || 1100;
-    var ppb = Math.max(wrapW / Math.max(endBeat, 1), 6);
-    ppb = Math.min(ppb, 30000 / Math.max(endBeat, 1));
+    var ppb = Math.max(wrapW / Math.max(endBeat, 1), 4);
+    ppb = Math.min(ppb, MAX_WIDTH / Math.max(endBeat, 1));  /* long pieces scroll, up to MAX_WIDTH px */
     var gx = 30;  /* left gutter: pitch names */
     var W = Math.max(Math.ceil(endBeat * ppb) + gx + 10, 200), H = top + span * nh + 18;
     var y = function (p) { return top + (pmax + 1 - p) * nh; };
     var X = function (beat) { return gx + beat * ppb; };
-    var base = document.createElement("canvas");
-    var g = sized(base, W, H);
-    g.fillStyle = "#fff";
-    g.fillRect(0, 0, W, H);
-    /* bar lines and bar numbers */
-    g.font = "10px sans-serif";
-    g.fillStyle = "#666";
-    var lastLabel = -1e9;
-    for (var c = Math.ceil((pmin - 1) / 12) * 12; c <= pmax + 1; c += 12) {  /* C of each octave */
-      g.strokeStyle = "#f0f0f0";
-      g.beginPath(); g.moveTo(gx, y(c) + nh - 0.5); g.lineTo(W, y(c) + nh - 0.5); g.stroke();
-      g.fillText("C" + (c / 12 - 1), 2, y(c) + nh);
-    }
-    d.b.forEach(function (step, k) {
-      var x = X(step / spb);
-      g.strokeStyle = "#e4e4e4";
-      g.beginPath(); g.moveTo(x + 0.5, top); g.lineTo(x + 0.5, H - 16); g.stroke();
-      if (x - lastLabel >= 28) { g.fillText(String(k + 1), x + 2, H - 4); lastLabel = x; }
-    });
-    if (d.b.length) g.fillText("bar", 2, H - 4);
-    for (i = 0; i < n; i++) drawNote(g, X(on[i]), y(d.p[i]) + 0.5, du[i] * ppb - 0.5, nh - 1, d.l[i]);
-    d.pas.forEach(function (p, k) {
-      var x = X(p[1]), w = Math.max((p[2] - p[1]) * ppb, 2), yy = rowOf[k] * band + 1;
-      g.fillStyle = fillFor(g, p[3]);
-      g.fillRect(x, yy, w, band - 2);
-      g.strokeStyle = "#333";
-      g.lineWidth = 0.6;
-      g.strokeRect(x + 0.3, yy + 0.3, w - 0.6, band - 2.6);
-      if (p[4] && w > 18) {
-        g.fillStyle = p[3] === COPIED ? "#fff" : "#000";
-        g.font = "bold 9px sans-serif";
-        g.fillText("S" + p[4], x + 3, yy + band - 4);
+    var g = null, overlay = null;
+    canvas.style.width = W + "px";  /* its place in the page before it is drawn */
+    canvas.style.height = H + "px";
+    function draw() {  /* once, when the map comes near the screen */
+      if (g) return;
+      g = sized(canvas, W, H);
+      g.fillStyle = "#fff";
+      g.fillRect(0, 0, W, H);
+      /* bar lines and bar numbers */
+      g.font = "10px sans-serif";
+      g.fillStyle = "#666";
+      var lastLabel = -1e9;
+      for (var c = Math.ceil((pmin - 1) / 12) * 12; c <= pmax + 1; c += 12) {  /* C of each octave */
+        g.strokeStyle = "#f0f0f0";
+        g.beginPath(); g.moveTo(gx, y(c) + nh - 0.5); g.lineTo(W, y(c) + nh - 0.5); g.stroke();
+        g.fillText("C" + (c / 12 - 1), 2, y(c) + nh);
       }
-    });
-    var out = sized(canvas, W, H);
-    out.drawImage(base, 0, 0, W, H);
-    canvas.setAttribute("data-drawn", String(n));
+      d.b.forEach(function (step, k) {
+        var x = X(step / spb);
+        g.strokeStyle = "#e4e4e4";
+        g.beginPath(); g.moveTo(x + 0.5, top); g.lineTo(x + 0.5, H - 16); g.stroke();
+        if (x - lastLabel >= 28) { g.fillText(String(k + 1), x + 2, H - 4); lastLabel = x; }
+      });
+      if (d.b.length) g.fillText("bar", 2, H - 4);
+      for (i = 0; i < n; i++) drawNote(g, X(on[i]), y(d.p[i]) + 0.5, du[i] * ppb - 0.5, nh - 1, d.l[i]);
+      d.pas.forEach(function (p, k) {
+        var x = X(p[1]), w = Math.max((p[2] - p[1]) * ppb, 2), yy = rowOf[k] * band + 1;
+        g.fillStyle = fillFor(g, p[3]);
+        g.fillRect(x, yy, w, band - 2);
+        g.strokeStyle = "#333";
+        g.lineWidth = 0.6;
+        g.strokeRect(x + 0.3, yy + 0.3, w - 0.6, band - 2.6);
+        if (p[4] && w > 18) {
+          g.fillStyle = p[3] === COPIED ? "#fff" : "#000";
+          g.font = "bold 9px sans-serif";
+          g.fillText("S" + p[4], x + 3, yy + band - 4);
+        }
+      });
+      canvas.setAttribute("data-drawn", String(n));
+    }
+    lazy(canvas, draw, function () { if (!overlay) { release(canvas); g = null; } });
     var now = canvas.closest(".piece").querySelector(".now");
     var solo = canvas.closest(".piece").querySelector(".solo");
 
@@ -242,8 +266,14 @@
       d.pas.forEach(function (p) { if (p[1] <= beat && beat < p[2] && here.indexOf(p[5]) < 0) here.push(p[5]); });
       return (bar ? "bar " + bar + ": " : "beat " + beat.toFixed(1) + ": ") + (here.length ? here.join("; ") : "no passage from the reference");
     }
-    function drawAt(beat) {
-      out.drawImage(base, 0, 0, W, H);
+    function drawAt(beat) {  /* the cursor, the notes sounding and the passages under it, on an overlay */
+      draw();
+      if (!overlay) {
+        overlay = document.createElement("canvas");
+        overlay.className = "cursor-layer";
+        canvas.parentNode.appendChild(overlay);
+      }
+      var out = sized(overlay, W, H);
       var x = X(beat);
       var k = upperBound(on, beat);
       out.strokeStyle = "#000";
@@ -277,7 +307,11 @@
       var player = canvas.closest(".piece").querySelector(".player");
       play(events(), from, to, {
         tick: drawAt,
-        end: function () { out.drawImage(base, 0, 0, W, H); player.removeAttribute("data-state"); if (now) now.textContent = ""; },
+        end: function () {
+          if (overlay) { overlay.remove(); overlay = null; }
+          player.removeAttribute("data-state");
+          if (now) now.textContent = "";
+        },
       });
       if (current) player.setAttribute("data-state", "playing");
     }
@@ -285,7 +319,7 @@
       var r = canvas.getBoundingClientRect();
       start(Math.max(0, (ev.clientX - r.left - gx) / ppb), Infinity);
     });
-    return { start: start, endBeat: endBeat };
+    return { start: start };
   }
 
   /* ---- a passage beside its source ---------------------------------------------------------- */
@@ -305,30 +339,34 @@
         drawNote(g, label + x[0] * ppb, y0 + 6 + (hi - x[2]) * nh, x[1] * ppb - 1, nh - 1, color ? x[3] : undefined);
       });
     }
-    var base = document.createElement("canvas");
-    var g = sized(base, W, H);
-    g.fillStyle = "#fff";
-    g.fillRect(0, 0, W, H);
-    lane(g, d.q, 0, "this piece", true);
-    g.strokeStyle = "#ddd";
-    g.beginPath(); g.moveTo(0, half + 0.5); g.lineTo(W, half + 0.5); g.stroke();
-    lane(g, d.s, half, "source", false);
-    var out = sized(canvas, W, H);
-    out.drawImage(base, 0, 0, W, H);
-    canvas.setAttribute("data-drawn", String(d.q.length + d.s.length));
+    var drawn = false;
+    function draw() {
+      var g = sized(canvas, W, H);
+      g.fillStyle = "#fff";
+      g.fillRect(0, 0, W, H);
+      lane(g, d.q, 0, "this piece", true);
+      g.strokeStyle = "#ddd";
+      g.beginPath(); g.moveTo(0, half + 0.5); g.lineTo(W, half + 0.5); g.stroke();
+      lane(g, d.s, half, "source", false);
+      canvas.setAttribute("data-drawn", String(d.q.length + d.s.length));
+      drawn = true;
+      return g;
+    }
+    canvas.style.height = H + "px";
     function ev(ns, shift) { return ns.map(function (x) { return [x[0] + shift, x[1], x[2], 0.18]; }); }
     function go(q, s) {
       var gap = 1, evs = (q ? ev(d.q, 0) : []).concat(s ? ev(d.s, q ? ql + gap : 0) : []);
       play(evs, 0, Infinity, {
         tick: function (beat) {
-          out.drawImage(base, 0, 0, W, H);
+          var out = draw();
           var inSource = s && (!q || beat >= ql + gap), b = inSource && q ? beat - ql - gap : beat;
           out.fillStyle = "rgba(0,0,0,0.75)";
           out.fillRect(label + b * ppb - 1, inSource ? half : 0, 2, half);
         },
-        end: function () { out.drawImage(base, 0, 0, W, H); },
+        end: draw,
       });
     }
+    lazy(canvas, function () { if (!drawn) draw(); }, function () { release(canvas); drawn = false; });
     box.querySelector(".play-q").addEventListener("click", function () { go(true, false); });
     box.querySelector(".play-s").addEventListener("click", function () { go(false, true); });
     box.querySelector(".play-both").addEventListener("click", function () { go(true, true); });
