@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -142,3 +143,28 @@ def test_experiment_html_and_its_reports_load_without_errors(chromium, experimen
                 players = browser.evaluate("document.querySelectorAll('.player button.play').length")
                 assert maps == players > 0
             keep(browser.screenshot(tmp_path / f"{page.stem}-{k}.png"))
+
+
+def test_a_200000_note_piece_loads_quickly_with_its_first_notes_playable(chromium, tmp_path):
+    from remixmusic.novelty.page import PLAYER_NOTE_LIMIT
+    from tests.test_report_large import large_report
+
+    page = tmp_path / "report.html"
+    page.write_text(large_report(200_000, 30_000, n_pieces=2_000).html())
+    with Browser(chromium) as browser:
+        started = time.monotonic()
+        browser.open(page, settle=0)
+        browser.evaluate("document.querySelector('#map-0').scrollIntoView()")
+        browser.evaluate(
+            "new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))"
+        )
+        assert time.monotonic() - started < 15
+        assert browser.evaluate("document.querySelector('#map-0').getAttribute('data-drawn')") == str(
+            PLAYER_NOTE_LIMIT
+        )
+        assert browser.evaluate("document.querySelector('#map-0').width") <= 8000
+        browser.evaluate("document.querySelector('#piece-0 .player .play').click()")
+        browser.pump(1.0)
+        assert float(browser.evaluate("document.querySelector('#map-0').getAttribute('data-cursor')")) > 0
+        assert browser.errors == [] and local_only(browser.requests) == []
+        keep(browser.screenshot(tmp_path / "report-large.png", full_page=False))

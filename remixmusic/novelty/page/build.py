@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import heapq
 import html
+import math
 from functools import cache
 from importlib.resources import files
 from typing import TYPE_CHECKING, Any
@@ -246,12 +247,6 @@ def _statistics(report: AnalysisReport) -> str:
         rows = []
         for c in report.comparisons:
             share = c.measure.endswith(("_fraction", "_coverage"))
-            fmt = (lambda v: percent(v, 1)) if share else (lambda v: _fmt(round(v, 3)))
-            ci = (
-                (lambda lo, hi: interval(lo, hi))
-                if share
-                else (lambda lo, hi: f" ({_fmt(round(lo, 3))}–{_fmt(round(hi, 3))})")
-            )
             rows.append(
                 {
                     "measure": Cell(
@@ -259,11 +254,11 @@ def _statistics(report: AnalysisReport) -> str:
                         c.measure,
                     ),
                     "role": c.role,
-                    "query": Cell(fmt(c.query_mean) + ci(*c.query_ci), c.query_mean),
-                    "control": Cell(fmt(c.control_mean) + ci(*c.control_ci), c.control_mean),
-                    "delta": c.cliffs_delta,
-                    "p": c.p_value,
-                    "p_holm": c.p_adjusted,
+                    "query": _mean_cell(c.query_mean, c.query_ci, share),
+                    "control": _mean_cell(c.control_mean, c.control_ci, share),
+                    "delta": _number_cell(c.cliffs_delta, "{:+.2f}"),
+                    "p": _number_cell(c.p_value, "{:.2g}"),
+                    "p_holm": _number_cell(c.p_adjusted, "{:.2g}"),
                 }
             )
         columns = [
@@ -303,6 +298,20 @@ def _statistics(report: AnalysisReport) -> str:
         parts += ["</ul>", img_tag(report.granularity.plot())]
     parts.append("</section>")
     return "\n".join(parts)
+
+
+def _number_cell(value: float, spec: str) -> Cell:
+    return Cell("n/a", "") if math.isnan(value) else Cell(spec.format(value), value)
+
+
+def _mean_cell(mean: float, ci: tuple[float, float], share: bool) -> Cell:
+    """A group mean with its 95% interval: shares in percent, other measures to 3 significant digits."""
+    if math.isnan(mean):
+        return Cell("n/a", "")
+    if share:
+        return Cell(f"{percent(mean, 1)}{interval(*ci)}", mean)
+    bounds = "" if math.isnan(ci[0]) else f" ({ci[0]:.3g}–{ci[1]:.3g})"
+    return Cell(f"{mean:.3g}{bounds}", mean)
 
 
 def _tables(report: AnalysisReport) -> str:

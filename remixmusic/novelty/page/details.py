@@ -163,16 +163,16 @@ def piece_details(report: AnalysisReport, k: int, passages: Sequence[PassageReco
         f"aria-label='remix map of {html.escape(record.piece)}'></canvas></div>",
         f"<script type='application/json' id='data-{k}'>{script_json(data)}</script>",
     ]
+    parts.append(
+        "<p class='hint'>Above the notes: the passages found in the reference, numbered by source (S1 = the "
+        "source most drawn on). Click the map to play from there.</p>"
+    )
     if n > PLAYER_NOTE_LIMIT:
         parts.append(
             f"<p class='truncated'>The map and player above hold the first {PLAYER_NOTE_LIMIT:,} of its "
             f"{n:,} notes; the whole piece, as a raster (each cell coloured as most of its notes):</p>"
         )
         parts.append(img_tag(report.plot_remix_map(k)))
-    parts.append(
-        "<p class='hint'>Above the notes: the passages found in the reference, numbered by source (S1 = the "
-        "source most drawn on). Click the map to play from there.</p>"
-    )
     if shown:
         rows = [_passage_row(p, k, numbers, index) for p in shown]
         columns = [
