@@ -44,7 +44,7 @@ def test_model_config_from_dict_is_strict_and_round_trips() -> None:
 
 
 def test_presets_reject_unknown_names_and_fields() -> None:
-    assert set(PRESETS) == {"tiny", "small", "base"}
+    assert set(PRESETS) == {"tiny", "mini", "small", "base"}
     with pytest.raises(ConfigError, match="huge"):
         preset("huge", 10)
     with pytest.raises(ConfigError, match="layers"):

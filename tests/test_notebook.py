@@ -33,7 +33,9 @@ def small(bach):
     pieces, with six held-out pieces as the control."""
     train, test = bach.pieces("train", jobs=1)[:40], bach.pieces("test", jobs=1)[:8]
     index = Index.build(train)
-    report = analyze(train[:2] + test[6:8], index, control=test[:6], jobs=1, show_progress=False, originality=False)
+    report = analyze(
+        train[:2] + test[6:8], index, control=test[:6], jobs=1, show_progress=False, originality=False
+    )
     return index, report
 
 
@@ -54,7 +56,9 @@ def test_report_tables_are_typed_dataframes_with_the_csv_columns(small):
         (passages, PASSAGE_COLUMNS, report.passage_records),
         (motifs, MOTIF_COLUMNS, report.motif_records),
     ):
-        assert isinstance(table, pd.DataFrame) and tuple(table.columns) == columns and len(table) == len(records)
+        assert (
+            isinstance(table, pd.DataFrame) and tuple(table.columns) == columns and len(table) == len(records)
+        )
     assert len(passages) > 0 and set(pieces["group"]) == {"query", "control"}
     assert pieces["n_notes"].dtype == np.int64 and pieces["recombined_fraction"].dtype == np.float64
     assert pieces["leaked"].dtype == bool
@@ -153,7 +157,9 @@ def test_the_notebook_names_are_at_the_top_level():
     assert remixmusic.Dataset is datasets.Dataset and remixmusic.load_dataset is datasets.load_dataset
     assert remixmusic.generate is sampling.generate and remixmusic.load_model is loading.load_model
     assert remixmusic.SamplingConfig is sampling.SamplingConfig
-    assert {"Dataset", "generate", "load_model", "load_dataset", "analyze", "Index"} <= set(remixmusic.__all__)
+    assert {"Dataset", "generate", "load_model", "load_dataset", "analyze", "Index"} <= set(
+        remixmusic.__all__
+    )
 
 
 # -- Index equality -----------------------------------------------------------------------------------
@@ -206,57 +212,45 @@ def test_the_example_notebook_runs_top_to_bottom(tmp_path):
     for ending in ("\ndataset", "\nindex", "\nreport"):
         assert len(shown(ending)["text/html"]) < 6_000
     assert "remixmusic analysis" in shown("\nreport")["text/html"]
-    for ending in ('.head(8)', '"bits"]]', '"magnitude"]]'):
+    for ending in (".head(8)", '"bits"]]', '"magnitude"]]'):
         assert "<table" in shown(ending)["text/html"]  # DataFrames
-    picture = shown('.idxmax()))')
+    picture = shown(".idxmax()))")
     assert picture["image/png"] and "<Figure size" not in str(outputs)
     assert sorted(p.name for p in (tmp_path / "generated").glob("*.mid"))[0] == "piece_000.mid"
 
 
 def test_an_experiment_result_displays_short_and_gives_dataframes(tmp_path):
+    from remixmusic.experiment import design as D
     from remixmusic.experiment.config import ExperimentConfig
-    from remixmusic.experiment.design import COMPARISON_COLUMNS as EXPERIMENT_COLUMNS
-    from remixmusic.experiment.design import GROUPS, PAIRS
-    from remixmusic.experiment.design import MEASURES as EXPERIMENT_MEASURES
-    from remixmusic.experiment.result import ExperimentResult, Verdict
+    from remixmusic.experiment.measure import Measured
+    from remixmusic.experiment.questions import Answer
+    from remixmusic.experiment.result import TABLE_MEASURES, ExperimentResult
 
-    keys = [key for key, _, _ in EXPERIMENT_MEASURES]
-    comparisons = [
-        {
-            **{c: 0.4 if c.endswith("_low") else 0.6 if c.endswith("_high") else 0.5 for c in EXPERIMENT_COLUMNS},
-            **{"measure": key, "group_a": a, "group_b": b, "magnitude": "small", "role": "secondary"},
-            **{"n_a": 300, "n_b": 300, "n_groups_a": 300, "n_groups_b": 200},
-        }
-        for key in keys
-        for a, b in PAIRS
+    keys = [key for key, _, _ in D.MEASURES]
+    names = [D.HUMAN, D.SHUFFLED, D.patchwork(1), D.transformer(1.0, 1.0)] + [f"c{i}" for i in range(40)]
+    measured = {
+        name: Measured(
+            name,
+            [f"p{i}" for i in range(300)],
+            [name] * 300,
+            [False] * 300,
+            {key: [0.5] * 300 for key in keys},
+            {"c2st_accuracy": 0.6},
+        )
+        for name in names
+    }
+    answers = [
+        Answer(
+            f"{q}. question {q}?", "no more than human", "the transformer sits with the human control " * 50
+        )
+        for q in (1, 2, 3)
     ]
-    positions = [
-        {"measure": key, "name": name, **{g: 0.5 for g in GROUPS}, "position": 0.2}
-        | {"position_ci_low": 0.1, "position_ci_high": 0.3}
-        for key, name, _ in EXPERIMENT_MEASURES
-    ]
-    result = ExperimentResult(
-        config=ExperimentConfig(),
-        settings={},
-        provenance={},
-        values={g: {key: [0.5] * 300 for key in keys} for g in GROUPS},
-        comparisons=comparisons,
-        positions=positions,
-        quality={},
-        leakage={},
-        coverage_lengths=np.arange(2, 5),
-        coverage={g: np.ones((300, 3)) for g in GROUPS},
-        min_match_notes=5,
-        verdict=Verdict("not supported", "the transformer sits with the human control " * 5),
-        timings={},
-    )
-    assert len(repr(result)) < 300 and "\n" not in repr(result) and "not supported" in repr(result)
+    result = ExperimentResult(ExperimentConfig(), {"name": "bach-chorales"}, "", measured, answers)
+    assert len(repr(result)) < 300 and "\n" not in repr(result) and "no more than human" in repr(result)
     page = result._repr_html_()
-    assert len(page) < 5_000 and "not supported" in page and "human 300" in page
+    assert len(page) < 5_000 and "no more than human" in page
     assert "text/html" in _formats(result)
-    table = result.comparison_table
-    assert isinstance(table, pd.DataFrame) and tuple(table.columns) == EXPERIMENT_COLUMNS
-    assert len(table) == len(comparisons) and table["n_a"].dtype == np.int64 and table["p_value"].dtype == np.float64
-    positions_table = result.position_table
-    assert isinstance(positions_table, pd.DataFrame) and positions_table["measure"].tolist() == keys
-    assert _formats(result.plot_measures())["image/png"][:4] == b"\x89PNG"
+    table = result.table
+    assert isinstance(table, pd.DataFrame) and len(table) == len(names)
+    assert set(TABLE_MEASURES) <= set(table.columns) and table["span_coverage_1"].dtype == np.float64
+    assert _formats(result.plot_granularity())["image/png"][:4] == b"\x89PNG"

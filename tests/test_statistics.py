@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 
 import numpy as np
 import pytest
@@ -15,9 +14,8 @@ from rich.console import Console
 
 from remixmusic.data.datasets import load_dataset
 from remixmusic.evaluation.significance import compare, group_means, holm, mann_whitney_u
-from remixmusic.experiment.design import COMPARISON_COLUMNS, GROUPS, MEASURES, PAIRS, PRIMARY
-from remixmusic.experiment.run import _group_values
-from remixmusic.experiment.verdict import compare_pairs, normalized_position
+from remixmusic.experiment.measure import Measured
+from remixmusic.experiment.questions import versus_human
 from remixmusic.novelty.analyze import analyze
 from remixmusic.novelty.index import Index
 from remixmusic.novelty.report import MEASURES as REPORT_MEASURES
@@ -83,16 +81,15 @@ def test_one_control_set_in_the_comparisons_the_tables_and_the_experiment(setup)
     assert f"{len(kept)} control piece(s) in {n_groups} tune group(s)" in text
     page = (out / "report.html").read_text()
     assert f"<b>{100 * primary.control_mean:.1f}%</b>" in page and "p (Holm)" in page
-    values = _group_values(dict.fromkeys(("transformer", "infinigram", "ngram"), report))
-    human = np.asarray(values["human"][PRIMARY])
-    assert len(human) == len(kept) and np.mean(human) == pytest.approx(primary.control_mean)
 
 
 def test_the_report_has_one_primary_measure_and_holm_adjusted_secondaries(setup):
     _, _, report, out = setup
-    assert PRIMARY_MEASURE == PRIMARY == "recombined_fraction"
+    assert PRIMARY_MEASURE == "recombined_fraction"
     roles = {c.measure: c.role for c in report.comparisons}
-    assert roles == {name: "primary" if name == PRIMARY_MEASURE else "secondary" for name, _ in REPORT_MEASURES}
+    assert roles == {
+        name: "primary" if name == PRIMARY_MEASURE else "secondary" for name, _ in REPORT_MEASURES
+    }
     secondary = [c for c in report.comparisons if c.role == "secondary"]
     np.testing.assert_allclose([c.p_adjusted for c in secondary], holm([c.p_value for c in secondary]))
     primary = next(c for c in report.comparisons if c.role == "primary")
@@ -117,44 +114,35 @@ def test_the_report_tests_tune_groups(setup):
     assert f"tested on the means of 2 query and {c.n_control_groups} control tune groups" in c.verdict
 
 
-def _experiment_values(rng: np.random.Generator) -> tuple[dict, list[str]]:
-    # Human: 6 tune groups of 5 near-identical pieces. The models: 30 independent pieces each.
-    human_groups = [f"tune{k}" for k in range(6) for _ in range(5)]
-    level = {"transformer": 0.3, "infinigram": 0.9, "ngram": 0.05}
-    values = {g: {} for g in GROUPS}
-    for key, _, _ in MEASURES:
-        for g, mean in level.items():
-            values[g][key] = rng.normal(mean, 0.1, 30).tolist()
-        values["human"][key] = (np.repeat(rng.normal(0.2, 0.15, 6), 5) + rng.normal(0, 0.01, 30)).tolist()
-    return values, human_groups
+def _human_and_model(rng: np.random.Generator) -> tuple[Measured, Measured]:
+    # Human: 6 tune groups of 5 near-identical pieces. The model: 30 independent pieces.
+    groups = [f"tune{k}" for k in range(6) for _ in range(5)]
+    human_values = (np.repeat(rng.normal(0.2, 0.15, 6), 5) + rng.normal(0, 0.01, 30)).tolist()
+    human = Measured(
+        "human", [f"h{i}" for i in range(30)], groups, [False] * 30, {"recombined_fraction": human_values}
+    )
+    model_values = rng.normal(0.3, 0.1, 30).tolist()
+    model = Measured(
+        "t",
+        [f"t{i}" for i in range(30)],
+        [f"t/{i}" for i in range(30)],
+        [False] * 30,
+        {"recombined_fraction": model_values},
+    )
+    return human, model
 
 
-def test_experiment_comparisons_are_holm_adjusted_per_pair_and_clustered_by_tune_group():
-    values, human_groups = _experiment_values(np.random.default_rng(0))
-    rows = compare_pairs(values, {"human": human_groups}, seed=0)
-    assert len(rows) == len(MEASURES) * len(PAIRS) and tuple(rows[0]) == COMPARISON_COLUMNS
-    for a, b in PAIRS:
-        pair = [r for r in rows if (r["group_a"], r["group_b"]) == (a, b)]
-        primary = [r for r in pair if r["role"] == "primary"]
-        secondary = [r for r in pair if r["role"] == "secondary"]
-        assert [r["measure"] for r in primary] == [PRIMARY] and primary[0]["p_adjusted"] == primary[0]["p_value"]
-        np.testing.assert_allclose([r["p_adjusted"] for r in secondary], holm([r["p_value"] for r in secondary]))
-        if b == "human":
-            assert all(r["n_b"] == 30 and r["n_groups_b"] == 6 for r in pair)
-    row = next(r for r in rows if (r["measure"], r["group_a"], r["group_b"]) == (PRIMARY, "transformer", "human"))
-    human = np.asarray(values["human"][PRIMARY])
-    by_group = mann_whitney_u(values["transformer"][PRIMARY], group_means(human, human_groups))
-    assert row["p_value"] == pytest.approx(by_group.p_value)
-    naive = compare(PRIMARY, values["transformer"][PRIMARY], human)
-    assert row["p_value"] > 10 * naive.p_value  # 6 tune groups are less evidence than 30 pieces
-    assert row["ci_b_high"] - row["ci_b_low"] > 1.5 * (naive.control_ci[1] - naive.control_ci[0])
-
-
-def test_the_position_interval_resamples_human_tune_groups():
-    values, human_groups = _experiment_values(np.random.default_rng(1))
-    t, r, h = (np.asarray(values[g][PRIMARY]) for g in ("transformer", "infinigram", "human"))
-    point, (lo, hi) = normalized_position(t, r, h, seed=2)
-    clustered, (clo, chi) = normalized_position(t, r, h, seed=2, human_groups=human_groups)
-    assert clustered == point and clo < point < chi
-    assert chi - clo > 1.5 * (hi - lo)
-    assert math.isnan(normalized_position(t, h, h, human_groups=human_groups)[0])
+def test_experiment_comparisons_are_clustered_by_tune_group_and_drop_leaked_pieces():
+    human, model = _human_and_model(np.random.default_rng(0))
+    c = versus_human(model, human, "recombined_fraction", 0.05, 0)
+    assert (c.n_control, c.n_control_groups, c.n_query_groups) == (30, 6, 30)
+    values = np.asarray(human.values["recombined_fraction"])
+    by_group = mann_whitney_u(model.values["recombined_fraction"], group_means(values, human.groups))
+    assert c.p_value == pytest.approx(by_group.p_value)
+    naive = compare("recombined_fraction", model.values["recombined_fraction"], values)
+    assert c.p_value > 10 * naive.p_value  # 6 tune groups are less evidence than 30 pieces
+    assert c.control_ci[1] - c.control_ci[0] > 1.5 * (naive.control_ci[1] - naive.control_ci[0])
+    human.leaked[:5] = [True] * 5  # a leaked tune group leaves the comparison
+    c = versus_human(model, human, "recombined_fraction", 0.05, 0)
+    assert (c.n_control, c.n_control_groups) == (25, 5)
+    assert c.control_mean == pytest.approx(values[5:].mean())

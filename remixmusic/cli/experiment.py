@@ -1,93 +1,92 @@
-"""``remixmusic experiment``: transformer vs pure-recombination ∞-gram (and a KN n-gram) vs held-out human
-music, with a verdict."""
+"""``remixmusic experiment``: how much, and at what granularity, does a transformer remix its training
+data; does quality go with remixing; when does a model start to copy?"""
 
 from __future__ import annotations
 
+import shlex
+import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from remixmusic.cli.common import JobsOption, SeedOption, console, out_option
-from remixmusic.experiment.design import DEFAULT_INFINIGRAM_CONTEXT
+from remixmusic.cli.common import JobsOption, console, console_err, out_option
 
 
 def register(app: typer.Typer) -> None:
     @app.command("experiment")
     def experiment_command(
-        checkpoint: Annotated[
-            Path | None,
-            typer.Option("--checkpoint", help="Transformer checkpoint (default: the shipped one)."),
-        ] = None,
-        n: Annotated[int, typer.Option("-n", "--n", help="Pieces generated per model.")] = 32,
-        bars: Annotated[int, typer.Option("--bars", help="Length of every piece in bars.")] = 16,
-        temperature: Annotated[
-            float, typer.Option("--temperature", help="Softmax temperature of every model.")
-        ] = 1.0,
-        top_k: Annotated[int, typer.Option("--top-k", help="Top-k sampling of every model; 0 = off.")] = 0,
-        top_p: Annotated[
-            float, typer.Option("--top-p", help="Nucleus sampling mass of every model; 1 = off.")
-        ] = 1.0,
-        infinigram_context: Annotated[
-            int,
-            typer.Option(
-                "--infinigram-context",
-                help="Longest context of the pure-recombination ∞-gram, in tokens; 0 = unbounded.",
-            ),
-        ] = DEFAULT_INFINIGRAM_CONTEXT,
-        ngram_order: Annotated[
-            int | None,
-            typer.Option("--ngram-order", help="KN n-gram order to sample with (default: best on valid)."),
-        ] = None,
         dataset: Annotated[
+            str | None, typer.Option("--dataset", help="Dataset name or folder (default: bach-chorales).")
+        ] = None,
+        config_file: Annotated[
+            Path | None,
+            typer.Option(
+                "--config", help="JSON file of ExperimentConfig fields (options given here override it)."
+            ),
+        ] = None,
+        checkpoint: Annotated[
             str | None,
             typer.Option(
-                "--dataset", help="Dataset folder, when the checkpoint's dataset name is not found."
+                "--checkpoint",
+                help="Main transformer (default: the shipped one if trained on the dataset, else the main "
+                "training run's best weights).",
             ),
         ] = None,
-        min_pieces: Annotated[
-            int, typer.Option("--min-pieces", help="Fewest pieces per group for a verdict.")
-        ] = 8,
-        alpha: Annotated[
-            float, typer.Option("--alpha", help="Significance level of the verdict's tests.")
-        ] = 0.05,
-        overwrite: Annotated[
-            bool, typer.Option("--overwrite", help="Replace an earlier experiment in the output folder.")
+        quick: Annotated[
+            bool, typer.Option("--quick", help="The whole pipeline, cut down to run in minutes.")
         ] = False,
-        seed: SeedOption = 0,
+        stop_after_training: Annotated[
+            bool, typer.Option("--train-only", help="Stop after the training runs (resume later).")
+        ] = False,
+        docs: Annotated[
+            Path | None,
+            typer.Option(
+                "--docs",
+                help="Also write the Markdown result to DOCS/results/DATASET/ and rebuild DOCS/results.md.",
+            ),
+        ] = None,
+        seed: Annotated[
+            int | None, typer.Option("--seed", help="Random seed; the same seed gives the same numbers.")
+        ] = None,
         jobs: JobsOption = 0,
-        out: Annotated[
-            Path, out_option("Output folder (experiment.html and more).")
-        ] = Path("experiments/run"),
+        out: Annotated[Path, out_option("Output folder; an earlier run there is resumed.")] = Path(
+            "experiments/run"
+        ),
     ) -> None:
-        """Test whether the transformer recombines training phrases more than human music does."""
+        """Run (or resume) the experiment: every stage is cached in the output folder."""
+        from dataclasses import replace
+
         from remixmusic.experiment.config import ExperimentConfig
+        from remixmusic.experiment.docs import write_docs
         from remixmusic.experiment.run import run_experiment
 
-        config = ExperimentConfig(  # bad settings fail here, before anything is loaded
-            checkpoint=None if checkpoint is None else str(checkpoint),
-            dataset=dataset,
-            n=n,
-            bars=bars,
-            temperature=temperature,
-            top_k=top_k,
-            top_p=top_p,
-            seed=seed,
-            infinigram_context=infinigram_context or None,
-            ngram_order=ngram_order,
-            min_pieces=min_pieces,
-            alpha=alpha,
-        )
+        config = ExperimentConfig.load(config_file) if config_file else ExperimentConfig()
+        if quick:
+            config = config.quick()
+        overrides: dict[str, Any] = {
+            k: v
+            for k, v in (("dataset", dataset), ("checkpoint", checkpoint), ("seed", seed))
+            if v is not None
+        }
+        config = replace(config, **overrides)  # bad settings fail here, before anything is loaded
         result = run_experiment(
             config,
             out,
             jobs=jobs,
-            overwrite=overwrite,
-            log=lambda line: console.print(f"[bold cyan]{line}[/bold cyan]", highlight=False),
+            stop_after="training" if stop_after_training else None,
+            log=lambda line: console_err.print(f"[bold cyan]{line}[/bold cyan]", highlight=False),
         )
-        result.print_summary(console)
-        console.print(
-            f"wrote {out}/experiment.html, experiment.json, comparison.csv, positions.csv, coverage.png, "
-            "measures.png and the per-group analyses",
-            highlight=False,
-        )
+        if stop_after_training:
+            console.print(
+                f"training runs done in {out}/runs; run the same command without --train-only to go on"
+            )
+            return
+        for answer in result.answers:
+            console.print(f"[bold]{answer.question}[/bold] {answer.outcome}", highlight=False)
+            console.print(answer.text, highlight=False, markup=False)
+        command = "remixmusic " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+        if docs is not None:
+            written = write_docs(result, out, docs, command)
+            console.print(f"wrote {written}", highlight=False)
+        console.print(f"wrote {out}/experiment.html, results.json and results.md", highlight=False)

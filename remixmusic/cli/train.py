@@ -15,6 +15,7 @@ class Preset(StrEnum):
     """Model sizes (mirrors :data:`remixmusic.generation.config.PRESETS`; tests/test_cli.py keeps them equal)."""
 
     tiny = "tiny"
+    mini = "mini"
     small = "small"
     base = "base"
 

@@ -1,4 +1,5 @@
-"""The experiment's result: verdicts, tables, plots, the HTML page and the terminal summary.
+"""The experiment's result: the three answers, the condition table, plots, ``results.json``,
+``experiment.html`` (self-contained, offline) and ``results.md`` (the same in Markdown, for ``docs/``).
 """
 
 from __future__ import annotations
@@ -11,277 +12,327 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from remixmusic._util.display import dict_frame, short, small_table, summary_html
 from remixmusic._util.files import write_bytes, write_json, write_text
-from remixmusic._util.render import CSS, csv_text, html_table, img_tag, json_ready, png_bytes
+from remixmusic._util.render import CSS, html_table, img_tag, json_ready, png_bytes
+from remixmusic.experiment import design as D
 from remixmusic.experiment.config import ExperimentConfig
-from remixmusic.experiment.design import (
-    COMPARISON_COLUMNS,
-    CONTROL,
-    GROUP_COLORS,
-    GROUPS,
-    LABELS,
-    MEASURES,
-    MODELS,
-    PRIMARY,
-    RULES,
-    SCHEMA_VERSION,
-)
-from remixmusic.novelty.report import plot_coverage_curves
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from remixmusic.experiment.measure import Measured
+    from remixmusic.experiment.questions import Answer
 
-@dataclass
-class Verdict:
-    """The outcome, a sentence that states it with its numbers, and each decision rule's check."""
+TABLE_MEASURES = (
+    "recombined_fraction",
+    "copied_coverage",
+    "granularity_share",
+    "span_coverage_1",
+    "span_coverage_2",
+    "span_coverage_4",
+    "longest_copied_notes",
+)
+"""The per-condition means shown in the condition table (all of :data:`~remixmusic.experiment.design.
+MEASURES` are in ``results.json``)."""
 
-    outcome: str  # supported, partly supported, not supported, inconclusive (...)
-    text: str
-    checks: list[dict[str, Any]] = field(default_factory=list)
+FIGURES = ("granularity.png", "frontier.png", "memorisation.png")
 
 
 @dataclass
 class ExperimentResult:
-    """Everything one experiment produced; :meth:`save` writes it, :meth:`summary` says it in one line.
-
-    ``config`` is what was asked (its checkpoint resolved to a path; ``ExperimentConfig.from_dict`` reads
-    it back from ``experiment.json``); ``settings`` adds what was derived from it for the reader (the
-    sampling config every model used, the analysis parameters, the primary measure).
-    """
+    """Everything one experiment produced. ``answers``: the three questions' verdicts; ``measured``:
+    every condition's per-piece values and quality; ``snapshots``: per training run, its snapshots'
+    steps, paths and bits per note; ``conditions``: how each condition was made (duplicates removed,
+    settings). :meth:`save` writes it; :meth:`summary` says it in three lines."""
 
     config: ExperimentConfig
-    settings: dict[str, Any]
-    provenance: dict[str, Any]
-    values: dict[str, dict[str, list[float]]]  # group -> measure -> one value per piece
-    comparisons: list[dict[str, Any]]  # one row per (measure, pair), see COMPARISON_COLUMNS
-    positions: list[dict[str, Any]]  # one row per measure: group means and the transformer's position
-    quality: dict[str, Any]
-    leakage: dict[str, Any]
-    coverage_lengths: np.ndarray
-    coverage: dict[str, np.ndarray]  # group -> pieces x coverage_lengths
-    min_match_notes: int
-    verdict: Verdict
-    timings: dict[str, float]
-    reports: dict[str, str] = field(default_factory=dict)  # group -> analysis report folder (relative)
+    dataset: dict[str, Any]
+    main_checkpoint: str
+    measured: dict[str, Measured]
+    answers: list[Answer]
+    snapshots: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    conditions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    versions: dict[str, str] = field(default_factory=dict)
 
-    def comparison(self, measure: str, a: str, b: str) -> dict[str, Any]:
-        """The comparison row of ``measure`` between groups ``a`` and ``b``."""
-        for row in self.comparisons:
-            if (row["measure"], row["group_a"], row["group_b"]) == (measure, a, b):
-                return row
-        raise KeyError((measure, a, b))
+    # -- tables ---------------------------------------------------------------------------------------
+    def condition_rows(self) -> list[dict[str, Any]]:
+        """One row per condition: family, pieces (``n``, leaked ones out), duplicates removed, the means of
+        :data:`TABLE_MEASURES` and the quality measures."""
+        rows = []
+        for name, m in self.measured.items():
+            info = self.conditions.get(name, {})
+            rows.append(
+                {
+                    "condition": name,
+                    "family": D.family(name),
+                    "n": m.n,
+                    "duplicates_removed": info.get("n_duplicates", 0),
+                    **{k: m.mean(k) for k in TABLE_MEASURES},
+                    **{k: m.quality.get(k, math.nan) for k, _, _ in D.QUALITY},
+                }
+            )
+        return rows
 
-    def group_mean(self, measure: str, group: str) -> tuple[float, float, float]:
-        """Mean of ``measure`` in ``group`` with its bootstrap 95% interval (low, high)."""
-        if group == "human":
-            row = self.comparison(measure, "transformer", "human")
-            return row["mean_b"], row["ci_b_low"], row["ci_b_high"]
-        row = self.comparison(measure, group, "human")
-        return row["mean_a"], row["ci_a_low"], row["ci_a_high"]
+    @property
+    def table(self) -> pd.DataFrame:
+        """:meth:`condition_rows` as a DataFrame."""
+        import pandas as pd
+
+        return pd.DataFrame(self.condition_rows())
 
     def summary(self) -> str:
-        return f"{self.verdict.outcome}: {self.verdict.text}"
-
-    # -- notebook -------------------------------------------------------------------------------
-    @property
-    def comparison_table(self) -> pd.DataFrame:
-        """The comparisons as a DataFrame: the columns of ``comparison.csv`` (:data:`COMPARISON_COLUMNS`),
-        one row per measure and pair of groups."""
-        text = ("measure", "group_a", "group_b", "magnitude", "role")
-        dtypes = {
-            c: str if c in text else "int64" if c.startswith("n_") else "float64" for c in COMPARISON_COLUMNS
-        }
-        return dict_frame(self.comparisons, COMPARISON_COLUMNS, dtypes)
-
-    @property
-    def position_table(self) -> pd.DataFrame:
-        """Group means and the transformer's position per measure: the columns of ``positions.csv``."""
-        columns = _position_columns()
-        return dict_frame(
-            self.positions, columns, {c: str if c in ("measure", "name") else "float64" for c in columns}
-        )
+        """The three verdicts, one line each."""
+        return "\n".join(f"{a.question} {a.outcome}" for a in self.answers)
 
     def __repr__(self) -> str:
-        return f"ExperimentResult({self.verdict.outcome}: {short(self.verdict.text, 200)})"
+        outcomes = "; ".join(a.outcome for a in self.answers) or "no answers yet"
+        return f"ExperimentResult({self.dataset.get('name')!r}, {len(self.measured)} conditions: {outcomes})"
 
     def _repr_html_(self) -> str:
-        """A short summary for notebooks: the verdict, the group sizes and where the transformer sits on
-        each measure (a few kB; the tables and plots hold the rest)."""
-        sizes = {g: max((len(v) for v in self.values.get(g, {}).values()), default=0) for g in GROUPS}
-        facts = [
-            ("verdict", self.verdict.outcome),
-            ("pieces", ", ".join(f"{LABELS[g]} {n}" for g, n in sizes.items())),
-        ]
-        table = small_table(self.positions, ("name", *GROUPS, "position"))
-        table = f"<p>{html.escape(self.verdict.text)}</p>{table}"
-        hint = (
-            "Tables: .comparison_table, .position_table; plots: .plot_coverage(), .plot_measures(); "
-            "files: .save(folder)."
+        rows = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(a.question)}</th>"
+            f"<td style='text-align:left'>{html.escape(a.outcome)}</td></tr>"
+            for a in self.answers
         )
-        return summary_html("remixmusic experiment", facts, table, hint)
-
-    # -- plots ----------------------------------------------------------------------------------
-    def plot_coverage(self, ax: Any = None) -> Any:
-        """Mean coverage curves of the three groups with bootstrap 95% intervals."""
-        return plot_coverage_curves(
-            self.coverage_lengths,
-            self.coverage,
-            self.min_match_notes,
-            "Coverage by training-set matches: transformer, ∞-gram, KN n-gram, human",
-            seed=self.config.seed,
-            ax=ax,
-            colors=GROUP_COLORS,
+        return (
+            f"<div><p><strong>remixmusic experiment on {html.escape(str(self.dataset.get('name')))}</strong> "
+            f"({len(self.measured)} conditions)</p><table>{rows}</table>"
+            "<p style='font-size:smaller'>.table: the condition table; .answers: the verdicts with their "
+            "rows; experiment.html: everything.</p></div>"
         )
 
-    def plot_measures(self) -> Any:
-        """One panel per measure: each group's mean with its bootstrap 95% interval."""
+    # -- plots ----------------------------------------------------------------------------------------
+    def plot_granularity(self, ax: Any = None) -> Any:
+        """Share of notes inside exact matches spanning at least 1, 2 and 4 bars, per condition (mean with
+        a 95% bootstrap interval): the pure-recombination controls fall off at their own granularity."""
+        fig, ax = _axes(ax, (8, 4.5))
+        bars = np.array([1, 2, 4])
+        for name, m in self.measured.items():
+            if D.family(name) == "snapshot":
+                continue
+            means = [m.mean(f"span_coverage_{b}") for b in bars]
+            fam = D.family(name)
+            main = name in (D.transformer(*D.MAIN_SETTING), D.HUMAN)
+            ax.plot(
+                bars,
+                means,
+                marker="o",
+                color=D.GROUP_COLORS[fam],
+                lw=2.5 if main else 1,
+                alpha=1 if main or fam in ("patchwork", "infinigram") else 0.6,
+                label=name,
+            )
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(bars, [f">= {b} bar{'s' if b > 1 else ''}" for b in bars])
+        ax.set_ylabel("share of notes covered")
+        ax.set_ylim(0, 1)
+        ax.set_title("Recombination by granularity: notes inside exact training matches of each span")
+        ax.legend(fontsize=7, ncol=2, loc="upper right")
+        return fig
+
+    def plot_frontier(self, ax: Any = None) -> Any:
+        """Quality against recombination per setting (question 2), the Pareto frontier joined."""
+        fig, ax = _axes(ax, (6.5, 4.5))
+        rows = self.answers[1].rows if len(self.answers) > 1 else []
+        for r in rows:
+            fam = D.family(r["condition"])
+            ax.scatter(r["recombination"], r["quality"], color=D.GROUP_COLORS[fam], s=30)
+            ax.annotate(
+                r["condition"].replace("transformer-", ""), (r["recombination"], r["quality"]), fontsize=6
+            )
+        front = sorted((r["recombination"], r["quality"]) for r in rows if r.get("frontier"))
+        if front:
+            ax.plot(*zip(*front, strict=True), color="#000000", lw=1, ls="--", label="frontier")
+            ax.legend(fontsize=7)
+        ax.set_xlabel("share of notes recombined at >= 1 bar")
+        ax.set_ylabel("quality: 1 - 2 |C2ST accuracy - 0.5|")
+        ax.set_title("Quality against recombination (settings and snapshots)")
+        return fig
+
+    def plot_memorisation(self) -> Any:
+        """Per training run: copied coverage of its samples against step (the human control's mean as a
+        line) and its train-valid gap in bits per note."""
         from remixmusic._util.figures import new_figure
 
-        fig = new_figure((12, 5.2))
-        axes = fig.subplots(2, 4).ravel()
-        for ax, (key, name, _) in zip(axes, MEASURES, strict=False):
-            for k, group in enumerate(GROUPS):
-                mean, lo, hi = self.group_mean(key, group)
-                if math.isnan(mean):
-                    continue
-                ax.errorbar(
-                    [k],
-                    [mean],
-                    yerr=[[mean - lo], [hi - mean]],
-                    fmt="o",
-                    color=GROUP_COLORS[group],
-                    capsize=4,
-                )
-            ax.set_xticks(range(len(GROUPS)), [LABELS[g] for g in GROUPS], fontsize=7)
-            ax.set_xlim(-0.5, len(GROUPS) - 0.5)
-            ax.set_title(name, fontsize=9)
-        for ax in axes[len(MEASURES) :]:
-            ax.set_axis_off()
-        fig.suptitle("Group means with bootstrap 95% intervals", fontsize=10)
+        fig = new_figure((10, 4))
+        ax1, ax2 = fig.subplots(1, 2)
+        rows = self.answers[2].rows if len(self.answers) > 2 else []
+        for run in dict.fromkeys(r["run"] for r in rows):
+            mine = [r for r in rows if r["run"] == run]
+            steps = [r["step"] for r in mine]
+            ax1.errorbar(
+                steps,
+                [r["mean"] for r in mine],
+                yerr=np.abs(np.array([[r["mean"] - r["ci_low"], r["ci_high"] - r["mean"]] for r in mine]).T),
+                marker="o",
+                capsize=2,
+                label=run,
+            )
+            ax2.plot(steps, [r["gap"] for r in mine], marker="o", label=run)
+        if rows:
+            ax1.axhline(rows[0]["human_mean"], color="#000000", ls=":", label="human control")
+        finite = any(math.isfinite(r["mean"]) for r in rows) and any(math.isfinite(r["gap"]) for r in rows)
+        for ax, label in ((ax1, "copied coverage of samples"), (ax2, "valid - train bits per note")):
+            if finite:
+                ax.set_xscale("log")
+            ax.set_xlabel("training step")
+            ax.set_ylabel(label)
+            ax.legend(fontsize=7)
+        ax1.set_title("Copying over training")
+        ax2.set_title("Train-validation gap")
         fig.tight_layout()
         return fig
 
-    # -- output ---------------------------------------------------------------------------------
+    # -- output ---------------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         return {
-            "schema_version": SCHEMA_VERSION,
+            "schema_version": D.SCHEMA_VERSION,
             "config": self.config.to_dict(),
-            "settings": self.settings,
-            "provenance": self.provenance,
-            "verdict": {
-                "outcome": self.verdict.outcome,
-                "text": self.verdict.text,
-                "checks": self.verdict.checks,
-                "primary_measure": PRIMARY,
-                "recombination_control": CONTROL,
-                "rules": [rule for _, rule in RULES],
-            },
-            "leakage": self.leakage,
-            "quality": self.quality,
-            "positions": self.positions,
-            "comparisons": self.comparisons,
-            "coverage": {
-                "lengths": self.coverage_lengths,
-                "min_match_notes": self.min_match_notes,
-                **{
-                    g: {"mean": c.mean(axis=0) if len(c) else [], "per_piece": c}
-                    for g, c in self.coverage.items()
-                },
-            },
-            "values": self.values,
+            "dataset": self.dataset,
+            "main_checkpoint": self.main_checkpoint,
+            "rules": {"q1": D.RULES_Q1, "q2": D.RULES_Q2, "q3": D.RULES_Q3},
+            "answers": [a.to_dict() for a in self.answers],
+            "conditions": self.condition_rows(),
+            "condition_info": self.conditions,
+            "snapshots": self.snapshots,
+            "measured": {k: m.to_dict() for k, m in self.measured.items()},
             "timings_s": self.timings,
-            "reports": self.reports,
+            "versions": self.versions,
         }
 
-    def save(self, out_dir: str | Path) -> Path:
-        """Write experiment.json, comparison.csv, coverage.png, measures.png and experiment.html."""
-        out = Path(out_dir)
-        write_json(out / "experiment.json", json_ready(self.to_dict()))
-        write_text(out / "comparison.csv", csv_text(self.comparisons, COMPARISON_COLUMNS))
-        write_text(out / "positions.csv", csv_text(self.positions, _position_columns()))
-        for name, fig in (("coverage.png", self.plot_coverage()), ("measures.png", self.plot_measures())):
+    def save(self, folder: str | Path) -> Path:
+        """Write results.json, the figures, experiment.html and results.md into ``folder``."""
+        out = Path(folder)
+        write_json(out / "results.json", json_ready(self.to_dict()))
+        figures = {
+            "granularity.png": self.plot_granularity(),
+            "frontier.png": self.plot_frontier(),
+            "memorisation.png": self.plot_memorisation(),
+        }
+        for name, fig in figures.items():
             write_bytes(out / name, png_bytes(fig))
-        write_bytes(out / "experiment.html", self.html().encode("utf-8"))
+        write_text(out / "experiment.html", self.html())
+        write_text(out / "results.md", self.markdown())
         return out
 
     def html(self) -> str:
-        """One self-contained page: verdict, rules, quality, positions, plots, tables, report links."""
-        s = self.settings
+        """One self-contained page: the verdicts first, then the condition table, plots and details."""
         parts = [
             "<!doctype html><html><head><meta charset='utf-8'><title>remixmusic experiment</title>",
-            f"<style>{CSS}</style></head><body><h1>remixmusic experiment</h1>",
-            f"<h2>Verdict: {html.escape(self.verdict.outcome)}</h2><p>{html.escape(self.verdict.text)}</p>",
-            "<h3>Decision rules</h3><ol>" + "".join(f"<li>{html.escape(r)}</li>" for _, r in RULES) + "</ol>",
-            html_table(self.verdict.checks, ("rule", "holds", "detail")),
-            f"<p>{html.escape(self.leakage.get('summary', ''))}</p>",
-            "<h2>Where the transformer sits</h2><p>Position 0 = the human control's mean, 1 = the "
-            "pure-recombination ∞-gram's mean.</p>",
-            html_table(self.positions, _position_columns()),
-            "<h2>Quality proxies</h2>",
-            html_table(self.quality["models"], _QUALITY_COLUMNS),
-            f"<p>{html.escape(self.quality['note'])}</p>",
-            html_table(self.quality["descriptors"], ("descriptor", *MODELS)),
-            "<h2>Coverage curves</h2>",
-            img_tag(self.plot_coverage()),
-            "<h2>Measures</h2>",
-            img_tag(self.plot_measures()),
-            "<h2>Comparisons</h2>",
-            html_table(self.comparisons, COMPARISON_COLUMNS),
-            "<h2>Per-group analysis reports</h2><ul>",
+            f"<style>{CSS}</style></head><body>",
+            f"<h1>Does the transformer remix {html.escape(str(self.dataset.get('name')))}?</h1>",
+            f"<p>{html.escape(_intro(self))}</p>",
         ]
-        for group, folder in self.reports.items():
-            link = html.escape(f"{folder}/report.html")
-            parts.append(f"<li><a href='{link}'>{html.escape(group)}</a></li>")
-        parts.append(
-            "</ul><p>The human control is the control group of the transformer's report.</p>"
-            "<h2>Settings and provenance</h2>"
+        for a in self.answers:
+            parts.append(
+                f"<h2>{html.escape(a.question)} <em>{html.escape(a.outcome)}</em></h2><p>{html.escape(a.text)}</p>"
+            )
+        parts += [
+            "<h2>Conditions</h2>",
+            html_table(self.condition_rows(), tuple(self.condition_rows()[0]) if self.measured else ()),
+            "<h2>Recombination by granularity</h2>",
+            img_tag(self.plot_granularity()),
+            "<h2>Quality against recombination</h2>",
+            img_tag(self.plot_frontier()),
+            "<h2>Memorisation over training</h2>",
+            img_tag(self.plot_memorisation()),
+        ]
+        for a in self.answers:
+            if a.rows:
+                parts += [
+                    f"<h3>Table behind: {html.escape(a.question)}</h3>",
+                    html_table(a.rows, tuple(a.rows[0])),
+                ]
+        parts.append("<h2>Decision rules (fixed before the results)</h2>")
+        for title, rules in (
+            ("Question 1", D.RULES_Q1),
+            ("Question 2", D.RULES_Q2),
+            ("Question 3", D.RULES_Q3),
+        ):
+            items = "".join(f"<li><b>{html.escape(k)}</b>: {html.escape(v)}</li>" for k, v in rules)
+            parts.append(f"<h3>{title}</h3><ol>{items}</ol>")
+        links = "".join(
+            f"<li><a href='analysis/{html.escape(n)}/report.html'>{html.escape(n)}</a></li>"
+            for n in self.measured
         )
-        parts.append(html_table([{"setting": k, "value": v} for k, v in {**s, **self.provenance}.items()]))
+        parts += [
+            f"<h2>Per-condition analysis reports</h2><ul>{links}</ul>",
+            "<h2>Settings</h2>",
+            html_table([{"setting": k, "value": v} for k, v in self.config.to_dict().items()]),
+        ]
         parts.append("</body></html>")
         return "\n".join(parts)
 
-    def print_summary(self, console: Any = None) -> None:
-        """A rich table of group means, the transformer's position and p-values, then the verdict."""
-        from rich.console import Console
-        from rich.table import Table
+    def markdown(self, command: str = "") -> str:
+        """The result in Markdown: verdicts, condition table, figures (``FIGURES``, beside the file) and
+        the command that reproduces it."""
+        name = self.dataset.get("name")
+        lines = [f"## {name}", "", _intro(self), ""]
+        if command:
+            lines += ["Reproduce with:", "", "```bash", command, "```", ""]
+        for a in self.answers:
+            lines += [f"**{a.question}** *{a.outcome}*. {a.text}", ""]
+        rows = self.condition_rows()
+        if rows:
+            cols = list(rows[0])
+            lines += ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+            lines += ["| " + " | ".join(_md(r[c]) for c in cols) + " |" for r in rows]
+            lines.append("")
+        lines += [f"![{f}]({f})" for f in FIGURES] + [""]
+        q3 = self.answers[2].rows if len(self.answers) > 2 else []
+        if q3:
+            cols = [
+                "run",
+                "step",
+                "mean",
+                "ci_low",
+                "ci_high",
+                "human_mean",
+                "p_holm",
+                "train_bits_per_note",
+                "valid_bits_per_note",
+                "gap",
+                "best_valid_step",
+                "copies",
+            ]
+            lines += [
+                "Memorisation curve (copied coverage of each snapshot's samples):",
+                "",
+                "| " + " | ".join(cols) + " |",
+                "|" + "---|" * len(cols),
+            ]
+            lines += ["| " + " | ".join(_md(r.get(c)) for c in cols) + " |" for r in q3]
+            lines.append("")
+        timing = ", ".join(f"{k} {v:.0f} s" for k, v in self.timings.items())
+        lines += [f"Time: {timing}. Versions: {', '.join(f'{k} {v}' for k, v in self.versions.items())}.", ""]
+        return "\n".join(lines)
 
-        console = console or Console()
-        table = Table(
-            title="transformer vs ∞-gram (pure recombination) vs KN n-gram vs held-out human", show_edge=False
-        )
-        columns = ("position", "p T-H", "p Holm T-H", "delta T-H")
-        for column in ("measure", *(LABELS[g] for g in GROUPS), *columns):
-            table.add_column(column, justify="left" if column == "measure" else "right")
-        for row in self.positions:
-            c = self.comparison(row["measure"], "transformer", "human")
-            table.add_row(
-                row["name"],
-                *(f"{row[g]:.3f}" for g in GROUPS),
-                _num(row["position"], "{:+.2f}"),
-                _num(c["p_value"], "{:.2g}"),
-                _num(c.get("p_adjusted", c["p_value"]), "{:.2g}"),
-                _num(c["cliffs_delta"], "{:+.2f}"),
-            )
-        console.print(table)
-        models = ", ".join(
-            f"{LABELS[m['group']]} {_num(m['test_bits_per_note'], '{:.2f}')} bits/note, descriptor overlap "
-            f"{_num(m['descriptor_overlap'], '{:.2f}')}"
-            for m in self.quality["models"]
-        )
-        console.print(f"quality: {models}", highlight=False)
-        if self.leakage.get("summary"):
-            console.print(self.leakage["summary"], highlight=False)
-        console.print(f"[bold]{self.verdict.outcome}[/bold]: {self.verdict.text}", highlight=False)
+
+def _axes(ax: Any, size: tuple[float, float]) -> tuple[Any, Any]:
+    """``(figure, axes)``: a new inline figure of ``size`` inches with one axes, or ``ax`` and its figure."""
+    from remixmusic._util.figures import new_figure
+
+    if ax is not None:
+        return ax.figure, ax
+    fig = new_figure(size)
+    return fig, fig.subplots()
 
 
-def _num(value: float, spec: str) -> str:
-    return "n/a" if value is None or math.isnan(value) else spec.format(value)
+def _intro(result: ExperimentResult) -> str:
+    d, c = result.dataset, result.config
+    return (
+        f"Dataset {d.get('name')} ({d.get('n_train')} training, {d.get('n_test')} held-out test pieces; "
+        f"{d.get('n_human')} human control pieces of {c.bars} bars). Main transformer: "
+        f"{Path(result.main_checkpoint).name or 'none'}, sampled at {len(c.settings())} settings with "
+        f"{c.n} distinct pieces each; pure-recombination controls: ∞-grams of "
+        f"{', '.join(str(x or 'unbounded') for x in c.infinigram_contexts)} tokens of context and "
+        f"{', '.join(map(str, c.patchwork_bars))}-bar patchworks of training pieces; training runs "
+        f"{', '.join(c.runs) or 'none'} with snapshots at steps {', '.join(map(str, c.snapshot_steps))}."
+    )
 
 
-def _position_columns() -> tuple[str, ...]:
-    return ("measure", "name", *GROUPS, "position", "position_ci_low", "position_ci_high")
-
-
-_QUALITY_COLUMNS = ("group", "test_bits_per_note", "test_zero_probability_rate", "descriptor_overlap")
+def _md(value: Any) -> str:
+    if isinstance(value, float):
+        return "" if math.isnan(value) else f"{value:.3g}"
+    return "" if value is None else str(value)

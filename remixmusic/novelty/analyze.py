@@ -433,8 +433,11 @@ def _place_pieces(analyzer: Analyzer, results: list[PieceResult]) -> None:
         return
     curves = np.asarray([r.span_curve for r in placed])
     estimate = analyzer.granularity.estimate(curves[:, 0], curves[:, 1])
+    at = [int(np.argmin(np.abs(analyzer.granularity.grid - b))) for b in (1, 2, 4)]
     for r, bars, share in zip(placed, estimate.bars, estimate.share, strict=True):
         r.record.granularity_bars, r.record.granularity_share = float(bars), float(share)
+        curve = np.asarray(r.span_curve)[0]
+        r.record.span_coverage_1, r.record.span_coverage_2, r.record.span_coverage_4 = (float(curve[i]) for i in at)
 
 
 def _granularity_summary(analyzer: Analyzer, results: list[PieceResult]) -> GranularitySummary | None:

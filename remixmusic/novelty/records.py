@@ -54,7 +54,10 @@ class PieceRecord:
     (:mod:`remixmusic.novelty.granularity`): the granularity in bars of its recombined part, read
     against pure-recombination patchworks of the reference, and the share of its analysed notes
     recombined at one bar or more (set by :func:`~remixmusic.novelty.analyze.analyze`; NaN when not
-    computed). ``leaked``: a
+    computed). ``span_coverage_1``/``_2``/``_4``: the share of analysed notes covered by an exact match
+    (of any length, above-chance or not) spanning at least 1, 2 or 4 of the query's bars, the piece's
+    coverage-by-span curve at those points (RAVEN's n-gram novelty curve with lengths in bars, McCoy et
+    al. 2023; NaN when not computed). ``leaked``: a
     control piece that duplicates a reference piece and was left out of the comparison. ``tune_group``:
     the piece's near-duplicate tune group from its dataset manifest (``""`` unknown: a group of its own;
     see :mod:`remixmusic.novelty.groups`), the unit the comparisons resample and test.
@@ -89,6 +92,9 @@ class PieceRecord:
     segmentation: str
     granularity_bars: float = math.nan
     granularity_share: float = math.nan
+    span_coverage_1: float = math.nan
+    span_coverage_2: float = math.nan
+    span_coverage_4: float = math.nan
     leaked: bool = False
     tune_group: str = ""
 
@@ -284,7 +290,13 @@ NUMERIC_COLUMNS = tuple(f.name for f in fields(PieceRecord) if f.type in ("int",
 """The numeric piece columns: the measures :meth:`PieceRecord.measure` reads by name."""
 
 
-_GRANULARITY = ("granularity_bars", "granularity_share")  # missing in reports written before them
+_GRANULARITY = (
+    "granularity_bars",
+    "granularity_share",
+    "span_coverage_1",
+    "span_coverage_2",
+    "span_coverage_4",
+)  # missing in reports written before them
 
 
 _FLOATS = frozenset(f.name for f in fields(PieceRecord) if f.type == "float")

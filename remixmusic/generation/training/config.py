@@ -62,8 +62,13 @@ class TrainConfig:
     """CPU threads for torch (0 = the cores available to this process, shared among local ranks)."""
     amp: bool = True
     """bfloat16 autocast on CUDA devices that support it (ignored elsewhere)."""
+    snapshot_steps: tuple[int, ...] = ()
+    """Steps at which the current (not the best) weights are also saved as a checkpoint of their own,
+    ``<out>.snapshots/step-NNNNNN`` (after a validation at that step), for curves over training such as
+    the experiment's memorisation curve. Use with ``patience=0`` to train past the best validation loss."""
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "snapshot_steps", tuple(sorted({int(s) for s in self.snapshot_steps})))
         checks = [
             (self.max_steps >= 1, "max_steps must be at least 1"),
             (self.max_minutes is None or self.max_minutes > 0, "max_minutes must be positive (or None)"),
@@ -80,6 +85,7 @@ class TrainConfig:
             (self.eval_batch_size >= 1, "eval_batch_size must be at least 1"),
             (self.patience >= 0, "patience must be >= 0 (0 = never stop early)"),
             (self.threads >= 0, "threads must be >= 0 (0 = all cores)"),
+            (all(int(s) >= 1 for s in self.snapshot_steps), "snapshot_steps must be at least 1"),
         ]
         for ok, message in checks:
             if not ok:

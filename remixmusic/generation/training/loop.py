@@ -275,7 +275,11 @@ class _Run:
                     bar.update(
                         task, completed=state.step, loss=f"{loss:.3f}", rate=f"{rate:,.0f}", eta=self._eta()
                     )
-                    if state.step % config.eval_interval == 0:
+                    if state.step in config.snapshot_steps:
+                        stopped_early = self._validate()
+                        self._save_snapshot()
+                        self._save()
+                    elif state.step % config.eval_interval == 0:
                         stopped_early = self._validate()
                         self._save()
                     for callback in self.callbacks:
@@ -377,6 +381,28 @@ class _Run:
             metrics={**self.meta, **_summary(state), **(final or {})},
             train_state=train_state,
             extra_files={METRICS_FILE: _jsonl(state.history), PLOT_FILE: _plot(state.history)},
+        )
+
+    def _save_snapshot(self) -> None:
+        """The current weights as a checkpoint of their own in :func:`snapshot_dir` (rank 0 only), with the
+        validation metrics just computed at this step."""
+        if not self.ddp.is_main:
+            return
+        state = self.state
+        valid = state.history[-1] if state.history else {}
+        metrics = {
+            **self.meta,
+            "step": state.step,
+            "tokens_seen": state.tokens_seen,
+            **{k: v for k, v in valid.items() if k.startswith("valid_")},
+        }
+        save_checkpoint(
+            snapshot_dir(self.out) / f"step-{state.step:06d}",
+            self.model,
+            self.tokenizer,
+            train_config=self.config.to_dict(),
+            dataset=self.dataset,
+            metrics=metrics,
         )
 
     def _restore(self) -> None:
@@ -483,6 +509,26 @@ def _evaluate(
         tokens=n_tokens,
         notes=notes,
     )
+
+
+def snapshot_dir(out: str | Path) -> Path:
+    """Where a run saving into ``out`` keeps the snapshots of ``TrainConfig.snapshot_steps``:
+    ``<out>.snapshots/`` beside it (a checkpoint folder is replaced whole at every save)."""
+    out = Path(out)
+    return out.parent / f"{out.name}.snapshots"
+
+
+@torch.no_grad()
+def evaluate_model(
+    model: MusicTransformer, sequences: Sequence[np.ndarray], tokenizer: RemiTokenizer, batch_size: int = 16
+) -> EvalResult:
+    """Held-out metrics of ``model`` on token ``sequences`` (each ``BOS ... EOS``), scored as training
+    scores its validation split: every token after BOS, from strided windows of ``block_size`` tokens.
+    Returns loss (nats/token), bits per token and bits per note (notes counted by the tokenizer)."""
+    device = next(model.parameters()).device
+    windows = eval_windows(list(sequences), model.config.block_size)
+    notes = count_notes(tokenizer, list(sequences))
+    return _evaluate(model, windows, notes, batch_size, tokenizer.pad_id, device, _Distributed())
 
 
 def _cpu_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
