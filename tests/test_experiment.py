@@ -212,9 +212,8 @@ TINY = {
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
-    from remixmusic.experiment.run import run_experiment
-
     from remixmusic.experiment import training_runs
+    from remixmusic.experiment.run import run_experiment
 
     out = tmp_path_factory.mktemp("experiment")
     config = ExperimentConfig(**TINY)
@@ -294,3 +293,33 @@ def test_cli_quick_options_fail_early(tmp_path):
     )
     assert result.exit_code != 0 and "n must be at least 1" in f"{result.output}{result.exception}"
     assert not (tmp_path / "x").exists()
+
+
+def test_the_example_notebook_runs_on_a_finished_run(tiny_run, tmp_path):
+    """``examples/experiment.ipynb`` in a fresh kernel, pointed at the tiny run (every stage cached): no
+    errors, the result's short display, the verdicts, a DataFrame and three pictures."""
+    from pathlib import Path
+
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    config, out, result, _ = tiny_run
+    nb = nbformat.read(Path(__file__).parent.parent / "examples" / "experiment.ipynb", as_version=4)
+    assert all(not c.outputs for c in nb.cells if c.cell_type == "code")  # committed without outputs
+    setup = next(c for c in nb.cells if c.cell_type == "code" and "ExperimentConfig().quick()" in c.source)
+    setup.source = (
+        "import json\nfrom remixmusic.experiment.config import ExperimentConfig\n"
+        "from remixmusic.experiment.run import run_experiment\n"
+        f"config = ExperimentConfig.from_dict(json.loads({json.dumps(json.dumps(config.to_dict()))}))\n"
+        f"OUT = {str(out)!r}"
+    )
+    nbclient.NotebookClient(
+        nb, timeout=240, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    text = "".join(o.get("text", "") for o in outputs)
+    assert all(a.outcome in text for a in result.answers)
+    rerun = [line for line in text.splitlines() if line.startswith("   ") and not line.startswith("   run ")]
+    assert not rerun  # every stage came from the cache
+    images = [o for o in outputs if "image/png" in o.get("data", {})]
+    assert len(images) == 3
+    assert any("<table" in o.get("data", {}).get("text/html", "") for o in outputs)
