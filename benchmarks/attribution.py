@@ -7,11 +7,11 @@ edits (changed, deleted, passing and ornament notes); copies hidden in an inner 
 (random walks, shuffled reference melodies); and 1, 2 and 4-bar patchworks. The reference index is the
 corpus's train split. Printed per set: passage recall with the true source (exact copies of 10 notes or
 more whose pattern occurs in one reference piece, and all), note precision, median boundary error,
-source accuracy, copied coverage on null sets, and the recombination granularity recovered for
-patchworks.
+source accuracy, copied coverage on null sets, and analysis time per query piece (ms/piece).
 
     python benchmarks/attribution.py                    # essen, the default sizes
-    python benchmarks/attribution.py --dataset oneills --n 60
+    python benchmarks/attribution.py --dataset oneills --n 60 --seed 2 --null 200
+    python benchmarks/attribution.py --match max_chains=512   # a MatchConfig override
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -85,13 +86,34 @@ def unique_fragments(index: Index, maker: PlantedSetMaker, planted: Sequence[Pla
     return out
 
 
+def _value(text: str) -> Any:
+    """A ``--match`` value: an int, a float, a bool or ``None`` when it reads as one, else the text."""
+    low = text.lower()
+    if low in ("true", "false"):
+        return low == "true"
+    if low == "none":
+        return None
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--dataset", default="essen")
     ap.add_argument("--n", type=int, default=100, help="planted queries (3 fragments each)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--jobs", type=int, default=1)
+    ap.add_argument("--null", type=int, default=None, help="null pieces (default: n / 2)")
+    ap.add_argument(
+        "--match", action="append", default=[], metavar="FIELD=VALUE",
+        help="a MatchConfig override (repeatable), e.g. --match max_chains=256",
+    )
     args = ap.parse_args()
+    overrides: dict[str, Any] = {k: _value(v) for k, v in (item.split("=", 1) for item in args.match)}
 
     t0 = time.perf_counter()
     ds = load_dataset(args.dataset)
@@ -104,16 +126,19 @@ def main() -> None:
         "exact": maker.make_planted(args.n),
         "varied (1-3 edits)": maker.make_planted(args.n // 2, max_edits=3, edit_share=1.0),
         "inner voice": maker.make_inner_voice(args.n // 4),
-        "null (random, shuffled)": maker.make_null(args.n // 2),
+        "null (random, shuffled)": maker.make_null(args.null if args.null is not None else args.n // 2),
     }
     for name, planted in sets.items():
         t = time.perf_counter()
-        report = analyze([p.piece for p in planted], index, originality=False, jobs=args.jobs, show_progress=False)
+        report = analyze(
+            [p.piece for p in planted], index, originality=False, jobs=args.jobs, show_progress=False, **overrides
+        )
         found = found_passages(report, len(planted))
         elapsed = time.perf_counter() - t
+        per_piece = f"{1000 * elapsed / max(len(planted), 1):.0f} ms/piece"
         if name.startswith("null"):
             s = score_attribution(planted, found)
-            print(f"{name:24s} copied coverage {s.copied_coverage:.4f}  ({len(planted)} pieces, {elapsed:.1f} s)")
+            print(f"{name:24s} copied coverage {s.copied_coverage:.4f}  ({len(planted)} pieces, {per_piece})")
             continue
         uniq = unique_fragments(index, maker, planted)
         if name == "exact":
@@ -132,7 +157,7 @@ def main() -> None:
         print(
             f"{name:24s} recall {s.recall:.3f}  precision {s.note_precision:.3f}  "
             f"boundary error median {s.median_boundary_error:.1f} notes  source accuracy "
-            f"{s.source_accuracy:.3f}  ({s.n_fragments} fragments, {elapsed:.1f} s)"
+            f"{s.source_accuracy:.3f}  ({s.n_fragments} fragments, {per_piece})"
         )
 
 

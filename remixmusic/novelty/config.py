@@ -122,12 +122,16 @@ class MatchConfig:
     ``max_seed_occurrences``: seeds found more often than this are skipped. ``max_edits``: most note
     edits (insertions, deletions, changes) of a varied copy. ``edit_rate``: at most one edit per
     ``1 / edit_rate`` notes. ``extension``: notes an alignment may extend a seed chain on each side.
-    ``max_chains``: seed chains aligned per line (those with the longest exact parts).
+    ``max_chains``: seed chains aligned per line (first those with two seed runs or one run as long as an
+    exact match, then lone seeds; the longest exact parts first in each).
     ``false_copies``: the expected number of chance copies per query piece that the information test
     allows (an E-value, as in BLAST: Karlin & Altschul 1990). A passage of ``b`` bits turns up by chance
     about ``n * m * 2**-b`` times between ``n`` reference and ``m`` query symbols, so a piece's copies need
     ``b >= max(min_bits, log2(n * m / false_copies))``: longer queries and larger references ask for more
-    information, which keeps false copies rare in both.
+    information, which keeps false copies rare in both. A varied copy's ``b`` is its bit score: the
+    information of the reference symbols the query reproduces (not those its edits spoil), less ``log2``
+    of the number of edit patterns it could have had (see :mod:`remixmusic.novelty.edits`), so the
+    freedom of the edit search is paid for and the bound holds for varied copies too.
 
     Raises:
         ConfigError: a count below its minimum (1, or 0 for ``max_edits`` and ``extension``), negative
@@ -141,11 +145,11 @@ class MatchConfig:
     df_cap: int = _count(2000)
     near: bool = _bool(True)
     seed_length: int | None = _count(None)
-    max_seed_occurrences: int = _count(64)
+    max_seed_occurrences: int = _count(256)
     max_edits: int = _count(2, minimum=0)
     edit_rate: float = _number(0.2, 0.0, 1.0, low_open=True)
     extension: int = _count(8, minimum=0)
-    max_chains: int = _count(64)
+    max_chains: int = _count(128)
     false_copies: float = _number(0.05, 0.0, low_open=True)
 
     def __post_init__(self) -> None:

@@ -129,12 +129,24 @@ class SymbolModel:
         """Information content (bits) of passages ``stream[starts[k] : starts[k] + lengths[k]]`` under the
         long-term model with the passage's own short-term cache (module docstring); vectorized over all
         passages at once."""
+        lengths = np.asarray(lengths, dtype=np.int64)
+        per_symbol = self.symbol_bits(stream, starts, lengths)
+        out = np.zeros(len(lengths))
+        np.add.at(out, np.repeat(np.arange(len(lengths)), lengths), per_symbol)
+        return out
+
+    def symbol_bits(self, stream: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        """The information (bits) of every symbol of passages ``stream[starts[k] : starts[k] + lengths[k]]``
+        in its passage's context, passages concatenated (``lengths.sum()`` values): what
+        :meth:`passage_bits` sums, for scoring only some symbols of a passage (those of a varied copy
+        that its query agrees with)."""
         stream = np.asarray(stream, dtype=np.int64)
         starts = np.asarray(starts, dtype=np.int64)
         lengths = np.asarray(lengths, dtype=np.int64)
-        out = np.zeros(len(starts))
+        out = np.zeros(int(lengths.sum()))
+        first = np.cumsum(lengths) - lengths  # where each passage's symbols begin in ``out``
         has = lengths > 0
-        out[has] = -np.log2(self.unigram(stream[starts[has]]))
+        out[first[has]] = -np.log2(self.unigram(stream[starts[has]]))
         n_pairs = np.maximum(lengths - 1, 0)
         total = int(n_pairs.sum())
         if total == 0:
@@ -150,7 +162,7 @@ class SymbolModel:
         t_ctx = _earlier((group, prev), step, c_pair == 0)
         with np.errstate(invalid="ignore", divide="ignore"):
             p = np.where(n_ctx > 0, (c_pair + t_ctx * p_long) / (n_ctx + t_ctx), p_long)
-        np.add.at(out, group, -np.log2(p))
+        out[np.repeat(first, n_pairs) + step + 1] = -np.log2(p)
         return out
 
     def sample(self, lengths: np.ndarray, rng: np.random.Generator) -> list[np.ndarray]:

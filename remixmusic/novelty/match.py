@@ -13,8 +13,9 @@ Three questions, for every note of every line of the query:
    reach, in bits (:mod:`remixmusic.information`; the bit-score criterion of sequence search, with a
    short-term model so a passage that repeats itself is cheap). A long match below that information, or
    one that many reference pieces contain (document frequency ``>= stock_df``: cadences, common
-   formulas), is a stock idiom, not a quotation of one piece. Varied copies must pass the same
-   information test on their reference passage.
+   formulas), is a stock idiom, not a quotation of one piece. Varied copies must pass the same test
+   with their bit score: the information of the reference symbols they reproduce, less the freedom of
+   their edits (:mod:`remixmusic.novelty.edits`).
 3. *Is it a varied copy?* Short exact seeds that sit on one reference line are chained and extended by a
    banded edit alignment on notes, so an added passing note, a dropped or a changed note costs one edit.
 
@@ -248,7 +249,12 @@ class Matcher(VariedCopies):
                 (stock if m.stock else copied)[m.notes] = True
             if self.config.near:
                 found = self._varied(li, stream, piece, stats[3], stats[4])
-                exact = [(m.start, m.start + m.n_notes, m.sources) for m in matches if m.line == li]
+                cap = self.config.max_seed_occurrences
+                exact = []
+                for m in matches:
+                    if m.line == li:
+                        lo = int(lm.sa_lo[m.start])
+                        exact.append((m.start, m.start + m.n_notes, index.sa[lo : min(int(lm.sa_hi[m.start]), lo + cap)]))
                 varied.extend(merge_copies(self, li, stream, piece, exact, found))
         if any(len(c) for c in cover_note):
             note = np.concatenate(cover_note)

@@ -1,16 +1,16 @@
-"""Varied copies: seeds, chains and banded note alignment, with edit scripts.
+"""Varied copies: seeds, chains and banded note alignment.
 
 An exact match stops at the first changed note; a varied copy survives a few edits. Following the
 seed-and-extend design of sequence search (BLAST: Altschul et al. 1990), short exact seeds (the
 ``seed_length``-symbol prefixes of the matching statistics) that sit on one reference line are chained
-in query order (co-linear runs on nearby diagonals), and each chain is extended by a banded edit
-alignment on notes (Levenshtein distance over notes, as in the melodic edit distance of Mongeau &
-Sankoff 1990): two notes agree when their pitches relative to the chain's anchor are equal (``rhythm``
-and ``contour`` ignore pitch) and their onsets, the reference's scaled by the chain's tempo ratio, are
-within a quarter of the query's median inter-onset interval. The edits of each copy are then grouped:
-a changed note, a deleted note, an inserted note, a passing note (one inserted note between two
-aligned notes, its pitch strictly between theirs) and an ornament (notes inserted inside one reference
-inter-onset interval: a turn, a trill, grace notes) each count as one edit.
+in query order (co-linear runs on nearby diagonals; chains with two hits first, as in Gapped BLAST,
+Altschul et al. 1997), and each chain is extended by a banded edit alignment on notes (Levenshtein
+distance over notes, as in the melodic edit distance of Mongeau & Sankoff 1990): two notes agree when
+their pitches relative to the chain's anchor are equal (``rhythm`` and ``contour`` ignore pitch) and
+their onsets, the reference's scaled by the chain's tempo ratio, are within a quarter of the query's
+median inter-onset interval. The edits of each copy are grouped (a changed, deleted or inserted note, a
+passing note, an ornament: one edit each) and the copy is scored by the information it reproduces less
+the freedom of its edits (:mod:`remixmusic.novelty.edits`), against the matcher's information threshold.
 
 :class:`VariedCopies` is a mixin of :class:`~remixmusic.novelty.match.Matcher` (it uses the matcher's
 index, config, symbol model and information threshold).
@@ -18,13 +18,13 @@ index, config, symbol model and information threshold).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from remixmusic._util.arrays import ramp
 from remixmusic.music.notes import Piece
+from remixmusic.novelty.edits import EditScript, edit_script, script_bits, within_budget
 from remixmusic.novelty.matches import _PITCHLESS, _TEMPO_FREE, Source, VariedMatch
 from remixmusic.novelty.symbols import Stream
 
@@ -46,6 +46,27 @@ class VariedCopies:
     def _source(self, slot: int, n_notes: int, query_pitch: int) -> Source:
         raise NotImplementedError
 
+    def copy_bits(self, slot: int, script: EditScript) -> float:
+        """The bit score of a varied copy whose reference passage starts at ``slot`` (see the module
+        docstring): the information of the reference symbols the query reproduces, less ``log2`` of the
+        number of edit scripts of its length and edit count (:func:`script_bits`). A symbol is reproduced
+        when the notes its pitch part reads (its first note and, from order 1, the next) agree and the
+        notes its timing part reads (all ``order + 1``) are at their times: a note changed in pitch only
+        spoils the two intervals around it, not the rhythm around it."""
+        order = self.index.order
+        agree, timed = script.ref_agree, script.ref_timed
+        n_sym = max(len(agree) - order, 0)
+        penalty = script_bits(len(agree), script.n_edits)
+        if n_sym == 0:
+            return -penalty
+        text = np.asarray(self.index.text[slot : slot + n_sym])
+        per = self.model.symbol_bits(text, np.array([0]), np.array([n_sym]))
+        pitch_notes = 1 + min(order, 1) if self.index.invariance not in _PITCHLESS else order + 1
+        ok = np.ones(n_sym, bool)
+        for k in range(order + 1):
+            ok &= (agree if k < pitch_notes else timed)[k : k + n_sym]
+        return float(per[ok].sum()) - penalty
+
     def _varied(
         self, li: int, stream: Stream, piece: Piece, lo_d: np.ndarray, hi_d: np.ndarray
     ) -> list[VariedMatch]:
@@ -53,8 +74,8 @@ class VariedCopies:
 
         Seeds are the occurrences of the ``seed_length``-symbol prefix at every query position (skipped
         where there are more than ``max_seed_occurrences``); seeds on one diagonal form an exact run;
-        runs on one reference line, in query order, with diagonals at most ``max_edits`` apart and a
-        small gap form a chain. Each chain is aligned once, all chains together.
+        runs on one reference line, in query order, with diagonals a few notes apart and a small gap form
+        a chain (:func:`_chains`). Each chain is aligned once, all chains together.
         """
         index = self.index
         order = index.order
@@ -71,24 +92,13 @@ class VariedCopies:
         run_q, run_slot = q[new], slot[new]
         run_end = np.r_[q[np.flatnonzero(new)[1:] - 1], q[-1]] + self.seed_length + order  # notes, exclusive
         run_line = index.line_of(run_slot)
-        o = np.lexsort((run_q, run_line))
-        run_q, run_slot, run_end, run_line = run_q[o], run_slot[o], run_end[o], run_line[o]
-        run_diag = run_slot - run_q
-        # A run continues the chain of the run before it when both are on one reference line, further on,
-        # on a diagonal at most ``raw`` notes away and starting within ``raw + order + 1`` notes of that
-        # run's end: ``raw`` (twice the edit budget) note insertions or deletions, since an ornament
-        # inserts several notes as one edit, and one edit breaks the ``order + 1`` symbols that see it.
-        raw = 2 * self.config.max_edits
-        link = (
-            (run_line[1:] == run_line[:-1])
-            & (run_q[1:] <= run_end[:-1] + raw + order + 1)
-            & (np.abs(np.diff(run_diag)) <= raw)
-            & (run_slot[1:] > run_slot[:-1])
-        )
-        first = np.flatnonzero(np.r_[True, ~link])
-        last = np.r_[first[1:] - 1, len(run_q) - 1]
-        # Align only the chains with the longest exact parts (near-duplicate-rich corpora give many).
-        top = np.argsort(-(run_end[last] - run_q[first]), kind="stable")[: self.config.max_chains]
+        first, last, n_runs = _chains(run_q, run_slot, run_end, run_line, 2 * self.config.max_edits, order)
+        # Align at most ``max_chains`` (near-duplicate-rich corpora give thousands of lone seeds): first
+        # those with two hits (Gapped BLAST's two-hit method, Altschul et al. 1997: two seed runs, or one
+        # run as long as an exact match), then lone seeds, the longest exact parts first in each.
+        span = run_end[last] - run_q[first]
+        two_hit = (n_runs >= 2) | (span >= self.min_length + order)
+        top = np.lexsort((-span, ~two_hit))[: self.config.max_chains]
         first, last = first[top], last[top]
         return self._align(
             li,
@@ -101,6 +111,43 @@ class VariedCopies:
             run_end[last],
             run_line[first],
         )
+
+    def _agreement(
+        self,
+        q_pitch: np.ndarray,
+        q_onset: np.ndarray,
+        tol: float,
+        qa: np.ndarray,
+        sa: np.ndarray,
+        q_from: np.ndarray,
+        s_from: np.ndarray,
+        nq: np.ndarray,
+        ns: np.ndarray,
+        scale: np.ndarray,
+        step: int = 1,
+    ) -> np.ndarray:
+        """Agreement of query and reference notes for a batch of chains, all at once: ``(chains, max nq,
+        max ns)`` int8 over query notes ``q_from + step * i`` (``i < nq``) and reference slots ``s_from +
+        step * j`` (``j < ns``; ``step`` -1 reads backwards); 2 where notes agree (pitch relative to the
+        anchors ``qa``/``sa``, onset relative to them with the reference's scaled by ``scale``, within
+        ``tol``), 1 where only the onsets do, 0 otherwise and outside the ``nq`` x ``ns`` block."""
+        index = self.index
+        rows, cols = np.arange(max(int(nq.max()), 1)), np.arange(max(int(ns.max()), 1))
+        q_in, s_in = rows < nq[:, None], cols < ns[:, None]
+        qi = np.clip(q_from[:, None] + step * rows, 0, len(q_pitch) - 1)
+        si = np.clip(s_from[:, None] + step * cols, 0, len(index.pitch) - 1)
+        qt = q_onset[qi] - q_onset[qa][:, None]
+        s_onset = np.asarray(index.onset[si.ravel()]).reshape(si.shape).astype(np.float64)
+        st = (s_onset - np.asarray(index.onset[sa]).astype(np.float64)[:, None]) * scale[:, None]
+        timed = (np.abs(qt[:, :, None] - st[:, None, :]) <= tol) & q_in[:, :, None] & s_in[:, None, :]
+        code = timed.astype(np.int8)
+        if index.invariance in _PITCHLESS:
+            return code * 2
+        qp = q_pitch[qi] - q_pitch[qa][:, None]
+        s_pitch = np.asarray(index.pitch[si.ravel()]).reshape(si.shape).astype(np.int64)
+        sp = s_pitch - np.asarray(index.pitch[sa]).astype(np.int64)[:, None]
+        code += timed & (qp[:, :, None] == sp[:, None, :])
+        return code
 
     def _align(
         self,
@@ -132,38 +179,32 @@ class VariedCopies:
         q_hi = np.minimum(n_q, q_end + ext)
         s_lo = np.maximum(line_start, sa - ext - budget)
         s_hi = np.minimum(line_end, s_last + (q_end - q_last) + ext + budget)
-        # Tempo ratio from the anchor to the last exact note of the chain (exact on both sides).
-        s_core = s_last + (q_end - 1 - q_last)
+        # Tempo ratio from the anchor to the last but one note of the chain's exact part: the last one is
+        # fixed only by a snapped inter-onset ratio, and it may be the first note after a copy.
+        q_core = np.maximum(q_end - 1 - index.order // 2, qa + 1)
+        q_core = np.where(q_core < q_end, q_core, q_end - 1)
+        s_core = s_last + (q_core - q_last)
         scale = np.ones(len(qa))
         if index.invariance in _TEMPO_FREE:
             span_s = np.asarray(index.onset[s_core]) - np.asarray(index.onset[sa])
-            span_q = q_onset[q_end - 1] - q_onset[qa]
+            span_q = q_onset[q_core] - q_onset[qa]
             scale = np.where(span_s > 0, span_q / np.maximum(span_s, 1), 1.0)
-        fq, fs = int((q_hi - qa).max()), int((s_hi - sa).max())
-        bq, bs = int((qa - q_lo).max()), int((sa - s_lo).max())
-        fwd = np.zeros((len(qa), fq, fs), bool)
-        back = np.zeros((len(qa), max(bq, 1), max(bs, 1)), bool)
-        windows: list[np.ndarray] = []  # per chain: agreement of query x reference notes in its window
-        for c in range(len(qa)):
-            s_pitch = np.asarray(index.pitch[s_lo[c] : s_hi[c]]).astype(np.int64)
-            s_onset = np.asarray(index.onset[s_lo[c] : s_hi[c]]).astype(np.float64)
-            a = sa[c] - s_lo[c]
-            qt = q_onset[q_lo[c] : q_hi[c]] - q_onset[qa[c]]
-            st = (s_onset - s_onset[a]) * scale[c]
-            same = np.abs(qt[:, None] - st[None, :]) <= tol
-            if index.invariance not in _PITCHLESS:
-                qp = q_pitch[q_lo[c] : q_hi[c]] - q_pitch[qa[c]]
-                same &= qp[:, None] == (s_pitch - s_pitch[a])[None, :]
-            qa_w = qa[c] - q_lo[c]
-            f = same[qa_w:, a:]
-            fwd[c, : f.shape[0], : f.shape[1]] = f
-            r = same[:qa_w, :a][::-1, ::-1]
-            back[c, : r.shape[0], : r.shape[1]] = r
-            windows.append(same)
         # Raw (note) edits may exceed the budget: an ornament inserts several notes but is one edit.
         raw = 2 * budget
-        fwd_i, fwd_j, fwd_e = _extend(fwd, q_hi - qa, s_hi - sa, np.full(len(qa), raw))
-        back_i, back_j, back_e = _extend(back, qa - q_lo, sa - s_lo, raw - fwd_e)
+        n = len(qa)
+        fwd_i, fwd_j, fwd_e, back_i, back_j, back_e = (np.zeros(n, np.int64) for _ in range(6))
+        fq, fs, bq, bs = q_hi - qa, s_hi - sa, qa - q_lo, sa - s_lo
+        args = (q_pitch, q_onset, tol)
+        for batch in _batches(fq + bq, fs + bs):
+            anchors = (qa[batch], sa[batch])
+            fwd = self._agreement(*args, *anchors, *anchors, fq[batch], fs[batch], scale[batch]) == 2
+            f_i, f_j, f_e = _extend(fwd, fq[batch], fs[batch], np.full(len(batch), raw))
+            back = self._agreement(
+                *args, *anchors, qa[batch] - 1, sa[batch] - 1, bq[batch], bs[batch], scale[batch], step=-1
+            ) == 2
+            b_i, b_j, b_e = _extend(back, bq[batch], bs[batch], raw - f_e)
+            fwd_i[batch], fwd_j[batch], fwd_e[batch] = f_i, f_j, f_e
+            back_i[batch], back_j[batch], back_e[batch] = b_i, b_j, b_e
         raw_edits = fwd_e + back_e
         start, end = qa - back_i, qa + fwd_i
         s_first, s_stop = sa - back_j, sa + fwd_j
@@ -177,28 +218,34 @@ class VariedCopies:
         bits = np.zeros(len(qa))
         bits[maybe] = self.model.passage_bits(np.asarray(index.text[at]), np.cumsum(n_sym) - n_sym, n_sym)
         found: dict[int, EditScript] = {}
-        for c in maybe[bits[maybe] >= self._bits_now]:
-            win = windows[c][start[c] - q_lo[c] : end[c] - q_lo[c], s_first[c] - s_lo[c] : s_stop[c] - s_lo[c]]
+        take = maybe[bits[maybe] >= self._bits_now]  # the whole passage's bits bound the copy's score
+        windows: dict[int, np.ndarray] = {}  # per candidate, its passages: 2 agree, 1 in time only, 0 not
+        for batch in _batches(end[take] - start[take], s_stop[take] - s_first[take]):
+            c = take[batch]
+            code = self._agreement(
+                *args, qa[c], sa[c], start[c], s_first[c], end[c] - start[c], s_stop[c] - s_first[c], scale[c]
+            )
+            windows.update((int(k), code[i, : end[k] - start[k], : s_stop[k] - s_first[k]]) for i, k in enumerate(c))
+        for c in take:
+            win = windows[int(c)]
             q_seg = q_pitch[start[c] : end[c]]
-            script = edit_script(win, q_seg, q_onset[start[c] : end[c]])
+            script = edit_script(win == 2, q_seg, q_onset[start[c] : end[c]], win >= 1)
             if script.n_edits > budget:  # keep the best part within the budget, cut at agreeing notes
-                part = within_budget(win, q_seg, budget)
+                part = within_budget(win == 2, q_seg, budget, win >= 1)
                 if part is None:
                     continue
                 qa_, qb_, sa_, sb_, script = part
                 end[c], start[c] = start[c] + qb_, start[c] + qa_
                 s_stop[c], s_first[c] = s_first[c] + sb_, s_first[c] + sa_
-                n = max(int(s_stop[c] - s_first[c]) - index.order, 0)
-                text = np.asarray(index.text[s_first[c] : s_first[c] + n])
-                bits[c] = float(self.model.passage_bits(text, np.array([0]), np.array([n]))[0])
-                if bits[c] < self._bits_now:
-                    continue
             span = int(end[c] - start[c])
-            if (
+            if not (
                 0 < script.n_edits <= budget
                 and script.n_edits <= max(1, self.config.edit_rate * span)
                 and script.agreements >= min_notes
             ):
+                continue
+            bits[c] = self.copy_bits(int(s_first[c]), script)
+            if bits[c] >= self._bits_now:
                 found[int(c)] = script
         # Best first (most agreeing notes, then fewest edits, then most information). One overlapping a
         # better one by more than half its span is not a copy of its own: it is another source of that
@@ -237,134 +284,67 @@ class VariedCopies:
 
 
 
-@dataclass
-class EditScript:
-    """The edits of a varied copy, from a note alignment (query vs reference passage).
+def _chains(
+    run_q: np.ndarray, run_slot: np.ndarray, run_end: np.ndarray, run_line: np.ndarray, raw: int, order: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Chains of exact seed runs: the first and the last run of each (indices into the run arrays, which
+    are sorted by diagonal ``run_slot - run_q`` and then by ``run_q``).
 
-    ``ops``: ``(kind, query position, reference position)`` per edit, positions relative to the passage
-    starts (-1 where a side has no note): ``change`` (a note at another pitch or time), ``deletion`` (a
-    reference note missing), ``insertion``, ``passing`` (one inserted note between two aligned notes,
-    its pitch strictly between theirs) and ``ornament`` (two or more notes inserted inside one reference
-    inter-onset interval: a turn, trill or grace group), each counted as one edit. ``agreements``:
-    aligned notes that agree.
-    """
-
-    ops: list[tuple[str, int, int]]
-    agreements: int
-
-    @property
-    def n_edits(self) -> int:
-        return len(self.ops)
-
-    def text(self, offset: int = 0) -> str:
-        """``kind@query line position`` per edit, ``;``-separated (positions shifted by ``offset``)."""
-        return ";".join(f"{k}@{q + offset if q >= 0 else 'r' + str(r)}" for k, q, r in self.ops)
-
-
-def edit_script(same: np.ndarray, q_pitch: np.ndarray, q_onset: np.ndarray) -> EditScript:
-    """The fewest-edit alignment of a query passage with a reference passage (Levenshtein distance on
-    notes, as in the melodic edit distance of Mongeau & Sankoff 1990, with unit costs) and its edits
-    grouped as in :class:`EditScript`. ``same``: (query notes, reference notes) agreement matrix; the
-    alignment is global over the two passages."""
-    raw = _path(same)
-    ops = [op for op, _, _ in _groups(raw, q_pitch)]
-    return EditScript(ops, sum(kind == "agree" for kind, _, _ in raw))
-
-
-def within_budget(
-    same: np.ndarray, q_pitch: np.ndarray, budget: int
-) -> tuple[int, int, int, int, EditScript] | None:
-    """The longest part of an alignment with at most ``budget`` grouped edits, cut at agreeing notes:
-    ``(query start, query end, reference start, reference end, script)`` relative to ``same``'s rows and
-    columns (ends exclusive), or ``None`` when no part keeps an edit between agreeing notes."""
-    raw = _path(same)
-    groups = _groups(raw, q_pitch)
-    if not groups:
-        return None
-    bounds = [(lo, hi) for _, lo, hi in groups]  # raw-path index spans of each grouped edit
-    best: tuple[int, int] | None = None
-    for k in range(len(bounds) - min(budget, len(bounds)) + 1):
-        take = bounds[k : k + budget] if budget else []
-        if not take:
+    A run continues a chain from its *predecessor*: the run that ends last among those on the same
+    reference line that start earlier in the query and in the reference, lie on a diagonal at most
+    ``raw`` notes away (``raw`` note insertions or deletions: twice the edit budget, since an ornament
+    inserts several notes as one edit) and end at most ``raw + order + 1`` notes before it starts (one
+    edit breaks the ``order + 1`` symbols that see it). Each of the ``2 * raw + 1`` diagonals is searched
+    on its own, so a tune that repeats a part (another run of the same query notes on a far diagonal of
+    the same line) does not cut the chain. A chain is a run with its successors; its last run is the
+    one that ends last. Returns the first and last run of each chain and its number of runs."""
+    n = len(run_q)
+    diag = run_slot - run_q
+    width = int(run_q.max()) + 2 if n else 1
+    key = (diag - (int(diag.min()) if n else 0) + raw) * width + run_q  # sorted, as the runs are
+    pred = np.full(n, -1, np.int64)
+    pred_end = np.full(n, -1, np.int64)
+    for shift in sorted(range(-raw, raw + 1), key=abs):
+        at = np.searchsorted(key, key + shift * width, side="left") - 1
+        p = np.maximum(at, 0)
+        ok = (
+            (at >= 0)
+            & (diag[p] == diag + shift)
+            & (run_line[p] == run_line)
+            & (run_q[p] < run_q)
+            & (run_slot[p] < run_slot)
+            & (run_end[p] + raw + order + 1 >= run_q)
+            & (run_end[p] > pred_end)
+        )
+        pred[ok], pred_end[ok] = p[ok], run_end[p[ok]]
+    root = np.where(pred >= 0, pred, np.arange(n))
+    while True:
+        nxt = root[root]
+        if np.array_equal(nxt, root):
             break
-        lo = bounds[k - 1][1] if k > 0 else 0
-        hi = bounds[k + budget][0] if k + budget < len(bounds) else len(raw)
-        agree = [t for t in range(lo, hi) if raw[t][0] == "agree"]
-        if not agree:
-            continue
-        first, last = agree[0], agree[-1]
-        if first > take[0][0] or last < take[-1][1] - 1:
-            continue  # the kept edits must lie between agreeing notes
-        n = sum(raw[t][0] == "agree" for t in range(first, last + 1))
-        if best is None or n > best[1] - best[0]:
-            best = (first, last + 1)
-    if best is None:
-        return None
-    first, last = best[0], best[1] - 1
-    qa, qb = raw[first][1], raw[last][1] + 1
-    sa, sb = raw[first][2], raw[last][2] + 1
-    return qa, qb, sa, sb, edit_script(same[qa:qb, sa:sb], q_pitch[qa:qb], np.zeros(0))
+        root = nxt
+    o = np.lexsort((run_end, root))
+    tail = np.r_[root[o][1:] != root[o][:-1], True]
+    last = o[tail]
+    runs = np.diff(np.r_[-1, np.flatnonzero(tail)])
+    return root[last], last, runs
 
 
-def _path(same: np.ndarray) -> list[tuple[str, int, int]]:
-    """A fewest-edit alignment path as ``(kind, query row, reference column)`` steps in order: ``agree``,
-    ``change``, ``insertion`` (column: the reference note before it) or ``deletion`` (row -1)."""
-    n, m = same.shape
-    dist = np.zeros((n + 1, m + 1), np.int64)
-    dist[:, 0] = np.arange(n + 1)
-    dist[0, :] = np.arange(m + 1)
-    for i in range(1, n + 1):
-        diag = dist[i - 1, :-1] + ~same[i - 1]
-        row = np.empty(m + 1, np.int64)
-        row[0] = i
-        row[1:] = np.minimum(dist[i - 1, 1:] + 1, diag)
-        dist[i] = np.arange(m + 1) + np.minimum.accumulate(row - np.arange(m + 1))
-    raw: list[tuple[str, int, int]] = []
-    i, j = n, m
-    while i > 0 or j > 0:
-        if i > 0 and j > 0 and dist[i, j] == dist[i - 1, j - 1] + (not same[i - 1, j - 1]):
-            raw.append(("agree" if same[i - 1, j - 1] else "change", i - 1, j - 1))
-            i, j = i - 1, j - 1
-        elif i > 0 and dist[i, j] == dist[i - 1, j] + 1:
-            raw.append(("insertion", i - 1, j - 1))
-            i -= 1
-        else:
-            raw.append(("deletion", -1, j - 1))
-            j -= 1
-    raw.reverse()
-    return raw
+WINDOW_CELLS = 1 << 21
+"""Most query x reference note pairs of one batch of chains aligned together (bounds the memory)."""
 
 
-def _groups(raw: list[tuple[str, int, int]], q_pitch: np.ndarray) -> list[tuple[tuple[str, int, int], int, int]]:
-    """Grouped edits of a path: ``((kind, query position, reference position), first step, end step)``;
-    a run of insertions is one ``ornament`` (two or more notes) or a ``passing`` note (one note between
-    two neighbours, its pitch strictly between theirs) or a plain ``insertion``."""
-    out: list[tuple[tuple[str, int, int], int, int]] = []
-    k = 0
-    while k < len(raw):
-        kind, qi, rj = raw[k]
-        if kind == "agree":
-            k += 1
-            continue
-        if kind != "insertion":
-            out.append(((kind, qi, rj), k, k + 1))
-            k += 1
-            continue
-        end = k
-        while end < len(raw) and raw[end][0] == "insertion":
-            end += 1
-        first, last = raw[k][1], raw[end - 1][1]
-        before, after = first - 1, last + 1
-        if end - k >= 2:
-            group = "ornament"
-        elif before >= 0 and after < len(q_pitch) and (
-            min(q_pitch[before], q_pitch[after]) < q_pitch[first] < max(q_pitch[before], q_pitch[after])
-        ):
-            group = "passing"
-        else:
-            group = "insertion"
-        out.append(((group, first, rj), k, end))
-        k = end
+def _batches(wq: np.ndarray, ws: np.ndarray) -> list[np.ndarray]:
+    """Chains in batches of similar window sizes (``wq`` x ``ws`` notes), smallest first, each with at
+    most :data:`WINDOW_CELLS` cells once padded to its largest window (or a single chain)."""
+    order = np.argsort(wq * ws, kind="stable")
+    out, start = [], 0
+    while start < len(order):
+        rest = order[start:]
+        cells = np.arange(1, len(rest) + 1) * np.maximum.accumulate(wq[rest]) * np.maximum.accumulate(ws[rest])
+        take = max(1, int(np.searchsorted(cells, WINDOW_CELLS, side="right")))
+        out.append(rest[:take])
+        start += take
     return out
 
 
@@ -421,50 +401,54 @@ def merge_copies(
     li: int,
     stream: Stream,
     piece: Piece,
-    exact: list[tuple[int, int, list[Source]]],
+    exact: list[tuple[int, int, np.ndarray]],
     varied: list[VariedMatch],
 ) -> list[VariedMatch]:
     """The varied copies of one line after joining pieces of one copy: exact matches and varied copies
     that follow each other along the query line and along one reference line, at consistent offsets
     (the gaps differ by at most twice the edit budget), are realigned as one passage; the join is kept
     when it passes the varied-copy tests (edits, edit rate, agreeing notes, information), and it then
-    replaces the varied copies it joined. ``exact``: ``(start, end, sources)`` of the line's exact
-    matches (line positions)."""
+    replaces the varied copies it joined. ``exact``: ``(start, end, slots)`` of the line's exact
+    matches (line positions, and the reference slots where each occurs: every occurrence, since a tune
+    that repeats a part holds a match at several offsets and only one of them continues the copy)."""
     index, budget = finder.index, finder.config.max_edits
     raw = 2 * budget
     segs = []  # (q0, q1, s0, s1, varied id or -1)
     # An order-2 exact match does not fix its last note's pitch: leave that note to the realignment.
     free = 1 if index.invariance == "transposed+tempo" else 0
-    for q0, q1, sources in exact:
-        for s in sources:
-            if s.slot >= 0 and s.n_notes:
-                segs.append((q0, q1 - free, s.slot, s.slot + s.n_notes - free, -1))
+    for q0, q1, slots in exact:
+        for slot in np.asarray(slots, np.int64).tolist():
+            segs.append((q0, q1 - free, slot, slot + (q1 - q0) - free, -1))
     for k, v in enumerate(varied):
-        s = v.source
-        if s.slot >= 0 and s.n_notes:
-            segs.append((v.start, v.end, s.slot, s.slot + s.n_notes, k))
+        for s in v.sources:
+            if s.slot >= 0 and s.n_notes:
+                segs.append((v.start, v.end, s.slot, s.slot + s.n_notes, k))
     if len(segs) < 2:
         return varied
     arr = np.asarray(segs, np.int64)
     ref_line = index.line_of(arr[:, 2])
+    shared = np.unique(ref_line, return_counts=True)
+    keep = np.isin(ref_line, shared[0][shared[1] >= 2])  # a join needs two segments on one line
+    arr, ref_line = arr[keep], ref_line[keep]
     order = np.lexsort((arr[:, 2], arr[:, 0], ref_line))
     chains: list[list[int]] = []
+    open_from = 0  # chains before this index are on earlier reference lines
     for i in order:
-        q0, q1, s0, s1, _ = arr[i]
-        if chains:
-            c = chains[-1]
+        q0, q1, s0, _, _ = arr[i]
+        if chains and ref_line[chains[-1][0]] != ref_line[i]:
+            open_from = len(chains)
+        best, best_gap = -1, raw + 1
+        for k in range(open_from, len(chains)):
+            c = chains[k]
             cq0, cq1 = arr[c, 0].min(), arr[c, 1].max()
             cs0, cs1 = arr[c, 2].min(), arr[c, 3].max()
-            if (
-                ref_line[c[0]] == ref_line[i]
-                and q1 > cq1
-                and cq0 <= q0 <= cq1 + raw + 1
-                and cs0 <= s0 <= cs1 + raw + 1
-                and abs(int(q0 - cq1) - int(s0 - cs1)) <= raw
-            ):
-                c.append(int(i))
-                continue
-        chains.append([int(i)])
+            gap = abs(int(q0 - cq1) - int(s0 - cs1))
+            if q1 > cq1 and cq0 <= q0 <= cq1 + raw + 1 and cs0 <= s0 <= cs1 + raw + 1 and gap < best_gap:
+                best, best_gap = k, gap
+        if best >= 0:
+            chains[best].append(int(i))
+        else:
+            chains.append([int(i)])
     notes = piece.notes[stream.line.notes]
     q_pitch = notes["pitch"].astype(np.int64)
     q_onset = notes["onset"].astype(np.float64)
@@ -482,18 +466,18 @@ def merge_copies(
         s_onset = np.asarray(index.onset[s0:s1]).astype(np.float64)
         span_s, span_q = s_onset[-1] - s_onset[0], q_onset[q1 - 1] - q_onset[q0]
         scale = span_q / span_s if span_s > 0 and index.invariance in _TEMPO_FREE else 1.0
-        same = np.abs((q_onset[q0:q1] - q_onset[q0])[:, None] - ((s_onset - s_onset[0]) * scale)[None, :]) <= tol
+        timed = np.abs((q_onset[q0:q1] - q_onset[q0])[:, None] - ((s_onset - s_onset[0]) * scale)[None, :]) <= tol
+        same = timed
         if index.invariance not in _PITCHLESS:
-            same &= (q_pitch[q0:q1] - q_pitch[q0])[:, None] == (s_pitch - s_pitch[0])[None, :]
-        script = edit_script(same, q_pitch[q0:q1], q_onset[q0:q1])
+            same = timed & ((q_pitch[q0:q1] - q_pitch[q0])[:, None] == (s_pitch - s_pitch[0])[None, :])
+        script = edit_script(same, q_pitch[q0:q1], q_onset[q0:q1], timed)
         if not (
             0 < script.n_edits <= budget
             and script.n_edits <= max(1, finder.config.edit_rate * (q1 - q0))
             and script.agreements >= min_notes
         ):
             continue
-        n_sym = max(s1 - s0 - index.order, 0)
-        bits = float(finder.model.passage_bits(np.asarray(index.text[s0 : s0 + n_sym]), np.array([0]), np.array([n_sym]))[0])
+        bits = finder.copy_bits(s0, script)
         if bits < finder._bits_now:
             continue
         sources = [finder._source(s0, s1 - s0, int(q_pitch[q0]))]

@@ -1,0 +1,196 @@
+"""Edit scripts of varied copies: the fewest-edit note alignment, its edits grouped by kind, and what
+the freedom of edits costs a copy's significance.
+
+A varied copy is a query passage aligned with a reference passage by the Levenshtein distance over notes
+(the melodic edit distance of Mongeau & Sankoff 1990, with unit costs), on an agreement matrix of query
+x reference notes (:mod:`remixmusic.novelty.varied` builds it). Its raw edits are grouped: a changed
+note, a deleted note, an inserted note, a passing note (one inserted note between two aligned notes, its
+pitch strictly between theirs) and an ornament (notes inserted inside one reference inter-onset interval:
+a turn, a trill, grace notes) each count as one edit (:class:`EditScript`).
+
+**Significance.** A copy is counted when its information beats chance (an E-value bound, Karlin &
+Altschul 1990; see :class:`~remixmusic.novelty.config.MatchConfig` ``false_copies``). For a varied copy two
+things change that bound, as gapped alignment changes BLAST's statistics (Altschul & Gish 1996; Altschul
+et al. 1997, whose gapped E-values come from separate parameters because gaps widen the search):
+
+* only the reference symbols the query *reproduces* are evidence: a symbol whose notes an edit spoils
+  (:attr:`EditScript.ref_agree`, :attr:`EditScript.ref_timed`) tells nothing, so it adds no bits;
+* the edits themselves are a search: a query reproduces a passage's symbols under *some* pattern of
+  ``e`` edits far more often than under one. By a union bound over the patterns, the chance of a copy
+  is at most :func:`script_bits` (``log2 C(n, e) + e log2 3``) bits more than that of an exact match with
+  the same evidence, and the copy's bit score is lowered by it. (Matching the null of random and
+  shuffled queries, the bound is conservative: the chance copies it lets through are far fewer than the
+  nominal E-value.)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+EDIT_KINDS = 3
+"""What a varied copy's edit can do to the query's evidence at one place, for :func:`script_bits`: a
+reference note changed in pitch only (its timing still agrees), a reference note missing or off its
+time (deleted or changed in time), or query notes inserted (a passing note, an ornament)."""
+
+
+def script_bits(n_notes: int, n_edits: int) -> float:
+    """``log2`` of the number of edit patterns with ``n_edits`` grouped edits on a reference passage of
+    ``n_notes`` notes: ``C(n_notes, n_edits) * EDIT_KINDS ** n_edits`` (where the edits go, and what each
+    does). This is the multiplicity of a varied copy's chance event: matching at one pair of start notes
+    asks the query to reproduce the reference symbols whose notes agree (their information, in bits)
+    under *some* edit pattern, which happens at most this many times as often as under one pattern (a
+    union bound). So a varied copy's expected chance occurrences are ``2 ** script_bits`` times those
+    of an exact match of the same information, and its bit score is lowered by that much."""
+    if n_edits <= 0:
+        return 0.0
+    n = max(n_notes, n_edits)
+    return math.log2(math.comb(n, n_edits)) + n_edits * math.log2(EDIT_KINDS)
+
+
+@dataclass
+class EditScript:
+    """The edits of a varied copy, from a note alignment (query vs reference passage).
+
+    ``ops``: ``(kind, query position, reference position)`` per edit, positions relative to the passage
+    starts (-1 where a side has no note): ``change`` (a note at another pitch or time), ``deletion`` (a
+    reference note missing), ``insertion``, ``passing`` (one inserted note between two aligned notes,
+    its pitch strictly between theirs) and ``ornament`` (two or more notes inserted inside one reference
+    inter-onset interval: a turn, trill or grace group), each counted as one edit. ``agreements``:
+    aligned notes that agree; ``ref_agree``: per reference note of the passage, whether it is aligned
+    with a query note that agrees; ``ref_timed``: whether it is aligned with a query note at its time
+    (agreeing, or changed in pitch only).
+    """
+
+    ops: list[tuple[str, int, int]]
+    agreements: int
+    ref_agree: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+    ref_timed: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+
+    @property
+    def n_edits(self) -> int:
+        return len(self.ops)
+
+    def text(self, offset: int = 0) -> str:
+        """``kind@query line position`` per edit, ``;``-separated (positions shifted by ``offset``)."""
+        return ";".join(f"{k}@{q + offset if q >= 0 else 'r' + str(r)}" for k, q, r in self.ops)
+
+
+def edit_script(
+    same: np.ndarray, q_pitch: np.ndarray, q_onset: np.ndarray, timed: np.ndarray | None = None
+) -> EditScript:
+    """The fewest-edit alignment of a query passage with a reference passage (Levenshtein distance on
+    notes, as in the melodic edit distance of Mongeau & Sankoff 1990, with unit costs) and its edits
+    grouped as in :class:`EditScript`. ``same``: (query notes, reference notes) agreement matrix; the
+    alignment is global over the two passages. ``timed``: the notes' onsets agree (their pitches may
+    not); ``None``: as ``same``."""
+    raw = _path(same)
+    ops = [op for op, _, _ in _groups(raw, q_pitch)]
+    ref_agree = np.zeros(same.shape[1], bool)
+    ref_timed = np.zeros(same.shape[1], bool)
+    for kind, i, j in raw:
+        if kind == "agree":
+            ref_agree[j] = ref_timed[j] = True
+        elif kind == "change" and timed is not None:
+            ref_timed[j] = bool(timed[i, j])
+    return EditScript(ops, int(ref_agree.sum()), ref_agree, ref_timed)
+
+
+def within_budget(
+    same: np.ndarray, q_pitch: np.ndarray, budget: int, timed: np.ndarray | None = None
+) -> tuple[int, int, int, int, EditScript] | None:
+    """The longest part of an alignment with at most ``budget`` grouped edits, cut at agreeing notes:
+    ``(query start, query end, reference start, reference end, script)`` relative to ``same``'s rows and
+    columns (ends exclusive), or ``None`` when no part keeps an edit between agreeing notes."""
+    raw = _path(same)
+    groups = _groups(raw, q_pitch)
+    if not groups:
+        return None
+    bounds = [(lo, hi) for _, lo, hi in groups]  # raw-path index spans of each grouped edit
+    best: tuple[int, int] | None = None
+    for k in range(len(bounds) - min(budget, len(bounds)) + 1):
+        take = bounds[k : k + budget] if budget else []
+        if not take:
+            break
+        lo = bounds[k - 1][1] if k > 0 else 0
+        hi = bounds[k + budget][0] if k + budget < len(bounds) else len(raw)
+        agree = [t for t in range(lo, hi) if raw[t][0] == "agree"]
+        if not agree:
+            continue
+        first, last = agree[0], agree[-1]
+        if first > take[0][0] or last < take[-1][1] - 1:
+            continue  # the kept edits must lie between agreeing notes
+        n = sum(raw[t][0] == "agree" for t in range(first, last + 1))
+        if best is None or n > best[1] - best[0]:
+            best = (first, last + 1)
+    if best is None:
+        return None
+    first, last = best[0], best[1] - 1
+    qa, qb = raw[first][1], raw[last][1] + 1
+    sa, sb = raw[first][2], raw[last][2] + 1
+    part = None if timed is None else timed[qa:qb, sa:sb]
+    return qa, qb, sa, sb, edit_script(same[qa:qb, sa:sb], q_pitch[qa:qb], np.zeros(0), part)
+
+
+def _path(same: np.ndarray) -> list[tuple[str, int, int]]:
+    """A fewest-edit alignment path as ``(kind, query row, reference column)`` steps in order: ``agree``,
+    ``change``, ``insertion`` (column: the reference note before it) or ``deletion`` (row -1)."""
+    n, m = same.shape
+    dist = np.zeros((n + 1, m + 1), np.int64)
+    dist[:, 0] = np.arange(n + 1)
+    dist[0, :] = np.arange(m + 1)
+    for i in range(1, n + 1):
+        diag = dist[i - 1, :-1] + ~same[i - 1]
+        row = np.empty(m + 1, np.int64)
+        row[0] = i
+        row[1:] = np.minimum(dist[i - 1, 1:] + 1, diag)
+        dist[i] = np.arange(m + 1) + np.minimum.accumulate(row - np.arange(m + 1))
+    raw: list[tuple[str, int, int]] = []
+    i, j = n, m
+    while i > 0 or j > 0:
+        if i > 0 and j > 0 and dist[i, j] == dist[i - 1, j - 1] + (not same[i - 1, j - 1]):
+            raw.append(("agree" if same[i - 1, j - 1] else "change", i - 1, j - 1))
+            i, j = i - 1, j - 1
+        elif i > 0 and dist[i, j] == dist[i - 1, j] + 1:
+            raw.append(("insertion", i - 1, j - 1))
+            i -= 1
+        else:
+            raw.append(("deletion", -1, j - 1))
+            j -= 1
+    raw.reverse()
+    return raw
+
+
+def _groups(raw: list[tuple[str, int, int]], q_pitch: np.ndarray) -> list[tuple[tuple[str, int, int], int, int]]:
+    """Grouped edits of a path: ``((kind, query position, reference position), first step, end step)``;
+    a run of insertions is one ``ornament`` (two or more notes) or a ``passing`` note (one note between
+    two neighbours, its pitch strictly between theirs) or a plain ``insertion``."""
+    out: list[tuple[tuple[str, int, int], int, int]] = []
+    k = 0
+    while k < len(raw):
+        kind, qi, rj = raw[k]
+        if kind == "agree":
+            k += 1
+            continue
+        if kind != "insertion":
+            out.append(((kind, qi, rj), k, k + 1))
+            k += 1
+            continue
+        end = k
+        while end < len(raw) and raw[end][0] == "insertion":
+            end += 1
+        first, last = raw[k][1], raw[end - 1][1]
+        before, after = first - 1, last + 1
+        if end - k >= 2:
+            group = "ornament"
+        elif before >= 0 and after < len(q_pitch) and (
+            min(q_pitch[before], q_pitch[after]) < q_pitch[first] < max(q_pitch[before], q_pitch[after])
+        ):
+            group = "passing"
+        else:
+            group = "insertion"
+        out.append(((group, first, rj), k, end))
+        k = end
+    return out

@@ -1,0 +1,46 @@
+"""Varied copies' building blocks: edit scripts and what they leave as evidence, the edit-pattern count
+that a copy's bit score pays, and seed chains across a reference line that repeats a part."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from remixmusic.novelty.edits import EDIT_KINDS, edit_script, script_bits
+from remixmusic.novelty.varied import _chains
+
+
+def test_script_bits_count_where_the_edits_go_and_what_each_does():
+    assert script_bits(12, 0) == 0.0
+    assert math.isclose(script_bits(12, 1), math.log2(12 * EDIT_KINDS))
+    assert math.isclose(script_bits(15, 2), math.log2(math.comb(15, 2) * EDIT_KINDS**2))
+    assert script_bits(30, 2) > script_bits(15, 2) > script_bits(15, 1)
+
+
+def test_a_pitch_change_keeps_its_timing_and_a_deletion_loses_both():
+    n = 8
+    same = np.eye(n, dtype=bool)
+    timed = same.copy()
+    same[3, 3] = False  # query note 3 at its time, another pitch
+    changed = edit_script(same, np.arange(n), np.arange(n), timed)
+    assert changed.ops == [("change", 3, 3)] and changed.agreements == n - 1
+    assert not changed.ref_agree[3] and changed.ref_timed[3] and changed.ref_timed.all()
+    # Reference note 3 missing from the query: the query has n - 1 notes.
+    rows = [0, 1, 2, 4, 5, 6, 7]
+    deleted = edit_script(np.eye(n, dtype=bool)[rows], np.arange(n - 1), np.arange(n - 1))
+    assert deleted.ops == [("deletion", -1, 3)]
+    assert not deleted.ref_agree[3] and not deleted.ref_timed[3] and deleted.agreements == n - 1
+
+
+def test_chains_follow_the_copy_when_the_reference_line_repeats_a_part():
+    # One reference line (slots 0..99) whose bars 0..19 come back at 40..59. A query copies slots 10..35
+    # with one note deleted at slot 22: runs at diagonal 10 (query 0..11) and 11 (query 12..25). The
+    # repeat puts a run of the same query notes on diagonal 50, in between in query order.
+    run_q = np.array([0, 0, 12])
+    run_slot = np.array([10, 50, 23])
+    run_end = np.array([12, 10, 26])
+    o = np.lexsort((run_q, run_slot - run_q))  # runs come sorted by diagonal, then query position
+    first, last, runs = _chains(run_q[o], run_slot[o], run_end[o], np.zeros(3, np.int64), raw=4, order=2)
+    chains = {(int(run_slot[o][f]), int(run_end[o][la]), int(k)) for f, la, k in zip(first, last, runs, strict=True)}
+    assert (10, 26, 2) in chains and (50, 10, 1) in chains
