@@ -323,3 +323,40 @@ def test_the_example_notebook_runs_on_a_finished_run(tiny_run, tmp_path):
     images = [o for o in outputs if "image/png" in o.get("data", {})]
     assert len(images) == 3
     assert any("<table" in o.get("data", {}).get("text/html", "") for o in outputs)
+
+
+def test_patchworks_are_training_chunks_in_full_texture():
+    from remixmusic.data.datasets import load_dataset
+    from remixmusic.experiment.conditions import patchworks
+    from remixmusic.music.notes import bar_length
+    from remixmusic.tokenizer.remi import RemiTokenizer
+
+    tokenizer = RemiTokenizer()
+    train = [
+        tokenizer.canonicalize(p)
+        for p in load_dataset("bach-chorales").pieces("train", show_progress=False)[:40]
+    ]
+    for piece in patchworks(train, 4, 2, 8, seed=5):
+        ((_, num, den),) = piece.meter_map()
+        bar = bar_length(int(num), int(den))
+        assert piece.n_bars <= 8 and piece.notes["onset"].max() < 8 * bar
+        for c in range(4):
+            chunk = piece.crop(c * 2 * bar, (c + 1) * 2 * bar).notes
+            key = sorted(zip(chunk["onset"], np.diff(np.r_[chunk["pitch"][:1], chunk["pitch"]]), strict=True))
+            found = False
+            for source in train:
+                for first in range(source.n_bars):
+                    part = source.crop(first * bar, (first + 2) * bar).notes
+                    if (
+                        len(part) == len(chunk)
+                        and sorted(
+                            zip(part["onset"], np.diff(np.r_[part["pitch"][:1], part["pitch"]]), strict=True)
+                        )
+                        == key
+                    ):
+                        found = True
+                        break
+                if found:
+                    break
+            assert found, f"chunk {c} is not a transposed two-bar chunk of a training piece"
+            assert len(np.unique(chunk["onset"])) < len(chunk)  # chords: all voices, not the melody only

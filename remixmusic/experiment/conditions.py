@@ -26,7 +26,7 @@ import numpy as np
 from remixmusic._util.files import atomic_directory, write_json
 from remixmusic.errors import RemixError
 from remixmusic.io.midi import read_midi, write_midi
-from remixmusic.music.notes import Piece
+from remixmusic.music.notes import Piece, bar_length
 
 if TYPE_CHECKING:
     from remixmusic.data.datasets import Dataset
@@ -155,13 +155,57 @@ def shuffled(pieces: Sequence[Piece], seed: int) -> list[Piece]:
 
 
 def patchworks(train: Sequence[Piece], n: int, chunk_bars: int, bars: int, seed: int) -> list[Piece]:
-    """Pure recombination of known granularity: ``n`` pieces of ``bars`` bars made of ``chunk_bars``-bar
-    chunks of training melodies (:meth:`~remixmusic.evaluation.planted.PlantedSetMaker.make_patchworks`:
-    one meter per piece, each chunk transposed to start near the previous chunk's last pitch)."""
-    from remixmusic.evaluation.planted import PlantedSetMaker
+    """Pure recombination of known granularity: ``n`` pieces of ``bars`` bars, each made of
+    ``chunk_bars``-bar chunks of training pieces in its full texture (every voice of the chunk's bars, so
+    a chorale patchwork is four-part like the chorales), all of one meter (a piece's first chunk's; only
+    training pieces without meter changes are drawn), each chunk transposed so its top voice starts within
+    two semitones of the previous chunk's register (the mean of its top voice), so the joins sound
+    continuous (:meth:`~remixmusic.evaluation.planted.PlantedSetMaker.make_patchworks` draws melodies only).
 
-    maker = PlantedSetMaker(train, seed=seed)
-    return [p.piece for p in maker.make_patchworks(n, chunk_bars, bars)]
+    Raises:
+        RemixError: fewer than three training pieces share a meter without meter changes.
+    """
+    rng = np.random.default_rng(seed)
+    by_meter: dict[tuple[int, int], list[int]] = {}
+    for i, piece in enumerate(train):
+        ts = piece.meter_map()
+        if len(ts) == 1 and piece.n_bars >= chunk_bars and len(piece.notes):
+            by_meter.setdefault((int(ts["numerator"][0]), int(ts["denominator"][0])), []).append(i)
+    meters = [m for m, ids in by_meter.items() if len(ids) >= 3]
+    if not meters:
+        raise RemixError("no meter shared by three training pieces without meter changes: no patchworks")
+    weights = np.array([len(by_meter[m]) for m in meters], np.float64)
+    out = []
+    for _ in range(n):
+        meter = meters[int(rng.choice(len(meters), p=weights / weights.sum()))]
+        bar = bar_length(*meter)
+        chunks, last = [], None
+        for c in range(bars // chunk_bars):
+            for _attempt in range(50):
+                piece = train[by_meter[meter][int(rng.integers(len(by_meter[meter])))]]
+                first = int(rng.integers(0, max(1, piece.n_bars - chunk_bars + 1)))
+                notes = piece.crop(first * bar, (first + chunk_bars) * bar).notes.copy()
+                if len(notes) >= 2:
+                    break
+            notes["onset"] += c * chunk_bars * bar
+            notes["duration"] = np.minimum(notes["duration"], (c + 1) * chunk_bars * bar - notes["onset"])
+            top = _skyline_mean(notes)
+            shift = 0 if last is None else round(last - top) + int(rng.integers(-2, 3))
+            shift = int(np.clip(shift, 21 - notes["pitch"].min(), 108 - notes["pitch"].max()))
+            notes["pitch"] += shift
+            last = top + shift
+            chunks.append(notes)
+        ts = np.array([(0, *meter)], dtype=train[0].time_signatures.dtype)
+        out.append(Piece(notes=np.concatenate(chunks), time_signatures=ts, metadata={"chunk_bars": chunk_bars}))
+    return out
+
+
+def _skyline_mean(notes: np.ndarray) -> float:
+    """Mean pitch of the highest note at each onset."""
+    onsets, first = np.unique(notes["onset"], return_inverse=True)
+    top = np.full(len(onsets), -1)
+    np.maximum.at(top, first.ravel(), notes["pitch"].astype(np.int64))
+    return float(top.mean())
 
 
 def prompt_pieces(corpus: Corpus, n: int, prompt_bars: int, bars: int, seed: int) -> list[int]:
