@@ -20,6 +20,8 @@ from remixmusic.evaluation.significance import Comparison, compare, holm, magnit
 from remixmusic.experiment.design import (
     HUMAN,
     MAIN_SETTING,
+    PROMPTED_HUMAN,
+    PROMPTED_MODEL,
     Q2_QUALITY,
     Q2_RECOMBINATION,
     Q3_MEASURE,
@@ -118,6 +120,10 @@ def question1(
                 "position": position,
             }
         )
+    if PROMPTED_MODEL in measured and PROMPTED_HUMAN in measured:  # RAVEN's setting: reported, not decided on
+        for b in bars:
+            c = versus_human(measured[PROMPTED_MODEL], measured[PROMPTED_HUMAN], span_measure(b), alpha, seed)
+            rows.append({"bars": b, "outcome": "reported (prompted)", **_row(PROMPTED_MODEL, c, c.p_value)})
     more = [b for b in bars if outcomes[b] == "more"]
     valid = [b for b in bars if outcomes[b] in ("more", "less", "like")]
     detail = "; ".join(
