@@ -196,7 +196,9 @@ def patchworks(train: Sequence[Piece], n: int, chunk_bars: int, bars: int, seed:
             last = top + shift
             chunks.append(notes)
         ts = np.array([(0, *meter)], dtype=train[0].time_signatures.dtype)
-        out.append(Piece(notes=np.concatenate(chunks), time_signatures=ts, metadata={"chunk_bars": chunk_bars}))
+        out.append(
+            Piece(notes=np.concatenate(chunks), time_signatures=ts, metadata={"chunk_bars": chunk_bars})
+        )
     return out
 
 

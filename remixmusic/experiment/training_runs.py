@@ -130,7 +130,9 @@ def train_run(
     trainer = Trainer(train_config, corpus.tokenizer, show_progress=show_progress)
     result = trainer.fit(train, valid, out, dataset=provenance, resume=resume, overwrite=not resume)
     if result.interrupted:  # Ctrl-C: the state is saved; the same command resumes from this step
-        raise KeyboardInterrupt(f"training run {spec.name} interrupted at step {result.steps}; rerun to resume")
+        raise KeyboardInterrupt(
+            f"training run {spec.name} interrupted at step {result.steps}; rerun to resume"
+        )
     return out
 
 
