@@ -360,3 +360,12 @@ def test_patchworks_are_training_chunks_in_full_texture():
                     break
             assert found, f"chunk {c} is not a transposed two-bar chunk of a training piece"
             assert len(np.unique(chunk["onset"])) < len(chunk)  # chords: all voices, not the melody only
+
+
+def test_a_run_trained_with_other_settings_is_never_reused(tiny_run):
+    from remixmusic.errors import RemixError
+    from remixmusic.experiment.run import run_experiment
+
+    config, out, _, _ = tiny_run
+    with pytest.raises(RemixError, match="trained with other settings"):
+        run_experiment(replace(config, transpose=0), out, jobs=1, show_progress=False)

@@ -64,7 +64,9 @@ class ExperimentConfig:
 
     Training runs (question 3 and part of question 2): ``runs`` (``preset:fraction``), each trained to
     ``train_steps`` with snapshots at ``snapshot_steps``, ``snapshot_n`` pieces sampled at temperature 1
-    from each snapshot; ``train_batch_size`` windows of ``block_size`` tokens per step.
+    from each snapshot; ``train_batch_size`` windows of ``block_size`` tokens per step, each transposed by
+    up to ``transpose`` semitones (the usual augmentation; 0 turns it off, and models then memorise
+    sooner).
 
     Statistics: ``alpha`` the significance level, ``min_pieces`` the fewest pieces per group and
     ``min_settings`` the fewest settings for a verdict; ``seed`` seeds everything else.
@@ -92,6 +94,7 @@ class ExperimentConfig:
     snapshot_n: int = 100
     train_batch_size: int = 16
     block_size: int = 256
+    transpose: int = 6
     alpha: float = 0.05
     min_pieces: int = 20
     min_settings: int = 4

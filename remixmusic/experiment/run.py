@@ -168,7 +168,15 @@ class _Run:
         from remixmusic.experiment.training_runs import best_step, score_snapshots, train_run
 
         cfg, out = self.config, {}
-        keys = ("runs", "train_steps", "snapshot_steps", "train_batch_size", "block_size", "seed")
+        keys = (
+            "runs",
+            "train_steps",
+            "snapshot_steps",
+            "train_batch_size",
+            "block_size",
+            "transpose",
+            "seed",
+        )
         for spec in cfg.run_specs():
             self.say(f"   run {spec.name}: {cfg.train_steps} steps, snapshots at {list(cfg.snapshot_steps)}")
             folder = train_run(spec, self.corpus, cfg, self.folder / "runs", self.show_progress)

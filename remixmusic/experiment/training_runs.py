@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from remixmusic.errors import RemixError
 from remixmusic.experiment.conditions import Corpus
 from remixmusic.experiment.config import ExperimentConfig, RunSpec
 
@@ -103,6 +104,7 @@ def train_run(
         eval_interval=max(config.train_steps // 10, 5),
         log_interval=max(config.train_steps // 100, 1),
         patience=0,
+        transpose=config.transpose,
         seed=config.seed,
         device="cpu",
         snapshot_steps=tuple(config.snapshot_steps),
@@ -110,6 +112,11 @@ def train_run(
     resume = (out / "config.json").exists()
     if resume:
         info = read_info(out)
+        if TrainConfig.from_dict(info.train_config) != train_config:
+            raise RemixError(
+                f"{out} was trained with other settings than this experiment asks for; remove it (and "
+                f"{snapshot_dir(out).name}) to train it again"
+            )
         step = int(info.metrics.get("steps", 0) or 0)
         done = step >= config.train_steps and all(
             (snapshot_dir(out) / f"step-{s:06d}" / "config.json").exists() for s in config.snapshot_steps
