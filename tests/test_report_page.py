@@ -122,7 +122,12 @@ def test_the_first_screen_says_what_was_compared_before_any_table_and_the_settin
     assert (
         "3 query pieces" in overview and "284 reference pieces" in overview and "6 human pieces" in overview
     )
-    assert f"at least {report.params['min_match_notes']} consecutive notes" in overview
+    # The rule states the fewest notes a copy can have (a match spans min_match_notes; under
+    # transposed+tempo its last note agrees in onset only), which no copied passage undercuts.
+    fewest = report.params["min_match_notes"] - 1
+    assert f"at least {fewest} consecutive notes" in overview
+    assert f"a match spanning at least {report.params['min_match_notes']} notes" in overview
+    assert all(p.n_notes >= fewest for p in report.passage_records if p.label == "copied")
     assert "95% interval" in overview and "cannot say" in overview
     # The headline numbers are the comparison's, with its interval.
     primary = next(c for c in report.comparisons if c.measure == "recombined_fraction")
@@ -271,3 +276,55 @@ def test_the_coverage_plot_marks_the_chance_length_and_the_shortest_match_counte
             "min_match_notes"
         ],
     }
+
+
+def test_control_rows_count_their_passages_and_stock_says_why(page, analysis):
+    report, _ = analysis
+    _text, dom = page
+    control = [r for r in report.piece_records if r.group == "control"]
+    heads = [[c["text"] for c in t["rows"][0]] for t in dom.tables]
+    k = next(i for i, h in enumerate(heads) if "copied / varied passages" in h and "drawn from (notes)" not in h)
+    rows = dom.tables[k]["rows"][1:]
+    col = heads[k].index("copied / varied passages")
+    assert len(rows) == len(control)
+    for record, row in zip(control, rows, strict=True):
+        mine = [p for p in report.passage_records if p.group == "control" and p.piece == record.piece]
+        want = f"{sum(p.label == 'copied' for p in mine)} / {sum(p.label == 'varied' for p in mine)}"
+        assert row[col]["text"] == want
+    assert any(r.copied_fraction > 0 for r in control)  # the check means something
+    # A stock passage gives its reason: many tune groups, or too little information.
+    legend = dom.ids()["legend"]["text"]
+    assert "too little information" in legend and "many tune groups" in legend
+
+
+def test_passages_numbered_from_one_in_bar_order_and_sources_by_notes_supplied():
+    from remixmusic.novelty.page.details import passage_numbers
+    from remixmusic.novelty.page.music import source_numbers
+    from remixmusic.novelty.page.words import stock_reason
+
+    def rec(n, start, label, source, notes, df=1, bits=30.0):
+        return PassageRecord.from_dict(
+            {"piece": "q.mid", "group": "query", "passage": n, "line": 0, "track": 0, "voice": 0,
+             "start_note": 0, "end_note": notes, "start_beat": start, "end_beat": start + 4, "bars": "1-2",
+             "label": label, "sources": source, "source_bars": "1-2", "source_start_beat": 0,
+             "source_end_beat": 4, "transposition": 0, "time_scale": 1.0, "edits": "", "n_edits": 0,
+             "match_length": notes, "doc_freq": df, "bits": bits, "n_notes": notes, "prompt_notes": 0,
+             "note_indices": ";".join(map(str, range(notes))), "source_notes": ""}
+        )
+
+    ps = [rec(0, 8, "stock", "b.mid", 8), rec(1, 0, "stock", "a.mid", 8), rec(2, 16, "stock", "c.mid", 9)]
+    numbers = passage_numbers(ps)
+    assert [numbers[id(p)] for p in ps] == [2, 1, 3]
+    in_time = sorted(ps, key=lambda p: p.start_beat)
+    assert source_numbers(in_time) == {"c.mid": 1, "a.mid": 2, "b.mid": 3}  # most notes, then first seen
+    assert stock_reason(rec(0, 0, "stock", "a.mid", 8, df=7), 5).startswith("many sources")
+    assert stock_reason(rec(0, 0, "stock", "a.mid", 8, df=1, bits=7.8), 5).startswith("low information")
+
+
+def test_granularity_share_is_named_for_what_it_counts(page, analysis):
+    report, _ = analysis
+    text, _dom = page
+    if report.granularity is None:
+        pytest.skip("no granularity section")
+    assert "notes inside exact matches of one bar or more (idiom included)" in text
+    assert "not</i> the headline share" in text

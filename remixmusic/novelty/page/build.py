@@ -158,7 +158,11 @@ def _summary(
     ]
     control = [r for r in report.piece_records if r.group == "control"]
     if control:
-        rows = summary_rows(control[:HTML_MAX_ROWS], {}, {}, report.reference_names)
+        control_passages: dict[str, list[PassageRecord]] = {}
+        for p in report.passage_records:
+            if p.group == "control":
+                control_passages.setdefault(p.piece, []).append(p)
+        rows = summary_rows(control[:HTML_MAX_ROWS], control_passages, {}, report.reference_names)
         for r, record in zip(rows, control, strict=False):
             if record.leaked:
                 r["piece"] = Cell(
@@ -293,11 +297,42 @@ def _statistics(report: AnalysisReport) -> str:
     )
     parts.append(img_tag(report.plot_coverage()))
     if report.granularity is not None:
-        parts.append("<h3>Recombination granularity</h3><ul>")
-        parts += [f"<li>{html.escape(line)}</li>" for line in report.granularity.lines()]
-        parts += ["</ul>", img_tag(report.granularity.plot())]
+        parts.append(_granularity(report))
     parts.append("</section>")
     return "\n".join(parts)
+
+
+def _granularity(report: AnalysisReport) -> str:
+    """The granularity section, each group's share named for what it counts (not the headline share)."""
+    g = report.granularity
+    assert g is not None
+    items = []
+    for name, v in g.groups.items():
+        who = {"query": "query pieces", "control": "human control"}.get(name, name)
+        bars = (
+            f"; they sit at about {v.bars:.2g} bars on the patchwork scale ({v.bars_ci[0]:.2g}–"
+            f"{v.bars_ci[1]:.2g})"
+            if math.isfinite(v.bars_ci[0])
+            else ""
+        )
+        items.append(
+            f"<li><b>{html.escape(who)}</b> ({v.n_pieces} pieces): notes inside exact matches of one bar or "
+            f"more (idiom included), beyond the piece's own shuffles: <b>{percent(v.share, 0)}</b> "
+            f"(95% interval {percent(v.share_ci[0], 0)}–{percent(v.share_ci[1], 0)}); level "
+            f"{html.escape(v.level)}{bars}.</li>"
+        )
+    return (
+        "<h3>Recombination granularity</h3><p>How long the stretches are that a piece shares with the "
+        "reference, placed against pieces made by gluing reference passages of 1, 2, 4... bars. The share "
+        "here is <i>not</i> the headline share: it counts every note inside an exact match that spans a bar "
+        "or more, whether the match is a rare copy or common idiom (stock, cadences) and whatever its "
+        "information, measured against matches of the piece's own shuffled lines. The headline counts only "
+        "the notes of copied or varied passages (rare, informative, longer than chance), so a group can "
+        "score high here and 0% there.</p><ul>"
+        + "".join(items)
+        + "</ul>"
+        + img_tag(g.plot())
+    )
 
 
 def _number_cell(value: float, spec: str) -> Cell:

@@ -24,7 +24,7 @@ from remixmusic.novelty.page.music import (
     source_numbers,
 )
 from remixmusic.novelty.page.tables import HTML_MAX_SOURCE_ROWS, Cell, table
-from remixmusic.novelty.page.words import edits_text, line_text, percent, transposition_text
+from remixmusic.novelty.page.words import edits_text, line_text, percent, stock_reason, transposition_text
 from remixmusic.novelty.plots import LABEL_COLORS, LABEL_HATCHES
 from remixmusic.novelty.records import PassageRecord, PieceRecord
 
@@ -143,12 +143,21 @@ def shown_passages(
     return sorted(ranked, key=lambda p: (p.start_beat, p.line))
 
 
+def passage_numbers(passages: Sequence[PassageRecord]) -> dict[int, int]:
+    """The number a reader sees for each of a piece's passages (by ``id``): 1, 2, ... in bar order (start
+    beat, then line from the top)."""
+    ranked = sorted(passages, key=lambda p: (p.start_beat, p.track, p.voice, p.end_beat))
+    return {id(p): j + 1 for j, p in enumerate(ranked)}
+
+
 def piece_details(report: AnalysisReport, k: int, passages: Sequence[PassageRecord]) -> PieceDetails:
     """Query piece ``k``'s details: a sentence saying what it is made of, its remix map with a player,
     the table of its passages and each passage beside its source passage."""
     record, notes = report.query_records()[k], report.note_maps[k]
     shown = shown_passages(passages)
     numbers = source_numbers(shown)
+    order = passage_numbers(passages)
+    df = report.params.get("df_threshold")
     anchors = {id(p): f"pass-{k}-{p.passage}" for p in shown}
     data = piece_data(k, record.piece, notes, [(anchors[id(p)], p) for p in shown], numbers)
     index = {name: i for i, name in enumerate(report.reference_names)}
@@ -174,7 +183,7 @@ def piece_details(report: AnalysisReport, k: int, passages: Sequence[PassageReco
         )
         parts.append(img_tag(report.plot_remix_map(k)))
     if shown:
-        rows = [_passage_row(p, k, numbers, index) for p in shown]
+        rows = [_passage_row(p, k, numbers, index, order[id(p)], df) for p in shown]
         columns = [
             ("passage", "passage"),
             ("bars", "bars"),
@@ -191,7 +200,7 @@ def piece_details(report: AnalysisReport, k: int, passages: Sequence[PassageReco
         parts.append(f"<h4>Passages found in the reference ({len(passages):,})</h4>")
         parts.append(table(rows, columns, total=len(passages), full="passages.csv"))
         parts.append("<div class='pairs'>")
-        parts += [_pair(p, k, notes, numbers, index, record.piece) for p in shown]
+        parts += [_pair(p, k, notes, numbers, index, record.piece, order[id(p)], df) for p in shown]
         parts.append("</div>")
     else:
         parts.append("<p>No passage of this piece was found in the reference.</p>")
@@ -235,15 +244,25 @@ def _source_cell(p: PassageRecord, numbers: dict[str, int], index: dict[str, int
     return Cell(tag + text, name)
 
 
-def _passage_row(p: PassageRecord, k: int, numbers: dict[str, int], index: dict[str, int]) -> dict[str, Any]:
+def _label_markup(p: PassageRecord, df: Any) -> str:
+    """A passage's label as a coloured tag; a stock passage says why it is stock."""
+    tag = f"<span class='tag {html.escape(p.label)}'>{html.escape(p.label)}</span>"
+    if p.label == "stock":
+        tag += f" <small>({html.escape(stock_reason(p, df))})</small>"
+    return tag
+
+
+def _passage_row(
+    p: PassageRecord, k: int, numbers: dict[str, int], index: dict[str, int], number: int, df: Any
+) -> dict[str, Any]:
     anchor = f"pass-{k}-{p.passage}"
     return {
-        "passage": Cell(f"<a href='#{anchor}' class='to-source'>{p.passage} → source</a>", p.passage),
+        "passage": Cell(f"<a href='#{anchor}' class='to-source'>{number} → source</a>", number),
         "bars": Cell(
             f"{html.escape(p.bars)} <small>(beats {p.start_beat:g}–{p.end_beat:g})</small>", p.start_beat
         ),
         "line": Cell(html.escape(line_text(p.track, p.voice)), p.track * 1000 + p.voice),
-        "label": Cell(f"<span class='tag {html.escape(p.label)}'>{html.escape(p.label)}</span>", p.label),
+        "label": Cell(_label_markup(p, df), p.label),
         "notes": p.n_notes,
         "source": _source_cell(p, numbers, index),
         "source_bars": Cell(html.escape(p.source_bars.split(";")[0]), _first_bar(p.source_bars)),
@@ -266,7 +285,14 @@ def _first_bar(bars: str) -> float:
 
 
 def _pair(
-    p: PassageRecord, k: int, notes: Any, numbers: dict[str, int], index: dict[str, int], piece: str
+    p: PassageRecord,
+    k: int,
+    notes: Any,
+    numbers: dict[str, int],
+    index: dict[str, int],
+    piece: str,
+    number: int,
+    df: Any,
 ) -> str:
     """A passage beside its source passage: a two-row piano roll (query above, source below) with a
     player for each, the source named with its bars, how the two differ, and the other sources."""
@@ -287,7 +313,7 @@ def _pair(
     )
     return (
         f"<div class='pair' id='pass-{k}-{p.passage}' data-piece='{k}'>"
-        f"<h5><span class='tag {html.escape(p.label)}'>{html.escape(p.label)}</span> {html.escape(piece)} bars "
+        f"<h5>{number}. {_label_markup(p, df)} {html.escape(piece)} bars "
         f"{html.escape(p.bars)} ({html.escape(line_text(p.track, p.voice))}) ← {source} bars "
         f"{html.escape(p.source_bars.split(';')[0])}</h5>"
         f"<p>{p.n_notes} notes; {html.escape(transposition_text(p.transposition, p.time_scale))}; {held}{edits}"

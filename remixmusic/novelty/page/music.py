@@ -43,7 +43,8 @@ def script_json(value: Any) -> str:
 
 def source_numbers(passages: Sequence[PassageRecord]) -> dict[str, int]:
     """A number (1, 2, ...) per first source of ``passages``: the sources of copied and varied notes
-    first, by notes drawn from each, then the sources of stock passages likewise."""
+    first, by notes drawn from each (S1 the most), then the sources of stock passages likewise; ties in
+    order of first appearance in ``passages`` (given in time order)."""
     score: dict[str, tuple[int, int]] = {}
     for p in passages:
         if not p.sources:
@@ -53,7 +54,7 @@ def source_numbers(passages: Sequence[PassageRecord]) -> dict[str, int]:
         score[name] = (
             (rec + p.n_notes, stock) if p.label in ("copied", "varied") else (rec, stock + p.n_notes)
         )
-    order = sorted(score, key=lambda s: (-score[s][0], -score[s][1], s))
+    order = sorted(score, key=lambda s: (-score[s][0], -score[s][1]))  # stable: first appearance
     return {name: k + 1 for k, name in enumerate(order)}
 
 

@@ -48,8 +48,9 @@ LINES_WORDS = {
 LABEL_WORDS = {
     "copied": "found note for note in a reference piece, and rare there: a quotation",
     "varied": "found in a reference piece with a few notes changed, added or left out",
-    "stock": "a common formula (a cadence, a scale, repeated notes) found in many reference pieces: "
-    "shared vocabulary, not counted as copying",
+    "stock": "a match too common or too predictable to count as a copy: found in many tune groups of the "
+    "reference (a cadence formula), or carrying too little information (e.g. repeated notes or a scale "
+    "run); shared vocabulary, not counted as copying",
     "self-repeat": "repeats earlier material of the same piece",
     "prompt": "given to the model as its opening (a prompt); left out of every share",
     "novel": "no match in the reference",
@@ -87,6 +88,47 @@ def chance_notes(params: dict[str, Any]) -> int | None:
         return int(params["chance_length"]) + order
     except (KeyError, TypeError, ValueError):
         return None
+
+
+def stock_reason(p: PassageRecord, df_threshold: Any) -> str:
+    """Why a stock passage is stock: found in ``df_threshold`` reference tune groups or more (many
+    sources), else too little information (its bits below the piece's threshold), as the matcher decides
+    (:class:`~remixmusic.novelty.match.Matcher`: stock when ``doc_freq >= stock_df`` or ``bits < min_bits``)."""
+    groups = f"{p.doc_freq} tune group{'s' if p.doc_freq != 1 else ''}"
+    if df_threshold and p.doc_freq >= int(df_threshold):
+        return f"many sources: in {groups}"
+    return f"low information: {p.bits:.1f} bits, in {groups}"
+
+
+def min_copy_notes(params: dict[str, Any]) -> int | None:
+    """The fewest notes a copied passage can have: the notes the shortest counted match spans
+    (``min_match_notes``), less its last note under ``transposed+tempo``, whose pitch the match leaves
+    free (it is labelled copied only when its pitch agrees with the source's too)."""
+    try:
+        n = int(params["min_match_notes"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return n - 1 if params.get("invariance") == "transposed+tempo" else n
+
+
+def symbols_text(params: dict[str, Any]) -> str:
+    """Once, for the reader: how the lengths of matches (symbols) relate to notes."""
+    try:
+        order = int(params["min_match_notes"]) - int(params["min_match_symbols"])
+    except (KeyError, TypeError, ValueError):
+        return ""
+    if order <= 0:
+        return "Match lengths are in notes: one symbol per note."
+    text = (
+        f"The search reads each note together with the {'next one' if order == 1 else f'next {order}'}, so a "
+        f"match of N such symbols spans N+{order} notes"
+    )
+    if params.get("invariance") == "transposed+tempo":
+        text += (
+            "; the last of them matches its source in onset only, and is labelled copied only when its pitch "
+            "agrees too"
+        )
+    return text + "."
 
 
 def edits_text(edits: str) -> str:
@@ -168,20 +210,28 @@ def _rule(p: dict[str, Any]) -> str:
     invariance = INVARIANCE_WORDS.get(str(p.get("invariance")), str(p.get("invariance", "")))
     lines = LINES_WORDS.get(str(p.get("lines")), str(p.get("lines", "")))
     n = p.get("min_match_notes", "?")
+    fewest = min_copy_notes(p)
     chance = chance_notes(p)
     df = p.get("df_threshold")
     edits = p.get("config", {}).get("match", {}).get("max_edits")
     rare = f"found in fewer than {df} tune groups of the reference" if df else "rare in the reference"
     chance_text = (
-        f" (longer than chance: shuffled reference melodies reach {chance} notes by chance)" if chance else ""
+        f" (longer than chance: matches of shuffled reference melodies span up to {chance} notes)" if chance else ""
+    )
+    span = (
+        f"at least <b>{fewest} consecutive notes</b> of a line (a match spanning at least {n} notes, "
+        f"{p.get('min_match_symbols')} symbols)"
+        if fewest is not None and fewest != n
+        else f"at least <b>{n} consecutive notes</b> of a line"
     )
     varied = f"with up to {edits} notes changed, added or left out" if edits else "with a few notes changed"
     return (
         f"<p><b>How a copy is recognised.</b> Each piece is read as melodic lines: {html.escape(lines)}. "
-        f"A passage is <b>copied</b> when at least <b>{n} consecutive notes</b> of a line have "
+        f"A passage is <b>copied</b> when {span} have "
         f"{html.escape(invariance)} as a passage of a reference piece{chance_text}, the passage is not "
         f"predictable (not a scale or repeated notes) and it is {html.escape(rare)}. It is <b>varied</b> "
-        f"when it matches {html.escape(varied)}. Each note then gets one label:</p>"
+        f"when it matches {html.escape(varied)}. {html.escape(symbols_text(p))} Each note then gets one "
+        "label:</p>"
     )
 
 
@@ -302,7 +352,7 @@ def verdict_words(c: Comparison | None, has_control: bool) -> str:
 
 
 def _limits(p: dict[str, Any], has_control: bool) -> str:
-    n = p.get("min_match_notes", "?")
+    n = min_copy_notes(p) or p.get("min_match_notes", "?")
     items = [
         "A copy is found only where the reference holds it: material from music outside the reference "
         "counts as novel.",
