@@ -283,7 +283,9 @@ def test_control_rows_count_their_passages_and_stock_says_why(page, analysis):
     _text, dom = page
     control = [r for r in report.piece_records if r.group == "control"]
     heads = [[c["text"] for c in t["rows"][0]] for t in dom.tables]
-    k = next(i for i, h in enumerate(heads) if "copied / varied passages" in h and "drawn from (notes)" not in h)
+    k = next(
+        i for i, h in enumerate(heads) if "copied / varied passages" in h and "drawn from (notes)" not in h
+    )
     rows = dom.tables[k]["rows"][1:]
     col = heads[k].index("copied / varied passages")
     assert len(rows) == len(control)
@@ -304,12 +306,35 @@ def test_passages_numbered_from_one_in_bar_order_and_sources_by_notes_supplied()
 
     def rec(n, start, label, source, notes, df=1, bits=30.0):
         return PassageRecord.from_dict(
-            {"piece": "q.mid", "group": "query", "passage": n, "line": 0, "track": 0, "voice": 0,
-             "start_note": 0, "end_note": notes, "start_beat": start, "end_beat": start + 4, "bars": "1-2",
-             "label": label, "sources": source, "source_bars": "1-2", "source_start_beat": 0,
-             "source_end_beat": 4, "transposition": 0, "time_scale": 1.0, "edits": "", "n_edits": 0,
-             "match_length": notes, "doc_freq": df, "bits": bits, "n_notes": notes, "prompt_notes": 0,
-             "note_indices": ";".join(map(str, range(notes))), "source_notes": ""}
+            {
+                "piece": "q.mid",
+                "group": "query",
+                "passage": n,
+                "line": 0,
+                "track": 0,
+                "voice": 0,
+                "start_note": 0,
+                "end_note": notes,
+                "start_beat": start,
+                "end_beat": start + 4,
+                "bars": "1-2",
+                "label": label,
+                "sources": source,
+                "source_bars": "1-2",
+                "source_start_beat": 0,
+                "source_end_beat": 4,
+                "transposition": 0,
+                "time_scale": 1.0,
+                "edits": "",
+                "n_edits": 0,
+                "match_length": notes,
+                "doc_freq": df,
+                "bits": bits,
+                "n_notes": notes,
+                "prompt_notes": 0,
+                "note_indices": ";".join(map(str, range(notes))),
+                "source_notes": "",
+            }
         )
 
     ps = [rec(0, 8, "stock", "b.mid", 8), rec(1, 0, "stock", "a.mid", 8), rec(2, 16, "stock", "c.mid", 9)]

@@ -328,10 +328,7 @@ def _granularity(report: AnalysisReport) -> str:
         "or more, whether the match is a rare copy or common idiom (stock, cadences) and whatever its "
         "information, measured against matches of the piece's own shuffled lines. The headline counts only "
         "the notes of copied or varied passages (rare, informative, longer than chance), so a group can "
-        "score high here and 0% there.</p><ul>"
-        + "".join(items)
-        + "</ul>"
-        + img_tag(g.plot())
+        "score high here and 0% there.</p><ul>" + "".join(items) + "</ul>" + img_tag(g.plot())
     )
 
 

@@ -216,7 +216,9 @@ def _rule(p: dict[str, Any]) -> str:
     edits = p.get("config", {}).get("match", {}).get("max_edits")
     rare = f"found in fewer than {df} tune groups of the reference" if df else "rare in the reference"
     chance_text = (
-        f" (longer than chance: matches of shuffled reference melodies span up to {chance} notes)" if chance else ""
+        f" (longer than chance: matches of shuffled reference melodies span up to {chance} notes)"
+        if chance
+        else ""
     )
     span = (
         f"at least <b>{fewest} consecutive notes</b> of a line (a match spanning at least {n} notes, "
