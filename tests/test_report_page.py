@@ -160,7 +160,7 @@ def test_every_passage_row_links_to_its_source_passage_shown_beside_it(page, ana
     _text, dom = page
     ids = dom.ids()
     query = [r.piece for r in report.query_records()]
-    links = dom.find("a", "to-source")
+    links = dom.find("a", "to-source", within=ids["details"])
     expected = [p for p in report.passage_records if p.group == "query"]
     assert len(links) == len(expected) > 0
     for link in links:
@@ -353,3 +353,21 @@ def test_granularity_share_is_named_for_what_it_counts(page, analysis):
         pytest.skip("no granularity section")
     assert "notes inside exact matches of one bar or more (idiom included)" in text
     assert "not</i> the headline share" in text
+
+
+def test_the_control_pieces_that_copy_most_get_a_player_passages_and_sources(page, analysis):
+    report, _ = analysis
+    _text, dom = page
+    ids = dom.ids()
+    copying = sorted(
+        (r for r in report.compared_records("control") if r.recombined_fraction > 0),
+        key=lambda r: -r.recombined_fraction * r.n_line_notes,
+    )
+    assert copying and list(report.control_note_maps) == [r.piece for r in copying[:10]]
+    for i, record in enumerate(copying[:10]):
+        section = ids[f"piece-c{i}"]
+        assert record.piece in section["text"]
+        assert dom.find("canvas", "remix-map", within=section) and f"data-c{i}" in ids
+        pairs = dom.find("div", "pair", within=section)
+        mine = [p for p in report.passage_records if p.group == "control" and p.piece == record.piece]
+        assert len(pairs) == len(mine)

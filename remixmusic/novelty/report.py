@@ -147,6 +147,8 @@ class AnalysisReport:
     skipped: list[tuple[str, str]]
     reference_names: list[str]
     note_maps: list[NoteMap] = field(default_factory=list)  # query pieces, in piece_records order
+    # The control pieces that copy most (report.html shows them in detail; not saved in report.json).
+    control_note_maps: dict[str, NoteMap] = field(default_factory=dict)
     passage_records: list[PassageRecord] = field(default_factory=list)
     granularity: GranularitySummary | None = None
 
@@ -201,12 +203,17 @@ class AnalysisReport:
             ("control pieces compared", len(self.compared_records("control"))),
             ("reference pieces", p.get("n_reference", 0)),
             ("invariance, lines", f"{p.get('invariance')}, {p.get('lines')}"),
-            ("matches at least", f"{p.get('min_match_notes')} notes, {p.get('min_match_bits', 0.0):.1f} bits"),
+            (
+                "matches at least",
+                f"{p.get('min_match_notes')} notes, {p.get('min_match_bits', 0.0):.1f} bits",
+            ),
             ("passages, motifs", f"{len(self.passage_records)}, {len(self.motif_records)}"),
         ]
         facts += [("skipped files", len(self.skipped))] if self.skipped else []
         columns = [c for c in _TABLE_COLUMNS if c != "meaning" and (c != "control" or self.comparisons)]
-        verdicts = [f"<p>{html.escape(c.verdict)}</p>" for c in self.comparisons if c.measure == PRIMARY_MEASURE]
+        verdicts = [
+            f"<p>{html.escape(c.verdict)}</p>" for c in self.comparisons if c.measure == PRIMARY_MEASURE
+        ]
         return summary_html(
             "remixmusic analysis",
             facts,
@@ -353,7 +360,9 @@ class AnalysisReport:
                     {
                         "piece": record.piece,
                         "n_notes": len(m.pitch),
-                        "label_counts": dict(zip([NOTE_LABELS[c] for c in codes.tolist()], counts.tolist(), strict=True)),
+                        "label_counts": dict(
+                            zip([NOTE_LABELS[c] for c in codes.tolist()], counts.tolist(), strict=True)
+                        ),
                         "arrays": "note_maps.npz",
                         "arrays_prefix": f"{k}/",
                     }

@@ -62,7 +62,7 @@ def report_page(report: AnalysisReport, max_maps: int = 50) -> str:
         "<meta name='viewport' content='width=device-width, initial-scale=1'>",
         f"<title>{html.escape(title)}</title><style>{asset('page.css')}</style></head><body>",
         f"<h1>{html.escape(title)}</h1>",
-        _nav(),
+        _nav(bool(report.control_note_maps)),
         overview(report, anchor, legend()),
         _summary(report, by_piece, detailed),
         _sources(report, by_piece, anchor),
@@ -76,11 +76,43 @@ def report_page(report: AnalysisReport, max_maps: int = 50) -> str:
             "of all of them are in passages.csv)</p>"
         )
     parts.append("</section>")
+    parts.append(_control_details(report))
     parts.append(_statistics(report))
     parts.append(_tables(report))
     parts.append(_settings(report.params))
     parts.append(f"<script type='application/json' id='remix-globals'>{script_json(_globals())}</script>")
     parts.append(f"<script>{asset('page.js')}</script></body></html>")
+    return "\n".join(parts)
+
+
+def _control_keys(report: AnalysisReport) -> dict[str, str]:
+    """The page key (``cI``) of each control piece shown in detail."""
+    return {name: f"c{i}" for i, name in enumerate(report.control_note_maps)}
+
+
+def _control_details(report: AnalysisReport) -> str:
+    """The human control pieces that copy most, with the same tools as the query pieces: the only real
+    copies of an analysis whose query copies nothing."""
+    keys = _control_keys(report)
+    if not keys:
+        return ""
+    records = {r.piece: r for r in report.piece_records if r.group == "control"}
+    passages: dict[str, list[PassageRecord]] = {}
+    for p in report.passage_records:
+        if p.group == "control" and p.piece in keys:
+            passages.setdefault(p.piece, []).append(p)
+    parts = [
+        "<section id='control-details'><h2>Human control pieces that copy: remix maps, listening, passages</h2>",
+        f"<p>The {len(keys)} human control piece{'s' if len(keys) != 1 else ''} with the most copied or varied "
+        "notes, shown like the query pieces: what a copy found in human music in this style looks and "
+        "sounds like.</p>",
+    ]
+    for name, key in keys.items():
+        details = piece_details(
+            report, key, passages.get(name, []), records[name], report.control_note_maps[name]
+        )
+        parts.append(details.markup)
+    parts.append("</section>")
     return "\n".join(parts)
 
 
@@ -91,16 +123,18 @@ def _title(report: AnalysisReport) -> str:
     return f"Copying analysis: {n_query:,} query piece{'s' if n_query != 1 else ''} against {n_ref:,} reference pieces"
 
 
-def _nav() -> str:
+def _nav(control_details: bool = False) -> str:
     links = [
         ("overview", "What was compared"),
         ("pieces", "Per piece"),
         ("sources", "Reference pieces drawn on"),
         ("details", "Remix maps and listening"),
+        ("control-details", "Human pieces that copy"),
         ("statistics", "Statistics"),
         ("tables", "Tables"),
         ("settings", "Settings"),
     ]
+    links = [(a, t) for a, t in links if control_details or a != "control-details"]
     return "<nav>" + " · ".join(f"<a href='#{a}'>{html.escape(t)}</a>" for a, t in links) + "</nav>"
 
 
@@ -162,7 +196,9 @@ def _summary(
         for p in report.passage_records:
             if p.group == "control":
                 control_passages.setdefault(p.piece, []).append(p)
-        rows = summary_rows(control[:HTML_MAX_ROWS], control_passages, {}, report.reference_names)
+        rows = summary_rows(
+            control[:HTML_MAX_ROWS], control_passages, _control_keys(report), report.reference_names
+        )
         for r, record in zip(rows, control, strict=False):
             if record.leaked:
                 r["piece"] = Cell(

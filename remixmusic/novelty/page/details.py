@@ -29,7 +29,7 @@ from remixmusic.novelty.plots import LABEL_COLORS, LABEL_HATCHES
 from remixmusic.novelty.records import PassageRecord, PieceRecord
 
 if TYPE_CHECKING:
-    from remixmusic.novelty.report import AnalysisReport
+    from remixmusic.novelty.report import AnalysisReport, NoteMap
 
 _BAR_LABELS = (
     ("copied", "copied_fraction"),
@@ -69,7 +69,7 @@ def label_bar(record: PieceRecord) -> str:
 def summary_rows(
     records: Sequence[PieceRecord],
     by_piece: dict[str, list[PassageRecord]],
-    detailed: dict[str, int],
+    detailed: dict[str, int] | dict[str, str],
     reference_names: Sequence[str],
 ) -> list[dict[str, Any]]:
     """One row of the per-piece summary table per record: label shares, passages, the reference pieces
@@ -116,7 +116,7 @@ def summary_rows(
     return rows
 
 
-def _longest_cell(r: PieceRecord, passages: Sequence[PassageRecord], k: int | None) -> Cell:
+def _longest_cell(r: PieceRecord, passages: Sequence[PassageRecord], k: int | str | None) -> Cell:
     copied = [p for p in passages if p.label == "copied" and p.sources]
     if copied:
         p = max(copied, key=lambda p: (p.n_notes, -p.start_beat))
@@ -150,17 +150,27 @@ def passage_numbers(passages: Sequence[PassageRecord]) -> dict[int, int]:
     return {id(p): j + 1 for j, p in enumerate(ranked)}
 
 
-def piece_details(report: AnalysisReport, k: int, passages: Sequence[PassageRecord]) -> PieceDetails:
-    """Query piece ``k``'s details: a sentence saying what it is made of, its remix map with a player,
-    the table of its passages and each passage beside its source passage."""
-    record, notes = report.query_records()[k], report.note_maps[k]
+def piece_details(
+    report: AnalysisReport,
+    k: int | str,
+    passages: Sequence[PassageRecord],
+    record: PieceRecord | None = None,
+    notes: NoteMap | None = None,
+) -> PieceDetails:
+    """Query piece ``k``'s details (or, given its ``record`` and ``notes``, another piece's, ``k`` its
+    key in the page's anchors): a sentence saying what it is made of, its remix map with a player, the
+    table of its passages and each passage beside its source passage."""
+    if record is None or notes is None:
+        assert isinstance(k, int)
+        record, notes = report.query_records()[k], report.note_maps[k]
     shown = shown_passages(passages)
     numbers = source_numbers(shown)
     order = passage_numbers(passages)
     df = report.params.get("df_threshold")
     anchors = {id(p): f"pass-{k}-{p.passage}" for p in shown}
     data = piece_data(k, record.piece, notes, [(anchors[id(p)], p) for p in shown], numbers)
-    index = {name: i for i, name in enumerate(report.reference_names)}
+    # Only the sources of query passages have a row among the reference pieces drawn on to link to.
+    index = {name: i for i, name in enumerate(report.reference_names)} if record.group == "query" else {}
     n = len(notes.pitch)
     parts = [
         f"<section class='piece' id='piece-{k}' data-piece='{k}'><h3>{html.escape(record.piece)}</h3>",
@@ -253,7 +263,7 @@ def _label_markup(p: PassageRecord, df: Any) -> str:
 
 
 def _passage_row(
-    p: PassageRecord, k: int, numbers: dict[str, int], index: dict[str, int], number: int, df: Any
+    p: PassageRecord, k: int | str, numbers: dict[str, int], index: dict[str, int], number: int, df: Any
 ) -> dict[str, Any]:
     anchor = f"pass-{k}-{p.passage}"
     return {
@@ -286,7 +296,7 @@ def _first_bar(bars: str) -> float:
 
 def _pair(
     p: PassageRecord,
-    k: int,
+    k: int | str,
     notes: Any,
     numbers: dict[str, int],
     index: dict[str, int],

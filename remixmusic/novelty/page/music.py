@@ -59,7 +59,7 @@ def source_numbers(passages: Sequence[PassageRecord]) -> dict[str, int]:
 
 
 def piece_data(
-    k: int,
+    k: int | str,
     name: str,
     notes: NoteMap,
     passages: Sequence[tuple[str, PassageRecord]],
