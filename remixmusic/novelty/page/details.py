@@ -196,7 +196,7 @@ def piece_details(
         rows = [_passage_row(p, k, numbers, index, order[id(p)], df) for p in shown]
         columns = [
             ("passage", "passage"),
-            ("bars", "bars"),
+            ("bars", "bars (beats counted from 1 at the piece's start)"),
             ("line", "line"),
             ("label", "label"),
             ("notes", "notes"),
@@ -224,7 +224,7 @@ def _gist(record: PieceRecord, passages: Sequence[PassageRecord], numbers: dict[
     for p in recombined:
         first = p.sources.split(";", 1)[0]
         drawn[first] = drawn.get(first, 0) + p.n_notes
-    top = sorted(drawn, key=lambda s: (-drawn[s], s))
+    top = sorted(drawn, key=lambda s: (-drawn[s], numbers.get(s, len(numbers) + 1), s))
     sources = "; ".join(
         f"S{numbers[s]} {html.escape(s)}: {drawn[s]} notes"
         if s in numbers
@@ -269,7 +269,8 @@ def _passage_row(
     return {
         "passage": Cell(f"<a href='#{anchor}' class='to-source'>{number} → source</a>", number),
         "bars": Cell(
-            f"{html.escape(p.bars)} <small>(beats {p.start_beat:g}–{p.end_beat:g})</small>", p.start_beat
+            f"{html.escape(p.bars)} <small>(beats {p.start_beat + 1:g}–{p.end_beat + 1:g})</small>",
+            p.start_beat,
         ),
         "line": Cell(html.escape(line_text(p.track, p.voice)), p.track * 1000 + p.voice),
         "label": Cell(_label_markup(p, df), p.label),

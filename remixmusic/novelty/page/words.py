@@ -11,7 +11,9 @@ intervals of a query with no control (:func:`~remixmusic.evaluation.significance
 from __future__ import annotations
 
 import html
+import json
 import math
+import os
 import re
 from collections.abc import Callable, Sequence
 from pathlib import PurePath
@@ -149,12 +151,55 @@ def line_text(track: int, voice: int) -> str:
     return f"part {track + 1}" + (f", voice {voice + 1} from the top" if voice else "")
 
 
+_INTERVALS = (
+    "unison",
+    "minor second",
+    "major second",
+    "minor third",
+    "major third",
+    "perfect fourth",
+    "tritone",
+    "perfect fifth",
+    "minor sixth",
+    "major sixth",
+    "minor seventh",
+    "major seventh",
+)
+_COMPOUND = {
+    0: "octave",
+    1: "minor ninth",
+    2: "major ninth",
+    3: "minor tenth",
+    4: "major tenth",
+    5: "eleventh",
+}
+
+
+def interval_name(semitones: int) -> str:
+    """An interval by its musical name: 16 -> "a major tenth", 24 -> "two octaves"."""
+    n = abs(semitones)
+    octaves, rest = divmod(n, 12)
+    if octaves == 1 and rest in _COMPOUND:
+        return f"{'an' if _COMPOUND[rest][0] in 'aeiou' else 'a'} {_COMPOUND[rest]}"
+    if rest == 0:
+        return "an octave" if octaves == 1 else f"{octaves} octaves"
+    name = _INTERVALS[rest]
+    article = "an" if name[0] in "aeiou" else "a"
+    return f"{article} {name}" + (
+        f" plus {'an octave' if octaves == 1 else f'{octaves} octaves'}" if octaves else ""
+    )
+
+
 def transposition_text(semitones: int, time_scale: float) -> str:
     """How the query passage differs from its source in key and speed, in words."""
     if semitones == 0:
         key = "same key"
     else:
-        key = f"transposed {'up' if semitones > 0 else 'down'} {abs(semitones)} semitone{'s' if abs(semitones) != 1 else ''}"
+        n = abs(semitones)
+        key = (
+            f"transposed {'up' if semitones > 0 else 'down'} {interval_name(n)} "
+            f"({n} semitone{'s' if n != 1 else ''})"
+        )
     if not time_scale or math.isnan(time_scale) or abs(time_scale - 1) < 0.01:
         return f"{key}, same note values"
     if abs(time_scale - 2) < 0.01:
@@ -184,7 +229,7 @@ def overview(report: AnalysisReport, anchor: Callable[[PassageRecord], str], leg
     n_ref, n_groups = p.get("n_reference", len(report.reference_names)), p.get("n_reference_groups")
     folder = _folder(query)
     parts = ["<section id='overview'><h2>What was compared</h2>"]
-    where = f" (from <code>{html.escape(folder)}</code>)" if folder and folder != "." else ""
+    where = ""
     ref = f"{n_ref:,} reference pieces" + (f" in {n_groups:,} tune groups" if n_groups else "")
     text = (
         f"<p>The <b>{len(query):,} query piece{'s' if len(query) != 1 else ''}</b>{where} were searched for "
@@ -197,13 +242,61 @@ def overview(report: AnalysisReport, anchor: Callable[[PassageRecord], str], leg
             "<i>control</i>) went through the same search: music in one style shares material, so the "
             "question is whether the query pieces share more than human pieces do."
         )
-    parts.append(text + "</p>")
+    made = generation_text(query)
+    parts.append(text + (f" {html.escape(made)}" if made else "") + "</p>")
+    if folder and folder != ".":
+        full = os.path.abspath(folder)
+        parts.append(f"<p class='hint'>Query folder: <code>{html.escape(full)}</code>. {FILES_NOTE}</p>")
+    else:
+        parts.append(f"<p class='hint'>{FILES_NOTE}</p>")
     parts.append(_rule(p))
     parts.append(legend)
     parts.append(headline(report, anchor))
     parts.append(_limits(p, bool(control)))
     parts.append("</section>")
     return "\n".join(parts)
+
+
+FILES_NOTE = (
+    "Every row of every table is in the files beside this page: <a href='pieces.csv'>pieces.csv</a>, "
+    "<a href='passages.csv'>passages.csv</a>, <a href='motifs.csv'>motifs.csv</a> and "
+    "<a href='report.json'>report.json</a>."
+)
+
+
+def generation_text(records: Sequence[PieceRecord], limit: int = 200) -> str:
+    """What the generation sidecars beside the query files say: the model that made them and whether
+    they continue a prompt (empty when there are no sidecars)."""
+    models: dict[str, int] = {}
+    prompted = plain = 0
+    for r in records[:limit]:
+        if not r.path:
+            continue
+        try:
+            with open(os.path.splitext(r.path)[0] + ".json", encoding="utf-8") as f:
+                sidecar = json.load(f)
+        except (OSError, ValueError):
+            continue
+        if not isinstance(sidecar, dict) or sidecar.get("format") != "remixmusic-generated":
+            continue
+        model = sidecar.get("model") or {}
+        name = str(model.get("name") or model.get("id") or "") if isinstance(model, dict) else ""
+        if name:
+            models[name] = models.get(name, 0) + 1
+        if sidecar.get("prompt"):
+            prompted += 1
+        else:
+            plain += 1
+    if not models and not (prompted or plain):
+        return ""
+    by = f"generated by {', '.join(sorted(models, key=lambda m: -models[m]))}" if models else "generated"
+    if prompted and plain:
+        how = f"{prompted} continue a prompt, {plain} were generated from scratch (no prompt)"
+    elif prompted:
+        how = "each continues a prompt (its notes are labelled prompt and left out of every share)"
+    else:
+        how = "from scratch, with no prompt"
+    return f"The query pieces were {by}, {how} (as their generation files say)."
 
 
 def _rule(p: dict[str, Any]) -> str:
@@ -259,7 +352,11 @@ def headline(report: AnalysisReport, anchor: Callable[[PassageRecord], str]) -> 
                 mean, ci = (c.query_mean, c.query_ci) if group == "query" else (c.control_mean, c.control_ci)
             else:
                 mean, ci = _mean_ci(records, measure, seed)
-            cells.append(f"<td><b>{percent(mean, 1)}</b>{interval(*ci)}</td>")
+            values = [r.measure(measure) for r in records]
+            if values and all(v == 0 for v in values):
+                cells.append("<td><b>0%</b> in every piece</td>")
+            else:
+                cells.append(f"<td><b>{percent(mean, 1)}</b>{interval(*ci)}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     cells = ["<th>pieces with at least one copied passage</th>"]
     for group, records in (("query", query), ("control", control)):
@@ -340,16 +437,26 @@ def verdict_words(c: Comparison | None, has_control: bool) -> str:
     if c is None or math.isnan(c.p_adjusted):
         return "Too few pieces to compare the query with the control."
     shares = f"{percent(c.query_mean, 1)} of their analysed notes against {percent(c.control_mean, 1)}"
-    p = f"Mann-Whitney p = {c.p_adjusted:.2g} over tune-group means; Cliff's delta {c.cliffs_delta:+.2f}"
+    chance = (
+        f"the difference is unlikely to be chance (p = {c.p_adjusted:.2g})"
+        if c.p_adjusted < ALPHA
+        else f"a difference this size could well be chance (p = {c.p_adjusted:.2g})"
+    )
+    size = str(c.magnitude)
+    p = (
+        f"{chance}; the effect is {size} (Cliff's delta {c.cliffs_delta:+.2f}, where 0 is no difference and "
+        "±1 is every piece of one group above every piece of the other); Mann-Whitney test over tune-group "
+        "means"
+    )
     if c.p_adjusted < ALPHA and c.magnitude not in ("negligible", "undefined"):  # as the verdict decides
         more = "more" if c.query_mean > c.control_mean else "less"
         return (
             f"The query pieces copy or vary clearly {more} of the reference than the human pieces do: "
-            f"{shares} ({p})."
+            f"{shares}. {p[0].upper()}{p[1:]}."
         )
     return (
         f"The query pieces copy or vary {shares} for the human pieces: the difference is not clear and could "
-        f"be chance with this many pieces ({p})."
+        f"be chance with this many pieces. {p[0].upper()}{p[1:]}."
     )
 
 
