@@ -187,11 +187,18 @@ def piece_details(
         "source most drawn on). Click the map to play from there.</p>"
     )
     if n > PLAYER_NOTE_LIMIT:
+        whole = isinstance(k, int)  # the raster of a query piece (control pieces keep no raster)
         parts.append(
             f"<p class='truncated'>The map and player above hold the first {PLAYER_NOTE_LIMIT:,} of its "
-            f"{n:,} notes; the whole piece, as a raster (each cell coloured as most of its notes):</p>"
+            f"{n:,} notes"
+            + (
+                "; the whole piece, as a raster (each cell coloured as most of its notes):</p>"
+                if whole
+                else ".</p>"
+            )
         )
-        parts.append(img_tag(report.plot_remix_map(k)))
+        if isinstance(k, int):
+            parts.append(img_tag(report.plot_remix_map(k)))
     if shown:
         rows = [_passage_row(p, k, numbers, index, order[id(p)], df) for p in shown]
         columns = [
