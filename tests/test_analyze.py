@@ -138,16 +138,10 @@ def recovered(motifs, names, spans, label):
     motifs = [m for m in motifs if m.label == label]
     hit = 0
     for pid, a, b in spans:
-        if any(
-            m.start_beat < b and m.end_beat > a and names[pid] in m.source_names
-            for m in motifs
-        ):
+        if any(m.start_beat < b and m.end_beat > a and names[pid] in m.source_names for m in motifs):
             hit += 1
     correct = sum(
-        any(
-            m.start_beat < b and m.end_beat > a and names[pid] in m.source_names
-            for pid, a, b in spans
-        )
+        any(m.start_beat < b and m.end_beat > a and names[pid] in m.source_names for pid, a, b in spans)
         for m in motifs
     )
     return hit / len(spans), (correct / len(motifs) if motifs else 1.0)
@@ -294,9 +288,7 @@ def test_held_out_human_copies_less_than_an_order4_markov_chain(chorales, index)
     markov = markov_pieces(train, 6, 64, np.random.default_rng(3))
     report = analyze(markov, index, control=test[:8], jobs=1, show_progress=False)
     query = [r.copied_coverage for r in report.piece_records if r.group == "query"]
-    human = [
-        r.copied_coverage for r in report.piece_records if r.group == "control" and not r.leaked
-    ]
+    human = [r.copied_coverage for r in report.piece_records if r.group == "control" and not r.leaked]
     assert len(human) >= 6
     assert np.mean(human) < np.mean(query)
     by_name = {c.measure: c for c in report.comparisons}
@@ -366,9 +358,18 @@ def test_cli_index_and_analyze_write_every_report_file_and_skip_bad_files(tmp_pa
             assert set(m["label"]) <= set(NOTE_LABELS)
     html = (out / "report.html").read_text()
     assert html.count("data:image/png;base64,") >= 1 and " src=" not in html.replace(" src='data:", "")
-    # A remix map with its player per query piece (drawn in the page from the data embedded in it).
+    # A remix map with its player per query piece (drawn in the page from the data embedded in it), and
+    # per control piece that copies or varies (up to 10).
     n_query = sum(r["group"] == "query" for r in report["pieces"])
-    assert html.count("class='remix-map'") == n_query and html.count("class='play'") == n_query
+    n_control = min(
+        10,
+        sum(
+            r["group"] == "control" and not r["leaked"] and r["recombined_fraction"] > 0
+            for r in report["pieces"]
+        ),
+    )
+    n_maps = n_query + n_control
+    assert html.count("class='remix-map'") == n_maps and html.count("class='play'") == n_maps
     mismatch = runner.invoke(app, ["analyze", str(query), "--against", str(ref), "--invariance", "exact"])
     # (main() turns the RemixError into a one-line message and exit 1; the runner calls the app directly)
     assert "built with invariance 'transposed+tempo'" in str(mismatch.exception)
@@ -492,7 +493,9 @@ def test_generated_folder_needs_no_arguments(tmp_path, chorales):
             "note_log_probs": (-rng.exponential(1.0, n)).round(4).tolist(),
         }
         midi.with_suffix(".json").write_text(json.dumps(sidecar))
-    report = remixmusic.analyze(folder, jobs=1, show_progress=False, originality=False, segmentation="surprisal")
+    report = remixmusic.analyze(
+        folder, jobs=1, show_progress=False, originality=False, segmentation="surprisal"
+    )
     assert report.params["n_reference"] == len(ds.files("train"))
     assert report.params["n_control"] == len(ds.files("test"))
     assert report.params["config"]["segmentation"]["method"] == "surprisal"
@@ -573,7 +576,9 @@ def test_prompt_notes_are_excluded_from_every_measure(tmp_path, chorales, index)
     folder.mkdir()
     midi = folder / "piece_000.mid"
     midi.write_bytes(path.read_bytes())
-    (folder / "piece_000.json").write_text(json.dumps({"prompt": {"bars": 4, "included": True, "n_notes": 30}}))
+    (folder / "piece_000.json").write_text(
+        json.dumps({"prompt": {"bars": 4, "included": True, "n_notes": 30}})
+    )
     report = analyze(folder, index, jobs=1, show_progress=False, originality=False)
     (record,) = report.query_records()
     (note_map,) = report.note_maps
