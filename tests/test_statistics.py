@@ -77,7 +77,7 @@ def test_one_control_set_in_the_comparisons_the_tables_and_the_experiment(setup)
     printed = io.StringIO()
     report.print_summary(Console(file=printed, width=250))
     text = printed.getvalue()
-    assert f"{primary.control_mean:.3f}" in text and f"{all_mean:.3f}" not in text
+    assert f"control {primary.control_mean:.3f}" in text and f"control {all_mean:.3f}" not in text
     assert f"{len(kept)} control piece(s) in {n_groups} tune group(s)" in text
     page = (out / "report.html").read_text()
     assert f"<b>{100 * primary.control_mean:.1f}%</b>" in page and "p (Holm)" in page
