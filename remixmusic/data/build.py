@@ -17,23 +17,28 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from remixmusic._util.files import atomic_directory, sha256_bytes, write_bytes, write_json
 from remixmusic._util.parallel import parallel_map
 from remixmusic._util.text import exception_line
 from remixmusic.data.corpora import CORPORA, _bach_chorales, _music21_corpus_dir
 from remixmusic.data.datasets import MANIFEST, MANIFEST_FORMAT, Dataset, default_root, load_dataset
-from remixmusic.data.splits import NearDuplicateRule, SplitRule, group_and_split
+from remixmusic.data.splits import SplitRule, group_and_split
+from remixmusic.data.tune_match import (
+    DuplicateRule,
+    TuneMatchRule,
+    duplicate_rule_from_dict,
+    record_fingerprint,
+)
 from remixmusic.errors import DatasetError, MidiError, RemixError, check_choice
 from remixmusic.io.folders import read_folder
-from remixmusic.io.midi import piece_to_bytes
+from remixmusic.io.midi import piece_to_bytes, read_midi
 from remixmusic.io.music21 import TICKS_PER_BEAT, score_to_piece
 from remixmusic.music.lines import melody_line
 from remixmusic.music.notes import (
     STEPS_PER_BEAT,
     Piece,
 )
+from remixmusic.music.tune_line import tune
 
 CONVERSION_VERSION = 1  # bump when score_to_piece changes what it produces: invalidates partial builds
 
@@ -112,8 +117,17 @@ def _convert_file(task: tuple[str, str, str]) -> dict[str, Any]:
     return record
 
 
+_LINES = ("melody", "tune", "tune_clean")  # what a record holds for grouping until the manifest is written
+
+
+def _lines(piece: Piece) -> dict[str, Any]:
+    """The lines the grouping rules compare: the score skyline (version 1) and the tune (version 2)."""
+    found = tune(piece)
+    return {"melody": melody_line(piece).tolist(), "tune": found.pitches.tolist(), "tune_clean": found.clean}
+
+
 def _write_piece(piece: Piece, piece_id: str, title: str, source: Any, dataset_dir: Path) -> dict[str, Any]:
-    """Write one piece's MIDI file; its manifest record (with the melody line, used for grouping)."""
+    """Write one piece's MIDI file; its manifest record (with the lines used for grouping)."""
     data = piece_to_bytes(piece, TICKS_PER_BEAT)
     file = f"midi/{piece_id}.mid"
     write_bytes(dataset_dir / file, data)
@@ -125,7 +139,7 @@ def _write_piece(piece: Piece, piece_id: str, title: str, source: Any, dataset_d
         "seconds": round(piece.duration_seconds, 3),
         "sha256": sha256_bytes(data),
         "file": file,
-        "melody": melody_line(piece).tolist(),
+        **_lines(piece),
     }
 
 
@@ -161,7 +175,7 @@ def build_dataset(
     jobs: int = 0,
     resume: bool = True,
     show_progress: bool = True,
-    rule: NearDuplicateRule | None = None,
+    rule: DuplicateRule | None = None,
     split_rule: SplitRule | None = None,
     max_files: int | None = None,
 ) -> BuildReport:
@@ -170,7 +184,9 @@ def build_dataset(
     With ``resume``, a complete dataset built with the same parameters is kept as it is, and files
     recorded by an interrupted run are not converted again; without it the dataset folder is rebuilt from
     scratch. ``max_files`` builds from the first corpus files only (a quick trial; the manifest records
-    it).
+    it). ``rule`` groups near-duplicates; by default a complete dataset kept by ``resume`` keeps the rule
+    its manifest records (it is never regrouped), and a new build uses version 2
+    (:class:`~remixmusic.data.tune_match.TuneMatchRule`).
     """
     check_choice("corpus", name, CORPORA, DatasetError)
     spec = CORPORA[name]
@@ -191,13 +207,12 @@ def build_dataset(
         "files": len(files),
         "max_files": max_files,
     }
-    rule, split_rule = rule or NearDuplicateRule(), split_rule or SplitRule()
+    split_rule = split_rule or SplitRule()
     if resume and (dataset_dir / MANIFEST).is_file():
         existing = load_dataset(dataset_dir)
-        same_rules = (existing.header.get("duplicate_rule"), existing.header.get("split_rule")) == (
-            rule.to_dict(),
-            split_rule.to_dict(),
-        )
+        recorded = existing.header.get("duplicate_rule") or {}
+        wanted = rule.to_dict() if rule is not None else duplicate_rule_from_dict(recorded).to_dict()
+        same_rules = (recorded, existing.header.get("split_rule")) == (wanted, split_rule.to_dict())
         if existing.header.get("build") == build and same_rules:
             failures = existing.header.get("failures", [])
             return BuildReport(existing, 0, len(existing.manifest), failures, time.perf_counter() - started)
@@ -243,7 +258,7 @@ def import_folder(
     root: str | Path | None = None,
     jobs: int = 0,
     show_progress: bool = True,
-    rule: NearDuplicateRule | None = None,
+    rule: DuplicateRule | None = None,
     split_rule: SplitRule | None = None,
     overwrite: bool = False,
 ) -> BuildReport:
@@ -381,19 +396,24 @@ def _finish(
     records: list[dict[str, Any]],
     failures: list[dict[str, Any]],
     build: dict[str, Any],
-    rule: NearDuplicateRule | None,
+    rule: DuplicateRule | None,
     split_rule: SplitRule | None,
 ) -> Dataset:
     """Group near-duplicates, split, and write the manifest (atomically, last, so a dataset with a
     manifest is always complete)."""
-    rule = rule or NearDuplicateRule()
+    rule = rule or TuneMatchRule()
     split_rule = split_rule or SplitRule()
     if not records:
         raise RemixError(f"{name}: no piece could be converted ({len(failures)} failures)")
+    for record in records:  # a piece an interrupted run of an older version wrote: its lines from its file
+        if not all(key in record for key in _LINES):
+            record.update(_lines(read_midi(dataset_dir / record["file"])))
     ids = [r["id"] for r in records]
-    grouping = group_and_split(
-        ids, [rule.fingerprint(np.array(r.pop("melody"), np.int16)) for r in records], rule, split_rule
-    )
+    prints = [record_fingerprint(rule, r) for r in records]
+    for record in records:
+        for key in _LINES:
+            record.pop(key)
+    grouping = group_and_split(ids, prints, rule, split_rule)
     pieces = []
     for record, group, split in zip(records, grouping.group, grouping.split, strict=True):
         pieces.append({**record, "split": split, "group": group})

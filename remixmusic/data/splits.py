@@ -1,11 +1,21 @@
 """Near-duplicate tune groups and leak-free train/valid/test splits.
 
 A corpus holds the same tune more than once: Bach harmonized many chorale melodies several times, folk
-collections print variants of one tune, O'Neill's repeats tunes across overlapping files. If one copy
-lands in training and another in test, a model that memorized the first looks "novel" or "good" on the
-second. So we group near-duplicates first and split whole groups.
+collections print variants of one tune, O'Neill's repeats tunes across overlapping files, a performance
+collection holds several performances of one score. If one copy lands in training and another in test, a
+model that memorized the first looks "novel" or "good" on the second. So we group near-duplicates first
+and split whole groups.
 
-The rule ("same tune"), :class:`NearDuplicateRule`:
+Two versions of the rule exist; a manifest records which one grouped it (``duplicate_rule``; version 1's
+record has no ``version`` key), and loading a dataset never regroups it. Version 2
+(:class:`remixmusic.data.tune_match.TuneMatchRule`), the default of new builds and imports, keeps version
+1's relation and adds one that holds for unquantized performances and re-voiced arrangements (timing,
+ornaments, accompaniment); on score corpora (monophonic, quantized melody lines) it groups exactly as
+version 1. Version 1, below, is unchanged. (The committed ``bach-chorales`` manifest predates
+:func:`melody_line` taking a part named Soprano; regrouped today, version 1 and version 2 alike give 64
+multi-piece groups where it records 60, which is one more reason a loaded manifest is kept as it is.)
+
+The version 1 rule ("same tune"), :class:`NearDuplicateRule`:
 
 1. the *melody line* of a piece is its skyline: the notes that are the highest sounding (non-drum)
    pitch when they start, one per onset (see :func:`melody_line`);
@@ -35,8 +45,9 @@ and a group never straddles two splits.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -195,16 +206,23 @@ class Grouping:
         return {str(k): int(c) for k, c in zip(keys, counts, strict=True) if c > 1}
 
 
+class GroupingRule(Protocol):
+    """What :func:`group_and_split` needs of a near-duplicate rule: a group label per fingerprint."""
+
+    def groups(self, fingerprints: Any) -> np.ndarray: ...
+
+
 def group_and_split(
     ids: list[str],
-    fingerprints: list[np.ndarray],
-    rule: NearDuplicateRule | None = None,
+    fingerprints: Sequence[Any],
+    rule: GroupingRule | None = None,
     split_rule: SplitRule | None = None,
 ) -> Grouping:
-    """Group ``ids`` by the near-duplicate rule, then assign each whole group to one split."""
+    """Group ``ids`` by the near-duplicate rule (default version 1, :class:`NearDuplicateRule`; its
+    fingerprints must match the rule), then assign each whole group to one split."""
     rule = rule or NearDuplicateRule()
     split_rule = split_rule or SplitRule()
-    labels = rule.groups(fingerprints)
+    labels = rule.groups(list(fingerprints))
     key_of_label: dict[int, str] = {}
     for label, piece_id in zip(labels.tolist(), ids, strict=True):
         key_of_label[label] = min(piece_id, key_of_label.get(label, piece_id))

@@ -1,0 +1,240 @@
+"""The tune of a piece as a pitch sequence that survives performance: unquantized timing, rolled chords,
+ornaments, tempo drift and an accompaniment under the melody (:func:`tune`, :func:`tune_line`).
+
+:func:`remixmusic.music.lines.melody_line` is the exact skyline of a score: a bass note that starts 20 ms
+before the melody note it belongs with, a grace note, a trill, or an accompaniment note sounding in the
+gap of a detached melody note all become "melody" there. :func:`tune` reads the same notes as a listener
+follows the top voice of a performance:
+
+1. **Onset clusters.** Times are wall-clock seconds (the piece's tempo map); notes whose onsets are at
+   most ``chord_seconds`` apart form one cluster, a chord played with the few tens of milliseconds of
+   asynchrony performers show (the melody leads by about 30 ms: Goebl 2001, "Melody lead in piano
+   performance", *J. Acoust. Soc. Am.* 110). A cluster's pitch is its highest note, except a grace or
+   trill note merged into the cluster of its main note (shorter than ``grace_seconds`` and at most two
+   semitones from a longer note of the cluster).
+2. **A continuous top voice.** A monophonic piece (at most ``monophonic`` of its clusters are chords or
+   start under a sounding note) keeps every cluster. Otherwise clusters are walked in time order as in
+   the skyline of Uitdenbogerd & Zobel (1999), made tolerant of articulation: a cluster under a line note
+   that still sounds (its release more than ``overlap`` typical intervals away: a legato overlap is not a
+   held note) joins only if it is higher; once the line note is released, a lower cluster joins only if
+   it continues the line's register (at most ``register`` semitones below), or the line has rested for
+   ``rest`` typical intervals, or no note ``register`` semitones above it follows within ``lookahead``
+   intervals (a leap down that the tune stays at). An accompaniment note heard in the gap of a detached
+   melody note fails all three. The typical interval is the duration-weighted median inter-onset interval
+   of the plain skyline, so every rule is tempo invariant.
+3. **Ornaments.** Runs of line notes closer together than ``ornament`` times the line's median
+   inter-onset interval (among intervals of at least ``ornament_floor`` seconds) are ornaments: a short
+   run (grace notes, a slide, a mordent's first notes) is dropped; a run lasting ``trill`` intervals or
+   more (a trill, a tremolo standing for one note) becomes its most frequent pitch (the lower on a tie).
+   This reduction of an ornamented melody to its main notes is what note-level melodic similarity
+   presupposes (Mongeau & Sankoff 1990, "Comparison of musical sequences", *Computers and the Humanities*
+   24, whose fragmentation and consolidation account for what remains).
+
+Repeated pitches are then merged (a note split or tied differently is the same tune). The sequence
+depends on the order of onsets and on pitches, not on tempo: a quantized score and a performance of it
+give (nearly) the same sequence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from remixmusic.music.lines import melody_track
+from remixmusic.music.notes import STEPS_PER_BEAT, Piece
+
+
+@dataclass(frozen=True)
+class TuneLineConfig:
+    """Parameters of :func:`tune` (seconds, semitones, shares, or multiples of the typical inter-onset
+    interval; see the module docstring)."""
+
+    chord_seconds: float = 0.05
+    grace_seconds: float = 0.1
+    hold_tolerance: float = (
+        0.05  # seconds: a note released this little after a cluster starts does not cover it
+    )
+    overlap: float = 0.25
+    monophonic: float = 0.1
+    register: int = 4
+    rest: float = 0.75
+    lookahead: float = 1.0
+    ornament: float = 0.3
+    ornament_floor: float = 0.12
+    trill: float = 1.0
+    on_grid: float = 0.9
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Tune:
+    """A piece's tune line: ``pitches`` (int16 MIDI pitches, ``(notes,)``, repeated pitches merged), and
+    whether it was read from a ``clean`` score line: monophonic, with at least ``on_grid`` of its onsets on
+    the sixteenth or eighth-triplet grid (a quantized score), as opposed to a chordal texture or an
+    unquantized performance, whose line is an estimate."""
+
+    pitches: np.ndarray
+    clean: bool
+
+
+def tune(piece: Piece, config: TuneLineConfig | None = None) -> Tune:
+    """The piece's tune (module docstring). The melody is the track the source names as its melody if
+    there is one (:func:`remixmusic.music.lines.melody_track`), else all pitched tracks together. Raises
+    nothing; a piece without pitched notes has an empty, clean tune."""
+    config = config or TuneLineConfig()
+    notes = piece.notes[~piece.notes["is_drum"]]
+    named = melody_track(piece)
+    if named is not None:
+        notes = notes[notes["track"] == named]
+    if not len(notes):
+        return Tune(np.zeros(0, np.int16), True)
+    start = piece.seconds(notes["onset"])
+    end = piece.seconds(notes["onset"].astype(np.int64) + notes["duration"])
+    pitch = notes["pitch"].astype(np.int64)
+    order = np.lexsort((-pitch, start))
+    start, end, pitch = start[order], end[order], pitch[order]
+    onset, top, release = _clusters(start, end, pitch, config)
+    monophonic = float(np.mean(_overlapping(start, end, onset, config))) <= config.monophonic
+    keep = _top_voice(onset, top, release, monophonic, config)
+    onset, top = onset[keep], top[keep]
+    top = top[_main_notes(onset, top, config)]
+    steps = notes["onset"].astype(np.int64)
+    on_grid = float(np.mean((steps % (STEPS_PER_BEAT // 4) == 0) | (steps % (STEPS_PER_BEAT // 3) == 0)))
+    return Tune(_merge_repeats(top).astype(np.int16), monophonic and on_grid >= config.on_grid)
+
+
+def tune_line(piece: Piece, config: TuneLineConfig | None = None) -> np.ndarray:
+    """The pitches of :func:`tune` (int16 ``(notes,)``). Raises nothing."""
+    return tune(piece, config).pitches
+
+
+def _clusters(
+    start: np.ndarray, end: np.ndarray, pitch: np.ndarray, config: TuneLineConfig
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Onset clusters of notes sorted by (start, -pitch): their first onset, their highest pitch and the
+    release of that highest note, shape ``(clusters,)`` each. A grace or trill note merged into the
+    cluster of its main note (shorter than ``grace_seconds``, at most two semitones from a longer note of
+    the cluster) is not its top."""
+    new = np.ones(len(start), bool)
+    new[1:] = np.diff(start) > config.chord_seconds
+    cluster = np.cumsum(new) - 1
+    length = end - start
+    grace = np.zeros(len(start), bool)
+    for offset in range(1, int(np.bincount(cluster).max())):
+        for a, b in (
+            (slice(offset, None), slice(None, -offset)),
+            (slice(None, -offset), slice(offset, None)),
+        ):
+            grace[a] |= (
+                (cluster[a] == cluster[b])
+                & (length[a] < config.grace_seconds)
+                & (length[b] > length[a])
+                & (np.abs(pitch[a] - pitch[b]) <= 2)
+            )
+    top = np.full(int(cluster[-1]) + 1, -1, np.int64)
+    np.maximum.at(top, cluster[~grace], pitch[~grace])
+    is_top = (pitch == top[cluster]) & ~grace
+    release = np.zeros(len(top))
+    np.maximum.at(release, cluster[is_top], end[is_top])
+    return start[new], top, release
+
+
+def _overlapping(start: np.ndarray, end: np.ndarray, onset: np.ndarray, config: TuneLineConfig) -> np.ndarray:
+    """Whether each cluster has more than one note or starts while an earlier note still sounds (released
+    more than ``hold_tolerance`` later), boolean ``(clusters,)``."""
+    first = np.searchsorted(start, onset, side="left")
+    size = np.diff(np.append(first, len(start)))
+    earlier = first - np.searchsorted(np.sort(end), onset + config.hold_tolerance, side="right")
+    return (size > 1) | (earlier > 0)
+
+
+def _weighted_median(intervals: np.ndarray) -> float:
+    """The duration-weighted median of positive intervals (1.0 when there are none)."""
+    values = np.sort(intervals[intervals > 0])
+    if not len(values):
+        return 1.0
+    cumulative = np.cumsum(values)
+    return float(values[np.searchsorted(cumulative, cumulative[-1] / 2)])
+
+
+def _range_max(values: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """``max(values[lo:hi])`` for every pair (a sparse table); -1 for an empty range."""
+    table = [values]
+    span = 1
+    while span * 2 <= len(values):
+        table.append(np.maximum(table[-1][:-span], table[-1][span:]))
+        span *= 2
+    length = hi - lo
+    out = np.full(len(lo), -1, np.int64)
+    level = np.zeros(len(lo), np.int64)
+    nonempty = length > 0
+    level[nonempty] = np.floor(np.log2(length[nonempty])).astype(np.int64)
+    for k in np.unique(level[nonempty]).tolist():
+        sel = nonempty & (level == k)
+        out[sel] = np.maximum(table[k][lo[sel]], table[k][hi[sel] - (1 << k)])
+    return out
+
+
+def _top_voice(
+    onset: np.ndarray, top: np.ndarray, release: np.ndarray, monophonic: bool, config: TuneLineConfig
+) -> np.ndarray:
+    """Which clusters carry the top voice (step 2 of the module docstring), boolean ``(clusters,)``."""
+    n = len(onset)
+    if monophonic:
+        return np.ones(n, bool)
+    # The typical inter-onset interval of the plain skyline (a cluster under a sounding higher one is out).
+    covered = np.zeros(n, bool)
+    covered[1:] = (release[:-1] > onset[1:] + config.hold_tolerance) & (top[1:] < top[:-1])
+    unit = _weighted_median(np.diff(onset[~covered])) if n - covered.sum() > 2 else 0.5
+    index = np.arange(n)
+    ahead = _range_max(top, index + 1, np.searchsorted(onset, onset + config.lookahead * unit, side="right"))
+    keep = np.zeros(n, bool)
+    line_pitch, line_release = -1000, -np.inf
+    rest = config.rest * unit
+    hold = max(config.hold_tolerance, config.overlap * unit)
+    rows = zip(onset.tolist(), top.tolist(), release.tolist(), ahead.tolist(), strict=True)
+    for c, (t, x, r, later) in enumerate(rows):
+        if t < line_release - hold:  # the line's note still sounds: only a higher note
+            joins = x >= line_pitch
+        else:
+            joins = (
+                x >= line_pitch - config.register or t >= line_release + rest or later < x + config.register
+            )
+        if joins:
+            keep[c] = True
+            line_pitch, line_release = x, r
+    return keep
+
+
+def _main_notes(onset: np.ndarray, pitch: np.ndarray, config: TuneLineConfig) -> np.ndarray:
+    """Which line notes are main notes, not ornaments (step 3 of the module docstring), boolean."""
+    keep = np.ones(len(onset), bool)
+    if len(onset) < 3 or not config.ornament:
+        return keep
+    gaps = np.diff(onset)
+    slow = gaps[gaps >= config.ornament_floor]
+    unit = float(np.median(slow if len(slow) else gaps))
+    short = np.append(gaps < config.ornament * unit, False)
+    if not short.any():
+        return keep
+    keep = ~short
+    run = np.cumsum(short & ~np.append(False, short[:-1])) - 1
+    members = np.flatnonzero(short)
+    lasting = np.bincount(run[members], weights=gaps[members]) >= config.trill * unit
+    for r in np.flatnonzero(lasting).tolist():
+        notes = members[run[members] == r]
+        values, counts = np.unique(pitch[notes], return_counts=True)
+        keep[notes[np.argmax(pitch[notes] == values[np.argmax(counts)])]] = True
+    return keep
+
+
+def _merge_repeats(pitches: np.ndarray) -> np.ndarray:
+    if not len(pitches):
+        return pitches
+    keep = np.ones(len(pitches), bool)
+    keep[1:] = pitches[1:] != pitches[:-1]
+    return pitches[keep]

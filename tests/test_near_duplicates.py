@@ -1,0 +1,276 @@
+"""Near-duplicates of performances and arrangements: the tune line and the version 2 rule
+(remixmusic.music.tune_line, remixmusic.data.tune_match)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from music21 import corpus
+
+from remixmusic.data import build, datasets
+from remixmusic.data.splits import NearDuplicateRule, group_and_split
+from remixmusic.data.tune_match import (
+    TuneMatchRule,
+    duplicate_rule_from_dict,
+    gapped_grams,
+    local_alignment,
+    record_fingerprint,
+)
+from remixmusic.io import music21 as music21_io
+from remixmusic.io.midi import midi_bytes_to_piece, write_midi
+from remixmusic.io.smf import encode_track, header_chunk
+from remixmusic.music.lines import melody_indices, melody_line
+from remixmusic.music.notes import NOTE_DTYPE, Piece
+from remixmusic.music.tune_line import tune, tune_line
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+
+
+def _score(pitches: list[int], steps: list[int] | None = None, qpm: float = 120.0) -> Piece:
+    """A monophonic score: eighth notes unless ``steps`` (12 a beat) are given."""
+    steps = steps or [6] * len(pitches)
+    notes = np.zeros(len(pitches), NOTE_DTYPE)
+    notes["onset"] = np.concatenate([[0], np.cumsum(steps)[:-1]])
+    notes["duration"] = steps
+    notes["pitch"] = pitches
+    notes["velocity"] = 80
+    return Piece(notes=notes, tempos=np.array([(0, qpm)], dtype=[("onset", "<i4"), ("qpm", "<f8")]))
+
+
+def _from_seconds(start: np.ndarray, length: np.ndarray, pitch: np.ndarray) -> Piece:
+    """One unnamed track at 120 qpm with times to the millisecond, read back by the project's reader."""
+    start = start - min(0.0, float(start.min()))
+    on = np.rint(start * 960).astype(np.int64)
+    off = np.maximum(np.rint((start + length) * 960).astype(np.int64), on + 1)
+    events = [(int(t), bytes([0x90, int(p), 70])) for t, p in zip(on, pitch, strict=True)]
+    events += [(int(t), bytes([0x80, int(p), 0])) for t, p in zip(off, pitch, strict=True)]
+    events.sort(key=lambda e: (e[0], e[1][0] == 0x90))
+    return midi_bytes_to_piece(header_chunk(0, 1, 480) + encode_track(events), "performance")
+
+
+def _perform(
+    piece: Piece, seed: int, ornaments: float = 0.0, accompany: bool = False, tempo: float = 1.0
+) -> Piece:
+    """A performance of ``piece`` on one track: tempo changed and drifting (+-10%), onsets jittered (15 ms),
+    notes released early, grace notes before a share of the melody notes, and with ``accompany`` a bass
+    note and a chord under the melody every beat."""
+    rng = np.random.default_rng(seed)
+    notes = piece.notes
+    melody = np.zeros(len(notes), bool)
+    named = [k for k, t in enumerate(piece.tracks) if t.name == "Soprano"]
+    pool = np.flatnonzero(notes["track"] == named[0]) if named else np.arange(len(notes))
+    melody[pool[melody_indices(notes[pool])]] = True
+    beats = notes["onset"] / 12.0
+    pitch = notes["pitch"].astype(np.int64)
+    length = notes["duration"] / 12.0
+    if accompany:
+        m_beats, m_pitch = beats[melody], pitch[melody]
+        at = np.arange(0.0, float(beats.max()), 1.0)
+        under = m_pitch[np.clip(np.searchsorted(m_beats, at, side="right") - 1, 0, len(m_pitch) - 1)]
+        chord = [under - 5, under - 9, under - 24]
+        beats = np.concatenate([beats, *[at] * 3])
+        pitch = np.concatenate([pitch, *chord])
+        length = np.concatenate([length, *[np.full(len(at), 0.9)] * 3])
+        melody = np.concatenate([melody, np.zeros(3 * len(at), bool)])
+    spb = 0.5 / tempo * (1 + 0.1 * np.sin(beats / 5.0))  # seconds a beat, drifting
+    start = np.cumsum(np.append(0.0, np.diff(np.sort(beats)) * spb[np.argsort(beats)][:-1]))
+    start = start[np.argsort(np.argsort(beats, kind="stable"), kind="stable")]
+    start = start + rng.normal(0, 0.015, len(start)) - np.where(melody, 0.02, 0.0)
+    release = length * spb * rng.uniform(0.75, 0.95, len(start))
+    extra_start, extra_pitch = [], []
+    for i in np.flatnonzero(melody & (rng.random(len(start)) < ornaments)).tolist():
+        extra_start.append(start[i] - 0.07)
+        extra_pitch.append(pitch[i] + int(rng.choice([-2, -1, 1, 2])))
+    start = np.concatenate([start, extra_start])
+    release = np.concatenate([release, np.full(len(extra_start), 0.06)])
+    pitch = np.concatenate([pitch, np.array(extra_pitch, np.int64)])
+    return _from_seconds(start, release, pitch)
+
+
+def _tune_pitches(seed: int, n: int = 48) -> list[int]:
+    """A random folk-like tune: diatonic steps and small leaps within an octave and a half."""
+    rng = np.random.default_rng(seed)
+    scale = np.array([0, 2, 4, 5, 7, 9, 11, 12, 14, 16, 17])
+    degree, out = 4, []
+    for step in rng.choice([-2, -1, -1, 1, 1, 2, 3, -3], n).tolist():
+        degree = degree + step if 0 <= degree + step < len(scale) else degree - step
+        out.append(60 + int(scale[degree]))
+    return out
+
+
+@pytest.fixture(scope="module")
+def chorales() -> dict[str, Piece]:
+    """Hassler's tune twice (BWV 271, 244.54), and two other tunes (BWV 269, 253)."""
+    return {
+        bwv: music21_io.score_to_piece(corpus.parse(f"bach/{bwv}"))
+        for bwv in ("bwv271", "bwv244.54", "bwv269", "bwv253")
+    }
+
+
+# -- the tune line -------------------------------------------------------------------------------------------
+
+
+def test_a_score_melody_is_its_own_tune_line() -> None:
+    pitches = [60, 67, 64, 72, 55, 60, 65, 64, 62, 60]  # leaps down and back: nothing is an accompaniment
+    piece = _score(pitches, [6, 6, 3, 3, 6, 12, 6, 6, 6, 12])
+    assert tune_line(piece).tolist() == pitches
+    assert tune(piece).clean
+    assert tune_line(piece).tolist() == melody_line(piece).tolist()
+
+
+def test_chord_asynchrony_grace_notes_and_accompaniment_gaps_are_not_tune() -> None:
+    melody = [72, 74, 76, 77, 79, 77, 76, 74]
+    start, length, pitch = [], [], []
+    for k, p in enumerate(melody):
+        t = 0.5 * k
+        start += [t, t + 0.025, t + 0.03]  # melody first, bass and chord tone 25-30 ms later
+        length += [0.3, 0.45, 0.45]  # the melody released early: a gap before the next note
+        pitch += [p, 48, 64]
+        if k < len(melody) - 1:  # an accompaniment note in the gap before the next melody note
+            start += [t + 0.4]
+            length += [0.08]
+            pitch += [62]
+        if k in (2, 5):  # a grace note 70 ms before the melody note
+            start += [t - 0.07]
+            length += [0.06]
+            pitch += [p + 1]
+    piece = _from_seconds(np.array(start), np.array(length), np.array(pitch))
+    assert tune_line(piece).tolist() == melody
+    assert not tune(piece).clean
+    assert melody_line(piece).tolist() != melody  # the exact skyline takes the gap notes
+
+
+def test_a_trill_stands_for_its_main_note() -> None:
+    """A trill on the main note (64) and its upper neighbour for most of the note, the note held to end."""
+    start = np.array([0.0, 0.5, *[1.0 + 0.085 * k for k in range(8)], 1.68, 2.0])
+    length = np.array([0.45, 0.45, *[0.08] * 8, 0.3, 0.45])
+    piece = _from_seconds(start, length, np.array([60, 62, *[64, 65] * 4, 64, 62]))
+    assert tune_line(piece).tolist() == [60, 62, 64, 62]
+
+
+# -- the rule ----------------------------------------------------------------------------------------------
+
+
+def test_performances_of_a_chorale_group_with_its_score_and_other_tunes_stay_apart(
+    chorales: dict[str, Piece],
+) -> None:
+    names = list(chorales)
+    pieces = list(chorales.values())
+    pieces += [_perform(chorales["bwv269"], 1, ornaments=0.15), _perform(chorales["bwv253"], 2, tempo=0.8)]
+    pieces += [_perform(chorales["bwv271"], 3, ornaments=0.1, tempo=1.3)]
+    ids = [*names, "269-played", "253-played", "271-played"]
+    rule = TuneMatchRule()
+    grouping = group_and_split(ids, [rule.fingerprint(p) for p in pieces], rule)
+    group = dict(zip(ids, grouping.group, strict=True))
+    assert group["bwv271"] == group["bwv244.54"] == group["271-played"]  # Hassler's tune, three times
+    assert group["bwv269"] == group["269-played"]
+    assert group["bwv253"] == group["253-played"]
+    assert len({group["bwv271"], group["bwv269"], group["bwv253"]}) == 3
+
+
+def test_arranged_and_played_tunes_group_with_their_tunes_only() -> None:
+    tunes = [_score(_tune_pitches(seed)) for seed in range(8)]
+    played = [_perform(t, 10 + k, ornaments=0.1, accompany=True) for k, t in enumerate(tunes)]
+    rule = TuneMatchRule()
+    labels = rule.groups([rule.fingerprint(p) for p in tunes + played])
+    assert labels.tolist() == list(range(8)) * 2
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    st.lists(st.integers(0, 5), min_size=3, max_size=10),
+    st.randoms(use_true_random=False),
+    st.integers(-6, 6),
+    st.sampled_from([0.8, 1.0, 1.25]),
+)
+def test_grouping_ignores_order_transposition_and_tempo(
+    family: list[int], rnd, shift: int, tempo: float
+) -> None:
+    """Performances of tune families: the partition does not change when the pieces are shuffled, one is
+    transposed, or all play at another tempo."""
+    tunes = {k: _score(_tune_pitches(100 + k)) for k in set(family)}
+    rule = TuneMatchRule()
+
+    def partition(pieces: list[Piece], order: list[int]) -> set[frozenset[int]]:
+        labels = rule.groups([rule.fingerprint(pieces[i]) for i in order])
+        return {frozenset(order[i] for i in np.flatnonzero(labels == g)) for g in set(labels.tolist())}
+
+    pieces = [_perform(tunes[k], i, ornaments=0.1) for i, k in enumerate(family)]
+    expected = {frozenset(i for i, k in enumerate(family) if k == f) for f in set(family)}
+    order = list(range(len(pieces)))
+    assert partition(pieces, order) == expected
+    rnd.shuffle(order)
+    assert partition(pieces, order) == expected
+    moved = [p.transpose(shift) if i == 0 else p for i, p in enumerate(pieces)]
+    assert partition(moved, list(range(len(pieces)))) == expected
+    slower = [_perform(tunes[k], i, ornaments=0.1, tempo=tempo) for i, k in enumerate(family)]
+    assert partition(slower, list(range(len(pieces)))) == expected
+
+
+def test_gapped_grams_survive_one_inserted_note() -> None:
+    """Every contiguous 4-gram of a line is among the gapped 4-grams of the line with a note inserted."""
+    line = np.array(_tune_pitches(7, 20))
+    contiguous = gapped_grams(line, 4, 5)
+    for at in range(1, len(line)):
+        inserted = np.insert(line, at, line[at - 1] - 1)
+        assert np.isin(contiguous, gapped_grams(inserted)).all()
+    assert not np.isin(contiguous, gapped_grams(np.insert(line, 9, line[8] - 1), 4, 5)).all()
+
+
+def test_local_alignment_costs() -> None:
+    a = np.array([[0, 2, 4, 5, 7]])
+    b = np.array([[0, 2, 9, 4, 5, 7]])  # one note inserted
+    gaps = np.ones((1, 6), np.float32)
+    assert local_alignment(a, b, np.ones((1, 5), np.float32), gaps)[0] == 4.0
+    gaps[0, 2] = 0.25
+    assert local_alignment(a, b, np.ones((1, 5), np.float32), gaps)[0] == 4.75
+
+
+# -- manifests and builds ----------------------------------------------------------------------------------
+
+
+def test_rules_round_trip_through_their_records() -> None:
+    rule = TuneMatchRule()
+    assert duplicate_rule_from_dict(rule.to_dict()) == rule
+    assert json.loads(json.dumps(rule.to_dict())) == rule.to_dict()
+    committed = datasets.load_dataset("bach-chorales", root=REPOSITORY / "datasets")
+    old = duplicate_rule_from_dict(committed.header["duplicate_rule"])
+    assert old == NearDuplicateRule() and old.to_dict() == committed.header["duplicate_rule"]
+    piece = _score(_tune_pitches(3))
+    record = {"melody": melody_line(piece).tolist(), "tune": tune(piece).pitches.tolist(), "tune_clean": True}
+    stored = record_fingerprint(rule, record)
+    direct = rule.fingerprint(piece)
+    assert np.array_equal(stored.pitches, direct.pitches) and np.array_equal(stored.ngrams, direct.ngrams)
+    assert np.array_equal(
+        record_fingerprint(NearDuplicateRule(), record), NearDuplicateRule().fingerprint(piece)
+    )
+
+
+def test_the_committed_dataset_keeps_the_grouping_the_shipped_checkpoint_was_trained_on() -> None:
+    """Loading never regroups: the manifest hash is the one checkpoints/bach-small records."""
+    config = json.loads((REPOSITORY / "checkpoints" / "bach-small" / "config.json").read_text())
+    committed = datasets.load_dataset("bach-chorales", root=REPOSITORY / "datasets")
+    assert committed.manifest_hash == config["dataset"]["manifest_hash"]
+    assert "version" not in committed.header["duplicate_rule"]
+
+
+def test_import_groups_a_performance_with_its_score_and_records_version_2(tmp_path: Path) -> None:
+    folder = tmp_path / "midi"
+    folder.mkdir()
+    for k in range(3):
+        write_midi(_score(_tune_pitches(200 + k)), folder / f"tune{k}.mid")
+    (folder / "tune1-played.mid").write_bytes(b"")
+    write_midi(
+        _perform(_score(_tune_pitches(201)), 5, ornaments=0.1, accompany=True), folder / "tune1-played.mid"
+    )
+    report = build.import_folder(folder, "mine", root=tmp_path, jobs=1, show_progress=False)
+    group = {r["id"]: r["group"] for r in report.dataset.manifest}
+    assert group["tune1-played"] == group["tune1"]
+    assert len(set(group.values())) == 3
+    assert report.dataset.header["duplicate_rule"]["version"] == 2
+    assert all("tune" not in r and "melody" not in r for r in report.dataset.manifest)
