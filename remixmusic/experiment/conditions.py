@@ -39,8 +39,9 @@ CONDITION_FILE = "condition.json"
 @dataclass
 class Corpus:
     """The dataset's splits as the experiment uses them: ``train`` (canonical, the reference), ``valid``
-    and ``test`` (as read), ``human`` (the test split canonical, cut to ``bars`` bars, non-empty) with
-    its tune groups, and the train pieces' tune groups (for drawing training fractions)."""
+    and ``test`` (as read, less the test pieces whose melody is a training tune: ``melody_duplicates``
+    names them), ``human`` (the test split canonical, cut to ``bars`` bars, non-empty) with its tune
+    groups, and the train pieces' tune groups (for drawing training fractions)."""
 
     data: Dataset
     tokenizer: RemiTokenizer
@@ -50,6 +51,26 @@ class Corpus:
     human: list[Piece]
     human_groups: list[str]
     train_groups: list[str]
+    melody_duplicates: list[str] = field(default_factory=list)
+
+
+def melody_duplicates(train: Sequence[Piece], test: Sequence[Piece]) -> np.ndarray:
+    """Which ``test`` pieces have the melody of a training piece, boolean ``(len(test),)``: the
+    near-duplicate relation of dataset splits (:class:`~remixmusic.data.tune_match.TuneMatchRule`, on the
+    melody part: a Soprano- or Melody-named part, else the top line) between the two splits. A dataset's
+    split keeps its own near-duplicate groups apart, but a manifest made under an older rule (or a tune
+    the rule missed, such as a hymn tune harmonised twice) can still put one tune on both sides; such a
+    human piece would "copy" its own tune from training, so it is no control."""
+    from remixmusic.data.tune_match import TuneMatchRule
+
+    rule = TuneMatchRule()
+    prints = [rule.fingerprint(p) for p in (*train, *test)]
+    pairs = rule.edges(prints)
+    n = len(train)
+    out = np.zeros(len(test), bool)
+    cross = (pairs[:, 0] < n) & (pairs[:, 1] >= n)
+    out[pairs[cross, 1] - n] = True
+    return out
 
 
 def load_corpus(data: Dataset, tokenizer: RemiTokenizer, bars: int, jobs: int, show_progress: bool) -> Corpus:
@@ -65,6 +86,9 @@ def load_corpus(data: Dataset, tokenizer: RemiTokenizer, bars: int, jobs: int, s
         raise RemixError(
             f"dataset {data.name!r} needs non-empty train, valid and test splits for the experiment"
         )
+    duplicate = melody_duplicates(splits["train"], splits["test"])
+    dropped = [Path(p.source or "").name for p, d in zip(splits["test"], duplicate, strict=True) if d]
+    splits["test"] = [p for p, d in zip(splits["test"], duplicate, strict=True) if not d]
     train = [_canonical(tokenizer, p) for p in splits["train"]]
     human, groups = [], []
     for piece, group in zip(splits["test"], tune_groups(splits["test"]), strict=True):
@@ -73,7 +97,15 @@ def load_corpus(data: Dataset, tokenizer: RemiTokenizer, bars: int, jobs: int, s
             human.append(cut)
             groups.append(group or Path(piece.source or "").stem)
     return Corpus(
-        data, tokenizer, train, splits["valid"], splits["test"], human, groups, tune_groups(splits["train"])
+        data,
+        tokenizer,
+        train,
+        splits["valid"],
+        splits["test"],
+        human,
+        groups,
+        tune_groups(splits["train"]),
+        dropped,
     )
 
 

@@ -196,12 +196,13 @@ class _Run:
         cfg, corpus = self.config, self.corpus
         made: dict[str, C.Condition] = {}
         human_groups = corpus.human_groups
+        dedup = {"melody_duplicates_removed": corpus.melody_duplicates}
         made[D.HUMAN] = self._make(
-            D.HUMAN, {"bars": cfg.bars}, lambda: (corpus.human, human_groups, {}, None)
+            D.HUMAN, {"bars": cfg.bars, **dedup}, lambda: (corpus.human, human_groups, {}, None)
         )
         made[D.SHUFFLED] = self._make(
             D.SHUFFLED,
-            {"bars": cfg.bars, "seed": cfg.seed},
+            {"bars": cfg.bars, "seed": cfg.seed, **dedup},
             lambda: (C.shuffled(corpus.human, cfg.seed), human_groups, {}, None),
         )
         n_controls = min(cfg.n, max(len(corpus.human), cfg.min_pieces))
@@ -274,7 +275,12 @@ class _Run:
         chosen = C.prompt_pieces(corpus, cfg.n_prompts, cfg.prompt_bars, cfg.bars, cfg.seed)
         prompts = [C._canonical(corpus.tokenizer, corpus.test[i]) for i in chosen]
         groups = [C._group_of(corpus.test[i]) for i in chosen]
-        key = {"bars": cfg.bars, "prompts": chosen, "prompt_bars": cfg.prompt_bars, "seed": cfg.seed}
+        key = {
+            "bars": cfg.bars,
+            "prompts": [Path(corpus.test[i].source or str(i)).name for i in chosen],
+            "prompt_bars": cfg.prompt_bars,
+            "seed": cfg.seed,
+        }
 
         def by_model() -> tuple[Any, ...]:
             pieces, sidecars = C.continue_prompts(
@@ -414,6 +420,7 @@ class _Run:
                 "n_valid": len(self.corpus.valid),
                 "n_test": len(self.corpus.test),
                 "n_human": len(self.corpus.human),
+                "melody_duplicates_removed": self.corpus.melody_duplicates,
             },
             main_checkpoint=str(self.main_path or ""),
             measured=measured,
