@@ -106,29 +106,34 @@ class ExperimentResult:
     def plot_granularity(self, ax: Any = None) -> Any:
         """Share of notes inside exact matches spanning at least 1, 2 and 4 bars, per condition (mean with
         a 95% bootstrap interval): the pure-recombination controls fall off at their own granularity."""
-        fig, ax = _axes(ax, (8, 4.5))
+        fig, ax = _axes(ax, (10, 4.8))
         bars = np.array([1, 2, 4])
+        seen: dict[str, int] = {}
+        styles = ("-", "--", ":", "-.")
+        markers = ("o", "s", "^", "D", "v", "P", "X")
         for name, m in self.measured.items():
-            if D.family(name) == "snapshot":
-                continue
-            means = [m.mean(f"span_coverage_{b}") for b in bars]
             fam = D.family(name)
+            if fam == "snapshot":
+                continue
+            k = seen[fam] = seen.get(fam, -1) + 1
+            means = [m.mean(f"span_coverage_{b}") for b in bars]
             main = name in (D.transformer(*D.MAIN_SETTING), D.HUMAN)
             ax.plot(
                 bars,
                 means,
-                marker="o",
+                marker=markers[k % len(markers)],
+                ls=styles[k % len(styles)],
                 color=D.GROUP_COLORS[fam],
-                lw=2.5 if main else 1,
-                alpha=1 if main or fam in ("patchwork", "infinigram") else 0.6,
+                lw=2.5 if main else 1.2,
                 label=name,
             )
         ax.set_xscale("log", base=2)
         ax.set_xticks(bars, [f">= {b} bar{'s' if b > 1 else ''}" for b in bars])
         ax.set_ylabel("share of notes covered")
-        ax.set_ylim(0, 1)
-        ax.set_title("Recombination by granularity: notes inside exact training matches of each span")
-        ax.legend(fontsize=7, ncol=2, loc="upper right")
+        ax.set_ylim(0, 1.02)
+        ax.set_title("Notes inside exact training matches spanning at least 1, 2, 4 bars")
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+        fig.tight_layout()
         return fig
 
     def plot_frontier(self, ax: Any = None) -> Any:
