@@ -384,3 +384,20 @@ def test_human_pieces_whose_melody_is_a_training_tune_are_no_control():
     assert dup[names.index("bwv70.11.mid")]
     assert 0 < dup.sum() < len(test) // 4
     assert not melody_duplicates(train[:50], train[50:60]).all()
+
+
+def test_docs_collects_each_corpus_section_with_its_command_and_figures(tiny_run, tmp_path):
+    from remixmusic.experiment.docs import write_docs
+
+    _, out, result, _ = tiny_run
+    page = write_docs(result, out, tmp_path / "docs", "remixmusic experiment --config x.json --docs docs")
+    text = page.read_text()
+    assert text.startswith("# Results") and "## bach-chorales" in text
+    assert "remixmusic experiment --config x.json --docs docs" in text
+    for figure in ("granularity.png", "frontier.png", "memorisation.png"):
+        assert f"(results/bach-chorales/{figure})" in text
+        assert (tmp_path / "docs" / "results" / "bach-chorales" / figure).stat().st_size > 0
+    other = tmp_path / "docs" / "results" / "another" / "results.md"
+    other.parent.mkdir()
+    other.write_text("## another\n\ntext\n")
+    assert "## another" in write_docs(result, out, tmp_path / "docs", "cmd").read_text()
