@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from remixmusic.evaluation.significance import Comparison, compare, holm, magnitude
+from remixmusic.evaluation.significance import Comparison, compare, holm, magnitude, rank_with_ties
 from remixmusic.experiment.design import (
     HUMAN,
     MAIN_SETTING,
@@ -240,7 +240,7 @@ def spearman_ci(
         return math.nan, math.nan, math.nan
 
     def rho(a: np.ndarray, b: np.ndarray) -> float:
-        ra, rb = _ranks(a), _ranks(b)
+        ra, rb = rank_with_ties(a), rank_with_ties(b)
         if ra.std() == 0 or rb.std() == 0:
             return math.nan
         return float(np.corrcoef(ra, rb)[0, 1])
@@ -251,16 +251,6 @@ def spearman_ci(
     boots = boots[np.isfinite(boots)]
     lo, hi = np.quantile(boots, [0.025, 0.975]) if len(boots) else (math.nan, math.nan)
     return rho(xa, ya), float(lo), float(hi)
-
-
-def _ranks(a: np.ndarray) -> np.ndarray:
-    order = np.argsort(a, kind="stable")
-    ranks = np.empty(len(a))
-    ranks[order] = np.arange(len(a))
-    for value in np.unique(a):  # ties share their mean rank
-        at = a == value
-        ranks[at] = ranks[at].mean()
-    return ranks
 
 
 def pareto_frontier(points: Sequence[tuple[float, float]]) -> set[int]:

@@ -109,7 +109,7 @@ class _Run:
         if stop_after == "training":
             return self._result({}, [], snapshots, {})
         if self.main_path is None:
-            self.main_path = self.folder / "runs" / D_run_name(cfg)
+            self.main_path = self.folder / "runs" / _main_run_name(cfg)
 
         say("3/5 making the conditions' pieces")
         made = self._conditions(snapshots)
@@ -346,7 +346,7 @@ class _Run:
         if tokenizer.config != self.corpus.tokenizer.config:
             raise RemixError(f"{path}: its tokenizer differs from the experiment's")
         identity = dict(identity)
-        identity["sha256"] = identity.get("weights_sha256") or _hash(identity)
+        identity["sha256"] = identity["weights_sha256"]  # what the cache keys name the model by
         return model, identity
 
     # -- stage 4 --------------------------------------------------------------------------------------
@@ -446,7 +446,7 @@ class _Run:
         write_json(self.folder / name, {"key": key, "value": value})
 
 
-def D_run_name(config: ExperimentConfig) -> str:
+def _main_run_name(config: ExperimentConfig) -> str:
     """The folder name of the main training run."""
     from remixmusic.experiment.config import RunSpec
 
@@ -458,7 +458,3 @@ def _own(pieces: list[Any]) -> list[Any]:
     for p in pieces:
         p.metadata.pop("group", None)
     return pieces
-
-
-def _hash(identity: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()
