@@ -203,6 +203,7 @@ TINY = {
     "train_steps": 6,
     "snapshot_steps": (2, 4, 6),
     "snapshot_n": 4,
+    "snapshot_temperatures": (0.7, 1.0),
     "train_batch_size": 2,
     "block_size": 64,
     "min_pieces": 3,
@@ -246,7 +247,10 @@ def test_pipeline_writes_every_output(tiny_run):
         D.PROMPTED_MODEL,
         D.PROMPTED_HUMAN,
     } <= names
-    assert {D.snapshot("tiny-30pct", s) for s in (2, 4, 6)} <= names
+    assert {D.snapshot("tiny-30pct", s, t) for s in (2, 4, 6) for t in (0.7, 1.0)} <= names
+    # One memorisation curve per snapshot temperature, each with its snapshots in step order.
+    curves = [(r["run"], r["step"]) for r in data["answers"][2]["rows"]]
+    assert curves == [(c, s) for c in ("tiny-30pct at T=0.7", "tiny-30pct") for s in (2, 4, 6)]
     assert len(result.snapshots["tiny-30pct"]) == 3
     page = (out / "experiment.html").read_text()
     assert "http://" not in page and "https://" not in page and "<img" in page

@@ -63,8 +63,9 @@ class ExperimentConfig:
     the transformer and by their human composer.
 
     Training runs (question 3 and part of question 2): ``runs`` (``preset:fraction``), each trained to
-    ``train_steps`` with snapshots at ``snapshot_steps``, ``snapshot_n`` pieces sampled at temperature 1
-    from each snapshot; ``train_batch_size`` windows of ``block_size`` tokens per step, each transposed by
+    ``train_steps`` with snapshots at ``snapshot_steps``, ``snapshot_n`` pieces sampled from each snapshot
+    at every ``snapshot_temperatures`` value (a memorised model's samples at temperature 1 drift off the
+    memorised sequences; lower temperatures show what it has stored); ``train_batch_size`` windows of ``block_size`` tokens per step, each transposed by
     up to ``transpose`` semitones (the usual augmentation; 0 turns it off, and models then memorise
     sooner).
 
@@ -92,6 +93,7 @@ class ExperimentConfig:
     train_steps: int = 4000
     snapshot_steps: tuple[int, ...] = (250, 500, 1000, 2000, 4000)
     snapshot_n: int = 100
+    snapshot_temperatures: tuple[float, ...] = (1.0,)
     train_batch_size: int = 16
     block_size: int = 256
     transpose: int = 6
@@ -109,6 +111,7 @@ class ExperimentConfig:
             "patchwork_bars",
             "runs",
             "snapshot_steps",
+            "snapshot_temperatures",
         ):
             value = getattr(self, name)
             object.__setattr__(self, name, tuple(value if isinstance(value, (list, tuple)) else [value]))
@@ -136,6 +139,10 @@ class ExperimentConfig:
                 "snapshot_steps must be in [1, train_steps]",
             ),
             (self.snapshot_n >= 1, "snapshot_n must be at least 1"),
+            (
+                len(self.snapshot_temperatures) >= 1 and all(t > 0 for t in self.snapshot_temperatures),
+                "snapshot_temperatures needs at least one temperature, each > 0",
+            ),
             (
                 self.train_batch_size >= 1 and self.block_size >= 16,
                 "train_batch_size >= 1 and block_size >= 16",

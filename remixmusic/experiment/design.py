@@ -57,9 +57,14 @@ def transformer(temperature: float, top_p: float) -> str:
     return f"transformer-T{temperature:g}-p{top_p:g}"
 
 
-def snapshot(run: str, step: int) -> str:
-    """A training run's snapshot, sampled at temperature 1."""
-    return f"{run}-step{step}"
+def snapshot(run: str, step: int, temperature: float = 1.0) -> str:
+    """A training run's snapshot sampled at ``temperature`` (named without it at temperature 1)."""
+    return f"{run}-step{step}" if temperature == 1 else f"{run}-step{step}-T{temperature:g}"
+
+
+def curve(run: str, temperature: float = 1.0) -> str:
+    """One memorisation curve of question 3: a training run's snapshots sampled at one temperature."""
+    return run if temperature == 1 else f"{run} at T={temperature:g}"
 
 
 MAIN_SETTING = (1.0, 1.0)
@@ -168,8 +173,8 @@ RULES_Q2 = (
 )
 
 Q3_MEASURE = "copied_coverage"
-"""Question 3 per training run: above-chance exact copying of each snapshot's samples against the human
-control; the *onset* is the first snapshot significantly above it (one-sided Mann-Whitney on tune-group
+"""Question 3 per memorisation curve (a training run's snapshots sampled at one of the snapshot
+temperatures): above-chance exact copying of each snapshot's samples against the human control; the *onset* is the first snapshot significantly above it (one-sided Mann-Whitney on tune-group
 means, Holm over the run's snapshots, Cliff's delta at least small)."""
 
 RULES_Q3 = (

@@ -261,13 +261,16 @@ class _Run:
             made.update(self._prompted(model, identity))
         for run, snaps in snapshots.items():
             for snap in snaps:
-                name = D.snapshot(run, snap["step"])
                 snap_model, snap_id = self._load(Path(snap["path"]))
-                made[name] = self._make(
-                    name,
-                    {"bars": cfg.bars, "n": cfg.snapshot_n, "seeds": [cfg.seed], "model": snap_id["sha256"]},
-                    partial(self._sampled, snap_model, snap_id, cfg.snapshot_n, seeds=(cfg.seed,)),
-                )
+                for t in cfg.snapshot_temperatures:
+                    name = D.snapshot(run, snap["step"], t)
+                    # Temperature 1 keeps the key it had before snapshot temperatures existed.
+                    key = {"bars": cfg.bars, "n": cfg.snapshot_n, "seeds": [cfg.seed], "model": snap_id["sha256"]}
+                    made[name] = self._make(
+                        name,
+                        key if t == 1 else {**key, "T": t},
+                        partial(self._sampled, snap_model, snap_id, cfg.snapshot_n, t, seeds=(cfg.seed,)),
+                    )
         return made
 
     def _prompted(self, model: GenerativeModel, identity: dict[str, Any]) -> dict[str, C.Condition]:
@@ -392,13 +395,21 @@ class _Run:
         cfg = self.config
         q1 = question1(measured, cfg.patchwork_bars, cfg.alpha, cfg.min_pieces, cfg.seed)
         settings = [measured[D.transformer(t, p)] for t, p in cfg.settings()]
-        settings += [measured[D.snapshot(run, s["step"])] for run, snaps in snapshots.items() for s in snaps]
+        temps = cfg.snapshot_temperatures
+        settings += [
+            measured[D.snapshot(run, s["step"], t)] for run, snaps in snapshots.items() for s in snaps for t in temps
+        ]
         q2 = question2(settings, cfg.min_settings, cfg.seed)
         runs = {
-            run: [(s, measured[D.snapshot(run, s["step"])]) for s in snaps]
+            D.curve(run, t): [(s, measured[D.snapshot(run, s["step"], t)]) for s in snaps]
             for run, snaps in snapshots.items()
+            for t in temps
         }
-        best = {run: (snaps[0]["best_step"] if snaps else None) for run, snaps in snapshots.items()}
+        best = {
+            D.curve(run, t): (snaps[0]["best_step"] if snaps else None)
+            for run, snaps in snapshots.items()
+            for t in temps
+        }
         q3 = question3(runs, measured[D.HUMAN], best, cfg.alpha, cfg.min_pieces, cfg.seed)
         return [q1, q2, q3]
 
