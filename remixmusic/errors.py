@@ -35,6 +35,18 @@ def check_choice(
     return value
 
 
+def check_values(stage: str, checks: Iterable[tuple[bool, str]]) -> None:
+    """A config dataclass's range checks: ``checks`` are ``(holds, message)`` pairs, each message naming
+    its field; the first that does not hold raises ``ConfigError("<stage> <message>")``.
+
+    Raises:
+        ConfigError: for the first check that does not hold.
+    """
+    for ok, message in checks:
+        if not ok:
+            raise ConfigError(f"{stage} {message}")
+
+
 class MidiError(RemixError):
     """A file that cannot be read as MIDI. Carries the path and a one-line reason."""
 

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from remixmusic.errors import ConfigError
+from remixmusic.errors import ConfigError, check_values
 
 
 @dataclass(frozen=True)
@@ -151,9 +151,7 @@ class ExperimentConfig:
             (self.min_pieces >= 2, "min_pieces must be at least 2"),
             (self.min_settings >= 3, "min_settings must be at least 3"),
         ]
-        for ok, message in checks:
-            if not ok:
-                raise ConfigError(f"experiment {message}")
+        check_values("experiment", checks)
         specs = self.run_specs()  # parses every run (ConfigError on a bad one)
         if self.runs and self.main_run not in self.runs:
             raise ConfigError(f"experiment main_run {self.main_run!r} is not one of runs {list(self.runs)}")

@@ -38,7 +38,7 @@ import numpy as np
 import torch
 
 from remixmusic._util.parallel import progress_bar
-from remixmusic.errors import ConfigError, RemixError
+from remixmusic.errors import ConfigError, RemixError, check_values
 from remixmusic.generation.model import MusicTransformer
 from remixmusic.generation.protocols import Decoder, GenerativeModel
 from remixmusic.music.notes import Piece
@@ -100,9 +100,7 @@ class SamplingConfig:
             (self.batch_size >= 1, "batch_size must be at least 1"),
             (self.prompt_bars >= 1, "prompt_bars must be at least 1"),
         ]
-        for ok, message in checks:
-            if not ok:
-                raise ConfigError(f"sampling {message}")
+        check_values("sampling", checks)
 
     def to_dict(self) -> dict[str, Any]:
         """The fields as a JSON-able dict (the sidecars' ``sampling``)."""

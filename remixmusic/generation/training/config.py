@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from remixmusic.errors import ConfigError
+from remixmusic.errors import ConfigError, check_values
 from remixmusic.generation.config import ModelConfig, preset
 
 LN2 = math.log(2.0)
@@ -87,9 +87,7 @@ class TrainConfig:
             (self.threads >= 0, "threads must be >= 0 (0 = all cores)"),
             (all(int(s) >= 1 for s in self.snapshot_steps), "snapshot_steps must be at least 1"),
         ]
-        for ok, message in checks:
-            if not ok:
-                raise ConfigError(f"training {message}")
+        check_values("training", checks)
         self.model_config(1)  # an unknown preset or model option fails here, before any data is read
 
     def to_dict(self) -> dict[str, Any]:
