@@ -197,6 +197,7 @@ class Analyzer:
             segmenter.method,
         )
         record.tune_group = tune_group(piece)
+        record.n_symbols, record.min_bits = sum(len(lm.stream.symbols) for lm in pm.lines), pm.min_bits
         note_map = NoteMap(
             notes["onset"], notes["duration"], notes["pitch"], labels.source, labels.label, piece.bar_starts()
         )

@@ -98,6 +98,7 @@ def _assemble(
         "seed_length": analyzer.matcher.seed_length,
         "chance_bits": index.chance_bits,
         "min_match_bits": analyzer.matcher.min_bits,
+        "n_reference_symbols": index.n_symbols,
         "df_threshold": analyzer.matcher.stock_df,
         "originality": analyzer.scorer.params() if analyzer.scorer is not None else None,
         "reference_manifest_hash": index.manifest_hash,

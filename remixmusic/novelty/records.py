@@ -60,7 +60,12 @@ class PieceRecord:
     al. 2023; NaN when not computed). ``leaked``: a
     control piece that duplicates a reference piece and was left out of the comparison. ``tune_group``:
     the piece's near-duplicate tune group from its dataset manifest (``""`` unknown: a group of its own;
-    see :mod:`remixmusic.novelty.groups`), the unit the comparisons resample and test.
+    see :mod:`remixmusic.novelty.groups`), the unit the comparisons resample and test. ``n_symbols``: the
+    symbols of its lines as matched (the query size of the information bound); ``min_bits``: the
+    information (bits) its copies needed, the larger of the settings' floor (``min_match_bits``) and the
+    E-value bound ``log2(reference symbols * n_symbols / false_copies)``
+    (:meth:`~remixmusic.novelty.match.Matcher.piece_min_bits`); a match below it is stock (0 and NaN in
+    reports written before them).
     """
 
     piece: str
@@ -97,6 +102,8 @@ class PieceRecord:
     span_coverage_4: float = math.nan
     leaked: bool = False
     tune_group: str = ""
+    n_symbols: int = 0
+    min_bits: float = math.nan
 
     def to_dict(self) -> dict[str, Any]:
         """The row as written to ``pieces.csv`` and ``report.json`` (keys in column order)."""
@@ -107,10 +114,10 @@ class PieceRecord:
         """A record from a row of :meth:`to_dict` or of a saved ``report.json`` (JSON ``null`` is NaN).
 
         Raises:
-            RemixError: an unknown or a missing column (``leaked``, ``tune_group`` and the granularity
-                columns may be missing).
+            RemixError: an unknown or a missing column (``leaked``, ``tune_group``, the granularity
+                columns, ``n_symbols`` and ``min_bits`` may be missing).
         """
-        _check_keys(cls, row, optional=("leaked", "tune_group", *_GRANULARITY))
+        _check_keys(cls, row, optional=("leaked", "tune_group", "n_symbols", "min_bits", *_GRANULARITY))
         values: dict[str, Any] = {
             name: _number(row[name]) if name in _FLOATS else row[name] for name in row if name != "leaked"
         }

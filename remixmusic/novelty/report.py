@@ -205,7 +205,7 @@ class AnalysisReport:
             ("invariance, lines", f"{p.get('invariance')}, {p.get('lines')}"),
             (
                 "matches at least",
-                f"{p.get('min_match_notes')} notes, {p.get('min_match_bits', 0.0):.1f} bits",
+                f"{p.get('min_match_notes')} notes, {p.get('min_match_bits', 0.0):.1f} bits{self._bounds_text()}",
             ),
             ("passages, motifs", f"{len(self.passage_records)}, {len(self.motif_records)}"),
         ]
@@ -418,6 +418,15 @@ class AnalysisReport:
         passages per piece), with a line giving the total and the file that holds it all."""
         return report_page(self, max_maps)
 
+    def _bounds_text(self) -> str:
+        """The range of the pieces' information bounds (``min_bits``) when some piece's E-value bound
+        lifted it above the floor ``min_match_bits``, else nothing."""
+        bounds = [r.min_bits for r in self.piece_records if not math.isnan(r.min_bits)]
+        floor = self.params.get("min_match_bits", 0.0)
+        if not bounds or max(bounds) <= floor + 0.05:
+            return ""
+        return f" or the piece's E-value bound if higher ({min(bounds):.1f}-{max(bounds):.1f} bits)"
+
     def print_summary(self, console: Any = None) -> None:
         """A short terminal summary (rich): per-group means of the main measures and the verdicts."""
         from rich.console import Console
@@ -429,7 +438,8 @@ class AnalysisReport:
             f"[bold]remixmusic analysis[/bold]: {p['n_query']} query piece(s) against {p['n_reference']} "
             f"reference piece(s); invariance [cyan]{p['invariance']}[/cyan], matches >= "
             f"{p['min_match_notes']} notes (chance {p['chance_length']} symbols) and "
-            f"{p['min_match_bits']:.1f} bits, stock above doc freq {p['df_threshold']} or below those bits"
+            f"{p['min_match_bits']:.1f} bits{self._bounds_text()}, stock from doc freq {p['df_threshold']} "
+            "or below the piece's bits"
         )
         rows = self.measure_table()
         groups = [g for g in ("query", "control") if rows and g in rows[0]]

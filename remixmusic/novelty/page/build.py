@@ -22,9 +22,9 @@ from remixmusic._util.render import _fmt, img_tag
 from remixmusic.novelty.page.details import piece_details, summary_rows
 from remixmusic.novelty.page.music import script_json
 from remixmusic.novelty.page.tables import HTML_MAX_ROWS, Cell, records_table, table
-from remixmusic.novelty.page.words import LABEL_WORDS, chance_notes, interval, overview, percent
+from remixmusic.novelty.page.words import LABEL_WORDS, interval, overview, percent
 from remixmusic.novelty.passages import NOTE_LABELS
-from remixmusic.novelty.plots import LABEL_COLORS, LABEL_HATCHES
+from remixmusic.novelty.plots import LABEL_COLORS, LABEL_HATCHES, chance_notes
 from remixmusic.novelty.records import MOTIF_COLUMNS, PassageRecord
 
 if TYPE_CHECKING:
@@ -414,7 +414,10 @@ SETTING_WORDS = {
     "min_match_notes": "shortest match counted (notes)",
     "seed_length": "length of the exact seeds a varied copy grows from (symbols)",
     "chance_bits": "information that shuffled lines reach by chance (bits)",
-    "min_match_bits": "least information of a copy (bits)",
+    "min_match_bits": "floor of the information bound (bits): a piece's copies need the larger of this and "
+    "its E-value bound log2(n_reference_symbols × its symbols / config.match.false_copies) (min_bits in "
+    "pieces.csv)",
+    "n_reference_symbols": "symbols in the reference (R of the E-value bound)",
     "df_threshold": "a match found in this many reference tune groups or more is stock",
     "n_reference": "reference pieces",
     "n_reference_groups": "reference tune groups",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -23,8 +23,9 @@ from remixmusic.novelty.page.music import (
     script_json,
     source_numbers,
 )
+from remixmusic.novelty.page.rule import piece_bound_text, stock_reason
 from remixmusic.novelty.page.tables import HTML_MAX_SOURCE_ROWS, Cell, table
-from remixmusic.novelty.page.words import edits_text, line_text, percent, stock_reason, transposition_text
+from remixmusic.novelty.page.words import edits_text, line_text, percent, transposition_text
 from remixmusic.novelty.plots import LABEL_COLORS, LABEL_HATCHES
 from remixmusic.novelty.records import PassageRecord, PieceRecord
 
@@ -166,7 +167,12 @@ def piece_details(
     shown = shown_passages(passages)
     numbers = source_numbers(shown)
     order = passage_numbers(passages)
-    df = report.params.get("df_threshold")
+    params = report.params
+    bound = record.min_bits
+
+    def why(p: PassageRecord) -> str:
+        return stock_reason(p, params.get("df_threshold"), bound, params.get("min_match_bits"))
+
     anchors = {id(p): f"pass-{k}-{p.passage}" for p in shown}
     data = piece_data(k, record.piece, notes, [(anchors[id(p)], p) for p in shown], numbers)
     # Only the sources of query passages have a row among the reference pieces drawn on to link to.
@@ -175,6 +181,9 @@ def piece_details(
     parts = [
         f"<section class='piece' id='piece-{k}' data-piece='{k}'><h3>{html.escape(record.piece)}</h3>",
         f"<p class='gist'>{_gist(record, passages, numbers)}</p>",
+        f"<p class='hint bound'>{html.escape(piece_bound_text(params, record))}</p>"
+        if not math.isnan(record.min_bits)
+        else "",
         f"<div class='player' data-piece='{k}'><button type='button' class='play'>▶ Play</button> "
         "<button type='button' class='stop'>■ Stop</button> <label><input type='checkbox' class='solo'> "
         "only copied and varied notes</label> <span class='now' aria-live='polite'></span></div>",
@@ -200,7 +209,7 @@ def piece_details(
         if isinstance(k, int):
             parts.append(img_tag(report.plot_remix_map(k)))
     if shown:
-        rows = [_passage_row(p, k, numbers, index, order[id(p)], df) for p in shown]
+        rows = [_passage_row(p, k, numbers, index, order[id(p)], why) for p in shown]
         columns = [
             ("passage", "passage"),
             ("bars", "bars (beats counted from 1 at the piece's start)"),
@@ -217,7 +226,7 @@ def piece_details(
         parts.append(f"<h4>Passages found in the reference ({len(passages):,})</h4>")
         parts.append(table(rows, columns, total=len(passages), full="passages.csv"))
         parts.append("<div class='pairs'>")
-        parts += [_pair(p, k, notes, numbers, index, record.piece, order[id(p)], df) for p in shown]
+        parts += [_pair(p, k, notes, numbers, index, record.piece, order[id(p)], why, bound) for p in shown]
         parts.append("</div>")
     else:
         parts.append("<p>No passage of this piece was found in the reference.</p>")
@@ -261,16 +270,21 @@ def _source_cell(p: PassageRecord, numbers: dict[str, int], index: dict[str, int
     return Cell(tag + text, name)
 
 
-def _label_markup(p: PassageRecord, df: Any) -> str:
+def _label_markup(p: PassageRecord, why: Callable[[PassageRecord], str]) -> str:
     """A passage's label as a coloured tag; a stock passage says why it is stock."""
     tag = f"<span class='tag {html.escape(p.label)}'>{html.escape(p.label)}</span>"
     if p.label == "stock":
-        tag += f" <small>({html.escape(stock_reason(p, df))})</small>"
+        tag += f" <small>({html.escape(why(p))})</small>"
     return tag
 
 
 def _passage_row(
-    p: PassageRecord, k: int | str, numbers: dict[str, int], index: dict[str, int], number: int, df: Any
+    p: PassageRecord,
+    k: int | str,
+    numbers: dict[str, int],
+    index: dict[str, int],
+    number: int,
+    why: Callable[[PassageRecord], str],
 ) -> dict[str, Any]:
     anchor = f"pass-{k}-{p.passage}"
     return {
@@ -280,7 +294,7 @@ def _passage_row(
             p.start_beat,
         ),
         "line": Cell(html.escape(line_text(p.track, p.voice)), p.track * 1000 + p.voice),
-        "label": Cell(_label_markup(p, df), p.label),
+        "label": Cell(_label_markup(p, why), p.label),
         "notes": p.n_notes,
         "source": _source_cell(p, numbers, index),
         "source_bars": Cell(html.escape(p.source_bars.split(";")[0]), _first_bar(p.source_bars)),
@@ -310,7 +324,8 @@ def _pair(
     index: dict[str, int],
     piece: str,
     number: int,
-    df: Any,
+    why: Callable[[PassageRecord], str],
+    bound: float,
 ) -> str:
     """A passage beside its source passage: a two-row piano roll (query above, source below) with a
     player for each, the source named with its bars, how the two differ, and the other sources."""
@@ -329,13 +344,18 @@ def _pair(
         if p.label != "varied"
         else "a near match"
     )
+    info = "bit score" if p.label == "varied" else "information"
+    versus = (
+        "" if math.isnan(bound) else (" ≥ " if p.bits >= bound else " < ") + f"this piece's bound {bound:.1f}"
+    )
+    bits = f"; {info} {p.bits:.1f} bits{versus}"
     return (
         f"<div class='pair' id='pass-{k}-{p.passage}' data-piece='{k}'>"
-        f"<h5>{number}. {_label_markup(p, df)} {html.escape(piece)} bars "
+        f"<h5>{number}. {_label_markup(p, why)} {html.escape(piece)} bars "
         f"{html.escape(p.bars)} ({html.escape(line_text(p.track, p.voice))}) ← {source} bars "
         f"{html.escape(p.source_bars.split(';')[0])}</h5>"
-        f"<p>{p.n_notes} notes; {html.escape(transposition_text(p.transposition, p.time_scale))}; {held}{edits}"
-        f"{also}</p>"
+        f"<p>{p.n_notes} notes; {html.escape(transposition_text(p.transposition, p.time_scale))}; {held}{bits}"
+        f"{edits}{also}</p>"
         "<canvas class='pair-roll'></canvas><div class='pair-buttons'>"
         "<button type='button' class='play-q'>▶ this piece</button> "
         "<button type='button' class='play-s'>▶ the source</button> "

@@ -22,30 +22,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from remixmusic.evaluation.significance import Comparison, bootstrap_ci
+from remixmusic.novelty.page.rule import min_copy_notes, rule
 from remixmusic.novelty.records import PassageRecord, PieceRecord
 
 if TYPE_CHECKING:
     from remixmusic.novelty.report import AnalysisReport
 
-INVARIANCE_WORDS = {
-    "exact": "the same pitches and the same note lengths",
-    "transposed": "the same intervals and note lengths, in any key",
-    "transposed+tempo": "the same intervals and the same rhythm, in any key and at any tempo",
-    "rhythm": "the same rhythm (the proportions between successive note onsets), whatever the pitches",
-    "contour": "the same melodic contour (up, down, same) and roughly the same rhythm",
-}
-"""What two passages must share to match, per invariance (:mod:`remixmusic.novelty.symbols`)."""
-
 ALPHA = 0.05
 """The level the comparisons' verdicts are decided at (:func:`~remixmusic.evaluation.significance.compare_measures`)."""
-
-LINES_WORDS = {
-    "voices": "every voice of every part (chords split into voices from the top down)",
-    "melody": "the melody only (the highest sounding note, all parts together)",
-    "merged-voices": "all parts together, split into voices from the top down",
-    "skyline": "the top line of each part",
-}
-"""Which melodic lines of a piece are compared, per line mode (:mod:`remixmusic.music.lines`)."""
 
 LABEL_WORDS = {
     "copied": "found note for note in a reference piece, and rare there: a quotation",
@@ -81,56 +65,6 @@ def interval(lo: float, hi: float) -> str:
     if math.isnan(lo) or math.isnan(hi):
         return ""
     return f" (95% interval {100 * lo:.1f}–{100 * hi:.1f}%)"
-
-
-def chance_notes(params: dict[str, Any]) -> int | None:
-    """The chance length in notes (``chance_length`` symbols plus the view's order), ``None`` unknown."""
-    try:
-        order = int(params["min_match_notes"]) - int(params["min_match_symbols"])
-        return int(params["chance_length"]) + order
-    except (KeyError, TypeError, ValueError):
-        return None
-
-
-def stock_reason(p: PassageRecord, df_threshold: Any) -> str:
-    """Why a stock passage is stock: found in ``df_threshold`` reference tune groups or more (many
-    sources), else too little information (its bits below the piece's threshold), as the matcher decides
-    (:class:`~remixmusic.novelty.match.Matcher`: stock when ``doc_freq >= stock_df`` or ``bits < min_bits``)."""
-    groups = f"{p.doc_freq} tune group{'s' if p.doc_freq != 1 else ''}"
-    if df_threshold and p.doc_freq >= int(df_threshold):
-        return f"many sources: in {groups}"
-    return f"low information: {p.bits:.1f} bits, in {groups}"
-
-
-def min_copy_notes(params: dict[str, Any]) -> int | None:
-    """The fewest notes a copied passage can have: the notes the shortest counted match spans
-    (``min_match_notes``), less its last note under ``transposed+tempo``, whose pitch the match leaves
-    free (it is labelled copied only when its pitch agrees with the source's too)."""
-    try:
-        n = int(params["min_match_notes"])
-    except (KeyError, TypeError, ValueError):
-        return None
-    return n - 1 if params.get("invariance") == "transposed+tempo" else n
-
-
-def symbols_text(params: dict[str, Any]) -> str:
-    """Once, for the reader: how the lengths of matches (symbols) relate to notes."""
-    try:
-        order = int(params["min_match_notes"]) - int(params["min_match_symbols"])
-    except (KeyError, TypeError, ValueError):
-        return ""
-    if order <= 0:
-        return "Match lengths are in notes: one symbol per note."
-    text = (
-        f"The search reads each note together with the {'next one' if order == 1 else f'next {order}'}, so a "
-        f"match of N such symbols spans N+{order} notes"
-    )
-    if params.get("invariance") == "transposed+tempo":
-        text += (
-            "; the last of them matches its source in onset only, and is labelled copied only when its pitch "
-            "agrees too"
-        )
-    return text + "."
 
 
 def edits_text(edits: str) -> str:
@@ -249,7 +183,7 @@ def overview(report: AnalysisReport, anchor: Callable[[PassageRecord], str], leg
         parts.append(f"<p class='hint'>Query folder: <code>{html.escape(full)}</code>. {FILES_NOTE}</p>")
     else:
         parts.append(f"<p class='hint'>{FILES_NOTE}</p>")
-    parts.append(_rule(p))
+    parts.append(rule(p, [*query, *control]))
     parts.append(legend)
     parts.append(headline(report, anchor))
     parts.append(_limits(p, bool(control)))
@@ -297,37 +231,6 @@ def generation_text(records: Sequence[PieceRecord], limit: int = 200) -> str:
     else:
         how = "from scratch, with no prompt"
     return f"The query pieces were {by}, {how} (as their generation files say)."
-
-
-def _rule(p: dict[str, Any]) -> str:
-    invariance = INVARIANCE_WORDS.get(str(p.get("invariance")), str(p.get("invariance", "")))
-    lines = LINES_WORDS.get(str(p.get("lines")), str(p.get("lines", "")))
-    n = p.get("min_match_notes", "?")
-    fewest = min_copy_notes(p)
-    chance = chance_notes(p)
-    df = p.get("df_threshold")
-    edits = p.get("config", {}).get("match", {}).get("max_edits")
-    rare = f"found in fewer than {df} tune groups of the reference" if df else "rare in the reference"
-    chance_text = (
-        f" (longer than chance: matches of shuffled reference melodies span up to {chance} notes)"
-        if chance
-        else ""
-    )
-    span = (
-        f"at least <b>{fewest} consecutive notes</b> of a line (a match spanning at least {n} notes, "
-        f"{p.get('min_match_symbols')} symbols)"
-        if fewest is not None and fewest != n
-        else f"at least <b>{n} consecutive notes</b> of a line"
-    )
-    varied = f"with up to {edits} notes changed, added or left out" if edits else "with a few notes changed"
-    return (
-        f"<p><b>How a copy is recognised.</b> Each piece is read as melodic lines: {html.escape(lines)}. "
-        f"A passage is <b>copied</b> when {span} have "
-        f"{html.escape(invariance)} as a passage of a reference piece{chance_text}, the passage is not "
-        f"predictable (not a scale or repeated notes) and it is {html.escape(rare)}. It is <b>varied</b> "
-        f"when it matches {html.escape(varied)}. {html.escape(symbols_text(p))} Each note then gets one "
-        "label:</p>"
-    )
 
 
 def headline(report: AnalysisReport, anchor: Callable[[PassageRecord], str]) -> str:
