@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from remixmusic.music.lines import melody_indices
-from remixmusic.music.notes import NOTE_DTYPE, STEPS_PER_BEAT, TIME_SIGNATURE_DTYPE, Piece, Track
+from remixmusic.music.notes import NOTE_DTYPE, STEPS_PER_BEAT, TIME_SIGNATURE_DTYPE, MeterDraw, Piece, Track
 
 EDIT_KINDS = ("substitution", "deletion", "passing", "ornament")
 """Kinds of edit a varied fragment may carry."""
@@ -298,25 +298,17 @@ class PlantedSetMaker:
         """``n`` queries of ``n_bars`` bars made of ``chunk_bars``-bar chunks of reference melodies in one
         meter (the first chunk's), each transposed to start within a fifth of the previous chunk's
         last pitch. Every chunk is a fragment of the ground truth."""
-        by_meter: dict[tuple[int, int], list[int]] = {}
-        for i in self._long:
-            ts = self.pieces[i].meter_map()
-            if len(ts) == 1:
-                by_meter.setdefault((int(ts["numerator"][0]), int(ts["denominator"][0])), []).append(i)
-        meters = [m for m, ids in by_meter.items() if len(ids) >= 3]
-        if not meters:
-            raise ValueError("no meter shared by three reference pieces without meter changes")
-        weights = np.array([len(by_meter[m]) for m in meters], float)
+        meters = MeterDraw(self.pieces, self._long)
         out = []
         for _ in range(n):
-            meter = meters[self.rng.choice(len(meters), p=weights / weights.sum())]
+            meter = meters.draw(self.rng)
             bar = meter[0] * STEPS_PER_BEAT * 4 // meter[1]
             notes: list[np.ndarray] = []
             fragments: list[PlantedFragment] = []
             last = 64
             for c in range(n_bars // chunk_bars):
                 for _attempt in range(50):
-                    i = by_meter[meter][self.rng.integers(len(by_meter[meter]))]
+                    i = meters.piece(meter, self.rng)
                     piece = self.pieces[i]
                     mel = self.melodies[i]
                     bars = piece.bar_of(piece.notes["onset"][mel])

@@ -26,7 +26,7 @@ import numpy as np
 from remixmusic._util.files import atomic_directory, write_json
 from remixmusic.errors import RemixError
 from remixmusic.io.midi import read_midi, write_midi
-from remixmusic.music.notes import Piece, bar_length
+from remixmusic.music.notes import MeterDraw, Piece, bar_length
 
 if TYPE_CHECKING:
     from remixmusic.data.datasets import Dataset
@@ -198,23 +198,19 @@ def patchworks(train: Sequence[Piece], n: int, chunk_bars: int, bars: int, seed:
         RemixError: fewer than three training pieces share a meter without meter changes.
     """
     rng = np.random.default_rng(seed)
-    by_meter: dict[tuple[int, int], list[int]] = {}
-    for i, piece in enumerate(train):
-        ts = piece.meter_map()
-        if len(ts) == 1 and piece.n_bars >= chunk_bars and len(piece.notes):
-            by_meter.setdefault((int(ts["numerator"][0]), int(ts["denominator"][0])), []).append(i)
-    meters = [m for m, ids in by_meter.items() if len(ids) >= 3]
-    if not meters:
-        raise RemixError("no meter shared by three training pieces without meter changes: no patchworks")
-    weights = np.array([len(by_meter[m]) for m in meters], np.float64)
+    usable = (i for i, p in enumerate(train) if p.n_bars >= chunk_bars and len(p.notes))
+    try:
+        meters = MeterDraw(train, usable)
+    except ValueError:
+        raise RemixError("no meter shared by three training pieces without meter changes: no patchworks") from None
     out = []
     for _ in range(n):
-        meter = meters[int(rng.choice(len(meters), p=weights / weights.sum()))]
+        meter = meters.draw(rng)
         bar = bar_length(*meter)
         chunks, last = [], None
         for c in range(bars // chunk_bars):
             for _attempt in range(50):
-                piece = train[by_meter[meter][int(rng.integers(len(by_meter[meter])))]]
+                piece = train[meters.piece(meter, rng)]
                 first = int(rng.integers(0, max(1, piece.n_bars - chunk_bars + 1)))
                 notes = piece.crop(first * bar, (first + chunk_bars) * bar).notes.copy()
                 if len(notes) >= 2:

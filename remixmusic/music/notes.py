@@ -9,6 +9,7 @@ per-note Python objects.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -236,3 +237,37 @@ def _by_onset(events: np.ndarray) -> np.ndarray:
 def bar_length(numerator: int, denominator: int) -> int:
     """Bar length in steps of a ``numerator/denominator`` meter."""
     return numerator * STEPS_PER_BEAT * 4 // denominator
+
+
+class MeterDraw:
+    """Pieces grouped by their single meter, for drawing chunks of one meter (patchworks): only pieces
+    without meter changes count, and only meters shared by at least ``min_pieces`` of them.
+    :meth:`draw` picks a meter with probability proportional to its number of pieces.
+
+    ``pieces``: the pieces; ``candidates``: the indices allowed (default all).
+
+    Raises:
+        ValueError: no meter is shared by ``min_pieces`` such pieces.
+    """
+
+    def __init__(self, pieces: Sequence[Piece], candidates: Iterable[int] | None = None, min_pieces: int = 3):
+        groups: dict[tuple[int, int], list[int]] = {}
+        for i in range(len(pieces)) if candidates is None else candidates:
+            ts = pieces[i].meter_map()
+            if len(ts) == 1:
+                groups.setdefault((int(ts["numerator"][0]), int(ts["denominator"][0])), []).append(int(i))
+        self.groups = {m: ids for m, ids in groups.items() if len(ids) >= min_pieces}
+        if not self.groups:
+            raise ValueError(f"no meter shared by {min_pieces} pieces without meter changes")
+        self.meters = list(self.groups)
+        weights = np.array([len(ids) for ids in self.groups.values()], np.float64)
+        self.weights = weights / weights.sum()
+
+    def draw(self, rng: np.random.Generator) -> tuple[int, int]:
+        """A meter ``(numerator, denominator)``, weighted by its number of pieces."""
+        return self.meters[int(rng.choice(len(self.meters), p=self.weights))]
+
+    def piece(self, meter: tuple[int, int], rng: np.random.Generator) -> int:
+        """The index of a piece of ``meter``, uniformly."""
+        ids = self.groups[meter]
+        return ids[int(rng.integers(len(ids)))]
