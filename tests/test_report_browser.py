@@ -48,12 +48,20 @@ def local_only(requests: list[str]) -> list[str]:
     return [url for url in requests if not url.startswith(("file://", "data:", "about:"))]
 
 
-def test_report_html_loads_draws_plays_and_sorts_without_errors(chromium, tmp_path):
+@pytest.fixture(scope="module")
+def analysis(tmp_path_factory):
+    """The real analysis of tests/page_report.py, saved: (report, folder)."""
     report, _ = page_report()
-    report.save(tmp_path / "analysis")
+    folder = tmp_path_factory.mktemp("analysis")
+    report.save(folder)
+    return report, folder
+
+
+def test_report_html_loads_draws_plays_and_sorts_without_errors(chromium, analysis, tmp_path):
+    report, folder = analysis
     n_query = len(report.query_records())
     with Browser(chromium) as browser:
-        browser.open(tmp_path / "analysis" / "report.html")
+        browser.open(folder / "report.html")
         assert browser.errors == []
         assert local_only(browser.requests) == []
         # Canvases are drawn when they come near the screen: scrolled past, every remix map and passage view
@@ -66,16 +74,20 @@ def test_report_html_loads_draws_plays_and_sorts_without_errors(chromium, tmp_pa
                     document.querySelectorAll('canvas.pair-roll[data-drawn]').length,
                     document.querySelector('#map-0').width]; })()"""
         drawn, drawn_pairs, first_width = browser.evaluate(walk)
-        assert drawn == [r.n_notes for r in report.query_records()] and len(drawn) == n_query
+        # The query pieces, then the human control pieces that copy, each with its map and passages.
+        records = {r.piece: r for r in report.piece_records}
+        mapped = [r.piece for r in report.query_records()] + list(report.control_note_maps)
+        assert drawn == [records[name].n_notes for name in mapped] and len(mapped) > n_query
         pairs = browser.evaluate("document.querySelectorAll('.pair').length")
-        assert pairs == drawn_pairs == sum(p.group == "query" for p in report.passage_records) > 0
+        shown = [p for p in report.passage_records if p.piece in mapped]
+        assert pairs == drawn_pairs == len(shown) > 0
         assert first_width == 0
         browser.evaluate("document.querySelector('#map-0').scrollIntoView()")
         browser.evaluate(
             "new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))"
         )
         assert browser.evaluate("document.querySelector('#map-0').width") > 0
-        assert browser.evaluate("document.querySelectorAll('.player button.play').length") == n_query
+        assert browser.evaluate("document.querySelectorAll('.player button.play').length") == len(mapped)
         browser.evaluate("window.dispatchEvent(new Event('beforeprint'))")  # every canvas drawn, as for print
         browser.evaluate("window.scrollTo(0, 0)")
         keep(browser.screenshot(tmp_path / "report.png"))
@@ -116,6 +128,25 @@ def test_report_html_loads_draws_plays_and_sorts_without_errors(chromium, tmp_pa
         keep(browser.screenshot(tmp_path / "report-passage.png", full_page=False))
         assert browser.errors == []
     assert (tmp_path / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_first_screen_shows_what_was_compared_the_headline_and_the_verdict(chromium, analysis, tmp_path):
+    report, folder = analysis
+    with Browser(chromium, width=1300, height=900) as browser:
+        browser.open(folder / "report.html")
+        keep(browser.screenshot(tmp_path / "report-first-screen.png", full_page=False))
+        bottoms = browser.evaluate(
+            """(() => { const o = document.querySelector('#overview');
+                const q = s => o.querySelector(s).getBoundingClientRect().bottom;
+                return [q('p.lead'), q('table.headline'), q('p.verdict'), window.innerHeight]; })()"""
+        )
+        *seen, height = bottoms
+        assert height == 900 and all(0 < b <= height for b in seen), bottoms
+        lead = browser.evaluate("document.querySelector('#overview p.lead').innerText")
+        assert f"{len(report.query_records())} query pieces" in lead and "284 reference pieces" in lead
+        assert "human pieces" in lead
+        headline = browser.evaluate("document.querySelector('#overview table.headline').innerText")
+        assert "95% interval" in headline
 
 
 @pytest.fixture(scope="module")

@@ -125,7 +125,8 @@ def _title(report: AnalysisReport) -> str:
 
 def _nav(control_details: bool = False) -> str:
     links = [
-        ("overview", "What was compared"),
+        ("overview", "Summary"),
+        ("rule", "How a copy is recognised"),
         ("pieces", "Per piece"),
         ("sources", "Reference pieces drawn on"),
         ("details", "Remix maps and listening"),

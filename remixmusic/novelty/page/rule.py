@@ -175,13 +175,19 @@ def rule(p: dict[str, Any], pieces: Sequence[PieceRecord]) -> str:
         else f"at least <b>{n} consecutive notes</b> of a line"
     )
     varied = f"up to {edits} notes changed, added or left out" if edits else "a few notes changed"
+    items = [
+        f"<b>Lines.</b> Each piece is read as melodic lines: {html.escape(lines)}. "
+        f"{html.escape(symbols_text(p))}",
+        f"<b>Copied</b>: {span} have {html.escape(invariance)} as a passage of a reference piece"
+        f"{chance_text}; the passage is {html.escape(rare)}; and it {bound_text(p, pieces)}.",
+        "<b>Stock</b>: a match as long, but found in more tune groups (a shared formula) or below its "
+        "piece's information bound (too predictable to tell a quotation from chance).",
+        f"<b>Varied</b>: a match with {html.escape(varied)}, at least {n} of its notes agreeing with the "
+        "source, whose bit score (the information of the source notes it reproduces, less what the freedom "
+        "of its edits could produce by chance) reaches the same bound.",
+    ]
     return (
-        f"<p><b>How a copy is recognised.</b> Each piece is read as melodic lines: {html.escape(lines)}. "
-        f"A passage is <b>copied</b> when {span} have {html.escape(invariance)} as a passage of a reference "
-        f"piece{chance_text}, it is {html.escape(rare)}, and it {bound_text(p, pieces)}. A match as long "
-        f"that is found in more tune groups, or falls below its piece's bound, is <b>stock</b>. A passage "
-        f"is <b>varied</b> when it matches with {html.escape(varied)}, at least {n} of its notes agreeing "
-        "with the source, and its bit score (the information of the source notes it reproduces, less what "
-        f"the freedom of its edits could produce by chance) reaches the same bound. "
-        f"{html.escape(symbols_text(p))} Each note then gets one label:</p>"
+        "<ul class='rule'>"
+        + "".join(f"<li>{item}</li>" for item in items)
+        + "</ul><p>Each note then gets one label:</p>"
     )

@@ -154,21 +154,21 @@ def _folder(records: Sequence[PieceRecord]) -> str:
 
 
 def overview(report: AnalysisReport, anchor: Callable[[PassageRecord], str], legend: str = "") -> str:
-    """The first screen: what was compared with what, how a copy is recognised, the headline numbers
-    with their intervals, and what they mean and cannot say. ``anchor``: the page id that shows a query
-    passage; ``legend``: the note labels' key (HTML), shown where the labels are introduced."""
+    """The first screen, then what it rests on. First (it fits a 1300 x 900 window): what was compared
+    with what, the headline numbers with their intervals and the verdict in words. Then how a copy is
+    recognised with the note labels' key (``legend``, HTML), the longest copy and the pieces that copy
+    most (linked through ``anchor``, the page id that shows a query passage), where the files are, and
+    what the numbers cannot say."""
     p = report.params
     query = report.compared_records("query")
     control = report.compared_records("control")
     n_ref, n_groups = p.get("n_reference", len(report.reference_names)), p.get("n_reference_groups")
     folder = _folder(query)
-    parts = ["<section id='overview'><h2>What was compared</h2>"]
-    where = ""
-    ref = f"{n_ref:,} reference pieces" + (f" in {n_groups:,} tune groups" if n_groups else "")
+    groups = f" in {n_groups:,} tune groups" if n_groups else ""
     text = (
-        f"<p>The <b>{len(query):,} query piece{'s' if len(query) != 1 else ''}</b>{where} were searched for "
-        f"passages that also occur in <b>{ref}</b> (for generated music: the pieces the model learnt from; a "
-        "tune group gathers the versions of one tune, which count once)."
+        f"<p class='lead'>The <b>{len(query):,} query piece{'s' if len(query) != 1 else ''}</b> were searched "
+        f"for passages that also occur in <b>{n_ref:,} reference pieces</b>{groups} (for generated music: the "
+        "pieces the model learnt from; the versions of one tune form a tune group and count once)."
     )
     if control:
         text += (
@@ -177,15 +177,17 @@ def overview(report: AnalysisReport, anchor: Callable[[PassageRecord], str], leg
             "question is whether the query pieces share more than human pieces do."
         )
     made = generation_text(query)
-    parts.append(text + (f" {html.escape(made)}" if made else "") + "</p>")
+    parts = ["<section id='overview'>", text + (f" {html.escape(made)}" if made else "") + "</p>"]
+    parts.append(headline(report))
+    parts.append("<h3 id='rule'>How a copy is recognised</h3>")
+    parts.append(rule(p, [*query, *control]))
+    parts.append(legend)
+    parts.append(where_copies_are(report, anchor))
     if folder and folder != ".":
         full = os.path.abspath(folder)
         parts.append(f"<p class='hint'>Query folder: <code>{html.escape(full)}</code>. {FILES_NOTE}</p>")
     else:
         parts.append(f"<p class='hint'>{FILES_NOTE}</p>")
-    parts.append(rule(p, [*query, *control]))
-    parts.append(legend)
-    parts.append(headline(report, anchor))
     parts.append(_limits(p, bool(control)))
     parts.append("</section>")
     return "\n".join(parts)
@@ -233,9 +235,9 @@ def generation_text(records: Sequence[PieceRecord], limit: int = 200) -> str:
     return f"The query pieces were {by}, {how} (as their generation files say)."
 
 
-def headline(report: AnalysisReport, anchor: Callable[[PassageRecord], str]) -> str:
-    """The headline numbers: recombined and copied shares per group with 95% intervals, how many pieces
-    copy at all, the longest copy, and the verdict in words."""
+def headline(report: AnalysisReport) -> str:
+    """The headline numbers: recombined, copied and stock shares per group with 95% intervals, how many
+    pieces copy at all, and the verdict in words."""
     by_measure = {c.measure: c for c in report.comparisons}
     query = report.compared_records("query")
     control = report.compared_records("control")
@@ -269,12 +271,21 @@ def headline(report: AnalysisReport, anchor: Callable[[PassageRecord], str]) -> 
         cells.append(f"<td><b>{n}</b> of {len(records)}</td>")
     rows.append("<tr>" + "".join(cells) + "</tr>")
     head = "<tr><th></th><th>query pieces</th>" + ("<th>human control</th>" if control else "") + "</tr>"
-    parts = [
-        "<h3>Headline numbers</h3>",
-        "<p>Mean share of each piece's analysed notes, over the pieces of each group; the 95% intervals "
-        "resample whole tune groups (versions of one tune count once).</p>",
-        f"<table class='headline'><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>",
-    ]
+    primary = by_measure.get(str(report.params.get("primary_measure", "recombined_fraction")))
+    return "\n".join(
+        [
+            f"<table class='headline'><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>",
+            "<p class='hint'>The mean share of each piece's analysed notes, over the pieces of each group; "
+            "the 95% intervals resample whole tune groups (versions of one tune count once). The labels "
+            "are explained <a href='#rule'>below</a>.</p>",
+            f"<p class='verdict'>{html.escape(verdict_words(primary, bool(control)))}</p>",
+        ]
+    )
+
+
+def where_copies_are(report: AnalysisReport, anchor: Callable[[PassageRecord], str]) -> str:
+    """The longest copied passage of the query and the query pieces that copy most, linked."""
+    parts = []
     longest = _longest(report.passage_records)
     if longest is not None:
         parts.append(
@@ -284,8 +295,6 @@ def headline(report: AnalysisReport, anchor: Callable[[PassageRecord], str]) -> 
             f"{html.escape(longest.source_bars.split(';')[0])}.</p>"
         )
     parts.append(_most_copied(report))
-    primary = by_measure.get(str(report.params.get("primary_measure", "recombined_fraction")))
-    parts.append(f"<p class='verdict'>{html.escape(verdict_words(primary, bool(control)))}</p>")
     return "\n".join(parts)
 
 
