@@ -361,22 +361,48 @@ def test_granularity_share_is_named_for_what_it_counts(page, analysis):
     assert "not</i> the headline share" in text
 
 
-def test_the_control_pieces_that_copy_most_get_a_player_passages_and_sources(page, analysis):
+def test_every_control_piece_that_copies_gets_a_player_passages_and_sources(page, analysis):
     report, _ = analysis
     _text, dom = page
     ids = dom.ids()
-    copying = sorted(
-        (r for r in report.compared_records("control") if r.recombined_fraction > 0),
-        key=lambda r: -r.recombined_fraction * r.n_line_notes,
-    )
-    assert copying and list(report.control_note_maps) == [r.piece for r in copying[:10]]
-    for i, record in enumerate(copying[:10]):
+    control = [r for r in report.piece_records if r.group == "control"]
+    copying = [r for r in control if r.recombined_fraction > 0]
+    # Every one of them, most copied and varied notes first (not only the ten that copy most).
+    assert copying and set(report.control_note_maps) == {r.piece for r in copying}
+    notes = [r.recombined_fraction * r.n_line_notes for r in copying]
+    order = {r.piece: n for r, n in zip(copying, notes, strict=True)}
+    assert [order[name] for name in report.control_note_maps] == sorted(notes, reverse=True)
+    for i, name in enumerate(report.control_note_maps):
         section = ids[f"piece-c{i}"]
-        assert record.piece in section["text"]
+        assert name in section["text"]
         assert dom.find("canvas", "remix-map", within=section) and f"data-c{i}" in ids
+        assert dom.find("button", "play", within=section)
         pairs = dom.find("div", "pair", within=section)
-        mine = [p for p in report.passage_records if p.group == "control" and p.piece == record.piece]
+        mine = [p for p in report.passage_records if p.group == "control" and p.piece == name]
         assert len(pairs) == len(mine)
+    assert "more human control pieces copy" not in ids["control-details"]["text"]
+
+
+def test_control_pieces_past_the_page_limit_are_counted_and_said_left_out():
+    from dataclasses import replace
+
+    from tests.test_report import passage
+    from tests.test_report_large import large_report, note_map
+
+    report = large_report(64, 1, n_pieces=8)
+    control = [r.piece for r in report.piece_records if r.group == "control"]
+    report.control_note_maps = {name: note_map(64, seed=k) for k, name in enumerate(control)}
+    report.passage_records += [passage(name, "control", "ref1.mid") for name in control]
+    report.piece_records = [replace(r, leaked=r.piece == control[0]) for r in report.piece_records]
+    dom = Page(report.html(max_maps=5))
+    ids = dom.ids()
+    shown = [k for k in ids if re.fullmatch(r"piece-c\d+", k)]
+    assert len(shown) == 5 and len(dom.find("canvas", "remix-map", within=ids["control-details"])) == 5
+    text = ids["control-details"]["text"]
+    assert "The 5 of the 7 human control pieces with a copied or varied passage that copy most" in text
+    assert "2 more human control pieces copy or vary a passage" in text
+    # A piece the leakage check left out still shows, and says so.
+    assert "Left out of the comparison: it duplicates a reference piece" in ids["piece-c0"]["text"]
 
 
 def test_musicians_terms_and_a_plain_first_screen(page, analysis, tmp_path):

@@ -135,21 +135,17 @@ def _assemble(
         skipped=skipped,
         reference_names=list(index.piece_names),
         note_maps=[r.note_map for r in query],
-        control_note_maps=_most_copying(clean),
+        control_note_maps=_most_copying(control),
     )
 
 
-CONTROL_DETAILS = 10
-"""Control pieces shown in detail in report.html at most: those with the most copied and varied notes."""
-
-
 def _most_copying(results: list[PieceResult]) -> dict[str, NoteMap]:
-    """The note maps of the :data:`CONTROL_DETAILS` control pieces with the most copied or varied notes
-    (none that copy nothing), most first."""
+    """The note maps of the control pieces with any copied or varied note, most such notes first (none
+    that copy nothing): report.html shows each in detail, up to its limit of pieces."""
 
     def notes(r: PieceResult) -> float:
         share = r.record.recombined_fraction
         return 0.0 if share != share else share * r.record.n_line_notes  # NaN: nothing analysed
 
-    ranked = sorted((r for r in results if notes(r) > 0), key=lambda r: -notes(r))[:CONTROL_DETAILS]
+    ranked = sorted((r for r in results if notes(r) > 0), key=lambda r: -notes(r))
     return {r.record.piece: r.note_map for r in ranked}

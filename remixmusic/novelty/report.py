@@ -147,7 +147,8 @@ class AnalysisReport:
     skipped: list[tuple[str, str]]
     reference_names: list[str]
     note_maps: list[NoteMap] = field(default_factory=list)  # query pieces, in piece_records order
-    # The control pieces that copy most (report.html shows them in detail; not saved in report.json).
+    # The control pieces that copy or vary a passage, most first (report.html shows them in detail, up to
+    # its limit of pieces; not saved in report.json).
     control_note_maps: dict[str, NoteMap] = field(default_factory=dict)
     passage_records: list[PassageRecord] = field(default_factory=list)
     granularity: GranularitySummary | None = None

@@ -64,7 +64,7 @@ def report_page(report: AnalysisReport, max_maps: int = 50) -> str:
         f"<h1>{html.escape(title)}</h1>",
         _nav(bool(report.control_note_maps)),
         overview(report, anchor, legend()),
-        _summary(report, by_piece, detailed),
+        _summary(report, by_piece, detailed, max_maps),
         _sources(report, by_piece, anchor),
         "<section id='details'><h2>Each piece: remix map, listening, passages beside their sources</h2>",
         _toolbar(),
@@ -76,7 +76,7 @@ def report_page(report: AnalysisReport, max_maps: int = 50) -> str:
             "of all of them are in passages.csv)</p>"
         )
     parts.append("</section>")
-    parts.append(_control_details(report))
+    parts.append(_control_details(report, max_maps))
     parts.append(_statistics(report))
     parts.append(_tables(report))
     parts.append(_settings(report.params))
@@ -85,15 +85,17 @@ def report_page(report: AnalysisReport, max_maps: int = 50) -> str:
     return "\n".join(parts)
 
 
-def _control_keys(report: AnalysisReport) -> dict[str, str]:
-    """The page key (``cI``) of each control piece shown in detail."""
-    return {name: f"c{i}" for i, name in enumerate(report.control_note_maps)}
+def _control_keys(report: AnalysisReport, max_maps: int) -> dict[str, str]:
+    """The page key (``cI``) of each control piece shown in detail: the first ``max_maps`` of
+    ``control_note_maps`` (most copied and varied notes first)."""
+    return {name: f"c{i}" for i, name in enumerate(list(report.control_note_maps)[:max_maps])}
 
 
-def _control_details(report: AnalysisReport) -> str:
-    """The human control pieces that copy most, with the same tools as the query pieces: the only real
-    copies of an analysis whose query copies nothing."""
-    keys = _control_keys(report)
+def _control_details(report: AnalysisReport, max_maps: int) -> str:
+    """The human control pieces that copy or vary a passage, with the same tools as the query pieces (the
+    only real copies of an analysis whose query copies nothing): all of them, or the ``max_maps`` that
+    copy most, saying how many are left out."""
+    keys = _control_keys(report, max_maps)
     if not keys:
         return ""
     records = {r.piece: r for r in report.piece_records if r.group == "control"}
@@ -101,17 +103,35 @@ def _control_details(report: AnalysisReport) -> str:
     for p in report.passage_records:
         if p.group == "control" and p.piece in keys:
             passages.setdefault(p.piece, []).append(p)
+    n_all = len(report.control_note_maps)
+    which = (
+        f"Each of the {n_all} human control piece{'s' if n_all != 1 else ''} with a copied or varied passage"
+        if n_all == len(keys)
+        else f"The {len(keys)} of the {n_all:,} human control pieces with a copied or varied passage that copy "
+        "most"
+    )
     parts = [
         "<section id='control-details'><h2>Human control pieces that copy: remix maps, listening, passages</h2>",
-        f"<p>The {len(keys)} human control piece{'s' if len(keys) != 1 else ''} with the most copied or varied "
-        "notes, shown like the query pieces: what a copy found in human music in this style looks and "
+        f"<p>{which}, shown like the query pieces: what a copy found in human music in this style looks and "
         "sounds like.</p>",
     ]
     for name, key in keys.items():
-        details = piece_details(
-            report, key, passages.get(name, []), records[name], report.control_note_maps[name]
+        record = records[name]
+        details = piece_details(report, key, passages.get(name, []), record, report.control_note_maps[name])
+        markup = details.markup
+        if record.leaked:
+            note = (
+                "<p class='truncated'>Left out of the comparison: it duplicates a reference piece (the "
+                "leakage check).</p>"
+            )
+            markup = markup.replace("<p class='gist'>", note + "<p class='gist'>", 1)
+        parts.append(markup)
+    if n_all > len(keys):
+        parts.append(
+            f"<p class='truncated'>{n_all - len(keys):,} more human control pieces copy or vary a passage; "
+            f"the page shows {len(keys)} pieces of each group in detail, to stay small enough to open. Their "
+            "passages are in passages.csv and the per-piece table above.</p>"
         )
-        parts.append(details.markup)
     parts.append("</section>")
     return "\n".join(parts)
 
@@ -174,7 +194,7 @@ _SUMMARY_COLUMNS = (
 
 
 def _summary(
-    report: AnalysisReport, by_piece: dict[str, list[PassageRecord]], detailed: dict[str, int]
+    report: AnalysisReport, by_piece: dict[str, list[PassageRecord]], detailed: dict[str, int], max_maps: int
 ) -> str:
     query = report.query_records()
     rows = summary_rows(query[:HTML_MAX_ROWS], by_piece, detailed, report.reference_names)
@@ -198,7 +218,7 @@ def _summary(
             if p.group == "control":
                 control_passages.setdefault(p.piece, []).append(p)
         rows = summary_rows(
-            control[:HTML_MAX_ROWS], control_passages, _control_keys(report), report.reference_names
+            control[:HTML_MAX_ROWS], control_passages, _control_keys(report, max_maps), report.reference_names
         )
         for r, record in zip(rows, control, strict=False):
             if record.leaked:
