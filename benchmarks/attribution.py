@@ -4,14 +4,20 @@ Query sets are built from a built corpus (default essen; ``remixmusic dataset bu
 :class:`remixmusic.evaluation.planted.PlantedSetMaker`: exact copies of 6 to 24 notes at random offsets
 under transposition and time scaling, spliced between filler with no rest; varied copies with 1 to 3
 edits (changed, deleted, passing and ornament notes); copies hidden in an inner voice; null pieces
-(random walks, shuffled reference melodies); and 1, 2 and 4-bar patchworks. The reference index is the
-corpus's train split. Printed per set: passage recall with the true source (exact copies of 10 notes or
-more whose pattern occurs in one reference piece, and all), note precision, median boundary error,
-source accuracy, copied coverage on null sets, and analysis time per query piece (ms/piece).
+(random walks, shuffled reference melodies, and style-matched Markov surrogates of the reference that
+share no run longer than the analyser's exact-copy length minus one with it); and 1, 2 and 4-bar
+patchworks. The reference index is the corpus's train split. Printed per set: passage recall with the
+true source (exact copies of 10 notes or more whose pattern occurs in one reference piece, and all),
+note precision, median boundary error, source accuracy, copied and varied coverage on each null set
+(with the style null's longest exact match with the index), and analysis time per query piece.
+
+``--sweep FIELD=V1,V2,...`` reruns the exact, varied and null sets under each value of one MatchConfig
+field and prints the trade-off: recall and note precision against false coverage on the nulls.
 
     python benchmarks/attribution.py                    # essen, the default sizes
     python benchmarks/attribution.py --dataset oneills --n 60 --seed 2 --null 200
     python benchmarks/attribution.py --match max_chains=512   # a MatchConfig override
+    python benchmarks/attribution.py --dataset oneills --sweep varied_false_copies=0.05,0.5,5
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from remixmusic.evaluation.planted import (
 )
 from remixmusic.novelty.analyze import analyze
 from remixmusic.novelty.index import Index
+from remixmusic.novelty.match import Matcher
 from remixmusic.novelty.report import AnalysisReport
 
 
@@ -101,17 +108,71 @@ def _value(text: str) -> Any:
     return text
 
 
+def label_coverage(planted: Sequence[PlantedPiece], found: Sequence[Sequence[FoundPassage]]) -> tuple[float, float]:
+    """Shares of all query notes labelled copied and labelled varied."""
+    copied = varied = total = 0
+    for pp, passages in zip(planted, found, strict=True):
+        lab = np.zeros(len(pp.piece.notes), np.int8)
+        for p in passages:
+            if p.label in ("copied", "varied"):
+                lab[p.notes] = np.where(lab[p.notes] == 1, 1, 1 if p.label == "copied" else 2)
+        copied += int((lab == 1).sum())
+        varied += int((lab == 2).sum())
+        total += len(lab)
+    return copied / max(total, 1), varied / max(total, 1)
+
+
+def longest_matches(index: Index, planted: Sequence[PlantedPiece]) -> np.ndarray:
+    """Per piece, its longest exact match with the index, in symbols (over all its lines)."""
+    out = []
+    for pp in planted:
+        lengths = [0] + [
+            int(index.matching_statistics(np.asarray(st.symbols, np.int64))[0].max())
+            for st in index.streams(pp.piece) if len(st.symbols)
+        ]
+        out.append(max(lengths))
+    return np.asarray(out, np.int64)
+
+
+def _run(planted: Sequence[PlantedPiece], index: Index, jobs: int, overrides: dict[str, Any]):
+    t = time.perf_counter()
+    report = analyze([p.piece for p in planted], index, originality=False, jobs=jobs, show_progress=False, **overrides)
+    found = found_passages(report, len(planted))
+    return found, 1000 * (time.perf_counter() - t) / max(len(planted), 1)
+
+
+def _selections(index: Index, maker: PlantedSetMaker, exact, varied):
+    uniq = unique_fragments(index, maker, exact)
+    ten = [[u and f.n_notes >= 10 for u, f in zip(us, p.fragments, strict=True)] for us, p in zip(uniq, exact, strict=True)]
+    uniq_v = unique_fragments(index, maker, varied)
+    twelve = {
+        need: [
+            [(u or not need) and f.n_notes >= 12 and f.edits <= 2 for u, f in zip(us, p.fragments, strict=True)]
+            for us, p in zip(uniq_v, varied, strict=True)
+        ]
+        for need in (True, False)
+    }
+    return ten, twelve
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--dataset", default="essen")
     ap.add_argument("--n", type=int, default=100, help="planted queries (3 fragments each)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--jobs", type=int, default=1)
-    ap.add_argument("--null", type=int, default=None, help="null pieces (default: n / 2)")
+    ap.add_argument("--null", type=int, default=None, help="null pieces of each kind pair (default: n / 2)")
+    ap.add_argument("--style-order", type=int, default=2, help="Markov order of the style-matched null")
+    ap.add_argument(
+        "--style-shared", type=int, default=None,
+        help="longest run (symbols) a style-null piece may share with a reference melody "
+        "(default: the analyser's exact-copy length minus one)",
+    )
     ap.add_argument(
         "--match", action="append", default=[], metavar="FIELD=VALUE",
         help="a MatchConfig override (repeatable), e.g. --match max_chains=256",
     )
+    ap.add_argument("--sweep", default=None, metavar="FIELD=V1,V2,...", help="a MatchConfig field's values to compare")
     args = ap.parse_args()
     overrides: dict[str, Any] = {k: _value(v) for k, v in (item.split("=", 1) for item in args.match)}
 
@@ -122,42 +183,68 @@ def main() -> None:
     print(f"reference: {args.dataset} train, {index.n_pieces} pieces, chance length {index.chance_length}, "
           f"built in {time.perf_counter() - t0:.1f} s")
     maker = PlantedSetMaker(train, seed=args.seed)
-    sets = {
-        "exact": maker.make_planted(args.n),
-        "varied (1-3 edits)": maker.make_planted(args.n // 2, max_edits=3, edit_share=1.0),
-        "inner voice": maker.make_inner_voice(args.n // 4),
-        "null (random, shuffled)": maker.make_null(args.null if args.null is not None else args.n // 2),
+    n_null = args.null if args.null is not None else args.n // 2
+    shared = args.style_shared if args.style_shared is not None else Matcher(index, **overrides).min_length - 1
+    exact = maker.make_planted(args.n)
+    varied = maker.make_planted(args.n // 2, max_edits=3, edit_share=1.0)
+    inner = maker.make_inner_voice(args.n // 4)
+    nulls = maker.make_null(n_null)
+    null_sets = {
+        "random": [p for p in nulls if p.kind == "random"],
+        "shuffled": [p for p in nulls if p.kind == "shuffled"],
+        f"style (order {args.style_order})": maker.make_style_null(n_null // 2, args.style_order, shared),
     }
-    for name, planted in sets.items():
-        t = time.perf_counter()
-        report = analyze(
-            [p.piece for p in planted], index, originality=False, jobs=args.jobs, show_progress=False, **overrides
-        )
-        found = found_passages(report, len(planted))
-        elapsed = time.perf_counter() - t
-        per_piece = f"{1000 * elapsed / max(len(planted), 1):.0f} ms/piece"
-        if name.startswith("null"):
-            s = score_attribution(planted, found)
-            print(f"{name:24s} copied coverage {s.copied_coverage:.4f}  ({len(planted)} pieces, {per_piece})")
-            continue
-        uniq = unique_fragments(index, maker, planted)
+    ten, twelve = _selections(index, maker, exact, varied)
+    style = next(v for k, v in null_sets.items() if k.startswith("style"))
+    longest = longest_matches(index, style)
+    print(
+        f"style null: Markov order {args.style_order}, at most {shared} relative events shared with a reference "
+        f"melody; longest exact match with the index (symbols): median {np.median(longest):.0f}, "
+        f"max {longest.max()}, share >= exact-copy length {np.mean(longest > shared):.3f}"
+    )
+    if args.sweep:
+        field_, values = args.sweep.split("=", 1)
+        print(f"sweep {field_}: exact>=10 recall | exact precision | varied>=12,<=2 recall (unique) | "
+              "null copied+varied: random / shuffled / style (style copied, varied)")
+        for raw in values.split(","):
+            over = {**overrides, field_: _value(raw)}
+            fe, _ = _run(exact, index, args.jobs, over)
+            fv, _ = _run(varied, index, args.jobs, over)
+            se, s10 = score_attribution(exact, fe), score_attribution(exact, fe, only=ten)
+            sv, svu = score_attribution(varied, fv, only=twelve[False]), score_attribution(varied, fv, only=twelve[True])
+            cov = {}
+            for name, ps in null_sets.items():
+                fn, _ = _run(ps, index, args.jobs, over)
+                cov[name] = label_coverage(ps, fn)
+            st = cov[next(k for k in cov if k.startswith("style"))]
+            print(
+                f"  {raw:>8s}: {s10.recall:.3f} | {se.note_precision:.3f} | {sv.recall:.3f} ({svu.recall:.3f}) | "
+                + " / ".join(f"{sum(c):.4f}" for c in cov.values())
+                + f" ({st[0]:.4f}, {st[1]:.4f})",
+                flush=True,
+            )
+        return
+    for name, planted in (("exact", exact), ("varied (1-3 edits)", varied), ("inner voice", inner)):
+        found, per_piece = _run(planted, index, args.jobs, overrides)
         if name == "exact":
-            ten = [[u and f.n_notes >= 10 for u, f in zip(us, p.fragments, strict=True)] for us, p in zip(uniq, planted, strict=True)]
             s10 = score_attribution(planted, found, only=ten)
             print(f"{'exact >=10 notes, unique':24s} recall {s10.recall:.3f}  ({s10.n_fragments} fragments)")
         elif name.startswith("varied"):
             for label, need_unique in (("varied >=12, <=2, unique", True), ("varied >=12, <=2 edits", False)):
-                sel = [
-                    [(u or not need_unique) and f.n_notes >= 12 and f.edits <= 2 for u, f in zip(us, p.fragments, strict=True)]
-                    for us, p in zip(uniq, planted, strict=True)
-                ]
-                s12 = score_attribution(planted, found, only=sel)
+                s12 = score_attribution(planted, found, only=twelve[need_unique])
                 print(f"{label:24s} recall {s12.recall:.3f}  ({s12.n_fragments} fragments)")
         s = score_attribution(planted, found)
         print(
             f"{name:24s} recall {s.recall:.3f}  precision {s.note_precision:.3f}  "
             f"boundary error median {s.median_boundary_error:.1f} notes  source accuracy "
-            f"{s.source_accuracy:.3f}  ({s.n_fragments} fragments, {per_piece})"
+            f"{s.source_accuracy:.3f}  ({s.n_fragments} fragments, {per_piece:.0f} ms/piece)"
+        )
+    for name, planted in null_sets.items():
+        found, per_piece = _run(planted, index, args.jobs, overrides)
+        copied, var = label_coverage(planted, found)
+        print(
+            f"{'null ' + name:24s} copied coverage {copied + var:.4f} (copied {copied:.4f}, varied {var:.4f})  "
+            f"({len(planted)} pieces, {per_piece:.0f} ms/piece)"
         )
 
 

@@ -16,6 +16,9 @@ boundaries. Everything here is made to be as hard as real use:
   (between two notes a third or more apart) or an ornament (a note split into a turn of shorter notes);
 * a multi-track query may hide the copied line in an inner voice, under a higher filler voice;
 * null queries (random walks; reference pieces with intervals and durations shuffled) contain no copy;
+  style-matched null queries are Markov-chain surrogates of the reference melodies, in their meters and
+  lengths, with no long run of any reference melody (:mod:`remixmusic.evaluation.surrogates`): they
+  have the corpus's formulas, so they measure the false copies that chance and style give;
 * patchworks are made of whole-bar chunks (1, 2, 4 bars) of reference pieces, joined by transposing each
   chunk near the previous one's last pitch: pure recombination at a known granularity.
 
@@ -31,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
+from remixmusic.evaluation.surrogates import MarkovMelodies
 from remixmusic.music.lines import melody_indices
 from remixmusic.music.notes import NOTE_DTYPE, STEPS_PER_BEAT, TIME_SIGNATURE_DTYPE, MeterDraw, Piece, Track
 
@@ -66,7 +70,7 @@ class PlantedFragment:
 @dataclass
 class PlantedPiece:
     """A query piece and what was planted in it (``kind``: ``planted``, ``varied``, ``inner-voice``,
-    ``random``, ``shuffled`` or ``patchwork``; ``chunk_bars``: a patchwork's chunk size in bars)."""
+    ``random``, ``shuffled``, ``style`` or ``patchwork``; ``chunk_bars``: a patchwork's chunk size in bars)."""
 
     piece: Piece
     kind: str
@@ -123,6 +127,7 @@ class PlantedSetMaker:
         self.n_fragments = n_fragments
         self.filler = filler
         self.rng = np.random.default_rng(seed)
+        self._chains: dict[tuple[int, int | None], MarkovMelodies] = {}
         self._long = [i for i, m in enumerate(self.melodies) if len(m) >= max_notes + 2]
         if len(self._long) < n_fragments:
             raise ValueError(f"need {n_fragments} reference pieces of {max_notes + 2}+ melody notes")
@@ -293,6 +298,19 @@ class PlantedSetMaker:
                 ioi = self.rng.permutation(np.maximum(ioi, 1))
                 out.append(PlantedPiece(_monophonic(pitch, ioi), "shuffled"))
         return out
+
+    def make_style_null(self, n: int, order: int = 2, max_shared: int | None = None) -> list[PlantedPiece]:
+        """``n`` style-matched null queries (kind ``style``): surrogates sampled from an order-``order``
+        Markov chain over the reference melodies' (interval, inter-onset interval) events with their
+        metric positions, each on a reference melody's length, meter, first pitch and range, and never
+        sharing a run of more than ``max_shared`` relative events (intervals and inter-onset ratios) with
+        one reference melody (see :class:`~remixmusic.evaluation.surrogates.MarkovMelodies`; ``None``: no
+        such bound, so a surrogate may reproduce reference passages longer than its order)."""
+        key = (order, max_shared)
+        if key not in self._chains:
+            self._chains[key] = MarkovMelodies(self.pieces, self.melodies, order=order, max_shared=max_shared)
+        chain = self._chains[key]
+        return [PlantedPiece(chain.sample(self.rng), "style") for _ in range(n)]
 
     def make_patchworks(self, n: int, chunk_bars: int, n_bars: int = 16) -> list[PlantedPiece]:
         """``n`` queries of ``n_bars`` bars made of ``chunk_bars``-bar chunks of reference melodies in one

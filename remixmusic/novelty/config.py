@@ -132,6 +132,11 @@ class MatchConfig:
     information of the reference symbols the query reproduces (not those its edits spoil), less ``log2``
     of the number of edit patterns it could have had (see :mod:`remixmusic.novelty.edits`), so the
     freedom of the edit search is paid for and the bound holds for varied copies too.
+    ``varied_false_copies``: the same allowance for varied copies alone (their bound is
+    ``max(min_bits, log2(n * m / varied_false_copies))``); ``None``: ``false_copies``. Loosening it finds
+    more varied copies of low-information material (reels) at the cost of chance copies of the corpus's
+    formulas: ``benchmarks/attribution.py --sweep varied_false_copies=...`` measures both, the latter on
+    style-matched surrogate pieces (:mod:`remixmusic.evaluation.surrogates`).
 
     Raises:
         ConfigError: a count below its minimum (1, or 0 for ``max_edits`` and ``extension``), negative
@@ -151,6 +156,7 @@ class MatchConfig:
     extension: int = _count(8, minimum=0)
     max_chains: int = _count(128)
     false_copies: float = _number(0.05, 0.0, low_open=True)
+    varied_false_copies: float | None = _number(None, 0.0, low_open=True)
 
     def __post_init__(self) -> None:
         _validate(self, "matching")

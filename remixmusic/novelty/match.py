@@ -87,6 +87,7 @@ class Matcher(VariedCopies):
         self.min_length: int = resolved.min_length
         self.min_bits: float = resolved.min_bits
         self._bits_now = self.min_bits  # the information threshold of the piece being matched
+        self._varied_bits_now = self.min_bits  # ... and of its varied copies
         self.stock_df: int = resolved.stock_df
         self.seed_length: int = resolved.seed_length
 
@@ -161,12 +162,16 @@ class Matcher(VariedCopies):
             n_notes=n_notes,
         )
 
-    def piece_min_bits(self, n_query_symbols: int) -> float:
+    def piece_min_bits(self, n_query_symbols: int, varied: bool = False) -> float:
         """Least information (bits) of a copy in a piece of ``n_query_symbols`` symbols: the calibrated
         ``min_bits``, raised so that chance copies stay below ``false_copies`` per piece (an E-value bound:
-        ``log2(reference symbols * query symbols / false_copies)``; see :class:`MatchConfig`)."""
+        ``log2(reference symbols * query symbols / false_copies)``; see :class:`MatchConfig`). With
+        ``varied``: the bound of varied copies (``varied_false_copies`` when set)."""
         n_ref = max(int(self.index.n_symbols), 1)
-        e_bound = math.log2(n_ref * max(n_query_symbols, 1) / self.config.false_copies)
+        allowed = self.config.false_copies
+        if varied and self.config.varied_false_copies is not None:
+            allowed = self.config.varied_false_copies
+        e_bound = math.log2(n_ref * max(n_query_symbols, 1) / allowed)
         return max(self.min_bits, e_bound)
 
     # -- a whole piece ------------------------------------------------------------------------------
@@ -213,8 +218,10 @@ class Matcher(VariedCopies):
         matches: list[Match] = []
         varied: list[VariedMatch] = []
         cover_note, cover_len, cover_line, cover_pos = [], [], [], []
-        min_bits = self.piece_min_bits(sum(len(st.symbols) for st in streams))
+        n_symbols = sum(len(st.symbols) for st in streams)
+        min_bits = self.piece_min_bits(n_symbols)
         self._bits_now = min_bits
+        self._varied_bits_now = self.piece_min_bits(n_symbols, varied=True)
         for li, (stream, stats) in enumerate(zip(streams, all_stats, strict=True)):
             lm = self._line_matches(stream, piece, stats)
             lines.append(lm)

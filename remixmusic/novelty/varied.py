@@ -41,7 +41,7 @@ class VariedCopies:
     model: SymbolModel
     min_length: int
     seed_length: int
-    _bits_now: float
+    _varied_bits_now: float
 
     def _source(self, slot: int, n_notes: int, query_pitch: int) -> Source:
         raise NotImplementedError
@@ -218,7 +218,7 @@ class VariedCopies:
         bits = np.zeros(len(qa))
         bits[maybe] = self.model.passage_bits(np.asarray(index.text[at]), np.cumsum(n_sym) - n_sym, n_sym)
         found: dict[int, EditScript] = {}
-        take = maybe[bits[maybe] >= self._bits_now]  # the whole passage's bits bound the copy's score
+        take = maybe[bits[maybe] >= self._varied_bits_now]  # the whole passage's bits bound the copy's score
         windows: dict[int, np.ndarray] = {}  # per candidate, its passages: 2 agree, 1 in time only, 0 not
         for batch in _batches(end[take] - start[take], s_stop[take] - s_first[take]):
             c = take[batch]
@@ -245,7 +245,7 @@ class VariedCopies:
             ):
                 continue
             bits[c] = self.copy_bits(int(s_first[c]), script)
-            if bits[c] >= self._bits_now:
+            if bits[c] >= self._varied_bits_now:
                 found[int(c)] = script
         # Best first (most agreeing notes, then fewest edits, then most information). One overlapping a
         # better one by more than half its span is not a copy of its own: it is another source of that
@@ -478,7 +478,7 @@ def merge_copies(
         ):
             continue
         bits = finder.copy_bits(s0, script)
-        if bits < finder._bits_now:
+        if bits < finder._varied_bits_now:
             continue
         sources = [finder._source(s0, s1 - s0, int(q_pitch[q0]))]
         for k in sorted({int(arr[i, 4]) for i in c if arr[i, 4] >= 0}):  # the joined copies' other variants
