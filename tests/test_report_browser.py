@@ -149,6 +149,51 @@ def test_the_first_screen_shows_what_was_compared_the_headline_and_the_verdict(c
         assert "95% interval" in headline
 
 
+def test_a_passage_view_numbers_its_bars_and_plays_all_voices_of_its_source(chromium, analysis, tmp_path):
+    import json
+
+    report, folder = analysis
+    query = [r.piece for r in report.query_records()]
+    p = next(p for p in report.passage_records if p.group == "query" and p.source_texture)
+    box = f"#pass-{query.index(p.piece)}-{p.passage}"
+    with Browser(chromium, width=1300, height=900) as browser:
+        browser.open(folder / "report.html")
+        browser.evaluate(f"document.querySelector('{box}').scrollIntoView()")
+        browser.pump(0.5)
+        data = json.loads(browser.evaluate(f"document.querySelector('{box} .pair-data').textContent"))
+        # Bar numbers on both rows: the query's bars and the source's, as the passage names them.
+        bars = json.loads(
+            browser.evaluate(f"document.querySelector('{box} canvas').getAttribute('data-bars')")
+        )
+        q_first, q_last = (int(b) for b in p.bars.split("-"))
+        s_first, s_last = (int(b) for b in p.source_bars.split(";")[0].split("-"))
+        assert (
+            bars[0][0] == q_first
+            and bars[0][-1] == q_last
+            and bars[1][0] == s_first
+            and bars[1][-1] == s_last
+        )
+        drawn = int(browser.evaluate(f"document.querySelector('{box} canvas').getAttribute('data-drawn')"))
+        assert drawn == len(data["q"]) + len(data["s"])
+        # The matched line alone, then with all voices of those bars.
+        browser.evaluate(f"document.querySelector('{box} .play-s').click()")
+        browser.pump(0.3)
+        assert int(browser.evaluate(f"document.querySelector('{box}').getAttribute('data-events')")) == len(
+            data["s"]
+        )
+        browser.evaluate(f"document.querySelector('{box} input.all-voices').click()")
+        browser.pump(0.3)
+        browser.evaluate(f"document.querySelector('{box} .play-s').click()")
+        browser.pump(0.3)
+        events = int(browser.evaluate(f"document.querySelector('{box}').getAttribute('data-events')"))
+        assert events == len(data["s"]) + len(data["st"]) > len(data["s"])
+        drawn = int(browser.evaluate(f"document.querySelector('{box} canvas').getAttribute('data-drawn')"))
+        assert drawn == len(data["q"]) + len(data["s"]) + len(data["qt"]) + len(data["st"])
+        keep(browser.screenshot(tmp_path / "report-pair-all-voices.png", full_page=False))
+        browser.evaluate("document.querySelector('#piece-0 .player .stop').click()")
+        assert browser.errors == []
+
+
 @pytest.fixture(scope="module")
 def experiment_folder(tmp_path_factory) -> Path:
     """A tiny experiment, with the settings its own end-to-end test uses."""

@@ -468,3 +468,59 @@ def test_each_piece_states_the_information_bound_its_passages_were_held_to(page,
     fewest = min(x.n_notes for x in exact)
     assert f"at least {fewest} consecutive notes" in overview
     assert f"passages shorter than {fewest} notes are never counted as copies" in overview
+
+
+def test_each_passage_view_names_its_lines_and_holds_both_textures_and_both_bars(page, analysis):
+    from remixmusic.novelty.page.music import parse_bar_starts, parse_texture
+
+    report, _ = analysis
+    _text, dom = page
+    ids = dom.ids()
+    query = [r.piece for r in report.query_records()]
+    checked = 0
+    for p in report.passage_records:
+        if p.group != "query":
+            continue
+        pair = ids[f"pass-{query.index(p.piece)}-{p.passage}"]
+        title = dom.find("h5", within=pair)[0]["text"]
+        assert f"bars {p.bars} ({p.line_name})" in title and p.line_name in (
+            "Soprano",
+            "Alto",
+            "Tenor",
+            "Bass",
+        )
+        assert f"({p.source_line_name})" in title
+        data = json.loads(dom.find("script", "pair-data", within=pair)[0]["text"])
+        first = float(p.source_notes.split(";")[0].split(":")[0])
+        assert data["st"] == [[round(o - first, 3), d, q] for o, d, q in parse_texture(p.source_texture)]
+        assert data["st"] and data["qt"]  # four-voice chorales: three other voices on each side
+        assert dom.find("input", "all-voices", within=pair)
+        # Bars: the query's from its note map, the source's from the index, each from the bar it begins in.
+        q_first, q_last = (int(b) for b in p.bars.split("-"))
+        assert [b for b, _ in data["qb"]] == list(range(q_first, q_last + 1)) and data["qb"][0][1] <= 0
+        assert all(beat > 0 for _, beat in data["qb"][1:])
+        assert [b for b, _ in data["sb"]] == [b for b, _ in parse_bar_starts(p.source_bar_starts)]
+        assert data["sb"][0][0] == int(p.source_bars.split(";")[0].split("-")[0])
+        checked += 1
+    assert checked > 0
+    # The passage tables name the lines too.
+    tables = [t for t in dom.tables if t["rows"][0][0]["text"].startswith("passage")]
+    col = [c["text"] for c in tables[0]["rows"][0]].index("line")
+    names = {row[col]["text"] for t in tables for row in t["rows"][1:]}
+    shown = set(query) | set(report.control_note_maps)
+    assert names == {p.line_name for p in report.passage_records if p.piece in shown}
+
+
+def test_a_melody_index_says_the_source_plays_its_line_alone(analysis):
+    from dataclasses import replace
+
+    report, _ = analysis
+    melody = replace(
+        report,
+        params={**report.params, "lines": "melody"},
+        passage_records=[replace(p, source_texture="") for p in report.passage_records],
+    )
+    dom = Page(melody.html())
+    notes = [e for e in dom.find("p", "texture-note")]
+    assert notes and all("keeps only the melody of each piece" in e["text"] for e in notes)
+    assert len(notes) == len(dom.find("div", "pair"))

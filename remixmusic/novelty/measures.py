@@ -31,6 +31,7 @@ import numpy as np
 
 from remixmusic.music.lines import Line
 from remixmusic.music.notes import STEPS_PER_BEAT, Piece
+from remixmusic.novelty.context import SourceContext, line_names
 from remixmusic.novelty.index import Index
 from remixmusic.novelty.passages import NOTE_LABELS, RECOMBINED, NoteLabels, Passage
 from remixmusic.novelty.records import MotifRecord, PassageRecord, PieceRecord
@@ -133,6 +134,8 @@ def passage_records(
     notes = piece.notes
     out = []
     bars = piece.bar_of(notes["onset"]) + 1 if passages else np.zeros(0, np.int64)
+    names = line_names(piece, lines)
+    context = SourceContext(index)
     for k, p in enumerate(passages):
         line = lines[p.line]
         q_end = (
@@ -142,7 +145,7 @@ def passage_records(
         )
         src = p.source
         s_start = s_end = math.nan
-        source_notes = ""
+        source_notes = source_line = texture = bar_starts = ""
         if src is not None and src.slot >= 0:
             n_src = max(src.n_notes, 1) if src.n_notes else p.match_length
             last = src.slot + n_src - 1
@@ -162,6 +165,9 @@ def passage_records(
             else:
                 dur = float(notes["duration"][p.notes[-1]]) / max(p.time_scale, 1e-9)
                 s_end = (int(index.onset[last]) + dur) / STEPS_PER_BEAT
+            source_line = context.line_name(src.slot)
+            texture = context.texture(src.slot, s_start, s_end)
+            bar_starts = context.bar_starts(src.slot, src.bar_first, src.bar_last)
         out.append(
             PassageRecord(
                 piece=name,
@@ -191,6 +197,10 @@ def passage_records(
                 prompt_notes=p.prompt_notes,
                 note_indices=";".join(str(int(i)) for i in p.notes),
                 source_notes=source_notes,
+                line_name=names[p.line],
+                source_line_name=source_line,
+                source_texture=texture,
+                source_bar_starts=bar_starts,
             )
         )
     return out

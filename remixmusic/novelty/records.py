@@ -222,6 +222,12 @@ class PassageRecord:
     ``n_notes``, ``prompt_notes`` (of them from a prompt). ``source_notes``: the first source's notes as
     the index holds them, ``onset:pitch`` (onset in the source's beats, MIDI pitch; ``;``-separated; the
     index keeps no durations), so the source passage can be shown and played beside the query's.
+    ``line_name``/``source_line_name``: the names of the query line and of the first source's line
+    (Soprano ... Bass, a track name or ``line N``; :mod:`remixmusic.novelty.context`);
+    ``source_texture``: the notes of the source piece's other indexed lines sounding in the first
+    source's span, ``onset:duration:pitch`` (source beats, cut to the span; empty when the index holds
+    no other line there); ``source_bar_starts``: where the first source's bars begin, ``bar:beat``
+    (1-based bar, source beats), each at its earliest indexed note.
     """
 
     piece: str
@@ -251,6 +257,10 @@ class PassageRecord:
     prompt_notes: int
     note_indices: str
     source_notes: str = ""
+    line_name: str = ""
+    source_line_name: str = ""
+    source_texture: str = ""
+    source_bar_starts: str = ""
 
     @property
     def source_names(self) -> list[str]:
@@ -271,8 +281,8 @@ class PassageRecord:
         """A record from a row of :meth:`to_dict` or of a saved ``report.json``.
 
         Raises:
-            RemixError: an unknown or a missing column (``bars`` and ``source_notes`` may be missing:
-                reports written before them).
+            RemixError: an unknown or a missing column (``bars``, ``source_notes`` and the line names,
+                texture and bar starts may be missing: reports written before them).
         """
         _check_keys(cls, row, optional=_PASSAGE_LATER)
         values = {name: "" for name in _PASSAGE_LATER} | dict(row)
@@ -308,4 +318,11 @@ _GRANULARITY = (
 
 _FLOATS = frozenset(f.name for f in fields(PieceRecord) if f.type == "float")
 _OPTIONAL = ("transposition", "bits", "edits")
-_PASSAGE_LATER = ("bars", "source_notes")  # passage columns missing in reports written before them
+_PASSAGE_LATER = (  # passage columns missing in reports written before them
+    "bars",
+    "source_notes",
+    "line_name",
+    "source_line_name",
+    "source_texture",
+    "source_bar_starts",
+)

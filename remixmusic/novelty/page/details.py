@@ -226,7 +226,21 @@ def piece_details(
         parts.append(f"<h4>Passages found in the reference ({len(passages):,})</h4>")
         parts.append(table(rows, columns, total=len(passages), full="passages.csv"))
         parts.append("<div class='pairs'>")
-        parts += [_pair(p, k, notes, numbers, index, record.piece, order[id(p)], why, bound) for p in shown]
+        parts += [
+            _pair(
+                p,
+                k,
+                notes,
+                numbers,
+                index,
+                record.piece,
+                order[id(p)],
+                why,
+                bound,
+                str(params.get("lines", "")),
+            )
+            for p in shown
+        ]
         parts.append("</div>")
     else:
         parts.append("<p>No passage of this piece was found in the reference.</p>")
@@ -293,7 +307,7 @@ def _passage_row(
             f"{html.escape(p.bars)} <small>(beats {p.start_beat + 1:g}–{p.end_beat + 1:g})</small>",
             p.start_beat,
         ),
-        "line": Cell(html.escape(line_text(p.track, p.voice)), p.track * 1000 + p.voice),
+        "line": Cell(html.escape(line_label(p)), p.track * 1000 + p.voice),
         "label": Cell(_label_markup(p, why), p.label),
         "notes": p.n_notes,
         "source": _source_cell(p, numbers, index),
@@ -326,6 +340,7 @@ def _pair(
     number: int,
     why: Callable[[PassageRecord], str],
     bound: float,
+    lines_mode: str,
 ) -> str:
     """A passage beside its source passage: a two-row piano roll (query above, source below) with a
     player for each, the source named with its bars, how the two differ, and the other sources."""
@@ -349,16 +364,50 @@ def _pair(
         "" if math.isnan(bound) else (" ≥ " if p.bits >= bound else " < ") + f"this piece's bound {bound:.1f}"
     )
     bits = f"; {info} {p.bits:.1f} bits{versus}"
+    data = pair_data(p, notes)
+    source_line = f" ({html.escape(p.source_line_name)})" if p.source_line_name else ""
     return (
         f"<div class='pair' id='pass-{k}-{p.passage}' data-piece='{k}'>"
         f"<h5>{number}. {_label_markup(p, why)} {html.escape(piece)} bars "
-        f"{html.escape(p.bars)} ({html.escape(line_text(p.track, p.voice))}) ← {source} bars "
-        f"{html.escape(p.source_bars.split(';')[0])}</h5>"
+        f"{html.escape(p.bars)} ({html.escape(line_label(p))}) ← {source} bars "
+        f"{html.escape(p.source_bars.split(';')[0])}{source_line}</h5>"
         f"<p>{p.n_notes} notes; {html.escape(transposition_text(p.transposition, p.time_scale))}; {held}{bits}"
         f"{edits}{also}</p>"
-        "<canvas class='pair-roll'></canvas><div class='pair-buttons'>"
+        f"<canvas class='pair-roll' data-query='{html.escape(line_label(p))}' "
+        f"data-source='{html.escape(p.source_line_name)}'></canvas><div class='pair-buttons'>"
         "<button type='button' class='play-q'>▶ this piece</button> "
         "<button type='button' class='play-s'>▶ the source</button> "
-        "<button type='button' class='play-both'>▶ both, one after the other</button></div>"
-        f"<script type='application/json' class='pair-data'>{script_json(pair_data(p, notes))}</script></div>"
+        "<button type='button' class='play-both'>▶ both, one after the other</button>"
+        f"{_texture_choice(data, lines_mode)}</div>"
+        f"<script type='application/json' class='pair-data'>{script_json(data)}</script></div>"
     )
+
+
+def line_label(p: PassageRecord) -> str:
+    """The name of a passage's line: Soprano ... Bass, its track's name or line N (the record's
+    ``line_name``), else its part and voice (reports written before the names)."""
+    return p.line_name or line_text(p.track, p.voice)
+
+
+_ONLY_LINES = {"melody": "the melody", "skyline": "the top line of each part"}
+
+
+def _texture_choice(data: dict[str, Any], lines_mode: str) -> str:
+    """The switch between the matched lines alone and all the voices of their bars, with a plain line
+    where the index holds no other voice of the source's bars."""
+    box = (
+        "<label class='texture'><input type='checkbox' class='all-voices'> with all voices of these bars"
+        "</label>"
+        if data["qt"] or data["st"]
+        else ""
+    )
+    if data["st"] or not data["s"]:
+        return box
+    if lines_mode in _ONLY_LINES:
+        why = (
+            f"The reference index keeps only {_ONLY_LINES[lines_mode]} of each piece, so the source plays its "
+            "matched line alone."
+        )
+    else:
+        why = "The index holds no other voice of the source piece in these bars: the source plays its line alone."
+    return f"{box}<p class='hint texture-note'>{why}</p>"

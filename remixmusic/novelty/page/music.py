@@ -9,6 +9,8 @@ per side of a passage pair, so a 200,000-note piece adds a few hundred kB at mos
 Source passages come from the reference index, which keeps each note's onset and pitch but not its
 duration (``source_notes`` of :class:`~remixmusic.novelty.records.PassageRecord`): a source note lasts
 until the next one starts, the last one as long as the query's last note at the passage's time scale.
+The other voices of the source's bars come from the same index (``source_texture``: every line it
+holds; none beyond the melody when it reads the melody only), those of the query's from its note map.
 """
 
 from __future__ import annotations
@@ -32,6 +34,9 @@ PLAYER_NOTE_LIMIT = 5_000
 
 PAIR_NOTE_LIMIT = 64
 """Notes of each side of a passage pair (query passage, source passage) the page holds at most."""
+
+PAIR_TEXTURE_LIMIT = 192
+"""Notes of the other voices of each side of a passage pair the page holds at most."""
 
 _RECOMBINED = (NOTE_LABELS.index("copied"), NOTE_LABELS.index("varied"))
 
@@ -109,12 +114,74 @@ def parse_source_notes(text: str) -> tuple[np.ndarray, np.ndarray]:
     return onset, pitch
 
 
-def pair_data(p: PassageRecord, notes: NoteMap | None, limit: int = PAIR_NOTE_LIMIT) -> dict[str, Any]:
+def parse_texture(text: str) -> list[tuple[float, float, int]]:
+    """``onset:duration:pitch;...`` (``source_texture``) as ``(onset, duration, pitch)``, beats."""
+    out = []
+    for item in text.split(";"):
+        if item:
+            o, d, q = item.split(":")
+            out.append((float(o), float(d), int(q)))
+    return out
+
+
+def parse_bar_starts(text: str) -> list[tuple[int, float]]:
+    """``bar:beat;...`` (``source_bar_starts``) as ``(bar, beat)``."""
+    out = []
+    for item in text.split(";"):
+        if item:
+            b, o = item.split(":")
+            out.append((int(b), float(o)))
+    return out
+
+
+def _query_context(
+    p: PassageRecord, notes: NoteMap, start: float, limit: int
+) -> tuple[list[list[float]], list[list[float]]]:
+    """The query piece's other notes sounding in the passage's span (``[onset, duration, pitch]``, beats
+    from ``start``, cut to the span; at most ``limit``) and its bars there (``[bar, beat from start]``,
+    the bar the passage begins in first)."""
+    on = np.asarray(notes.onset, np.float64) / STEPS_PER_BEAT
+    off = on + np.asarray(notes.duration, np.float64) / STEPS_PER_BEAT
+    end = max(p.end_beat, start)
+    mine = np.zeros(len(on), bool)
+    idx = p.notes
+    mine[idx[idx < len(on)]] = True
+    near = np.flatnonzero(~mine & (on < end) & (off > start))
+    near = near[np.lexsort((np.asarray(notes.pitch)[near], on[near]))][:limit]
+    texture = [
+        [
+            round(max(float(on[i]), start) - start, 3),
+            round(min(float(off[i]), end) - max(float(on[i]), start), 3),
+            int(notes.pitch[i]),
+        ]
+        for i in near.tolist()
+    ]
+    bars: list[list[float]] = []
+    if notes.bar_starts is not None and len(notes.bar_starts):
+        starts = np.asarray(notes.bar_starts, np.float64) / STEPS_PER_BEAT
+        first = max(int(np.searchsorted(starts, start + 1e-9, side="right")) - 1, 0)
+        bars = [
+            [k + 1, round(float(starts[k]) - start, 3)] for k in range(first, len(starts)) if starts[k] < end
+        ]
+    return texture, bars
+
+
+def pair_data(
+    p: PassageRecord,
+    notes: NoteMap | None,
+    limit: int = PAIR_NOTE_LIMIT,
+    texture_limit: int = PAIR_TEXTURE_LIMIT,
+) -> dict[str, Any]:
     """A passage beside its source for the page: ``q`` the query passage's notes and ``s`` the first
     source's, each ``[onset, duration, pitch]`` in beats from the passage's start (query notes carry
-    their label code too), at most ``limit`` per side; ``t`` the transposition (semitones, query minus
+    their label code too), at most ``limit`` per side; ``qt`` and ``st`` the other voices sounding in each
+    span (``[onset, duration, pitch]``, at most ``texture_limit`` per side: the query piece's other notes,
+    the source piece's other indexed lines); ``qb`` and ``sb`` their bars, ``[bar, beat]`` (the bar each
+    begins in first, so its beat may be negative); ``t`` the transposition (semitones, query minus
     source) and ``ts`` the time scale (query duration over source duration)."""
     q: list[list[float]] = []
+    qt: list[list[float]] = []
+    qb: list[list[float]] = []
     if notes is not None:
         idx = p.notes[:limit]
         idx = idx[idx < len(notes.onset)]
@@ -126,7 +193,10 @@ def pair_data(p: PassageRecord, notes: NoteMap | None, limit: int = PAIR_NOTE_LI
             [round(o - start, 3), round(d, 3), int(x), int(c)]
             for o, d, x, c in zip(on.tolist(), dur.tolist(), pitch, label, strict=True)
         ]
+        qt, qb = _query_context(p, notes, start, texture_limit)
     s: list[list[float]] = []
+    st: list[list[float]] = []
+    sb: list[list[float]] = []
     if p.source_notes:
         on, pitch = parse_source_notes(p.source_notes)
         scale = p.time_scale if p.time_scale and not math.isnan(p.time_scale) else 1.0
@@ -135,13 +205,20 @@ def pair_data(p: PassageRecord, notes: NoteMap | None, limit: int = PAIR_NOTE_LI
             end = float(on[-1]) + (q[-1][1] / scale if q else 1.0)
         dur = np.diff(np.append(on, max(end, float(on[-1]) + 0.25)))
         dur = np.where(dur > 0, dur, 0.25)  # notes of a line never overlap; a rest is held over
+        first = float(on[0])
         s = [
-            [round(o - float(on[0]), 3), round(d, 3), int(x)]
+            [round(o - first, 3), round(d, 3), int(x)]
             for o, d, x in zip(on[:limit].tolist(), dur[:limit].tolist(), pitch[:limit].tolist(), strict=True)
         ]
+        st = [[round(o - first, 3), d, x] for o, d, x in parse_texture(p.source_texture)[:texture_limit]]
+        sb = [[b, round(o - first, 3)] for b, o in parse_bar_starts(p.source_bar_starts)]
     return {
         "q": q,
         "s": s,
+        "qt": qt,
+        "st": st,
+        "qb": qb,
+        "sb": sb,
         "t": int(p.transposition),
         "ts": p.time_scale if not math.isnan(p.time_scale) else 1.0,
     }

@@ -323,50 +323,95 @@
   }
 
   /* ---- a passage beside its source ---------------------------------------------------------- */
+  /* d: q, s (the matched lines: [onset, duration, pitch(, label)] in beats from each passage's start),
+     qt, st (the other voices of those bars), qb, sb (bars: [number, beat], the first may start before). */
   function Pair(box, d) {
     var canvas = box.querySelector("canvas.pair-roll");
-    var W = canvas.clientWidth || 340, H = 150, half = H / 2, label = 62;
+    var all = box.querySelector("input.all-voices");
+    var label = 62, W = canvas.clientWidth || 340;
     var len = function (ns) { return ns.reduce(function (m, x) { return Math.max(m, x[0] + x[1]); }, 0); };
-    var ql = len(d.q), sl = len(d.s), ppb = (W - label - 6) / Math.max(ql, sl, 1);
-    function lane(g, ns, y0, name, color) {
-      var lo = 127, hi = 0;
-      ns.forEach(function (x) { lo = Math.min(lo, x[2]); hi = Math.max(hi, x[2]); });
-      var nh = Math.max(2, Math.min(8, Math.floor((half - 14) / Math.max(hi - lo + 1, 1))));
+    var ql = len(d.q), sl = len(d.s);
+    var names = [["this piece", canvas.getAttribute("data-query") || ""], ["source", canvas.getAttribute("data-source") || ""]];
+    function fit(g, text, width) {  /* text cut with an ellipsis to fit width px */
+      if (g.measureText(text).width <= width) return text;
+      while (text.length > 1 && g.measureText(text + "…").width > width) text = text.slice(0, -1);
+      return text + "…";
+    }
+    function full() { return !!(all && all.checked); }
+    function span() { return Math.max(ql, sl, full() ? Math.max(len(d.qt), len(d.st)) : 0, 1); }
+    function lane(g, ns, tex, bars, y0, h, ppb, name, color) {
+      var shown = full() ? tex : [], lo = 127, hi = 0;
+      ns.concat(shown).forEach(function (x) { lo = Math.min(lo, x[2]); hi = Math.max(hi, x[2]); });
+      var top = y0 + 16, nh = Math.max(2, Math.min(8, Math.floor((h - 20) / Math.max(hi - lo + 1, 1))));
       g.fillStyle = "#333";
       g.font = "11px sans-serif";
-      g.fillText(name, 4, y0 + 14);
-      ns.forEach(function (x) {
-        drawNote(g, label + x[0] * ppb, y0 + 6 + (hi - x[2]) * nh, x[1] * ppb - 1, nh - 1, color ? x[3] : undefined);
+      g.fillText(name[0], 4, y0 + 12);
+      g.fillStyle = "#666";
+      g.fillText(fit(g, name[1], label - 8), 4, y0 + 26);
+      var numbers = [], right = -1e9;
+      g.font = "10px sans-serif";
+      bars.forEach(function (b, k) {
+        if (b[1] < 0 && k + 1 < bars.length && bars[k + 1][1] <= 0) return;  /* an earlier bar, not shown */
+        var x = label + Math.max(b[1], 0) * ppb, text = (numbers.length ? "" : "bar ") + b[0];
+        if (b[1] > 0) {
+          g.strokeStyle = "#999";
+          g.setLineDash([3, 3]);
+          g.beginPath(); g.moveTo(x + 0.5, y0 + 14); g.lineTo(x + 0.5, y0 + h); g.stroke();
+          g.setLineDash([]);
+        }
+        if (x + 2 < right + 4) return;  /* no room for its number beside the one before */
+        g.fillStyle = "#555";
+        g.fillText(text, x + 2, y0 + 12);
+        right = x + 2 + g.measureText(text).width;
+        numbers.push(b[0]);
       });
+      shown.forEach(function (x) {
+        g.fillStyle = "#c9c9c9";
+        g.fillRect(label + x[0] * ppb, top + (hi - x[2]) * nh, Math.max(x[1] * ppb - 1, 1.5), nh - 1);
+      });
+      ns.forEach(function (x) {
+        drawNote(g, label + x[0] * ppb, top + (hi - x[2]) * nh, x[1] * ppb - 1, nh - 1, color ? x[3] : undefined);
+      });
+      return numbers;
     }
-    var drawn = false;
+    var drawn = false, geometry = null;
     function draw() {
+      var H = full() ? 340 : 170, half = H / 2, ppb = (W - label - 6) / span();
+      canvas.style.height = H + "px";
       var g = sized(canvas, W, H);
       g.fillStyle = "#fff";
       g.fillRect(0, 0, W, H);
-      lane(g, d.q, 0, "this piece", true);
+      var qb = lane(g, d.q, d.qt, d.qb, 0, half, ppb, names[0], true);
       g.strokeStyle = "#ddd";
       g.beginPath(); g.moveTo(0, half + 0.5); g.lineTo(W, half + 0.5); g.stroke();
-      lane(g, d.s, half, "source", false);
-      canvas.setAttribute("data-drawn", String(d.q.length + d.s.length));
+      var sb = lane(g, d.s, d.st, d.sb, half, half, ppb, names[1], false);
+      var n = d.q.length + d.s.length + (full() ? d.qt.length + d.st.length : 0);
+      canvas.setAttribute("data-drawn", String(n));
+      canvas.setAttribute("data-bars", JSON.stringify([qb, sb]));
       drawn = true;
+      geometry = { half: half, ppb: ppb };
       return g;
     }
-    canvas.style.height = H + "px";
-    function ev(ns, shift) { return ns.map(function (x) { return [x[0] + shift, x[1], x[2], 0.18]; }); }
+    canvas.style.height = "170px";
+    function ev(ns, shift, loud) { return ns.map(function (x) { return [x[0] + shift, x[1], x[2], loud]; }); }
     function go(q, s) {
-      var gap = 1, evs = (q ? ev(d.q, 0) : []).concat(s ? ev(d.s, q ? ql + gap : 0) : []);
+      var gap = 1, shift = q ? Math.max(ql, full() ? len(d.qt) : 0) + gap : 0, evs = [];
+      if (q) evs = evs.concat(ev(d.q, 0, 0.18), full() ? ev(d.qt, 0, 0.1) : []);
+      if (s) evs = evs.concat(ev(d.s, shift, 0.18), full() ? ev(d.st, shift, 0.1) : []);
+      evs.sort(function (a, b) { return a[0] - b[0]; });
+      box.setAttribute("data-events", String(evs.length));
       play(evs, 0, Infinity, {
         tick: function (beat) {
           var out = draw();
-          var inSource = s && (!q || beat >= ql + gap), b = inSource && q ? beat - ql - gap : beat;
+          var inSource = s && (!q || beat >= shift), b = inSource && q ? beat - shift : beat;
           out.fillStyle = "rgba(0,0,0,0.75)";
-          out.fillRect(label + b * ppb - 1, inSource ? half : 0, 2, half);
+          out.fillRect(label + b * geometry.ppb - 1, inSource ? geometry.half : 0, 2, geometry.half);
         },
         end: draw,
       });
     }
     lazy(canvas, function () { if (!drawn) draw(); }, function () { release(canvas); drawn = false; });
+    if (all) all.addEventListener("change", function () { draw(); });
     box.querySelector(".play-q").addEventListener("click", function () { go(true, false); });
     box.querySelector(".play-s").addEventListener("click", function () { go(false, true); });
     box.querySelector(".play-both").addEventListener("click", function () { go(true, true); });

@@ -42,6 +42,15 @@ LINES_WORDS = {
 """Which melodic lines of a piece are compared, per line mode (:mod:`remixmusic.music.lines`)."""
 
 
+LINE_NAMES = (
+    "A line is named Soprano, Alto, Tenor or Bass when its track's name says so, or when its piece has "
+    "exactly four lines ordered by pitch (a reference piece's lines are named by pitch alone: the index "
+    "keeps no track names); any other line by its track's name, else as line N, counted from the first "
+    "track's top voice."
+)
+"""How lines are named (:mod:`remixmusic.novelty.context`)."""
+
+
 def min_copy_notes(params: dict[str, Any]) -> int | None:
     """The fewest notes a copied passage can have: the notes the shortest counted match spans
     (``min_match_notes``), less its last note under ``transposed+tempo``, whose pitch the match leaves
@@ -177,7 +186,7 @@ def rule(p: dict[str, Any], pieces: Sequence[PieceRecord]) -> str:
     varied = f"up to {edits} notes changed, added or left out" if edits else "a few notes changed"
     items = [
         f"<b>Lines.</b> Each piece is read as melodic lines: {html.escape(lines)}. "
-        f"{html.escape(symbols_text(p))}",
+        f"{html.escape(symbols_text(p))} {LINE_NAMES}",
         f"<b>Copied</b>: {span} have {html.escape(invariance)} as a passage of a reference piece"
         f"{chance_text}; the passage is {html.escape(rare)}; and it {bound_text(p, pieces)}.",
         "<b>Stock</b>: a match as long, but found in more tune groups (a shared formula) or below its "
