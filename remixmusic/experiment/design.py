@@ -111,7 +111,8 @@ QUALITY = (
     (
         "c2st_accuracy",
         "classifier two-sample accuracy",
-        "how well a k-NN on descriptors tells the pieces from human ones (0.5 = indistinguishable)",
+        "how well a k-NN on descriptors and melodic order features tells the pieces from human ones "
+        "(0.5 = indistinguishable)",
     ),
     (
         "descriptor_overlap",

@@ -136,16 +136,28 @@ def fit_judge(valid_sequences: list[np.ndarray], vocab_size: int, bos_id: int) -
     return judge
 
 
+QUALITY_VERSION = "2"
+"""Version of :func:`quality_of`, part of its cache key: "2" added the melodic order features to the
+classifier two-sample test (version 1 read the descriptors only, so a reordering of a human piece's notes
+looked human to it)."""
+
+
 def quality_of(
     condition: Condition,
     human_stats: FolderStats,
     judge: NGramModel,
     tokenizer: RemiTokenizer,
     seed: int,
+    human_melodic: np.ndarray | None = None,
 ) -> dict[str, float]:
-    """The condition-level quality measures of :data:`~remixmusic.experiment.design.QUALITY`."""
+    """The condition-level quality measures of :data:`~remixmusic.experiment.design.QUALITY`. The
+    classifier two-sample test reads the descriptors of ``human_stats`` and, when ``human_melodic``
+    (the human pieces' :func:`~remixmusic.evaluation.melodic.melodic_matrix`) is given, the melodic order
+    features too, so it can tell a melody from a reordering of its notes; a feature undefined for a
+    piece (e.g. post-skip reversal without a leap) takes the human pieces' median."""
     from remixmusic.data.tokens import count_notes, encode_pieces
     from remixmusic.evaluation.descriptors import DESCRIPTORS, compare, describe_pieces
+    from remixmusic.evaluation.melodic import melodic_matrix
     from remixmusic.evaluation.two_sample import knn_two_sample
 
     pieces = [p for p in condition.pieces if len(p.notes)]
@@ -156,6 +168,10 @@ def quality_of(
     overlap = [v for v in compare(stats, human_stats).values() if math.isfinite(v)]
     a = np.stack([stats.values[d] for d in DESCRIPTORS], axis=1)
     b = np.stack([human_stats.values[d] for d in DESCRIPTORS], axis=1)
+    if human_melodic is not None:
+        fill = np.nan_to_num(np.nanmedian(human_melodic, axis=0)) if len(human_melodic) else 0.0
+        a = np.concatenate([a, _filled(melodic_matrix(pieces), fill)], axis=1)
+        b = np.concatenate([b, _filled(human_melodic, fill)], axis=1)
     test = knn_two_sample(a, b, seed=seed) if condition.name != HUMAN else None
     seqs = encode_pieces(tokenizer, pieces)
     bits = judge.evaluate(seqs, count_notes(tokenizer, seqs)).bits_per_note
@@ -166,3 +182,8 @@ def quality_of(
         "descriptor_overlap": float(np.mean(overlap)) if overlap else math.nan,
         "judge_bits_per_note": float(bits),
     }
+
+
+def _filled(x: np.ndarray, fill: np.ndarray | float) -> np.ndarray:
+    """``x`` with each NaN replaced by its column's ``fill`` value."""
+    return np.where(np.isnan(x), np.broadcast_to(fill, x.shape), x)

@@ -33,7 +33,7 @@ from remixmusic.errors import RemixError
 from remixmusic.experiment import conditions as C
 from remixmusic.experiment import design as D
 from remixmusic.experiment.config import ExperimentConfig
-from remixmusic.experiment.measure import Measured, analyse_condition, fit_judge, quality_of
+from remixmusic.experiment.measure import QUALITY_VERSION, Measured, analyse_condition, fit_judge, quality_of
 from remixmusic.experiment.questions import question1, question2, question3
 from remixmusic.experiment.result import ExperimentResult
 
@@ -354,39 +354,46 @@ class _Run:
 
     # -- stage 4 --------------------------------------------------------------------------------------
     def _measure(self, made: dict[str, C.Condition]) -> dict[str, Measured]:
+        """Every condition analysed (cached per condition) and its quality measured (cached apart, under
+        :data:`~remixmusic.experiment.measure.QUALITY_VERSION`, so a new quality judge reruns only
+        itself)."""
         from remixmusic.data.tokens import encode_pieces
         from remixmusic.evaluation.descriptors import describe_pieces
+        from remixmusic.evaluation.melodic import melodic_matrix
 
         cfg, tok = self.config, self.corpus.tokenizer
         measured: dict[str, Measured] = {}
-        judge = None
-        human_stats = None
+        judged: tuple[Any, ...] | None = None
         for name, cond in made.items():  # the human control comes first
-            key = self._key(
-                "measured", name, json.dumps(cond.info.get("settings", {}), sort_keys=True), str(cfg.seed)
-            )
+            settings = json.dumps(cond.info.get("settings", {}), sort_keys=True)
+            key = self._key("measured", name, settings, str(cfg.seed))
             cached = self._cached(f"measured/{name}.json", key)
             if cached is not None:
-                measured[name] = Measured.from_dict(cached)
-                continue
-            self.say(f"   analysing {name} ({len(cond.pieces)} pieces)")
-            m = analyse_condition(
-                cond,
-                self.index,
-                human=name in (D.HUMAN, D.PROMPTED_HUMAN),
-                seed=cfg.seed,
-                jobs=self.jobs,
-                show_progress=self.show_progress,
-                report_folder=self.folder / "analysis" / name,
-            )
-            if human_stats is None:
-                hm = m if name == D.HUMAN else measured[D.HUMAN]
-                kept = [p for p, leak in zip(made[D.HUMAN].pieces, hm.leaked, strict=True) if not leak]
-                human_stats = describe_pieces(kept)
-                judge = fit_judge(encode_pieces(tok, self.corpus.valid), tok.vocab_size, tok.bos_id)
-            assert judge is not None
-            m.quality = quality_of(cond, human_stats, judge, tok, cfg.seed)
-            self._store(f"measured/{name}.json", key, m.to_dict())
+                m = Measured.from_dict(cached)
+            else:
+                self.say(f"   analysing {name} ({len(cond.pieces)} pieces)")
+                m = analyse_condition(
+                    cond,
+                    self.index,
+                    human=name in (D.HUMAN, D.PROMPTED_HUMAN),
+                    seed=cfg.seed,
+                    jobs=self.jobs,
+                    show_progress=self.show_progress,
+                    report_folder=self.folder / "analysis" / name,
+                )
+                self._store(f"measured/{name}.json", key, m.to_dict())
+            qkey = self._key("quality", QUALITY_VERSION, name, settings, str(cfg.seed))
+            quality = self._cached(f"quality/{name}.json", qkey)
+            if quality is None:
+                if judged is None:
+                    hm = m if name == D.HUMAN else measured[D.HUMAN]
+                    kept = [p for p, leak in zip(made[D.HUMAN].pieces, hm.leaked, strict=True) if not leak]
+                    judge = fit_judge(encode_pieces(tok, self.corpus.valid), tok.vocab_size, tok.bos_id)
+                    judged = (describe_pieces(kept), judge, melodic_matrix(kept))
+                human_stats, judge, human_melodic = judged
+                quality = quality_of(cond, human_stats, judge, tok, cfg.seed, human_melodic)
+                self._store(f"quality/{name}.json", qkey, quality)
+            m.quality = quality
             measured[name] = m
         return measured
 
