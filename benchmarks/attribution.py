@@ -161,7 +161,7 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=100, help="planted queries (3 fragments each)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--jobs", type=int, default=1)
-    ap.add_argument("--null", type=int, default=None, help="null pieces of each kind pair (default: n / 2)")
+    ap.add_argument("--null", type=int, default=None, help="random + shuffled null pieces, half each (default: n / 2); the style null has as many as each half")
     ap.add_argument("--style-order", type=int, default=2, help="Markov order of the style-matched null")
     ap.add_argument(
         "--style-shared", type=int, default=None,
