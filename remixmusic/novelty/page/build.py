@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from remixmusic._util.render import _fmt, img_tag
 from remixmusic.novelty.page.details import piece_details, summary_rows
 from remixmusic.novelty.page.music import script_json
-from remixmusic.novelty.page.tables import HTML_MAX_ROWS, Cell, records_table, table
+from remixmusic.novelty.page.tables import HTML_MAX_ROWS, Cell, Column, records_table, table
 from remixmusic.novelty.page.words import LABEL_WORDS, interval, overview, percent
 from remixmusic.novelty.passages import NOTE_LABELS
 from remixmusic.novelty.plots import LABEL_COLORS, LABEL_HATCHES, chance_notes
@@ -177,19 +177,19 @@ def legend() -> str:
     return f"<ul class='legend' id='legend'>{items}</ul>"
 
 
-_SUMMARY_COLUMNS = (
+_SUMMARY_COLUMNS: tuple[Column, ...] = (
     ("piece", "piece"),
-    ("bar", "labels of its notes"),
-    ("recombined", "copied + varied"),
-    ("sources", "drawn from (notes)"),
+    ("bar", "labels of its notes", "shares of its analysed notes by label, in the remix maps' colours"),
+    ("recombined", "copied + varied", "share of its analysed notes"),
+    ("sources", "drawn from (notes)", "the reference pieces most drawn on, with the notes from each"),
     ("longest", "longest copy"),
-    ("copied", "copied"),
-    ("varied", "varied"),
-    ("stock", "stock"),
-    ("self_repeat", "self-repeat"),
-    ("novel", "novel"),
+    ("copied", "copied", "share of its analysed notes"),
+    ("varied", "varied", "share of its analysed notes"),
+    ("stock", "stock", "share of its analysed notes"),
+    ("self_repeat", "self-repeat", "share of its analysed notes"),
+    ("novel", "novel", "share of its analysed notes"),
     ("passages", "copied / varied passages"),
-    ("analysed", "analysed notes"),
+    ("analysed", "analysed notes", "notes on an analysed line, of all its notes"),
 )
 
 

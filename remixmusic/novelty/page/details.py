@@ -24,7 +24,7 @@ from remixmusic.novelty.page.music import (
     source_numbers,
 )
 from remixmusic.novelty.page.rule import piece_bound_text, stock_reason
-from remixmusic.novelty.page.tables import HTML_MAX_SOURCE_ROWS, Cell, table
+from remixmusic.novelty.page.tables import HTML_MAX_SOURCE_ROWS, Cell, Column, table
 from remixmusic.novelty.page.words import edits_text, line_text, percent, transposition_text
 from remixmusic.novelty.plots import LABEL_COLORS, LABEL_HATCHES
 from remixmusic.novelty.records import PassageRecord, PieceRecord
@@ -210,18 +210,18 @@ def piece_details(
             parts.append(img_tag(report.plot_remix_map(k)))
     if shown:
         rows = [_passage_row(p, k, numbers, index, order[id(p)], why) for p in shown]
-        columns = [
-            ("passage", "passage"),
-            ("bars", "bars (beats counted from 1 at the piece's start)"),
+        columns: list[Column] = [
+            ("passage", "passage", "its view beside the source"),
+            ("bars", "bars", "the piece's bars; beats counted from 1 at the piece's start"),
             ("line", "line"),
             ("label", "label"),
             ("notes", "notes"),
-            ("source", "source"),
+            ("source", "source", "the reference piece (S1 = the source most drawn on)"),
             ("source_bars", "source bars"),
-            ("how", "key and note values"),
+            ("how", "key and note values", "how the passage differs from its source in key and speed"),
             ("edits", "edits"),
-            ("groups", "reference tune groups holding it"),
-            ("listen", "listen"),
+            ("groups", "groups", "reference tune groups holding the exact passage"),
+            ("listen", "▶", "play these bars of the piece"),
         ]
         parts.append(f"<h4>Passages found in the reference ({len(passages):,})</h4>")
         parts.append(table(rows, columns, total=len(passages), full="passages.csv"))

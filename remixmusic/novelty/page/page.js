@@ -45,6 +45,28 @@
     });
   }
 
+  /* A table wider than its box (the page is at most 1180 px wide) scrolls inside it: say so above it,
+     and shade its right edge. Checked again when the window changes or a folded section opens. */
+  function markWide() {
+    Array.prototype.forEach.call(document.querySelectorAll("div.scroll"), function (box) {
+      if (!box.clientWidth) return;  /* folded away: checked when opened */
+      var wide = box.scrollWidth > box.clientWidth + 1, cue = box.previousElementSibling;
+      var has = cue && cue.classList.contains("scroll-cue");
+      box.classList.toggle("wide", wide);
+      if (wide && !has) {
+        cue = document.createElement("p");
+        cue.className = "scroll-cue";
+        cue.textContent = "\u2194 This table is wider than the page: scroll it sideways for more columns " +
+          "(the bar below it, or shift + mouse wheel).";
+        box.parentNode.insertBefore(cue, box);
+      } else if (!wide && has) {
+        cue.remove();
+      }
+    });
+  }
+  window.addEventListener("resize", markWide);
+  document.addEventListener("toggle", markWide, true);
+
   /* ---- sound ------------------------------------------------------------------------------------ */
   var ctx = null, master = null, current = null;
   function status(text) {
@@ -348,23 +370,30 @@
       g.fillText(name[0], 4, y0 + 12);
       g.fillStyle = "#666";
       g.fillText(fit(g, name[1], label - 8), 4, y0 + 26);
-      var numbers = [], right = -1e9;
+      /* Bar lines, and each bar's number where there is room: a bar begun before the passage gives way
+         to the next one when they would overlap (a pickup of a beat). */
+      var kept = [];
       g.font = "10px sans-serif";
       bars.forEach(function (b, k) {
         if (b[1] < 0 && k + 1 < bars.length && bars[k + 1][1] <= 0) return;  /* an earlier bar, not shown */
-        var x = label + Math.max(b[1], 0) * ppb, text = (numbers.length ? "" : "bar ") + b[0];
+        var x = label + Math.max(b[1], 0) * ppb;
         if (b[1] > 0) {
           g.strokeStyle = "#999";
           g.setLineDash([3, 3]);
           g.beginPath(); g.moveTo(x + 0.5, y0 + 14); g.lineTo(x + 0.5, y0 + h); g.stroke();
           g.setLineDash([]);
         }
-        if (x + 2 < right + 4) return;  /* no room for its number beside the one before */
-        g.fillStyle = "#555";
-        g.fillText(text, x + 2, y0 + 12);
-        right = x + 2 + g.measureText(text).width;
-        numbers.push(b[0]);
+        var last = kept[kept.length - 1], text = (kept.length ? "" : "bar ") + b[0];
+        if (last && x + 2 < last.right + 4) {
+          if (kept.length > 1 || last.x > label) return;  /* no room beside the number before */
+          kept.pop();
+          text = "bar " + b[0];
+        }
+        kept.push({ bar: b[0], text: text, x: x, right: x + 2 + g.measureText(text).width });
       });
+      g.fillStyle = "#555";
+      kept.forEach(function (k) { g.fillText(k.text, k.x + 2, y0 + 12); });
+      var numbers = kept.map(function (k) { return k.bar; });
       shown.forEach(function (x) {
         g.fillStyle = "#c9c9c9";
         g.fillRect(label + x[0] * ppb, top + (hi - x[2]) * nh, Math.max(x[1] * ppb - 1, 1.5), nh - 1);
@@ -419,6 +448,7 @@
 
   /* ---- wiring ----------------------------------------------------------------------------------- */
   initTables();
+  markWide();
   var pieces = {};
   Array.prototype.forEach.call(document.querySelectorAll("canvas.remix-map"), function (canvas) {
     var k = canvas.getAttribute("data-piece");

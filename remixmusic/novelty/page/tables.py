@@ -21,6 +21,10 @@ HTML_MAX_SOURCE_ROWS = 100
 are in passages.csv)."""
 
 
+Column = tuple[str, str] | tuple[str, str, str]
+"""A table column: ``(key, heading)`` or ``(key, heading, what it holds)`` (shown as the heading's tooltip)."""
+
+
 @dataclass(frozen=True)
 class Cell:
     """A table cell given as HTML (``markup``, not escaped again) with the value it sorts by."""
@@ -46,14 +50,16 @@ def cell(value: Any) -> str:
 
 def table(
     rows: Sequence[dict[str, Any]],
-    columns: Sequence[tuple[str, str]],
+    columns: Sequence[Column],
     total: int | None = None,
     full: str = "",
     table_id: str = "",
     row_ids: Sequence[str] | None = None,
 ) -> str:
     """A sortable table of ``rows`` (dicts of cell values, see :func:`cell`) with ``columns`` given as
-    ``(key, heading)``, inside a box that scrolls sideways when the table is wider than the page.
+    ``(key, heading)`` or ``(key, heading, what the column holds)`` (a short heading, its meaning in the
+    tooltip), inside a box that scrolls sideways, with a visible cue, should the table be wider than
+    the page (the page's script adds the cue; headings and cells wrap first).
 
     ``total``: the size of the whole table when ``rows`` are its first rows only; a visible line then
     says "first K of M rows" and, with ``full``, where the whole table is. ``row_ids``: an ``id`` per
@@ -62,11 +68,14 @@ def table(
     total = len(rows) if total is None else total
     if not rows or total == 0:
         return "<p>(none)</p>"
-    head = "".join(f"<th title='sort by {html.escape(h)}'>{html.escape(h)}</th>" for _, h in columns)
+    head = "".join(
+        f"<th title='{html.escape(c[2] + '; ' if len(c) > 2 else '')}click to sort'>{html.escape(c[1])}</th>"
+        for c in columns
+    )
     body = []
     for i, r in enumerate(rows):
         rid = f" id='{html.escape(row_ids[i])}'" if row_ids else ""
-        body.append(f"<tr{rid}>" + "".join(cell(r.get(key, "")) for key, _ in columns) + "</tr>")
+        body.append(f"<tr{rid}>" + "".join(cell(r.get(c[0], "")) for c in columns) + "</tr>")
     tid = f" id='{html.escape(table_id)}'" if table_id else ""
     out = (
         f"<div class='scroll'><table class='sortable'{tid}><thead><tr>{head}</tr></thead>"
