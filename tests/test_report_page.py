@@ -471,7 +471,7 @@ def test_each_piece_states_the_information_bound_its_passages_were_held_to(page,
 
 
 def test_each_passage_view_names_its_lines_and_holds_both_textures_and_both_bars(page, analysis):
-    from remixmusic.novelty.page.music import parse_bar_starts, parse_texture
+    from remixmusic.novelty.page.music import PAIR_TEXTURE_LIMIT, parse_bar_starts, parse_texture
 
     report, _ = analysis
     _text, dom = page
@@ -492,8 +492,16 @@ def test_each_passage_view_names_its_lines_and_holds_both_textures_and_both_bars
         assert f"({p.source_line_name})" in title
         data = json.loads(dom.find("script", "pair-data", within=pair)[0]["text"])
         first = float(p.source_notes.split(";")[0].split(":")[0])
-        assert data["st"] == [[round(o - first, 3), d, q] for o, d, q in parse_texture(p.source_texture)]
+        texture = parse_texture(p.source_texture)[:PAIR_TEXTURE_LIMIT]
+        assert data["st"] == [[round(o - first, 3), d, q] for o, d, q in texture]
         assert data["st"] and data["qt"]  # four-voice chorales: three other voices on each side
+        # The query's other voices: every other note of the piece sounding in the passage's span.
+        notes = report.note_maps[query.index(p.piece)]
+        on, off = notes.onset / STEPS_PER_BEAT, (notes.onset + notes.duration) / STEPS_PER_BEAT
+        start = float(on[p.notes].min())
+        mine = set(p.notes.tolist())
+        others = [i for i in range(len(on)) if i not in mine and on[i] < p.end_beat and off[i] > start]
+        assert sorted(x[2] for x in data["qt"]) == sorted(int(notes.pitch[i]) for i in others)
         assert dom.find("input", "all-voices", within=pair)
         # Bars: the query's from its note map, the source's from the index, each from the bar it begins in.
         q_first, q_last = (int(b) for b in p.bars.split("-"))

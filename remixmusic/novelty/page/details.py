@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from remixmusic._util.render import img_tag
 from remixmusic.novelty.page.music import (
     PLAYER_NOTE_LIMIT,
+    Timeline,
     pair_data,
     piece_data,
     script_json,
@@ -50,6 +51,24 @@ class PieceDetails:
     markup: str
     passages: list[PassageRecord] = field(default_factory=list)
     anchors: dict[int, str] = field(default_factory=dict)
+
+
+@dataclass
+class _View:
+    """What a piece's passage rows and views share: its key ``k`` in the page's anchors, ``name``, notes
+    (and their :class:`~remixmusic.novelty.page.music.Timeline`), source numbers, the reference pieces
+    with a row to link to (``index``), why a stock passage is stock, its information bound and the line
+    mode of the analysis."""
+
+    k: int | str
+    name: str
+    notes: NoteMap
+    timeline: Timeline
+    numbers: dict[str, int]
+    index: dict[str, int]
+    why: Callable[[PassageRecord], str]
+    bound: float
+    lines: str
 
 
 def label_bar(record: PieceRecord) -> str:
@@ -208,8 +227,11 @@ def piece_details(
         )
         if isinstance(k, int):
             parts.append(img_tag(report.plot_remix_map(k)))
+    view = _View(
+        k, record.piece, notes, Timeline(notes), numbers, index, why, bound, str(params.get("lines", ""))
+    )
     if shown:
-        rows = [_passage_row(p, k, numbers, index, order[id(p)], why) for p in shown]
+        rows = [_passage_row(p, view, order[id(p)]) for p in shown]
         columns: list[Column] = [
             ("passage", "passage", "its view beside the source"),
             ("bars", "bars", "the piece's bars; beats counted from 1 at the piece's start"),
@@ -226,21 +248,7 @@ def piece_details(
         parts.append(f"<h4>Passages found in the reference ({len(passages):,})</h4>")
         parts.append(table(rows, columns, total=len(passages), full="passages.csv"))
         parts.append("<div class='pairs'>")
-        parts += [
-            _pair(
-                p,
-                k,
-                notes,
-                numbers,
-                index,
-                record.piece,
-                order[id(p)],
-                why,
-                bound,
-                str(params.get("lines", "")),
-            )
-            for p in shown
-        ]
+        parts += [_pair(p, view, order[id(p)]) for p in shown]
         parts.append("</div>")
     else:
         parts.append("<p>No passage of this piece was found in the reference.</p>")
@@ -292,14 +300,8 @@ def _label_markup(p: PassageRecord, why: Callable[[PassageRecord], str]) -> str:
     return tag
 
 
-def _passage_row(
-    p: PassageRecord,
-    k: int | str,
-    numbers: dict[str, int],
-    index: dict[str, int],
-    number: int,
-    why: Callable[[PassageRecord], str],
-) -> dict[str, Any]:
+def _passage_row(p: PassageRecord, view: _View, number: int) -> dict[str, Any]:
+    k, numbers, index, why = view.k, view.numbers, view.index, view.why
     anchor = f"pass-{k}-{p.passage}"
     return {
         "passage": Cell(f"<a href='#{anchor}' class='to-source'>{number} → source</a>", number),
@@ -330,20 +332,10 @@ def _first_bar(bars: str) -> float:
         return math.nan
 
 
-def _pair(
-    p: PassageRecord,
-    k: int | str,
-    notes: Any,
-    numbers: dict[str, int],
-    index: dict[str, int],
-    piece: str,
-    number: int,
-    why: Callable[[PassageRecord], str],
-    bound: float,
-    lines_mode: str,
-) -> str:
+def _pair(p: PassageRecord, view: _View, number: int) -> str:
     """A passage beside its source passage: a two-row piano roll (query above, source below) with a
     player for each, the source named with its bars, how the two differ, and the other sources."""
+    k, numbers, index, why, bound = view.k, view.numbers, view.index, view.why, view.bound
     source = _source_cell(p, numbers, index).markup
     others = list(zip(p.source_names[1:], p.source_bars.split(";")[1:], strict=False))
     also = (
@@ -364,11 +356,11 @@ def _pair(
         "" if math.isnan(bound) else (" ≥ " if p.bits >= bound else " < ") + f"this piece's bound {bound:.1f}"
     )
     bits = f"; {info} {p.bits:.1f} bits{versus}"
-    data = pair_data(p, notes)
+    data = pair_data(p, view.notes, timeline=view.timeline)
     source_line = f" ({html.escape(p.source_line_name)})" if p.source_line_name else ""
     return (
         f"<div class='pair' id='pass-{k}-{p.passage}' data-piece='{k}'>"
-        f"<h5>{number}. {_label_markup(p, why)} {html.escape(piece)} bars "
+        f"<h5>{number}. {_label_markup(p, why)} {html.escape(view.name)} bars "
         f"{html.escape(p.bars)} ({html.escape(line_label(p))}) ← {source} bars "
         f"{html.escape(p.source_bars.split(';')[0])}{source_line}</h5>"
         f"<p>{p.n_notes} notes; {html.escape(transposition_text(p.transposition, p.time_scale))}; {held}{bits}"
@@ -378,7 +370,7 @@ def _pair(
         "<button type='button' class='play-q'>▶ this piece</button> "
         "<button type='button' class='play-s'>▶ the source</button> "
         "<button type='button' class='play-both'>▶ both, one after the other</button>"
-        f"{_texture_choice(data, lines_mode)}</div>"
+        f"{_texture_choice(data, view.lines)}</div>"
         f"<script type='application/json' class='pair-data'>{script_json(data)}</script></div>"
     )
 

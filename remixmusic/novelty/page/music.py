@@ -36,7 +36,8 @@ PAIR_NOTE_LIMIT = 64
 """Notes of each side of a passage pair (query passage, source passage) the page holds at most."""
 
 PAIR_TEXTURE_LIMIT = 192
-"""Notes of the other voices of each side of a passage pair the page holds at most."""
+"""Notes of the other voices of each side of a passage pair the page holds at most: three voices as
+long as :data:`PAIR_NOTE_LIMIT` notes of the matched line (a chorale's passage of that length whole)."""
 
 _RECOMBINED = (NOTE_LABELS.index("copied"), NOTE_LABELS.index("varied"))
 
@@ -134,36 +135,42 @@ def parse_bar_starts(text: str) -> list[tuple[int, float]]:
     return out
 
 
-def _query_context(
-    p: PassageRecord, notes: NoteMap, start: float, limit: int
-) -> tuple[list[list[float]], list[list[float]]]:
-    """The query piece's other notes sounding in the passage's span (``[onset, duration, pitch]``, beats
-    from ``start``, cut to the span; at most ``limit``) and its bars there (``[bar, beat from start]``,
-    the bar the passage begins in first)."""
-    on = np.asarray(notes.onset, np.float64) / STEPS_PER_BEAT
-    off = on + np.asarray(notes.duration, np.float64) / STEPS_PER_BEAT
-    end = max(p.end_beat, start)
-    mine = np.zeros(len(on), bool)
-    idx = p.notes
-    mine[idx[idx < len(on)]] = True
-    near = np.flatnonzero(~mine & (on < end) & (off > start))
-    near = near[np.lexsort((np.asarray(notes.pitch)[near], on[near]))][:limit]
-    texture = [
-        [
-            round(max(float(on[i]), start) - start, 3),
-            round(min(float(off[i]), end) - max(float(on[i]), start), 3),
-            int(notes.pitch[i]),
+class Timeline:
+    """A piece's notes in onset order (beats), to find the notes sounding in a passage's span without a
+    pass over the whole piece for each passage."""
+
+    def __init__(self, notes: NoteMap) -> None:
+        on = np.asarray(notes.onset, np.float64) / STEPS_PER_BEAT
+        dur = np.asarray(notes.duration, np.float64) / STEPS_PER_BEAT
+        self.index = np.argsort(on, kind="stable")
+        self.on, self.off = on[self.index], (on + dur)[self.index]
+        self.pitch = np.asarray(notes.pitch, np.int64)[self.index]
+        self.longest = float(dur.max()) if len(dur) else 0.0
+        bars = notes.bar_starts
+        self.bars = np.zeros(0) if bars is None else np.asarray(bars, np.float64) / STEPS_PER_BEAT
+
+    def context(
+        self, p: PassageRecord, start: float, limit: int
+    ) -> tuple[list[list[float]], list[list[float]]]:
+        """The piece's other notes sounding in ``p``'s span (``[onset, duration, pitch]``, beats from
+        ``start``, cut to the span; at most ``limit``, by onset then pitch) and its bars there (``[bar,
+        beat from start]``, the bar the passage begins in first)."""
+        end = max(p.end_beat, start)
+        lo = int(np.searchsorted(self.on, start - self.longest, side="left"))
+        hi = int(np.searchsorted(self.on, end, side="left"))
+        at = np.arange(lo, hi)
+        at = at[(self.off[at] > start) & ~np.isin(self.index[at], p.notes)]
+        at = at[np.lexsort((self.pitch[at], self.on[at]))][:limit]
+        texture = [
+            [round(max(o, start) - start, 3), round(min(f, end) - max(o, start), 3), q]
+            for o, f, q in zip(
+                self.on[at].tolist(), self.off[at].tolist(), self.pitch[at].tolist(), strict=True
+            )
         ]
-        for i in near.tolist()
-    ]
-    bars: list[list[float]] = []
-    if notes.bar_starts is not None and len(notes.bar_starts):
-        starts = np.asarray(notes.bar_starts, np.float64) / STEPS_PER_BEAT
-        first = max(int(np.searchsorted(starts, start + 1e-9, side="right")) - 1, 0)
-        bars = [
-            [k + 1, round(float(starts[k]) - start, 3)] for k in range(first, len(starts)) if starts[k] < end
-        ]
-    return texture, bars
+        first = max(int(np.searchsorted(self.bars, start + 1e-9, side="right")) - 1, 0)
+        last = int(np.searchsorted(self.bars, end, side="left"))
+        bars = [[k + 1, round(float(self.bars[k]) - start, 3)] for k in range(first, last)]
+        return texture, bars
 
 
 def pair_data(
@@ -171,6 +178,7 @@ def pair_data(
     notes: NoteMap | None,
     limit: int = PAIR_NOTE_LIMIT,
     texture_limit: int = PAIR_TEXTURE_LIMIT,
+    timeline: Timeline | None = None,
 ) -> dict[str, Any]:
     """A passage beside its source for the page: ``q`` the query passage's notes and ``s`` the first
     source's, each ``[onset, duration, pitch]`` in beats from the passage's start (query notes carry
@@ -178,7 +186,8 @@ def pair_data(
     span (``[onset, duration, pitch]``, at most ``texture_limit`` per side: the query piece's other notes,
     the source piece's other indexed lines); ``qb`` and ``sb`` their bars, ``[bar, beat]`` (the bar each
     begins in first, so its beat may be negative); ``t`` the transposition (semitones, query minus
-    source) and ``ts`` the time scale (query duration over source duration)."""
+    source) and ``ts`` the time scale (query duration over source duration). ``timeline``: the query
+    piece's :class:`Timeline`, made once for all its passages (made here when not given)."""
     q: list[list[float]] = []
     qt: list[list[float]] = []
     qb: list[list[float]] = []
@@ -193,7 +202,7 @@ def pair_data(
             [round(o - start, 3), round(d, 3), int(x), int(c)]
             for o, d, x, c in zip(on.tolist(), dur.tolist(), pitch, label, strict=True)
         ]
-        qt, qb = _query_context(p, notes, start, texture_limit)
+        qt, qb = (timeline or Timeline(notes)).context(p, start, texture_limit)
     s: list[list[float]] = []
     st: list[list[float]] = []
     sb: list[list[float]] = []
