@@ -532,3 +532,39 @@ def test_a_melody_index_says_the_source_plays_its_line_alone(analysis):
     notes = [e for e in dom.find("p", "texture-note")]
     assert notes and all("keeps only the melody of each piece" in e["text"] for e in notes)
     assert len(notes) == len(dom.find("div", "pair"))
+
+
+def test_varied_copies_with_their_own_allowance_are_held_to_the_matchers_varied_bound(analysis):
+    from dataclasses import replace
+
+    from remixmusic.data.datasets import load_dataset
+    from remixmusic.novelty.index import Index
+    from remixmusic.novelty.match import Matcher
+    from remixmusic.novelty.page.rule import varied_bound
+
+    report, _ = analysis
+    config = {
+        **report.params["config"],
+        "match": {**report.params["config"]["match"], "varied_false_copies": 1.0},
+    }
+    loose = replace(report, params={**report.params, "config": config})
+    matcher = Matcher(Index.build(load_dataset("bach-chorales").pieces("train")), varied_false_copies=1.0)
+    for r in report.piece_records:
+        assert varied_bound(loose.params, r) == pytest.approx(
+            matcher.piece_min_bits(r.n_symbols, varied=True)
+        )
+        assert varied_bound(report.params, r) == r.min_bits  # no allowance of their own: the same bound
+        assert varied_bound(loose.params, r) < r.min_bits
+    dom = Page(loose.html())
+    ids = dom.ids()
+    assert "f = 1 chance varied copies allowed per piece" in ids["overview"]["text"].replace("\xa0", " ")
+    query = [r.piece for r in report.query_records()]
+    records = {r.piece: r for r in report.piece_records}
+    varied = [p for p in report.passage_records if p.group == "query" and p.label == "varied"]
+    assert varied
+    for p in varied:
+        card = ids[f"pass-{query.index(p.piece)}-{p.passage}"]["text"]
+        assert (
+            f"bit score {p.bits:.1f} bits ≥ this piece's bound {varied_bound(loose.params, records[p.piece]):.1f}"
+            in card
+        )

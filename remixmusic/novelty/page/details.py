@@ -24,7 +24,7 @@ from remixmusic.novelty.page.music import (
     script_json,
     source_numbers,
 )
-from remixmusic.novelty.page.rule import piece_bound_text, stock_reason
+from remixmusic.novelty.page.rule import piece_bound_text, stock_reason, varied_bound
 from remixmusic.novelty.page.tables import HTML_MAX_SOURCE_ROWS, Cell, Column, table
 from remixmusic.novelty.page.words import edits_text, line_text, percent, transposition_text
 from remixmusic.novelty.plots import LABEL_COLORS, LABEL_HATCHES
@@ -57,8 +57,8 @@ class PieceDetails:
 class _View:
     """What a piece's passage rows and views share: its key ``k`` in the page's anchors, ``name``, notes
     (and their :class:`~remixmusic.novelty.page.music.Timeline`), source numbers, the reference pieces
-    with a row to link to (``index``), why a stock passage is stock, its information bound and the line
-    mode of the analysis."""
+    with a row to link to (``index``), why a stock passage is stock, its information bound, the line
+    mode of the analysis and the bound of its varied copies."""
 
     k: int | str
     name: str
@@ -69,6 +69,7 @@ class _View:
     why: Callable[[PassageRecord], str]
     bound: float
     lines: str
+    varied_bound: float
 
 
 def label_bar(record: PieceRecord) -> str:
@@ -227,8 +228,18 @@ def piece_details(
         )
         if isinstance(k, int):
             parts.append(img_tag(report.plot_remix_map(k)))
+    lines = str(params.get("lines", ""))
     view = _View(
-        k, record.piece, notes, Timeline(notes), numbers, index, why, bound, str(params.get("lines", ""))
+        k,
+        record.piece,
+        notes,
+        Timeline(notes),
+        numbers,
+        index,
+        why,
+        bound,
+        lines,
+        varied_bound(params, record),
     )
     if shown:
         rows = [_passage_row(p, view, order[id(p)]) for p in shown]
@@ -352,6 +363,8 @@ def _pair(p: PassageRecord, view: _View, number: int) -> str:
         else "a near match"
     )
     info = "bit score" if p.label == "varied" else "information"
+    if p.label == "varied":
+        bound = view.varied_bound
     versus = (
         "" if math.isnan(bound) else (" ≥ " if p.bits >= bound else " < ") + f"this piece's bound {bound:.1f}"
     )

@@ -82,9 +82,33 @@ def symbols_text(params: dict[str, Any]) -> str:
     return text + "."
 
 
-def _false_copies(params: dict[str, Any]) -> float | None:
-    value = params.get("config", {}).get("match", {}).get("false_copies")
+def _false_copies(params: dict[str, Any], varied: bool = False) -> float | None:
+    """``false_copies`` of the analysis, or with ``varied`` the allowance of varied copies
+    (``varied_false_copies`` when set, else the same)."""
+    match = params.get("config", {}).get("match", {})
+    value = match.get("varied_false_copies") if varied else None
+    value = match.get("false_copies") if value is None else value
     return float(value) if isinstance(value, (int, float)) and value > 0 else None
+
+
+def _varied_apart(params: dict[str, Any]) -> float | None:
+    """``varied_false_copies`` when it differs from ``false_copies``, else ``None``."""
+    varied, exact = _false_copies(params, varied=True), _false_copies(params)
+    return varied if varied is not None and varied != exact else None
+
+
+def varied_bound(params: dict[str, Any], record: PieceRecord) -> float:
+    """The information bound of ``record``'s varied copies: its ``min_bits``, unless the analysis gave
+    varied copies their own allowance (``varied_false_copies``), when the E-value bound is taken with
+    that (:meth:`~remixmusic.novelty.match.Matcher.piece_min_bits` with ``varied``)."""
+    apart, n_ref, floor = (
+        _varied_apart(params),
+        params.get("n_reference_symbols"),
+        params.get("min_match_bits"),
+    )
+    if apart is None or not n_ref or record.n_symbols <= 0 or not isinstance(floor, (int, float)):
+        return record.min_bits
+    return max(float(floor), math.log2(int(n_ref) * record.n_symbols / apart))
 
 
 def e_value_bound(params: dict[str, Any], n_symbols: int) -> float | None:
@@ -193,7 +217,13 @@ def rule(p: dict[str, Any], pieces: Sequence[PieceRecord]) -> str:
         "piece's information bound (too predictable to tell a quotation from chance).",
         f"<b>Varied</b>: a match with {html.escape(varied)}, at least {n} of its notes agreeing with the "
         "source, whose bit score (the information of the source notes it reproduces, less what the freedom "
-        "of its edits could produce by chance) reaches the same bound.",
+        "of its edits could produce by chance) reaches "
+        + (
+            f"the same kind of bound, with f&nbsp;=&nbsp;{_varied_apart(p):g} chance varied copies allowed per "
+            "piece (<code>varied_false_copies</code>)."
+            if _varied_apart(p) is not None
+            else "the same bound."
+        ),
     ]
     return (
         "<ul class='rule'>"
