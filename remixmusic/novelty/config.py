@@ -121,7 +121,10 @@ class MatchConfig:
     ``seed_length``: symbols of an exact seed of a varied copy; ``None``: ``max(3, min_length // 2)``.
     ``max_seed_occurrences``: seeds found more often than this are skipped. ``max_edits``: most note
     edits (insertions, deletions, changes) of a varied copy. ``edit_rate``: at most one edit per
-    ``1 / edit_rate`` notes. ``extension``: notes an alignment may extend a seed chain on each side.
+    ``1 / edit_rate`` notes. ``extension``: notes an alignment may extend a seed chain on each side (the
+    alignment itself stops where its edit budget runs out, as BLAST's drop-off rule stops an extension:
+    this only bounds the work, and must reach past the seedless parts of a copy: each edit spoils
+    ``order + 1`` symbols, so two edits a few notes apart leave a dozen or more agreeing notes in no seed).
     ``max_chains``: seed chains aligned per line (first those with two seed runs or one run as long as an
     exact match, then lone seeds; the longest exact parts first in each).
     ``false_copies``: the expected number of chance copies per query piece that the information test
@@ -153,7 +156,7 @@ class MatchConfig:
     max_seed_occurrences: int = _count(256)
     max_edits: int = _count(2, minimum=0)
     edit_rate: float = _number(0.2, 0.0, 1.0, low_open=True)
-    extension: int = _count(8, minimum=0)
+    extension: int = _count(16, minimum=0)
     max_chains: int = _count(128)
     false_copies: float = _number(0.05, 0.0, low_open=True)
     varied_false_copies: float | None = _number(None, 0.0, low_open=True)
