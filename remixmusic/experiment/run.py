@@ -360,13 +360,16 @@ class _Run:
         from remixmusic.data.tokens import encode_pieces
         from remixmusic.evaluation.descriptors import describe_pieces
         from remixmusic.evaluation.melodic import melodic_matrix
+        from remixmusic.novelty.config import AnalysisConfig
 
         cfg, tok = self.config, self.corpus.tokenizer
         measured: dict[str, Measured] = {}
         judged: tuple[Any, ...] | None = None
+        # The analysis settings are part of the key: a changed default (e.g. matching) reanalyses.
+        analysis = json.dumps(AnalysisConfig().to_dict(), sort_keys=True)
         for name, cond in made.items():  # the human control comes first
             settings = json.dumps(cond.info.get("settings", {}), sort_keys=True)
-            key = self._key("measured", name, settings, str(cfg.seed))
+            key = self._key("measured", name, settings, str(cfg.seed), analysis)
             cached = self._cached(f"measured/{name}.json", key)
             if cached is not None:
                 m = Measured.from_dict(cached)
