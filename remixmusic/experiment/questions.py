@@ -331,10 +331,12 @@ def question3(
             )
     copying = [r for r in usable if onsets[r] is not None]
     measure = "copied coverage (share of notes in above-chance exact copies) against the human control"
+    # Several snapshot temperatures make several curves per run ("mini-10pct at T=0.7").
+    unit = "curves (runs x sampling temperatures)" if any(" at T=" in r for r in usable) else "runs"
     if copying:
-        outcome = f"copies ({len(copying)} of {len(usable)} runs)"
+        outcome = f"copies ({len(copying)} of {len(usable)} {unit.split()[0]})"
         text = (
-            f"Models start to copy training passages verbatim in {len(copying)} of {len(usable)} runs, measured as {measure}: "
+            f"Models start to copy training passages verbatim in {len(copying)} of {len(usable)} {unit}, measured as {measure}: "
             + "; ".join(parts)
             + "."
         )
