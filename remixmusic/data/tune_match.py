@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import itertools
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
 from typing import Any
@@ -159,6 +160,30 @@ class TuneMatchRule:
     def groups(self, fingerprints: list[TuneFingerprint]) -> np.ndarray:
         """Group label of each piece: the index of the first piece of its near-duplicate group."""
         return connected_components(len(fingerprints), self.edges(fingerprints))
+
+
+def melody_duplicates(reference: Sequence[Piece], pieces: Sequence[Piece], rule: TuneMatchRule | None = None) -> np.ndarray:
+    """Which reference piece each of ``pieces`` shares its tune with: int64 ``(len(pieces),)``, the
+    position in ``reference`` of the first reference piece of the same tune, -1 for none.
+
+    The near-duplicate relation of dataset splits (``rule``, a :class:`TuneMatchRule` by default, on
+    the melody part: a Soprano- or Melody-named part, else the top line) between the two sets. A
+    dataset's split keeps its own near-duplicate groups apart, but a manifest made under an older rule
+    (or a tune the rule missed, such as a hymn tune harmonised twice) can still put one tune on both
+    sides: a human piece that carries a reference tune "copies" its own melody from the reference
+    (a quarter of a four-voice chorale's notes), so it is no control for copying.
+    """
+    rule = rule if rule is not None else TuneMatchRule()
+    out = np.full(len(pieces), -1, np.int64)
+    if not len(reference) or not len(pieces):
+        return out
+    prints = [rule.fingerprint(p) for p in (*reference, *pieces)]
+    pairs = rule.edges(prints)
+    n = len(reference)
+    cross = pairs[(pairs[:, 0] < n) & (pairs[:, 1] >= n)]
+    for ref, piece in sorted(cross.tolist(), reverse=True):  # the first reference piece wins
+        out[piece - n] = ref
+    return out
 
 
 def connected_components(n: int, pairs: np.ndarray) -> np.ndarray:

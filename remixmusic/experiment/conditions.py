@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from remixmusic._util.files import atomic_directory, write_json
+from remixmusic.data.tune_match import melody_duplicates
 from remixmusic.errors import RemixError
 from remixmusic.io.midi import read_midi, write_midi
 from remixmusic.music.notes import MeterDraw, Piece, bar_length
@@ -54,25 +55,6 @@ class Corpus:
     melody_duplicates: list[str] = field(default_factory=list)
 
 
-def melody_duplicates(train: Sequence[Piece], test: Sequence[Piece]) -> np.ndarray:
-    """Which ``test`` pieces have the melody of a training piece, boolean ``(len(test),)``: the
-    near-duplicate relation of dataset splits (:class:`~remixmusic.data.tune_match.TuneMatchRule`, on the
-    melody part: a Soprano- or Melody-named part, else the top line) between the two splits. A dataset's
-    split keeps its own near-duplicate groups apart, but a manifest made under an older rule (or a tune
-    the rule missed, such as a hymn tune harmonised twice) can still put one tune on both sides; such a
-    human piece would "copy" its own tune from training, so it is no control."""
-    from remixmusic.data.tune_match import TuneMatchRule
-
-    rule = TuneMatchRule()
-    prints = [rule.fingerprint(p) for p in (*train, *test)]
-    pairs = rule.edges(prints)
-    n = len(train)
-    out = np.zeros(len(test), bool)
-    cross = (pairs[:, 0] < n) & (pairs[:, 1] >= n)
-    out[pairs[cross, 1] - n] = True
-    return out
-
-
 def load_corpus(data: Dataset, tokenizer: RemiTokenizer, bars: int, jobs: int, show_progress: bool) -> Corpus:
     """Read and canonicalize the dataset's splits (see :class:`Corpus`).
 
@@ -86,7 +68,7 @@ def load_corpus(data: Dataset, tokenizer: RemiTokenizer, bars: int, jobs: int, s
         raise RemixError(
             f"dataset {data.name!r} needs non-empty train, valid and test splits for the experiment"
         )
-    duplicate = melody_duplicates(splits["train"], splits["test"])
+    duplicate = melody_duplicates(splits["train"], splits["test"]) >= 0
     dropped = [Path(p.source or "").name for p, d in zip(splits["test"], duplicate, strict=True) if d]
     splits["test"] = [p for p, d in zip(splits["test"], duplicate, strict=True) if not d]
     train = [_canonical(tokenizer, p) for p in splits["train"]]

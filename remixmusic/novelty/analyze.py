@@ -24,6 +24,7 @@ import numpy as np
 from remixmusic._util.arrays import ramp
 from remixmusic._util.parallel import parallel_map
 from remixmusic._util.text import exception_line, first_line
+from remixmusic.data.tune_match import melody_duplicates
 from remixmusic.errors import ConfigError, RemixError
 from remixmusic.music.lines import DEFAULT_LINES
 from remixmusic.music.notes import Piece
@@ -33,7 +34,14 @@ from remixmusic.novelty.granularity import GranularityCalibration, piece_curves
 from remixmusic.novelty.granularity_summary import GranularitySummary, summarize
 from remixmusic.novelty.groups import tune_group
 from remixmusic.novelty.index import Index
-from remixmusic.novelty.inputs import PieceSet, PieceSource, ReferenceSource, read_pieces, read_sidecar
+from remixmusic.novelty.inputs import (
+    PieceSet,
+    PieceSource,
+    ReferenceSource,
+    _resolve_reference,
+    read_pieces,
+    read_sidecar,
+)
 from remixmusic.novelty.labels import (
     _prompt_mask,
     _surprisal,
@@ -65,6 +73,14 @@ def build_index(
     Raises:
         RemixError: nothing readable to index, an unknown dataset, invariance or line mode.
     """
+    index, skipped, _ = _build_index(reference, invariance, lines, jobs, show_progress)
+    return index, skipped
+
+
+def _build_index(
+    reference: ReferenceSource, invariance: str, lines: str, jobs: int, show_progress: bool
+) -> tuple[Index, list[tuple[str, str]], list[Piece]]:
+    """:func:`build_index`, with the reference pieces indexed (in the index's piece order)."""
     midi: PieceSource | None = None  # MIDI files whose unreadable ones are listed
     if isinstance(reference, (str, Path)):
         folder = Path(reference)
@@ -73,11 +89,13 @@ def build_index(
     elif isinstance(reference, (list, tuple)) and reference:
         midi = list(reference)
     if midi is not None:
-        pieces = read_pieces(midi, jobs, show_progress)
-        index = Index.build(pieces.pieces, invariance=invariance, lines=lines, show_progress=show_progress)
-        return index, pieces.skipped
-    index = Index.build(reference, invariance=invariance, lines=lines, jobs=jobs, show_progress=show_progress)
-    return index, []
+        read = read_pieces(midi, jobs, show_progress)
+        index = Index.build(read.pieces, invariance=invariance, lines=lines, show_progress=show_progress)
+        return index, read.skipped, read.pieces
+    pieces, manifest_hash = _resolve_reference(reference, "train", jobs, show_progress)
+    index = Index.build(pieces, invariance=invariance, lines=lines, jobs=jobs, show_progress=show_progress)
+    index.manifest_hash = manifest_hash or index.manifest_hash
+    return index, [], pieces
 
 
 def resolve_index(
@@ -91,12 +109,21 @@ def resolve_index(
     Raises:
         RemixError: a given index of other views, or nothing readable to index.
     """
+    index, skipped, _ = _resolve_index(reference, invariance, lines, jobs, show_progress)
+    return index, skipped
+
+
+def _resolve_index(
+    reference: ReferenceSource, invariance: str | None, lines: str | None, jobs: int, show_progress: bool
+) -> tuple[Index, list[tuple[str, str]], list[Piece] | None]:
+    """:func:`resolve_index`, with the reference pieces (``None`` for a given or saved index, which
+    keeps no pieces)."""
     if isinstance(reference, (str, Path)) and (Path(reference) / "header.json").exists():
         reference = Index.load(reference)
     if isinstance(reference, Index):
         _check_views(reference, invariance, lines)
-        return reference, []
-    return build_index(
+        return reference, [], None
+    return _build_index(
         reference, invariance or DEFAULT_INVARIANCE, lines or DEFAULT_LINES, jobs, show_progress
     )
 
@@ -198,11 +225,29 @@ class Analyzer:
         )
         record.tune_group = tune_group(piece)
         record.n_symbols, record.min_bits = sum(len(lm.stream.symbols) for lm in pm.lines), pm.min_bits
+        record.longest_match_notes, record.longest_match_bars = self._longest_match(pm)
         note_map = NoteMap(
             notes["onset"], notes["duration"], notes["pitch"], labels.source, labels.label, piece.bar_starts()
         )
         coverage = pm.coverage(COVERAGE_LENGTHS)
         return PieceResult(record, motifs, coverage, originality, note_map, passage_rows, curves)
+
+    def _longest_match(self, pm: PieceMatches) -> tuple[int, int]:
+        """The longest exact match of any kind the piece shares with the reference: its notes, and the
+        most bars of the piece that a match spans (first to last note; 0, 0 when none)."""
+        order = self.index.order
+        bar = pm.piece.bar_of(pm.piece.notes["onset"])
+        notes = bars = 0
+        for lm in pm.lines:
+            length = np.asarray(lm.match_length, np.int64)
+            at = np.flatnonzero(length > 0)
+            if not len(at):
+                continue
+            line = lm.stream.line.notes
+            last = np.minimum(at + length[at] + order - 1, len(line) - 1)
+            notes = max(notes, int((last - at + 1).max()))
+            bars = max(bars, int((bar[line[last]] - bar[line[at]]).max()) + 1)
+        return notes, bars
 
     def _span_curves(self, pm: PieceMatches, analysed: np.ndarray, name: str) -> np.ndarray | None:
         """The piece's coverage-by-span and chance curves over its ``analysed`` notes, its shuffles seeded
@@ -295,7 +340,6 @@ class Analyzer:
                 )
             )
         return np.unique(np.concatenate(found), axis=0)
-
 
 
 @dataclass(frozen=True)
@@ -407,16 +451,30 @@ def analyze(
     if not queries.pieces and not allow_empty:
         raise RemixError(f"no readable MIDI in the query ({len(queries.skipped)} file(s) skipped)")
     controls = read_pieces(control, jobs, show_progress) if control is not None else PieceSet([], [])
-    index, ref_skipped = resolve_index(reference, config.invariance, config.lines, jobs, show_progress)
+    index, ref_skipped, ref_pieces = _resolve_index(
+        reference, config.invariance, config.lines, jobs, show_progress
+    )
     analyzer = Analyzer(index, config)
     jobs_list = [(p, n, "query") for p, n in zip(queries.pieces, queries.names, strict=True)]
     jobs_list += [(p, n, "control") for p, n in zip(controls.pieces, controls.names, strict=True)]
     results, failed = _run_all(analyzer, index, jobs_list, jobs, show_progress)
     skipped = queries.skipped + controls.skipped + ref_skipped + failed
     _place_pieces(analyzer, results)
-    report = _assemble(analyzer, index, results, skipped)
+    report = _assemble(analyzer, index, results, skipped, _tunes(index, ref_pieces, controls))
     report.granularity = _granularity_summary(analyzer, results)
     return report
+
+
+def _tunes(index: Index, reference: list[Piece] | None, controls: PieceSet) -> dict[str, str] | None:
+    """The control pieces that carry the tune of a reference piece (the same-tune rule of dataset
+    splits on their melodies, :func:`~remixmusic.data.tune_match.melody_duplicates`), by name, with the
+    reference piece's name; ``None`` when the reference pieces are not at hand (a saved index)."""
+    if reference is None:
+        return None
+    if not controls.pieces:
+        return {}
+    found = melody_duplicates(reference, controls.pieces)
+    return {name: index.piece_names[int(j)] for name, j in zip(controls.names, found, strict=True) if j >= 0}
 
 
 def _calibration(index: Index) -> GranularityCalibration | None:
@@ -438,7 +496,9 @@ def _place_pieces(analyzer: Analyzer, results: list[PieceResult]) -> None:
     for r, bars, share in zip(placed, estimate.bars, estimate.share, strict=True):
         r.record.granularity_bars, r.record.granularity_share = float(bars), float(share)
         curve = np.asarray(r.span_curve)[0]
-        r.record.span_coverage_1, r.record.span_coverage_2, r.record.span_coverage_4 = (float(curve[i]) for i in at)
+        r.record.span_coverage_1, r.record.span_coverage_2, r.record.span_coverage_4 = (
+            float(curve[i]) for i in at
+        )
 
 
 def _granularity_summary(analyzer: Analyzer, results: list[PieceResult]) -> GranularitySummary | None:
@@ -446,7 +506,7 @@ def _granularity_summary(analyzer: Analyzer, results: list[PieceResult]) -> Gran
     if analyzer.granularity is None:
         return None
     kept = {
-        g: [r for r in results if r.record.group == g and not r.record.leaked and r.span_curve is not None]
+        g: [r for r in results if r.record.group == g and not r.record.excluded and r.span_curve is not None]
         for g in ("query", "control")
     }
     return summarize(
@@ -493,4 +553,3 @@ def _run_all(
 
 def _run_in_process(item: tuple[Analyzer, Piece, str, str]) -> PieceResult | tuple[str, str]:
     return _analyze_or_skip(*item)
-

@@ -52,9 +52,12 @@ def _assemble(
     index: Index,
     results: list[PieceResult],
     skipped: list[tuple[str, str]],
+    tunes: dict[str, str] | None = None,
 ) -> AnalysisReport:
-    """The report of ``results``: control pieces that duplicate a reference piece (``leak_share``) flagged
-    and left out of the query-vs-control comparisons, and the parameters (see :class:`AnalysisReport`)."""
+    """The report of ``results``: control pieces that duplicate a reference piece (``leak_share``) or
+    carry the tune of one (``tunes``: control piece name to reference piece name; ``None`` when the
+    check could not run) flagged and left out of the query-vs-control comparisons, and the parameters
+    (see :class:`AnalysisReport`)."""
     config = analyzer.config
     leak_share, seed = config.leak_share, config.seed
     query = [r for r in results if r.record.group == "query"]
@@ -62,10 +65,20 @@ def _assemble(
     is_leak = leaked(np.asarray([r.record.top_source_share for r in control]), leak_share)
     for r, flag in zip(control, is_leak, strict=True):
         r.record.leaked = bool(flag)
+        share = r.record.top_source_share
+        if flag:
+            r.record.left_out = f"duplicates a reference piece ({percent_text(share)} of its notes from one)"
+        elif tunes and r.record.piece in tunes:
+            r.record.left_out = f"carries the tune of reference {tunes[r.record.piece]} (same melody)"
     for r in query:
-        r.record.leaked = False
-    clean = [r for r, flag in zip(control, is_leak, strict=True) if not flag]
+        r.record.leaked, r.record.left_out = False, ""
+    clean = [r for r in control if not r.record.excluded]
     removed = [r.record.piece for r, flag in zip(control, is_leak, strict=True) if flag]
+    same_tune = [
+        {"piece": r.record.piece, "reference": (tunes or {})[r.record.piece]}
+        for r in control
+        if not r.record.leaked and r.record.piece in (tunes or {})
+    ]
     leakage = {
         "rule": f"a control piece with >= {leak_share:.0%} of its line notes matched to one reference piece",
         "n_control": len(control),
@@ -77,6 +90,14 @@ def _assemble(
             if control
             else ""
         ),
+        "tune_check": {
+            "ran": tunes is not None,
+            "rule": "a control piece whose melody is the tune of a reference piece (the near-duplicate rule "
+            "of dataset splits, TuneMatchRule, on the melody part)",
+            "n_removed": len(same_tune),
+            "removed": same_tune,
+            "summary": _tune_summary(tunes, same_tune) if control else "",
+        },
     }
     comparisons = []
     if clean:
@@ -137,6 +158,26 @@ def _assemble(
         note_maps=[r.note_map for r in query],
         control_note_maps=_most_copying(control),
     )
+
+
+def percent_text(share: float) -> str:
+    return "?" if share != share else f"{100 * share:.0f}%"
+
+
+def _tune_summary(tunes: dict[str, str] | None, same_tune: list[dict[str, str]]) -> str:
+    """The same-tune check in one sentence (plain text)."""
+    if tunes is None:
+        return (
+            "Same-tune check: not run, since the reference was given as a saved index, which keeps no "
+            "melodies; give it as a dataset or a MIDI folder to check whether a control piece carries a "
+            "reference tune."
+        )
+    if not same_tune:
+        return "Same-tune check: no control piece carries the tune of a reference piece."
+    named = "; ".join(
+        f"{t['piece']} carries the tune of reference {t['reference']} (same melody)" for t in same_tune
+    )
+    return f"Same-tune check: {named}: left out of the comparison."
 
 
 def _most_copying(results: list[PieceResult]) -> dict[str, NoteMap]:

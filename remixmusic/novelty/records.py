@@ -58,7 +58,13 @@ class PieceRecord:
     (of any length, above-chance or not) spanning at least 1, 2 or 4 of the query's bars, the piece's
     coverage-by-span curve at those points (RAVEN's n-gram novelty curve with lengths in bars, McCoy et
     al. 2023; NaN when not computed). ``leaked``: a
-    control piece that duplicates a reference piece and was left out of the comparison. ``tune_group``:
+    control piece that duplicates a reference piece (the leakage check). ``left_out``: why a control
+    piece was left out of the comparisons (``""`` kept): ``duplicates REF (N% of its notes)`` for a
+    leaked piece, ``carries the tune of REF`` for a piece whose melody is the tune of reference piece
+    ``REF`` (the same-tune check, :func:`~remixmusic.data.tune_match.melody_duplicates`).
+    ``longest_match_notes``/``_bars``: the longest exact match the piece shares with any reference
+    piece, of any kind (stock and chance-length ones included), in notes and in the piece's bars it
+    spans (0 in reports written before them). ``tune_group``:
     the piece's near-duplicate tune group from its dataset manifest (``""`` unknown: a group of its own;
     see :mod:`remixmusic.novelty.groups`), the unit the comparisons resample and test. ``n_symbols``: the
     symbols of its lines as matched (the query size of the information bound); ``min_bits``: the
@@ -104,6 +110,14 @@ class PieceRecord:
     tune_group: str = ""
     n_symbols: int = 0
     min_bits: float = math.nan
+    left_out: str = ""
+    longest_match_notes: int = 0
+    longest_match_bars: int = 0
+
+    @property
+    def excluded(self) -> bool:
+        """Left out of the comparisons: leaked, or for another reason (``left_out``)."""
+        return self.leaked or bool(self.left_out)
 
     def to_dict(self) -> dict[str, Any]:
         """The row as written to ``pieces.csv`` and ``report.json`` (keys in column order)."""
@@ -115,9 +129,9 @@ class PieceRecord:
 
         Raises:
             RemixError: an unknown or a missing column (``leaked``, ``tune_group``, the granularity
-                columns, ``n_symbols`` and ``min_bits`` may be missing).
+                columns, ``n_symbols``, ``min_bits``, ``left_out`` and the longest match may be missing).
         """
-        _check_keys(cls, row, optional=("leaked", "tune_group", "n_symbols", "min_bits", *_GRANULARITY))
+        _check_keys(cls, row, optional=("leaked", "tune_group", "n_symbols", "min_bits", *_GRANULARITY, *_LATER))
         values: dict[str, Any] = {
             name: _number(row[name]) if name in _FLOATS else row[name] for name in row if name != "leaked"
         }
@@ -314,6 +328,9 @@ _GRANULARITY = (
     "span_coverage_2",
     "span_coverage_4",
 )  # missing in reports written before them
+
+
+_LATER = ("left_out", "longest_match_notes", "longest_match_bars")  # missing in reports written before them
 
 
 _FLOATS = frozenset(f.name for f in fields(PieceRecord) if f.type == "float")

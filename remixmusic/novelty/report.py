@@ -229,9 +229,9 @@ class AnalysisReport:
 
     def compared_records(self, group: str) -> list[PieceRecord]:
         """The records of ``group`` (``query`` or ``control``) that the comparisons use, in order: the
-        control less the pieces the leakage check removed. The one control set of the comparisons, the
+        control less the pieces the leakage and same-tune checks left out (``left_out``). The one control set of the comparisons, the
         coverage curves, the terminal and HTML tables and the experiment's human group."""
-        return [r for r in self.piece_records if r.group == group and not r.leaked]
+        return [r for r in self.piece_records if r.group == group and not r.excluded]
 
     def measure_table(self) -> list[dict[str, Any]]:
         """One row per measure of :data:`MEASURES`: ``measure``, ``role`` (``primary`` or
@@ -462,6 +462,8 @@ class AnalysisReport:
             console.print(self._compared_text(), highlight=False)
         if self.leakage.get("summary"):
             console.print(self.leakage["summary"])
+        if self.leakage.get("tune_check", {}).get("summary"):
+            console.print(self.leakage["tune_check"]["summary"], highlight=False)
         for c in self.comparisons:
             console.print(f"- {c.verdict}", highlight=False)
         for line in self.granularity.lines() if self.granularity is not None else []:
@@ -476,10 +478,12 @@ class AnalysisReport:
             g: len({r.tune_group or f"#{i}" for i, r in enumerate(self.compared_records(g))}) for g in n
         }
         removed = self.leakage.get("n_removed", 0)
+        tunes = self.leakage.get("tune_check", {}).get("n_removed", 0)
+        also = f" and the same-tune check {tunes}" if tunes else ""
         return (
             f"Compared: {n['query']} query piece(s) in {groups['query']} tune group(s) against "
             f"{n['control']} control piece(s) in {groups['control']} tune group(s) (after the leakage "
-            f"check removed {removed}). Intervals resample whole tune groups; Mann-Whitney tests and Cliff's "
+            f"check removed {removed}{also}). Intervals resample whole tune groups; Mann-Whitney tests and Cliff's "
             f"delta compare tune-group means. {PRIMARY_MEASURE} is the primary measure, tested at alpha; "
             "the p-values of the other measures are Holm-adjusted (p (Holm)), and the verdicts follow the "
             "adjusted values."

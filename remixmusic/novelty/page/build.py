@@ -22,7 +22,7 @@ from remixmusic._util.render import _fmt, img_tag
 from remixmusic.novelty.page.details import piece_details, summary_rows
 from remixmusic.novelty.page.music import script_json
 from remixmusic.novelty.page.tables import HTML_MAX_ROWS, Cell, Column, records_table, table
-from remixmusic.novelty.page.words import LABEL_WORDS, interval, overview, percent
+from remixmusic.novelty.page.words import LABEL_WORDS, interval, left_out_reason, overview, percent
 from remixmusic.novelty.passages import NOTE_LABELS
 from remixmusic.novelty.plots import LABEL_COLORS, LABEL_HATCHES, chance_notes
 from remixmusic.novelty.records import MOTIF_COLUMNS, PassageRecord
@@ -119,11 +119,8 @@ def _control_details(report: AnalysisReport, max_maps: int) -> str:
         record = records[name]
         details = piece_details(report, key, passages.get(name, []), record, report.control_note_maps[name])
         markup = details.markup
-        if record.leaked:
-            note = (
-                "<p class='truncated'>Left out of the comparison: it duplicates a reference piece (the "
-                "leakage check).</p>"
-            )
+        if record.excluded:
+            note = f"<p class='truncated'>Left out of the comparison: it {html.escape(left_out_reason(record))}.</p>"
             markup = markup.replace("<p class='gist'>", note + "<p class='gist'>", 1)
         parts.append(markup)
     if n_all > len(keys):
@@ -221,9 +218,9 @@ def _summary(
             control[:HTML_MAX_ROWS], control_passages, _control_keys(report, max_maps), report.reference_names
         )
         for r, record in zip(rows, control, strict=False):
-            if record.leaked:
+            if record.excluded:
                 r["piece"] = Cell(
-                    f"{html.escape(record.piece)} <i>(left out: duplicates a reference piece)</i>",
+                    f"{html.escape(record.piece)} <i>(left out: {html.escape(left_out_reason(record))})</i>",
                     record.piece,
                 )
         parts += [
@@ -337,6 +334,8 @@ def _statistics(report: AnalysisReport) -> str:
             "<ul>" + "".join(f"<li>{html.escape(c.verdict)}</li>" for c in report.comparisons) + "</ul>"
         )
         parts.append(f"<p>{html.escape(report.leakage.get('summary', ''))}</p>")
+        tune = report.leakage.get("tune_check", {}).get("summary", "")
+        parts.append(f"<p>{html.escape(tune)}</p>" if tune else "")
     chance = chance_notes(report.params)
     counted = report.params.get("min_match_notes")
     parts.append(

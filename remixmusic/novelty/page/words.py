@@ -178,6 +178,7 @@ def overview(report: AnalysisReport, anchor: Callable[[PassageRecord], str], leg
         )
     made = generation_text(query)
     parts = ["<section id='overview'>", text + (f" {html.escape(made)}" if made else "") + "</p>"]
+    parts.append(left_out_text(report))
     parts.append(headline(report))
     parts.append("<h3 id='rule'>How a copy is recognised</h3>")
     parts.append(rule(p, [*query, *control]))
@@ -191,6 +192,35 @@ def overview(report: AnalysisReport, anchor: Callable[[PassageRecord], str], leg
     parts.append(_limits(p, bool(control)))
     parts.append("</section>")
     return "\n".join(parts)
+
+
+def left_out_reason(record: PieceRecord) -> str:
+    """Why a control piece is left out of the comparisons, in words (reports written before
+    ``left_out`` give the leakage check's reason)."""
+    return record.left_out or "duplicates a reference piece (the leakage check)"
+
+
+def left_out_text(report: AnalysisReport) -> str:
+    """The control pieces left out of the comparisons, each by name with its reason, and a line when the
+    same-tune check could not run (HTML; empty with no control)."""
+    control = [r for r in report.piece_records if r.group == "control"]
+    if not control:
+        return ""
+    out = [r for r in control if r.excluded]
+    items = "".join(
+        f"<li>{html.escape(r.piece)} {html.escape(left_out_reason(r))}: left out of the comparison.</li>"
+        for r in out[:20]
+    ) + (f"<li>and {len(out) - 20} more (pieces.csv, <code>left_out</code>)</li>" if len(out) > 20 else "")
+    text = (
+        "<p class='left-out'>Human pieces left out of the baseline (they would count as copying what is "
+        "really the same music):</p><ul class='left-out'>" + items + "</ul>"
+        if out
+        else ""
+    )
+    tune = report.leakage.get("tune_check", {})
+    if tune and not tune.get("ran", True):
+        text += f"<p class='hint left-out'>{html.escape(tune.get('summary', ''))}</p>"
+    return text
 
 
 FILES_NOTE = (
