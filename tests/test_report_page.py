@@ -274,9 +274,8 @@ def test_the_coverage_plot_marks_the_chance_length_and_the_shortest_match_counte
     )
     assert lines == {
         f"chance length ({chance} notes)": chance,
-        f"shortest match counted ({report.params['min_match_notes']} notes)": report.params[
-            "min_match_notes"
-        ],
+        f"shortest copy: {report.params['min_copy_notes']} notes (a match spanning "
+        f"{report.params['min_match_notes']})": report.params["min_match_notes"],
     }
 
 

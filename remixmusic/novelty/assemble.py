@@ -19,6 +19,7 @@ from remixmusic.evaluation.significance import compare_measures, leaked
 from remixmusic.music.notes import STEPS_PER_BEAT
 from remixmusic.novelty.index import Index
 from remixmusic.novelty.originality import OriginalityResult
+from remixmusic.novelty.plots import min_copy_notes
 from remixmusic.novelty.records import MotifRecord, PassageRecord, PieceRecord
 from remixmusic.novelty.report import MEASURES, PRIMARY_MEASURE, AnalysisReport, NoteMap
 
@@ -116,6 +117,9 @@ def _assemble(
         "chance_length": index.chance_length,
         "min_match_symbols": analyzer.matcher.min_length,
         "min_match_notes": analyzer.min_match_notes,
+        "min_copy_notes": min_copy_notes(
+            {"min_match_notes": analyzer.min_match_notes, "invariance": index.invariance}
+        ),
         "seed_length": analyzer.matcher.seed_length,
         "chance_bits": index.chance_bits,
         "min_match_bits": analyzer.matcher.min_bits,

@@ -56,6 +56,20 @@ def chance_notes(params: Mapping[str, Any]) -> int | None:
         return None
 
 
+def min_copy_notes(params: Mapping[str, Any]) -> int | None:
+    """The fewest notes a passage (copied, varied or stock) can have: ``min_copy_notes`` when the
+    analysis recorded it, else the notes the shortest counted match spans (``min_match_notes``), less
+    its last note under ``transposed+tempo``, whose pitch the match leaves free (it belongs to the
+    passage only when its pitch agrees with the source's too); ``None`` when not given."""
+    if isinstance(params.get("min_copy_notes"), int):
+        return int(params["min_copy_notes"])
+    try:
+        n = int(params["min_match_notes"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return n - 1 if params.get("invariance") == "transposed+tempo" else n
+
+
 def plot_coverage_curves(
     lengths: np.ndarray,
     curves: dict[str, np.ndarray],
@@ -66,10 +80,12 @@ def plot_coverage_curves(
     colors: dict[str, str] | None = None,
     groups: Mapping[str, Sequence[str]] | None = None,
     chance: float | None = None,
+    shortest_copy: int | None = None,
 ) -> Any:
     """Mean coverage curve of each group (pieces x lengths) with pointwise bootstrap 95% intervals, the
     shortest match that counts (``threshold``, notes) as a dashed line and, when given, the chance length
     (``chance``, notes: the longest match that shuffled reference lines reach by chance) as a dotted one;
+    ``shortest_copy``: the fewest notes of a passage that match gives (its legend says both);
     a matplotlib ``Figure`` drawn without pyplot state.
 
     ``groups``: per group, a tune-group label per piece (curve row); the intervals then resample whole
@@ -93,7 +109,11 @@ def plot_coverage_curves(
         lo, hi = bootstrap_ci_curves(group_curves, seed=seed, groups=(groups or {}).get(group))
         ax.plot(lengths, group_curves.mean(axis=0), color=color, label=f"{group} (n={len(group_curves)})")
         ax.fill_between(lengths, lo, hi, color=color, alpha=0.2, linewidth=0)
-    counted = f"shortest match counted ({threshold:g} notes)"
+    counted = (
+        f"shortest copy: {shortest_copy} notes (a match spanning {threshold:g})"
+        if shortest_copy is not None and shortest_copy != threshold
+        else f"shortest copy ({threshold:g} notes)"
+    )
     ax.axvline(threshold, color="gray", linestyle="--", label=counted, linewidth=1)
     if chance is not None:
         ax.axvline(chance, color="black", linestyle=":", label=f"chance length ({chance:g} notes)", linewidth=1)

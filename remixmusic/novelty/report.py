@@ -39,6 +39,7 @@ from remixmusic.novelty.plots import (
     _note_colors,
     _raster,
     chance_notes,
+    min_copy_notes,
     plot_coverage_curves,
 )
 from remixmusic.novelty.records import MOTIF_COLUMNS as MOTIF_COLUMNS
@@ -205,8 +206,8 @@ class AnalysisReport:
             ("reference pieces", p.get("n_reference", 0)),
             ("invariance, lines", f"{p.get('invariance')}, {p.get('lines')}"),
             (
-                "matches at least",
-                f"{p.get('min_match_notes')} notes, {p.get('min_match_bits', 0.0):.1f} bits{self._bounds_text()}",
+                "copies at least",
+                f"{min_copy_notes(p)} notes, {p.get('min_match_bits', 0.0):.1f} bits{self._bounds_text()}",
             ),
             ("passages, motifs", f"{len(self.passage_records)}, {len(self.motif_records)}"),
         ]
@@ -316,6 +317,7 @@ class AnalysisReport:
             ax=ax,
             groups={g: labels for g, labels in groups.items() if len(labels) == len(self.coverage[g])},
             chance=chance_notes(self.params),
+            shortest_copy=min_copy_notes(self.params),
         )
 
     # -- output ---------------------------------------------------------------------------------
@@ -437,8 +439,8 @@ class AnalysisReport:
         p = self.params
         console.print(
             f"[bold]remixmusic analysis[/bold]: {p['n_query']} query piece(s) against {p['n_reference']} "
-            f"reference piece(s); invariance [cyan]{p['invariance']}[/cyan], matches >= "
-            f"{p['min_match_notes']} notes (chance {p['chance_length']} symbols) and "
+            f"reference piece(s); invariance [cyan]{p['invariance']}[/cyan], copies >= "
+            f"{min_copy_notes(p)} notes (chance {p['chance_length']} symbols) and "
             f"{p['min_match_bits']:.1f} bits{self._bounds_text()}, stock from doc freq {p['df_threshold']} "
             "or below the piece's bits"
         )

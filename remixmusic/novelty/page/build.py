@@ -24,7 +24,7 @@ from remixmusic.novelty.page.music import script_json
 from remixmusic.novelty.page.tables import HTML_MAX_ROWS, Cell, Column, records_table, table
 from remixmusic.novelty.page.words import LABEL_WORDS, interval, left_out_reason, overview, percent
 from remixmusic.novelty.passages import NOTE_LABELS
-from remixmusic.novelty.plots import LABEL_COLORS, LABEL_HATCHES, chance_notes
+from remixmusic.novelty.plots import LABEL_COLORS, LABEL_HATCHES, chance_notes, min_copy_notes
 from remixmusic.novelty.records import MOTIF_COLUMNS, PassageRecord
 
 if TYPE_CHECKING:
@@ -338,6 +338,7 @@ def _statistics(report: AnalysisReport) -> str:
         parts.append(f"<p>{html.escape(tune)}</p>" if tune else "")
     chance = chance_notes(report.params)
     counted = report.params.get("min_match_notes")
+    fewest = min_copy_notes(report.params)
     parts.append(
         "<h3>Coverage curves</h3><p>For each length L (notes), the share of a piece's analysed notes that lie "
         "inside an exact match of at least L notes with some reference piece, whether rare or common, "
@@ -348,7 +349,14 @@ def _statistics(report: AnalysisReport) -> str:
             if chance
             else ""
         )
-        + (f" The dashed line is the shortest match counted as a copy ({counted} notes)." if counted else "")
+        + (
+            f" The dashed line is the shortest match the search counts, spanning {counted} notes: the "
+            f"shortest copy is {fewest} notes (see <a href='#rule'>how a copy is recognised</a>)."
+            if counted and fewest != counted
+            else f" The dashed line is the shortest copy ({counted} notes)."
+            if counted
+            else ""
+        )
         + "</p>"
     )
     parts.append(img_tag(report.plot_coverage()))
@@ -430,8 +438,10 @@ SETTING_WORDS = {
     "invariance": "what a copy may change (see the first section)",
     "lines": "which melodic lines were compared",
     "chance_length": "longest match of shuffled reference lines reached by chance (symbols)",
-    "min_match_symbols": "shortest match counted (symbols)",
-    "min_match_notes": "shortest match counted (notes)",
+    "min_match_symbols": "symbols of the shortest counted match",
+    "min_match_notes": "notes that the shortest counted match spans (see min_copy_notes)",
+    "min_copy_notes": "shortest copy: the fewest notes of a copied, varied or stock passage (why it can be "
+    "one less than min_match_notes: see How a copy is recognised)",
     "seed_length": "length of the exact seeds a varied copy grows from (symbols)",
     "chance_bits": "information that shuffled lines reach by chance (bits)",
     "min_match_bits": "floor of the information bound (bits): a piece's copies need the larger of this and "

@@ -21,7 +21,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from remixmusic.novelty.plots import chance_notes
+from remixmusic.novelty.plots import chance_notes, min_copy_notes
 from remixmusic.novelty.records import PassageRecord, PieceRecord
 
 INVARIANCE_WORDS = {
@@ -49,17 +49,6 @@ LINE_NAMES = (
     "track's top voice."
 )
 """How lines are named (:mod:`remixmusic.novelty.context`)."""
-
-
-def min_copy_notes(params: dict[str, Any]) -> int | None:
-    """The fewest notes a copied passage can have: the notes the shortest counted match spans
-    (``min_match_notes``), less its last note under ``transposed+tempo``, whose pitch the match leaves
-    free (it is labelled copied only when its pitch agrees with the source's too)."""
-    try:
-        n = int(params["min_match_notes"])
-    except (KeyError, TypeError, ValueError):
-        return None
-    return n - 1 if params.get("invariance") == "transposed+tempo" else n
 
 
 def symbols_text(params: dict[str, Any]) -> str:
