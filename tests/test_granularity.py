@@ -135,7 +135,10 @@ def test_summarize_places_groups_with_cluster_bootstrap_intervals():
     assert summarize(cal, {"query": two}, {"query": paired}).groups["query"].bars_ci == (2.0, 2.0)
     assert control.level == BELOW_ONE_BAR and control.n_pieces == 6 and control.share == 0.0
     assert math.isnan(control.bars_ci[0])  # no granularity is read below min_share
-    assert summary.lines()[1] == "control (n=6): below 1 bar; recombined share 0.00 [0.00, 0.00]"
+    assert summary.lines()[1] == (
+        "control (n=6): below 1 bar; notes in exact shared stretches of a bar or more (any match, stock "
+        "included; not the copied share) 0.00 [0.00, 0.00]"
+    )
     assert summary.to_dict()["groups"]["query"]["weights"][2] == pytest.approx(10 / 12)
     with pytest.raises(RemixError, match="tune-group labels"):
         summarize(cal, {"query": two}, {"query": labels[:5]})
@@ -217,7 +220,7 @@ def test_shuffled_pieces_come_out_below_one_bar_and_human_music_above(index, mak
     assert control.level == "1 bar" and control.share > 0.8 and control.share_ci[0] > query.share_ci[1]
     # The report carries it: records, JSON and the HTML section.
     assert report.to_dict()["granularity"]["groups"]["query"]["n_pieces"] == len(shuffled)
-    assert "Recombination granularity" in report.html(max_maps=0)
+    assert "How long the shared stretches are (granularity)" in report.html(max_maps=0)
 
 
 def test_a_piece_half_quoted_in_four_bar_chunks_puts_half_its_weight_at_four_bars(index, maker):

@@ -4,7 +4,6 @@ files, and each passage view drawn as its card says."""
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 
@@ -55,3 +54,33 @@ def test_one_shortest_copy_everywhere(page, analysis):
     assert "shortest match counted" not in settings["min_match_notes"][2]["text"]
     assert f"at least {fewest} consecutive notes" in plain
     assert f"copies >= {fewest} notes" in _terminal(report)
+
+
+def test_the_granularity_share_is_not_read_against_the_headline(page, analysis):
+    report, _ = analysis
+    text, dom = page
+    # The first screen says in one sentence how long the stretches shared with the reference are,
+    # computed from the pieces' longest exact matches.
+    first = text[text.index("<section id='overview'>") : text.index("<h3 id='rule'>")]
+    query, control = report.compared_records("query"), report.compared_records("control")
+    q = max(r.longest_match_notes for r in query)
+    c = max(r.longest_match_notes for r in control)
+    assert q > 0 and c > 0
+    assert f"The query pieces share no stretch longer than {q} notes" in first
+    assert f"the human control pieces share stretches of up to {c} notes" in first
+    copied = [x for x in report.passage_records if x.label == "copied" and x.group == "query"]
+    assert q >= max(x.n_notes for x in copied)  # a copy is one of the exact matches
+    # Its stretches are counted in the piece's bars.
+    patchwork = next(r for r in query if r.piece == "patchwork1.mid")
+    assert 2 <= patchwork.longest_match_bars <= 8
+    # The granularity share is never called a recombined share (page, terminal).
+    if report.granularity is not None:
+        assert "recombined share" not in text and "recombined share" not in _terminal(report)
+        assert "not the copied share" in _terminal(report)
+        section = text[text.index("How long the shared stretches are") :]
+        assert "cannot be compared with it" in section
+        # Plain words first, the technical terms after.
+        for jargon in ("patchwork scale", "granularity_share"):
+            at = section.index(jargon)
+            assert section.index("of their notes lie in a stretch of a bar or more") < at
+        assert "beyond the piece's own shuffles" not in text

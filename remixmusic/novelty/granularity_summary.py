@@ -68,7 +68,8 @@ class GranularitySummary:
             ci = f"[{v.bars_ci[0]:.2g}, {v.bars_ci[1]:.2g}]"
             bars = f"at granularity {v.bars:.2g} bars {ci}" if math.isfinite(v.bars_ci[0]) else ""
             out.append(
-                f"{g} (n={v.n_pieces}): {v.level}; recombined share {v.share:.2f} "
+                f"{g} (n={v.n_pieces}): {v.level}; notes in exact shared stretches of a bar or more "
+                f"(any match, stock included; not the copied share) {v.share:.2f} "
                 f"[{v.share_ci[0]:.2f}, {v.share_ci[1]:.2f}] {bars}".rstrip()
             )
         return out

@@ -52,8 +52,10 @@ class PieceRecord:
     method used (``lbdm`` for a piece with no surprisal when ``surprisal`` was asked).
     ``granularity_bars``/``granularity_share``: the piece on the recombination granularity scale
     (:mod:`remixmusic.novelty.granularity`): the granularity in bars of its recombined part, read
-    against pure-recombination patchworks of the reference, and the share of its analysed notes
-    recombined at one bar or more (set by :func:`~remixmusic.novelty.analyze.analyze`; NaN when not
+    against pure-recombination patchworks of the reference, and the share of its analysed notes inside
+    exact shared stretches of one bar or more, any match (stock and idiom included), beyond what its
+    shuffled lines share: not the headline ``recombined_fraction``, which counts copied and varied
+    notes only (set by :func:`~remixmusic.novelty.analyze.analyze`; NaN when not
     computed). ``span_coverage_1``/``_2``/``_4``: the share of analysed notes covered by an exact match
     (of any length, above-chance or not) spanning at least 1, 2 or 4 of the query's bars, the piece's
     coverage-by-span curve at those points (RAVEN's n-gram novelty curve with lengths in bars, McCoy et

@@ -469,7 +469,7 @@ class AnalysisReport:
         for c in self.comparisons:
             console.print(f"- {c.verdict}", highlight=False)
         for line in self.granularity.lines() if self.granularity is not None else []:
-            console.print(f"Recombination granularity, {line}", highlight=False)
+            console.print(f"Granularity (how long the stretches shared with the reference are), {line}", highlight=False)
         if self.skipped:
             console.print(f"[yellow]{len(self.skipped)} file(s) skipped[/yellow] (listed in report.json)")
 

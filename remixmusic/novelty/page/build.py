@@ -367,32 +367,36 @@ def _statistics(report: AnalysisReport) -> str:
 
 
 def _granularity(report: AnalysisReport) -> str:
-    """The granularity section, each group's share named for what it counts (not the headline share)."""
+    """The granularity section, each group's share named for what it counts (not the headline share),
+    in plain words first and the technical terms after."""
     g = report.granularity
     assert g is not None
     items = []
     for name, v in g.groups.items():
         who = {"query": "query pieces", "control": "human control"}.get(name, name)
-        bars = (
-            f"; they sit at about {v.bars:.2g} bars on the patchwork scale ({v.bars_ci[0]:.2g}–"
-            f"{v.bars_ci[1]:.2g})"
+        scale = (
+            f"; their shared stretches are about as long as those of pieces glued together from reference "
+            f"passages of {v.bars:.2g} bars ({v.bars_ci[0]:.2g}–{v.bars_ci[1]:.2g})"
             if math.isfinite(v.bars_ci[0])
             else ""
         )
         items.append(
-            f"<li><b>{html.escape(who)}</b> ({v.n_pieces} pieces): notes inside exact matches of one bar or "
-            f"more (idiom included), beyond the piece's own shuffles: <b>{percent(v.share, 0)}</b> "
-            f"(95% interval {percent(v.share_ci[0], 0)}–{percent(v.share_ci[1], 0)}); level "
-            f"{html.escape(v.level)}{bars}.</li>"
+            f"<li><b>{html.escape(who)}</b> ({v.n_pieces} pieces): <b>{percent(v.share, 0)}</b> of their "
+            f"notes lie in a stretch of a bar or more found note for note in some reference piece, counting "
+            f"any such stretch (common formulas too) and only what is more than the same piece with its "
+            f"notes shuffled would share (95% interval {percent(v.share_ci[0], 0)}–"
+            f"{percent(v.share_ci[1], 0)}){scale}. <small>Technical: bar-long-stretch share "
+            f"<code>granularity_share</code>; level {html.escape(v.level)} on the patchwork scale"
+            f"{f', {v.bars:.2g} bars' if math.isfinite(v.bars_ci[0]) else ''}.</small></li>"
         )
     return (
-        "<h3>Recombination granularity</h3><p>How long the stretches are that a piece shares with the "
-        "reference, placed against pieces made by gluing reference passages of 1, 2, 4... bars. The share "
-        "here is <i>not</i> the headline share: it counts every note inside an exact match that spans a bar "
-        "or more, whether the match is a rare copy or common idiom (stock, cadences) and whatever its "
-        "information, measured against matches of the piece's own shuffled lines. The headline counts only "
-        "the notes of copied or varied passages (rare, informative, longer than chance), so a group can "
-        "score high here and 0% there.</p><ul>" + "".join(items) + "</ul>" + img_tag(g.plot())
+        "<h3>How long the shared stretches are (granularity)</h3><p>How long the stretches are that a piece "
+        "shares note for note with the reference, set against pieces made by gluing reference passages of "
+        "1, 2, 4... bars. The percentages here are <i>not</i> the headline share and cannot be compared "
+        "with it: they count every note inside an exact match that spans a bar or more, whether the match "
+        "is a rare copy or a common formula (stock, cadences) and whatever its information. The headline "
+        "counts only the notes of copied or varied passages (rare, informative, longer than chance), so a "
+        "group can be high here and at 0% there.</p><ul>" + "".join(items) + "</ul>" + img_tag(g.plot())
     )
 
 

@@ -23,6 +23,7 @@ import numpy as np
 
 from remixmusic.evaluation.significance import Comparison, bootstrap_ci
 from remixmusic.novelty.page.rule import min_copy_notes, rule
+from remixmusic.novelty.plots import chance_notes
 from remixmusic.novelty.records import PassageRecord, PieceRecord
 
 if TYPE_CHECKING:
@@ -305,12 +306,45 @@ def headline(report: AnalysisReport) -> str:
     return "\n".join(
         [
             f"<table class='headline'><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>",
+            stretch_text(report),
             "<p class='hint'>The mean share of each piece's analysed notes, over the pieces of each group; "
             "the 95% intervals resample whole tune groups (versions of one tune count once). The labels "
             "are explained <a href='#rule'>below</a>.</p>",
             f"<p class='verdict'>{html.escape(verdict_words(primary, bool(control)))}</p>",
         ]
     )
+
+
+def _stretch(records: Sequence[PieceRecord]) -> tuple[int, int]:
+    longest = max(records, key=lambda r: (r.longest_match_notes, r.longest_match_bars))
+    return longest.longest_match_notes, longest.longest_match_bars
+
+
+def stretch_text(report: AnalysisReport) -> str:
+    """One plain sentence on how long the stretches are that each group shares note for note with the
+    reference (any exact match, common formulas included; from ``longest_match_notes``/``_bars``),
+    empty for reports written before them."""
+    query, control = report.compared_records("query"), report.compared_records("control")
+    if not query or not any(r.longest_match_notes for r in [*query, *control]):
+        return ""
+
+    def said(notes: int, bars: int) -> str:
+        return f"{notes} notes" + (f" ({bars} bar{'s' if bars != 1 else ''})" if bars else "")
+
+    q = _stretch(query)
+    text = (
+        f"The query pieces share no stretch longer than {said(*q)} note for note with any reference piece"
+    )
+    if control:
+        c = _stretch(control)
+        text += f"; the human control pieces share stretches of up to {said(*c)}"
+    chance = chance_notes(report.params)
+    text += (
+        " (any exact match, common formulas included"
+        + (f"; shuffled reference melodies match by chance for up to {chance} notes" if chance else "")
+        + "; how often, in <a href='#statistics'>Statistics</a>)."
+    )
+    return f"<p class='stretch'>{text}</p>"
 
 
 def where_copies_are(report: AnalysisReport, anchor: Callable[[PassageRecord], str]) -> str:
