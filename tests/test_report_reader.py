@@ -4,9 +4,11 @@ files, and each passage view drawn as its card says."""
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 
+import numpy as np
 import pytest
 from rich.console import Console
 
@@ -58,7 +60,7 @@ def test_one_shortest_copy_everywhere(page, analysis):
 
 def test_the_granularity_share_is_not_read_against_the_headline(page, analysis):
     report, _ = analysis
-    text, dom = page
+    text, _dom = page
     # The first screen says in one sentence how long the stretches shared with the reference are,
     # computed from the pieces' longest exact matches.
     first = text[text.index("<section id='overview'>") : text.index("<h3 id='rule'>")]
@@ -84,3 +86,70 @@ def test_the_granularity_share_is_not_read_against_the_headline(page, analysis):
             at = section.index(jargon)
             assert section.index("of their notes lie in a stretch of a bar or more") < at
         assert "beyond the piece's own shuffles" not in text
+
+
+def test_passage_numbers_beats_and_bars_are_the_same_on_the_page_and_in_the_csv(page, analysis, tmp_path):
+    report, _ = analysis
+    text, dom = page
+    report.save(tmp_path)
+    rows = list(csv.DictReader((tmp_path / "passages.csv").open(encoding="utf-8")))
+    ids = dom.ids()
+    query = [r.piece for r in report.query_records()]
+    checked = 0
+    for row in rows:
+        if row["group"] != "query" or row["piece"] not in query:
+            continue
+        k = query.index(row["piece"])
+        card = ids.get(f"pass-{k}-{row['passage']}")
+        if card is None:
+            continue
+        # The card's number is the CSV's passage number; its beats are the CSV's, counted from 1.
+        heading = next(e for e in dom.find("h5", within=card))["text"]
+        assert heading.startswith(f"{row['passage']}. "), (heading, row["passage"])
+        checked += 1
+    assert checked >= 5
+    for piece in query:
+        numbers = [int(r["passage"]) for r in rows if r["piece"] == piece]
+        assert sorted(numbers) == list(range(1, len(numbers) + 1))
+    row = next(r for r in rows if r["group"] == "query")
+    cells = next(t for t in dom.tables if t["rows"][0][0]["text"].startswith("passage"))["rows"]
+    first = next(c for c in cells[1:] if c[0]["text"].startswith(f"{row['passage']} "))
+    assert f"beats {float(row['start_beat']) + 1:g}–" in first[1]["text"]
+    assert "passages.csv counts beats from 0" in text
+
+
+def test_an_upbeat_bar_is_said_with_printed_measures():
+    from remixmusic.novelty.page.details import opens_with_pickup, printed_bars
+    from remixmusic.novelty.report import NoteMap
+
+    def notes(bar_starts, first_onset):
+        onset = np.array([first_onset, first_onset + 12])
+        one = np.ones(2, np.int64)
+        return NoteMap(onset, one, one * 60, -one, one, np.asarray(bar_starts))
+
+    assert opens_with_pickup(notes([0, 12, 60, 108], 0))  # a one-beat first bar in 4/4
+    assert opens_with_pickup(notes([0, 48, 96, 144], 36))  # a full first bar, its notes from beat 4
+    assert not opens_with_pickup(notes([0, 48, 96, 144], 0))
+    assert printed_bars("4-9") == "measures 3–8" and printed_bars("1-3") == "the upbeat to measure 2"
+
+
+def test_sources_opening_with_an_upbeat_are_found_in_the_index(analysis):
+    from remixmusic.data.datasets import load_dataset
+    from remixmusic.novelty.context import SourceContext
+    from remixmusic.novelty.index import Index
+
+    train = load_dataset("bach-chorales").pieces("train", show_progress=False)[:40]
+    index = Index.build(train, show_progress=False)
+    context = SourceContext(index)
+    for pid, piece in enumerate(train):
+        starts = piece.bar_starts()
+        first = int(piece.notes["onset"].min())
+        upbeat = (len(starts) > 2 and starts[1] - starts[0] < starts[2] - starts[1]) or starts[0] < first
+        slot = int(np.flatnonzero(np.asarray(index.piece) == pid)[0])
+        assert context.pickup(slot) == bool(upbeat), piece.source
+    assert any(context.pickup(int(np.flatnonzero(np.asarray(index.piece) == p)[0])) for p in range(40))
+    report, _ = analysis
+    assert any(p.source_pickup for p in report.passage_records)
+    card = next(p for p in report.passage_records if p.source_pickup and p.group == "query")
+    assert "upbeat bar counted as 1" in report.html()
+    assert card.source_pickup

@@ -152,8 +152,26 @@ class SourceContext:
     def bar_starts(self, slot: int, first_bar: int, last_bar: int) -> str:
         """Where bars ``first_bar .. last_bar`` (zero-based) of ``slot``'s piece begin, ``bar:beat``
         (1-based bar, source beats; ``;``-separated): each at its earliest indexed note."""
+        earliest = self._earliest(int(self.index.piece[slot]))
+        return ";".join(
+            f"{b + 1}:{earliest[b] / STEPS_PER_BEAT:g}"
+            for b in range(first_bar, last_bar + 1)
+            if b in earliest
+        )
+
+    def pickup(self, slot: int) -> bool:
+        """Whether ``slot``'s piece opens with an upbeat bar: its first bar, from its earliest note to
+        the next bar's, is shorter than its second bar (a short first bar, or a full one whose notes
+        start after its downbeat). The index numbers such a bar 1, so its bar N is a printed score's
+        measure N - 1."""
+        earliest = self._earliest(int(self.index.piece[slot]))
+        if not all(b in earliest for b in (0, 1, 2)):
+            return False
+        return earliest[1] - earliest[0] < earliest[2] - earliest[1]
+
+    def _earliest(self, piece: int) -> dict[int, int]:
+        """The earliest indexed onset (steps) of each bar (zero-based) of reference piece ``piece``."""
         index = self.index
-        piece = int(index.piece[slot])
         if piece not in self._bars:
             slots = np.concatenate([_line_slots(index, int(ln)) for ln in _piece_lines(index, piece)])
             bar = np.asarray(index.bar[slots]).astype(np.int64)
@@ -162,9 +180,4 @@ class SourceContext:
             np.minimum.at(first, bar, onset)
             held = first < np.iinfo(np.int64).max
             self._bars[piece] = dict(zip(np.flatnonzero(held).tolist(), first[held].tolist(), strict=True))
-        earliest = self._bars[piece]
-        return ";".join(
-            f"{b + 1}:{earliest[b] / STEPS_PER_BEAT:g}"
-            for b in range(first_bar, last_bar + 1)
-            if b in earliest
-        )
+        return self._bars[piece]

@@ -34,7 +34,7 @@ from remixmusic.music.notes import STEPS_PER_BEAT, Piece
 from remixmusic.novelty.context import SourceContext, line_names
 from remixmusic.novelty.index import Index
 from remixmusic.novelty.passages import NOTE_LABELS, RECOMBINED, NoteLabels, Passage
-from remixmusic.novelty.records import MotifRecord, PassageRecord, PieceRecord
+from remixmusic.novelty.records import MotifRecord, PassageRecord, PieceRecord, passage_order
 from remixmusic.novelty.segment import Segmentation
 
 _CODE = {name: i for i, name in enumerate(NOTE_LABELS)}
@@ -136,7 +136,7 @@ def passage_records(
     bars = piece.bar_of(notes["onset"]) + 1 if passages else np.zeros(0, np.int64)
     names = line_names(piece, lines)
     context = SourceContext(index)
-    for k, p in enumerate(passages):
+    for p in passages:
         line = lines[p.line]
         q_end = (
             int(notes["onset"][line.notes[p.end]])
@@ -146,6 +146,7 @@ def passage_records(
         src = p.source
         s_start = s_end = math.nan
         source_notes = source_line = texture = bar_starts = ""
+        pickup = False
         if src is not None and src.slot >= 0:
             n_src = max(src.n_notes, 1) if src.n_notes else p.match_length
             last = src.slot + n_src - 1
@@ -168,11 +169,12 @@ def passage_records(
             source_line = context.line_name(src.slot)
             texture = context.texture(src.slot, s_start, s_end)
             bar_starts = context.bar_starts(src.slot, src.bar_first, src.bar_last)
+            pickup = context.pickup(src.slot)
         out.append(
             PassageRecord(
                 piece=name,
                 group=group,
-                passage=k,
+                passage=0,
                 line=p.line,
                 track=line.track,
                 voice=line.voice,
@@ -201,8 +203,13 @@ def passage_records(
                 source_line_name=source_line,
                 source_texture=texture,
                 source_bar_starts=bar_starts,
+                source_pickup=pickup,
             )
         )
+    # Numbered from 1 in bar order (start beat, then line from the top), as report.html numbers them.
+    out.sort(key=passage_order)
+    for k, rec in enumerate(out):
+        rec.passage = k + 1
     return out
 
 

@@ -224,12 +224,16 @@ class MotifRecord:
 class PassageRecord:
     """One passage of a query line (a row of ``passages.csv``; see :mod:`remixmusic.novelty.passages`).
 
-    ``passage`` numbers the piece's passages from 0; ``line`` (index among the piece's analysed lines),
+    ``passage`` numbers the piece's passages from 1 in bar order (:func:`passage_order`: start beat, then
+    line from the top), the numbers report.html shows (from 0, in another order, in reports written
+    before); ``line`` (index among the piece's analysed lines),
     ``track``/``voice`` name its line; ``start_note``/``end_note``: positions along the line (end
     exclusive); ``note_indices``: the notes as indices into the piece's notes (``;``-separated);
-    ``start_beat``/``end_beat``: the query span in its own beats (end exclusive: the next line note's
-    onset, or the last note's end); ``bars``: the query bars of its first and last note (1-based
-    ``first-last``, as ``source_bars``). ``label``: copied, varied or stock. ``sources``: reference pieces,
+    ``start_beat``/``end_beat``: the query span in its own beats, quarter notes counted from 0 at the
+    start of the file (report.html counts them from 1: start_beat 8 is its beat 9; end exclusive: the
+    next line note's onset, or the last note's end); ``bars``: the query bars of its first and last note
+    (1-based ``first-last``, as ``source_bars``, counted from the file's first bar: a file that opens
+    with an upbeat bar counts it as bar 1). ``label``: copied, varied or stock. ``sources``: reference pieces,
     best first (``;``-separated) with their 1-based bars in ``source_bars``; ``source_start_beat``/
     ``source_end_beat``: the first source's span in its own beats. ``transposition`` (semitones, query
     minus source), ``time_scale`` (query duration over source duration), ``edits`` (the edit script of a
@@ -243,7 +247,9 @@ class PassageRecord:
     ``source_texture``: the notes of the source piece's other indexed lines sounding in the first
     source's span, ``onset:duration:pitch`` (source beats, cut to the span; empty when the index holds
     no other line there); ``source_bar_starts``: where the first source's bars begin, ``bar:beat``
-    (1-based bar, source beats), each at its earliest indexed note.
+    (1-based bar, source beats), each at its earliest indexed note; ``source_pickup``: the first source
+    opens with an upbeat bar (its bar N is a printed score's measure N - 1;
+    :meth:`~remixmusic.novelty.context.SourceContext.pickup`).
     """
 
     piece: str
@@ -277,6 +283,7 @@ class PassageRecord:
     source_line_name: str = ""
     source_texture: str = ""
     source_bar_starts: str = ""
+    source_pickup: bool = False
 
     @property
     def source_names(self) -> list[str]:
@@ -301,7 +308,8 @@ class PassageRecord:
                 texture and bar starts may be missing: reports written before them).
         """
         _check_keys(cls, row, optional=_PASSAGE_LATER)
-        values = {name: "" for name in _PASSAGE_LATER} | dict(row)
+        values = {name: "" for name in _PASSAGE_LATER} | {"source_pickup": False} | dict(row)
+        values["source_pickup"] = values["source_pickup"] in (True, 1, "True", "true", "1")
         for name in ("source_start_beat", "source_end_beat"):
             values[name] = _number(values[name])
         return cls(**values)
@@ -344,4 +352,10 @@ _PASSAGE_LATER = (  # passage columns missing in reports written before them
     "source_line_name",
     "source_texture",
     "source_bar_starts",
+    "source_pickup",
 )
+
+
+def passage_order(p: PassageRecord) -> tuple[float, int, int, float]:
+    """The order passages are numbered in: start beat, then line from the top (track, voice), then end."""
+    return (p.start_beat, p.track, p.voice, p.end_beat)

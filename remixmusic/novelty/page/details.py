@@ -28,7 +28,7 @@ from remixmusic.novelty.page.rule import piece_bound_text, stock_reason, varied_
 from remixmusic.novelty.page.tables import HTML_MAX_SOURCE_ROWS, Cell, Column, table
 from remixmusic.novelty.page.words import edits_text, line_text, percent, transposition_text
 from remixmusic.novelty.plots import LABEL_COLORS, LABEL_HATCHES
-from remixmusic.novelty.records import PassageRecord, PieceRecord
+from remixmusic.novelty.records import PassageRecord, PieceRecord, passage_order
 
 if TYPE_CHECKING:
     from remixmusic.novelty.report import AnalysisReport, NoteMap
@@ -166,8 +166,9 @@ def shown_passages(
 
 def passage_numbers(passages: Sequence[PassageRecord]) -> dict[int, int]:
     """The number a reader sees for each of a piece's passages (by ``id``): 1, 2, ... in bar order (start
-    beat, then line from the top)."""
-    ranked = sorted(passages, key=lambda p: (p.start_beat, p.track, p.voice, p.end_beat))
+    beat, then line from the top; :func:`~remixmusic.novelty.records.passage_order`), the ``passage``
+    column of passages.csv (reports written before it numbered otherwise are renumbered here)."""
+    ranked = sorted(passages, key=passage_order)
     return {id(p): j + 1 for j, p in enumerate(ranked)}
 
 
@@ -201,6 +202,7 @@ def piece_details(
     parts = [
         f"<section class='piece' id='piece-{k}' data-piece='{k}'><h3>{html.escape(record.piece)}</h3>",
         f"<p class='gist'>{_gist(record, passages, numbers)}</p>",
+        f"<p class='hint pickup'>{PICKUP_NOTE}</p>" if opens_with_pickup(notes) else "",
         f"<p class='hint bound'>{html.escape(piece_bound_text(params, record))}</p>"
         if not math.isnan(record.min_bits)
         else "",
@@ -257,6 +259,13 @@ def piece_details(
             ("listen", "▶", "play these bars of the piece"),
         ]
         parts.append(f"<h4>Passages found in the reference ({len(passages):,})</h4>")
+        parts.append(
+            "<p class='hint counting'>Passages are numbered 1, 2 ... in bar order, as in passages.csv "
+            "(<code>passage</code>). Bars and beats are counted from 1 at the start of the file (a beat is a "
+            "quarter note); passages.csv counts beats from 0 (its <code>start_beat</code> 8 is beat 9 here) "
+            "and bars from 1, as here. A source whose file opens with an upbeat bar counts it as bar 1: "
+            "its printed measures are given beside its bars.</p>"
+        )
         parts.append(table(rows, columns, total=len(passages), full="passages.csv"))
         parts.append("<div class='pairs'>")
         parts += [_pair(p, view, order[id(p)]) for p in shown]
@@ -324,7 +333,7 @@ def _passage_row(p: PassageRecord, view: _View, number: int) -> dict[str, Any]:
         "label": Cell(_label_markup(p, why), p.label),
         "notes": p.n_notes,
         "source": _source_cell(p, numbers, index),
-        "source_bars": Cell(html.escape(p.source_bars.split(";")[0]), _first_bar(p.source_bars)),
+        "source_bars": Cell(_source_bars(p), _first_bar(p.source_bars)),
         "how": transposition_text(p.transposition, p.time_scale),
         "edits": edits_text(p.edits) if p.n_edits else "none",
         "groups": p.doc_freq if p.label != "varied" else Cell("–", ""),
@@ -336,11 +345,53 @@ def _passage_row(p: PassageRecord, view: _View, number: int) -> dict[str, Any]:
     }
 
 
+def printed_bars(bars: str) -> str:
+    """Bars ``first-last`` of a file that opens with an upbeat bar (counted as bar 1) as a printed
+    score's measures, which start at the first full bar: "4-9" -> "measures 3–8" (bar 1: the upbeat)."""
+    try:
+        first, last = (int(x) for x in bars.split("-"))
+    except ValueError:
+        return ""
+    if last <= 1:
+        return "the upbeat"
+    return f"the upbeat to measure {last - 1}" if first <= 1 else f"measures {first - 1}–{last - 1}"
+
+
+def opens_with_pickup(notes: NoteMap) -> bool:
+    """Whether a piece's file opens with an upbeat bar: its first bar is shorter than its second, or its
+    notes start after its downbeat (within that bar)."""
+    bars = notes.bar_starts
+    if bars is None or len(bars) < 2 or not len(notes.onset):
+        return False
+    b = [int(x) for x in bars[:3]]
+    first = int(min(notes.onset))
+    short = len(b) >= 3 and b[1] - b[0] < b[2] - b[1]
+    return short or b[0] < first < b[1]
+
+
+PICKUP_NOTE = (
+    "Bars are counted from the first bar of the file; its file opens with an upbeat bar, counted as bar 1, "
+    "so its bar N is measure N − 1 of a printed score that numbers the first full measure 1."
+)
+
+
 def _first_bar(bars: str) -> float:
     try:
         return float(bars.split(";")[0].split("-")[0])
     except ValueError:
         return math.nan
+
+
+def _source_bars(p: PassageRecord) -> str:
+    """The first source's bars (HTML), with its printed measures when its file opens with an upbeat."""
+    bars = p.source_bars.split(";")[0]
+    printed = printed_bars(bars) if p.source_pickup else ""
+    extra = (
+        f" <small class='printed'>(upbeat bar counted as 1: {html.escape(printed)})</small>"
+        if printed
+        else ""
+    )
+    return html.escape(bars) + extra
 
 
 def _pair(p: PassageRecord, view: _View, number: int) -> str:
@@ -375,7 +426,7 @@ def _pair(p: PassageRecord, view: _View, number: int) -> str:
         f"<div class='pair' id='pass-{k}-{p.passage}' data-piece='{k}'>"
         f"<h5>{number}. {_label_markup(p, why)} {html.escape(view.name)} bars "
         f"{html.escape(p.bars)} ({html.escape(line_label(p))}) ← {source} bars "
-        f"{html.escape(p.source_bars.split(';')[0])}{source_line}</h5>"
+        f"{_source_bars(p)}{source_line}</h5>"
         f"<p>{p.n_notes} notes; {html.escape(transposition_text(p.transposition, p.time_scale))}; {held}{bits}"
         f"{edits}{also}</p>"
         f"<canvas class='pair-roll' data-query='{html.escape(line_label(p))}' "
