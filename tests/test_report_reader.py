@@ -153,3 +153,35 @@ def test_sources_opening_with_an_upbeat_are_found_in_the_index(analysis):
     card = next(p for p in report.passage_records if p.source_pickup and p.group == "query")
     assert "upbeat bar counted as 1" in report.html()
     assert card.source_pickup
+
+
+def test_a_passage_is_drawn_in_its_own_label_with_the_edits_its_card_names(page, analysis):
+    from remixmusic.novelty.page.music import pair_data
+    from remixmusic.novelty.passages import NOTE_LABELS
+
+    report, _ = analysis
+    text, dom = page
+    query = report.query_records()
+    maps = {r.piece: m for r, m in zip(query, report.note_maps, strict=False)}
+    varied = [p for p in report.passage_records if p.label == "varied" and p.piece in maps]
+    assert varied, "the analysis has varied copies"
+    for p in report.passage_records:
+        if p.piece not in maps:
+            continue
+        data = pair_data(p, maps[p.piece])
+        # The drawing's fill is the passage's own label, even where its notes carry another (a stock
+        # passage over varied notes was drawn hatched as varied).
+        assert data["lab"] == NOTE_LABELS.index(p.label)
+        marks = data["eq"] + data["es"]
+        assert len(marks) == p.n_edits
+        kinds = sorted(e.split("@")[0] for e in p.edits.split(";") if e)
+        assert sorted(m[1] for m in marks) == kinds
+        for at, kind in data["eq"]:
+            assert 0 <= at < len(data["q"]) and kind != "deletion"
+        for at, kind in data["es"]:
+            assert 0 <= at < len(data["s"]) and kind == "deletion"
+    p = varied[0]
+    card = dom.ids()[f"pass-{[r.piece for r in query].index(p.piece)}-{p.passage}"]
+    assert "marked in the drawing" in card["text"]
+    script = text[text.rindex("<script>") :]
+    assert "d.lab" in script and "d.eq" in script and "d.es" in script

@@ -407,7 +407,12 @@ def _pair(p: PassageRecord, view: _View, number: int) -> str:
         if others
         else ""
     )
-    edits = f"; edits: {html.escape(edits_text(p.edits))}" if p.n_edits else ""
+    edits = (
+        f"; edits: {html.escape(edits_text(p.edits))} (marked in the drawing: + a note added, ≠ a note "
+        "changed, − a source note left out)"
+        if p.n_edits
+        else ""
+    )
     held = (
         f"found in {p.doc_freq} reference tune group{'s' if p.doc_freq != 1 else ''}"
         if p.label != "varied"

@@ -107,6 +107,25 @@ def piece_data(
     }
 
 
+def edit_marks(p: PassageRecord) -> tuple[list[list[Any]], list[list[Any]]]:
+    """Where a varied passage's edits (``kind@position``) fall: ``[note, kind]`` per edit, ``note`` the
+    position among the query passage's notes (``change``, ``insertion``, ``passing``, ``ornament``: the
+    script gives the query line position, from ``start_note``) or among the source passage's notes
+    (``deletion``: ``r`` and the source position)."""
+    query: list[list[Any]] = []
+    source: list[list[Any]] = []
+    for item in p.edits.split(";") if p.edits else []:
+        kind, _, where = item.partition("@")
+        try:
+            if where.startswith("r"):
+                source.append([int(where[1:]), kind])
+            else:
+                query.append([int(where) - p.start_note, kind])
+        except ValueError:
+            continue
+    return [m for m in query if m[0] >= 0], [m for m in source if m[0] >= 0]
+
+
 def parse_source_notes(text: str) -> tuple[np.ndarray, np.ndarray]:
     """``onset:pitch;...`` (``source_notes``) as onsets in beats and MIDI pitches."""
     pairs = [item.split(":") for item in text.split(";") if item]
@@ -186,7 +205,9 @@ def pair_data(
     span (``[onset, duration, pitch]``, at most ``texture_limit`` per side: the query piece's other notes,
     the source piece's other indexed lines); ``qb`` and ``sb`` their bars, ``[bar, beat]`` (the bar each
     begins in first, so its beat may be negative); ``t`` the transposition (semitones, query minus
-    source) and ``ts`` the time scale (query duration over source duration). ``timeline``: the query
+    source) and ``ts`` the time scale (query duration over source duration); ``lab`` the passage's own
+    label code (the drawing's colour, whatever the labels its notes carry); ``eq``/``es`` its edits
+    (:func:`edit_marks`) as ``[note, kind]`` on each side. ``timeline``: the query
     piece's :class:`Timeline`, made once for all its passages (made here when not given)."""
     q: list[list[float]] = []
     qt: list[list[float]] = []
@@ -221,7 +242,11 @@ def pair_data(
         ]
         st = [[round(o - first, 3), d, x] for o, d, x in parse_texture(p.source_texture)[:texture_limit]]
         sb = [[b, round(o - first, 3)] for b, o in parse_bar_starts(p.source_bar_starts)]
+    marks_q, marks_s = edit_marks(p)
     return {
+        "lab": NOTE_LABELS.index(p.label) if p.label in NOTE_LABELS else -1,
+        "eq": [m for m in marks_q if m[0] < len(q)],
+        "es": [m for m in marks_s if m[0] < len(s)],
         "q": q,
         "s": s,
         "qt": qt,

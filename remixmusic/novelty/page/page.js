@@ -361,7 +361,8 @@
     }
     function full() { return !!(all && all.checked); }
     function span() { return Math.max(ql, sl, full() ? Math.max(len(d.qt), len(d.st)) : 0, 1); }
-    function lane(g, ns, tex, bars, y0, h, ppb, name, color) {
+    var MARK = { change: "\u2260", insertion: "+", passing: "+", ornament: "+", deletion: "\u2212" };
+    function lane(g, ns, tex, bars, y0, h, ppb, name, color, marks) {
       var shown = full() ? tex : [], lo = 127, hi = 0;
       ns.concat(shown).forEach(function (x) { lo = Math.min(lo, x[2]); hi = Math.max(hi, x[2]); });
       var top = y0 + 16, nh = Math.max(2, Math.min(8, Math.floor((h - 20) / Math.max(hi - lo + 1, 1))));
@@ -398,8 +399,24 @@
         g.fillStyle = "#c9c9c9";
         g.fillRect(label + x[0] * ppb, top + (hi - x[2]) * nh, Math.max(x[1] * ppb - 1, 1.5), nh - 1);
       });
+      /* The query line in its passage's own label (colour and pattern), whatever its notes' labels. */
       ns.forEach(function (x) {
-        drawNote(g, label + x[0] * ppb, top + (hi - x[2]) * nh, x[1] * ppb - 1, nh - 1, color ? x[3] : undefined);
+        var code = color ? (d.lab >= 0 ? d.lab : x[3]) : undefined;
+        drawNote(g, label + x[0] * ppb, top + (hi - x[2]) * nh, x[1] * ppb - 1, nh - 1, code);
+      });
+      /* The edits the card names: changed and added notes of this piece, left-out notes of the source. */
+      g.font = "bold 11px sans-serif";
+      marks.forEach(function (m) {
+        var x = ns[m[0]];
+        if (!x) return;
+        var xx = label + x[0] * ppb, yy = top + (hi - x[2]) * nh;
+        g.strokeStyle = "#c2185b";
+        g.lineWidth = 2;
+        if (m[1] === "deletion") g.setLineDash([2, 2]);
+        g.strokeRect(xx - 1.5, yy - 1.5, Math.max(x[1] * ppb - 1, 1.5) + 3, nh + 2);
+        g.setLineDash([]);
+        g.fillStyle = "#c2185b";
+        g.fillText(MARK[m[1]] || "*", xx, Math.max(yy - 3, y0 + 24));
       });
       return numbers;
     }
@@ -410,10 +427,12 @@
       var g = sized(canvas, W, H);
       g.fillStyle = "#fff";
       g.fillRect(0, 0, W, H);
-      var qb = lane(g, d.q, d.qt, d.qb, 0, half, ppb, names[0], true);
+      var qb = lane(g, d.q, d.qt, d.qb, 0, half, ppb, names[0], true, d.eq || []);
       g.strokeStyle = "#ddd";
       g.beginPath(); g.moveTo(0, half + 0.5); g.lineTo(W, half + 0.5); g.stroke();
-      var sb = lane(g, d.s, d.st, d.sb, half, half, ppb, names[1], false);
+      var sb = lane(g, d.s, d.st, d.sb, half, half, ppb, names[1], false, d.es || []);
+      canvas.setAttribute("data-marks", String((d.eq || []).length + (d.es || []).length));
+      canvas.setAttribute("data-fill", String(d.lab));
       var n = d.q.length + d.s.length + (full() ? d.qt.length + d.st.length : 0);
       canvas.setAttribute("data-drawn", String(n));
       canvas.setAttribute("data-bars", JSON.stringify([qb, sb]));
