@@ -284,11 +284,18 @@ def test_control_rows_count_their_passages_and_stock_says_why(page, analysis):
     _text, dom = page
     control = [r for r in report.piece_records if r.group == "control"]
     heads = [[c["text"] for c in t["rows"][0]] for t in dom.tables]
-    k = next(
-        i for i, h in enumerate(heads) if "copied / varied passages" in h and "drawn from (notes)" not in h
-    )
+    k = [i for i, h in enumerate(heads) if "copied / varied passages" in h][1]  # query's, then control's
     rows = dom.tables[k]["rows"][1:]
     col = heads[k].index("copied / varied passages")
+    # The control table says where its pieces draw from, as the query's does.
+    drawn = heads[k].index("drawn from (notes)")
+    for record, row in zip(control, rows, strict=True):
+        firsts = {
+            p.source_names[0]
+            for p in report.passage_records
+            if p.piece == record.piece and p.label in ("copied", "varied") and p.sources
+        }
+        assert not firsts or any(name in row[drawn]["text"] for name in firsts)
     assert len(rows) == len(control)
     for record, row in zip(control, rows, strict=True):
         mine = [p for p in report.passage_records if p.group == "control" and p.piece == record.piece]

@@ -185,3 +185,41 @@ def test_a_passage_is_drawn_in_its_own_label_with_the_edits_its_card_names(page,
     assert "marked in the drawing" in card["text"]
     script = text[text.rindex("<script>") :]
     assert "d.lab" in script and "d.eq" in script and "d.es" in script
+
+
+def test_smaller_items_a_reader_stumbled_on(page, analysis):
+    from remixmusic.novelty.page.words import transposition_text
+    from remixmusic.novelty.passages import NOTE_LABELS
+
+    report, _ = analysis
+    text, dom = page
+    ids = dom.ids()
+    # "Only copied and varied notes" on a piece with none says so when ticked.
+    recombined = (NOTE_LABELS.index("copied"), NOTE_LABELS.index("varied"))
+    for k, notes in enumerate(report.note_maps):
+        none = dom.find("span", "solo-none", within=ids[f"piece-{k}"])
+        has = bool(np.isin(notes.label, recombined).any())
+        assert bool(none) == (not has)
+        if none:
+            assert "no copied or varied note" in none[0]["text"] and "hidden" in none[0]["attrs"]
+    assert "none.hidden = !solo.checked" in text
+    # Settings given as None show the value used.
+    settings = {
+        r[0]["text"]: r[1]["text"]
+        for r in next(t for t in dom.tables if t["rows"][0][0]["text"] == "setting")["rows"][1:]
+    }
+    p = report.params
+    assert report.params["config"]["match"]["min_length"] is None
+    assert settings["config.match.min_length"] == (
+        f"derived from the index (its chance length + 2): {p['min_match_symbols']} symbols "
+        f"({p['min_match_notes']} notes spanned)"
+    )
+    assert settings["config.match.stock_df"] == f"derived from the index: {p['df_threshold']} tune groups"
+    assert "None" not in settings.values()
+    # The rhythm phrase says what is compared (where notes start), not note values.
+    assert transposition_text(0, 1.0) == "same key, same rhythm at the same speed"
+    assert "same note values" not in text
+    assert "how long each is held is not compared" in text
+    # Plain words before the technical form.
+    plain = re.sub(r"<[^>]+>", "", text).replace("\xa0", " ")
+    assert plain.index("a bound that grows with the size of the piece") < plain.index("E-value bound log2(R")

@@ -214,9 +214,9 @@ def _summary(
         for p in report.passage_records:
             if p.group == "control":
                 control_passages.setdefault(p.piece, []).append(p)
-        rows = summary_rows(
-            control[:HTML_MAX_ROWS], control_passages, _control_keys(report, max_maps), report.reference_names
-        )
+        # The sources of control passages are named without links: only the query's have a row among
+        # the reference pieces drawn on.
+        rows = summary_rows(control[:HTML_MAX_ROWS], control_passages, _control_keys(report, max_maps), [])
         for r, record in zip(rows, control, strict=False):
             if record.excluded:
                 r["piece"] = Cell(
@@ -227,7 +227,7 @@ def _summary(
             f"<details><summary>The {len(control):,} human control pieces</summary>",
             table(
                 rows,
-                [c for c in _SUMMARY_COLUMNS if c[0] != "sources"],
+                _SUMMARY_COLUMNS,
                 total=len(control),
                 full="pieces.csv",
             ),
@@ -465,10 +465,39 @@ SETTING_WORDS = {
 """One line per resolved setting of the report's ``params`` (the rest are said by their names)."""
 
 
+RESOLVED = {
+    "config.match.min_length": (
+        "min_match_symbols",
+        "derived from the index (its chance length + 2): {} symbols",
+    ),
+    "config.match.min_bits": ("min_match_bits", "derived from the index (its chance bits): {:.1f} bits"),
+    "config.match.stock_df": ("df_threshold", "derived from the index: {} tune groups"),
+    "config.match.seed_length": ("seed_length", "derived from min_length: {} symbols"),
+    "config.match.varied_false_copies": ("config.match.false_copies", "the same as false_copies: {}"),
+    "config.invariance": ("invariance", "the index's: {}"),
+    "config.lines": ("lines", "the index's: {}"),
+}
+"""Settings given as ``None`` (derived) and where the value used is: the resolved parameter and how to
+say it."""
+
+
+def _setting_value(key: str, value: Any, flat: dict[str, Any]) -> str:
+    """A setting's value as shown: a ``None`` (derived) as the value actually used, where it came from."""
+    if value is not None:
+        return _fmt(value)
+    if key in RESOLVED and flat.get(RESOLVED[key][0]) is not None:
+        name, words = RESOLVED[key]
+        spans = flat.get("min_match_notes")
+        extra = f" ({spans} notes spanned)" if key == "config.match.min_length" and spans else ""
+        return words.format(flat[name]) + extra
+    return "not set"
+
+
 def _settings(params: dict[str, Any]) -> str:
+    flat = _flat(params)
     rows = [
-        {"setting": k, "value": _fmt(v), "meaning": SETTING_WORDS.get(k, "")}
-        for k, v in _flat(params).items()
+        {"setting": k, "value": _setting_value(k, v, flat), "meaning": SETTING_WORDS.get(k, "")}
+        for k, v in flat.items()
     ]
     rows.sort(key=lambda r: (r["setting"].startswith("config."), r["setting"].startswith("originality.")))
     return (

@@ -27,6 +27,7 @@ from remixmusic.novelty.page.music import (
 from remixmusic.novelty.page.rule import piece_bound_text, stock_reason, varied_bound
 from remixmusic.novelty.page.tables import HTML_MAX_SOURCE_ROWS, Cell, Column, table
 from remixmusic.novelty.page.words import edits_text, line_text, percent, transposition_text
+from remixmusic.novelty.passages import NOTE_LABELS
 from remixmusic.novelty.plots import LABEL_COLORS, LABEL_HATCHES
 from remixmusic.novelty.records import PassageRecord, PieceRecord, passage_order
 
@@ -41,6 +42,7 @@ _BAR_LABELS = (
     ("novel", "novel_fraction"),
 )
 _PRIORITY = {"copied": 0, "varied": 1, "stock": 2}
+_COPIED_VARIED = (NOTE_LABELS.index("copied"), NOTE_LABELS.index("varied"))
 
 
 @dataclass
@@ -208,7 +210,14 @@ def piece_details(
         else "",
         f"<div class='player' data-piece='{k}'><button type='button' class='play'>▶ Play</button> "
         "<button type='button' class='stop'>■ Stop</button> <label><input type='checkbox' class='solo'> "
-        "only copied and varied notes</label> <span class='now' aria-live='polite'></span></div>",
+        "only copied and varied notes</label> <span class='now' aria-live='polite'></span>"
+        + (
+            ""
+            if (notes.label == _COPIED_VARIED[0]).any() or (notes.label == _COPIED_VARIED[1]).any()
+            else "<span class='solo-none' hidden>This piece has no copied or varied note: with this box "
+            "ticked nothing sounds.</span>"
+        )
+        + "</div>",
         f"<div class='rollwrap'><canvas class='remix-map' id='map-{k}' data-piece='{k}' role='img' "
         f"aria-label='remix map of {html.escape(record.piece)}'></canvas></div>",
         f"<script type='application/json' id='data-{k}'>{script_json(data)}</script>",
@@ -253,7 +262,12 @@ def piece_details(
             ("notes", "notes"),
             ("source", "source", "the reference piece (S1 = the source most drawn on)"),
             ("source_bars", "source bars"),
-            ("how", "key and note values", "how the passage differs from its source in key and speed"),
+            (
+                "how",
+                "key and rhythm",
+                "how the passage differs from its source in key and speed (rhythm: where "
+                "the notes start; how long each is held is not compared)",
+            ),
             ("edits", "edits"),
             ("groups", "groups", "reference tune groups holding the exact passage"),
             ("listen", "▶", "play these bars of the piece"),
@@ -432,7 +446,8 @@ def _pair(p: PassageRecord, view: _View, number: int) -> str:
         f"<h5>{number}. {_label_markup(p, why)} {html.escape(view.name)} bars "
         f"{html.escape(p.bars)} ({html.escape(line_label(p))}) ← {source} bars "
         f"{_source_bars(p)}{source_line}</h5>"
-        f"<p>{p.n_notes} notes; {html.escape(transposition_text(p.transposition, p.time_scale))}; {held}{bits}"
+        f"<p>{p.n_notes} notes; {html.escape(transposition_text(p.transposition, p.time_scale))} (where the "
+        f"notes start; how long each is held is not compared); {held}{bits}"
         f"{edits}{also}</p>"
         f"<canvas class='pair-roll' data-query='{html.escape(line_label(p))}' "
         f"data-source='{html.escape(p.source_line_name)}'></canvas><div class='pair-buttons'>"

@@ -281,6 +281,8 @@
     lazy(canvas, draw, function () { if (!overlay) { release(canvas); g = null; } });
     var now = canvas.closest(".piece").querySelector(".now");
     var solo = canvas.closest(".piece").querySelector(".solo");
+    var none = canvas.closest(".piece").querySelector(".solo-none");
+    if (solo && none) solo.addEventListener("change", function () { none.hidden = !solo.checked; });
 
     function caption(beat) {
       var bar = d.b.length ? upperBound(d.b, beat * spb + 1e-6) : 0;

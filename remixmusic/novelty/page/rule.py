@@ -124,9 +124,11 @@ def bound_text(params: dict[str, Any], pieces: Sequence[PieceRecord]) -> str:
     n_ref, false = params.get("n_reference_symbols"), _false_copies(params)
     if n_ref and false is not None:
         text += (
-            f" and the E-value bound log<sub>2</sub>(R&nbsp;×&nbsp;m&nbsp;/&nbsp;f), where R&nbsp;=&nbsp;"
+            " and a bound that grows with the size of the piece and of the reference, so that a whole piece "
+            f"holds fewer than {false:g} copies found by chance alone: longer pieces need more (technically "
+            f"the E-value bound log<sub>2</sub>(R&nbsp;×&nbsp;m&nbsp;/&nbsp;f), where R&nbsp;=&nbsp;"
             f"{int(n_ref):,} symbols in the reference, m the piece's own symbols and f&nbsp;=&nbsp;{false:g} "
-            "chance copies allowed per piece: longer pieces need more"
+            "chance copies allowed per piece)"
         )
     else:
         text += " and an E-value bound that grows with the piece's length"
@@ -152,9 +154,12 @@ def piece_bound_text(params: dict[str, Any], record: PieceRecord) -> str:
         n_ref, false = int(params["n_reference_symbols"]), _false_copies(params)
         formula = f"log2({n_ref:,} × {record.n_symbols:,} / {false:g}) = {e_bound:.1f} bits"
         if e_bound >= floor:
-            text += f", the E-value bound for its {record.n_symbols:,} symbols ({formula}), above the floor of {floor:.1f}"
+            text += (
+                f", set by its length so that chance copies stay below {false:g} per piece (the E-value bound "
+                f"for its {record.n_symbols:,} symbols, {formula}), above the floor of {floor:.1f}"
+            )
         else:
-            text += f", the floor (its E-value bound, {formula}, is lower)"
+            text += f", the floor (the bound set by its length, the E-value bound {formula}, is lower)"
     return text + "."
 
 

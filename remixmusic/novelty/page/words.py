@@ -135,13 +135,15 @@ def transposition_text(semitones: int, time_scale: float) -> str:
             f"transposed {'up' if semitones > 0 else 'down'} {interval_name(n)} "
             f"({n} semitone{'s' if n != 1 else ''})"
         )
+    # The time scale compares where the notes start (the matched rhythm), not how long each is held:
+    # a note may be held half as long before a rest and the passage still match.
     if not time_scale or math.isnan(time_scale) or abs(time_scale - 1) < 0.01:
-        return f"{key}, same note values"
+        return f"{key}, same rhythm at the same speed"
     if abs(time_scale - 2) < 0.01:
-        return f"{key}, note values doubled (twice as slow)"
+        return f"{key}, same rhythm twice as slow"
     if abs(time_scale - 0.5) < 0.01:
-        return f"{key}, note values halved (twice as fast)"
-    return f"{key}, note values × {time_scale:.3g}"
+        return f"{key}, same rhythm twice as fast"
+    return f"{key}, same rhythm, its time spans × {time_scale:.3g}"
 
 
 def _folder(records: Sequence[PieceRecord]) -> str:
@@ -332,9 +334,7 @@ def stretch_text(report: AnalysisReport) -> str:
         return f"{notes} notes" + (f" ({bars} bar{'s' if bars != 1 else ''})" if bars else "")
 
     q = _stretch(query)
-    text = (
-        f"The query pieces share no stretch longer than {said(*q)} note for note with any reference piece"
-    )
+    text = f"The query pieces share no stretch longer than {said(*q)} note for note with any reference piece"
     if control:
         c = _stretch(control)
         text += f"; the human control pieces share stretches of up to {said(*c)}"
