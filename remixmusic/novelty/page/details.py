@@ -278,7 +278,9 @@ def piece_details(
             "(<code>passage</code>). Bars and beats are counted from 1 at the start of the file (a beat is a "
             "quarter note); passages.csv counts beats from 0 (its <code>start_beat</code> 8 is beat 9 here) "
             "and bars from 1, as here. A source whose file opens with an upbeat bar counts it as bar 1: "
-            "its printed measures are given beside its bars.</p>"
+            "its printed measures are given beside its bars. The rhythm compared is where the notes start; "
+            "how long each is held is not compared (the index keeps no note lengths: a source note is "
+            "drawn held until the next one).</p>"
         )
         parts.append(table(rows, columns, total=len(passages), full="passages.csv"))
         parts.append("<div class='pairs'>")
@@ -446,8 +448,7 @@ def _pair(p: PassageRecord, view: _View, number: int) -> str:
         f"<h5>{number}. {_label_markup(p, why)} {html.escape(view.name)} bars "
         f"{html.escape(p.bars)} ({html.escape(line_label(p))}) ← {source} bars "
         f"{_source_bars(p)}{source_line}</h5>"
-        f"<p>{p.n_notes} notes; {html.escape(transposition_text(p.transposition, p.time_scale))} (where the "
-        f"notes start; how long each is held is not compared); {held}{bits}"
+        f"<p>{p.n_notes} notes; {html.escape(transposition_text(p.transposition, p.time_scale))}; {held}{bits}"
         f"{edits}{also}</p>"
         f"<canvas class='pair-roll' data-query='{html.escape(line_label(p))}' "
         f"data-source='{html.escape(p.source_line_name)}'></canvas><div class='pair-buttons'>"

@@ -181,8 +181,8 @@ def overview(report: AnalysisReport, anchor: Callable[[PassageRecord], str], leg
         )
     made = generation_text(query)
     parts = ["<section id='overview'>", text + (f" {html.escape(made)}" if made else "") + "</p>"]
-    parts.append(left_out_text(report))
     parts.append(headline(report))
+    parts.append(left_out_text(report))
     parts.append("<h3 id='rule'>How a copy is recognised</h3>")
     parts.append(rule(p, [*query, *control]))
     parts.append(legend)
@@ -318,8 +318,8 @@ def headline(report: AnalysisReport) -> str:
 
 
 def _stretch(records: Sequence[PieceRecord]) -> tuple[int, int]:
-    longest = max(records, key=lambda r: (r.longest_match_notes, r.longest_match_bars))
-    return longest.longest_match_notes, longest.longest_match_bars
+    """The most notes and the most bars (each over all matches) any of ``records`` shares exactly."""
+    return max(r.longest_match_notes for r in records), max(r.longest_match_bars for r in records)
 
 
 def stretch_text(report: AnalysisReport) -> str:
@@ -331,7 +331,7 @@ def stretch_text(report: AnalysisReport) -> str:
         return ""
 
     def said(notes: int, bars: int) -> str:
-        return f"{notes} notes" + (f" ({bars} bar{'s' if bars != 1 else ''})" if bars else "")
+        return f"{notes} notes" + (f" or {bars} bar{'s' if bars != 1 else ''}" if bars else "")
 
     q = _stretch(query)
     text = f"The query pieces share no stretch longer than {said(*q)} note for note with any reference piece"
