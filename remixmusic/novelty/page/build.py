@@ -457,7 +457,7 @@ SETTING_WORDS = {
     "n_reference_groups": "reference tune groups",
     "n_query": "query pieces",
     "n_control": "control pieces read",
-    "n_control_compared": "control pieces compared (after the leakage check)",
+    "n_control_compared": "control pieces compared (after the leakage and same-tune checks)",
     "n_control_groups": "control tune groups compared",
     "primary_measure": "the measure the comparison answers with",
     "reference_manifest_hash": "fingerprint of the reference corpus",
