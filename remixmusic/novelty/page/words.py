@@ -331,7 +331,9 @@ def stretch_text(report: AnalysisReport) -> str:
         return ""
 
     def said(notes: int, bars: int) -> str:
-        return f"{notes} notes" + (f" or {bars} bar{'s' if bars != 1 else ''}" if bars else "")
+        # Notes, not bars: a few long notes touch as many bars as a phrase (bars touched, first to
+        # last note, stay in pieces.csv, longest_match_bars).
+        return f"{notes} notes"
 
     q = _stretch(query)
     text = f"The query pieces share no stretch longer than {said(*q)} note for note with any reference piece"
