@@ -156,31 +156,45 @@ class ExperimentResult:
         return fig
 
     def plot_memorisation(self) -> Any:
-        """Per training run: copied coverage of its samples against step (the human control's mean as a
-        line) and its train-valid gap in bits per note."""
+        """Per memorisation curve (a training run's snapshots sampled at one temperature): copied coverage
+        of its samples against step (the human control's mean as a line), one colour per run and one line
+        style per temperature; and per run its train-valid gap in bits per note."""
         from remixmusic._util.figures import new_figure
 
-        fig = new_figure((10, 4))
+        fig = new_figure((11, 4.2))
         ax1, ax2 = fig.subplots(1, 2)
         rows = self.answers[2].rows if len(self.answers) > 2 else []
-        for run in dict.fromkeys(r["run"] for r in rows):
-            mine = [r for r in rows if r["run"] == run]
+        curves = list(dict.fromkeys(r["run"] for r in rows))
+        runs = list(dict.fromkeys(c.split(" at T=")[0] for c in curves))
+        temps = list(dict.fromkeys(c.partition(" at T=")[2] or "1" for c in curves))
+        palette = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
+        styles = ("-", "--", ":", "-.")
+        for curve in curves:
+            run, _, temp = curve.partition(" at T=")
+            mine = [r for r in rows if r["run"] == curve]
             steps = [r["step"] for r in mine]
+            colour = palette[runs.index(run) % len(palette)]
             ax1.errorbar(
                 steps,
                 [r["mean"] for r in mine],
                 yerr=np.abs(np.array([[r["mean"] - r["ci_low"], r["ci_high"] - r["mean"]] for r in mine]).T),
                 marker="o",
                 capsize=2,
-                label=run,
+                color=colour,
+                ls=styles[temps.index(temp or "1") % len(styles)],
+                label=f"{run}, T={temp or '1'}",
             )
-            ax2.plot(steps, [r["gap"] for r in mine], marker="o", label=run)
+            if run not in [line.get_label() for line in ax2.lines]:  # the gap is the run's, whatever T
+                ax2.plot(steps, [r["gap"] for r in mine], marker="o", color=colour, label=run)
         if rows:
             ax1.axhline(rows[0]["human_mean"], color="#000000", ls=":", label="human control")
         finite = any(math.isfinite(r["mean"]) for r in rows) and any(math.isfinite(r["gap"]) for r in rows)
+        steps = sorted({r["step"] for r in rows})
         for ax, label in ((ax1, "copied coverage of samples"), (ax2, "valid - train bits per note")):
             if finite:
                 ax.set_xscale("log")
+                ax.set_xticks(steps, [str(s) for s in steps])
+                ax.minorticks_off()
             ax.set_xlabel("training step")
             ax.set_ylabel(label)
             ax.legend(fontsize=7)
