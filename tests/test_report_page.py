@@ -363,7 +363,7 @@ def test_granularity_share_is_named_for_what_it_counts(page, analysis):
     text, _dom = page
     if report.granularity is None:
         pytest.skip("no granularity section")
-    assert "lie in a stretch of a bar or more found note for note in some reference piece" in text
+    assert "lie in a stretch of at least one bar found note for note in some reference piece" in text
     assert "not</i> the headline share" in text
 
 

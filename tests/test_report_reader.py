@@ -84,8 +84,46 @@ def test_the_granularity_share_is_not_read_against_the_headline(page, analysis):
         # Plain words first, the technical terms after.
         for jargon in ("patchwork scale", "granularity_share"):
             at = section.index(jargon)
-            assert section.index("of their notes lie in a stretch of a bar or more") < at
+            assert section.index("of their notes lie in a stretch of at least one bar") < at
         assert "beyond the piece's own shuffles" not in text
+
+
+def test_the_bar_long_stretch_share_is_the_number_the_chart_plots_on_the_first_screen_too(page, analysis):
+    report, _ = analysis
+    text, _dom = page
+    g = report.granularity
+    if g is None:
+        pytest.skip("no granularity section")
+    plain = re.sub(r"<[^>]+>", "", text)
+    first = re.sub(r"<[^>]+>", "", text[text.index("<section id='overview'>") : text.index("<h3 id='rule'>")])
+    section = plain[plain.index("How long the shared stretches are") :]
+    one = int(np.argmin(np.abs(np.asarray(g.calibration.grid) - 1.0)))
+    said = {}
+    for group, who in (("query", "query pieces"), ("control", "human control")):
+        v = g.groups[group]
+        # The chart's solid line at 1 bar is the mean of pieces.csv's span_coverage_1.
+        records = [r for r in report.compared_records(group) if np.isfinite(r.span_coverage_1)]
+        mean = float(np.mean([r.span_coverage_1 for r in records]))
+        assert mean == pytest.approx(float(v.mean_curve[one]), abs=1e-9)
+        shown = f"{100 * mean:.0f}%"
+        item = section[section.index(f"{who} ({v.n_pieces} pieces): ") :]
+        assert item.startswith(
+            f"{who} ({v.n_pieces} pieces): {shown} of their notes lie in a stretch of at least one bar"
+        ), item[:200]
+        # Chance is shown beside it, never said to be subtracted.
+        assert (
+            f"reach {100 * float(v.mean_chance[one]):.0f}% (the dotted line at 1 bar), which is not "
+            "subtracted" in item
+        )
+        said[group] = shown
+    assert "only what is more than the same piece with its notes shuffled" not in plain
+    # The first screen says the same two numbers in one sentence.
+    sentence = re.search(
+        r"(\d+%) of the query notes.*? and (\d+%) of the human control notes.{0,40}? lie in a "
+        r"stretch of at least one bar shared note for note",
+        first,
+    )
+    assert sentence and sentence.groups() == (said["query"], said["control"]), sentence
 
 
 def test_passage_numbers_beats_and_bars_are_the_same_on_the_page_and_in_the_csv(page, analysis, tmp_path):

@@ -18,11 +18,20 @@ from functools import cache
 from importlib.resources import files
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from remixmusic._util.render import _fmt, img_tag
 from remixmusic.novelty.page.details import piece_details, summary_rows
 from remixmusic.novelty.page.music import script_json
 from remixmusic.novelty.page.tables import HTML_MAX_ROWS, Cell, Column, records_table, table
-from remixmusic.novelty.page.words import LABEL_WORDS, interval, left_out_reason, overview, percent
+from remixmusic.novelty.page.words import (
+    LABEL_WORDS,
+    bar_shares,
+    interval,
+    left_out_reason,
+    overview,
+    percent,
+)
 from remixmusic.novelty.passages import NOTE_LABELS
 from remixmusic.novelty.plots import LABEL_COLORS, LABEL_HATCHES, chance_notes, min_copy_notes
 from remixmusic.novelty.records import MOTIF_COLUMNS, PassageRecord
@@ -367,36 +376,46 @@ def _statistics(report: AnalysisReport) -> str:
 
 
 def _granularity(report: AnalysisReport) -> str:
-    """The granularity section, each group's share named for what it counts (not the headline share),
-    in plain words first and the technical terms after."""
+    """The granularity section: each group's share of notes in a stretch of a bar or more, exactly the
+    chart's solid line at 1 bar (and the first screen's sentence), then its shuffled line there, then the
+    patchwork estimate in technical terms."""
     g = report.granularity
     assert g is not None
+    shares = bar_shares(report)
+    one = int(np.argmin(np.abs(np.asarray(g.calibration.grid, np.float64) - 1.0)))
     items = []
     for name, v in g.groups.items():
         who = {"query": "query pieces", "control": "human control"}.get(name, name)
+        mean, ci = shares.get(name, (float(v.mean_curve[one]), (math.nan, math.nan)))
         scale = (
-            f"; their shared stretches are about as long as those of pieces glued together from reference "
-            f"passages of {v.bars:.2g} bars ({v.bars_ci[0]:.2g}–{v.bars_ci[1]:.2g})"
+            f" Their curve is closest to that of pieces glued together from reference passages of "
+            f"{v.bars:.2g} bars ({v.bars_ci[0]:.2g}–{v.bars_ci[1]:.2g})."
             if math.isfinite(v.bars_ci[0])
             else ""
         )
         items.append(
-            f"<li><b>{html.escape(who)}</b> ({v.n_pieces} pieces): <b>{percent(v.share, 0)}</b> of their "
-            f"notes lie in a stretch of a bar or more found note for note in some reference piece, counting "
-            f"any such stretch (common formulas too) and only what is more than the same piece with its "
-            f"notes shuffled would share (95% interval {percent(v.share_ci[0], 0)}–"
-            f"{percent(v.share_ci[1], 0)}){scale}. <small>Technical: bar-long-stretch share "
-            f"<code>granularity_share</code>; level {html.escape(v.level)} on the patchwork scale"
+            f"<li><b>{html.escape(who)}</b> ({v.n_pieces} pieces): <b>{percent(mean, 0)}</b> of their "
+            f"notes lie in a stretch of at least one bar found note for note in some reference piece "
+            f"(the solid line at 1 bar{interval(*ci)}), counting any such stretch, common formulas and "
+            f"chance-length matches too; the same pieces with their notes shuffled reach "
+            f"{percent(float(v.mean_chance[one]), 0)} (the dotted line at 1 bar), which is not subtracted."
+            f"{scale} <small>Technical: <code>span_coverage_1</code> in pieces.csv, averaged; fitting the "
+            f"curve as a mix of its shuffled curve and the patchwork curves gives the patchwork curves a "
+            f"weight of {percent(v.share, 0)} ({percent(v.share_ci[0], 0)}–{percent(v.share_ci[1], 0)}, "
+            f"<code>granularity_share</code>); level {html.escape(v.level)} on the patchwork scale"
             f"{f', {v.bars:.2g} bars' if math.isfinite(v.bars_ci[0]) else ''}.</small></li>"
         )
     return (
-        "<h3>How long the shared stretches are (granularity)</h3><p>How long the stretches are that a piece "
-        "shares note for note with the reference, set against pieces made by gluing reference passages of "
-        "1, 2, 4... bars. The percentages here are <i>not</i> the headline share and cannot be compared "
-        "with it: they count every note inside an exact match that spans a bar or more, whether the match "
-        "is a rare copy or a common formula (stock, cadences) and whatever its information. The headline "
-        "counts only the notes of copied or varied passages (rare, informative, longer than chance), so a "
-        "group can be high here and at 0% there.</p><ul>" + "".join(items) + "</ul>" + img_tag(g.plot())
+        "<h3 id='granularity'>How long the shared stretches are (granularity)</h3><p>How long the stretches "
+        "are that a piece shares note for note with the reference, set against pieces made by gluing "
+        "reference passages of 1, 2, 4... bars. The percentages here are <i>not</i> the headline share and "
+        "cannot be compared with it: they count every note inside an exact match that spans a bar or "
+        "more, whether the match is a rare copy or a common formula (stock, cadences) and whatever its "
+        "information. The headline counts only the notes of copied or varied passages (rare, "
+        "informative, longer than chance), so a group can be high here and at 0% there.</p><ul>"
+        + "".join(items)
+        + "</ul>"
+        + img_tag(g.plot())
     )
 
 

@@ -309,6 +309,7 @@ def headline(report: AnalysisReport) -> str:
         [
             f"<table class='headline'><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>",
             stretch_text(report),
+            bar_stretch_text(report),
             "<p class='hint'>The mean share of each piece's analysed notes, over the pieces of each group; "
             "the 95% intervals resample whole tune groups (versions of one tune count once). The labels "
             "are explained <a href='#rule'>below</a>.</p>",
@@ -347,6 +348,38 @@ def stretch_text(report: AnalysisReport) -> str:
         + "; how often, in <a href='#statistics'>Statistics</a>)."
     )
     return f"<p class='stretch'>{text}</p>"
+
+
+def bar_shares(report: AnalysisReport) -> dict[str, tuple[float, tuple[float, float]]]:
+    """Each group's mean ``span_coverage_1`` (the share of a piece's analysed notes inside an exact match
+    of at least one bar, any match) over its compared pieces with one, and its 95% interval (resampling
+    tune groups): the number the granularity chart plots at 1 bar. Empty for reports without it."""
+    seed = int(report.params.get("config", {}).get("seed", 0))
+    out = {}
+    for group in ("query", "control"):
+        records = [r for r in report.compared_records(group) if not math.isnan(r.span_coverage_1)]
+        if records:
+            out[group] = _mean_ci(records, "span_coverage_1", seed)
+    return out
+
+
+def bar_stretch_text(report: AnalysisReport) -> str:
+    """One sentence on how many notes lie in a stretch of a bar or more shared note for note with a
+    reference piece, per group: the granularity chart's values at 1 bar (:func:`bar_shares`)."""
+    shares = bar_shares(report)
+    if "query" not in shares:
+        return ""
+    q = shares["query"]
+    text = f"<b>{percent(q[0], 0)}</b> of the query notes{interval(*q[1])}"
+    if "control" in shares:
+        c = shares["control"]
+        text += f" and <b>{percent(c[0], 0)}</b> of the human control notes{interval(*c[1])}"
+    return (
+        f"<p class='bar-stretch'>{text} lie in a stretch of at least one bar shared note for note with a "
+        "reference piece: any exact match, copies, common formulas and matches as short as chance ones "
+        "alike, so this is not the copied share (<a href='#granularity'>how long the shared stretches "
+        "are</a>).</p>"
+    )
 
 
 def where_copies_are(report: AnalysisReport, anchor: Callable[[PassageRecord], str]) -> str:
