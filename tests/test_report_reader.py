@@ -261,3 +261,30 @@ def test_smaller_items_a_reader_stumbled_on(page, analysis):
     # Plain words before the technical form.
     plain = re.sub(r"<[^>]+>", "", text).replace("\xa0", " ")
     assert plain.index("a bound that grows with the size of the piece") < plain.index("E-value bound log2(R")
+
+
+def test_novel_notes_are_called_no_copy_with_the_shortest_copy_and_short_stretches_are_said_uncounted(
+    page, analysis
+):
+    report, _ = analysis
+    text, dom = page
+    plain = re.sub(r"<[^>]+>", "", text)
+    fewest = report.params["min_copy_notes"]
+    # Notes labelled novel do lie in exact matches of a bar or more: "no match" would be false.
+    novel = [r for r in report.compared_records("control") if r.novel_fraction > 0.5]
+    assert novel and any(r.span_coverage_1 > 1 - r.novel_fraction for r in novel)
+    assert "no match in the reference" not in plain
+    legend = dom.ids()["legend"]
+    names = [e["text"] for e in dom.find("b", within=legend)]
+    assert f"no copy (no shared stretch of {fewest}+ notes)" in names and "novel" not in names
+    # Wherever a share of such notes is shown, shorter stretches are said not to count as copies.
+    summary = dom.ids()["pieces"]["text"]
+    assert "no copy" in summary and "shorter shared stretches are not counted as copies" in summary
+    heads = [
+        c["text"]
+        for c in next(t for t in dom.tables if "copied + varied" in t["rows"][0][2]["text"])["rows"][0]
+    ]
+    assert any("no copy" in h for h in heads) and not any(h.strip() == "novel" for h in heads)
+    details = dom.ids()["details"]["text"]
+    assert details.count("are in no copy") >= 1
+    assert "shorter shared stretches are not counted as copies" in details

@@ -26,8 +26,10 @@ from remixmusic.novelty.page.music import script_json
 from remixmusic.novelty.page.tables import HTML_MAX_ROWS, Cell, Column, records_table, table
 from remixmusic.novelty.page.words import (
     LABEL_WORDS,
+    NOT_COPIES,
     bar_shares,
     interval,
+    label_name,
     left_out_reason,
     overview,
     percent,
@@ -72,7 +74,7 @@ def report_page(report: AnalysisReport, max_maps: int = 50) -> str:
         f"<title>{html.escape(title)}</title><style>{asset('page.css')}</style></head><body>",
         f"<h1>{html.escape(title)}</h1>",
         _nav(bool(report.control_note_maps)),
-        overview(report, anchor, legend()),
+        overview(report, anchor, legend(report.params)),
         _summary(report, by_piece, detailed, max_maps),
         _sources(report, by_piece, anchor),
         "<section id='details'><h2>Each piece: remix map, listening, passages beside their sources</h2>",
@@ -173,11 +175,13 @@ def _globals() -> dict[str, Any]:
     }
 
 
-def legend() -> str:
-    """The note labels with their colours (swatches as in the remix maps) and their meaning."""
+def legend(params: dict[str, Any] | None = None) -> str:
+    """The note labels with their colours (swatches as in the remix maps), their names as the page shows
+    them (:func:`~remixmusic.novelty.page.words.label_name`, from the report's ``params``) and their
+    meaning."""
     items = "".join(
         f"<li><span class='sw{' hatched' if lab in LABEL_HATCHES else ''}' style='background-color:"
-        f"{LABEL_COLORS[lab]}'></span><b>{html.escape(lab)}</b>: {html.escape(LABEL_WORDS[lab])}</li>"
+        f"{LABEL_COLORS[lab]}'></span><b>{html.escape(label_name(lab, params or {}))}</b>: {html.escape(LABEL_WORDS[lab])}</li>"
         for lab in NOTE_LABELS
     )
     return f"<ul class='legend' id='legend'>{items}</ul>"
@@ -193,7 +197,12 @@ _SUMMARY_COLUMNS: tuple[Column, ...] = (
     ("varied", "varied", "share of its analysed notes"),
     ("stock", "stock", "share of its analysed notes"),
     ("self_repeat", "self-repeat", "share of its analysed notes"),
-    ("novel", "novel", "share of its analysed notes"),
+    (
+        "novel",
+        "no copy",
+        "share of its analysed notes in no copied, varied, stock or self-repeated passage (shorter shared "
+        "stretches are not counted as copies)",
+    ),
     ("passages", "copied / varied passages"),
     ("analysed", "analysed notes", "notes on an analysed line, of all its notes"),
 )
@@ -206,7 +215,9 @@ def _summary(
     rows = summary_rows(query[:HTML_MAX_ROWS], by_piece, detailed, report.reference_names)
     parts = [
         "<section id='pieces'><h2>Per piece</h2>",
-        "<p>One row per query piece; shares are of the piece's analysed notes. Click a column head to sort, "
+        "<p>One row per query piece; shares are of the piece's analysed notes. <i>No copy</i>: notes in no "
+        f"copied, varied, stock or self-repeated passage ({label_name('novel', report.params)}); "
+        f"{NOT_COPIES}, so such notes may still lie in one. Click a column head to sort, "
         "a piece to see its remix map, hear it and compare each passage with its source.</p>",
         table(
             rows,

@@ -84,7 +84,7 @@ def label_bar(record: PieceRecord) -> str:
         hatched = " hatched" if label in LABEL_HATCHES else ""
         spans.append(
             f"<span class='seg{hatched}' style='width:{100 * share:.2f}%;background-color:"
-            f"{LABEL_COLORS[label]}' title='{label} {percent(share, 1)}'></span>"
+            f"{LABEL_COLORS[label]}' title='{'no copy' if label == 'novel' else label} {percent(share, 1)}'></span>"
         )
     return f"<span class='sharebar'>{''.join(spans)}</span>"
 
@@ -315,7 +315,8 @@ def _gist(record: PieceRecord, passages: Sequence[PassageRecord], numbers: dict[
         text += f", drawn from {len(top)} reference piece{'s' if len(top) != 1 else ''} ({sources}{more})"
     text += (
         f"; {percent(record.stock_fraction, 1)} are stock formulas, {percent(record.self_repeat_fraction, 1)} "
-        f"repeat the piece itself and {percent(record.novel_fraction, 1)} are novel."
+        f"repeat the piece itself and {percent(record.novel_fraction, 1)} are in no copy (in no such "
+        "passage; shorter shared stretches are not counted as copies)."
     )
     return text
 

@@ -40,11 +40,26 @@ LABEL_WORDS = {
     "run); shared vocabulary, not counted as copying",
     "self-repeat": "repeats earlier material of the same piece",
     "prompt": "given to the model as its opening (a prompt); left out of every share",
-    "novel": "no match in the reference",
+    "novel": "in no copied, varied, stock or self-repeated passage; it may still lie in a shorter stretch "
+    "shared note for note with the reference (most notes do), and shorter shared stretches are not "
+    "counted as copies",
     "not-analysed": "on no analysed line (e.g. drums, or a line too short to hold a copy): neither "
     "copied nor novel, left out of every share",
 }
 """One line per note label (:data:`~remixmusic.novelty.passages.NOTE_LABELS`) for the legend."""
+
+NOT_COPIES = "shorter shared stretches are not counted as copies"
+"""Said wherever a share of novel notes is shown: novel notes are often inside short exact matches."""
+
+
+def label_name(label: str, params: dict[str, Any]) -> str:
+    """A note label as the page shows it: ``novel`` as what it is, no copy, with the shortest copy
+    (``min_copy_notes``) in notes; every other label as its id."""
+    if label != "novel":
+        return label
+    n = min_copy_notes(params) or params.get("min_match_notes")
+    return f"no copy (no shared stretch of {n}+ notes)" if n else "no copy"
+
 
 EDIT_WORDS = {
     "change": "a note changed",
@@ -475,7 +490,7 @@ def _limits(p: dict[str, Any], has_control: bool) -> str:
     n = min_copy_notes(p) or p.get("min_match_notes", "?")
     items = [
         "A copy is found only where the reference holds it: material from music outside the reference "
-        "counts as novel.",
+        "counts as no copy.",
         "Only melodic lines are compared (intervals and rhythm), not harmony, texture, instrumentation or "
         f"form; passages shorter than {n} notes are never counted as copies.",
         "The source named for a passage is one reference piece holding it; the same passage may occur in "
