@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -104,3 +105,29 @@ def test_with_a_saved_index_the_page_says_the_check_could_not_run(chorales):
     page = report.html()
     first_screen = page[page.index("<section id='overview'>") : page.index("<h3 id='rule'>")]
     assert "Same-tune check: not run" in first_screen and "saved index" in first_screen
+
+
+def test_the_control_details_say_what_they_count_against_the_first_screens_count(folder_report):
+    report, _ = folder_report
+    text = report.html()
+    plain = re.sub(r"<[^>]+>", "", text)
+    control = {r.piece: r for r in report.piece_records if r.group == "control"}
+    shown = [control[n] for n in report.control_note_maps]
+    out = [r for r in shown if r.excluded]
+    assert out, "the carrier copies: its details are shown, though it is left out"
+    compared = report.compared_records("control")
+    n_copying = sum(1 for r in compared if r.copied_fraction > 0)
+    # The first screen counts compared pieces with a copied passage ...
+    first = plain[plain.index("pieces with at least one copied passage (of the compared pieces)") :]
+    assert re.match(
+        r"pieces with at least one copied passage \(of the compared pieces\)\d+ of \d+(\d+) of (\d+)", first
+    ).groups() == (str(n_copying), str(len(compared)))
+    # ... and the control details say how their own count, with left-out and varied-only pieces, relates.
+    copied = sum(1 for r in shown if r.copied_fraction > 0)
+    section = plain[plain.index("Human control pieces that copy: remix maps") :]
+    assert (
+        f"with a copied or varied passage ({copied} with a copied passage, {len(shown) - copied} with varied "
+        f"passages only; {len(out)} of them left out of the comparison: the first screen's {n_copying} of "
+        f"{len(compared)} counts the compared pieces with a copied passage)"
+    ) in section
+    assert copied - sum(1 for r in out if r.copied_fraction > 0) == n_copying

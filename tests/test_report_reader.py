@@ -288,3 +288,31 @@ def test_novel_notes_are_called_no_copy_with_the_shortest_copy_and_short_stretch
     details = dom.ids()["details"]["text"]
     assert details.count("are in no copy") >= 1
     assert "shorter shared stretches are not counted as copies" in details
+
+
+def test_the_notes_drawn_from_each_source_count_each_note_once(page, analysis):
+    report, _ = analysis
+    text, dom = page
+    plain = re.sub(r"<[^>]+>", "", text)
+    query = {r.piece: r for r in report.query_records()}
+    piece = "patchwork0.mid"
+    passages = [p for p in report.passage_records if p.piece == piece and p.label in ("copied", "varied")]
+    union = set().union(*(set(p.notes.tolist()) for p in passages))
+    assert sum(p.n_notes for p in passages) > len(union)  # its passages overlap
+    # The piece's text gives each source's notes; together they are its copied and varied notes.
+    k = list(query).index(piece)
+    gist = next(e for e in dom.find("p", cls="gist", within=dom.ids()[f"piece-{k}"]))["text"]
+    counts = [int(n) for n in re.findall(r"(\d+) notes", gist.split("drawn from", 1)[1])]
+    assert sum(counts) == len(union), (counts, gist)
+    record = query[piece]
+    assert len(union) == pytest.approx(
+        (record.copied_fraction + record.varied_fraction) * record.n_line_notes, abs=2
+    )
+    # The per-piece table's "drawn from (notes)" gives the same counts, its first three sources.
+    row = next(
+        r
+        for r in next(t for t in dom.tables if "copied + varied" in t["rows"][0][2]["text"])["rows"]
+        if r[0]["text"] == piece
+    )
+    assert [int(n) for n in re.findall(r"\((\d+)\)", row[3]["text"])] == counts[:3]
+    assert plain

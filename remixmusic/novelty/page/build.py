@@ -102,6 +102,24 @@ def _control_keys(report: AnalysisReport, max_maps: int) -> dict[str, str]:
     return {name: f"c{i}" for i, name in enumerate(list(report.control_note_maps)[:max_maps])}
 
 
+def _control_counts(report: AnalysisReport) -> str:
+    """What the control pieces with a copied or varied passage count, against the first screen's count
+    of compared pieces with a copied passage (``" (…)"``, empty with no left-out or varied-only piece)."""
+    records = {r.piece: r for r in report.piece_records if r.group == "control"}
+    shown = [records[n] for n in report.control_note_maps if n in records]
+    copied = [r for r in shown if r.copied_fraction > 0]
+    out = [r for r in shown if r.excluded]
+    compared = sum(1 for r in report.compared_records("control") if r.copied_fraction > 0)
+    if not out and len(copied) == len(shown):
+        return ""
+    n_compared = len(report.compared_records("control"))
+    return (
+        f" ({len(copied)} with a copied passage, {len(shown) - len(copied)} with varied passages only; "
+        f"{len(out)} of them left out of the comparison: the first screen's {compared} of {n_compared} counts "
+        "the compared pieces with a copied passage)"
+    )
+
+
 def _control_details(report: AnalysisReport, max_maps: int) -> str:
     """The human control pieces that copy or vary a passage, with the same tools as the query pieces (the
     only real copies of an analysis whose query copies nothing): all of them, or the ``max_maps`` that
@@ -120,7 +138,7 @@ def _control_details(report: AnalysisReport, max_maps: int) -> str:
         if n_all == len(keys)
         else f"The {len(keys)} of the {n_all:,} human control pieces with a copied or varied passage that copy "
         "most"
-    )
+    ) + _control_counts(report)
     parts = [
         "<section id='control-details'><h2>Human control pieces that copy: remix maps, listening, passages</h2>",
         f"<p>{which}, shown like the query pieces: what a copy found in human music in this style looks and "

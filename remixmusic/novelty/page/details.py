@@ -74,6 +74,25 @@ class _View:
     varied_bound: float
 
 
+def notes_by_source(passages: Sequence[PassageRecord]) -> dict[str, int]:
+    """The notes each first source supplies to ``passages``, each note counted once: a note inside
+    overlapping passages goes to the copied one before the varied, then to the longer, then the earlier
+    (so the counts add up to the notes of the passages together)."""
+    seen: set[int] = set()
+    out: dict[str, int] = {}
+    for p in sorted(passages, key=lambda p: (p.label != "copied", -p.n_notes, p.start_beat)):
+        fresh = {int(i) for i in p.notes} - seen
+        if not p.note_indices:  # a record without note indices: its count as it stands
+            fresh, n = set(), p.n_notes
+        else:
+            n = len(fresh)
+        seen |= fresh
+        first = p.sources.split(";", 1)[0]
+        if n:
+            out[first] = out.get(first, 0) + n
+    return out
+
+
 def label_bar(record: PieceRecord) -> str:
     """A bar of the shares of the piece's analysed notes per label, in the remix maps' colours."""
     spans = []
@@ -104,10 +123,7 @@ def summary_rows(
         k = detailed.get(r.piece)
         passages = by_piece.get(r.piece, [])
         recombined = [p for p in passages if p.label in ("copied", "varied") and p.sources]
-        notes: dict[str, int] = {}
-        for p in recombined:
-            first = p.sources.split(";", 1)[0]
-            notes[first] = notes.get(first, 0) + p.n_notes
+        notes = notes_by_source(recombined)
         top = sorted(notes, key=lambda s: (-notes[s], s))
         sources = ", ".join(
             f"<a href='#ref-{index[s]}'>{html.escape(s)}</a> ({notes[s]})" if s in index else html.escape(s)
@@ -294,10 +310,7 @@ def piece_details(
 
 def _gist(record: PieceRecord, passages: Sequence[PassageRecord], numbers: dict[str, int]) -> str:
     recombined = [p for p in passages if p.label in ("copied", "varied") and p.sources]
-    drawn: dict[str, int] = {}
-    for p in recombined:
-        first = p.sources.split(";", 1)[0]
-        drawn[first] = drawn.get(first, 0) + p.n_notes
+    drawn = notes_by_source(recombined)
     top = sorted(drawn, key=lambda s: (-drawn[s], numbers.get(s, len(numbers) + 1), s))
     sources = "; ".join(
         f"S{numbers[s]} {html.escape(s)}: {drawn[s]} notes"

@@ -311,7 +311,7 @@ def headline(report: AnalysisReport) -> str:
             else:
                 cells.append(f"<td><b>{percent(mean, 1)}</b>{interval(*ci)}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
-    cells = ["<th>pieces with at least one copied passage</th>"]
+    cells = ["<th>pieces with at least one copied passage (of the compared pieces)</th>"]
     for group, records in (("query", query), ("control", control)):
         if group == "control" and not control:
             continue
