@@ -316,3 +316,33 @@ def test_the_notes_drawn_from_each_source_count_each_note_once(page, analysis):
     )
     assert [int(n) for n in re.findall(r"\((\d+)\)", row[3]["text"])] == counts[:3]
     assert plain
+
+
+def test_beat_ranges_on_the_page_include_their_last_beat_and_the_csv_keeps_its_exclusive_end(
+    page, analysis, tmp_path
+):
+    import math
+
+    report, _ = analysis
+    text, dom = page
+    report.save(tmp_path)
+    rows = [
+        r for r in csv.DictReader((tmp_path / "passages.csv").open(encoding="utf-8")) if r["group"] == "query"
+    ]
+    cells = [c for t in dom.tables if t["rows"][0][0]["text"].startswith("passage") for c in t["rows"][1:]]
+    checked = 0
+    for row in rows:
+        start, end = float(row["start_beat"]), float(row["end_beat"])
+        shown = [
+            c[1]["text"]
+            for c in cells
+            if c[1]["text"].startswith(row["bars"] + " ") and f"beats {start + 1:g}–" in c[1]["text"]
+        ]
+        if not shown:
+            continue
+        # A span ending where beat N ends (0-based exclusive end N) is said "...–N", not "...–N+1".
+        assert f"beats {start + 1:g}–{math.ceil(end):g})" in shown[0], (row, shown)
+        checked += 1
+    assert checked >= 5
+    assert any(float(r["end_beat"]).is_integer() for r in rows)
+    assert "its <code>start_beat</code> 8 and <code>end_beat</code> 16 are beats 9–16 here" in text

@@ -292,8 +292,9 @@ def piece_details(
         parts.append(
             "<p class='hint counting'>Passages are numbered 1, 2 ... in bar order, as in passages.csv "
             "(<code>passage</code>). Bars and beats are counted from 1 at the start of the file (a beat is a "
-            "quarter note); passages.csv counts beats from 0 (its <code>start_beat</code> 8 is beat 9 here) "
-            "and bars from 1, as here. A source whose file opens with an upbeat bar counts it as bar 1: "
+            "quarter note) and a range of beats includes its last beat (beats 9–16: from the start of beat 9 "
+            "to the end of beat 16); passages.csv counts beats from 0 with the end excluded (its "
+            "<code>start_beat</code> 8 and <code>end_beat</code> 16 are beats 9–16 here) and bars from 1, as here. A source whose file opens with an upbeat bar counts it as bar 1: "
             "its printed measures are given beside its bars. The rhythm compared is where the notes start; "
             "how long each is held is not compared (the index keeps no note lengths: a source note is "
             "drawn held until the next one).</p>"
@@ -350,13 +351,21 @@ def _label_markup(p: PassageRecord, why: Callable[[PassageRecord], str]) -> str:
     return tag
 
 
+def beat_range(start: float, end: float) -> str:
+    """A passage's span, given 0-based with an exclusive end (``start_beat``, ``end_beat``), as the page
+    says it: counted from 1 with the last beat included (8, 16 -> "9–16"; a start within a beat as its
+    position, 8.5 -> "9.5"; the last beat is the one the span ends in)."""
+    last = max(math.ceil(end - 1e-9), math.floor(start) + 1)
+    return f"{start + 1:g}–{last:g}"
+
+
 def _passage_row(p: PassageRecord, view: _View, number: int) -> dict[str, Any]:
     k, numbers, index, why = view.k, view.numbers, view.index, view.why
     anchor = f"pass-{k}-{p.passage}"
     return {
         "passage": Cell(f"<a href='#{anchor}' class='to-source'>{number} → source</a>", number),
         "bars": Cell(
-            f"{html.escape(p.bars)} <small>(beats {p.start_beat + 1:g}–{p.end_beat + 1:g})</small>",
+            f"{html.escape(p.bars)} <small>(beats {beat_range(p.start_beat, p.end_beat)})</small>",
             p.start_beat,
         ),
         "line": Cell(html.escape(line_label(p)), p.track * 1000 + p.voice),
