@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
+import json
+import math
 import re
 
 import numpy as np
 import pytest
 from rich.console import Console
 
+from remixmusic.novelty.page.music import band_rows
 from tests.page_report import page_report
 from tests.test_report_page import Page
 
@@ -321,8 +325,6 @@ def test_the_notes_drawn_from_each_source_count_each_note_once(page, analysis):
 def test_beat_ranges_on_the_page_include_their_last_beat_and_the_csv_keeps_its_exclusive_end(
     page, analysis, tmp_path
 ):
-    import math
-
     report, _ = analysis
     text, dom = page
     report.save(tmp_path)
@@ -346,3 +348,19 @@ def test_beat_ranges_on_the_page_include_their_last_beat_and_the_csv_keeps_its_e
     assert checked >= 5
     assert any(float(r["end_beat"]).is_integer() for r in rows)
     assert "its <code>start_beat</code> 8 and <code>end_beat</code> 16 are beats 9–16 here" in text
+
+
+def test_overlapping_passages_on_a_remix_map_each_get_a_band_of_their_own(page):
+    _text, dom = page
+    # Five passages of which four overlap the fifth (as in a chorale whose voices copy together):
+    # every band stays visible, the fifth in a fifth row.
+    assert band_rows([(2, 10), (2, 11), (4, 12), (5, 14), (5, 14), (32, 36)]) == [0, 1, 2, 3, 4, 0]
+    ids = dom.ids()
+    checked = 0
+    for key in [i[len("data-") :] for i in ids if i.startswith("data-")]:
+        pas = json.loads(ids[f"data-{key}"]["text"])["pas"]
+        for a, b in itertools.combinations(pas, 2):
+            if a[1] < b[2] and b[1] < a[2]:  # overlapping in time
+                assert a[6] != b[6], (key, a, b)
+                checked += 1
+    assert checked >= 3

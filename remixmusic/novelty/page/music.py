@@ -64,6 +64,23 @@ def source_numbers(passages: Sequence[PassageRecord]) -> dict[str, int]:
     return {name: k + 1 for k, name in enumerate(order)}
 
 
+def band_rows(spans: Sequence[tuple[float, float]]) -> list[int]:
+    """A row for each passage band ``(start, end)`` above a remix map, so that bands that overlap in
+    time never share a row, however many overlap (each band goes to the lowest row free at its start,
+    the bands taken by start: as few rows as the most bands over one beat)."""
+    ends: list[float] = []
+    rows = [0] * len(spans)
+    for i in sorted(range(len(spans)), key=lambda i: (spans[i][0], spans[i][1])):
+        start, end = spans[i]
+        row = next((r for r, e in enumerate(ends) if e <= start + 1e-9), len(ends))
+        if row == len(ends):
+            ends.append(end)
+        else:
+            ends[row] = end
+        rows[i] = row
+    return rows
+
+
 def piece_data(
     k: int | str,
     name: str,
@@ -75,14 +92,16 @@ def piece_data(
     """The player data of query piece ``k``: its first ``limit`` notes in time (``o`` onset and ``d``
     duration in steps of ``spb`` per beat, ``p`` pitch, ``l`` label code), ``n`` its notes in all, ``b``
     the steps at which its bars start (when known), ``pas`` its passages shown, each ``[anchor, start
-    beat, end beat, label code, source number, caption]``, and ``src`` the source names by number."""
+    beat, end beat, label code, source number, caption, row]`` (``row``: its band's row above the map,
+    :func:`band_rows`), and ``src`` the source names by number."""
     order = np.argsort(np.asarray(notes.onset), kind="stable")[:limit]
     onset = np.asarray(notes.onset, np.int64)[order]
     end = int((onset + np.asarray(notes.duration, np.int64)[order]).max()) if len(order) else 0
     bars = getattr(notes, "bar_starts", None)
     bar_steps = [] if bars is None else [int(b) for b in np.asarray(bars) if b <= end]
     label_code = {name: i for i, name in enumerate(NOTE_LABELS)}
-    shown = []
+    shown: list[list[Any]] = []
+    spans: list[tuple[float, float]] = []
     for anchor, p in passages:
         if not p.sources or p.start_beat * STEPS_PER_BEAT > end:
             continue
@@ -92,6 +111,9 @@ def piece_data(
         shown.append(
             [anchor, round(p.start_beat, 3), round(p.end_beat, 3), label_code[p.label], number, caption]
         )
+        spans.append((p.start_beat, p.end_beat))
+    for entry, row in zip(shown, band_rows(spans), strict=True):
+        entry.append(row)
     return {
         "k": k,
         "name": name,

@@ -221,15 +221,9 @@
       endBeat = Math.max(endBeat, on[i] + du[i]);
     }
     if (!n) { pmin = 60; pmax = 72; }
-    var rows = [], rowOf = [];  /* passage bands stacked where they overlap (at most 4 rows) */
-    d.pas.forEach(function (p, k) {
-      var r = 0;
-      while (r < rows.length && rows[r] > p[1] + 1e-9) r++;
-      r = Math.min(r, 3);
-      rows[r] = Math.max(rows[r] || 0, p[2]);
-      rowOf[k] = r;
-    });
-    var band = 13, top = Math.max(rows.length, 1) * band + 4;
+    var nRows = 1, rowOf = [];  /* passage bands: a row each (p[6]), overlapping bands never share one */
+    d.pas.forEach(function (p, k) { rowOf[k] = p[6] || 0; nRows = Math.max(nRows, rowOf[k] + 1); });
+    var band = nRows > 4 ? Math.max(8, Math.floor(52 / nRows)) : 13, top = nRows * band + 4;
     var span = pmax - pmin + 3, nh = Math.max(2, Math.min(7, Math.floor(300 / span)));
     var wrapW = canvas.parentNode.clientWidth || 1100;
     var ppb = Math.max(wrapW / Math.max(endBeat, 1), 4);
@@ -270,7 +264,7 @@
         g.strokeStyle = "#333";
         g.lineWidth = 0.6;
         g.strokeRect(x + 0.3, yy + 0.3, w - 0.6, band - 2.6);
-        if (p[4] && w > 18) {
+        if (p[4] && w > 18 && band >= 11) {
           g.fillStyle = p[3] === COPIED ? "#fff" : "#000";
           g.font = "bold 9px sans-serif";
           g.fillText("S" + p[4], x + 3, yy + band - 4);
