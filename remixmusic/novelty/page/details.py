@@ -24,6 +24,7 @@ from remixmusic.novelty.page.music import (
     script_json,
     source_numbers,
 )
+from remixmusic.novelty.page.position import edit_list, metric_text
 from remixmusic.novelty.page.rule import piece_bound_text, stock_reason, varied_bound
 from remixmusic.novelty.page.tables import HTML_MAX_SOURCE_ROWS, Cell, Column, table
 from remixmusic.novelty.page.words import edits_text, line_text, percent, transposition_text
@@ -446,12 +447,15 @@ def _pair(p: PassageRecord, view: _View, number: int) -> str:
         if others
         else ""
     )
+    named = edit_list(p, view.notes)
     edits = (
-        f"; edits: {html.escape(edits_text(p.edits))} (marked in the drawing: + a note added, ≠ a note "
-        "changed, − a source note left out)"
+        f"; edits: {html.escape(edits_text(p.edits))}"
+        + (f" ({'; '.join(named)})" if named else "")
+        + " (marked in the drawing: + a note added, ≠ a note changed, − a source note left out)"
         if p.n_edits
         else ""
     )
+    metre = metric_text(p, view.notes)
     held = (
         f"found in {p.doc_freq} reference tune group{'s' if p.doc_freq != 1 else ''}"
         if p.label != "varied"
@@ -471,7 +475,8 @@ def _pair(p: PassageRecord, view: _View, number: int) -> str:
         f"<h5>{number}. {_label_markup(p, why)} {html.escape(view.name)} bars "
         f"{html.escape(p.bars)} ({html.escape(line_label(p))}) ← {source} bars "
         f"{_source_bars(p)}{source_line}</h5>"
-        f"<p>{p.n_notes} notes; {html.escape(transposition_text(p.transposition, p.time_scale))}; {held}{bits}"
+        f"<p>{p.n_notes} notes; {html.escape(transposition_text(p.transposition, p.time_scale))}"
+        f"{'; ' + html.escape(metre) if metre else ''}; {held}{bits}"
         f"{edits}{also}</p>"
         f"<canvas class='pair-roll' data-query='{html.escape(line_label(p))}' "
         f"data-source='{html.escape(p.source_line_name)}'></canvas><div class='pair-buttons'>"

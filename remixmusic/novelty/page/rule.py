@@ -33,6 +33,12 @@ INVARIANCE_WORDS = {
 }
 """What two passages must share to match, per invariance (:mod:`remixmusic.novelty.symbols`)."""
 
+METRE_NOTE = (
+    "Where the notes fall in the bar and the meter are not compared: a copy may start on a downbeat here "
+    "and on another beat in its source (each passage says where it starts on each side)."
+)
+"""Said once in the rule: matching ignores the position in the bar."""
+
 LINES_WORDS = {
     "voices": "every voice of every part (chords split into voices from the top down)",
     "melody": "the melody only (the highest sounding note, all parts together)",
@@ -206,7 +212,7 @@ def rule(p: dict[str, Any], pieces: Sequence[PieceRecord]) -> str:
         f"<b>Lines.</b> Each piece is read as melodic lines: {html.escape(lines)}. "
         f"{html.escape(symbols_text(p))} {LINE_NAMES}",
         f"<b>Copied</b>: {span} have {html.escape(invariance)} as a passage of a reference piece"
-        f"{chance_text}; the passage is {html.escape(rare)}; and it {bound_text(p, pieces)}.",
+        f"{chance_text}; the passage is {html.escape(rare)}; and it {bound_text(p, pieces)}. {METRE_NOTE}",
         "<b>Stock</b>: a match as long, but found in more tune groups (a shared formula) or below its "
         "piece's information bound (too predictable to tell a quotation from chance).",
         f"<b>Varied</b>: a match with {html.escape(varied)}, at least {n} of its notes agreeing with the "
