@@ -225,7 +225,13 @@ def question2(settings: Sequence[Measured], min_settings: int, seed: int, n_boot
         outcome, lead = "opposite", "Quality goes against remixing: the better settings recombine less"
     else:
         outcome, lead = "no association", "No association between quality and remixing was detected"
-    return Answer("2. Does quality go with remixing?", outcome, f"{lead} ({stat}).", rows)
+    caveat = (
+        " What it cannot say: recombined stretches are human music, so a judge comparing with human "
+        "pieces favours them by construction; the association does not show that remixing causes quality."
+        if outcome == "yes"
+        else ""
+    )
+    return Answer("2. Does quality go with remixing?", outcome, f"{lead} ({stat}).{caveat}", rows)
 
 
 def spearman_ci(

@@ -324,7 +324,7 @@ class ExperimentResult:
             lines += ["| " + " | ".join(_md(r.get(c)) for c in cols) + " |" for r in q3]
             lines.append("")
         timing = ", ".join(f"{k} {v:.0f} s" for k, v in self.timings.items())
-        lines += [f"Time: {timing}. Versions: {', '.join(f'{k} {v}' for k, v in self.versions.items())}.", ""]
+        lines += [f"Time of the run that wrote this (a stage found in the cache takes seconds): {timing}. Versions: {', '.join(f'{k} {v}' for k, v in self.versions.items())}.", ""]
         return "\n".join(lines)
 
 
