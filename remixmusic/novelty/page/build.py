@@ -425,7 +425,7 @@ def _granularity(report: AnalysisReport) -> str:
         items.append(
             f"<li><b>{html.escape(who)}</b> ({v.n_pieces} pieces): <b>{percent(mean, 0)}</b> of their "
             f"notes lie in a stretch of at least one bar found note for note in some reference piece "
-            f"(the solid line at 1 bar{interval(*ci)}), counting any such stretch, common formulas and "
+            f"(the solid line at 1 bar){interval(*ci)}, counting any such stretch, common formulas and "
             f"chance-length matches too; the same pieces with their notes shuffled reach "
             f"{percent(float(v.mean_chance[one]), 0)} (the dotted line at 1 bar), which is not subtracted."
             f"{scale} <small>Technical: <code>span_coverage_1</code> in pieces.csv, averaged; fitting the "
