@@ -131,3 +131,17 @@ def test_the_control_details_say_what_they_count_against_the_first_screens_count
         f"{len(compared)} counts the compared pieces with a copied passage)"
     ) in section
     assert copied - sum(1 for r in out if r.copied_fraction > 0) == n_copying
+
+
+def test_a_left_out_control_piece_links_from_the_per_piece_table_to_its_map(folder_report):
+    from tests.test_report_page import Page
+
+    report, _ = folder_report
+    dom = Page(report.html())
+    ids = dom.ids()
+    rows = [
+        r for t in dom.tables for r in t["rows"] if r and r[0]["text"].startswith("bwv70.11.mid (left out")
+    ]
+    assert rows, "the carrier has a row in the control table"
+    links = [a["attrs"]["href"] for a in dom.find("a", within=rows[0][0])]
+    assert links and links[0].startswith("#piece-c") and links[0][1:] in ids

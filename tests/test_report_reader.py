@@ -364,3 +364,24 @@ def test_overlapping_passages_on_a_remix_map_each_get_a_band_of_their_own(page):
                 assert a[6] != b[6], (key, a, b)
                 checked += 1
     assert checked >= 3
+
+
+def test_stock_self_repeat_and_label_precedence_are_each_said_once(page, analysis):
+    from remixmusic.novelty.page.rule import LABEL_PRECEDENCE
+    from remixmusic.novelty.passages import _PRIORITY
+
+    report, _ = analysis
+    text, dom = page
+    plain = re.sub(r"<[^>]+>", "", text)
+    p = report.params
+    # The first screen's stock row names both reasons a match is stock.
+    head = next(t for t in dom.tables if "headline" in t["element"]["attrs"].get("class", ""))
+    stock = next(r[0]["text"] for r in head["rows"] if "stock" in r[0]["text"])
+    assert "common formulas" in stock and "too little information" in stock
+    # Self-repeat's shortest stretch and the order labels win in, once, as the code decides them.
+    said = (
+        f"Self-repeat: a stretch of at least {p['min_match_notes']} notes ({p['min_match_symbols']} symbols"
+    )
+    assert plain.count(said) == 1
+    assert LABEL_PRECEDENCE == _PRIORITY
+    assert plain.count("a note takes the first label of: prompt, copied, varied, stock, self-repeat") == 1

@@ -254,11 +254,14 @@ def _summary(
                 control_passages.setdefault(p.piece, []).append(p)
         # The sources of control passages are named without links: only the query's have a row among
         # the reference pieces drawn on.
-        rows = summary_rows(control[:HTML_MAX_ROWS], control_passages, _control_keys(report, max_maps), [])
+        keys = _control_keys(report, max_maps)
+        rows = summary_rows(control[:HTML_MAX_ROWS], control_passages, keys, [])
         for r, record in zip(rows, control, strict=False):
             if record.excluded:
+                name = html.escape(record.piece)
+                linked = f"<a href='#piece-{keys[record.piece]}'>{name}</a>" if record.piece in keys else name
                 r["piece"] = Cell(
-                    f"{html.escape(record.piece)} <i>(left out: {html.escape(left_out_reason(record))})</i>",
+                    f"{linked} <i>(left out: {html.escape(left_out_reason(record))})</i>",
                     record.piece,
                 )
         parts += [

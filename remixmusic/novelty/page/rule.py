@@ -33,6 +33,10 @@ INVARIANCE_WORDS = {
 }
 """What two passages must share to match, per invariance (:mod:`remixmusic.novelty.symbols`)."""
 
+LABEL_PRECEDENCE = ("prompt", "copied", "varied", "stock", "self-repeat")
+"""The labels in the order a note takes them where passages overlap
+(:data:`remixmusic.novelty.passages.NOTE_LABELS`)."""
+
 METRE_NOTE = (
     "Where the notes fall in the bar and the meter are not compared: a copy may start on a downbeat here "
     "and on another beat in its source (each passage says where it starts on each side)."
@@ -224,6 +228,11 @@ def rule(p: dict[str, Any], pieces: Sequence[PieceRecord]) -> str:
             if _varied_apart(p) is not None
             else "the same bound."
         ),
+        f"<b>Self-repeat</b>: a stretch of at least {n} notes ({p.get('min_match_symbols')} symbols, the "
+        "shortest match the search counts) with the same intervals and rhythm as an earlier stretch of the "
+        "same piece, in any of its lines.",
+        f"<b>Where passages overlap</b>, a note takes the first label of: {', '.join(LABEL_PRECEDENCE)}; a "
+        "note on an analysed line in none of them is in no copy.",
     ]
     return (
         "<ul class='rule'>"

@@ -294,7 +294,7 @@ def headline(report: AnalysisReport) -> str:
     for measure, words in (
         ("recombined_fraction", "notes copied or varied"),
         ("copied_fraction", "notes copied note for note"),
-        ("stock_fraction", "notes in common formulas (stock)"),
+        ("stock_fraction", "notes in stock passages (common formulas, or too little information to count)"),
     ):
         cells = [f"<th>{words}</th>"]
         c = by_measure.get(measure)
