@@ -135,10 +135,14 @@ def test_summarize_places_groups_with_cluster_bootstrap_intervals():
     assert summarize(cal, {"query": two}, {"query": paired}).groups["query"].bars_ci == (2.0, 2.0)
     assert control.level == BELOW_ONE_BAR and control.n_pieces == 6 and control.share == 0.0
     assert math.isnan(control.bars_ci[0])  # no granularity is read below min_share
+    one = int(np.argmin(np.abs(cal.grid - 1.0)))
+    # The terminal gives the plotted share at 1 bar, not the patchwork weight, as the notes in stretches.
     assert summary.lines()[1] == (
         "control (n=6): below 1 bar; notes in exact shared stretches of a bar or more (any match, stock "
-        "included; not the copied share) 0.00 [0.00, 0.00]"
+        f"included; not the copied share) {control.mean_curve[one]:.2f}, shuffled "
+        f"{control.mean_chance[one]:.2f}; patchwork weight 0.00 [0.00, 0.00]"
     )
+    assert f"copied share) {query.mean_curve[one]:.2f}, shuffled" in summary.lines()[0]
     assert summary.to_dict()["groups"]["query"]["weights"][2] == pytest.approx(10 / 12)
     with pytest.raises(RemixError, match="tune-group labels"):
         summarize(cal, {"query": two}, {"query": labels[:5]})
@@ -248,9 +252,12 @@ def test_saved_rows_without_granularity_still_load():
         row.pop(name)
     record = PieceRecord.from_dict(row)
     assert math.isnan(record.granularity_bars) and math.isnan(record.granularity_share)
-    assert PieceRecord.from_dict({**row, "granularity_bars": 2.0, "granularity_share": None}).measure(
-        "granularity_bars"
-    ) == 2.0
+    assert (
+        PieceRecord.from_dict({**row, "granularity_bars": 2.0, "granularity_share": None}).measure(
+            "granularity_bars"
+        )
+        == 2.0
+    )
 
 
 def test_a_reference_too_small_to_calibrate_leaves_granularity_out():

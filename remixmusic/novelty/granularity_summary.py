@@ -62,14 +62,18 @@ class GranularitySummary:
         }
 
     def lines(self) -> list[str]:
-        """One line of text per group, for the terminal and the HTML report."""
+        """One line of text per group, for the terminal: its share of notes in an exact match of a bar or
+        more (the mean curve at 1 bar, as plotted) and its shuffled curve there, then the patchwork
+        estimate's weight with its interval."""
         out = []
+        one = int(np.argmin(np.abs(np.asarray(self.calibration.grid, np.float64) - 1.0)))
         for g, v in self.groups.items():
             ci = f"[{v.bars_ci[0]:.2g}, {v.bars_ci[1]:.2g}]"
             bars = f"at granularity {v.bars:.2g} bars {ci}" if math.isfinite(v.bars_ci[0]) else ""
             out.append(
                 f"{g} (n={v.n_pieces}): {v.level}; notes in exact shared stretches of a bar or more "
-                f"(any match, stock included; not the copied share) {v.share:.2f} "
+                f"(any match, stock included; not the copied share) {float(v.mean_curve[one]):.2f}, "
+                f"shuffled {float(v.mean_chance[one]):.2f}; patchwork weight {v.share:.2f} "
                 f"[{v.share_ci[0]:.2f}, {v.share_ci[1]:.2f}] {bars}".rstrip()
             )
         return out
