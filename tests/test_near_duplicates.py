@@ -26,7 +26,7 @@ from remixmusic.io.midi import midi_bytes_to_piece, write_midi
 from remixmusic.io.smf import encode_track, header_chunk
 from remixmusic.music.lines import melody_indices, melody_line
 from remixmusic.music.notes import NOTE_DTYPE, Piece
-from remixmusic.music.tune_line import tune, tune_line
+from remixmusic.music.tune_line import TuneLineConfig, tune, tune_line
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 
@@ -179,6 +179,71 @@ def test_arranged_and_played_tunes_group_with_their_tunes_only() -> None:
     rule = TuneMatchRule()
     labels = rule.groups([rule.fingerprint(p) for p in tunes + played])
     assert labels.tolist() == list(range(8)) * 2
+
+
+def _broken_chords(piece: Piece, seed: int, harmony: Piece | None = None) -> Piece:
+    """A piano arrangement of a monophonic ``piece`` at 120 qpm: the melody detached (held half its
+    length), and every beat a bass note and a chord broken into sixteenths under it, each tone held to the
+    end of the beat, so the chord tones fill the gaps the melody leaves. The chords follow the melody of
+    ``harmony`` (default ``piece``), kept under the melody; written as MIDI and read back."""
+    rng = np.random.default_rng(seed)
+    beat, length = piece.notes["onset"] / 12.0, piece.notes["duration"] / 12.0
+    pitch = piece.notes["pitch"].astype(np.int64)
+    at = np.arange(0.0, float((beat + length).max()), 1.0)
+
+    def sounding(source: Piece) -> np.ndarray:
+        onsets = source.notes["onset"] / 12.0
+        index = np.clip(np.searchsorted(onsets, at, side="right") - 1, 0, len(onsets) - 1)
+        return source.notes["pitch"].astype(np.int64)[index]
+
+    under = sounding(piece)
+    root = sounding(harmony or piece) - np.array([0, 4, 7])[rng.integers(0, 3, len(at))]
+    start, held, pitches = [beat * 0.5, at * 0.5], [np.maximum(length * 0.25, 0.06)], [pitch, root - 24]
+    held.append(np.full(len(at), 0.475))
+    for j, k in enumerate((0, 4, 7), start=1):
+        start.append((at + j / 4) * 0.5)
+        held.append(np.full(len(at), 0.475 - j / 8))
+        pitches.append(root + k - 12 * np.ceil((root + k - (under - 3)) / 12).clip(0).astype(np.int64))
+    onsets = np.concatenate(start) + rng.normal(0, 0.01, sum(len(x) for x in start))
+    return _from_seconds(onsets, np.concatenate(held), np.concatenate(pitches))
+
+
+@pytest.fixture(scope="module")
+def folk_tunes() -> list[Piece]:
+    """Essen folk songs from music21's corpus: Der Bremberger (altdeu10 no. 21) first, then 15 others of
+    the same collection (distractors, and tunes to arrange)."""
+    opus = corpus.parse("essenFolksong/altdeu10")
+    return [music21_io.score_to_piece(opus.scores[k]) for k in (21, *range(1, 16))]
+
+
+def _labels(rule: TuneMatchRule, pieces: list[Piece]) -> list[int]:
+    return rule.groups([rule.fingerprint(p) for p in pieces]).tolist()
+
+
+def test_broken_chords_in_the_gaps_of_a_detached_melody_group_with_its_tune(folk_tunes: list[Piece]) -> None:
+    """The chord tones a broken-chord accompaniment plays in the gaps of a detached melody made the plain
+    skyline's typical interval a sixteenth, too short to tell a gap from a rest; timed by the upper stream,
+    the line keeps the tune. The line before the upper-stream interval (upper_window 0) misses all five
+    arrangements; the line now aligns with the tune's in all five, and four are grouped with it (the
+    fifth's gapped 4-grams do not make it a candidate of the tune among these few distractors)."""
+    arranged = [_broken_chords(folk_tunes[0], seed) for seed in range(1, 6)]
+    pieces = [*folk_tunes, *arranged]
+    before = _labels(TuneMatchRule(line=TuneLineConfig(upper_window=0)), pieces)
+    after = _labels(TuneMatchRule(), pieces)
+    assert all(label != before[0] for label in before[len(folk_tunes) :])
+    assert sum(label == after[0] for label in after[len(folk_tunes) :]) >= 4
+    assert len(set(after[: len(folk_tunes)])) == len(folk_tunes)  # the other tunes stay apart
+
+
+def test_two_tunes_over_the_same_accompaniment_stay_apart(folk_tunes: list[Piece]) -> None:
+    """A tune arranged over another tune's chords groups with neither that tune nor its arrangement."""
+    first = folk_tunes[0]
+    own = _broken_chords(first, 1)
+    borrowed = [_broken_chords(other, 1, harmony=first) for other in folk_tunes[1:6]]
+    labels = _labels(TuneMatchRule(), [*folk_tunes, own, *borrowed])
+    n = len(folk_tunes)
+    assert labels[n] == labels[0]
+    assert all(label not in (labels[0], labels[n]) for label in labels[n + 1 :])
 
 
 @settings(max_examples=12, deadline=None)

@@ -122,7 +122,8 @@ class TuneMatchRule:
     def from_dict(cls, record: dict[str, Any]) -> TuneMatchRule:
         values = dict(record)
         values["ngram_rule"] = NearDuplicateRule(**values.get("ngram_rule", {}))
-        values["line"] = TuneLineConfig(**values.get("line", {}))
+        # a record from before the upper-stream interval (upper_window) keeps the line it was grouped with
+        values["line"] = TuneLineConfig(**{"upper_window": 0, **values.get("line", {})})
         return cls(**values)
 
     def fingerprint(self, piece: Piece) -> TuneFingerprint:

@@ -21,7 +21,16 @@ follows the top voice of a performance:
    ``rest`` typical intervals, or no note ``register`` semitones above it follows within ``lookahead``
    intervals (a leap down that the tune stays at). An accompaniment note heard in the gap of a detached
    melody note fails all three. The typical interval is the duration-weighted median inter-onset interval
-   of the plain skyline, so every rule is tempo invariant.
+   of the plain skyline, so every rule is tempo invariant; but where an accompaniment fills the gaps of a
+   detached melody (a broken chord under long melody notes), the plain skyline is mostly accompaniment and
+   its intervals are the accompaniment's, too short for the rest and look-ahead windows. So the interval
+   is the larger of that and the same median over the upper stream only: clusters at most
+   ``upper_depth`` semitones under the highest of their ``upper_window`` neighbours on either side. This
+   is the pitch-proximity principle of voice separation (notes far below the local top belong to another
+   stream: Cambouropoulos 2008, "Voice and stream: perceptual and computational modeling of voice
+   separation", *Music Perception* 26(1); the melody as the upper stream is the skyline hypothesis of
+   Uitdenbogerd & Zobel 1999, "Melodic matching techniques for large music databases", ACM Multimedia),
+   used here only to time the top voice, not to choose its notes.
 3. **Ornaments.** Runs of line notes closer together than ``ornament`` times the line's median
    inter-onset interval (among intervals of at least ``ornament_floor`` seconds) are ornaments: a short
    run (grace notes, a slide, a mordent's first notes) is dropped; a run lasting ``trill`` intervals or
@@ -61,6 +70,8 @@ class TuneLineConfig:
     register: int = 4
     rest: float = 0.75
     lookahead: float = 1.0
+    upper_window: int = 4
+    upper_depth: int = 12
     ornament: float = 0.3
     ornament_floor: float = 0.12
     trill: float = 1.0
@@ -179,6 +190,19 @@ def _range_max(values: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray
     return out
 
 
+def _upper_unit(onset: np.ndarray, top: np.ndarray, candidates: np.ndarray, config: TuneLineConfig) -> float:
+    """The duration-weighted median inter-onset interval of the upper stream: the ``candidates`` whose top
+    is at most ``upper_depth`` semitones under the highest top among the ``upper_window`` clusters on each
+    side (0.0 when ``upper_window`` is 0 or fewer than three clusters qualify)."""
+    w = config.upper_window
+    if not w:
+        return 0.0
+    padded = np.concatenate([np.full(w, -1), top, np.full(w, -1)])
+    peak = np.lib.stride_tricks.sliding_window_view(padded, 2 * w + 1).max(axis=1)
+    upper = candidates & (top >= peak - config.upper_depth)
+    return _weighted_median(np.diff(onset[upper])) if upper.sum() > 2 else 0.0
+
+
 def _top_voice(
     onset: np.ndarray, top: np.ndarray, release: np.ndarray, monophonic: bool, config: TuneLineConfig
 ) -> np.ndarray:
@@ -190,6 +214,7 @@ def _top_voice(
     covered = np.zeros(n, bool)
     covered[1:] = (release[:-1] > onset[1:] + config.hold_tolerance) & (top[1:] < top[:-1])
     unit = _weighted_median(np.diff(onset[~covered])) if n - covered.sum() > 2 else 0.5
+    unit = max(unit, _upper_unit(onset, top, ~covered, config))
     index = np.arange(n)
     ahead = _range_max(top, index + 1, np.searchsorted(onset, onset + config.lookahead * unit, side="right"))
     keep = np.zeros(n, bool)
