@@ -303,6 +303,9 @@ def test_rules_round_trip_through_their_records() -> None:
     rule = TuneMatchRule()
     assert duplicate_rule_from_dict(rule.to_dict()) == rule
     assert json.loads(json.dumps(rule.to_dict())) == rule.to_dict()
+    earlier = rule.to_dict()  # a version 2 record written before the upper-stream interval
+    del earlier["line"]["upper_window"], earlier["line"]["upper_depth"]
+    assert duplicate_rule_from_dict(earlier).line.upper_window == 0
     committed = datasets.load_dataset("bach-chorales", root=REPOSITORY / "datasets")
     old = duplicate_rule_from_dict(committed.header["duplicate_rule"])
     assert old == NearDuplicateRule() and old.to_dict() == committed.header["duplicate_rule"]
