@@ -574,3 +574,17 @@ def test_varied_copies_with_their_own_allowance_are_held_to_the_matchers_varied_
             f"bit score {p.bits:.1f} bits ≥ this piece's bound {varied_bound(loose.params, records[p.piece]):.1f}"
             in card
         )
+
+
+def test_the_first_screen_says_what_a_zero_share_cannot_exclude(page, analysis):
+    """Beside the headline shares, the detection limit: the shortest copy counted and the pieces' own
+    information bounds, so 0% is read as 'no copy of that size', not 'no borrowing'."""
+    report, _ = analysis
+    text, _dom = page
+    first = text[: text.index("class='verdict'")]
+    bounds = [r.min_bits for r in report.compared_records("query") if np.isfinite(r.min_bits)]
+    assert bounds
+    assert f"a shared stretch of at least {report.params['min_copy_notes']} notes" in first
+    low, high = round(min(bounds)), round(max(bounds))
+    assert (f"{low}-{high} bits" if low != high else f"at least {low} bits") in first
+    assert "0% means no copy of that size, not no borrowing at all" in first

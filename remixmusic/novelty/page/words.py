@@ -327,9 +327,24 @@ def headline(report: AnalysisReport) -> str:
             bar_stretch_text(report),
             "<p class='hint'>The mean share of each piece's analysed notes, over the pieces of each group; "
             "the 95% intervals resample whole tune groups (versions of one tune count once). The labels "
-            "are explained <a href='#rule'>below</a>.</p>",
+            f"are explained <a href='#rule'>below</a>. {detection_limit(report)}</p>",
             f"<p class='verdict'>{html.escape(verdict_words(primary, bool(control)))}</p>",
         ]
+    )
+
+
+def detection_limit(report: AnalysisReport) -> str:
+    """What a share of 0% can and cannot exclude: the shortest copy the analysis counts and the range of
+    the pieces' information bounds (bits); sharing below either is not assessed as copying."""
+    bounds = [r.min_bits for r in report.compared_records("query") if math.isfinite(r.min_bits)]
+    bits = ""
+    if bounds:
+        low, high = min(bounds), max(bounds)
+        bits = f" carrying at least {low:.0f} bits" if round(low) == round(high) else f" carrying {low:.0f}-{high:.0f} bits"
+    return (
+        f"What the shares can see: a copy is a shared stretch of at least {min_copy_notes(report.params)} notes"
+        f"{bits} (each piece's bound); shorter or more predictable sharing is not counted as copying, so 0% "
+        "means no copy of that size, not no borrowing at all."
     )
 
 
