@@ -355,6 +355,18 @@ def test_cli_quick_options_fail_early(tmp_path):
     assert not (tmp_path / "x").exists()
 
 
+@pytest.mark.slow
+def test_quick_answers_all_three_questions(tmp_path):
+    """``remixmusic experiment --quick`` (about 1.5 minutes on 2 idle cores): every question gets a verdict
+    (its snapshots are trained far enough to write analysable pieces), and the page and plots exist."""
+    result = CliRunner().invoke(app, ["experiment", "--quick", "-o", str(tmp_path / "q"), "-j", "1"])
+    assert result.exit_code == 0, result.output
+    data = json.loads((tmp_path / "q" / "results.json").read_text())
+    assert [a["outcome"].startswith("inconclusive") for a in data["answers"]] == [False] * 3
+    assert all(r["n"] >= 5 for r in data["answers"][2]["rows"])
+    assert (tmp_path / "q" / "experiment.html").stat().st_size > 0
+
+
 def test_the_example_notebook_runs_on_a_finished_run(tiny_run, tmp_path):
     """``examples/experiment.ipynb`` in a fresh kernel, pointed at the tiny run (every stage cached): no
     errors, the result's short display, the verdicts, a DataFrame and three pictures."""
