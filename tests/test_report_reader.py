@@ -385,3 +385,64 @@ def test_stock_self_repeat_and_label_precedence_are_each_said_once(page, analysi
     assert plain.count(said) == 1
     assert LABEL_PRECEDENCE == _PRIORITY
     assert plain.count("a note takes the first label of: prompt, copied, varied, stock, self-repeat") == 1
+
+
+def test_passage_counts_say_what_they_count(analysis):
+    from pathlib import Path
+
+    from remixmusic.novelty.records import PIECE_COLUMNS, PieceRecord
+
+    report, _ = analysis
+    assert "n_stock_passages" in PIECE_COLUMNS
+    for r in report.piece_records:
+        mine = [p for p in report.passage_records if p.piece == r.piece and p.group == r.group]
+        assert r.n_passages == sum(p.label in ("copied", "varied") for p in mine)
+        assert r.n_stock_passages == sum(p.label == "stock" for p in mine)
+    assert any(r.n_stock_passages for r in report.piece_records)
+    doc = " ".join((PieceRecord.__doc__ or "").split())
+    readme = " ".join((Path(__file__).parents[1] / "README.md").read_text().split())
+    for text in (doc, readme, re.sub(r"<[^>]+>", "", report.html())):
+        assert "n_passages" in text and "copied and varied passages only" in text
+        assert "n_stock_passages" in text
+
+
+def test_the_files_say_the_page_leaves_out_left_out_rows(analysis):
+    from pathlib import Path
+
+    from remixmusic.novelty.records import PieceRecord
+
+    report, _ = analysis
+    doc = " ".join((PieceRecord.__doc__ or "").split())
+    readme = " ".join((Path(__file__).parents[1] / "README.md").read_text().split())
+    plain = re.sub(r"<[^>]+>", "", report.html())
+    assert "leave out every row with a non-empty ``left_out``" in doc
+    assert "leave out every row with a non-empty `left_out`" in readme
+    # Beside the links to the files at the top and in the Tables section.
+    assert plain.count("page's numbers leave out every row with a non-empty left_out") >= 2
+
+
+def test_a_query_piece_opening_with_an_upbeat_gives_its_printed_measures(analysis):
+    import dataclasses
+
+    from remixmusic.novelty.page.details import opens_with_pickup, piece_details, printed_bars
+
+    report, _ = analysis
+    upbeat = [
+        k
+        for k, r in enumerate(report.query_records())
+        if opens_with_pickup(report.note_maps[k]) and any(p.piece == r.piece for p in report.passage_records)
+    ]
+    assert upbeat
+    k = upbeat[0]
+    record = report.query_records()[k]
+    # Sources without an upbeat, so every printed measure said is the query piece's own.
+    passages = [
+        dataclasses.replace(p, source_pickup=False)
+        for p in report.passage_records
+        if p.piece == record.piece and p.group == record.group
+    ]
+    markup = piece_details(report, k, passages).markup
+    for p in passages[:3]:
+        printed = printed_bars(p.bars)
+        said = f"{p.bars} <small class='printed'>(upbeat bar counted as 1: {printed})</small>"
+        assert markup.count(said) >= 2, p.bars  # in the passage table and on its card

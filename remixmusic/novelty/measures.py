@@ -292,6 +292,7 @@ def piece_record(
         fan_in=len(rec_sources),
         novel_glue_notes=novel_glue(lines, labels),
         n_passages=sum(p.label in RECOMBINED for p in labels.passages),
+        n_stock_passages=sum(p.label == "stock" for p in labels.passages),
         top_source_share=top_source_share,
         originality=originality[0],
         originality_min=originality[1],

@@ -37,7 +37,8 @@ class PieceRecord:
     (:mod:`remixmusic.novelty.measures`).
 
     Counts: ``n_notes`` (all notes), ``n_line_notes`` (analysed notes: on an analysed line, not from a
-    prompt), ``n_motifs``, ``n_passages`` (recombined passages). Fractions (0-1, shares of analysed
+    prompt), ``n_motifs``, ``n_passages`` (its copied and varied passages only: not its stock passages,
+    which ``passages.csv`` lists too; they are counted in ``n_stock_passages``). Fractions (0-1, shares of analysed
     notes by label, summing to 1; NaN with none): ``copied``, ``varied``, ``stock``, ``self_repeat``,
     ``novel``; ``recombined_fraction`` = copied + varied, the primary measure; ``prompt_fraction`` is the
     share of line notes that came from a prompt (excluded from the others). Coverages (0-1, shares of
@@ -61,7 +62,9 @@ class PieceRecord:
     coverage-by-span curve at those points (RAVEN's n-gram novelty curve with lengths in bars, McCoy et
     al. 2023; NaN when not computed). ``leaked``: a
     control piece that duplicates a reference piece (the leakage check). ``left_out``: why a control
-    piece was left out of the comparisons (``""`` kept): ``duplicates REF (N% of its notes)`` for a
+    piece was left out of the comparisons (``""`` kept; report.html's numbers leave out every row with
+    a non-empty ``left_out``, so a mean over all rows of ``pieces.csv`` differs from the page's):
+    ``duplicates REF (N% of its notes)`` for a
     leaked piece, ``carries the tune of REF`` for a piece whose melody is the tune of reference piece
     ``REF`` (the same-tune check, :func:`~remixmusic.data.tune_match.melody_duplicates`).
     ``longest_match_notes``/``_bars``: the longest exact match the piece shares with any reference
@@ -73,7 +76,8 @@ class PieceRecord:
     information (bits) its copies needed, the larger of the settings' floor (``min_match_bits``) and the
     E-value bound ``log2(reference symbols * n_symbols / false_copies)``
     (:meth:`~remixmusic.novelty.match.Matcher.piece_min_bits`); a match below it is stock (0 and NaN in
-    reports written before them).
+    reports written before them). ``n_stock_passages``: its stock passages (0 in reports written
+    before it).
     """
 
     piece: str
@@ -115,6 +119,7 @@ class PieceRecord:
     left_out: str = ""
     longest_match_notes: int = 0
     longest_match_bars: int = 0
+    n_stock_passages: int = 0
 
     @property
     def excluded(self) -> bool:
@@ -340,7 +345,12 @@ _GRANULARITY = (
 )  # missing in reports written before them
 
 
-_LATER = ("left_out", "longest_match_notes", "longest_match_bars")  # missing in reports written before them
+_LATER = (  # missing in reports written before them
+    "left_out",
+    "longest_match_notes",
+    "longest_match_bars",
+    "n_stock_passages",
+)
 
 
 _FLOATS = frozenset(f.name for f in fields(PieceRecord) if f.type == "float")

@@ -26,6 +26,7 @@ from remixmusic.novelty.page.music import script_json
 from remixmusic.novelty.page.tables import HTML_MAX_ROWS, Cell, Column, records_table, table
 from remixmusic.novelty.page.words import (
     LABEL_WORDS,
+    LEFT_OUT_ROWS,
     NOT_COPIES,
     bar_shares,
     interval,
@@ -468,7 +469,7 @@ def _mean_cell(mean: float, ci: tuple[float, float], share: bool) -> Cell:
 def _tables(report: AnalysisReport) -> str:
     parts = [
         "<section id='tables'><h2>Tables</h2><p>The files beside this page hold every row: pieces.csv, "
-        "passages.csv, motifs.csv and report.json.</p>",
+        f"passages.csv, motifs.csv and report.json. {LEFT_OUT_ROWS}</p>",
         "<details><summary>Motifs (the phrases each line was cut into, with the label most of their notes "
         "carry)</summary>",
         records_table(report.motif_records, MOTIF_COLUMNS, "motifs.csv"),

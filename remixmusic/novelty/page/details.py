@@ -61,7 +61,7 @@ class _View:
     """What a piece's passage rows and views share: its key ``k`` in the page's anchors, ``name``, notes
     (and their :class:`~remixmusic.novelty.page.music.Timeline`), source numbers, the reference pieces
     with a row to link to (``index``), why a stock passage is stock, its information bound, the line
-    mode of the analysis and the bound of its varied copies."""
+    mode of the analysis, the bound of its varied copies and whether its file opens with an upbeat bar."""
 
     k: int | str
     name: str
@@ -73,6 +73,7 @@ class _View:
     bound: float
     lines: str
     varied_bound: float
+    pickup: bool = False
 
 
 def notes_by_source(passages: Sequence[PassageRecord]) -> dict[str, int]:
@@ -268,6 +269,7 @@ def piece_details(
         bound,
         lines,
         varied_bound(params, record),
+        opens_with_pickup(notes),
     )
     if shown:
         rows = [_passage_row(p, view, order[id(p)]) for p in shown]
@@ -295,8 +297,8 @@ def piece_details(
             "(<code>passage</code>). Bars and beats are counted from 1 at the start of the file (a beat is a "
             "quarter note) and a range of beats includes its last beat (beats 9–16: from the start of beat 9 "
             "to the end of beat 16); passages.csv counts beats from 0 with the end excluded (its "
-            "<code>start_beat</code> 8 and <code>end_beat</code> 16 are beats 9–16 here) and bars from 1, as here. A source whose file opens with an upbeat bar counts it as bar 1: "
-            "its printed measures are given beside its bars. The rhythm compared is where the notes start; "
+            "<code>start_beat</code> 8 and <code>end_beat</code> 16 are beats 9–16 here) and bars from 1, as here. A file (this piece's or a source's) that "
+            "opens with an upbeat bar counts it as bar 1: its printed measures are given beside its bars. The rhythm compared is where the notes start; "
             "how long each is held is not compared (the index keeps no note lengths: a source note is "
             "drawn held until the next one).</p>"
         )
@@ -366,7 +368,7 @@ def _passage_row(p: PassageRecord, view: _View, number: int) -> dict[str, Any]:
     return {
         "passage": Cell(f"<a href='#{anchor}' class='to-source'>{number} → source</a>", number),
         "bars": Cell(
-            f"{html.escape(p.bars)} <small>(beats {beat_range(p.start_beat, p.end_beat)})</small>",
+            f"{_with_printed(p.bars, view.pickup)} <small>(beats {beat_range(p.start_beat, p.end_beat)})</small>",
             p.start_beat,
         ),
         "line": Cell(html.escape(line_label(p)), p.track * 1000 + p.voice),
@@ -424,8 +426,13 @@ def _first_bar(bars: str) -> float:
 
 def _source_bars(p: PassageRecord) -> str:
     """The first source's bars (HTML), with its printed measures when its file opens with an upbeat."""
-    bars = p.source_bars.split(";")[0]
-    printed = printed_bars(bars) if p.source_pickup else ""
+    return _with_printed(p.source_bars.split(";")[0], p.source_pickup)
+
+
+def _with_printed(bars: str, pickup: bool) -> str:
+    """Bars ``first-last`` (HTML), with their printed measures when the file opens with an upbeat bar
+    (``pickup``): a source's bars, or the query or control piece's own."""
+    printed = printed_bars(bars) if pickup else ""
     extra = (
         f" <small class='printed'>(upbeat bar counted as 1: {html.escape(printed)})</small>"
         if printed
@@ -473,7 +480,7 @@ def _pair(p: PassageRecord, view: _View, number: int) -> str:
     return (
         f"<div class='pair' id='pass-{k}-{p.passage}' data-piece='{k}'>"
         f"<h5>{number}. {_label_markup(p, why)} {html.escape(view.name)} bars "
-        f"{html.escape(p.bars)} ({html.escape(line_label(p))}) ← {source} bars "
+        f"{_with_printed(p.bars, view.pickup)} ({html.escape(line_label(p))}) ← {source} bars "
         f"{_source_bars(p)}{source_line}</h5>"
         f"<p>{p.n_notes} notes; {html.escape(transposition_text(p.transposition, p.time_scale))}"
         f"{'; ' + html.escape(metre) if metre else ''}; {held}{bits}"

@@ -241,10 +241,18 @@ def left_out_text(report: AnalysisReport) -> str:
     return text
 
 
+LEFT_OUT_ROWS = (
+    "pieces.csv keeps the control pieces left out of the comparison too (their <code>left_out</code> says "
+    "why); this page's numbers leave out every row with a non-empty <code>left_out</code>, so a mean over "
+    "all its rows differs from them. Its <code>n_passages</code> counts copied and varied passages only "
+    "(<code>n_stock_passages</code> the stock ones; passages.csv lists all three)."
+)
+
+
 FILES_NOTE = (
     "Every row of every table is in the files beside this page: <a href='pieces.csv'>pieces.csv</a>, "
     "<a href='passages.csv'>passages.csv</a>, <a href='motifs.csv'>motifs.csv</a> and "
-    "<a href='report.json'>report.json</a>."
+    "<a href='report.json'>report.json</a>. " + LEFT_OUT_ROWS
 )
 
 
