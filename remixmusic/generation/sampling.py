@@ -151,10 +151,12 @@ def filter_logits(logits: torch.Tensor, top_k: int = 0, top_p: float = 1.0) -> t
 def prompt_ids(tokenizer: RemiTokenizer, prompt: Piece, bars: int) -> tuple[np.ndarray, int]:
     """Tokens of the prompt's first ``bars`` bars followed by the ``Bar`` that opens the next one.
 
-    Returns the ids (no ``EOS``) and the number of prompt notes. The prompt is canonicalized by the
-    tokenizer, so a continuation starts with exactly ``tokenizer.canonicalize(prompt.crop_bars(0, bars))``.
+    Returns the ids (no ``EOS``) and the number of prompt notes. The whole prompt is canonicalized by the
+    tokenizer before its first bars are cut, so the prompt reads exactly as the opening of the piece did
+    in training (canonicalizing the cut alone can keep a meter the whole piece's canonical form drops,
+    e.g. a chorale's irregular 5/4 bar, and the model then continues a sequence it never saw).
     """
-    head = tokenizer.canonicalize(prompt.crop_bars(0, bars))
+    head = tokenizer.canonicalize(tokenizer.canonicalize(prompt).crop_bars(0, bars))
     if len(head.notes) == 0:
         raise RemixError(
             f"{prompt.source or 'prompt'}: no notes the model can read in its first {bars} bar(s)"
