@@ -156,7 +156,8 @@ def prompt_ids(tokenizer: RemiTokenizer, prompt: Piece, bars: int) -> tuple[np.n
     in training (canonicalizing the cut alone can keep a meter the whole piece's canonical form drops,
     e.g. a chorale's irregular 5/4 bar, and the model then continues a sequence it never saw).
     """
-    head = tokenizer.canonicalize(tokenizer.canonicalize(prompt).crop_bars(0, bars))
+    # Bars as the prompt's own meter counts them (a 9/4 bar is one bar here, two 9/8 bars in tokens).
+    head = tokenizer.canonicalize(tokenizer.canonicalize(prompt).crop(0, prompt.bar_step(bars)))
     if len(head.notes) == 0:
         raise RemixError(
             f"{prompt.source or 'prompt'}: no notes the model can read in its first {bars} bar(s)"

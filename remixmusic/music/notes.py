@@ -216,17 +216,18 @@ class Piece:
             metadata=dict(self.metadata),
         )
 
+    def bar_step(self, bar: int) -> int:
+        """The step where zero-based ``bar`` starts (bars after the piece's end continue its last meter)."""
+        starts = self.bar_starts(self.end + 1)
+        extra = bar - len(starts) + 1
+        if extra <= 0:
+            return int(starts[bar])
+        _, numerator, denominator = self.meter_map()[-1]
+        return int(starts[-1]) + extra * bar_length(int(numerator), int(denominator))
+
     def crop_bars(self, first: int, count: int) -> Piece:
         """Bars ``first .. first+count-1`` (zero-based) as a piece of their own."""
-        starts = self.bar_starts(self.end + 1)
-        _, numerator, denominator = self.meter_map()[-1]
-        last_bar = bar_length(int(numerator), int(denominator))
-
-        def start_of(bar: int) -> int:  # bars after the piece's end continue its last meter
-            extra = bar - len(starts) + 1
-            return int(starts[bar]) if extra <= 0 else int(starts[-1]) + extra * last_bar
-
-        return self.crop(start_of(first), start_of(first + count))
+        return self.crop(self.bar_step(first), self.bar_step(first + count))
 
 
 def _by_onset(events: np.ndarray) -> np.ndarray:
