@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from remixmusic.music.notes import NOTE_DTYPE, TIME_SIGNATURE_DTYPE, Piece, Track
 
@@ -22,3 +23,22 @@ def make_piece(pitches, onsets=None, durations=None, track=0, time_signatures=No
         else np.array(time_signatures, TIME_SIGNATURE_DTYPE)
     )
     return Piece(notes=notes, tracks=[Track("melody")], time_signatures=ts)
+
+
+@pytest.fixture(scope="module")
+def analysis():
+    """A real analysis of chorale patchworks (tests/page_report.py), built once per test module that asks
+    for it (modules may change it; a module with its own ``analysis`` fixture overrides this one)."""
+    from tests.page_report import page_report
+
+    return page_report()
+
+
+@pytest.fixture(scope="module")
+def page(analysis):
+    """That analysis's report.html, as text and parsed."""
+    from tests.page_report import Page
+
+    report, _ = analysis
+    text = report.html()
+    return text, Page(text)

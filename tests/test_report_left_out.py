@@ -134,7 +134,7 @@ def test_the_control_details_say_what_they_count_against_the_first_screens_count
 
 
 def test_a_left_out_control_piece_links_from_the_per_piece_table_to_its_map(folder_report):
-    from tests.test_report_page import Page
+    from tests.page_report import Page
 
     report, _ = folder_report
     dom = Page(report.html())

@@ -6,7 +6,6 @@ from __future__ import annotations
 import itertools
 import json
 import re
-from html.parser import HTMLParser
 
 import numpy as np
 import pytest
@@ -16,74 +15,7 @@ from remixmusic.novelty.page.music import parse_source_notes
 from remixmusic.novelty.passages import NOTE_LABELS
 from remixmusic.novelty.plots import LABEL_COLORS, chance_notes
 from remixmusic.novelty.records import PassageRecord
-from tests.page_report import page_report
-
-
-class Page(HTMLParser):
-    """The elements of a page as (tag, attributes, text inside, position), tables as rows of cells."""
-
-    def __init__(self, text: str) -> None:
-        super().__init__(convert_charrefs=True)
-        self.elements: list[dict] = []
-        self._open: list[dict] = []
-        self.tables: list[dict] = []
-        self.feed(text)
-
-    def handle_starttag(self, tag, attrs):
-        element = {"tag": tag, "attrs": dict(attrs), "text": "", "children": [], "pos": len(self.elements)}
-        self.elements.append(element)
-        if self._open:
-            self._open[-1]["children"].append(element)
-        if tag not in ("meta", "input", "br", "img"):
-            self._open.append(element)
-        if tag == "table":
-            self.tables.append({"element": element, "rows": []})
-        if tag == "tr" and self.tables:
-            self.tables[-1]["rows"].append([])
-        if tag in ("td", "th") and self.tables and self.tables[-1]["rows"]:
-            self.tables[-1]["rows"][-1].append(element)
-
-    def handle_endtag(self, tag):
-        while self._open:
-            element = self._open.pop()
-            if element["tag"] == tag:
-                break
-
-    def handle_data(self, data):
-        for element in self._open:
-            element["text"] += data
-
-    def ids(self) -> dict[str, dict]:
-        return {e["attrs"]["id"]: e for e in self.elements if "id" in e["attrs"]}
-
-    def find(self, tag: str | None = None, cls: str | None = None, within: dict | None = None) -> list[dict]:
-        pool = _descendants(within) if within is not None else self.elements
-        return [
-            e
-            for e in pool
-            if (tag is None or e["tag"] == tag)
-            and (cls is None or cls in e["attrs"].get("class", "").split())
-        ]
-
-
-def _descendants(element: dict) -> list[dict]:
-    out = []
-    for child in element["children"]:
-        out.append(child)
-        out += _descendants(child)
-    return out
-
-
-@pytest.fixture(scope="module")
-def analysis():
-    return page_report()
-
-
-@pytest.fixture(scope="module")
-def page(analysis):
-    report, _ = analysis
-    text = report.html()
-    return text, Page(text)
+from tests.page_report import Page
 
 
 def test_passages_give_their_query_bars_and_their_sources_notes_from_the_index(analysis):

@@ -15,7 +15,7 @@ from remixmusic.music.notes import STEPS_PER_BEAT
 from remixmusic.novelty.analyze import analyze
 from remixmusic.novelty.index import Index
 from remixmusic.novelty.page.position import beat_words, pitch_name
-from tests.test_report_page import Page
+from tests.page_report import Page
 
 SHIFT = 2  # beats
 

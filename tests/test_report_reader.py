@@ -16,20 +16,6 @@ import pytest
 from rich.console import Console
 
 from remixmusic.novelty.page.music import band_rows
-from tests.page_report import page_report
-from tests.test_report_page import Page
-
-
-@pytest.fixture(scope="module")
-def analysis():
-    return page_report()
-
-
-@pytest.fixture(scope="module")
-def page(analysis):
-    report, _ = analysis
-    text = report.html()
-    return text, Page(text)
 
 
 def _terminal(report) -> str:
