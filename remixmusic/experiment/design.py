@@ -64,7 +64,16 @@ def snapshot(run: str, step: int, temperature: float = 1.0) -> str:
 
 def curve(run: str, temperature: float = 1.0) -> str:
     """One memorisation curve of question 3: a training run's snapshots sampled at one temperature."""
-    return run if temperature == 1 else f"{run} at T={temperature:g}"
+    return run if temperature == 1 else f"{run}{_AT}{temperature:g}"
+
+
+_AT = " at T="
+
+
+def curve_parts(name: str) -> tuple[str, str]:
+    """Inverse of :func:`curve`: ``(run, temperature as written)``, the temperature "1" when unnamed."""
+    run, _, temperature = name.partition(_AT)
+    return run, temperature or "1"
 
 
 MAIN_SETTING = (1.0, 1.0)

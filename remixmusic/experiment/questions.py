@@ -25,6 +25,7 @@ from remixmusic.experiment.design import (
     Q2_QUALITY,
     Q2_RECOMBINATION,
     Q3_MEASURE,
+    curve_parts,
     patchwork,
     span_measure,
     transformer,
@@ -338,7 +339,7 @@ def question3(
     copying = [r for r in usable if onsets[r] is not None]
     measure = "copied coverage (share of notes in above-chance exact copies) against the human control"
     # Several snapshot temperatures make several curves per run ("mini-10pct at T=0.7").
-    unit = "curves (runs x sampling temperatures)" if any(" at T=" in r for r in usable) else "runs"
+    unit = "curves (runs x sampling temperatures)" if any(curve_parts(r)[1] != "1" for r in usable) else "runs"
     if copying:
         outcome = f"copies ({len(copying)} of {len(usable)} {unit.split()[0]})"
         text = (

@@ -165,12 +165,12 @@ class ExperimentResult:
         ax1, ax2 = fig.subplots(1, 2)
         rows = self.answers[2].rows if len(self.answers) > 2 else []
         curves = list(dict.fromkeys(r["run"] for r in rows))
-        runs = list(dict.fromkeys(c.split(" at T=")[0] for c in curves))
-        temps = list(dict.fromkeys(c.partition(" at T=")[2] or "1" for c in curves))
+        runs = list(dict.fromkeys(D.curve_parts(c)[0] for c in curves))
+        temps = list(dict.fromkeys(D.curve_parts(c)[1] for c in curves))
         palette = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
         styles = ("-", "--", ":", "-.")
         for curve in curves:
-            run, _, temp = curve.partition(" at T=")
+            run, temp = D.curve_parts(curve)
             mine = [r for r in rows if r["run"] == curve]
             steps = [r["step"] for r in mine]
             colour = palette[runs.index(run) % len(palette)]
@@ -181,8 +181,8 @@ class ExperimentResult:
                 marker="o",
                 capsize=2,
                 color=colour,
-                ls=styles[temps.index(temp or "1") % len(styles)],
-                label=f"{run}, T={temp or '1'}",
+                ls=styles[temps.index(temp) % len(styles)],
+                label=f"{run}, T={temp}",
             )
             if run not in [line.get_label() for line in ax2.lines]:  # the gap is the run's, whatever T
                 ax2.plot(steps, [r["gap"] for r in mine], marker="o", color=colour, label=run)
