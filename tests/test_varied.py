@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from remixmusic.novelty.edits import EDIT_KINDS, edit_script, script_bits
+from remixmusic.novelty.edits import EDIT_KINDS, edit_parts, edit_script, script_bits
 from remixmusic.novelty.varied import _chains
 
 
@@ -44,3 +44,36 @@ def test_chains_follow_the_copy_when_the_reference_line_repeats_a_part():
     first, last, runs = _chains(run_q[o], run_slot[o], run_end[o], np.zeros(3, np.int64), raw=4, order=2)
     chains = {(int(run_slot[o][f]), int(run_end[o][la]), int(k)) for f, la, k in zip(first, last, runs, strict=True)}
     assert (10, 26, 2) in chains and (50, 10, 1) in chains
+
+
+def test_a_chain_ends_on_its_best_path_not_on_the_run_that_ends_last():
+    # A copy of slots 100..113 is one exact run (query 0..14). The reference repeats a figure four notes
+    # later, so the query notes 7..15 also match on diagonal 104, ending one note later by chance (the
+    # first note after the copy). Anchoring the chain's tempo and offsets there misaligns the whole copy;
+    # its path pays four notes of diagonal shift for one note gained.
+    run_q = np.array([0, 7])
+    run_slot = np.array([100, 111])
+    run_end = np.array([14, 15])
+    first, last, runs = _chains(run_q, run_slot, run_end, np.zeros(2, np.int64), raw=4, order=2)
+    assert list(zip(first.tolist(), last.tolist(), runs.tolist(), strict=True)) == [(0, 0, 2)]
+
+
+def test_edit_parts_keep_each_run_of_edits_cut_at_agreeing_notes():
+    n = 14
+    same = np.eye(n, dtype=bool)
+    same[3, 3] = same[10, 10] = False  # two changed notes
+    parts = {(qa, qb, sa, sb): s.ops for qa, qb, sa, sb, s in edit_parts(same, np.arange(n), budget=2)}
+    assert parts == {
+        (0, 14, 0, 14): [("change", 3, 3), ("change", 10, 10)],  # the whole alignment fits the budget
+        (0, 10, 0, 10): [("change", 3, 3)],  # the second edit trimmed: cut before it
+        (4, 14, 4, 14): [("change", 6, 6)],  # the first trimmed: positions relative to the part
+    }
+    one = {(qa, qb, sa, sb) for qa, qb, sa, sb, _ in edit_parts(same, np.arange(n), budget=1)}
+    assert one == {(0, 10, 0, 10), (4, 14, 4, 14)}
+
+
+def test_a_deletion_leaves_the_query_symbols_across_it_aligned():
+    n = 8
+    rows = [0, 1, 2, 4, 5, 6, 7]  # reference note 3 missing from the query
+    s = edit_script(np.eye(n, dtype=bool)[rows], np.arange(n - 1), np.arange(n - 1))
+    assert s.query_ref.tolist() == rows and s.query_agree.all() and s.query_timed.all()

@@ -132,7 +132,8 @@ class MatchConfig:
     about ``n * m * 2**-b`` times between ``n`` reference and ``m`` query symbols, so a piece's copies need
     ``b >= max(min_bits, log2(n * m / false_copies))``: longer queries and larger references ask for more
     information, which keeps false copies rare in both. A varied copy's ``b`` is its bit score: the
-    information of the reference symbols the query reproduces (not those its edits spoil), less ``log2``
+    information of the relations between notes the query reproduces (the reference symbols its edits do
+    not spoil, and the query's own symbols across a deleted note), less ``log2``
     of the number of edit patterns it could have had (see :mod:`remixmusic.novelty.edits`), so the
     freedom of the edit search is paid for and the bound holds for varied copies too.
     ``varied_false_copies``: the same allowance for varied copies alone (their bound is

@@ -13,8 +13,11 @@ Altschul 1990; see :class:`~remixmusic.novelty.config.MatchConfig` ``false_copie
 things change that bound, as gapped alignment changes BLAST's statistics (Altschul & Gish 1996; Altschul
 et al. 1997, whose gapped E-values come from separate parameters because gaps widen the search):
 
-* only the reference symbols the query *reproduces* are evidence: a symbol whose notes an edit spoils
-  (:attr:`EditScript.ref_agree`, :attr:`EditScript.ref_timed`) tells nothing, so it adds no bits;
+* only the relations the query *reproduces* are evidence: a reference symbol whose notes an edit
+  spoils (:attr:`EditScript.ref_agree`, :attr:`EditScript.ref_timed`) tells nothing, so it adds no
+  bits; across a deleted reference note, the query's own symbols over the notes either side are fixed
+  by the reference too (:attr:`EditScript.query_ref`) and add theirs, so a deletion costs about one
+  note of evidence rather than the ``order + 1`` symbols that read the deleted note;
 * the edits themselves are a search: a query reproduces a passage's symbols under *some* pattern of
   ``e`` edits far more often than under one. By a union bound over the patterns, the chance of a copy
   is at most :func:`script_bits` (``log2 C(n, e) + e log2 3``) bits more than that of an exact match with
@@ -61,13 +64,19 @@ class EditScript:
     inter-onset interval: a turn, trill or grace group), each counted as one edit. ``agreements``:
     aligned notes that agree; ``ref_agree``: per reference note of the passage, whether it is aligned
     with a query note that agrees; ``ref_timed``: whether it is aligned with a query note at its time
-    (agreeing, or changed in pitch only).
+    (agreeing, or changed in pitch only); ``query_ref``: per query note of the passage, the reference
+    note it is aligned with (agreeing or changed; -1 for an inserted note), and ``query_agree`` /
+    ``query_timed`` whether that pair agrees / is at one time, so the relations between query notes
+    that an edit leaves intact across it (the interval over a deleted note) can be scored too.
     """
 
     ops: list[tuple[str, int, int]]
     agreements: int
     ref_agree: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
     ref_timed: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+    query_ref: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    query_agree: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+    query_timed: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
 
     @property
     def n_edits(self) -> int:
@@ -90,48 +99,53 @@ def edit_script(
     ops = [op for op, _, _ in _groups(raw, q_pitch)]
     ref_agree = np.zeros(same.shape[1], bool)
     ref_timed = np.zeros(same.shape[1], bool)
+    query_ref = np.full(same.shape[0], -1, np.int64)
+    query_agree = np.zeros(same.shape[0], bool)
+    query_timed = np.zeros(same.shape[0], bool)
     for kind, i, j in raw:
         if kind == "agree":
             ref_agree[j] = ref_timed[j] = True
-        elif kind == "change" and timed is not None:
-            ref_timed[j] = bool(timed[i, j])
-    return EditScript(ops, int(ref_agree.sum()), ref_agree, ref_timed)
+            query_ref[i], query_agree[i], query_timed[i] = j, True, True
+        elif kind == "change":
+            query_ref[i] = j
+            if timed is not None:
+                ref_timed[j] = query_timed[i] = bool(timed[i, j])
+    return EditScript(
+        ops, int(ref_agree.sum()), ref_agree, ref_timed, query_ref, query_agree, query_timed
+    )
 
 
-def within_budget(
+def edit_parts(
     same: np.ndarray, q_pitch: np.ndarray, budget: int, timed: np.ndarray | None = None
-) -> tuple[int, int, int, int, EditScript] | None:
-    """The longest part of an alignment with at most ``budget`` grouped edits, cut at agreeing notes:
-    ``(query start, query end, reference start, reference end, script)`` relative to ``same``'s rows and
-    columns (ends exclusive), or ``None`` when no part keeps an edit between agreeing notes."""
+) -> list[tuple[int, int, int, int, EditScript]]:
+    """The parts of an alignment that keep a run of 1 to ``budget`` consecutive grouped edits, each cut
+    at the agreeing notes just outside the edits it drops (so every kept edit lies between agreeing
+    notes): ``(query start, query end, reference start, reference end, script)`` relative to ``same``'s
+    rows and columns (ends exclusive). The whole alignment is among them when its edits fit the budget.
+    A caller scores them and keeps the best, which trims edits at the ends of a copy that cost more than
+    the notes past them are worth (BLAST's X-drop trims an extension the same way: Altschul et al. 1997)."""
     raw = _path(same)
     groups = _groups(raw, q_pitch)
-    if not groups:
-        return None
     bounds = [(lo, hi) for _, lo, hi in groups]  # raw-path index spans of each grouped edit
-    best: tuple[int, int] | None = None
-    for k in range(len(bounds) - min(budget, len(bounds)) + 1):
-        take = bounds[k : k + budget] if budget else []
-        if not take:
-            break
-        lo = bounds[k - 1][1] if k > 0 else 0
-        hi = bounds[k + budget][0] if k + budget < len(bounds) else len(raw)
-        agree = [t for t in range(lo, hi) if raw[t][0] == "agree"]
-        if not agree:
-            continue
-        first, last = agree[0], agree[-1]
-        if first > take[0][0] or last < take[-1][1] - 1:
-            continue  # the kept edits must lie between agreeing notes
-        n = sum(raw[t][0] == "agree" for t in range(first, last + 1))
-        if best is None or n > best[1] - best[0]:
-            best = (first, last + 1)
-    if best is None:
-        return None
-    first, last = best[0], best[1] - 1
-    qa, qb = raw[first][1], raw[last][1] + 1
-    sa, sb = raw[first][2], raw[last][2] + 1
-    part = None if timed is None else timed[qa:qb, sa:sb]
-    return qa, qb, sa, sb, edit_script(same[qa:qb, sa:sb], q_pitch[qa:qb], np.zeros(0), part)
+    out: list[tuple[int, int, int, int, EditScript]] = []
+    seen: set[tuple[int, int]] = set()
+    for k in range(len(bounds)):
+        for size in range(1, min(budget, len(bounds) - k) + 1):
+            take = bounds[k : k + size]
+            lo = bounds[k - 1][1] if k > 0 else 0
+            hi = bounds[k + size][0] if k + size < len(bounds) else len(raw)
+            agree = [t for t in range(lo, hi) if raw[t][0] == "agree"]
+            if not agree:
+                continue
+            first, last = agree[0], agree[-1]
+            if first > take[0][0] or last < take[-1][1] - 1 or (first, last) in seen:
+                continue  # the kept edits must lie between agreeing notes
+            seen.add((first, last))
+            qa, qb = raw[first][1], raw[last][1] + 1
+            sa, sb = raw[first][2], raw[last][2] + 1
+            part = None if timed is None else timed[qa:qb, sa:sb]
+            out.append((qa, qb, sa, sb, edit_script(same[qa:qb, sa:sb], q_pitch[qa:qb], np.zeros(0), part)))
+    return out
 
 
 def _path(same: np.ndarray) -> list[tuple[str, int, int]]:

@@ -11,6 +11,8 @@ their onsets, the reference's scaled by the chain's tempo ratio, are within a qu
 median inter-onset interval. The edits of each copy are grouped (a changed, deleted or inserted note, a
 passing note, an ornament: one edit each) and the copy is scored by the information it reproduces less
 the freedom of its edits (:mod:`remixmusic.novelty.edits`), against the matcher's information threshold.
+Of the parts of an alignment that keep a run of its edits, the longest significant one is kept, so an
+edit at an end whose few notes past it do not pay for its cost is trimmed (BLAST's X-drop).
 
 :class:`VariedCopies` is a mixin of :class:`~remixmusic.novelty.match.Matcher` (it uses the matcher's
 index, config, symbol model and information threshold).
@@ -24,7 +26,7 @@ import numpy as np
 
 from remixmusic._util.arrays import ramp
 from remixmusic.music.notes import Piece
-from remixmusic.novelty.edits import EditScript, edit_script, script_bits, within_budget
+from remixmusic.novelty.edits import EditScript, edit_parts, edit_script, script_bits
 from remixmusic.novelty.matches import _PITCHLESS, _TEMPO_FREE, Source, VariedMatch
 from remixmusic.novelty.symbols import Stream
 
@@ -46,13 +48,21 @@ class VariedCopies:
     def _source(self, slot: int, n_notes: int, query_pitch: int) -> Source:
         raise NotImplementedError
 
-    def copy_bits(self, slot: int, script: EditScript) -> float:
+    def copy_bits(self, slot: int, script: EditScript, query_symbols: np.ndarray | None = None) -> float:
         """The bit score of a varied copy whose reference passage starts at ``slot`` (see the module
-        docstring): the information of the reference symbols the query reproduces, less ``log2`` of the
-        number of edit scripts of its length and edit count (:func:`script_bits`). A symbol is reproduced
-        when the notes its pitch part reads (its first note and, from order 1, the next) agree and the
-        notes its timing part reads (all ``order + 1``) are at their times: a note changed in pitch only
-        spoils the two intervals around it, not the rhythm around it."""
+        docstring): the information of the relations between notes that the query reproduces, less
+        ``log2`` of the number of edit scripts of its length and edit count (:func:`script_bits`).
+
+        A reference symbol is reproduced when the notes its pitch part reads (its first note and, from
+        order 1, the next) agree and the notes its timing part reads (all ``order + 1``) are at their
+        times: a note changed in pitch only spoils the two intervals around it, not the rhythm around it.
+        Across a deleted note the reference symbols that read it are lost, but the query's own symbols
+        over the notes on either side are fixed by the reference as well (the interval over the gap is
+        the sum of the reference's two): with ``query_symbols`` (the query passage's symbols, its first
+        at the passage's first note), each query symbol whose notes are aligned with agreeing reference
+        notes that are *not* consecutive there adds its information under the same model (a relation the
+        reference symbols do not already count). Each relation is counted once, from whichever side holds
+        it as one symbol."""
         order = self.index.order
         agree, timed = script.ref_agree, script.ref_timed
         n_sym = max(len(agree) - order, 0)
@@ -65,7 +75,58 @@ class VariedCopies:
         ok = np.ones(n_sym, bool)
         for k in range(order + 1):
             ok &= (agree if k < pitch_notes else timed)[k : k + n_sym]
-        return float(per[ok].sum()) - penalty
+        bits = float(per[ok].sum())
+        if query_symbols is not None and order > 0 and len(script.query_ref):
+            bits += self._bridging_bits(script, np.asarray(query_symbols), order, pitch_notes)
+        return bits - penalty
+
+    def _bridging_bits(self, script: EditScript, query_symbols: np.ndarray, order: int, pitch_notes: int) -> float:
+        """Information of the query symbols that span a deletion (see :meth:`copy_bits`): all their notes
+        aligned (pitch part agreeing, timing part at its time), their reference notes not consecutive."""
+        ref, q_agree, q_timed = script.query_ref, script.query_agree, script.query_timed
+        n_sym = min(len(ref) - order, len(query_symbols))
+        if n_sym <= 0:
+            return 0.0
+        ok = np.ones(n_sym, bool)
+        consecutive = np.ones(n_sym, bool)
+        for k in range(order + 1):
+            ok &= (q_agree if k < pitch_notes else q_timed)[k : k + n_sym]
+            consecutive &= ref[k : k + n_sym] == ref[:n_sym] + k
+        bridge = ok & ~consecutive
+        if not bridge.any():
+            return 0.0
+        per = self.model.symbol_bits(query_symbols[:n_sym], np.array([0]), np.array([n_sym]))
+        return float(per[bridge].sum())
+
+    def best_part(
+        self, same: np.ndarray, timed: np.ndarray, q_pitch: np.ndarray, q0: int, s0: int, stream: Stream
+    ) -> tuple[int, int, int, int, EditScript, float] | None:
+        """The best varied copy inside an alignment of query line notes from ``q0`` with reference slots
+        from ``s0`` (``same`` / ``timed``: their agreement matrices; ``q_pitch``: the line's pitches):
+        among the parts that keep a run of consecutive edits (:func:`edit_parts`) and pass the varied-copy
+        tests (1 to ``max_edits`` edits, at most ``edit_rate`` per note, ``min_length + order`` agreeing
+        notes) and reach the piece's varied information bound with their bit score (:meth:`copy_bits`),
+        the one with the most agreeing notes, then the highest score: an edit at an end whose few notes
+        past it do not pay for its search cost is dropped, while a copy stays as long as it is
+        significant. Returns ``(query start, query end, reference start, reference end, script,
+        bits)`` relative to ``q0`` / ``s0``, or ``None``."""
+        budget = self.config.max_edits
+        min_notes = self.min_length + stream.order
+        order = self.index.order
+        q_seg = q_pitch[q0 : q0 + same.shape[0]]
+        best: tuple[int, int, int, int, EditScript, float] | None = None
+        for qa, qb, sa, sb, script in edit_parts(same, q_seg, budget, timed):
+            if not (
+                script.n_edits <= max(1, self.config.edit_rate * (qb - qa)) and script.agreements >= min_notes
+            ):
+                continue
+            syms = stream.symbols[q0 + qa : max(q0 + qb - order, q0 + qa)]
+            bits = self.copy_bits(s0 + sa, script, syms)
+            if bits >= self._varied_bits_now and (
+                best is None or (script.agreements, bits) > (best[4].agreements, best[5])
+            ):
+                best = (qa, qb, sa, sb, script, bits)
+        return best
 
     def _varied(
         self, li: int, stream: Stream, piece: Piece, lo_d: np.ndarray, hi_d: np.ndarray
@@ -228,25 +289,13 @@ class VariedCopies:
             windows.update((int(k), code[i, : end[k] - start[k], : s_stop[k] - s_first[k]]) for i, k in enumerate(c))
         for c in take:
             win = windows[int(c)]
-            q_seg = q_pitch[start[c] : end[c]]
-            script = edit_script(win == 2, q_seg, q_onset[start[c] : end[c]], win >= 1)
-            if script.n_edits > budget:  # keep the best part within the budget, cut at agreeing notes
-                part = within_budget(win == 2, q_seg, budget, win >= 1)
-                if part is None:
-                    continue
-                qa_, qb_, sa_, sb_, script = part
-                end[c], start[c] = start[c] + qb_, start[c] + qa_
-                s_stop[c], s_first[c] = s_first[c] + sb_, s_first[c] + sa_
-            span = int(end[c] - start[c])
-            if not (
-                0 < script.n_edits <= budget
-                and script.n_edits <= max(1, self.config.edit_rate * span)
-                and script.agreements >= min_notes
-            ):
+            best = self.best_part(win == 2, win >= 1, q_pitch, int(start[c]), int(s_first[c]), stream)
+            if best is None:
                 continue
-            bits[c] = self.copy_bits(int(s_first[c]), script)
-            if bits[c] >= self._varied_bits_now:
-                found[int(c)] = script
+            qa_, qb_, sa_, sb_, script, bits[c] = best
+            end[c], start[c] = start[c] + qb_, start[c] + qa_
+            s_stop[c], s_first[c] = s_first[c] + sb_, s_first[c] + sa_
+            found[int(c)] = script
         # Best first (most agreeing notes, then fewest edits, then most information). One overlapping a
         # better one by more than half its span is not a copy of its own: it is another source of that
         # one (other pieces only, as for exact matches, up to max_sources).
@@ -296,8 +345,9 @@ def _chains(
     inserts several notes as one edit) and end at most ``raw + order + 1`` notes before it starts (one
     edit breaks the ``order + 1`` symbols that see it). Each of the ``2 * raw + 1`` diagonals is searched
     on its own, so a tune that repeats a part (another run of the same query notes on a far diagonal of
-    the same line) does not cut the chain. A chain is a run with its successors; its last run is the
-    one that ends last. Returns the first and last run of each chain and its number of runs."""
+    the same line) does not cut the chain. A chain is a run with its successors; its last run ends the
+    best path from its first (most query notes covered, less a note per diagonal step; then the one
+    ending last). Returns the first and last run of each chain and its number of runs."""
     n = len(run_q)
     diag = run_slot - run_q
     width = int(run_q.max()) + 2 if n else 1
@@ -317,13 +367,29 @@ def _chains(
             & (run_end[p] > pred_end)
         )
         pred[ok], pred_end[ok] = p[ok], run_end[p[ok]]
-    root = np.where(pred >= 0, pred, np.arange(n))
+    # Score each run's path back to its chain's first run (Gapped BLAST and minimap2 chain anchors the
+    # same way): the query notes it adds past its predecessor's end, less the notes its diagonal moved
+    # (an insertion or deletion each). Sums along the paths by pointer doubling.
+    has = pred >= 0
+    moved = np.where(has, np.abs(diag - diag[np.maximum(pred, 0)]), 0)
+    total = (run_end - np.where(has, np.maximum(run_q, pred_end), run_q) - moved).astype(np.int64)
+    root = np.where(has, pred, np.arange(n))
+    jump = pred.copy()
+    while True:
+        live = jump >= 0
+        if not live.any():
+            break
+        total[live] += total[jump[live]]
+        jump[live] = jump[jump[live]]
     while True:
         nxt = root[root]
         if np.array_equal(nxt, root):
             break
         root = nxt
-    o = np.lexsort((run_end, root))
+    # A chain's last run is the end of its best-scoring path (then the one ending last), not merely the
+    # run that ends last: a tune repeating a figure a few notes later holds a run on a nearby diagonal
+    # that can end one note later by chance, and anchoring on it gives the wrong tempo and offsets.
+    o = np.lexsort((run_end, total, root))
     tail = np.r_[root[o][1:] != root[o][:-1], True]
     last = o[tail]
     runs = np.diff(np.r_[-1, np.flatnonzero(tail)])
@@ -477,7 +543,7 @@ def merge_copies(
             and script.agreements >= min_notes
         ):
             continue
-        bits = finder.copy_bits(s0, script)
+        bits = finder.copy_bits(s0, script, stream.symbols[q0 : max(q1 - stream.order, q0)])
         if bits < finder._varied_bits_now:
             continue
         sources = [finder._source(s0, s1 - s0, int(q_pitch[q0]))]
