@@ -269,15 +269,21 @@ def test_folk_variants_are_top_sources(essen):
 
 
 def test_varied_copies_list_every_variant_in_the_reference(essen):
-    """The swimmer ballad has five variants: a varied copy of one lists several of the others, all
-    variants, best first, each once."""
+    """The swimmer ballad has five variants: each variant's copies (exact or varied) come from the
+    others only, and its varied copies list several of them, best first, each once. (One variant's only
+    edits sit in a short stretch between two long exact copies: the stretch adds too little evidence to
+    pay for its edits, so its copies are the exact ones.)"""
     group = VARIANT_GROUPS[0]
+    n_varied = 0
     for q in group:
         others = [i for i in range(len(essen)) if i != q]
         pm = match_piece(essen[q], Index.build([essen[i] for i in others]))
-        sources = [[others[s.piece] for s in v.sources] for v in pm.varied_matches]
-        assert sources and all(set(s) <= set(group) and len(set(s)) == len(s) for s in sources), (q, sources)
-        assert max(len(s) for s in sources) >= 2, (q, sources)
+        varied = [[others[s.piece] for s in v.sources] for v in pm.varied_matches]
+        exact = [[others[s.piece] for s in m.sources] for m in pm.matches if not m.stock]
+        assert exact + varied and all(set(s) <= set(group) for s in exact + varied), (q, exact, varied)
+        assert all(len(set(s)) == len(s) for s in varied), (q, varied)
+        n_varied += bool(varied) and max(len(s) for s in varied) >= 2
+    assert n_varied >= 4
 
 
 def test_per_note_arrays_and_coverage(index, reference):

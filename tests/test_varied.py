@@ -64,11 +64,14 @@ def test_edit_parts_keep_each_run_of_edits_cut_at_agreeing_notes():
     same[3, 3] = same[10, 10] = False  # two changed notes
     parts = {(qa, qb, sa, sb): s.ops for qa, qb, sa, sb, s in edit_parts(same, np.arange(n), budget=2)}
     assert parts == {
-        (0, 14, 0, 14): [("change", 3, 3), ("change", 10, 10)],  # the whole alignment fits the budget
+        (0, 3, 0, 3): [],  # the exact stretches between the edits
+        (4, 10, 4, 10): [],
+        (11, 14, 11, 14): [],
         (0, 10, 0, 10): [("change", 3, 3)],  # the second edit trimmed: cut before it
         (4, 14, 4, 14): [("change", 6, 6)],  # the first trimmed: positions relative to the part
+        (0, 14, 0, 14): [("change", 3, 3), ("change", 10, 10)],  # the whole alignment fits the budget
     }
-    one = {(qa, qb, sa, sb) for qa, qb, sa, sb, _ in edit_parts(same, np.arange(n), budget=1)}
+    one = {(qa, qb, sa, sb) for qa, qb, sa, sb, s in edit_parts(same, np.arange(n), budget=1) if s.ops}
     assert one == {(0, 10, 0, 10), (4, 14, 4, 14)}
 
 

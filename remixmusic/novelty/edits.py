@@ -118,19 +118,20 @@ def edit_script(
 def edit_parts(
     same: np.ndarray, q_pitch: np.ndarray, budget: int, timed: np.ndarray | None = None
 ) -> list[tuple[int, int, int, int, EditScript]]:
-    """The parts of an alignment that keep a run of 1 to ``budget`` consecutive grouped edits, each cut
+    """The parts of an alignment that keep a run of 0 to ``budget`` consecutive grouped edits, each cut
     at the agreeing notes just outside the edits it drops (so every kept edit lies between agreeing
     notes): ``(query start, query end, reference start, reference end, script)`` relative to ``same``'s
-    rows and columns (ends exclusive). The whole alignment is among them when its edits fit the budget.
-    A caller scores them and keeps the best, which trims edits at the ends of a copy that cost more than
-    the notes past them are worth (BLAST's X-drop trims an extension the same way: Altschul et al. 1997)."""
+    rows and columns (ends exclusive). The whole alignment is among them when its edits fit the budget,
+    and so is each stretch between two edits (no edit: an exact part). A caller scores them and keeps
+    the best, which trims edits at the ends of a copy that cost more than the notes past them are worth
+    (BLAST's X-drop trims an extension back to its best score the same way: Altschul et al. 1997)."""
     raw = _path(same)
     groups = _groups(raw, q_pitch)
     bounds = [(lo, hi) for _, lo, hi in groups]  # raw-path index spans of each grouped edit
     out: list[tuple[int, int, int, int, EditScript]] = []
     seen: set[tuple[int, int]] = set()
-    for k in range(len(bounds)):
-        for size in range(1, min(budget, len(bounds) - k) + 1):
+    for size in range(min(budget, len(bounds)) + 1):
+        for k in range(len(bounds) - size + 1):
             take = bounds[k : k + size]
             lo = bounds[k - 1][1] if k > 0 else 0
             hi = bounds[k + size][0] if k + size < len(bounds) else len(raw)
@@ -138,8 +139,10 @@ def edit_parts(
             if not agree:
                 continue
             first, last = agree[0], agree[-1]
-            if first > take[0][0] or last < take[-1][1] - 1 or (first, last) in seen:
+            if take and (first > take[0][0] or last < take[-1][1] - 1):
                 continue  # the kept edits must lie between agreeing notes
+            if (first, last) in seen:
+                continue
             seen.add((first, last))
             qa, qb = raw[first][1], raw[last][1] + 1
             sa, sb = raw[first][2], raw[last][2] + 1

@@ -11,8 +11,8 @@ their onsets, the reference's scaled by the chain's tempo ratio, are within a qu
 median inter-onset interval. The edits of each copy are grouped (a changed, deleted or inserted note, a
 passing note, an ornament: one edit each) and the copy is scored by the information it reproduces less
 the freedom of its edits (:mod:`remixmusic.novelty.edits`), against the matcher's information threshold.
-Of the parts of an alignment that keep a run of its edits, the longest significant one is kept, so an
-edit at an end whose few notes past it do not pay for its cost is trimmed (BLAST's X-drop).
+Of the parts of an alignment that keep a run of its edits (or none), the best-scoring one is kept, so
+an edit at an end whose notes past it do not pay for its cost is trimmed (BLAST's X-drop).
 
 :class:`VariedCopies` is a mixin of :class:`~remixmusic.novelty.match.Matcher` (it uses the matcher's
 index, config, symbol model and information threshold).
@@ -102,30 +102,31 @@ class VariedCopies:
         self, same: np.ndarray, timed: np.ndarray, q_pitch: np.ndarray, q0: int, s0: int, stream: Stream
     ) -> tuple[int, int, int, int, EditScript, float] | None:
         """The best varied copy inside an alignment of query line notes from ``q0`` with reference slots
-        from ``s0`` (``same`` / ``timed``: their agreement matrices; ``q_pitch``: the line's pitches):
-        among the parts that keep a run of consecutive edits (:func:`edit_parts`) and pass the varied-copy
-        tests (1 to ``max_edits`` edits, at most ``edit_rate`` per note, ``min_length + order`` agreeing
-        notes) and reach the piece's varied information bound with their bit score (:meth:`copy_bits`),
-        the one with the most agreeing notes, then the highest score: an edit at an end whose few notes
-        past it do not pay for its search cost is dropped, while a copy stays as long as it is
-        significant. Returns ``(query start, query end, reference start, reference end, script,
-        bits)`` relative to ``q0`` / ``s0``, or ``None``."""
-        budget = self.config.max_edits
+        from ``s0`` (``same`` / ``timed``: their agreement matrices; ``q_pitch``: the line's pitches).
+
+        Its parts (:func:`edit_parts`) that keep a run of edits and pass the varied-copy tests (1 to
+        ``max_edits`` edits, at most ``edit_rate`` per note, ``min_length + order`` agreeing notes), and
+        its exact stretches between edits, are scored (:meth:`copy_bits`); the highest score wins (then
+        the most agreeing notes). It is a varied copy when it keeps an edit and reaches the piece's varied
+        information bound: an edit at an end whose notes past it do not pay for its search cost is
+        trimmed, and a chance edit tacked onto an exact copy is dropped (the exact part is exact
+        matching's to report), as BLAST's X-drop trims an extension back to its best score. Returns
+        ``(query start, query end, reference start, reference end, script, bits)`` relative to ``q0`` /
+        ``s0``, or ``None``."""
         min_notes = self.min_length + stream.order
         order = self.index.order
         q_seg = q_pitch[q0 : q0 + same.shape[0]]
         best: tuple[int, int, int, int, EditScript, float] | None = None
-        for qa, qb, sa, sb, script in edit_parts(same, q_seg, budget, timed):
-            if not (
-                script.n_edits <= max(1, self.config.edit_rate * (qb - qa)) and script.agreements >= min_notes
+        for qa, qb, sa, sb, script in edit_parts(same, q_seg, self.config.max_edits, timed):
+            if script.n_edits and (
+                script.n_edits > max(1, self.config.edit_rate * (qb - qa)) or script.agreements < min_notes
             ):
                 continue
-            syms = stream.symbols[q0 + qa : max(q0 + qb - order, q0 + qa)]
-            bits = self.copy_bits(s0 + sa, script, syms)
-            if bits >= self._varied_bits_now and (
-                best is None or (script.agreements, bits) > (best[4].agreements, best[5])
-            ):
+            bits = self.copy_bits(s0 + sa, script, stream.symbols[q0 + qa : max(q0 + qb - order, q0 + qa)])
+            if best is None or (bits, script.agreements) > (best[5], best[4].agreements):
                 best = (qa, qb, sa, sb, script, bits)
+        if best is None or best[4].n_edits == 0 or best[5] < self._varied_bits_now:
+            return None
         return best
 
     def _varied(
