@@ -80,3 +80,20 @@ def test_a_deletion_leaves_the_query_symbols_across_it_aligned():
     rows = [0, 1, 2, 4, 5, 6, 7]  # reference note 3 missing from the query
     s = edit_script(np.eye(n, dtype=bool)[rows], np.arange(n - 1), np.arange(n - 1))
     assert s.query_ref.tolist() == rows and s.query_agree.all() and s.query_timed.all()
+
+
+def test_an_ornament_beside_a_deleted_note_is_two_edits_not_three_changes():
+    # An O'Neill's figure with a turn on its third note (two notes inserted in its time) and its fifth note
+    # left out. With unit costs an insertion and two changes (notes off their time, another pitch) tie
+    # with the ornament and the deletion; a note changed in pitch and time costs more, so the ornament
+    # is one edit and the copy keeps within a two-edit budget.
+    ref_p = np.array([74, 78, 79, 76, 78, 74, 76, 74, 71, 74, 74, 76, 78, 79])
+    ref_t = np.array([0, 18, 24, 33, 36, 42, 48, 52, 56, 60, 84, 90, 93, 96])
+    q_p = np.array([74, 78, 79, 81, 79, 76, 74, 76, 74, 71, 74, 74, 76, 78, 79])
+    q_t = np.array([0, 18, 24, 27, 30, 33, 42, 48, 52, 56, 60, 84, 90, 93, 96])
+    tol = 0.25 * np.median(np.diff(q_t))
+    timed = np.abs(q_t[:, None] - ref_t[None, :]) <= tol
+    same = timed & ((q_p - q_p[0])[:, None] == (ref_p - ref_p[0])[None, :])
+    script = edit_script(same, q_p, q_t, timed)
+    assert script.ops == [("ornament", 3, 2), ("deletion", -1, 4)]
+    assert script.agreements == 13  # 15 query notes less the two inserted

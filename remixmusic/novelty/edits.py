@@ -1,8 +1,9 @@
-"""Edit scripts of varied copies: the fewest-edit note alignment, its edits grouped by kind, and what
+"""Edit scripts of varied copies: the least-cost note alignment, its edits grouped by kind, and what
 the freedom of edits costs a copy's significance.
 
 A varied copy is a query passage aligned with a reference passage by the Levenshtein distance over notes
-(the melodic edit distance of Mongeau & Sankoff 1990, with unit costs), on an agreement matrix of query
+(the melodic edit distance of Mongeau & Sankoff 1990, with unit costs but 1.5 for a note changed in
+both pitch and time, :data:`UNTIMED_CHANGE`), on an agreement matrix of query
 x reference notes (:mod:`remixmusic.novelty.varied` builds it). Its raw edits are grouped: a changed
 note, a deleted note, an inserted note, a passing note (one inserted note between two aligned notes, its
 pitch strictly between theirs) and an ornament (notes inserted inside one reference inter-onset interval:
@@ -90,12 +91,12 @@ class EditScript:
 def edit_script(
     same: np.ndarray, q_pitch: np.ndarray, q_onset: np.ndarray, timed: np.ndarray | None = None
 ) -> EditScript:
-    """The fewest-edit alignment of a query passage with a reference passage (Levenshtein distance on
-    notes, as in the melodic edit distance of Mongeau & Sankoff 1990, with unit costs) and its edits
+    """The least-cost alignment of a query passage with a reference passage (Levenshtein distance on
+    notes, as in the melodic edit distance of Mongeau & Sankoff 1990; costs in :func:`_path`) and its edits
     grouped as in :class:`EditScript`. ``same``: (query notes, reference notes) agreement matrix; the
     alignment is global over the two passages. ``timed``: the notes' onsets agree (their pitches may
     not); ``None``: as ``same``."""
-    raw = _path(same)
+    raw = _path(same, timed)
     ops = [op for op, _, _ in _groups(raw, q_pitch)]
     ref_agree = np.zeros(same.shape[1], bool)
     ref_timed = np.zeros(same.shape[1], bool)
@@ -125,7 +126,7 @@ def edit_parts(
     and so is each stretch between two edits (no edit: an exact part). A caller scores them and keeps
     the best, which trims edits at the ends of a copy that cost more than the notes past them are worth
     (BLAST's X-drop trims an extension back to its best score the same way: Altschul et al. 1997)."""
-    raw = _path(same)
+    raw = _path(same, timed)
     groups = _groups(raw, q_pitch)
     bounds = [(lo, hi) for _, lo, hi in groups]  # raw-path index spans of each grouped edit
     out: list[tuple[int, int, int, int, EditScript]] = []
@@ -151,26 +152,40 @@ def edit_parts(
     return out
 
 
-def _path(same: np.ndarray) -> list[tuple[str, int, int]]:
-    """A fewest-edit alignment path as ``(kind, query row, reference column)`` steps in order: ``agree``,
-    ``change``, ``insertion`` (column: the reference note before it) or ``deletion`` (row -1)."""
+UNTIMED_CHANGE = 1.5
+"""Alignment cost of pairing two notes that differ in pitch *and* time (a note changed in pitch only, at
+its time, costs 1, as a deleted or an inserted note does): more than one edit, less than the deletion and
+insertion it stands for, so among fewest-edit alignments the one that explains a note moved off its time
+by notes inserted or left out (an ornament next to a deleted note) is preferred, and an ornament stays
+one grouped edit instead of a run of changes."""
+
+
+def _path(same: np.ndarray, timed: np.ndarray | None = None) -> list[tuple[str, int, int]]:
+    """A least-cost alignment path as ``(kind, query row, reference column)`` steps in order: ``agree``,
+    ``change``, ``insertion`` (column: the reference note before it) or ``deletion`` (row -1). Costs:
+    agree 0, a change 1 (:data:`UNTIMED_CHANGE` when ``timed`` says the notes are not at one time either),
+    an insertion or a deletion 1."""
     n, m = same.shape
-    dist = np.zeros((n + 1, m + 1), np.int64)
+    cost = (~same).astype(np.float64)
+    if timed is not None:
+        cost[~same & ~timed] = UNTIMED_CHANGE
+    dist = np.zeros((n + 1, m + 1))
     dist[:, 0] = np.arange(n + 1)
     dist[0, :] = np.arange(m + 1)
+    cols = np.arange(m + 1)
     for i in range(1, n + 1):
-        diag = dist[i - 1, :-1] + ~same[i - 1]
-        row = np.empty(m + 1, np.int64)
+        diag = dist[i - 1, :-1] + cost[i - 1]
+        row = np.empty(m + 1)
         row[0] = i
         row[1:] = np.minimum(dist[i - 1, 1:] + 1, diag)
-        dist[i] = np.arange(m + 1) + np.minimum.accumulate(row - np.arange(m + 1))
+        dist[i] = cols + np.minimum.accumulate(row - cols)
     raw: list[tuple[str, int, int]] = []
     i, j = n, m
     while i > 0 or j > 0:
-        if i > 0 and j > 0 and dist[i, j] == dist[i - 1, j - 1] + (not same[i - 1, j - 1]):
+        if i > 0 and j > 0 and np.isclose(dist[i, j], dist[i - 1, j - 1] + cost[i - 1, j - 1]):
             raw.append(("agree" if same[i - 1, j - 1] else "change", i - 1, j - 1))
             i, j = i - 1, j - 1
-        elif i > 0 and dist[i, j] == dist[i - 1, j] + 1:
+        elif i > 0 and np.isclose(dist[i, j], dist[i - 1, j] + 1):
             raw.append(("insertion", i - 1, j - 1))
             i -= 1
         else:
