@@ -54,8 +54,8 @@ Results (seed 0; version 1 against version 2):
 
 The same with ``--seed 1`` (other sources, other renditions): essen + oneills recall 0.33 / 0.89 (timing
 0.79 / 0.98, ornamented 0.39 / 0.91, re-voiced 0.13 / 0.87, everything 0.00 / 0.80), false-merge pairs
-562 / 3,255 (pieces 80 / 409; largest group 115 / 136, so most of the pairs are pieces joined to the
-largest group); oneills, 200 sources: 0.36 / 0.95 (re-voiced 0.91, everything 0.91), pairs 0 / 5;
+562 / 3,255 (pieces 80 / 409; largest group 115 / 136, which holds 2,222 of version 2's pairs: a few
+links into one large family); oneills, 200 sources: 0.36 / 0.95 (re-voiced 0.91, everything 0.91), pairs 0 / 5;
 bach-chorales, 100 sources: 0.12 / 0.87 (re-voiced 0.00 / 0.80), pairs 0 / 126.
 
 Tried and not adopted (issue 9): a Viterbi melody path over the notes of the onset clusters instead of
