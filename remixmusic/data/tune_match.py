@@ -22,8 +22,9 @@ adds a second, tolerant one; two pieces are the same tune if either holds:
      from the first to every choice of four of the other five, so that a note inserted or lost among six
      still leaves one 4-gram intact (the gapped seeds of homology search, e.g. Burkhardt & Kärkkäinen
      2003, "Better filtering with gapped q-grams", *Fundamenta Informaticae* 56). Lines are compared by
-     the tf-idf cosine of those sets (Salton & Buckley 1988) from an inverted index (4-grams in more than
-     ``max_df`` lines are skipped there); each line's ``neighbours`` most similar lines are candidates,
+     the tf-idf cosine of those sets (Salton & Buckley 1988; idf smoothed, ``smooth_idf``, so a 4-gram
+     every line has still counts) from an inverted index (4-grams in more than ``max_df`` lines are
+     skipped there); each line's ``neighbours`` most similar lines are candidates,
      and so are pairs whose 4-gram sets share a band of ``lsh_rows`` MinHash values (Broder 1997; the
      nearly equal lines made only of common 4-grams).
    * *Verification.* Smith-Waterman local alignment (Smith & Waterman 1981, *J. Mol. Biol.* 147) of the
@@ -95,6 +96,7 @@ class TuneMatchRule:
     max_df: int = 300
     neighbours: int = 10
     min_cosine: float = 0.05
+    smooth_idf: bool = True
     lsh_bands: int = 30
     lsh_rows: int = 4
     seed: int = 0
@@ -124,6 +126,8 @@ class TuneMatchRule:
         values["ngram_rule"] = NearDuplicateRule(**values.get("ngram_rule", {}))
         # a record from before the upper-stream interval (upper_window) keeps the line it was grouped with
         values["line"] = TuneLineConfig(**{"upper_window": 0, **values.get("line", {})})
+        # ... and one from before smoothed idf weights keeps the candidates it was grouped with
+        values.setdefault("smooth_idf", False)
         return cls(**values)
 
     def fingerprint(self, piece: Piece) -> TuneFingerprint:
@@ -242,7 +246,9 @@ def candidate_pairs(lines: list[np.ndarray], rule: TuneMatchRule) -> np.ndarray:
     codes, piece = codes[order], piece[order]
     starts = np.flatnonzero(np.append(True, codes[1:] != codes[:-1]))
     df = np.diff(np.append(starts, len(codes)))
-    idf = np.log(len(eligible) / df)
+    # Smoothed idf (as scikit-learn's smooth_idf): a 4-gram every line has keeps some weight, so in a small
+    # collection (three performances of one tune) lines that share only such 4-grams are still similar.
+    idf = np.log((1 + len(eligible)) / (1 + df)) + 1 if rule.smooth_idf else np.log(len(eligible) / df)
     weight = np.repeat(idf, df)
     norm = np.sqrt(np.bincount(piece, weights=weight**2, minlength=len(eligible)))
     keys, values = [], []
