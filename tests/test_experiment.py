@@ -342,6 +342,26 @@ def test_resume_reuses_every_stage_and_reproduces(tiny_run):
     assert made == [D.transformer(0.8, 1.0), f"analysing {D.transformer(0.8, 1.0)} (6 pieces)"]
 
 
+def test_a_new_matcher_version_reanalyses_every_condition_and_nothing_else(tiny_run):
+    """Cached analyses are keyed by the matcher's version too: a change to what matching labels (with the
+    same settings) reanalyses every condition, and trains, samples and judges nothing again."""
+    from remixmusic.experiment import training_runs
+    from remixmusic.experiment.run import run_experiment
+    from remixmusic.novelty import config as novelty_config
+
+    config, out, result, _ = tiny_run
+    for version in ("test", novelty_config.MATCHER_VERSION):  # then back, for the tests after this one
+        lines: list[str] = []
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(training_runs, "SCORED_PIECES", 8)
+            mp.setattr(novelty_config, "MATCHER_VERSION", version)
+            again = run_experiment(config, out, jobs=1, show_progress=False, log=lines.append)
+        made = [line.strip() for line in lines if line.startswith("   ") and not line.startswith("   run ")]
+        assert made and all(line.startswith("analysing ") for line in made)
+        assert len(made) == len(again.measured)
+    assert [a.text for a in again.answers] == [a.text for a in result.answers]
+
+
 def test_cli_quick_options_fail_early(tmp_path):
     result = CliRunner().invoke(
         app, ["experiment", "--config", str(tmp_path / "missing.json"), "-o", str(tmp_path / "x")]

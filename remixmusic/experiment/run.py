@@ -360,13 +360,14 @@ class _Run:
         from remixmusic.data.tokens import encode_pieces
         from remixmusic.evaluation.descriptors import describe_pieces
         from remixmusic.evaluation.melodic import melodic_matrix
-        from remixmusic.novelty.config import AnalysisConfig
+        from remixmusic.novelty.config import MATCHER_VERSION, AnalysisConfig
 
         cfg, tok = self.config, self.corpus.tokenizer
         measured: dict[str, Measured] = {}
         judged: tuple[Any, ...] | None = None
-        # The analysis settings are part of the key: a changed default (e.g. matching) reanalyses.
-        analysis = json.dumps(AnalysisConfig().to_dict(), sort_keys=True)
+        # The analysis settings and the matcher's version are part of the key: a changed default (e.g.
+        # matching) or a change to what matching labels reanalyses.
+        analysis = json.dumps(AnalysisConfig().to_dict(), sort_keys=True) + MATCHER_VERSION
         for name, cond in made.items():  # the human control comes first
             settings = json.dumps(cond.info.get("settings", {}), sort_keys=True)
             key = self._key("measured", name, settings, str(cfg.seed), analysis)

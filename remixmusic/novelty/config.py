@@ -250,6 +250,13 @@ class SegmentConfig:
         return cls(**_known(cls, data, "segmentation"))
 
 
+MATCHER_VERSION = "2"
+"""Version of what the matcher labels for given settings: raised when a change to matching or scoring
+changes labels with the same :class:`AnalysisConfig` (2: varied copies credit the symbols across a
+deleted note, chains end on their best path, alignments are trimmed to their best-scoring part, a note
+off in pitch and time costs 1.5), so cached analyses (the experiment's) are redone."""
+
+
 @dataclass(frozen=True)
 class AnalysisConfig:
     """Everything that decides an analysis' results (:func:`remixmusic.novelty.analyze.analyze`).
