@@ -161,6 +161,7 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=100, help="planted queries (3 fragments each)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--jobs", type=int, default=1)
+    ap.add_argument("--invariance", default="transposed+tempo", help="the index's invariance")
     ap.add_argument("--null", type=int, default=None, help="random + shuffled null pieces, half each (default: n / 2); the style null has as many as each half")
     ap.add_argument("--style-order", type=int, default=2, help="Markov order of the style-matched null")
     ap.add_argument(
@@ -179,7 +180,7 @@ def main() -> None:
     t0 = time.perf_counter()
     ds = load_dataset(args.dataset)
     train = ds.pieces("train", jobs=args.jobs)
-    index = Index.build(train)
+    index = Index.build(train, invariance=args.invariance)
     print(f"reference: {args.dataset} train, {index.n_pieces} pieces, chance length {index.chance_length}, "
           f"built in {time.perf_counter() - t0:.1f} s")
     maker = PlantedSetMaker(train, seed=args.seed)

@@ -107,7 +107,7 @@ def top_sources(pieces: list, index: Index, overrides: dict[str, Any]) -> list[s
     return [max(c.items(), key=lambda kv: (kv[1], kv[0]))[0] if c else "" for c in notes]
 
 
-def title_families(dataset: str, folds: int, overrides: dict[str, Any]) -> None:
+def title_families(dataset: str, folds: int, overrides: dict[str, Any], invariance: str) -> None:
     """The ``--titles`` benchmark (module docstring)."""
     import numpy as np
 
@@ -133,7 +133,8 @@ def title_families(dataset: str, folds: int, overrides: dict[str, Any]) -> None:
             i for i in range(len(pieces))
             if fold[i] == k and family[stem[i]] and any(fold[j] != k for j in members[family[stem[i]]])
         ]
-        tops = top_sources([pieces[i] for i in queries], Index.build([pieces[i] for i in ref]), overrides)
+        index = Index.build([pieces[i] for i in ref], invariance=invariance)
+        tops = top_sources([pieces[i] for i in queries], index, overrides)
         for q, top in zip(queries, tops, strict=True):
             others = np.array([[q, j] for j in members[family[stem[q]]] if fold[j] != k], np.int64)
             related = bool(rule.same_tune(lines, others, alignment_scores(lines, others, rule)).any())
@@ -144,7 +145,7 @@ def title_families(dataset: str, folds: int, overrides: dict[str, Any]) -> None:
                 pair = np.array([[q, index_of[Path(top).stem]]], np.int64)
                 other_variant += bool(rule.same_tune(lines, pair, alignment_scores(lines, pair, rule))[0])
     print(
-        f"{dataset}: title families, {folds} folds: {n} tunes with a family member in another fold; top source "
+        f"{dataset} ({invariance}): title families, {folds} folds: {n} tunes with a family member in another fold; top source "
         f"in the family {hits / max(n, 1):.3f} ({hits}); a family member aligns with the tune (tune-level "
         f"alignment above chance) for {n_related}, and their top source is in the family for "
         f"{hits_related / max(n_related, 1):.3f} ({hits_related}); of the other {n_related - hits_related}, the top "
@@ -161,10 +162,11 @@ def main() -> None:
     ap.add_argument("--verbose", action="store_true", help="one line per held-out tune")
     ap.add_argument("--titles", action="store_true", help="title families, K folds (module docstring)")
     ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--invariance", default="transposed+tempo", help="the index's invariance (e.g. intervals)")
     args = ap.parse_args()
     overrides: dict[str, Any] = {k: _value(v) for k, v in (item.split("=", 1) for item in args.match)}
     if args.titles:
-        title_families(args.dataset, args.folds, overrides)
+        title_families(args.dataset, args.folds, overrides, args.invariance)
         return
 
     ds = load_dataset(args.dataset)
@@ -185,7 +187,7 @@ def main() -> None:
 
     t0 = time.perf_counter()
     train = ds.pieces("train")
-    index = Index.build(train)
+    index = Index.build(train, invariance=args.invariance)
     held = {Path(p.source or "").name: p for s in args.splits for p in ds.pieces(s)}
     pieces = [held[Path(r["file"]).name] for r in queries]
     print(

@@ -340,3 +340,33 @@ def test_matcher_settings_are_one_config_and_overrides_go_through_it(index, refe
         Matcher(index, max_edits=-1)
     with pytest.raises(ConfigError, match="MatchConfig"):
         Matcher(index, {"max_edits": 1})  # type: ignore[arg-type]
+
+
+def test_a_tune_sung_to_another_rhythm_is_copied_under_intervals_only(index, reference):
+    """A folk variant often keeps a tune's pitches and changes its rhythm (other note values, another
+    meter). Under the default invariance its rhythm breaks every match; under ``intervals`` (pitch
+    intervals alone) 24-note stretches of five tunes, each in a random new rhythm, are copies of their
+    tune, and their random-walk surroundings are not."""
+    by_intervals = Index.build(reference, invariance="intervals")
+    rng = np.random.default_rng(4)
+    found = {"transposed+tempo": 0, "intervals": 0}
+    false_notes = 0
+    for r in (3, 8, 15, 21, 33):
+        mel = _melody(reference[r])
+        frag = mel[:24]
+        pitch, _ = _random_notes(rng, 20)
+        pitches = pitch + (frag["pitch"] - int(frag["pitch"][0]) + pitch[-1] + 2).tolist() + pitch
+        ioi = rng.choice([6, 12, 12, 18, 24, 36], len(pitches))
+        notes = np.zeros(len(pitches), NOTE_DTYPE)
+        notes["pitch"], notes["onset"], notes["duration"], notes["velocity"] = pitches, np.cumsum(ioi) - ioi[0], ioi, 80
+        query = Piece(notes=notes)
+        for inv, ix in (("transposed+tempo", index), ("intervals", by_intervals)):
+            pm = Matcher(ix).match_piece(query)
+            copied = pm.copied | pm.varied
+            found[inv] += bool(copied[20:44].mean() >= 0.8) and any(
+                s.piece == r for m in pm.matches if m.start < 44 and m.start + m.length > 20 for s in m.sources
+            )
+            if inv == "intervals":
+                false_notes += int(copied[:20].sum() + copied[44:].sum())
+    assert found == {"transposed+tempo": 0, "intervals": 5}
+    assert false_notes <= 4

@@ -145,7 +145,7 @@ def _symbols(piece: Piece, invariance: str) -> list[list[int]]:
 @given(melodies(), st.integers(-12, 12))
 def test_transposing_leaves_interval_streams_unchanged(piece, semitones):
     moved = piece.transpose(semitones)
-    for invariance in ("transposed", "transposed+tempo", "rhythm", "contour"):
+    for invariance in ("transposed", "transposed+tempo", "rhythm", "contour", "intervals"):
         assert _symbols(moved, invariance) == _symbols(piece, invariance)
     if semitones:
         assert _symbols(moved, "exact") != _symbols(piece, "exact")
@@ -160,6 +160,19 @@ def test_scaling_time_leaves_tempo_invariant_streams_unchanged(piece, factor):
     slower = piece.with_notes(notes)
     for invariance in ("transposed+tempo", "rhythm", "contour"):
         assert _symbols(slower, invariance) == _symbols(piece, invariance)
+
+
+@settings(max_examples=60, deadline=None)
+@given(melodies(), st.randoms(use_true_random=False))
+def test_any_new_rhythm_leaves_the_interval_stream_unchanged(piece, rnd):
+    """``intervals``: the same pitches in other note values (onsets in the same order) are one stream;
+    no other invariance ignores rhythm that far."""
+    notes = piece.notes.copy()
+    onsets = np.unique(notes["onset"])
+    new = np.cumsum([0] + [rnd.choice([1, 3, 5, 7, 12, 20]) for _ in onsets[1:]])
+    notes["onset"] = new[np.searchsorted(onsets, notes["onset"])]
+    retimed = piece.with_notes(notes)
+    assert _symbols(retimed, "intervals") == _symbols(piece, "intervals")
 
 
 @st.composite

@@ -25,6 +25,7 @@ class Invariance(StrEnum):
     transposed_tempo = "transposed+tempo"
     rhythm = "rhythm"
     contour = "contour"
+    intervals = "intervals"
 
 
 class Lines(StrEnum):

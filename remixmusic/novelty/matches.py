@@ -16,6 +16,10 @@ _PITCHLESS = ("rhythm", "contour")
 _TEMPO_FREE = ("transposed+tempo", "rhythm", "contour")
 
 
+_TIMELESS = ("intervals",)
+"""Invariances whose copies ignore onsets altogether (varied copies align on pitch alone)."""
+
+
 @dataclass
 class Source:
     """One reference occurrence: piece, its notes (piece note indices, ``note_last`` inclusive), bars

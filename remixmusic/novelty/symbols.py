@@ -43,6 +43,11 @@ describes notes ``k .. k + order``; a run of ``m`` matching symbols from ``k`` c
 - ``rhythm`` (order 2): the snapped inter-onset ratio alone.
 - ``contour`` (order 2): direction of the interval (down/same/up) and a coarse ratio (shorter, about
   the same, longer).
+- ``intervals`` (order 1): the pitch interval from note ``k`` to ``k+1`` alone: the same notes in other
+  note values, another meter or tempo are the same stream. The pitch-interval sequence that folk-song
+  variant research compares melodies by (a variant often keeps a tune's pitches and changes its rhythm:
+  van Kranenburg, Volk & Wiering 2013); each symbol carries less information, so a copy must be longer.
+  Varied copies under it ignore onsets too.
 
 Every stream keeps ``note_index``: the piece's note index of the first note of each symbol, so matches
 found on symbols can be reported per note, beat and bar of the original piece.
@@ -58,13 +63,13 @@ from remixmusic.errors import check_choice
 from remixmusic.music.lines import DEFAULT_LINES, Line, extract_lines
 from remixmusic.music.notes import Piece
 
-INVARIANCES = ("exact", "transposed", "transposed+tempo", "rhythm", "contour")
+INVARIANCES = ("exact", "transposed", "transposed+tempo", "rhythm", "contour", "intervals")
 
 
 DEFAULT_INVARIANCE = "transposed+tempo"
 
 
-ORDER = {"exact": 0, "transposed": 1, "transposed+tempo": 2, "rhythm": 2, "contour": 2}
+ORDER = {"exact": 0, "transposed": 1, "transposed+tempo": 2, "rhythm": 2, "contour": 2, "intervals": 1}
 """How many following notes a symbol of each invariance depends on (see the module docstring)."""
 
 
@@ -96,6 +101,7 @@ ALPHABET_SIZE = {
     "transposed+tempo": _INTERVALS * len(IOI_RATIOS),
     "rhythm": len(IOI_RATIOS),
     "contour": 9,
+    "intervals": _INTERVALS,
 }
 """Symbols of an invariance are ints in ``0 .. ALPHABET_SIZE[invariance] - 1``."""
 
@@ -150,6 +156,8 @@ def encode(pitch: np.ndarray, onset: np.ndarray, duration: np.ndarray, invarianc
     interval = np.clip(np.diff(pitch), -MAX_INTERVAL, MAX_INTERVAL)
     if invariance == "transposed":
         return ((interval + MAX_INTERVAL) * _DUR + duration[:-1]).astype(np.int32)
+    if invariance == "intervals":
+        return (interval + MAX_INTERVAL).astype(np.int32)
     ioi = np.diff(np.asarray(onset, dtype=np.int64))
     if np.any(ioi <= 0):
         raise ValueError("a line needs strictly increasing onsets")

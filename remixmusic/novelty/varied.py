@@ -27,7 +27,7 @@ import numpy as np
 from remixmusic._util.arrays import ramp
 from remixmusic.music.notes import Piece
 from remixmusic.novelty.edits import EditScript, edit_parts, edit_script, script_bits
-from remixmusic.novelty.matches import _PITCHLESS, _TEMPO_FREE, Source, VariedMatch
+from remixmusic.novelty.matches import _PITCHLESS, _TEMPO_FREE, _TIMELESS, Source, VariedMatch
 from remixmusic.novelty.symbols import Stream
 
 if TYPE_CHECKING:
@@ -202,6 +202,8 @@ class VariedCopies:
         s_onset = np.asarray(index.onset[si.ravel()]).reshape(si.shape).astype(np.float64)
         st = (s_onset - np.asarray(index.onset[sa]).astype(np.float64)[:, None]) * scale[:, None]
         timed = (np.abs(qt[:, :, None] - st[:, None, :]) <= tol) & q_in[:, :, None] & s_in[:, None, :]
+        if index.invariance in _TIMELESS:  # onsets do not count: every pair is "in time"
+            timed = q_in[:, :, None] & s_in[:, None, :]
         code = timed.astype(np.int8)
         if index.invariance in _PITCHLESS:
             return code * 2
@@ -534,6 +536,8 @@ def merge_copies(
         span_s, span_q = s_onset[-1] - s_onset[0], q_onset[q1 - 1] - q_onset[q0]
         scale = span_q / span_s if span_s > 0 and index.invariance in _TEMPO_FREE else 1.0
         timed = np.abs((q_onset[q0:q1] - q_onset[q0])[:, None] - ((s_onset - s_onset[0]) * scale)[None, :]) <= tol
+        if index.invariance in _TIMELESS:
+            timed = np.ones_like(timed)
         same = timed
         if index.invariance not in _PITCHLESS:
             same = timed & ((q_pitch[q0:q1] - q_pitch[q0])[:, None] == (s_pitch - s_pitch[0])[None, :])
