@@ -38,6 +38,8 @@ the tune alignment finds related, and 251 of them (0.988) have their top source 
 a tune the alignment finds related for 79 (a variant printed under another title): the top source is a
 recognisable variant for 452 of the 492 (0.919). The 40 left are mostly variants whose rhythm differs
 throughout (the same pitches in other note values, another meter), which copies on onsets cannot follow.
+With ``--invariance intervals`` (pitch intervals alone): O'Neill's 253 of the 254 (0.996); Essen 374
+in the family and 98 more a variant under another title: 472 of the 492 (0.959).
 """
 
 from __future__ import annotations
