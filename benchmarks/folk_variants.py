@@ -32,9 +32,9 @@ the top-source rate among them.
 Results (2026-11-30, default settings): EsAC lettered groups, Essen test split: top source in own group
 for 0.080 of 138 tunes. Title families, 5 folds: O'Neill's 0.739 of 372 tunes; 254 have a family member
 the tune alignment finds related, and 251 of them (0.988) have their top source in the family (of the
-118 others, tune alignment finds no family member related: a shared title, not a shared tune). Essen
+118 tunes without one, tune alignment finds no family member related: a shared title, not a shared tune). Essen
 0.227 of 2,475 tunes (titles are song texts, sung to many melodies); 492 have a related family member,
-373 of them (0.758) have their top source in the family, and of the other 119 the top source is itself
+373 of them (0.758) have their top source in the family, and of the remaining 119 the top source is itself
 a tune the alignment finds related for 79 (a variant printed under another title): the top source is a
 recognisable variant for 452 of the 492 (0.919). The 40 left are mostly variants whose rhythm differs
 throughout (the same pitches in other note values, another meter), which copies on onsets cannot follow.
@@ -150,8 +150,10 @@ def title_families(dataset: str, folds: int, overrides: dict[str, Any], invarian
         f"{dataset} ({invariance}): title families, {folds} folds: {n} tunes with a family member in another fold; top source "
         f"in the family {hits / max(n, 1):.3f} ({hits}); a family member aligns with the tune (tune-level "
         f"alignment above chance) for {n_related}, and their top source is in the family for "
-        f"{hits_related / max(n_related, 1):.3f} ({hits_related}); of the other {n_related - hits_related}, the top "
-        f"source aligns with the tune itself (a variant under another title) for {other_variant}  "
+        f"{hits_related / max(n_related, 1):.3f} ({hits_related}); of the remaining {n_related - hits_related} "
+        f"with a related family member, {other_variant} have a top source (under another title) that aligns "
+        f"with the tune itself: a recognisable variant as top source for "
+        f"{(hits_related + other_variant) / max(n_related, 1):.3f}  "
         f"({time.perf_counter() - t:.0f} s)"
     )
 

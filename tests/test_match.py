@@ -370,3 +370,47 @@ def test_a_tune_sung_to_another_rhythm_is_copied_under_intervals_only(index, ref
                 false_notes += int(copied[:20].sum() + copied[44:].sum())
     assert found == {"transposed+tempo": 0, "intervals": 5}
     assert false_notes <= 4
+
+
+def test_a_retimed_copy_under_intervals_is_reported_without_a_rhythm_claim(reference):
+    """Under ``intervals`` a copy may have another rhythm, so passages.csv and the page must not claim
+    the same rhythm, and the source span ends where the source's own notes say: a tune's last 16 notes,
+    sung with every note value doubled and some dotted, end in the source at its last onset plus its
+    own last inter-onset interval (the index keeps no durations), not at the query's last note divided
+    by the span ratio."""
+    from remixmusic.music.notes import STEPS_PER_BEAT
+    from remixmusic.novelty.analyze import analyze
+    from remixmusic.novelty.page.rule import rule
+    from remixmusic.novelty.page.words import transposition_text
+
+    by_intervals = Index.build(reference, invariance="intervals", lines="melody")
+    r = 8
+    mel = _melody(reference[r])
+    frag = mel[-16:]
+    rng = np.random.default_rng(2)
+    pitch, _ = _random_notes(rng, 12)
+    pitches = pitch + (frag["pitch"] + 3).tolist()
+    ioi = np.concatenate([rng.choice([6, 12, 18], 12), rng.choice([24, 36, 48], 16)])
+    notes = np.zeros(len(pitches), NOTE_DTYPE)
+    notes["pitch"], notes["onset"], notes["duration"], notes["velocity"] = pitches, np.cumsum(ioi) - ioi[0], ioi, 80
+    report = analyze([Piece(notes=notes)], by_intervals, show_progress=False, jobs=1)
+    ps = [p for p in report.passage_records if p.label in ("copied", "varied") and p.source_names]
+    assert ps, "the retimed copy is found"
+    p = max(ps, key=lambda p: p.n_notes)
+    assert p.invariance == "intervals" and p.source_names[0] == reference[r].source
+    # The source span ends at its own last note's onset plus its last inter-onset interval there.
+    src_on = np.asarray([float(x.split(":")[0]) for x in p.source_notes.split(";")])
+    last_ioi = src_on[-1] - src_on[-2]
+    assert p.source_end_beat == pytest.approx(src_on[-1] + last_ioi)
+    scaled = src_on[-1] + float(notes["duration"][p.notes[-1]]) / STEPS_PER_BEAT / p.time_scale
+    assert p.source_end_beat != pytest.approx(scaled)
+    # Words: no "same rhythm" under intervals, the invariance named in the rule.
+    how = transposition_text(p.transposition, p.time_scale, "intervals")
+    assert "rhythm not compared" in how and "same rhythm" not in how
+    assert "same rhythm" in transposition_text(p.transposition, p.time_scale, "transposed+tempo")
+    assert "pitches not compared" in transposition_text(3, 1.0, "rhythm")
+    text = rule(report.params, report.piece_records)
+    assert "whatever the rhythm, meter or tempo" in text and "(pitch intervals only, not rhythm)" in text
+    assert "intervals and rhythm" not in text
+    page = report.html()
+    assert "rhythm not compared" in page and "same rhythm" not in page

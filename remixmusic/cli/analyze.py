@@ -10,7 +10,7 @@ import typer
 
 from remixmusic.cli.common import JobsOption, SeedOption, StrictOption, console, out_option, report_skipped
 from remixmusic.music.lines import DEFAULT_LINES
-from remixmusic.novelty.symbols import DEFAULT_INVARIANCE
+from remixmusic.novelty.symbols import COMPARED_WORDS, DEFAULT_INVARIANCE
 
 # The choices mirror remixmusic.novelty.symbols.INVARIANCES, remixmusic.music.lines.LINE_MODES and
 # remixmusic.novelty.segment.METHODS (tests/test_cli.py keeps them equal); as enums, typer lists them in
@@ -47,8 +47,17 @@ class Segmentation(StrEnum):
 
 DEFAULT_INVARIANCE_CHOICE = Invariance(DEFAULT_INVARIANCE)
 DEFAULT_LINES_CHOICE = Lines(DEFAULT_LINES)
-INVARIANCE_HELP = f"What a copy may change (default {DEFAULT_INVARIANCE}, or the index's)."
-LINES_HELP = f"Melodic lines (default {DEFAULT_LINES}, or the index's)."
+INVARIANCE_HELP = (
+    "What a copy must keep: "
+    + "; ".join(f"{name} = {words}" for name, words in COMPARED_WORDS.items())
+    + ". All but exact allow any key; transposed+tempo, rhythm, contour and intervals any tempo."
+)
+LINES_HELP = (
+    "Melodic lines read from each piece: voices = every voice of every track (chords split from the top "
+    "down); melody = the highest sounding note, all tracks together; merged-voices = all tracks together, "
+    "split into voices; skyline = the top line of each track."
+)
+INDEX_DEFAULT = " Default: {}, or with --against the index's."
 
 
 def register(app: typer.Typer) -> None:
@@ -100,9 +109,12 @@ def register(app: typer.Typer) -> None:
             ),
         ] = None,
         invariance: Annotated[
-            Invariance | None, typer.Option("--invariance", help=INVARIANCE_HELP)
+            Invariance | None,
+            typer.Option("--invariance", help=INVARIANCE_HELP + INDEX_DEFAULT.format(DEFAULT_INVARIANCE)),
         ] = None,
-        lines: Annotated[Lines | None, typer.Option("--lines", help=LINES_HELP)] = None,
+        lines: Annotated[
+            Lines | None, typer.Option("--lines", help=LINES_HELP + INDEX_DEFAULT.format(DEFAULT_LINES))
+        ] = None,
         segmentation: Annotated[
             Segmentation, typer.Option("--segmentation", help="How lines are cut into motifs.")
         ] = Segmentation.lbdm,

@@ -36,6 +36,7 @@ from remixmusic.novelty.index import Index
 from remixmusic.novelty.passages import NOTE_LABELS, RECOMBINED, NoteLabels, Passage
 from remixmusic.novelty.records import MotifRecord, PassageRecord, PieceRecord, passage_order
 from remixmusic.novelty.segment import Segmentation
+from remixmusic.novelty.symbols import COMPARES_RHYTHM
 
 _CODE = {name: i for i, name in enumerate(NOTE_LABELS)}
 
@@ -125,6 +126,20 @@ def motif_records(
     return out
 
 
+def _last_source_length(p: Passage, notes: np.ndarray, index: Index, slots: np.ndarray) -> float:
+    """How long (steps) the last source note of passage ``p`` is taken to sound when no next note of its
+    line follows it (the index keeps onsets, not durations). Where the invariance compares rhythm, the
+    query's last note scaled back by the passage's time scale; under one that does not (``intervals``:
+    the two rhythms may differ), the source's own last inter-onset interval in the passage (one beat for
+    a one-note source)."""
+    if COMPARES_RHYTHM.get(index.invariance, True):
+        return float(notes["duration"][p.notes[-1]]) / max(p.time_scale, 1e-9)
+    onsets = index.onset[slots]
+    if len(onsets) >= 2 and int(onsets[-1]) > int(onsets[-2]):
+        return float(int(onsets[-1]) - int(onsets[-2]))
+    return float(STEPS_PER_BEAT)
+
+
 def passage_records(
     name: str, group: str, piece: Piece, lines: Sequence[Line], passages: Sequence[Passage], index: Index
 ) -> list[PassageRecord]:
@@ -164,8 +179,7 @@ def passage_records(
             if same_line and int(index.note[nxt]) >= 0:
                 s_end = int(index.onset[nxt]) / STEPS_PER_BEAT
             else:
-                dur = float(notes["duration"][p.notes[-1]]) / max(p.time_scale, 1e-9)
-                s_end = (int(index.onset[last]) + dur) / STEPS_PER_BEAT
+                s_end = (int(index.onset[last]) + _last_source_length(p, notes, index, slots)) / STEPS_PER_BEAT
             source_line = context.line_name(src.slot)
             texture = context.texture(src.slot, s_start, s_end)
             bar_starts = context.bar_starts(src.slot, src.bar_first, src.bar_last)
@@ -204,6 +218,7 @@ def passage_records(
                 source_texture=texture,
                 source_bar_starts=bar_starts,
                 source_pickup=pickup,
+                invariance=index.invariance,
             )
         )
     # Numbered from 1 in bar order (start beat, then line from the top), as report.html numbers them.

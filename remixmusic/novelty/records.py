@@ -240,8 +240,11 @@ class PassageRecord:
     (1-based ``first-last``, as ``source_bars``, counted from the file's first bar: a file that opens
     with an upbeat bar counts it as bar 1). ``label``: copied, varied or stock. ``sources``: reference pieces,
     best first (``;``-separated) with their 1-based bars in ``source_bars``; ``source_start_beat``/
-    ``source_end_beat``: the first source's span in its own beats. ``transposition`` (semitones, query
-    minus source), ``time_scale`` (query duration over source duration), ``edits`` (the edit script of a
+    ``source_end_beat``: the first source's span in its own beats (end exclusive: its next line note's
+    onset; after a line's last note, the query's last note scaled by ``time_scale``, or under an
+    invariance that ignores rhythm, ``intervals``, the source's last inter-onset interval).
+    ``transposition`` (semitones, query minus source), ``time_scale`` (query span over source span;
+    under ``intervals`` only the ratio of the two spans, not a tempo: the rhythms may differ), ``edits`` (the edit script of a
     varied copy, ``kind@position``), ``n_edits``, ``match_length`` (notes aligned with the source),
     ``doc_freq`` (reference tune groups holding an exact pattern), ``bits`` (its information),
     ``n_notes``, ``prompt_notes`` (of them from a prompt). ``source_notes``: the first source's notes as
@@ -254,7 +257,9 @@ class PassageRecord:
     no other line there); ``source_bar_starts``: where the first source's bars begin, ``bar:beat``
     (1-based bar, source beats), each at its earliest indexed note; ``source_pickup``: the first source
     opens with an upbeat bar (its bar N is a printed score's measure N - 1;
-    :meth:`~remixmusic.novelty.context.SourceContext.pickup`).
+    :meth:`~remixmusic.novelty.context.SourceContext.pickup`). ``invariance``: what the match compared
+    (the analysis's invariance, :data:`~remixmusic.novelty.symbols.INVARIANCES`), so ``transposition``
+    and ``time_scale`` can be read from the CSV alone (empty in reports written before it).
     """
 
     piece: str
@@ -289,6 +294,7 @@ class PassageRecord:
     source_texture: str = ""
     source_bar_starts: str = ""
     source_pickup: bool = False
+    invariance: str = ""
 
     @property
     def source_names(self) -> list[str]:
@@ -363,6 +369,7 @@ _PASSAGE_LATER = (  # passage columns missing in reports written before them
     "source_texture",
     "source_bar_starts",
     "source_pickup",
+    "invariance",
 )
 
 

@@ -73,6 +73,42 @@ ORDER = {"exact": 0, "transposed": 1, "transposed+tempo": 2, "rhythm": 2, "conto
 """How many following notes a symbol of each invariance depends on (see the module docstring)."""
 
 
+COMPARED_WORDS = {
+    "exact": "pitches and note lengths",
+    "transposed": "intervals and note lengths",
+    "transposed+tempo": "intervals and rhythm",
+    "rhythm": "rhythm only",
+    "contour": "contour and rough rhythm",
+    "intervals": "pitch intervals only, not rhythm",
+}
+"""What a match under each invariance compares, in a few words (command help, report text)."""
+
+
+COMPARES_RHYTHM = {
+    "exact": True,
+    "transposed": True,
+    "transposed+tempo": True,
+    "rhythm": True,
+    "contour": True,
+    "intervals": False,
+}
+"""Whether a match under each invariance constrains the notes' timing (durations or inter-onset
+ratios): under ``intervals`` a copy may have any rhythm, so its time scale (query span over source
+span) says nothing about note values."""
+
+
+COMPARES_PITCH = {
+    "exact": True,
+    "transposed": True,
+    "transposed+tempo": True,
+    "rhythm": False,
+    "contour": False,
+    "intervals": True,
+}
+"""Whether a match under each invariance fixes the pitch intervals (so a transposition in semitones
+describes it): ``rhythm`` ignores pitch, ``contour`` keeps only the direction of each step."""
+
+
 IOI_RATIOS = np.array([1 / 8, 1 / 6, 1 / 4, 1 / 3, 1 / 2, 2 / 3, 3 / 4, 1, 4 / 3, 3 / 2, 2, 3, 4, 6, 8])
 """The small set inter-onset ratios are snapped to (nearest on a log scale; beyond 8:1 is clipped)."""
 

@@ -31,6 +31,7 @@ from remixmusic.novelty.page.words import edits_text, line_text, percent, transp
 from remixmusic.novelty.passages import NOTE_LABELS
 from remixmusic.novelty.plots import LABEL_COLORS, LABEL_HATCHES
 from remixmusic.novelty.records import PassageRecord, PieceRecord, passage_order
+from remixmusic.novelty.symbols import DEFAULT_INVARIANCE
 
 if TYPE_CHECKING:
     from remixmusic.novelty.report import AnalysisReport, NoteMap
@@ -61,7 +62,8 @@ class _View:
     """What a piece's passage rows and views share: its key ``k`` in the page's anchors, ``name``, notes
     (and their :class:`~remixmusic.novelty.page.music.Timeline`), source numbers, the reference pieces
     with a row to link to (``index``), why a stock passage is stock, its information bound, the line
-    mode of the analysis, the bound of its varied copies and whether its file opens with an upbeat bar."""
+    mode of the analysis, the bound of its varied copies, whether its file opens with an upbeat bar and
+    the analysis's invariance (what "how" may claim)."""
 
     k: int | str
     name: str
@@ -74,6 +76,7 @@ class _View:
     lines: str
     varied_bound: float
     pickup: bool = False
+    invariance: str = DEFAULT_INVARIANCE
 
 
 def notes_by_source(passages: Sequence[PassageRecord]) -> dict[str, int]:
@@ -270,6 +273,7 @@ def piece_details(
         lines,
         varied_bound(params, record),
         opens_with_pickup(notes),
+        str(params.get("invariance", DEFAULT_INVARIANCE)),
     )
     if shown:
         rows = [_passage_row(p, view, order[id(p)]) for p in shown]
@@ -376,7 +380,7 @@ def _passage_row(p: PassageRecord, view: _View, number: int) -> dict[str, Any]:
         "notes": p.n_notes,
         "source": _source_cell(p, numbers, index),
         "source_bars": Cell(_source_bars(p), _first_bar(p.source_bars)),
-        "how": transposition_text(p.transposition, p.time_scale),
+        "how": transposition_text(p.transposition, p.time_scale, view.invariance),
         "edits": edits_text(p.edits) if p.n_edits else "none",
         "groups": p.doc_freq if p.label != "varied" else Cell("–", ""),
         "listen": Cell(
@@ -482,7 +486,7 @@ def _pair(p: PassageRecord, view: _View, number: int) -> str:
         f"<h5>{number}. {_label_markup(p, why)} {html.escape(view.name)} bars "
         f"{_with_printed(p.bars, view.pickup)} ({html.escape(line_label(p))}) ← {source} bars "
         f"{_source_bars(p)}{source_line}</h5>"
-        f"<p>{p.n_notes} notes; {html.escape(transposition_text(p.transposition, p.time_scale))}"
+        f"<p>{p.n_notes} notes; {html.escape(transposition_text(p.transposition, p.time_scale, view.invariance))}"
         f"{'; ' + html.escape(metre) if metre else ''}; {held}{bits}"
         f"{edits}{also}</p>"
         f"<canvas class='pair-roll' data-query='{html.escape(line_label(p))}' "

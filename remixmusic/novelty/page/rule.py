@@ -23,6 +23,7 @@ from typing import Any
 
 from remixmusic.novelty.plots import chance_notes, min_copy_notes
 from remixmusic.novelty.records import PassageRecord, PieceRecord
+from remixmusic.novelty.symbols import COMPARED_WORDS, DEFAULT_INVARIANCE
 
 INVARIANCE_WORDS = {
     "exact": "the same pitches and the same note lengths",
@@ -30,8 +31,14 @@ INVARIANCE_WORDS = {
     "transposed+tempo": "the same intervals and the same rhythm, in any key and at any tempo",
     "rhythm": "the same rhythm (the proportions between successive note onsets), whatever the pitches",
     "contour": "the same melodic contour (up, down, same) and roughly the same rhythm",
+    "intervals": "the same pitch intervals, in any key, whatever the rhythm, meter or tempo",
 }
 """What two passages must share to match, per invariance (:mod:`remixmusic.novelty.symbols`)."""
+
+def compared(p: dict[str, Any]) -> str:
+    """What the analysis with parameters ``p`` compares (:data:`COMPARED_WORDS`), defaulting to the
+    default invariance's words when ``p`` names none."""
+    return COMPARED_WORDS.get(str(p.get("invariance", DEFAULT_INVARIANCE)), COMPARED_WORDS[DEFAULT_INVARIANCE])
 
 LABEL_PRECEDENCE = ("prompt", "copied", "varied", "stock", "self-repeat")
 """The labels in the order a note takes them where passages overlap
@@ -229,8 +236,8 @@ def rule(p: dict[str, Any], pieces: Sequence[PieceRecord]) -> str:
             else "the same bound."
         ),
         f"<b>Self-repeat</b>: a stretch of at least {n} notes ({p.get('min_match_symbols')} symbols, the "
-        "shortest match the search counts) with the same intervals and rhythm as an earlier stretch of the "
-        "same piece, in any of its lines.",
+        "shortest match the search counts) that matches an earlier stretch of the same piece, in any of "
+        f"its lines, the same way ({html.escape(compared(p))}).",
         f"<b>Where passages overlap</b>, a note takes the first label of: {', '.join(LABEL_PRECEDENCE)}; a "
         "note on an analysed line in none of them is in no copy.",
     ]

@@ -22,9 +22,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from remixmusic.evaluation.significance import Comparison, bootstrap_ci
-from remixmusic.novelty.page.rule import min_copy_notes, rule
+from remixmusic.novelty.page.rule import compared, min_copy_notes, rule
 from remixmusic.novelty.plots import chance_notes
 from remixmusic.novelty.records import PassageRecord, PieceRecord
+from remixmusic.novelty.symbols import COMPARES_PITCH, COMPARES_RHYTHM, DEFAULT_INVARIANCE
 
 if TYPE_CHECKING:
     from remixmusic.novelty.report import AnalysisReport
@@ -140,9 +141,13 @@ def interval_name(semitones: int) -> str:
     )
 
 
-def transposition_text(semitones: int, time_scale: float) -> str:
-    """How the query passage differs from its source in key and speed, in words."""
-    if semitones == 0:
+def transposition_text(semitones: int, time_scale: float, invariance: str = DEFAULT_INVARIANCE) -> str:
+    """How the query passage differs from its source in key and speed, in words. ``invariance``: the
+    analysis's (:data:`~remixmusic.novelty.symbols.INVARIANCES`); what it does not compare is said as
+    such (under ``intervals`` the rhythm, under ``rhythm`` the pitches) rather than claimed the same."""
+    if not COMPARES_PITCH.get(invariance, True):
+        key = "pitches not compared" if invariance == "rhythm" else "same up/down contour, pitches may differ"
+    elif semitones == 0:
         key = "same key"
     else:
         n = abs(semitones)
@@ -150,15 +155,21 @@ def transposition_text(semitones: int, time_scale: float) -> str:
             f"transposed {'up' if semitones > 0 else 'down'} {interval_name(n)} "
             f"({n} semitone{'s' if n != 1 else ''})"
         )
+    scale = 1.0 if not time_scale or math.isnan(time_scale) else time_scale
+    if not COMPARES_RHYTHM.get(invariance, True):
+        # Under intervals the time scale is only the ratio of the two spans: note values may differ.
+        span = "" if abs(scale - 1) < 0.01 else f", its span × {scale:.3g} the source's"
+        return f"{key}, rhythm not compared{span}"
+    same = "roughly the same rhythm" if invariance == "contour" else "same rhythm"
     # The time scale compares where the notes start (the matched rhythm), not how long each is held:
     # a note may be held half as long before a rest and the passage still match.
-    if not time_scale or math.isnan(time_scale) or abs(time_scale - 1) < 0.01:
-        return f"{key}, same rhythm at the same speed"
-    if abs(time_scale - 2) < 0.01:
-        return f"{key}, same rhythm twice as slow"
-    if abs(time_scale - 0.5) < 0.01:
-        return f"{key}, same rhythm twice as fast"
-    return f"{key}, same rhythm, its time spans × {time_scale:.3g}"
+    if abs(scale - 1) < 0.01:
+        return f"{key}, {same} at the same speed"
+    if abs(scale - 2) < 0.01:
+        return f"{key}, {same} twice as slow"
+    if abs(scale - 0.5) < 0.01:
+        return f"{key}, {same} twice as fast"
+    return f"{key}, {same}, its time spans × {scale:.3g}"
 
 
 def _folder(records: Sequence[PieceRecord]) -> str:
@@ -514,7 +525,7 @@ def _limits(p: dict[str, Any], has_control: bool) -> str:
     items = [
         "A copy is found only where the reference holds it: material from music outside the reference "
         "counts as no copy.",
-        "Only melodic lines are compared (intervals and rhythm), not harmony, texture, instrumentation or "
+        f"Only melodic lines are compared ({compared(p)}), not harmony, texture, instrumentation or "
         f"form; passages shorter than {n} notes are never counted as copies.",
         "The source named for a passage is one reference piece holding it; the same passage may occur in "
         "others (all are listed in passages.csv).",
