@@ -312,6 +312,37 @@ class PlantedSetMaker:
         chain = self._chains[key]
         return [PlantedPiece(chain.sample(self.rng), "style") for _ in range(n)]
 
+    def continuations(self, pp: PlantedPiece) -> np.ndarray:
+        """Per query note of ``pp`` (``len(pp.piece.notes)`` booleans): outside every fragment, yet the
+        exact continuation of a neighbouring fragment's source. Filler is drawn at random, so the note
+        right after (or before) a fragment sometimes has, by chance, the pitch (under the fragment's
+        transposition) and the inter-onset interval (under its time scale) of the source's next (or
+        previous) melody note; such a run makes the copy in the query longer than planted, and no
+        analyser can tell it from the planted part. Scoring reports precision with and without these
+        notes (:func:`score_attribution`'s ``continued``)."""
+        notes = pp.piece.notes
+        out = np.zeros(len(notes), bool)
+        inside = pp.copied_mask
+        by_name = {name: i for i, name in enumerate(self.names)}
+        for f in pp.fragments:
+            i = by_name.get(f.source)
+            if i is None or len(f.source_notes) == 0:
+                continue
+            src, mel = self.pieces[i].notes, self.melodies[i]
+            at = np.flatnonzero(np.isin(mel, f.source_notes))
+            order = _line_order(pp.piece, f.track)
+            q_on, q_pitch = notes["onset"][order].astype(np.int64), notes["pitch"][order].astype(np.int64)
+            s_on, s_pitch = src["onset"][mel].astype(np.int64), src["pitch"][mel].astype(np.int64)
+            for step, k, j in ((1, f.end, int(at.max()) + 1), (-1, f.start - 1, int(at.min()) - 1)):
+                while 0 <= k < len(order) and 0 <= j < len(mel) and not inside[order[k]]:
+                    q_gap = q_on[k] - q_on[k - step] if step == 1 else q_on[k + 1] - q_on[k]
+                    s_gap = s_on[j] - s_on[j - step] if step == 1 else s_on[j + 1] - s_on[j]
+                    if q_pitch[k] - s_pitch[j] != f.transposition or q_gap != round(s_gap * f.scale):
+                        break
+                    out[order[k]] = True
+                    k, j = k + step, j + step
+        return out
+
     def make_patchworks(self, n: int, chunk_bars: int, n_bars: int = 16) -> list[PlantedPiece]:
         """``n`` queries of ``n_bars`` bars made of ``chunk_bars``-bar chunks of reference melodies in one
         meter (the first chunk's), each transposed to start within a fifth of the previous chunk's
@@ -396,8 +427,10 @@ class AttributionScore:
     the share whose covering passage names the true source first; ``boundary_error``: per found
     fragment, notes between its true and reported start plus between its true and reported end (the
     median is the headline); ``note_precision``: share of notes labelled copied or varied that lie in a
-    planted fragment; ``copied_coverage``: share of all query notes labelled copied or varied (the
-    measure for null sets, which have no fragment).
+    planted fragment; ``note_precision_continued``: the same, counting as right the filler notes that
+    continue a fragment's source exactly (:meth:`PlantedSetMaker.continuations`; NaN when not given);
+    ``copied_coverage``: share of all query notes labelled copied or varied (the measure for null sets,
+    which have no fragment).
     """
 
     n_pieces: int
@@ -408,6 +441,7 @@ class AttributionScore:
     copied_coverage: float
     boundary_error: np.ndarray
     missed: list[tuple[int, PlantedFragment]]
+    note_precision_continued: float = float("nan")
 
     @property
     def median_boundary_error(self) -> float:
@@ -422,17 +456,20 @@ def score_attribution(
     found: Sequence[Sequence[FoundPassage]],
     min_cover: float = 0.8,
     only: Sequence[Sequence[bool]] | None = None,
+    continued: Sequence[np.ndarray] | None = None,
 ) -> AttributionScore:
     """Score reported passages against planted ground truth (see :class:`AttributionScore`).
 
     ``found[i]``: the passages reported for ``planted[i].piece``. ``only[i][k]``: score fragment ``k`` of
     query ``i`` for recall (e.g. only fragments whose pattern occurs in one reference piece); precision
-    and coverage always count every note.
+    and coverage always count every note. ``continued[i]``: per note of query ``i``, whether it continues
+    a fragment's source exactly (:meth:`PlantedSetMaker.continuations`), for
+    ``note_precision_continued``.
     """
     n_frag = hits = src_ok = src_n = 0
     errors: list[int] = []
     missed: list[tuple[int, PlantedFragment]] = []
-    in_frag = labelled = labelled_in = total = 0
+    in_frag = labelled = labelled_in = labelled_continued = total = 0
     for i, (pp, passages) in enumerate(zip(planted, found, strict=True)):
         rec = [p for p in passages if p.label in RECOMBINED]
         mask = np.zeros(len(pp.piece.notes), bool)
@@ -441,6 +478,8 @@ def score_attribution(
         truth = pp.copied_mask
         labelled += int(mask.sum())
         labelled_in += int((mask & truth).sum())
+        if continued is not None:
+            labelled_continued += int((mask & (truth | continued[i])).sum())
         in_frag += int(truth.sum())
         total += len(mask)
         for k, f in enumerate(pp.fragments):
@@ -476,4 +515,7 @@ def score_attribution(
         copied_coverage=labelled / total if total else float("nan"),
         boundary_error=np.asarray(errors, np.int64),
         missed=missed,
+        note_precision_continued=(
+            labelled_continued / labelled if labelled and continued is not None else float("nan")
+        ),
     )
