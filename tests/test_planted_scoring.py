@@ -32,7 +32,7 @@ def test_continuations_are_the_filler_notes_that_continue_the_source_exactly():
     maker = _maker()
     gap = 12  # make_piece spaces notes 12 steps apart
     frag = [p + 5 for p in SOURCE[4:12]]
-    pitch = [40, SOURCE[3] + 5 + 1] + frag + [SOURCE[12] + 5, 90, 41]
+    pitch = [40, SOURCE[3] + 5 + 1, *frag, SOURCE[12] + 5, 90, 41]
     ioi = [gap // 2] * len(pitch)
     piece = _monophonic(np.asarray(pitch), np.asarray(ioi))
     mel = maker.melodies[0]
