@@ -50,7 +50,7 @@ from remixmusic.novelty.analyze import analyze
 from remixmusic.novelty.index import Index
 from remixmusic.novelty.match import Matcher
 from remixmusic.novelty.report import AnalysisReport
-from remixmusic.novelty.symbols import COMPARES_RHYTHM
+from remixmusic.novelty.symbols import TIMELESS
 
 
 def found_passages(report: AnalysisReport, n_queries: int) -> list[list[FoundPassage]]:
@@ -194,7 +194,7 @@ def main() -> None:
     index = Index.build(train, invariance=args.invariance)
     print(f"reference: {args.dataset} train, {index.n_pieces} pieces, invariance {index.invariance}, chance "
           f"length {index.chance_length}, built in {time.perf_counter() - t0:.1f} s")
-    if not COMPARES_RHYTHM[index.invariance]:
+    if index.invariance in TIMELESS:
         print(f"note: under {index.invariance} the style null's cap is on interval-and-rhythm runs, so its "
               "surrogates may share longer pitch-interval runs with the reference: its coverage is not a "
               "no-copy rate here (the random and shuffled nulls are)")

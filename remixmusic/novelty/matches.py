@@ -10,14 +10,7 @@ import numpy as np
 from remixmusic.music.notes import Piece
 from remixmusic.novelty.symbols import Stream
 
-_PITCHLESS = ("rhythm", "contour")
-
-
 _TEMPO_FREE = ("transposed+tempo", "rhythm", "contour")
-
-
-_TIMELESS = ("intervals",)
-"""Invariances whose copies ignore onsets altogether (varied copies align on pitch alone)."""
 
 
 @dataclass

@@ -36,7 +36,7 @@ from remixmusic.novelty.index import Index
 from remixmusic.novelty.passages import NOTE_LABELS, RECOMBINED, NoteLabels, Passage
 from remixmusic.novelty.records import MotifRecord, PassageRecord, PieceRecord, passage_order
 from remixmusic.novelty.segment import Segmentation
-from remixmusic.novelty.symbols import COMPARES_RHYTHM
+from remixmusic.novelty.symbols import TIMELESS
 
 _CODE = {name: i for i, name in enumerate(NOTE_LABELS)}
 
@@ -132,7 +132,7 @@ def _last_source_length(p: Passage, notes: np.ndarray, index: Index, slots: np.n
     query's last note scaled back by the passage's time scale; under one that does not (``intervals``:
     the two rhythms may differ), the source's own last inter-onset interval in the passage (one beat for
     a one-note source)."""
-    if COMPARES_RHYTHM.get(index.invariance, True):
+    if index.invariance not in TIMELESS:
         return float(notes["duration"][p.notes[-1]]) / max(p.time_scale, 1e-9)
     onsets = index.onset[slots]
     if len(onsets) >= 2 and int(onsets[-1]) > int(onsets[-2]):

@@ -84,29 +84,14 @@ COMPARED_WORDS = {
 """What a match under each invariance compares, in a few words (command help, report text)."""
 
 
-COMPARES_RHYTHM = {
-    "exact": True,
-    "transposed": True,
-    "transposed+tempo": True,
-    "rhythm": True,
-    "contour": True,
-    "intervals": False,
-}
-"""Whether a match under each invariance constrains the notes' timing (durations or inter-onset
-ratios): under ``intervals`` a copy may have any rhythm, so its time scale (query span over source
-span) says nothing about note values."""
+TIMELESS = ("intervals",)
+"""Invariances whose matches ignore onsets altogether (a copy may have any rhythm, so its time scale,
+query span over source span, says nothing about note values; varied copies align on pitch alone)."""
 
 
-COMPARES_PITCH = {
-    "exact": True,
-    "transposed": True,
-    "transposed+tempo": True,
-    "rhythm": False,
-    "contour": False,
-    "intervals": True,
-}
-"""Whether a match under each invariance fixes the pitch intervals (so a transposition in semitones
-describes it): ``rhythm`` ignores pitch, ``contour`` keeps only the direction of each step."""
+PITCHLESS = ("rhythm", "contour")
+"""Invariances whose matches do not fix the pitch intervals (``rhythm`` ignores pitch, ``contour`` keeps
+only each step's direction), so no transposition in semitones describes a copy."""
 
 
 IOI_RATIOS = np.array([1 / 8, 1 / 6, 1 / 4, 1 / 3, 1 / 2, 2 / 3, 3 / 4, 1, 4 / 3, 3 / 2, 2, 3, 4, 6, 8])

@@ -27,8 +27,8 @@ import numpy as np
 from remixmusic._util.arrays import ramp
 from remixmusic.music.notes import Piece
 from remixmusic.novelty.edits import EditScript, edit_parts, edit_script, script_bits
-from remixmusic.novelty.matches import _PITCHLESS, _TEMPO_FREE, _TIMELESS, Source, VariedMatch
-from remixmusic.novelty.symbols import Stream
+from remixmusic.novelty.matches import _TEMPO_FREE, Source, VariedMatch
+from remixmusic.novelty.symbols import PITCHLESS, TIMELESS, Stream
 
 if TYPE_CHECKING:
     from remixmusic.novelty.config import MatchConfig
@@ -71,7 +71,7 @@ class VariedCopies:
             return -penalty
         text = np.asarray(self.index.text[slot : slot + n_sym])
         per = self.model.symbol_bits(text, np.array([0]), np.array([n_sym]))
-        pitch_notes = 1 + min(order, 1) if self.index.invariance not in _PITCHLESS else order + 1
+        pitch_notes = 1 + min(order, 1) if self.index.invariance not in PITCHLESS else order + 1
         ok = np.ones(n_sym, bool)
         for k in range(order + 1):
             ok &= (agree if k < pitch_notes else timed)[k : k + n_sym]
@@ -202,10 +202,10 @@ class VariedCopies:
         s_onset = np.asarray(index.onset[si.ravel()]).reshape(si.shape).astype(np.float64)
         st = (s_onset - np.asarray(index.onset[sa]).astype(np.float64)[:, None]) * scale[:, None]
         timed = (np.abs(qt[:, :, None] - st[:, None, :]) <= tol) & q_in[:, :, None] & s_in[:, None, :]
-        if index.invariance in _TIMELESS:  # onsets do not count: every pair is "in time"
+        if index.invariance in TIMELESS:  # onsets do not count: every pair is "in time"
             timed = q_in[:, :, None] & s_in[:, None, :]
         code = timed.astype(np.int8)
-        if index.invariance in _PITCHLESS:
+        if index.invariance in PITCHLESS:
             return code * 2
         qp = q_pitch[qi] - q_pitch[qa][:, None]
         s_pitch = np.asarray(index.pitch[si.ravel()]).reshape(si.shape).astype(np.int64)
@@ -536,10 +536,10 @@ def merge_copies(
         span_s, span_q = s_onset[-1] - s_onset[0], q_onset[q1 - 1] - q_onset[q0]
         scale = span_q / span_s if span_s > 0 and index.invariance in _TEMPO_FREE else 1.0
         timed = np.abs((q_onset[q0:q1] - q_onset[q0])[:, None] - ((s_onset - s_onset[0]) * scale)[None, :]) <= tol
-        if index.invariance in _TIMELESS:
+        if index.invariance in TIMELESS:
             timed = np.ones_like(timed)
         same = timed
-        if index.invariance not in _PITCHLESS:
+        if index.invariance not in PITCHLESS:
             same = timed & ((q_pitch[q0:q1] - q_pitch[q0])[:, None] == (s_pitch - s_pitch[0])[None, :])
         script = edit_script(same, q_pitch[q0:q1], q_onset[q0:q1], timed)
         if not (

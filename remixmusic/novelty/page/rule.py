@@ -35,10 +35,12 @@ INVARIANCE_WORDS = {
 }
 """What two passages must share to match, per invariance (:mod:`remixmusic.novelty.symbols`)."""
 
+
 def compared(p: dict[str, Any]) -> str:
     """What the analysis with parameters ``p`` compares (:data:`COMPARED_WORDS`), defaulting to the
     default invariance's words when ``p`` names none."""
     return COMPARED_WORDS.get(str(p.get("invariance", DEFAULT_INVARIANCE)), COMPARED_WORDS[DEFAULT_INVARIANCE])
+
 
 LABEL_PRECEDENCE = ("prompt", "copied", "varied", "stock", "self-repeat")
 """The labels in the order a note takes them where passages overlap

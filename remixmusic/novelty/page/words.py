@@ -25,7 +25,7 @@ from remixmusic.evaluation.significance import Comparison, bootstrap_ci
 from remixmusic.novelty.page.rule import compared, min_copy_notes, rule
 from remixmusic.novelty.plots import chance_notes
 from remixmusic.novelty.records import PassageRecord, PieceRecord
-from remixmusic.novelty.symbols import COMPARES_PITCH, COMPARES_RHYTHM, DEFAULT_INVARIANCE
+from remixmusic.novelty.symbols import DEFAULT_INVARIANCE, PITCHLESS, TIMELESS
 
 if TYPE_CHECKING:
     from remixmusic.novelty.report import AnalysisReport
@@ -145,7 +145,7 @@ def transposition_text(semitones: int, time_scale: float, invariance: str = DEFA
     """How the query passage differs from its source in key and speed, in words. ``invariance``: the
     analysis's (:data:`~remixmusic.novelty.symbols.INVARIANCES`); what it does not compare is said as
     such (under ``intervals`` the rhythm, under ``rhythm`` the pitches) rather than claimed the same."""
-    if not COMPARES_PITCH.get(invariance, True):
+    if invariance in PITCHLESS:
         key = "pitches not compared" if invariance == "rhythm" else "same up/down contour, pitches may differ"
     elif semitones == 0:
         key = "same key"
@@ -156,7 +156,7 @@ def transposition_text(semitones: int, time_scale: float, invariance: str = DEFA
             f"({n} semitone{'s' if n != 1 else ''})"
         )
     scale = 1.0 if not time_scale or math.isnan(time_scale) else time_scale
-    if not COMPARES_RHYTHM.get(invariance, True):
+    if invariance in TIMELESS:
         # Under intervals the time scale is only the ratio of the two spans: note values may differ.
         span = "" if abs(scale - 1) < 0.01 else f", its span × {scale:.3g} the source's"
         return f"{key}, rhythm not compared{span}"
