@@ -244,7 +244,7 @@ def test_a_vendor_chunk_between_tracks_and_an_empty_track_are_skipped():
 
 def test_never_a_python_message_as_a_reason():
     good = smf(encode_track(notes(MELODY)))
-    for broken in (good[:30], good[:14] + b"MTrk\x00\x00\x00\x09\x00\x90", b"MThd\x00\x00\x00\x06\x00\x01"):
+    for broken in (good[:18], b"RIFF\x04\x00\x00\x00RMIDdata", b"MThd\x00\x00\x00\x06\x00\x01"):
         with pytest.raises(MidiError) as info:
             read(broken)
         for leak in ("max()", "index out of range", "Python", "object", "Error"):
@@ -298,8 +298,69 @@ def test_a_last_track_with_a_wrong_length_but_complete_is_read():
         f"the last track announces {len(track) + 92} bytes but the file ends 100 bytes earlier, after a "
         "complete track: read as it is"
     ]
-    with pytest.raises(MidiError, match="truncated"):
-        read(data[:-10])
+
+
+def _with_length(track: bytes, length: int) -> bytes:
+    """A track chunk whose length field says ``length`` bytes, whatever its payload holds."""
+    return track[:4] + length.to_bytes(4, "big") + track[8:]
+
+
+@pytest.mark.parametrize("wrong", [-7, -1, 1, 5, 8])
+def test_a_track_length_field_that_is_wrong_loses_no_track_and_no_note(wrong):
+    # too long, a middle track would swallow the next chunk's header (today: every later track lost);
+    # too short, its last events would be cut off (and the rest of the file read as garbage)
+    first = encode_track(notes(MELODY[:8]))
+    second = encode_track(notes(MELODY[8:], start=8 * 480, channel=1))
+    data = smf(_with_length(first, len(first) - 8 + wrong), second)
+    piece = read_all(data)
+    assert piece.notes["pitch"].tolist() == MELODY
+    assert piece.notes["track"].tolist() == [0] * 8 + [1] * 8
+    assert piece.metadata["repairs"] == [
+        f"track 0 announces {len(first) - 8 + wrong} bytes but ends after {len(first) - 8} (its end-of-track "
+        "event, then the next track)"
+    ]
+    # the same wrong length on the last track: read to the end of the file
+    data = smf(first, _with_length(second, len(second) - 8 + min(wrong, -1)))
+    piece = read_all(data)
+    assert piece.notes["pitch"].tolist() == MELODY
+    assert piece.metadata["repairs"] == [
+        f"track 1 announces {len(second) - 8 + min(wrong, -1)} bytes but ends after {len(second) - 8}, at "
+        "the end of the file"
+    ]
+
+
+def test_a_file_cut_off_anywhere_in_its_track_keeps_every_note_before_the_cut():
+    # an interrupted download or copy: the notes before the cut are all there, a note cut in two is
+    # closed at the end of the track, nothing after the cut is invented
+    data = smf(encode_track(notes(MELODY)))
+    payload = 14 + 8
+    for cut in range(payload, len(data) - 4, 3):
+        piece = read(data[:cut])
+        got = piece.notes[["onset", "pitch"]].tolist()
+        assert got == [(12 * i, p) for i, p in enumerate(MELODY)][: len(got)], cut
+        assert piece.notes["duration"][:-1].tolist() == [12] * max(len(got) - 1, 0)
+        assert piece.metadata["repairs"][0].startswith("truncated: track 0 announces"), cut
+    piece = read(data[: len(data) - 8])  # the last note-off and the end of the track cut
+    assert piece.notes["pitch"].tolist() == MELODY
+    assert piece.notes[["onset", "duration"]].tolist()[-1] == (180, 1)  # closed where the track ends, one step
+    assert piece.metadata["repairs"][1] == "track 0: 1 note never released, closed at the end of the track"
+
+
+def test_riff_midi_and_a_macbinary_header_are_read():
+    plain = smf(encode_track(notes(MELODY)))
+    riff = b"RIFF" + (len(plain) + 12).to_bytes(4, "little") + b"RMID" + b"data"
+    riff += len(plain).to_bytes(4, "little") + plain
+    piece = read_all(riff)
+    assert_melody(piece)
+    assert piece.metadata["repairs"] == ["a RIFF MIDI (RMID) wrapper removed"]
+    listed = b"RIFF" + (len(plain) + 24).to_bytes(4, "little") + b"RMID" + b"LIST\x03\x00\x00\x00abc\x00"
+    listed += b"data" + len(plain).to_bytes(4, "little") + plain  # a chunk before the data, padded to even
+    assert_melody(read_all(listed))
+    piece = read_all(bytes(range(128)).replace(b"M", b"m") + plain)
+    assert_melody(piece)
+    assert piece.metadata["repairs"] == ["128 bytes before the MIDI header skipped"]
+    with pytest.raises(MidiError, match="RIFF MIDI"):
+        read(b"RIFF\x04\x00\x00\x00RMID")
 
 
 # -- kind 3: timing --------------------------------------------------------------------------------
@@ -444,3 +505,30 @@ def test_damaged_files_give_a_piece_or_a_one_line_error_and_readers_agree(seed, 
         assert_same(outcomes[0], outcomes[2])
     for other in read_ones[1:]:
         assert_same(read_ones[0], other)
+
+
+def test_a_folder_of_wrapped_cut_and_mislabelled_files_is_read_whole(tmp_path):
+    plain = smf(encode_track(notes(MELODY)))
+    riff = b"RIFF" + (len(plain) + 12).to_bytes(4, "little") + b"RMIDdata" + len(plain).to_bytes(4, "little") + plain
+    (tmp_path / "wrapped.RMI").write_bytes(riff)
+    (tmp_path / "cut.mid").write_bytes(plain[:-20])
+    first, second = encode_track(notes(MELODY[:8])), encode_track(notes(MELODY[8:], start=8 * 480, channel=1))
+    (tmp_path / "length.mid").write_bytes(smf(_with_length(first, len(first) - 3), second))
+    (tmp_path / "junk.mid").write_bytes(b"no MIDI here")
+    result = read_folder(tmp_path, jobs=1, cache=False, show_progress=False)
+    assert [Path(p.source).name for p in result.pieces] == ["cut.mid", "length.mid", "wrapped.RMI"]
+    assert [len(p) for p in result.pieces] == [14, 16, 16]
+    assert [Path(path).name for path, _ in result.skipped] == ["junk.mid"]
+    assert sorted({Path(path).name for path, _ in result.repaired}) == ["cut.mid", "length.mid", "wrapped.RMI"]
+
+
+def test_a_track_without_an_end_of_track_event_before_a_vendor_chunk_keeps_its_length():
+    # its length field is right: the vendor chunk after it is skipped and the next tracks stay apart
+    first = encode_track(notes(MELODY[:8]))[:-4]  # no end-of-track event
+    first = _with_length(first, len(first) - 8)
+    second = encode_track(notes(MELODY[8:], start=8 * 480, channel=1))
+    vendor = b"XFIH" + (4).to_bytes(4, "big") + b"abcd"
+    piece = read_all(smf(first, vendor, second, second, declared=3))
+    by_track = [piece.notes["pitch"][piece.notes["track"] == k].tolist() for k in range(3)]
+    assert by_track == [MELODY[:8], MELODY[8:], MELODY[8:]]
+    assert "track 0 announces" not in " ".join(piece.metadata.get("repairs", []))

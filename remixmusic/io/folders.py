@@ -55,7 +55,7 @@ def find_midi_files(folder: str | Path) -> list[Path]:
 
 
 def walk_midi_files(folder: str | Path) -> tuple[list[Path], list[tuple[str, str]]]:
-    """MIDI files under ``folder`` (``.mid .midi .kar .smf`` in any letter case, nested folders,
+    """MIDI files under ``folder`` (``.mid .midi .kar .smf .rmi`` in any letter case, nested folders,
     non-ASCII names), sorted, and the ``(path, reason)`` of each entry left out.
 
     Symbolic links are followed, to files and folders, inside ``folder`` or outside it; a folder reached

@@ -16,6 +16,10 @@ that was itself read by :func:`read_midi`.
 
 How a file is read (all of it agreeing note for note, after the quantization above):
 
+* the file: a RIFF MIDI (``.rmi``) wrapper or a MacBinary header before ``MThd`` is removed; a file cut
+  off inside its last track (an interrupted download) is read up to the cut; a track whose length field
+  is wrong is read to its real end (its end-of-track event before the next track), never swallowing the
+  next track or losing its own last events (:func:`remixmusic.io.smf.split_chunks`);
 * the tracks: every ``MTrk`` chunk, whatever the header's track count says; unknown (vendor) chunks are
   skipped (:mod:`remixmusic.io.smf`). A piece's tracks follow the file: one per (file track, channel,
   program), in that order; a note has the program in force at its note-on, and its track's name (the
@@ -71,7 +75,8 @@ from remixmusic.music.notes import (
     Track,
 )
 
-MIDI_SUFFIXES = (".mid", ".midi", ".smf", ".kar")
+MIDI_SUFFIXES = (".mid", ".midi", ".smf", ".kar", ".rmi")
+"""File name endings read as MIDI, in any letter case (``.rmi``: RIFF MIDI, see :func:`remixmusic.io.smf.split_chunks`)."""
 
 
 class MidiRepairWarning(UserWarning):
@@ -90,7 +95,8 @@ def read_midi(path: str | Path, reader: Reader = "auto") -> Piece:
     """Read one MIDI file into a :class:`Piece` (see the module docstring for what is kept and repaired).
 
     Raises:
-        MidiError: the file cannot be read (missing, a folder, not MIDI, truncated, ...); one-line reason.
+        MidiError: the file cannot be read (missing, a folder, not MIDI, cut off before its first track,
+            ...); one-line reason.
     """
     path = Path(path)
     try:

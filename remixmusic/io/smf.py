@@ -56,8 +56,9 @@ SAFE_TICKS = SENTINEL_TICKS
 class SmfLayout:
     """Where the parts of a MIDI file are.
 
-    ``tracks`` holds each ``MTrk`` chunk's payload (its events, without the 8-byte chunk header) in file
-    order, and ``offsets`` where each payload starts in ``data``. ``repairs`` lists what had to be read
+    ``data`` is the file from its ``MThd`` header on (a RIFF or MacBinary wrapper removed); ``tracks``
+    holds each ``MTrk`` chunk's payload (its events, without the 8-byte chunk header, to its real end) in
+    file order, and ``offsets`` where each payload starts in ``data``. ``repairs`` lists what had to be read
     differently from what the header says (one line each).
     """
 
@@ -71,21 +72,37 @@ class SmfLayout:
     repairs: list[str] = field(default_factory=list)
 
 
+LEADING_BYTES = 1024
+"""How far into a file the ``MThd`` header is looked for when the file does not start with it (a MacBinary
+header is 128 bytes)."""
+
+
 def split_chunks(data: bytes, source: str | None = None) -> SmfLayout:
     """Find the header and every track chunk of ``data``.
 
-    A last track chunk whose length runs past the end of the file but whose bytes end with a complete
-    end-of-track event is read as it is (a repair): only its length field is wrong.
+    Files as people have them are read where the MIDI data is whole, each repair recorded in
+    ``repairs``:
+
+    * a RIFF MIDI file (``RIFF`` ... ``RMID``, Microsoft's ``.rmi`` wrapper) is read from its ``data``
+      chunk; bytes before the ``MThd`` header (a MacBinary header, up to :data:`LEADING_BYTES`) are
+      skipped;
+    * a track chunk whose length field is wrong is read to its real end: when the announced length does
+      not end on an end-of-track event or at the next ``MTrk`` chunk, the track ends at the first
+      end-of-track event followed by a ``MTrk`` chunk (announced too long: the next track is not
+      swallowed; too short: its last events are not lost), or, for the last track, at the end of the file
+      when the file ends with an end-of-track event;
+    * a file cut off inside its last track (an interrupted download or copy) is read up to the cut; the
+      event cut in two is dropped and notes still sounding are closed at the end of the track by the
+      event-level pass (:mod:`remixmusic.io.smf_repair`).
 
     Raises:
         MidiError: empty input, no ``MThd`` header, a header shorter than 6 bytes, SMPTE or zero time
-            division, no track chunk at all, or a track chunk running past the end of the file without
-            ending a track there ("truncated").
+            division, no track chunk at all, or a file cut off before its first track chunk
+            ("truncated").
     """
     if not data:
         raise MidiError(source, "empty file")
-    if not data.startswith(b"MThd"):
-        raise MidiError(source, "not a MIDI file (no MThd header)")
+    data, skipped = _midi_data(data, source)
     if len(data) < 14:
         raise MidiError(source, "truncated (unexpected end of file)")
     header_length = struct.unpack_from(">I", data, 4)[0]
@@ -97,28 +114,28 @@ def split_chunks(data: bytes, source: str | None = None) -> SmfLayout:
     if division == 0:
         raise MidiError(source, "corrupt MIDI: 0 ticks per beat")
     layout = SmfLayout(data=data, format=fmt, division=division, declared_tracks=declared)
+    if skipped:
+        layout.repairs.append(skipped)
     position = 8 + header_length
     while position + 8 <= len(data):
         kind = data[position : position + 4]
         length = struct.unpack_from(">I", data, position + 4)[0]
         start = position + 8
         if kind == b"MTrk":
-            if start + length > len(data):
-                if not data.endswith(END_OF_TRACK):  # cut off: what is left is not a whole track
-                    raise MidiError(source, "truncated (unexpected end of file)")
-                layout.repairs.append(
-                    f"the last track announces {length} bytes but the file ends {start + length - len(data)} "
-                    "bytes earlier, after a complete track: read as it is"
-                )
-                length = len(data) - start
-            layout.tracks.append(data[start : start + length])
+            end, repair = _track_end(data, start, length, len(layout.tracks))
+            if repair:
+                layout.repairs.append(repair)
+            layout.tracks.append(data[start:end])
             layout.offsets.append(start)
-        elif not all(32 <= c < 127 for c in kind) or start + length > len(data):
+            position = end
+            continue
+        if not all(32 <= c < 127 for c in kind) or start + length > len(data):
             break  # trailing bytes that are not a chunk: ignored, as players do
-        else:
-            layout.skipped_chunks.append(kind)  # a vendor chunk: the specification says skip it
+        layout.skipped_chunks.append(kind)  # a vendor chunk: the specification says skip it
         position = start + length
     if not layout.tracks:
+        if position + 8 > len(data) and position < len(data):
+            raise MidiError(source, "truncated (unexpected end of file)")
         raise MidiError(source, "corrupt MIDI: no track chunk (MTrk)")
     if declared < len(layout.tracks):
         layout.repairs.append(
@@ -129,6 +146,65 @@ def split_chunks(data: bytes, source: str | None = None) -> SmfLayout:
         layout.repairs.append(f"unknown file format {fmt} read as format 1")
         layout.format = 1
     return layout
+
+
+def _midi_data(data: bytes, source: str | None) -> tuple[bytes, str | None]:
+    """The bytes from the ``MThd`` header on, and the repair that found it there (``None`` when the file
+    starts with it).
+
+    Raises:
+        MidiError: no header (or a RIFF file without a MIDI ``data`` chunk).
+    """
+    if data.startswith(b"MThd"):
+        return data, None
+    if data[:4] == b"RIFF" and data[8:12] == b"RMID":
+        position = 12
+        while position + 8 <= len(data):
+            kind = data[position : position + 4]
+            size = struct.unpack_from("<I", data, position + 4)[0]
+            if kind == b"data" and data[position + 8 : position + 12] == b"MThd":
+                return data[position + 8 : position + 8 + size], "a RIFF MIDI (RMID) wrapper removed"
+            position += 8 + size + (size & 1)
+        raise MidiError(source, "a RIFF MIDI (RMID) file without MIDI data")
+    found = data.find(b"MThd", 0, LEADING_BYTES)
+    if found < 0:
+        raise MidiError(source, "not a MIDI file (no MThd header)")
+    return data[found:], f"{found} bytes before the MIDI header skipped"
+
+
+def _chunk_at(data: bytes, position: int) -> bool:
+    """Whether a chunk header that fits in the file starts at ``position``: ``MTrk``, or another type of
+    four printable ASCII characters (a vendor chunk)."""
+    if position + 8 > len(data):
+        return False
+    kind = data[position : position + 4]
+    if kind == b"MTrk":
+        return True
+    return all(32 <= c < 127 for c in kind) and position + 8 + struct.unpack_from(">I", data, position + 4)[0] <= len(data)
+
+
+def _track_end(data: bytes, start: int, length: int, number: int) -> tuple[int, str | None]:
+    """Where the track chunk whose payload starts at ``start`` really ends (see :func:`split_chunks`), and
+    the repair that says so (``None`` when its length field is right)."""
+    end = start + length
+    size = len(data)
+    if end == size or (end < size and (data[end - 3 : end] == END_OF_TRACK or _chunk_at(data, end))):
+        return end, None
+    announced = f"track {number} announces {length} bytes"
+    following = data.find(END_OF_TRACK + b"MTrk", start)
+    if following >= 0 and following + 3 != end:
+        real = following + 3
+        return real, f"{announced} but ends after {real - start} (its end-of-track event, then the next track)"
+    if end > size:
+        if data.endswith(END_OF_TRACK):  # only the length field is wrong
+            return size, (
+                f"the last track announces {length} bytes but the file ends {end - size} bytes earlier, "
+                "after a complete track: read as it is"
+            )
+        return size, f"truncated: {announced}, the file ends {end - size} bytes earlier: read up to the cut"
+    if data.endswith(END_OF_TRACK) and data.find(b"MTrk", end) < 0:
+        return size, f"{announced} but ends after {size - start}, at the end of the file"
+    return end, None
 
 
 @dataclass
