@@ -9,7 +9,7 @@ share no run longer than the analyser's exact-copy length minus one with it). Th
 patchworks and the granularity recovered from them are measured by ``benchmarks/granularity.py``. The
 reference index is the corpus's train split, under ``--invariance`` (named on the ``reference:`` line).
 Printed per set: passage recall with the true source (exact copies of 10 notes or more whose pattern
-occurs in one reference piece, and all), note precision (strict: every labelled note outside a planted
+occurs in one reference piece, in the melody and in an inner voice, and all), note precision (strict: every labelled note outside a planted
 fragment is false; then counting as right the filler notes that continue a fragment's source exactly,
 pitch and onset, by chance: :meth:`~remixmusic.evaluation.planted.PlantedSetMaker.continuations`),
 median boundary error, source accuracy, the
@@ -211,6 +211,10 @@ def main() -> None:
         f"style (order {args.style_order})": maker.make_style_null(n_null // 2, args.style_order, shared),
     }
     ten, twelve = _selections(index, maker, exact, varied)
+    ten_inner = [
+        [u and f.n_notes >= 10 for u, f in zip(us, p.fragments, strict=True)]
+        for us, p in zip(unique_fragments(index, maker, inner), inner, strict=True)
+    ]
     style = next(v for k, v in null_sets.items() if k.startswith("style"))
     longest = longest_matches(index, style)
     print(
@@ -242,9 +246,10 @@ def main() -> None:
         return
     for name, planted in (("exact", exact), ("varied (1-3 edits)", varied), ("inner voice", inner)):
         found, per_piece = _run(planted, index, args.jobs, overrides)
-        if name == "exact":
-            s10 = score_attribution(planted, found, only=ten)
-            print(f"{'exact >=10 notes, unique':24s} recall {s10.recall:.3f}  ({s10.n_fragments} fragments)")
+        if name in ("exact", "inner voice"):
+            only = ten if name == "exact" else ten_inner
+            s10 = score_attribution(planted, found, only=only)
+            print(f"{name + ' >=10, unique':24s} recall {s10.recall:.3f}  ({s10.n_fragments} fragments)")
         elif name.startswith("varied"):
             for label, need_unique in (("varied >=12, <=2, unique", True), ("varied >=12, <=2 edits", False)):
                 s12 = score_attribution(planted, found, only=twelve[need_unique])
