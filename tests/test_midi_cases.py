@@ -532,3 +532,15 @@ def test_a_track_without_an_end_of_track_event_before_a_vendor_chunk_keeps_its_l
     by_track = [piece.notes["pitch"][piece.notes["track"] == k].tolist() for k in range(3)]
     assert by_track == [MELODY[:8], MELODY[8:], MELODY[8:]]
     assert "track 0 announces" not in " ".join(piece.metadata.get("repairs", []))
+
+
+def test_a_system_exclusive_event_with_a_wrong_length_keeps_the_notes_after_it():
+    # its length field runs past the end of the track; the message still ends with F7 (today every note
+    # after it was lost as "cut off inside an event")
+    sysex = (0, b"\xf0" + vlq(0x0FFFFFF) + b"\x43\x10\x4c\x00\x00\x7e\x00\xf7")
+    piece = read_all(smf(encode_track([sysex, *notes(MELODY)])))
+    assert_melody(piece)
+    assert piece.metadata["repairs"] == [
+        f"track 0: a system exclusive event announcing {0x0FFFFFF} bytes runs past the end of the track: read "
+        "up to its end byte (F7)"
+    ]

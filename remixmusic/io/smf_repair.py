@@ -15,7 +15,8 @@ Repairs, each recorded as one line: a note never released; a tempo of 0 or a tem
 size (dropped); a time signature with numerator 0, a denominator past 2^7 or fewer than 2 data bytes
 (dropped; with 2 or 3 bytes it is read from the first two); a key signature beyond 7 sharps or flats or of
 a mode other than major/minor (dropped); data bytes above 127 (clipped); stray data bytes; a track cut off
-inside an event; system common and real-time messages, which MIDI files may not hold (skipped by their
+inside an event; a system exclusive event whose length field runs past the end of its track (read up
+to its F7 end byte, which every system exclusive message ends with); system common and real-time messages, which MIDI files may not hold (skipped by their
 MIDI lengths, running status kept); data after an end-of-track event (ignored, as players do). A format-2 file's independent
 sequences are played one after another. Events that no piece is built from (controllers, pitch bends,
 system exclusive, other meta events) are left out of the clean file.
@@ -157,6 +158,14 @@ def _walk(b: bytes, number: int, log: _Log) -> _Track:
             if c >= 0xF0:
                 if c in (0xF0, 0xF7):
                     length, i = _read_vlq(b, i)
+                    end = b.find(b"\xf7", i) if c == 0xF0 and i + length > n else -1
+                    if end >= 0:  # a wrong length field: the message still ends with its end byte
+                        log.add(
+                            f"track {number}: a system exclusive event announcing {length} bytes runs past "
+                            "the end of the track: read up to its end byte (F7)"
+                        )
+                        i = end + 1
+                        continue
                     i += length
                     if i > n:
                         log.add(f"track {number} cut off inside an event")
