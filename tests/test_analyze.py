@@ -594,6 +594,39 @@ def test_prompt_notes_are_excluded_from_every_measure(tmp_path, chorales, index)
     assert record.longest_copied_notes <= int(analysed.sum())
 
 
+def test_a_quoted_prompt_is_no_passage_of_the_piece(tmp_path, chorales, index):
+    """A continuation that quotes a reference chorale's opening as its prompt and then goes its own way:
+    the matches inside the prompt are ``prompt`` passages, never copies, and no measure counts them
+    (passage count, fan-in, longest copy and its source, the page's per-piece line)."""
+    ds, _, _ = chorales
+    source = read_midi(ds.files("train")[0])
+    notes = source.notes[source.bar_of(source.notes["onset"]) < 4]
+    end = int((notes["onset"] + notes["duration"]).max())
+    rng = np.random.default_rng(0)
+    tail = np.zeros(64, NOTE_DTYPE)
+    tail["onset"] = end + 6 * np.arange(64)
+    tail["duration"] = 6
+    tail["pitch"] = 60 + rng.integers(-9, 10, 64)
+    tail["velocity"] = 80
+    folder = tmp_path / "continued"
+    folder.mkdir()
+    write_midi(Piece(np.concatenate([notes, tail])), folder / "piece_000.mid")
+    (folder / "piece_000.json").write_text(json.dumps({"prompt": {"bars": 4, "included": True, "n_notes": len(notes)}}))
+    report = analyze(folder, index, jobs=1, show_progress=False, originality=False)
+    (record,) = report.query_records()
+    quoted = [p for p in report.passage_records if p.label == "prompt"]
+    assert quoted and all(p.prompt_notes == p.n_notes for p in quoted)
+    recombined = [p for p in report.passage_records if p.label in ("copied", "varied")]
+    assert all(p.prompt_notes < p.n_notes for p in recombined)
+    assert record.n_passages == len(recombined)
+    assert record.fan_in == len({p.sources.split(";")[0] for p in recombined if p.sources})
+    assert (record.longest_copied_source == "") == (record.longest_copied_notes == 0)
+    assert ds.files("train")[0].name not in {p.sources.split(";")[0] for p in recombined}
+    report.save(tmp_path / "out")
+    page = (tmp_path / "out" / "report.html").read_text()
+    assert f"← {ds.files('train')[0].name}" not in page
+
+
 @pytest.mark.parametrize("invariance", ["exact", "transposed", "transposed+tempo", "rhythm", "contour"])
 @pytest.mark.parametrize("lines", ["voices", "melody", "merged-voices", "skyline"])
 def test_a_reference_piece_is_entirely_copied_from_itself_in_every_view(chorales, invariance, lines):
@@ -610,3 +643,24 @@ def test_a_reference_piece_is_entirely_copied_from_itself_in_every_view(chorales
             assert record.copied_fraction == 1.0 and record.recombined_fraction == 1.0, why
     own = {p.piece: p.source_names[0] for p in report.passage_records if p.label == "copied"}
     assert own and all(own[name] == name for name in own)
+
+
+def test_files_of_one_name_in_two_folders_keep_their_own_results(tmp_path, chorales, index):
+    """Two generation runs side by side (``run1/x.mid``, ``run2/x.mid``): every output keys a piece by a
+    name that tells them apart, and each keeps its own passages."""
+    ds, _, _ = chorales
+    rng = np.random.default_rng(1)
+    noise = np.zeros(48, NOTE_DTYPE)
+    noise["onset"] = 6 * np.arange(48)
+    noise["duration"] = 6
+    noise["pitch"] = 60 + rng.integers(-9, 10, 48)
+    noise["velocity"] = 80
+    for run, piece in (("run1", read_midi(ds.files("train")[0])), ("run2", Piece(noise))):
+        (tmp_path / run).mkdir()
+        write_midi(piece, tmp_path / run / "x.mid")
+    report = analyze(tmp_path, index, jobs=1, show_progress=False, originality=False)
+    records = {r.piece: r for r in report.query_records()}
+    assert set(records) == {"run1/x.mid", "run2/x.mid"}
+    assert records["run1/x.mid"].copied_fraction > 0.9 and records["run2/x.mid"].copied_fraction == 0
+    copied = {p.piece for p in report.passage_records if p.label == "copied"}
+    assert copied == {"run1/x.mid"}

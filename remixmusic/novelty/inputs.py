@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -96,14 +97,17 @@ def read_pieces(items: PieceSource, jobs: int = 0, show_progress: bool = True) -
         given = list(items)
         pieces = [p for p in given if isinstance(p, Piece)]
         if len(pieces) == len(given):
-            return _pitched_only(PieceSet(pieces, [_name(p, i) for i, p in enumerate(pieces)]))
+            return _pitched_only(PieceSet(pieces, _names(pieces)))
         paths = [p for p in given if isinstance(p, (str, Path))]
         if len(paths) != len(given):
             raise RemixError("give a MIDI folder, MIDI paths or Piece objects")
         result = read_folder(paths, jobs=jobs, show_progress=show_progress)
-    return _pitched_only(
-        PieceSet(result.pieces, [_name(p, i) for i, p in enumerate(result.pieces)], list(result.skipped))
-    )
+    return _pitched_only(PieceSet(result.pieces, _names(result.pieces), list(result.skipped)))
+
+
+def _names(pieces: list[Piece]) -> list[str]:
+    """Each piece's output name: its file name, unique over ``pieces`` (:func:`unique_names`)."""
+    return unique_names([_name(p, i) for i, p in enumerate(pieces)], [p.source or None for p in pieces])
 
 
 NO_PITCHED_NOTES = "no pitched notes"
@@ -129,6 +133,41 @@ def _pitched_only(pieces: PieceSet) -> PieceSet:
 
 def _name(piece: Piece, i: int) -> str:
     return Path(piece.source).name if piece.source else str(piece.metadata.get("title") or f"piece{i}")
+
+
+def unique_names(names: list[str], sources: list[str | None]) -> list[str]:
+    """``names`` made unique, as every output keys a piece by its name: files of one name in different
+    folders (``a/x.mid``, ``b/x.mid``) are named by as many of their last path parts as tell them apart;
+    what is still the same (one file given twice, pieces without a source) is numbered (``x.mid #2``)."""
+    out = list(names)
+    groups: dict[str, list[int]] = {}
+    for i, name in enumerate(names):
+        groups.setdefault(name, []).append(i)
+    for members in groups.values():
+        paths = {i: _parts(source) for i in members if (source := sources[i])}
+        distinct = set(paths.values())
+        if len(distinct) < 2:
+            continue
+        depth = max(len(parts) for parts in distinct)
+        for d in range(2, depth + 1):
+            if len({parts[-d:] for parts in distinct}) == len(distinct):
+                depth = d
+                break
+        for i, parts in paths.items():
+            out[i] = "/".join(parts[-depth:])
+    counts, seen = Counter(out), Counter[str]()
+    for i, name in enumerate(out):
+        if counts[name] > 1:
+            seen[name] += 1
+            if seen[name] > 1:
+                out[i] = f"{name} #{seen[name]}"
+    return out
+
+
+def _parts(source: str) -> tuple[str, ...]:
+    """A path's parts without its root (``/`` or a drive)."""
+    path = Path(source)
+    return path.parts[1:] if path.anchor else path.parts
 
 
 def read_sidecar(piece: Piece) -> dict[str, Any]:

@@ -180,7 +180,7 @@ def label_notes(
 
     ``in_line``, ``prompt``, ``self_repeat``: boolean per note of ``piece``. Where passages of one label
     overlap, the longer one gives the note its source. Passage notes from the prompt are counted in
-    ``Passage.prompt_notes``.
+    ``Passage.prompt_notes``; a passage wholly in the prompt is relabelled ``prompt``.
     """
     n = len(piece.notes)
     label = np.full(n, NOTE_LABELS.index("not-analysed"), np.int64)
@@ -196,6 +196,8 @@ def label_notes(
     passage[prompt] = -1
     for p in passages:
         p.prompt_notes = int(prompt[p.notes].sum())
+        if p.prompt_notes == len(p.notes):  # the prompt quoted: no copy of the model's, in no measure
+            p.label = "prompt"
     first = np.asarray([p.sources[0].piece if p.sources else -1 for p in passages] + [-1], np.int64)
     return NoteLabels(label, passage, first[passage], passages)
 

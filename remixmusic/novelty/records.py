@@ -238,7 +238,8 @@ class PassageRecord:
     start of the file (report.html counts them from 1: start_beat 8 is its beat 9; end exclusive: the
     next line note's onset, or the last note's end); ``bars``: the query bars of its first and last note
     (1-based ``first-last``, as ``source_bars``, counted from the file's first bar: a file that opens
-    with an upbeat bar counts it as bar 1). ``label``: copied, varied or stock. ``sources``: reference pieces,
+    with an upbeat bar counts it as bar 1). ``label``: copied, varied or stock; ``prompt`` for a
+    match lying wholly in a prompt (the piece's own prompt quoted: no copy, counted in no measure). ``sources``: reference pieces,
     best first (``;``-separated) with their 1-based bars in ``source_bars``; ``source_start_beat``/
     ``source_end_beat``: the first source's span in its own beats (end exclusive: its next line note's
     onset; after a line's last note, the query's last note scaled by ``time_scale``, or under an

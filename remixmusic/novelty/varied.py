@@ -501,23 +501,31 @@ def merge_copies(
     arr, ref_line = arr[keep], ref_line[keep]
     order = np.lexsort((arr[:, 2], arr[:, 0], ref_line))
     chains: list[list[int]] = []
-    open_from = 0  # chains before this index are on earlier reference lines
-    for i in order:
-        q0, q1, s0, _, _ = arr[i]
-        if chains and ref_line[chains[-1][0]] != ref_line[i]:
-            open_from = len(chains)
+    bounds: list[list[int]] = []  # per chain: its query and reference spans (q0, q1, s0, s1)
+    # Chains that may still grow, in creation order: segments come by reference line, then query start,
+    # so a chain ending more than `raw + 1` notes before the current segment's start never grows again
+    # (this keeps the walk linear on long, repetitive queries instead of quadratic).
+    growing: list[int] = []
+    line = -1
+    for i in order.tolist():
+        q0, q1, s0, s1 = (int(x) for x in arr[i, :4])
+        if int(ref_line[i]) != line:
+            line, growing = int(ref_line[i]), []
+        growing = [k for k in growing if bounds[k][1] + raw + 1 >= q0]
         best, best_gap = -1, raw + 1
-        for k in range(open_from, len(chains)):
-            c = chains[k]
-            cq0, cq1 = arr[c, 0].min(), arr[c, 1].max()
-            cs0, cs1 = arr[c, 2].min(), arr[c, 3].max()
-            gap = abs(int(q0 - cq1) - int(s0 - cs1))
+        for k in growing:
+            cq0, cq1, cs0, cs1 = bounds[k]
+            gap = abs((q0 - cq1) - (s0 - cs1))
             if q1 > cq1 and cq0 <= q0 <= cq1 + raw + 1 and cs0 <= s0 <= cs1 + raw + 1 and gap < best_gap:
                 best, best_gap = k, gap
         if best >= 0:
-            chains[best].append(int(i))
+            chains[best].append(i)
+            b = bounds[best]
+            bounds[best] = [min(b[0], q0), max(b[1], q1), min(b[2], s0), max(b[3], s1)]
         else:
-            chains.append([int(i)])
+            chains.append([i])
+            bounds.append([q0, q1, s0, s1])
+            growing.append(len(chains) - 1)
     notes = piece.notes[stream.line.notes]
     q_pitch = notes["pitch"].astype(np.int64)
     q_onset = notes["onset"].astype(np.float64)
