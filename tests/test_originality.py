@@ -274,3 +274,28 @@ def test_a_verbatim_copy_of_a_polyphonic_reference_piece_is_unoriginal_against_a
     loaded = OriginalityScorer.load(tmp_path / "w.npz")
     assert loaded.lines == DEFAULT_LINES
     np.testing.assert_allclose(loaded.brute_force(refs[1]).originality, 0.0, atol=1e-9)
+
+
+def test_a_long_piece_is_scored_on_evenly_spaced_windows_each_exact(tmp_path):
+    """A piece with more windows than ``max_windows`` (a 200,000-note file has thousands) is scored on that
+    many evenly spaced windows, first and last included, each equal to the brute force's; shorter pieces
+    are scored whole. The cap travels with a saved scorer; a file saved before it loads the default."""
+    rng = np.random.default_rng(5)
+    refs = [random_piece(rng) for _ in range(6)]
+    scorer = OriginalityScorer(window_beats=8, hop_beats=4, max_windows=5).fit(refs)
+    long = random_piece(rng, 400)
+    every = scorer.brute_force(long)
+    assert len(every.window_start) > 20
+    sampled = scorer.score(long)
+    pick = np.round(np.linspace(0, len(every.window_start) - 1, 5)).astype(int)
+    np.testing.assert_array_equal(sampled.window_start, every.window_start[pick])
+    np.testing.assert_array_equal(sampled.originality, every.originality[pick])
+    short = random_piece(rng, 12)
+    assert len(scorer.score(short).window_start) == len(scorer.brute_force(short).window_start) <= 5
+    assert scorer.params()["max_windows"] == 5
+    scorer.save(tmp_path / "w.npz")
+    assert OriginalityScorer.load(tmp_path / "w.npz").max_windows == 5
+    data = dict(np.load(tmp_path / "w.npz"))
+    data["params"] = data["params"][:2]
+    np.savez(tmp_path / "old.npz", **data)
+    assert OriginalityScorer.load(tmp_path / "old.npz").max_windows == 128

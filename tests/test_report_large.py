@@ -6,6 +6,7 @@ import time
 from dataclasses import replace
 
 import numpy as np
+import pytest
 
 from remixmusic.music.notes import STEPS_PER_BEAT
 from remixmusic.novelty.page import PLAYER_NOTE_LIMIT
@@ -142,3 +143,23 @@ def test_a_large_pieces_note_map_is_kept_out_of_report_json_in_an_npz_beside_it(
     report.note_maps, report.piece_records = [small], [report.piece_records[1]]
     report.save(tmp_path / "small", max_maps=0)
     assert not (tmp_path / "small" / "note_maps.npz").exists()
+    # ... and saved over the large one, it removes that run's npz instead of leaving it beside its files
+    report.save(tmp_path, max_maps=0)
+    assert not (tmp_path / "note_maps.npz").exists()
+
+
+def test_an_interrupted_save_leaves_the_earlier_report_whole(tmp_path, monkeypatch):
+    """Ctrl-C while the page renders (the slow part) must not leave one run's report.json beside another
+    run's tables and page: nothing is written until everything is rendered."""
+    first = large_report(300, 3)
+    first.save(tmp_path, max_maps=0)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    second = large_report(400, 5)
+
+    def interrupted(self, max_maps=50):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(type(second), "html", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        second.save(tmp_path, max_maps=0)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before

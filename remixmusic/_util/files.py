@@ -104,8 +104,13 @@ def write_text(path: str | Path, text: str) -> None:
         fh.write(text)
 
 
+def json_text(obj: Any) -> str:
+    """``obj`` as the JSON text :func:`write_json` writes (indented, numpy values as plain ones)."""
+    return json.dumps(obj, indent=2, sort_keys=False, default=_json_default) + "\n"
+
+
 def write_json(path: str | Path, obj: Any) -> None:
-    write_text(path, json.dumps(obj, indent=2, sort_keys=False, default=_json_default) + "\n")
+    write_text(path, json_text(obj))
 
 
 def _json_default(obj: Any) -> Any:

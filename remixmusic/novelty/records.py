@@ -49,7 +49,8 @@ class PieceRecord:
     ``novel_glue_notes``: mean novel stretch between two recombined passages of a line (NaN: none).
     ``top_source_share``: largest share of line notes matched to one reference piece (the leakage
     measure). ``originality``/``originality_min``: mean
-    and least originality over the piece's windows (NaN when not computed). ``segmentation``: the motif
+    and least originality over the piece's windows (NaN when not computed; a piece of more than 1,000 beats
+    is scored on 128 evenly spaced windows: :data:`~remixmusic.novelty.originality.MAX_WINDOWS`). ``segmentation``: the motif
     method used (``lbdm`` for a piece with no surprisal when ``surprisal`` was asked).
     ``granularity_bars``/``granularity_share``: the piece on the recombination granularity scale
     (:mod:`remixmusic.novelty.granularity`): the granularity in bars of its recombined part, read

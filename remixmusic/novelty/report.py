@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from remixmusic._util.display import dict_frame, record_frame, small_table, summary_html
-from remixmusic._util.files import write_bytes, write_json, write_text
+from remixmusic._util.files import json_text, write_bytes, write_text
 from remixmusic._util.render import csv_text, json_ready
 from remixmusic.evaluation.significance import Comparison
 from remixmusic.music.notes import STEPS_PER_BEAT
@@ -388,6 +388,9 @@ class AnalysisReport:
         ``note_maps.npz`` when a query piece has more than :data:`NOTE_MAP_JSON_LIMIT` notes (its per-note
         remix map, see :meth:`note_map_records`)."""
         out = Path(out_dir)
+        # Everything is rendered first and written last (each file atomically, the slow page included), so
+        # an interrupted save leaves the folder as it was, not one run's report beside another's tables;
+        # a note_maps.npz from an earlier run that this one does not need is removed.
         large: dict[str, Any] = {
             f"{k}/{name}": values
             for k, m in enumerate(self.note_maps)
@@ -400,17 +403,26 @@ class AnalysisReport:
                 ("label", m.label),
             )
         }
+        maps = b""
         if large:
             buf = io.BytesIO()
             np.savez_compressed(buf, **large)
-            write_bytes(out / "note_maps.npz", buf.getvalue())
-        write_json(out / "report.json", json_ready(self.to_dict()))
-        write_text(out / "pieces.csv", csv_text([r.to_dict() for r in self.piece_records], PIECE_COLUMNS))
-        write_text(out / "motifs.csv", csv_text([m.to_dict() for m in self.motif_records], MOTIF_COLUMNS))
-        write_text(
-            out / "passages.csv", csv_text([p.to_dict() for p in self.passage_records], PASSAGE_COLUMNS)
-        )
-        write_bytes(out / "report.html", self.html(max_maps).encode("utf-8"))
+            maps = buf.getvalue()
+        report = json_text(json_ready(self.to_dict()))
+        tables = {
+            "pieces.csv": csv_text([r.to_dict() for r in self.piece_records], PIECE_COLUMNS),
+            "motifs.csv": csv_text([m.to_dict() for m in self.motif_records], MOTIF_COLUMNS),
+            "passages.csv": csv_text([p.to_dict() for p in self.passage_records], PASSAGE_COLUMNS),
+        }
+        page = self.html(max_maps).encode("utf-8")
+        if maps:
+            write_bytes(out / "note_maps.npz", maps)
+        else:
+            (out / "note_maps.npz").unlink(missing_ok=True)
+        write_text(out / "report.json", report)
+        for name, text in tables.items():
+            write_text(out / name, text)
+        write_bytes(out / "report.html", page)
         return out
 
     def html(self, max_maps: int = 50) -> str:
