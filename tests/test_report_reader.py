@@ -158,7 +158,8 @@ def test_an_upbeat_bar_is_said_with_printed_measures():
     assert opens_with_pickup(notes([0, 12, 60, 108], 0))  # a one-beat first bar in 4/4
     assert opens_with_pickup(notes([0, 48, 96, 144], 36))  # a full first bar, its notes from beat 4
     assert not opens_with_pickup(notes([0, 48, 96, 144], 0))
-    assert printed_bars("4-9") == "measures 3–8" and printed_bars("1-3") == "the upbeat to measure 2"
+    assert printed_bars("4-9") == "measures 3–8" and printed_bars("1-3") == "the upbeat and measures 1–2"
+    assert printed_bars("1-2") == "the upbeat and measure 1" and printed_bars("5-5") == "measure 4"
 
 
 def test_sources_opening_with_an_upbeat_are_found_in_the_index(analysis):

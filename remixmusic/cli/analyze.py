@@ -144,5 +144,6 @@ def register(app: typer.Typer) -> None:
         )
         report.save(out)
         report.print_summary(console)
-        console.print(f"wrote {out}/report.html, report.json, pieces.csv, passages.csv, motifs.csv", highlight=False)
+        maps = ", note_maps.npz" if (out / "note_maps.npz").exists() else ""
+        console.print(f"wrote {out}/report.html, report.json, pieces.csv, passages.csv, motifs.csv{maps}", highlight=False)
         report_skipped(report.skipped, strict)

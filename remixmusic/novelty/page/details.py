@@ -393,14 +393,17 @@ def _passage_row(p: PassageRecord, view: _View, number: int) -> dict[str, Any]:
 
 def printed_bars(bars: str) -> str:
     """Bars ``first-last`` of a file that opens with an upbeat bar (counted as bar 1) as a printed
-    score's measures, which start at the first full bar: "4-9" -> "measures 3–8" (bar 1: the upbeat)."""
+    score's measures, which start at the first full bar: "4-9" -> "measures 3–8" (bar 1: the upbeat),
+    "1-13" -> "the upbeat and measures 1–12", "1-2" -> "the upbeat and measure 1"."""
     try:
         first, last = (int(x) for x in bars.split("-"))
     except ValueError:
         return ""
     if last <= 1:
         return "the upbeat"
-    return f"the upbeat to measure {last - 1}" if first <= 1 else f"measures {first - 1}–{last - 1}"
+    if first > 1:
+        return f"measures {first - 1}–{last - 1}" if last > first else f"measure {first - 1}"
+    return "the upbeat and measure 1" if last == 2 else f"the upbeat and measures 1–{last - 1}"
 
 
 def opens_with_pickup(notes: NoteMap) -> bool:
