@@ -206,3 +206,27 @@ def test_zero_argument_analyze_of_a_moved_shipped_model_s_pieces(tmp_path, mini_
     reference, control = reference_from_generation(read_pieces(folder, 1, False), None)
     chorales = datasets.load_dataset("bach-chorales")
     assert reference == chorales.files("train") and control == chorales.files("test")
+
+
+def test_analyze_without_against_on_plain_midi_says_what_to_give(tmp_path: Path) -> None:
+    """MIDI files that no generation sidecar describes: the error names an example reference and why it
+    is needed, not the sidecar machinery."""
+    write_midi(make_piece([60, 62, 64, 65, 67, 65, 64, 62] * 2), tmp_path / "song.mid")
+    result = CliRunner().invoke(app, ["analyze", str(tmp_path), "-o", str(tmp_path / "out")])
+    assert result.exit_code != 0
+    message = " ".join(str(result.exception).split()) if result.exception else ""
+    assert "--against bach-chorales" in message and "no generation sidecar names a model" in message
+
+
+@pytest.mark.parametrize("stop", [KeyboardInterrupt(), SystemExit(130)])
+def test_ctrl_c_says_interrupted_and_exits_130(monkeypatch, capsys, stop) -> None:
+    """typer turns Ctrl-C into a silent exit 130; the command line says what happened."""
+    import remixmusic.cli as cli
+
+    def interrupted(**_: object) -> None:
+        raise stop
+
+    monkeypatch.setattr(cli, "app", interrupted)
+    with pytest.raises(SystemExit) as info:
+        cli.main()
+    assert info.value.code == 130 and "interrupted" in capsys.readouterr().err

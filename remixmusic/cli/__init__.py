@@ -53,5 +53,15 @@ def main() -> None:
         console_err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         sys.exit(1)
     except KeyboardInterrupt:
-        console_err.print("interrupted")
-        sys.exit(130)
+        _interrupted()
+    except SystemExit as exc:  # typer turns Ctrl-C into a silent exit 130
+        if exc.code == 130:
+            _interrupted()
+        raise
+
+
+def _interrupted() -> None:
+    """Say so on Ctrl-C (outputs are written atomically: nothing half-written is left) and exit 130."""
+    sys.stderr.write("\ninterrupted\n")
+    sys.stderr.flush()
+    sys.exit(130)

@@ -38,8 +38,14 @@ def reference_from_generation(
     models = [m for m in (read_sidecar(p).get("model") for p in queries.pieces) if isinstance(m, dict)]
     keys = {str(m.get("weights_sha256") or m.get("path") or "") for m in models} - {""}
     if len(keys) != 1:
+        found = (
+            "no generation sidecar names a model"
+            if not keys
+            else f"their generation sidecars name {len(keys)} different models"
+        )
         raise RemixError(
-            "give --against REF: the query pieces do not name exactly one model in generation sidecars"
+            f"give the reference to compare with, e.g. --against bach-chorales (a dataset name, an index "
+            f"folder or a MIDI folder): {found}, so it cannot be found from them"
         )
     identity = next(m for m in models if str(m.get("weights_sha256") or m.get("path") or "") in keys)
     sources = [p.source for p in queries.pieces if p.source]
