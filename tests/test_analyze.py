@@ -664,3 +664,17 @@ def test_files_of_one_name_in_two_folders_keep_their_own_results(tmp_path, chora
     assert records["run1/x.mid"].copied_fraction > 0.9 and records["run2/x.mid"].copied_fraction == 0
     copied = {p.piece for p in report.passage_records if p.label == "copied"}
     assert copied == {"run1/x.mid"}
+
+
+def test_a_piece_too_short_to_analyse_says_so_on_the_page(tmp_path, chorales, index):
+    notes = np.zeros(6, NOTE_DTYPE)
+    notes["onset"] = 12 * np.arange(6)
+    notes["duration"] = 12
+    notes["pitch"] = [60, 62, 64, 65, 67, 69]
+    notes["velocity"] = 80
+    report = analyze([Piece(notes, source="short.mid")], index, jobs=1, show_progress=False, originality=False)
+    (record,) = report.query_records()
+    assert record.n_line_notes == 0 and np.isnan(record.copied_fraction)
+    report.save(tmp_path)
+    page = (tmp_path / "report.html").read_text()
+    assert "None of its 6 notes was analysed: no line of it is as long as the shortest passage" in page

@@ -152,9 +152,11 @@ def test_notes_are_coloured_by_label_every_label_its_own_colour():
     by_label = {name: tuple(colors[labels.index(name)]) for name in set(labels)}
     assert len(set(by_label.values())) == len(by_label)  # copied, varied, stock, ... all distinct
     # The legend names the labels present, in label order, with their colours.
-    assert [name for name, _ in legend] == [lab for lab in NOTE_LABELS if lab in labels]
-    for name, colour in legend:
-        np.testing.assert_allclose(colour, by_label[name])
+    # ("novel" worded as on the page: in no copy)
+    shown = {"novel": "novel (no copy)"}
+    assert [name for name, _ in legend] == [shown.get(lab, lab) for lab in NOTE_LABELS if lab in labels]
+    for (_, colour), lab in zip(legend, [lab for lab in NOTE_LABELS if lab in labels], strict=True):
+        np.testing.assert_allclose(colour, by_label[lab])
 
 
 def test_missing_motif_values_are_empty_cells_and_read_back_as_none():

@@ -136,7 +136,10 @@ def _note_colors(notes: NoteMap, names: list[str]) -> tuple[np.ndarray, list[tup
     label = np.asarray(notes.label)
     colors = to_rgba_array([LABEL_COLORS[lab] for lab in NOTE_LABELS])[label]
     present = {NOTE_LABELS[x] for x in np.unique(label).tolist()}
-    legend: list[tuple[str, Any]] = [(lab, to_rgba(LABEL_COLORS[lab])) for lab in NOTE_LABELS if lab in present]
+    # "novel" as the page and the tables word it too: in no copy (its notes may share shorter stretches)
+    legend: list[tuple[str, Any]] = [
+        ("novel (no copy)" if lab == "novel" else lab, to_rgba(LABEL_COLORS[lab])) for lab in NOTE_LABELS if lab in present
+    ]
     return colors, legend
 
 

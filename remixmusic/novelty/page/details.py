@@ -29,7 +29,7 @@ from remixmusic.novelty.page.rule import piece_bound_text, stock_reason, varied_
 from remixmusic.novelty.page.tables import HTML_MAX_SOURCE_ROWS, Cell, Column, table
 from remixmusic.novelty.page.words import edits_text, line_text, percent, transposition_text
 from remixmusic.novelty.passages import NOTE_LABELS
-from remixmusic.novelty.plots import LABEL_COLORS, LABEL_HATCHES
+from remixmusic.novelty.plots import LABEL_COLORS, LABEL_HATCHES, min_copy_notes
 from remixmusic.novelty.records import PassageRecord, PieceRecord, passage_order
 from remixmusic.novelty.symbols import DEFAULT_INVARIANCE
 
@@ -224,7 +224,7 @@ def piece_details(
     n = len(notes.pitch)
     parts = [
         f"<section class='piece' id='piece-{k}' data-piece='{k}'><h3>{html.escape(record.piece)}</h3>",
-        f"<p class='gist'>{_gist(record, passages, numbers)}</p>",
+        f"<p class='gist'>{_gist(record, passages, numbers, params)}</p>",
         f"<p class='hint pickup'>{PICKUP_NOTE}</p>" if opens_with_pickup(notes) else "",
         f"<p class='hint bound'>{html.escape(piece_bound_text(params, record))}</p>"
         if not math.isnan(record.min_bits)
@@ -316,7 +316,16 @@ def piece_details(
     return PieceDetails("\n".join(parts), list(shown), anchors)
 
 
-def _gist(record: PieceRecord, passages: Sequence[PassageRecord], numbers: dict[str, int]) -> str:
+def _gist(
+    record: PieceRecord, passages: Sequence[PassageRecord], numbers: dict[str, int], params: dict[str, Any]
+) -> str:
+    if record.n_line_notes == 0 and record.prompt_fraction != 1.0:
+        fewest = min_copy_notes(params)
+        size = f" ({fewest} notes)" if fewest else ""
+        return (
+            f"None of its {record.n_notes:,} notes was analysed: no line of it is as long as the shortest "
+            f"passage the analysis can find{size}, so its shares are empty (blank in pieces.csv)."
+        )
     recombined = [p for p in passages if p.label in ("copied", "varied") and p.sources]
     drawn = notes_by_source(recombined)
     top = sorted(drawn, key=lambda s: (-drawn[s], numbers.get(s, len(numbers) + 1), s))
