@@ -147,6 +147,8 @@ def test_stats_cli(tmp_path) -> None:
     )
     assert table.exit_code == 0, table.output
     assert "pitch_class_entropy" in table.stdout and "overlap" in table.stdout
+    said = " ".join(table.stdout.split())
+    assert "overlap: the overlapping area" in said and "no pitch descriptors" in said
 
 
 def test_a_folder_without_readable_midi_is_a_one_line_error(tmp_path) -> None:
