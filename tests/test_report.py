@@ -212,5 +212,7 @@ def test_report_tables_and_files_keep_the_record_columns_in_order(tmp_path):
     assert list(saved["motifs"][0]) == list(MOTIF_COLUMNS)
     # Nested settings are one row each in the page's settings table.
     assert "config.match.near" in report.html()
+    # The raw motifs table keeps motifs.csv's columns, and says that its beats count from 0 as there.
+    assert "columns as in motifs.csv, so beats count from 0" in report.html()
     rows = report.motifs.to_dict("records")  # a DataFrame, whatever is installed (pandas is a dependency)
     assert rows[0]["sources"] == "x.mid" and list(rows[0]) == list(MOTIF_COLUMNS)

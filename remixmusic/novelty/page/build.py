@@ -471,7 +471,7 @@ def _tables(report: AnalysisReport) -> str:
         "<section id='tables'><h2>Tables</h2><p>The files beside this page hold every row: pieces.csv, "
         f"passages.csv, motifs.csv and report.json. {LEFT_OUT_ROWS}</p>",
         "<details><summary>Motifs (the phrases each line was cut into, with the label most of their notes "
-        "carry)</summary>",
+        "carry; columns as in motifs.csv, so beats count from 0 and an end is exclusive)</summary>",
         records_table(report.motif_records, MOTIF_COLUMNS, "motifs.csv"),
         "</details>",
     ]
