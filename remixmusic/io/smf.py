@@ -117,7 +117,7 @@ def split_chunks(data: bytes, source: str | None = None) -> SmfLayout:
     if skipped:
         layout.repairs.append(skipped)
     position = 8 + header_length
-    while position + 8 <= len(data):
+    while _chunk_at(data, position):  # past the last chunk: trailing bytes, ignored as players do
         kind = data[position : position + 4]
         length = struct.unpack_from(">I", data, position + 4)[0]
         start = position + 8
@@ -129,8 +129,6 @@ def split_chunks(data: bytes, source: str | None = None) -> SmfLayout:
             layout.offsets.append(start)
             position = end
             continue
-        if not all(32 <= c < 127 for c in kind) or start + length > len(data):
-            break  # trailing bytes that are not a chunk: ignored, as players do
         layout.skipped_chunks.append(kind)  # a vendor chunk: the specification says skip it
         position = start + length
     if not layout.tracks:

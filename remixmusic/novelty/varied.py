@@ -534,11 +534,9 @@ def merge_copies(
     min_notes = finder.min_length + stream.order
     joined: list[VariedMatch] = []
     replaced: set[int] = set()
-    for c in chains:
+    for c, (q0, q1, s0, s1) in zip(chains, bounds, strict=True):
         if len(c) < 2:
             continue
-        q0, q1 = int(arr[c, 0].min()), int(arr[c, 1].max())
-        s0, s1 = int(arr[c, 2].min()), int(arr[c, 3].max())
         s_pitch = np.asarray(index.pitch[s0:s1]).astype(np.int64)
         s_onset = np.asarray(index.onset[s0:s1]).astype(np.float64)
         span_s, span_q = s_onset[-1] - s_onset[0], q_onset[q1 - 1] - q_onset[q0]
