@@ -17,7 +17,12 @@ share of each null set's notes labelled copied or varied (both together, then ap
 null's longest exact match with the index), and analysis time per query piece.
 
 The style null caps the runs a surrogate shares with a reference melody in the default invariance's
-symbols (interval and onset ratio). Under an invariance that ignores rhythm (``intervals``) a
+symbols (interval and onset ratio). The cap holds for *exact* runs only: at a context found in one
+reference tune the order-2 walk follows that tune, and when the cap forbids its next event it changes one
+note (a pitch, most often at its time) and follows the tune again, so some surrogates are near-copies of
+a reference passage (10 or 11 notes of one tune with one or two notes changed, its rhythm kept). Its
+*copied* coverage is a no-copy rate; its *varied* coverage counts those near-copies too, so it is an
+upper bound of the false varied rate, not the rate (the random and shuffled nulls give that). Under an invariance that ignores rhythm (``intervals``) a
 surrogate's pitch sequence may share longer runs with the reference than that cap allows, so its
 coverage there is not a no-copy rate: the random and shuffled nulls are (the benchmark says so).
 

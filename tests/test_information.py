@@ -107,3 +107,49 @@ def test_surrogates_use_only_the_references_bigrams():
         for a, b in itertools.pairwise(s):
             # A state the reference never continues (0 ends a line) restarts anywhere.
             assert (int(a), int(b)) in allowed or int(a) == 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(texts)
+def test_counting_a_stream_directly_equals_counting_it_on_its_suffix_array(text):
+    a, b = fit(text), SymbolModel.count(text)
+    for name in ("symbols", "counts", "pair_keys", "pair_counts"):
+        assert np.array_equal(getattr(a, name), getattr(b, name)), name
+
+
+symbol_texts = st.lists(
+    st.lists(st.integers(0, 4 * 15 - 1), min_size=1, max_size=15), min_size=1, max_size=6
+).map(lambda lines: np.array([x for line in lines for x in [*line, -1]], np.int64))
+
+
+@settings(max_examples=60, deadline=None)
+@given(symbol_texts, st.lists(st.integers(0, 4 * 15 - 1), min_size=1, max_size=12), st.data())
+def test_a_symbols_parts_never_claim_more_than_the_symbol(text, passage, data):
+    from remixmusic.novelty.information import PartModels
+
+    model, parts = SymbolModel.count(text), PartModels.fit(text, 15)
+    passage = np.asarray(passage, np.int64)
+    n = len(passage)
+    pitch_ok = np.asarray(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)))
+    time_ok = np.asarray(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)))
+    whole = model.symbol_bits(passage, np.array([0]), np.array([n]))
+    got = parts.part_bits(model, passage, pitch_ok, time_ok)
+    pitch_only = parts.part_bits(model, passage, pitch_ok, np.zeros(n, bool))
+    time_only = parts.part_bits(model, passage, np.zeros(n, bool), time_ok)
+    both = pitch_ok & time_ok
+    assert np.allclose(got[both], whole[both])  # both parts: the symbol's own information
+    assert np.all(got[~pitch_ok & ~time_ok] == 0)
+    assert np.all(pitch_only >= 0) and np.all(time_only >= 0)
+    # The two parts together never hold more than the symbol.
+    assert np.all(pitch_only[both] + time_only[both] <= whole[both] + 1e-9)
+
+
+def test_two_step_intervals_are_counted_between_neighbours_of_a_line():
+    from remixmusic.novelty.information import PartModels
+
+    # Two lines of interval codes 10, 12, 10 and 11, 11 (ratio class 0 of 15).
+    text = np.array([10 * 15, 12 * 15, 10 * 15, -1, 11 * 15, 11 * 15, -1], np.int64)
+    parts = PartModels.fit(text, 15)
+    assert parts.span_values.tolist() == [22] and parts.span_counts.tolist() == [3]
+    assert math.isclose(parts.span_bits(np.array([22]))[0], -math.log2(4 / 5))
+    assert math.isclose(parts.span_bits(np.array([20]))[0], -math.log2(1 / 5))

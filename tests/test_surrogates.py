@@ -4,6 +4,7 @@ their bound with any reference melody; the per-kind bound of varied copies (Matc
 
 from __future__ import annotations
 
+import math
 import re
 from fractions import Fraction
 from pathlib import Path
@@ -150,12 +151,15 @@ def test_bad_chain_settings_are_refused(tunes, melodies):
 
 
 def test_varied_copies_can_have_their_own_bound(tunes):
-    assert MatchConfig().varied_false_copies is None
+    assert MatchConfig().varied_false_copies == 0.02  # stricter than false_copies (see MatchConfig)
     assert MatchConfig.from_dict(MatchConfig(varied_false_copies=2.0).to_dict()).varied_false_copies == 2.0
     with pytest.raises(ConfigError, match="varied_false_copies"):
         MatchConfig(varied_false_copies=0)
     index = Index.build(tunes)
-    same, loose = Matcher(index), Matcher(index, varied_false_copies=5.0)
+    same, loose = Matcher(index, varied_false_copies=None), Matcher(index, varied_false_copies=5.0)
     assert same.piece_min_bits(100, varied=True) == same.piece_min_bits(100)
+    assert Matcher(index).piece_min_bits(100, varied=True) == pytest.approx(
+        max(same.min_bits, same.piece_min_bits(100) + math.log2(0.05 / 0.02))
+    )
     assert loose.piece_min_bits(100) == same.piece_min_bits(100)
     assert loose.piece_min_bits(100, varied=True) <= same.piece_min_bits(100)

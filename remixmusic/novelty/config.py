@@ -64,9 +64,12 @@ def _count(default: int | None, minimum: int = 1) -> Any:
     return field(default=default, metadata={"check": ("int", minimum)})
 
 
-def _number(default: float | None, low: float, high: float = math.inf, low_open: bool = False) -> Any:
-    """A dataclass field holding a finite number in ``[low, high]`` (``(low, high]`` when ``low_open``)."""
-    return field(default=default, metadata={"check": ("real", low, high, low_open)})
+def _number(
+    default: float | None, low: float, high: float = math.inf, low_open: bool = False, none: bool = False
+) -> Any:
+    """A dataclass field holding a finite number in ``[low, high]`` (``(low, high]`` when ``low_open``);
+    ``None`` too when that is the default or ``none`` is set."""
+    return field(default=default, metadata={"check": ("real", low, high, low_open), "none": none})
 
 
 def _bool(default: bool) -> Any:
@@ -84,7 +87,7 @@ def _validate(config: Any, what: str) -> None:
     for f in fields(config):
         check = f.metadata.get("check")
         value = getattr(config, f.name)
-        if check is None or (value is None and f.default is None):
+        if check is None or (value is None and (f.default is None or f.metadata.get("none"))):
             continue
         name = f"{what} {f.name}"
         if check[0] == "int":
@@ -137,7 +140,11 @@ class MatchConfig:
     of the number of edit patterns it could have had (see :mod:`remixmusic.novelty.edits`), so the
     freedom of the edit search is paid for and the bound holds for varied copies too.
     ``varied_false_copies``: the same allowance for varied copies alone (their bound is
-    ``max(min_bits, log2(n * m / varied_false_copies))``); ``None``: ``false_copies``. Loosening it finds
+    ``max(min_bits, log2(n * m / varied_false_copies))``); ``None``: ``false_copies``. The default, 0.02,
+    is stricter than ``false_copies``: a chance varied copy covers a dozen notes or more, so at 0.05 per
+    piece of ~60 notes the nominal rate alone would label about 1% of a no-copy query's notes varied,
+    and an edit search that finds more alignments comes close to the nominal rate (on random-walk queries,
+    ``benchmarks/attribution.py``: varied coverage 0.0088 at 0.05, 0.0050 at 0.02, Essen seed 1). Loosening it finds
     more varied copies of low-information material (reels) at the cost of chance copies of the corpus's
     formulas: ``benchmarks/attribution.py --sweep varied_false_copies=...`` measures both, the latter on
     style-matched surrogate pieces (:mod:`remixmusic.evaluation.surrogates`).
@@ -160,7 +167,7 @@ class MatchConfig:
     extension: int = _count(16, minimum=0)
     max_chains: int = _count(128)
     false_copies: float = _number(0.05, 0.0, low_open=True)
-    varied_false_copies: float | None = _number(None, 0.0, low_open=True)
+    varied_false_copies: float | None = _number(0.02, 0.0, low_open=True, none=True)
 
     def __post_init__(self) -> None:
         _validate(self, "matching")
@@ -250,11 +257,13 @@ class SegmentConfig:
         return cls(**_known(cls, data, "segmentation"))
 
 
-MATCHER_VERSION = "2"
+MATCHER_VERSION = "3"
 """Version of what the matcher labels for given settings: raised when a change to matching or scoring
 changes labels with the same :class:`AnalysisConfig` (2: varied copies credit the symbols across a
 deleted note, chains end on their best path, alignments are trimmed to their best-scoring part, a note
-off in pitch and time costs 1.5), so cached analyses (the experiment's) are redone."""
+off in pitch and time costs 1.5; 3: a varied copy's symbols are credited by parts, interval and
+inter-onset ratio apart, with the interval across a changed note, and a chain's tempo may come from its
+first run), so cached analyses (the experiment's) are redone."""
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,13 @@ et al. 1997, whose gapped E-values come from separate parameters because gaps wi
 
 * only the relations the query *reproduces* are evidence: a reference symbol whose notes an edit
   spoils (:attr:`EditScript.ref_agree`, :attr:`EditScript.ref_timed`) tells nothing, so it adds no
-  bits; across a deleted reference note, the query's own symbols over the notes either side are fixed
-  by the reference too (:attr:`EditScript.query_ref`) and add theirs, so a deletion costs about one
-  note of evidence rather than the ``order + 1`` symbols that read the deleted note;
+  bits; under ``transposed+tempo`` a symbol's pitch part (the interval) and timing part (the
+  inter-onset ratio) are relations of their own and count apart, so a note changed in pitch at its time
+  keeps the rhythm around it, and the interval between its two agreeing neighbours counts as a
+  two-step relation (:class:`~remixmusic.novelty.information.PartModels`); across a deleted reference
+  note, the query's own symbols over the notes either side are fixed by the reference too
+  (:attr:`EditScript.query_ref`) and add theirs, so a deletion costs about one note of evidence rather
+  than the ``order + 1`` symbols that read the deleted note;
 * the edits themselves are a search: a query reproduces a passage's symbols under *some* pattern of
   ``e`` edits far more often than under one. By a union bound over the patterns, the chance of a copy
   is at most :func:`script_bits` (``log2 C(n, e) + e log2 3``) bits more than that of an exact match with

@@ -50,9 +50,16 @@ from remixmusic.evaluation.significance import group_ids
 from remixmusic.music.lines import DEFAULT_LINES, check_lines
 from remixmusic.music.notes import Piece
 from remixmusic.novelty.groups import tune_groups
-from remixmusic.novelty.information import MODEL_ARRAYS, SymbolModel
+from remixmusic.novelty.information import MODEL_ARRAYS, PartModels, SymbolModel
 from remixmusic.novelty.inputs import _piece_name, _resolve_reference
-from remixmusic.novelty.symbols import DEFAULT_INVARIANCE, ORDER, Stream, check_invariance, piece_streams
+from remixmusic.novelty.symbols import (
+    DEFAULT_INVARIANCE,
+    IOI_RATIOS,
+    ORDER,
+    Stream,
+    check_invariance,
+    piece_streams,
+)
 
 FORMAT = "remixmusic-index"
 
@@ -209,6 +216,15 @@ class Index:
         saved without them) or ``""``. Computed once: set ``piece_groups`` before the first use."""
         labels = self.piece_groups if len(self.piece_groups) == self.n_pieces else None
         return group_ids(labels, self.n_pieces)
+
+    @cached_property
+    def part_models(self) -> PartModels | None:
+        """Models of the interval and ratio parts of the symbols (:class:`PartModels`), for scoring varied
+        copies whose edits spoil one part of a symbol; ``None`` under invariances whose symbols have no
+        separate pitch and timing parts (all but ``transposed+tempo``). Counted once, on first use."""
+        if self.invariance != "transposed+tempo":
+            return None
+        return PartModels.fit(np.asarray(self.text), len(IOI_RATIOS))
 
     @property
     def n_groups(self) -> int:

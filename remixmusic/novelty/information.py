@@ -78,6 +78,19 @@ class SymbolModel:
             symbols.astype(np.int32), counts.astype(np.int64), keys[starts].astype(np.int64), pair_counts
         )
 
+    @classmethod
+    def count(cls, text: np.ndarray) -> SymbolModel:
+        """Count symbols and bigrams of ``text`` (negative values separate lines) directly, without a
+        suffix array (for derived streams such as :class:`PartModels`' parts)."""
+        text = np.asarray(text, dtype=np.int64)
+        live = text >= 0
+        symbols, counts = np.unique(text[live], return_counts=True)
+        v = len(symbols)
+        both = live[:-1] & live[1:]
+        keys = np.searchsorted(symbols, text[:-1][both]) * v + np.searchsorted(symbols, text[1:][both])
+        pair_keys, pair_counts = np.unique(keys, return_counts=True)
+        return cls(symbols.astype(np.int32), counts.astype(np.int64), pair_keys.astype(np.int64), pair_counts)
+
     # -- the long-term model ----------------------------------------------------------------------
     @property
     def n_symbols(self) -> int:
@@ -213,3 +226,69 @@ def _earlier(keys: tuple[np.ndarray, ...], step: np.ndarray, weights: np.ndarray
     out = np.empty(len(order), np.int64)
     out[order] = before - before[group_start]
     return out
+
+
+@dataclass
+class PartModels:
+    """Models of the two parts of a ``transposed+tempo`` symbol, for scoring the relations a varied copy
+    keeps when an edit spoils only one part of a symbol (:meth:`~remixmusic.novelty.varied.VariedCopies.copy_bits`).
+
+    A symbol ``s = interval * n_ratios + ratio`` describes a pitch relation (the interval between two
+    notes) and a timing relation (the inter-onset ratio of three). Its information factors as
+    ``-log2 p(s) = -log2 p(interval) - log2 p(ratio | interval)``: a copy that reproduces only the
+    interval (the third note is off its time) keeps the first term, one that reproduces only the ratio
+    (a note changed in pitch, at its time) keeps at most the second. ``interval`` and ``ratio``: first-order
+    models (:class:`SymbolModel`) of the two part streams of the reference; ``span_values`` /
+    ``span_counts``: the sorted distinct two-step intervals (the pitch relation of two notes with one note
+    between them, in semitones) and their counts, for the relation a changed note leaves between its
+    neighbours.
+    """
+
+    n_ratios: int
+    interval: SymbolModel
+    ratio: SymbolModel
+    span_values: np.ndarray
+    span_counts: np.ndarray
+
+    @classmethod
+    def fit(cls, text: np.ndarray, n_ratios: int) -> PartModels:
+        """Count the part streams of ``text`` (symbols of ``n_ratios`` ratio classes; negative values
+        separate lines)."""
+        text = np.asarray(text, dtype=np.int64)
+        live = text >= 0
+        interval = np.where(live, text // n_ratios, -1)
+        ratio = np.where(live, text % n_ratios, -1)
+        both = live[:-1] & live[1:]
+        span = (interval[:-1] + interval[1:])[both]
+        values, counts = np.unique(span, return_counts=True)
+        return cls(n_ratios, SymbolModel.count(interval), SymbolModel.count(ratio), values, counts)
+
+    def split(self, symbols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The interval and ratio codes of ``symbols``."""
+        symbols = np.asarray(symbols, dtype=np.int64)
+        return symbols // self.n_ratios, symbols % self.n_ratios
+
+    def span_bits(self, interval_codes_sum: np.ndarray) -> np.ndarray:
+        """Information (bits, add-one unigram) of two-step relations, given as the sum of the two interval
+        codes (the same offset representation as :meth:`split`'s intervals, added)."""
+        x = np.asarray(interval_codes_sum, dtype=np.int64)
+        at, found = _find(self.span_values, x)
+        count = np.zeros(len(x), np.int64)
+        count[found] = self.span_counts[at[found]]
+        total = int(self.span_counts.sum()) + len(self.span_values) + 1
+        return -np.log2((count + 1) / total)
+
+    def part_bits(
+        self, model: SymbolModel, symbols: np.ndarray, pitch_ok: np.ndarray, time_ok: np.ndarray
+    ) -> np.ndarray:
+        """Bits of each symbol of one passage (``symbols``, scored in the passage's context) that a copy
+        reproduces: all of its information where both its parts are reproduced, the interval's (at most
+        the symbol's) where only ``pitch_ok``, the ratio's (at most what the symbol holds beyond its
+        interval) where only ``time_ok``, none otherwise."""
+        symbols = np.asarray(symbols, dtype=np.int64)
+        n = len(symbols)
+        whole = model.symbol_bits(symbols, np.array([0]), np.array([n]))
+        intervals, ratios = self.split(symbols)
+        pitch = np.minimum(self.interval.symbol_bits(intervals, np.array([0]), np.array([n])), whole)
+        time = np.minimum(self.ratio.symbol_bits(ratios, np.array([0]), np.array([n])), whole - pitch)
+        return np.where(pitch_ok & time_ok, whole, np.where(pitch_ok, pitch, np.where(time_ok, time, 0.0)))

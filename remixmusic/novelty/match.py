@@ -45,6 +45,7 @@ from remixmusic.errors import ConfigError, RemixError
 from remixmusic.music.notes import Piece
 from remixmusic.novelty.config import MatchConfig
 from remixmusic.novelty.index import Index
+from remixmusic.novelty.joins import merge_copies
 from remixmusic.novelty.matches import (
     LineMatches,
     Match,
@@ -53,7 +54,7 @@ from remixmusic.novelty.matches import (
     VariedMatch,
 )
 from remixmusic.novelty.symbols import Stream
-from remixmusic.novelty.varied import VariedCopies, merge_copies
+from remixmusic.novelty.varied import VariedCopies
 
 
 class Matcher(VariedCopies):

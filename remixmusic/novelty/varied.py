@@ -26,9 +26,9 @@ import numpy as np
 
 from remixmusic._util.arrays import ramp
 from remixmusic.music.notes import Piece
-from remixmusic.novelty.edits import EditScript, edit_parts, edit_script, script_bits
+from remixmusic.novelty.edits import EditScript, edit_parts, script_bits
 from remixmusic.novelty.matches import _TEMPO_FREE, Source, VariedMatch
-from remixmusic.novelty.symbols import PITCHLESS, TIMELESS, Stream
+from remixmusic.novelty.symbols import MAX_INTERVAL, PITCHLESS, TIMELESS, Stream
 
 if TYPE_CHECKING:
     from remixmusic.novelty.config import MatchConfig
@@ -55,14 +55,15 @@ class VariedCopies:
 
         A reference symbol is reproduced when the notes its pitch part reads (its first note and, from
         order 1, the next) agree and the notes its timing part reads (all ``order + 1``) are at their
-        times: a note changed in pitch only spoils the two intervals around it, not the rhythm around it.
-        Across a deleted note the reference symbols that read it are lost, but the query's own symbols
-        over the notes on either side are fixed by the reference as well (the interval over the gap is
-        the sum of the reference's two): with ``query_symbols`` (the query passage's symbols, its first
-        at the passage's first note), each query symbol whose notes are aligned with agreeing reference
-        notes that are *not* consecutive there adds its information under the same model (a relation the
-        reference symbols do not already count). Each relation is counted once, from whichever side holds
-        it as one symbol."""
+        times. Under ``transposed+tempo`` a symbol's two parts count apart
+        (:class:`~remixmusic.novelty.information.PartModels`): a note changed in pitch at its time
+        spoils the two intervals around it but not the rhythm around it, and a note off its time spoils
+        the ratios that read it but not the interval before it. Relations the reference symbols do not
+        hold count too (with ``query_symbols``, the query passage's symbols, its first at the passage's
+        first note): across a deleted note, the query's own symbols over the notes on either side (the
+        interval over the gap is the sum of the reference's two), and under ``transposed+tempo``, across
+        a changed note, the interval between its two agreeing neighbours (a two-step relation). Each
+        relation is counted once, from whichever side holds it."""
         order = self.index.order
         agree, timed = script.ref_agree, script.ref_timed
         n_sym = max(len(agree) - order, 0)
@@ -70,6 +71,14 @@ class VariedCopies:
         if n_sym == 0:
             return -penalty
         text = np.asarray(self.index.text[slot : slot + n_sym])
+        parts = self.index.part_models
+        if parts is not None:  # order 2: the interval of notes k, k+1; the ratio of k, k+1, k+2
+            pitch_ok = agree[:n_sym] & agree[1 : n_sym + 1]
+            time_ok = timed[:n_sym] & timed[1 : n_sym + 1] & timed[2 : n_sym + 2]
+            bits = float(parts.part_bits(self.model, text, pitch_ok, time_ok).sum())
+            if query_symbols is not None and len(script.query_ref):
+                bits += self._query_part_bits(script, np.asarray(query_symbols), slot)
+            return bits - penalty
         per = self.model.symbol_bits(text, np.array([0]), np.array([n_sym]))
         pitch_notes = 1 + min(order, 1) if self.index.invariance not in PITCHLESS else order + 1
         ok = np.ones(n_sym, bool)
@@ -97,6 +106,35 @@ class VariedCopies:
             return 0.0
         per = self.model.symbol_bits(query_symbols[:n_sym], np.array([0]), np.array([n_sym]))
         return float(per[bridge].sum())
+
+    def _query_part_bits(self, script: EditScript, query_symbols: np.ndarray, slot: int) -> float:
+        """Under ``transposed+tempo``, the information of the query relations that no reference symbol
+        holds (see :meth:`copy_bits`): the parts of query symbols whose notes are aligned with reference
+        notes that are not consecutive (their interval: both notes agreeing; their ratio: all three at
+        their times), and the interval across each changed note between two agreeing neighbours on
+        consecutive reference notes (:meth:`~remixmusic.novelty.information.PartModels.span_bits`)."""
+        parts = self.index.part_models
+        assert parts is not None
+        ref, q_agree, q_timed = script.query_ref, script.query_agree, script.query_timed
+        bits = 0.0
+        n_sym = min(len(ref) - 2, len(query_symbols))
+        if n_sym > 0:
+            step1 = ref[1 : n_sym + 1] == ref[:n_sym] + 1
+            step2 = step1 & (ref[2 : n_sym + 2] == ref[:n_sym] + 2)
+            pitch_ok = q_agree[:n_sym] & q_agree[1 : n_sym + 1] & ~step1
+            time_ok = q_timed[:n_sym] & q_timed[1 : n_sym + 1] & q_timed[2 : n_sym + 2] & ~step2
+            if pitch_ok.any() or time_ok.any():
+                bits += float(parts.part_bits(self.model, query_symbols[:n_sym], pitch_ok, time_ok).sum())
+        k = np.arange(1, len(ref) - 1)
+        changed = (
+            ~q_agree[k] & (ref[k] >= 1) & q_agree[k - 1] & q_agree[k + 1]
+            & (ref[k - 1] == ref[k] - 1) & (ref[k + 1] == ref[k] + 1)
+        )
+        if changed.any():
+            j = slot + ref[k[changed]]  # the changed reference note; the relation is from j - 1 to j + 1
+            span = np.asarray(self.index.pitch[j + 1]).astype(np.int64) - np.asarray(self.index.pitch[j - 1])
+            bits += float(parts.span_bits(np.clip(span, -MAX_INTERVAL, MAX_INTERVAL) + 2 * MAX_INTERVAL).sum())
+        return bits
 
     def best_part(
         self, same: np.ndarray, timed: np.ndarray, q_pitch: np.ndarray, q0: int, s0: int, stream: Stream
@@ -172,7 +210,19 @@ class VariedCopies:
             run_slot[last],
             run_end[last],
             run_line[first],
+            run_end[first],
         )
+
+    def _scale(
+        self, q_onset: np.ndarray, qa: np.ndarray, sa: np.ndarray, q_core: np.ndarray, s_core: np.ndarray
+    ) -> np.ndarray:
+        """Tempo ratio (query span over reference span) from the anchors ``qa``/``sa`` to ``q_core``/
+        ``s_core``; 1 under invariances that keep tempo, or where the reference span is empty."""
+        if self.index.invariance not in _TEMPO_FREE:
+            return np.ones(len(qa))
+        span_s = np.asarray(self.index.onset[s_core]) - np.asarray(self.index.onset[sa])
+        span_q = q_onset[q_core] - q_onset[qa]
+        return np.where(span_s > 0, span_q / np.maximum(span_s, 1), 1.0)
 
     def _agreement(
         self,
@@ -224,10 +274,18 @@ class VariedCopies:
         s_last: np.ndarray,
         q_end: np.ndarray,
         line: np.ndarray,
+        first_end: np.ndarray | None = None,
     ) -> list[VariedMatch]:
         """Align all chains of one query line at once: chain ``c`` starts at query line note ``qa[c]`` /
         reference slot ``sa[c]``; its last run starts at ``q_last[c]`` / ``s_last[c]`` and its exact part
-        ends (exclusive) at query note ``q_end[c]``; ``line`` is the reference line."""
+        ends (exclusive) at query note ``q_end[c]``; ``line`` is the reference line; ``first_end``: where
+        its first run ends (exclusive; ``None``: one run).
+
+        The tempo ratio of a copy is read from its exact parts: from the anchor to the chain's last run,
+        a long base that averages timing noise, and from the anchor across its first run alone, which an
+        exact run fixes by itself. They differ when the last run lies past the copy (a chance run of the
+        filler after it, on a nearby diagonal): each is tried and the one whose forward extension aligns
+        more notes is kept."""
         index = self.index
         notes = piece.notes[stream.line.notes]
         q_pitch = notes["pitch"].astype(np.int64)
@@ -248,11 +306,12 @@ class VariedCopies:
         q_core = np.maximum(q_end - 1 - index.order // 2, qa + 1)
         q_core = np.where(q_core < q_end, q_core, q_end - 1)
         s_core = s_last + (q_core - q_last)
-        scale = np.ones(len(qa))
-        if index.invariance in _TEMPO_FREE:
-            span_s = np.asarray(index.onset[s_core]) - np.asarray(index.onset[sa])
-            span_q = q_onset[q_core] - q_onset[qa]
-            scale = np.where(span_s > 0, span_q / np.maximum(span_s, 1), 1.0)
+        scale = self._scale(q_onset, qa, sa, q_core, s_core)
+        alt = scale.copy()
+        if first_end is not None and index.invariance in _TEMPO_FREE:
+            f_core = np.maximum(np.minimum(first_end, n_q) - 1 - index.order // 2, qa + 1)
+            f_core = np.where(f_core < q_end, f_core, q_core)
+            alt = self._scale(q_onset, qa, sa, f_core, sa + (f_core - qa))
         # Raw (note) edits may exceed the budget: an ornament inserts several notes but is one edit.
         raw = 2 * budget
         n = len(qa)
@@ -263,6 +322,15 @@ class VariedCopies:
             anchors = (qa[batch], sa[batch])
             fwd = self._agreement(*args, *anchors, *anchors, fq[batch], fs[batch], scale[batch]) == 2
             f_i, f_j, f_e = _extend(fwd, fq[batch], fs[batch], np.full(len(batch), raw))
+            two = np.flatnonzero(np.abs(alt[batch] - scale[batch]) > 1e-6 * scale[batch])
+            if len(two):  # the first run's tempo: kept where its extension aligns more notes
+                b2 = batch[two]
+                fwd2 = self._agreement(*args, qa[b2], sa[b2], qa[b2], sa[b2], fq[b2], fs[b2], alt[b2]) == 2
+                g_i, g_j, g_e = _extend(fwd2, fq[b2], fs[b2], np.full(len(b2), raw))
+                better = 2 * g_i - 3 * g_e > 2 * f_i[two] - 3 * f_e[two]  # _extend's key
+                take = two[better]
+                f_i[take], f_j[take], f_e[take] = g_i[better], g_j[better], g_e[better]
+                scale[batch[take]] = alt[batch[take]]
             back = self._agreement(
                 *args, *anchors, qa[batch] - 1, sa[batch] - 1, bq[batch], bs[batch], scale[batch], step=-1
             ) == 2
@@ -461,112 +529,3 @@ def _extend(same: np.ndarray, n_q: np.ndarray, n_s: np.ndarray, budget: np.ndarr
         if np.all(row.min(axis=1) > budget):
             break
     return best_i, best_j, best_e
-
-
-
-
-def merge_copies(
-    finder: VariedCopies,
-    li: int,
-    stream: Stream,
-    piece: Piece,
-    exact: list[tuple[int, int, np.ndarray]],
-    varied: list[VariedMatch],
-) -> list[VariedMatch]:
-    """The varied copies of one line after joining pieces of one copy: exact matches and varied copies
-    that follow each other along the query line and along one reference line, at consistent offsets
-    (the gaps differ by at most twice the edit budget), are realigned as one passage; the join is kept
-    when it passes the varied-copy tests (edits, edit rate, agreeing notes, information), and it then
-    replaces the varied copies it joined. ``exact``: ``(start, end, slots)`` of the line's exact
-    matches (line positions, and the reference slots where each occurs: every occurrence, since a tune
-    that repeats a part holds a match at several offsets and only one of them continues the copy)."""
-    index, budget = finder.index, finder.config.max_edits
-    raw = 2 * budget
-    segs = []  # (q0, q1, s0, s1, varied id or -1)
-    # An order-2 exact match does not fix its last note's pitch: leave that note to the realignment.
-    free = 1 if index.invariance == "transposed+tempo" else 0
-    for q0, q1, slots in exact:
-        for slot in np.asarray(slots, np.int64).tolist():
-            segs.append((q0, q1 - free, slot, slot + (q1 - q0) - free, -1))
-    for k, v in enumerate(varied):
-        for s in v.sources:
-            if s.slot >= 0 and s.n_notes:
-                segs.append((v.start, v.end, s.slot, s.slot + s.n_notes, k))
-    if len(segs) < 2:
-        return varied
-    arr = np.asarray(segs, np.int64)
-    ref_line = index.line_of(arr[:, 2])
-    shared = np.unique(ref_line, return_counts=True)
-    keep = np.isin(ref_line, shared[0][shared[1] >= 2])  # a join needs two segments on one line
-    arr, ref_line = arr[keep], ref_line[keep]
-    order = np.lexsort((arr[:, 2], arr[:, 0], ref_line))
-    chains: list[list[int]] = []
-    bounds: list[list[int]] = []  # per chain: its query and reference spans (q0, q1, s0, s1)
-    # Chains that may still grow, in creation order: segments come by reference line, then query start,
-    # so a chain ending more than `raw + 1` notes before the current segment's start never grows again
-    # (this keeps the walk linear on long, repetitive queries instead of quadratic).
-    growing: list[int] = []
-    line = -1
-    for i in order.tolist():
-        q0, q1, s0, s1 = (int(x) for x in arr[i, :4])
-        if int(ref_line[i]) != line:
-            line, growing = int(ref_line[i]), []
-        growing = [k for k in growing if bounds[k][1] + raw + 1 >= q0]
-        best, best_gap = -1, raw + 1
-        for k in growing:
-            cq0, cq1, cs0, cs1 = bounds[k]
-            gap = abs((q0 - cq1) - (s0 - cs1))
-            if q1 > cq1 and cq0 <= q0 <= cq1 + raw + 1 and cs0 <= s0 <= cs1 + raw + 1 and gap < best_gap:
-                best, best_gap = k, gap
-        if best >= 0:
-            chains[best].append(i)
-            b = bounds[best]
-            bounds[best] = [min(b[0], q0), max(b[1], q1), min(b[2], s0), max(b[3], s1)]
-        else:
-            chains.append([i])
-            bounds.append([q0, q1, s0, s1])
-            growing.append(len(chains) - 1)
-    notes = piece.notes[stream.line.notes]
-    q_pitch = notes["pitch"].astype(np.int64)
-    q_onset = notes["onset"].astype(np.float64)
-    ioi = np.diff(q_onset)
-    tol = 0.25 * float(np.median(ioi)) if len(ioi) else 1.0
-    min_notes = finder.min_length + stream.order
-    joined: list[VariedMatch] = []
-    replaced: set[int] = set()
-    for c, (q0, q1, s0, s1) in zip(chains, bounds, strict=True):
-        if len(c) < 2:
-            continue
-        s_pitch = np.asarray(index.pitch[s0:s1]).astype(np.int64)
-        s_onset = np.asarray(index.onset[s0:s1]).astype(np.float64)
-        span_s, span_q = s_onset[-1] - s_onset[0], q_onset[q1 - 1] - q_onset[q0]
-        scale = span_q / span_s if span_s > 0 and index.invariance in _TEMPO_FREE else 1.0
-        timed = np.abs((q_onset[q0:q1] - q_onset[q0])[:, None] - ((s_onset - s_onset[0]) * scale)[None, :]) <= tol
-        if index.invariance in TIMELESS:
-            timed = np.ones_like(timed)
-        same = timed
-        if index.invariance not in PITCHLESS:
-            same = timed & ((q_pitch[q0:q1] - q_pitch[q0])[:, None] == (s_pitch - s_pitch[0])[None, :])
-        script = edit_script(same, q_pitch[q0:q1], q_onset[q0:q1], timed)
-        if not (
-            0 < script.n_edits <= budget
-            and script.n_edits <= max(1, finder.config.edit_rate * (q1 - q0))
-            and script.agreements >= min_notes
-        ):
-            continue
-        bits = finder.copy_bits(s0, script, stream.symbols[q0 : max(q1 - stream.order, q0)])
-        if bits < finder._varied_bits_now:
-            continue
-        sources = [finder._source(s0, s1 - s0, int(q_pitch[q0]))]
-        for k in sorted({int(arr[i, 4]) for i in c if arr[i, 4] >= 0}):  # the joined copies' other variants
-            for other in varied[k].sources:
-                if other.piece not in {x.piece for x in sources} and len(sources) < finder.config.max_sources:
-                    sources.append(other)
-        joined.append(
-            VariedMatch(
-                li, q0, q1, stream.line.notes[q0:q1], script.n_edits, script.agreements, bits, sources,
-                script=script.text(q0),
-            )
-        )
-        replaced.update(int(arr[i, 4]) for i in c if arr[i, 4] >= 0)
-    return [v for k, v in enumerate(varied) if k not in replaced] + joined
