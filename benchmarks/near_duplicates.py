@@ -126,15 +126,16 @@ class Profile:
     edits: float = 0.0  # share of melody notes dropped, and share split with an added neighbour tone
     revoice: bool = False
     repeat: bool = False
+    expressive: bool = False  # rubato: phrase-final ritardandi and onsets moved by 8% of their interval
 
 
-def profiles(preset: str) -> tuple[Profile, ...]:
+def profiles(preset: str, expressive: bool = False) -> tuple[Profile, ...]:
     ornaments, edits = {"moderate": (0.1, 0.02), "harsh": (0.2, 0.04)}[preset]
     return (
-        Profile("timing"),
-        Profile("ornamented", ornaments=ornaments, edits=edits),
-        Profile("re-voiced", edits=edits, revoice=True),
-        Profile("everything", ornaments=ornaments, edits=edits, revoice=True, repeat=True),
+        Profile("timing", expressive=expressive),
+        Profile("ornamented", ornaments=ornaments, edits=edits, expressive=expressive),
+        Profile("re-voiced", edits=edits, revoice=True, expressive=expressive),
+        Profile("everything", ornaments=ornaments, edits=edits, revoice=True, repeat=True, expressive=expressive),
     )
 
 
@@ -160,7 +161,7 @@ def render(piece: Piece, profile: Profile, rng: np.random.Generator) -> Piece:
     if profile.revoice:
         pitch = np.where(melody, pitch + int(rng.choice([0, 12, -12, 0])), pitch)
         beat, length, pitch, melody = _accompany(beat, length, pitch, melody, end, rng)
-    start, stop = _perform(beat, length, end, float(piece.tempo_map()["qpm"][0]), rng)
+    start, stop = _perform(beat, length, end, float(piece.tempo_map()["qpm"][0]), rng, profile.expressive)
     start = start - np.where(melody, 0.025, 0.0)  # melody lead
     # the player's touch: each note released early by a share of its length (up to 0.6 s of it) or held over
     detach = 1.0 - np.minimum(rng.uniform(0.7, 1.0) * rng.uniform(0.9, 1.1, len(start)), 1.05)
@@ -229,16 +230,28 @@ def _accompany(beat, length, pitch, melody, end, rng):
     )
 
 
-def _perform(beat, length, end, qpm, rng):
-    """Beats to seconds under a changed tempo with a smooth drift; onsets jittered."""
+def _perform(beat, length, end, qpm, rng, expressive=False):
+    """Beats to seconds under a changed tempo with a smooth drift; onsets jittered. ``expressive``: also
+    a ritardando at the end of every phrase (8 or 16 beats: the tempo falls by 20-40% over its last
+    two beats) and each onset moved by a share of the interval to the next onset (Gaussian, 8%)."""
     qpm *= float(rng.uniform(0.75, 1.35))
     grid = np.linspace(0.0, end + 1.0, int((end + 1.0) * 16) + 2)
     drift = np.zeros_like(grid)
     for _ in range(3):
         drift += np.sin(2 * np.pi * grid / rng.uniform(6.0, 32.0) + rng.uniform(0, 2 * np.pi))
     drift *= rng.uniform(0.1, 0.2) / max(float(np.abs(drift).max()), 1e-9)
+    if expressive:
+        phrase = float(rng.choice([8.0, 16.0]))
+        into = np.mod(grid, phrase) - (phrase - 2.0)  # beats into the phrase's last two
+        drift -= np.where(into > 0, rng.uniform(0.2, 0.4) * into / 2.0, 0.0)
     seconds = np.concatenate([[0.0], np.cumsum(np.diff(grid) * 60.0 / (qpm * (1.0 + drift[:-1])))])
     start = np.interp(beat, grid, seconds) + rng.normal(0.0, 0.02, len(beat))
+    if expressive:
+        onsets = np.unique(beat)
+        gap = np.diff(np.append(onsets, onsets[-1] + 1.0))
+        local = np.interp(onsets + gap, grid, seconds) - np.interp(onsets, grid, seconds)
+        shift = rng.normal(0.0, 0.08, len(onsets)) * local  # one shift per onset: a chord stays together
+        start = start + shift[np.searchsorted(onsets, beat)]
     return start, np.interp(beat + length, grid, seconds)
 
 
@@ -300,7 +313,9 @@ class Mix:
     titles: list[str]
 
 
-def make_mix(data: Dataset, cross: Dataset | None, n_sources: int, preset: str, seed: int) -> Mix:
+def make_mix(
+    data: Dataset, cross: Dataset | None, n_sources: int, preset: str, seed: int, expressive: bool = False
+) -> Mix:
     pieces = data.pieces(None, jobs=2)
     titles = [str(r.get("title", "")) for r in data.manifest]
     groups = [r["group"] for r in data.manifest]
@@ -312,7 +327,7 @@ def make_mix(data: Dataset, cross: Dataset | None, n_sources: int, preset: str, 
             sources.append(i)
         if len(sources) == n_sources:
             break
-    kinds = profiles(preset)
+    kinds = profiles(preset, expressive)
     renditions, source, profile = [], [], []
     for k, i in enumerate(sources):
         for j, kind in enumerate(kinds):
@@ -397,6 +412,10 @@ def main() -> None:
     ap.add_argument("--preset", choices=("moderate", "harsh"), default="moderate")
     ap.add_argument("--cross", default=None, help="another built corpus mixed in as distractors")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--expressive", action="store_true",
+        help="rubato timing: phrase-final ritardandi and onsets moved by 8%% of their interval",
+    )
     args = ap.parse_args()
     try:
         data = load_dataset(args.dataset)
@@ -405,7 +424,7 @@ def main() -> None:
         print(f"skipped: {exc}")
         return
     started = time.perf_counter()
-    mix = make_mix(data, cross, args.sources, args.preset, args.seed)
+    mix = make_mix(data, cross, args.sources, args.preset, args.seed, args.expressive)
     names = [p.name for p in profiles(args.preset)]
     print(
         f"{args.dataset}: {len(mix.source)} renditions of {len(set(mix.source.tolist()))} sources ({args.preset}), "
