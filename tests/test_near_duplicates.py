@@ -421,3 +421,40 @@ def test_three_performances_of_one_tune_group_together_on_their_own() -> None:
     assert _labels(TuneMatchRule(smooth_idf=False), pieces) == [0, 0, 2]
     old = {k: v for k, v in TuneMatchRule().to_dict().items() if k != "smooth_idf"}
     assert TuneMatchRule.from_dict(old).smooth_idf is False
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 400), st.integers(1, 400))
+def test_the_edge_corrected_chance_bound_is_its_own_fixed_point(m: int, n: int) -> None:
+    rule = TuneMatchRule()
+    plain = TuneMatchRule(edge_correction=False)
+    bound = float(rule.chance_bound(np.array([m]), np.array([n]))[0])
+    # S = slope * ln(m' n') + offset over the lengths left for an alignment of S notes to start in
+    effective = max(m - bound + 1, 1.0) * max(n - bound + 1, 1.0)
+    assert bound == pytest.approx(rule.score_slope * np.log(effective) + rule.score_offset, abs=1e-6)
+    assert rule.score_offset <= bound <= float(plain.chance_bound(np.array([m]), np.array([n]))[0])
+    longer = float(rule.chance_bound(np.array([m + 1]), np.array([n]))[0])
+    assert longer >= bound - 1e-9  # a longer line never lowers the bound
+
+
+def test_a_short_tune_played_with_accompaniment_groups_with_its_score() -> None:
+    """An 18-note tune, played with grace notes over a bass and chords, against its score: pitch classes
+    of a line that short cannot clear the plain chance bound (``1.76 ln(m n) + 8``: about 18.5 for 18
+    against 20 notes, where the whole line scores at most 18), but an alignment that long has only a
+    few places to start in lines that short: with the edge correction three of these six renditions
+    group with their score (none without), and none with another tune."""
+    rule = TuneMatchRule()
+    before = TuneMatchRule.from_dict({k: v for k, v in rule.to_dict().items() if k != "edge_correction"} | {"score_offset": 8.0})
+    assert not before.edge_correction
+    grouped = grouped_before = false = 0
+    for seed in range(6):
+        score = _score(_tune_pitches(seed, 18))
+        played = _perform(score, seed, ornaments=0.3, accompany=True)
+        other = _score(_tune_pitches(seed + 100, 18))
+        assert not rule.fingerprint(played).clean
+        labels = rule.groups([rule.fingerprint(p) for p in (score, played, other)]).tolist()
+        grouped += labels[0] == labels[1]
+        false += labels[2] != 2
+        old = before.groups([before.fingerprint(p) for p in (score, played, other)]).tolist()
+        grouped_before += old[0] == old[1]
+    assert (grouped, grouped_before, false) == (3, 0, 0)

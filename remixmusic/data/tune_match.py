@@ -37,11 +37,15 @@ adds a second, tolerant one; two pieces are the same tune if either holds:
      similarity (Mongeau & Sankoff 1990) that folk-tune-family retrieval uses (van Kranenburg, Volk &
      Wiering 2013, "A comparison between global and local features for computational classification of
      folk song melodies", *J. New Music Research* 42). The pair is the same tune when the score clears
-     what chance gives two lines of ``m`` and ``n`` notes, ``score_slope * ln(m n) + score_offset`` (local
-     alignment scores of unrelated sequences grow with ``ln(m n) / lambda``, Karlin & Altschul 1990; on
-     unrelated Essen tunes the median is ``1.76 ln(m n) - 4.9`` and the 99.9th percentile about 7 above
-     it), and covers at least ``min_coverage`` of the shorter line (the first ``max_notes`` notes of a
-     line are aligned).
+     what chance gives two lines of ``m`` and ``n`` notes, ``score_slope * ln(m' n') + score_offset``
+     (local alignment scores of unrelated sequences grow with ``ln(m n) / lambda``, Karlin & Altschul
+     1990; on unrelated Essen tunes the median is ``1.76 ln(m n) - 4.9`` and the 99.9th percentile about
+     7 above it) over the effective lengths ``m' = max(m - S + 1, 1)``, ``n'`` likewise, where ``S`` is the
+     bound: an alignment scoring ``S`` spans ``S`` notes or more, so it has only ``m - S + 1`` places to
+     start (BLAST's edge-effect correction, Altschul & Gish 1996; :meth:`TuneMatchRule.chance_bound`).
+     Without it a short tune could not be grouped at all: an identical 16-note line scores 16 against
+     a plain bound of 17.8. It also covers at least ``min_coverage`` of the shorter line (the first
+     ``max_notes`` notes of a line are aligned).
 
 Groups are the connected components (union-find) of the relation. Lines shorter than ``min_notes`` never
 match by alignment. The work is the alignment of about ``neighbours`` pairs for each piece whose line is
@@ -104,9 +108,10 @@ class TuneMatchRule:
     gap: float = 1.0
     detour: float = 0.25
     score_slope: float = 1.76
-    score_offset: float = 8.0
+    score_offset: float = 12.5
     min_coverage: float = 0.7
     max_notes: int = 400
+    edge_correction: bool = True
 
     def __post_init__(self) -> None:
         if self.version != RULE_VERSION:
@@ -128,6 +133,8 @@ class TuneMatchRule:
         values["line"] = TuneLineConfig(**{"upper_window": 0, **values.get("line", {})})
         # ... and one from before smoothed idf weights keeps the candidates it was grouped with
         values.setdefault("smooth_idf", False)
+        # ... and one from before the edge correction keeps its plain chance bound
+        values.setdefault("edge_correction", False)
         return cls(**values)
 
     def fingerprint(self, piece: Piece) -> TuneFingerprint:
@@ -159,8 +166,29 @@ class TuneMatchRule:
         """Whether each aligned pair clears both bounds of the module docstring, boolean ``(pairs,)``."""
         lengths = np.maximum(np.minimum(np.array([len(x) for x in lines], np.int64), self.max_notes), 1)
         m, n = lengths[pairs[:, 0]], lengths[pairs[:, 1]]
-        chance = self.score_slope * np.log(m * n) + self.score_offset
-        return (scores >= chance) & (scores >= self.min_coverage * np.minimum(m, n))
+        return (scores >= self.chance_bound(m, n)) & (scores >= self.min_coverage * np.minimum(m, n))
+
+    def chance_bound(self, m: np.ndarray, n: np.ndarray) -> np.ndarray:
+        """The score two unrelated lines of ``m`` and ``n`` notes reach by chance (module docstring),
+        float64 like ``m``: ``score_slope * ln(m' n') + score_offset``. With ``edge_correction``, ``m'`` and
+        ``n'`` are the *effective* lengths ``max(m - S + 1, 1)``, ``S`` the bound itself (the root of a
+        decreasing function, found by bisection): an alignment scoring ``S`` spans at least ``S`` notes
+        of each line (a note adds at most 1), so it can start at only ``m - S + 1`` places of a line of
+        ``m``. This is the edge-effect (length) correction of BLAST's Karlin-Altschul E-values (Altschul &
+        Gish 1996, *Methods Enzymol.* 266); it matters for short lines, where an alignment as long as
+        the line has few places to be by chance. Without it (rules recorded before it), ``m' = m``."""
+        m, n = np.asarray(m, np.float64), np.asarray(n, np.float64)
+        plain = self.score_slope * np.log(m * n) + self.score_offset
+        if not self.edge_correction:
+            return plain
+        # bound(S) falls as S grows, so S = bound(S) has one root in [offset, plain].
+        low, high = np.full_like(plain, self.score_offset), plain.copy()
+        for _ in range(40):
+            mid = (low + high) / 2
+            value = self.score_slope * np.log(np.maximum(m - mid + 1, 1.0) * np.maximum(n - mid + 1, 1.0))
+            above = value + self.score_offset > mid
+            low, high = np.where(above, mid, low), np.where(above, high, mid)
+        return (low + high) / 2
 
     def groups(self, fingerprints: list[TuneFingerprint]) -> np.ndarray:
         """Group label of each piece: the index of the first piece of its near-duplicate group."""
