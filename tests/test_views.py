@@ -137,6 +137,14 @@ def melodies(draw):
     return Piece(notes=notes)
 
 
+def _released(notes: np.ndarray) -> np.ndarray:
+    """``notes`` with each one ending by the next onset (no note held over another's onset)."""
+    onsets = np.unique(notes["onset"])
+    following = np.append(onsets[1:], onsets[-1] + 48)[np.searchsorted(onsets, notes["onset"])]
+    notes["duration"] = np.maximum(np.minimum(notes["duration"], following - notes["onset"]), 1)
+    return notes
+
+
 def _symbols(piece: Piece, invariance: str) -> list[list[int]]:
     return [s.symbols.tolist() for s in piece_streams(piece, invariance, lines="voices")]
 
@@ -166,12 +174,14 @@ def test_scaling_time_leaves_tempo_invariant_streams_unchanged(piece, factor):
 @given(melodies(), st.randoms(use_true_random=False))
 def test_any_new_rhythm_leaves_the_interval_stream_unchanged(piece, rnd):
     """``intervals``: the same pitches in other note values (onsets in the same order) are one stream;
-    no other invariance ignores rhythm that far."""
-    notes = piece.notes.copy()
+    no other invariance ignores rhythm that far. (Voices move together here, each note ending by the
+    next onset: a note held over another's onset keeps its voice, which depends on the note values.)"""
+    notes = _released(piece.notes.copy())
+    piece = piece.with_notes(notes)
     onsets = np.unique(notes["onset"])
     new = np.cumsum([0] + [rnd.choice([1, 3, 5, 7, 12, 20]) for _ in onsets[1:]])
     notes["onset"] = new[np.searchsorted(onsets, notes["onset"])]
-    retimed = piece.with_notes(notes)
+    retimed = piece.with_notes(_released(notes))
     assert _symbols(retimed, "intervals") == _symbols(piece, "intervals")
 
 
@@ -206,3 +216,32 @@ def test_melody_of_a_piece_with_a_stray_note_hours_later_needs_no_huge_map():
     notes["duration"] = 12
     notes["pitch"] = [60, 62, 64, 65]
     assert melody_indices(Piece(notes=notes).notes).tolist() == [0, 1, 2, 3]
+
+
+@settings(max_examples=200, deadline=None)
+@given(polyphony(), st.lists(st.integers(0, 2), min_size=30, max_size=30), st.sampled_from(["voices", "merged-voices"]))
+def test_every_note_is_on_one_line_whose_onsets_rise(notes, tracks, mode):
+    """Whatever the overlaps (held notes, unisons, legato, notes of one onset with other lengths), the
+    voices of a track are monophonic lines: onsets strictly increasing, every note on exactly one."""
+    notes = notes.copy()
+    notes["track"] = tracks[: len(notes)]
+    piece = Piece(notes=notes, tracks=[Track(f"t{k}") for k in range(3)])
+    lines = extract_lines(piece, mode)
+    for line in lines:
+        assert np.all(np.diff(piece.notes["onset"][line.notes]) > 0)
+    assert sorted(int(i) for line in lines for i in line.notes) == list(range(len(piece.notes)))
+
+
+def test_a_voice_moving_under_a_held_note_keeps_its_line():
+    """Four voices written into one track, the soprano holding a half note while the alto moves in
+    quarters: the alto's second quarter stays on the alto's line (ranked under the held soprano), as
+    it is when each voice has a track of its own."""
+    rows = [  # onset, duration, pitch: soprano 72 (half note), alto 67-65, tenor 60, bass 48 (halves)
+        (0, 24, 72), (0, 12, 67), (0, 24, 60), (0, 24, 48), (12, 12, 65),
+        (24, 24, 71), (24, 24, 67), (24, 24, 62), (24, 24, 43),
+    ]
+    notes = np.zeros(len(rows), NOTE_DTYPE)
+    notes["onset"], notes["duration"], notes["pitch"] = zip(*rows, strict=True)
+    piece = Piece(notes=notes, tracks=[Track("SATB")])
+    lines = {line.voice: piece.notes["pitch"][line.notes].tolist() for line in extract_lines(piece)}
+    assert lines == {0: [72, 71], 1: [67, 65, 67], 2: [60, 62], 3: [48, 43]}

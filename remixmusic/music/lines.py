@@ -66,6 +66,8 @@ def extract_lines(piece: Piece, lines: str = DEFAULT_LINES, include_drums: bool 
     voice = np.arange(len(idx)) - group_start
     if lines == "skyline":
         idx, track, voice = idx[voice == 0], track[voice == 0], voice[voice == 0]
+    else:
+        voice = voice + _held_above(notes, idx, track, group_start)
     # Group by (track, voice); within a group the order above is by onset already.
     by_line = np.lexsort((np.arange(len(idx)), voice, track))
     idx, track, voice = idx[by_line], track[by_line], voice[by_line]
@@ -74,6 +76,53 @@ def extract_lines(piece: Piece, lines: str = DEFAULT_LINES, include_drums: bool 
     return [
         Line(int(track[a]), int(voice[a]), idx[a:b].astype(np.int64)) for a, b in itertools.pairwise(bounds)
     ]
+
+
+HOLD_SHARE = 0.5
+"""A note started earlier in a track holds its voice at a later onset when it sounds through at least
+this share of the shortest note starting there: a half note under moving quarters is held, a note overlapping the next by a
+legato touch is not. A share, not a time, so a piece played at another tempo gets the same lines."""
+
+CHORD_SHARE = 0.3
+"""Held notes keep their voices only in a track where at least this share of the onsets start two notes
+or more (several voices written into one track); a melody track's overlapping notes stay one line."""
+
+MAX_HELD_LOOKBACK = 64
+"""How many earlier notes of a track are searched for notes still held at an onset (bounds the work; a
+note held across more than this many later notes of its track no longer keeps its voice)."""
+
+
+def _held_above(notes: np.ndarray, idx: np.ndarray, track: np.ndarray, group_start: np.ndarray) -> np.ndarray:
+    """For each note ``idx[k]`` (sorted by track, onset, then pitch from the top), how many notes of its
+    track that started earlier are still held at its onset (:data:`HOLD_SHARE`) above its pitch: the
+    voices they hold are taken, so a voice moving under a held note keeps its rank instead of taking the
+    top line's (a four-voice chorale written into one track reads as its four tracks do); 0 in tracks
+    with chords at fewer than :data:`CHORD_SHARE` of their onsets."""
+    onset = notes["onset"][idx].astype(np.int64)
+    duration = notes["duration"][idx].astype(np.int64)
+    end = onset + duration
+    # One test per onset (against its shortest note), so notes starting together keep their order.
+    new_group = np.r_[True, group_start[1:] != group_start[:-1]]
+    shortest = np.minimum.reduceat(duration, np.flatnonzero(new_group))[np.cumsum(new_group) - 1]
+    pitch = notes["pitch"][idx].astype(np.int64)
+    held = np.zeros(len(idx), np.int64)
+    first = group_start  # notes of the same onset are not earlier
+    for k in range(1, MAX_HELD_LOOKBACK + 1):
+        j = first - k
+        ok = j >= 0
+        if not ok.any():
+            break
+        jj = np.maximum(j, 0)
+        ok &= (track[jj] == track) & (end[jj] - onset >= HOLD_SHARE * shortest) & (pitch[jj] > pitch)
+        held += ok
+    # Only in tracks of chords: a melody track whose notes overlap (a legato touch, or note lengths with
+    # the sustain pedal baked in) is one line whatever its overlaps.
+    size = np.diff(np.r_[np.flatnonzero(new_group), len(idx)])
+    group_track = track[new_group]
+    tracks, at = np.unique(group_track, return_inverse=True)
+    chords = np.bincount(at, weights=size >= 2, minlength=len(tracks)) / np.bincount(at, minlength=len(tracks))
+    chordal = chords[np.searchsorted(tracks, track)] >= CHORD_SHARE
+    return np.where(chordal, held, 0)
 
 
 def melody_indices(notes: np.ndarray) -> np.ndarray:

@@ -262,8 +262,9 @@ MATCHER_VERSION = "3"
 changes labels with the same :class:`AnalysisConfig` (2: varied copies credit the symbols across a
 deleted note, chains end on their best path, alignments are trimmed to their best-scoring part, a note
 off in pitch and time costs 1.5; 3: a varied copy's symbols are credited by parts, interval and
-inter-onset ratio apart, with the interval across a changed note, and a chain's tempo may come from its
-first run), so cached analyses (the experiment's) are redone."""
+inter-onset ratio apart, with the interval across a changed note, a chain's tempo may come from its
+first run, and a voice moving under a note held in its track keeps its line), so cached analyses (the
+experiment's) are redone."""
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,9 @@ note (or per pair/triple of notes) chosen so that the variations a composer or a
 Lines (``lines=``):
 
 - ``"voices"`` (default): every voice of every track: inside each track, every chord tone gets a line
-  by pitch rank from the top (voice 0 is the track's top line). All voices are analysed, so a quotation
+  by pitch rank from the top (voice 0 is the track's top line), counting the notes of the track still
+  held from earlier onsets (:data:`~remixmusic.music.lines.HOLD_SHARE`): an alto moving under a
+  soprano's half note stays the alto. All voices are analysed, so a quotation
   in an inner voice or the bass is found, and remix maps colour every note; a model that writes four
   voices into one track and a human file with one track per voice both give four lines, compared like
   with like. Low-content inner voices (repeated notes, scale runs) do not count as quotations: a copy
@@ -20,8 +22,8 @@ Lines (``lines=``):
   1999, applied to every channel at once as they did; a lower voice moving under a held top note is not
   melody).
 - ``"merged-voices"``: all tracks merged, then every chord tone gets a line by pitch rank from the top
-  (voice 0 is the melody). Voice separation by pitch rank: right for homophonic textures such as
-  chorales, wrong where voices cross or rest.
+  (voice 0 is the melody), held notes counted as in ``"voices"``. Voice separation by pitch rank:
+  right for homophonic textures such as chorales, wrong where voices cross or rest.
 - ``"skyline"``: one line per track, the highest note at each onset inside that track; for corpora
   whose tracks mean the same thing in every file.
 
