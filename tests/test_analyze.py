@@ -14,7 +14,7 @@ import remixmusic
 from remixmusic._util.render import json_ready
 from remixmusic.cli import app
 from remixmusic.data.datasets import load_dataset
-from remixmusic.errors import ConfigError
+from remixmusic.errors import ConfigError, RemixError
 from remixmusic.io.midi import read_midi, write_midi
 from remixmusic.music.lines import extract_lines
 from remixmusic.music.notes import NOTE_DTYPE, STEPS_PER_BEAT, Piece, Track
@@ -170,6 +170,25 @@ def test_planted_copies_and_varied_copies_are_found_with_their_sources(chorales,
         assert recall >= 0.95, edit
         varied = [m for m in rep.motif_records if m.label == "varied"]
         assert all(m.edits is not None and 1 <= m.edits <= 2 for m in varied)
+
+
+def test_a_passage_ends_with_its_last_note_not_after_the_rest_that_follows(chorales, index):
+    """A quote followed by a rest (a beat here; the review's case was 12 beats): ``end_beat`` is the end
+    of the quote's last note, not the onset of the next note after the rest."""
+    _, train, _ = chorales
+    rng = np.random.default_rng(5)
+    quote = soprano(train[3])[:16]
+    piece = splice([filler(rng, 12), quote, filler(rng, 12)])
+    report = analyze([piece], index, jobs=1, show_progress=False, originality=False)
+    notes = piece.notes
+    assert notes["pitch"][12:28].tolist() == quote["pitch"].tolist()  # monophonic: filler, quote, filler
+    last = 27
+    copied = [p for p in report.passage_records if p.label == "copied" and 12 <= p.start_note <= 14]
+    assert copied, [(p.label, p.start_note, p.end_note) for p in report.passage_records]
+    p = max(copied, key=lambda r: r.end_note)
+    assert p.end_note == 28  # the quote's 16 notes after 12 of filler
+    end = (int(notes["onset"][last]) + int(notes["duration"][last])) / STEPS_PER_BEAT
+    assert p.end_beat == pytest.approx(end) and p.end_beat < int(notes["onset"][28]) / STEPS_PER_BEAT
 
 
 def test_random_and_shuffled_material_is_not_copied(chorales, index):
@@ -678,3 +697,14 @@ def test_a_piece_too_short_to_analyse_says_so_on_the_page(tmp_path, chorales, in
     report.save(tmp_path)
     page = (tmp_path / "report.html").read_text()
     assert "None of its 6 notes was analysed: no line of it is as long as the shortest passage" in page
+
+
+def test_a_control_folder_with_nothing_readable_is_an_error_not_a_silent_run_without_control(
+    tmp_path, chorales, index
+):
+    _, train, _ = chorales
+    empty = tmp_path / "control"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("not MIDI")
+    with pytest.raises(RemixError, match="no readable MIDI in the control"):
+        analyze(train[:1], index, control=empty, jobs=1, show_progress=False, originality=False)

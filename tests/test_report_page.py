@@ -507,7 +507,7 @@ def test_varied_copies_with_their_own_allowance_are_held_to_the_matchers_varied_
     for p in varied:
         card = ids[f"pass-{query.index(p.piece)}-{p.passage}"]["text"]
         assert (
-            f"bit score {p.bits:.1f} bits ≥ this piece's bound {varied_bound(loose.params, records[p.piece]):.1f}"
+            f"bit score {p.bits:.1f} bits ≥ this piece's bound for varied copies {varied_bound(loose.params, records[p.piece]):.1f}"
             in card
         )
 

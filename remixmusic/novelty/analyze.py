@@ -428,7 +428,8 @@ def analyze(
 
     Raises:
         ConfigError: ``config`` not an ``AnalysisConfig``, an unknown option or an invalid value.
-        RemixError: no query or reference, no readable query piece, or a given index of other views.
+        RemixError: no query or reference, no readable query piece, a control given with no readable
+            piece, or a given index of other views.
     """
     if config is not None and not isinstance(config, AnalysisConfig):
         raise ConfigError(f"config must be an AnalysisConfig, not {type(config).__name__}")
@@ -451,6 +452,11 @@ def analyze(
     if not queries.pieces and not allow_empty:
         raise RemixError(f"no readable MIDI in the query ({len(queries.skipped)} file(s) skipped)")
     controls = read_pieces(control, jobs, show_progress) if control is not None else PieceSet([], [])
+    if control is not None and not controls.pieces and not allow_empty:
+        raise RemixError(
+            f"no readable MIDI in the control ({len(controls.skipped)} file(s) skipped): give a folder of "
+            "human pieces, or leave --control out"
+        )
     index, ref_skipped, ref_pieces = _resolve_index(
         reference, config.invariance, config.lines, jobs, show_progress
     )

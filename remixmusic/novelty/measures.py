@@ -153,11 +153,10 @@ def passage_records(
     context = SourceContext(index)
     for p in passages:
         line = lines[p.line]
-        q_end = (
-            int(notes["onset"][line.notes[p.end]])
-            if p.end < len(line.notes)
-            else int(notes["onset"][p.notes[-1]] + notes["duration"][p.notes[-1]])
-        )
+        # The next line note's onset, but not through a rest: a passage ends with its last note at the latest.
+        q_end = int(notes["onset"][p.notes[-1]] + notes["duration"][p.notes[-1]])
+        if p.end < len(line.notes):
+            q_end = min(q_end, int(notes["onset"][line.notes[p.end]]))
         src = p.source
         s_start = s_end = math.nan
         source_notes = source_line = texture = bar_starts = ""

@@ -237,7 +237,8 @@ class PassageRecord:
     exclusive); ``note_indices``: the notes as indices into the piece's notes (``;``-separated);
     ``start_beat``/``end_beat``: the query span in its own beats, quarter notes counted from 0 at the
     start of the file (report.html counts them from 1: start_beat 8 is its beat 9; end exclusive: the
-    next line note's onset, or the last note's end); ``bars``: the query bars of its first and last note
+    next line note's onset, or the last note's end when that comes first, so a rest after the passage
+    is not in it); ``bars``: the query bars of its first and last note
     (1-based ``first-last``, as ``source_bars``, counted from the file's first bar: a file that opens
     with an upbeat bar counts it as bar 1). ``label``: copied, varied or stock; ``prompt`` for a
     match lying wholly in a prompt (the piece's own prompt quoted: no copy, counted in no measure). ``sources``: reference pieces,

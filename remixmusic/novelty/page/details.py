@@ -487,9 +487,8 @@ def _pair(p: PassageRecord, view: _View, number: int) -> str:
     info = "bit score" if p.label == "varied" else "information"
     if p.label == "varied":
         bound = view.varied_bound
-    versus = (
-        "" if math.isnan(bound) else (" ≥ " if p.bits >= bound else " < ") + f"this piece's bound {bound:.1f}"
-    )
+    whose = "this piece's bound for varied copies" if p.label == "varied" else "this piece's bound"
+    versus = "" if math.isnan(bound) else (" ≥ " if p.bits >= bound else " < ") + f"{whose} {bound:.1f}"
     bits = f"; {info} {p.bits:.1f} bits{versus}"
     data = pair_data(p, view.notes, timeline=view.timeline)
     source_line = f" ({html.escape(p.source_line_name)})" if p.source_line_name else ""
