@@ -73,3 +73,31 @@ def test_a_changed_note_is_named_by_bar_beat_and_pitch(analysis):
     assert varied, [(p.label, p.edits) for p in report.passage_records if p.piece == "changed.mid"]
     assert f"bar {bar}, beat {beat}: {old} in the source" in text and f", {new} here" in text
     assert beat_words(0) == "1" and beat_words(2.5) == "3½" and pitch_name(60) == "C4"
+
+
+def test_an_ornament_names_every_note_it_adds():
+    """A soprano quarter note played as a turn (the note, its upper neighbour, the note, its lower
+    neighbour, in sixteenths): one edit of three added notes, and the card names all three."""
+    from remixmusic.music.notes import NOTE_DTYPE
+
+    ds = load_dataset("bach-chorales")
+    train = ds.pieces("train", show_progress=False)
+    index = Index.build(train, show_progress=False)
+    named = 0
+    for k in (41, 42, 43):
+        piece = train[k].crop_bars(0, 8)
+        notes = piece.notes.copy()
+        soprano = np.flatnonzero(notes["track"] == 0)
+        at = next(int(i) for i in soprano[8:16] if notes["duration"][i] == STEPS_PER_BEAT)
+        pitch, onset, step = int(notes["pitch"][at]), int(notes["onset"][at]), STEPS_PER_BEAT // 4
+        notes["duration"][at] = step
+        turn = np.zeros(3, NOTE_DTYPE)
+        turn["onset"] = [onset + step, onset + 2 * step, onset + 3 * step]
+        turn["duration"], turn["velocity"] = step, 80
+        turn["pitch"] = [pitch + 2, pitch, pitch - 1]
+        turned = replace(piece.with_notes(np.concatenate([notes, turn])), source="turn.mid")
+        report = analyze([turned], index, jobs=1, show_progress=False, originality=False)
+        assert any("ornament" in p.edits for p in report.passage_records if p.label == "varied")
+        added = ", ".join(pitch_name(int(p)) for p in turn["pitch"])
+        named += f": {added} added" in _plain(report.html())
+    assert named == 3

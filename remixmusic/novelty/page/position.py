@@ -127,6 +127,16 @@ def edit_list(p: PassageRecord, notes: NoteMap | None) -> list[str]:
             f"{prefix}bar {where[0]}, beat {beat_words(where[1])}" if where else f"{prefix}beat {beat + 1:g}"
         )
 
+    scale = p.time_scale if p.time_scale and math.isfinite(p.time_scale) and p.time_scale > 0 else 1.0
+
+    def when(si: int) -> float:
+        """Where source note ``si`` falls in the query's beats (its last note's end past the last)."""
+        if not len(s_on) or not len(q_on):
+            return math.inf
+        if si >= len(s_on):
+            return math.inf
+        return q_on[0] + (float(s_on[si]) - float(s_on[0])) * scale
+
     out: list[str] = []
     qi = si = 0
     while qi < len(q_on) or si < len(s_on):
@@ -140,8 +150,20 @@ def edit_list(p: PassageRecord, notes: NoteMap | None) -> list[str]:
             break
         edit = kinds.get(qi)
         if edit is not None and edit != "change":
-            out.append(f"{at(q_on[qi], bars_here)}: {pitch_name(q_pitch[qi])} added")
-            qi += 1
+            # An ornament is one edit of several notes: those before the query note nearest the next
+            # source note's time (which is that source note's).
+            end = qi + 1
+            if edit == "ornament":
+                target = when(si)
+                while (
+                    end + 1 < len(q_on)
+                    and end not in kinds
+                    and abs(q_on[end + 1] - target) < abs(q_on[end] - target)
+                ):
+                    end += 1
+            added = ", ".join(pitch_name(q_pitch[k]) for k in range(qi, end))
+            out.append(f"{at(q_on[qi], bars_here)}: {added} added")
+            qi = end
             continue
         if edit == "change" and si < len(s_on):
             before = int(s_pitch[si])
