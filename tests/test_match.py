@@ -13,6 +13,7 @@ from remixmusic.music.lines import extract_lines
 from remixmusic.music.notes import NOTE_DTYPE, Piece, Track
 from remixmusic.novelty.index import Index
 from remixmusic.novelty.match import Matcher, match_piece
+from remixmusic.novelty.matches import VariedMatch
 
 N_TUNES = 60
 # Folk variants among the first 60 tunes of essenFolksong/altdeu10.abc (zero-based positions): "Zwei Wasser"
@@ -312,6 +313,56 @@ def test_a_quote_of_the_next_phrase_at_another_tempo_does_not_set_the_copys_temp
         v.source.piece == r and v.edits == 1 and _overlap(v.start, v.end, *copy) >= 0.9 * len(keep)
         for v in pm.varied_matches
     ), [(v.start, v.end, v.edits, v.source.piece) for v in pm.varied_matches]
+
+
+def test_a_varied_copy_on_a_repeated_part_joins_the_exact_copy_at_the_other_occurrence(index, reference):
+    """A tune that repeats a part (AABB): a varied copy's opening edits align as well with the repeat as
+    with the first occurrence, and the varied copy was reported at the repeat while the exact rest of the
+    copy, which goes on past the part into the first ending, is found at the first occurrence only. The
+    two never joined (different diagonals), and no passage covered the copy. The join moves the varied
+    copy onto the exact part's occurrence and realigns the whole as one copy of the first occurrence."""
+    from remixmusic.novelty.joins import merge_copies
+    from remixmusic.novelty.symbols import piece_streams
+
+    rng = np.random.default_rng(7)
+
+    def part(n):
+        pitch, ioi = _random_notes(rng, n)
+        return pitch, ioi
+
+    def piece_of(parts):
+        pitches, onsets, t = [], [], 0
+        for pitch, ioi in parts:
+            for a, b in zip(pitch, ioi, strict=True):
+                pitches.append(int(a))
+                onsets.append(t)
+                t += int(b)
+        notes = np.zeros(len(pitches), NOTE_DTYPE)
+        notes["pitch"], notes["onset"], notes["velocity"] = pitches, onsets, 80
+        notes["duration"] = np.maximum(1, np.diff(np.append(onsets, onsets[-1] + 12)))
+        return Piece(notes=notes, tracks=[Track("tune")])
+
+    a, first, second, x = part(16), part(10), part(10), part(6)
+    tune = piece_of([x, a, first, x, a, second])  # x A 1 x A 2: A at notes 6..21 and 38..53
+    ref = Index.build([*reference, tune])
+    changed = (list(a[0]), list(a[1]))
+    changed[0][4] += 2  # one note of A changed
+    filler = part(10)
+    query = piece_of([filler, changed, first, part(10)])  # the copy: query notes 10..35
+    matcher = Matcher(ref)
+    (stream,) = piece_streams(query, ref.invariance, ref.lines)
+    line0 = int(ref.line_offsets[ref.n_pieces - 1])  # the tune is the last piece, one line
+    occurrence_1, occurrence_2 = line0 + 6, line0 + 38
+    # The exact rest of the copy (A from its note 6, then the first ending) sits at occurrence 1 only;
+    # the varied copy of A's opening (two notes past the change) was aligned at occurrence 2.
+    exact = [(16, 36, np.array([occurrence_1 + 6]))]
+    source = matcher._source(occurrence_2, 14, int(query.notes["pitch"][10]))
+    varied = [VariedMatch(0, 10, 24, stream.line.notes[10:24], 1, 13, 40.0, [source], script="change@14")]
+    matcher._varied_bits_now = matcher.piece_min_bits(len(stream.symbols), varied=True)
+    joined = merge_copies(matcher, 0, stream, query, exact, varied)
+    # One copy of occurrence 1 (the exact match's last note is left free in pitch, so it may end a note early).
+    assert [(v.start, v.edits, v.source.slot) for v in joined] == [(10, 1, occurrence_1)]
+    assert joined[0].end >= 35
 
 
 def test_folk_variants_are_top_sources(essen):

@@ -18,6 +18,7 @@ from remixmusic.novelty.matches import _TEMPO_FREE, VariedMatch
 from remixmusic.novelty.symbols import PITCHLESS, TIMELESS, Stream
 
 if TYPE_CHECKING:
+    from remixmusic.novelty.index import Index
     from remixmusic.novelty.varied import VariedCopies
 
 
@@ -48,6 +49,7 @@ def merge_copies(
         for s in v.sources:
             if s.slot >= 0 and s.n_notes:
                 segs.append((v.start, v.end, s.slot, s.slot + s.n_notes, k))
+                segs.extend(_repeats(index, v.start, v.end, s.slot, s.n_notes, k, exact, raw))
     if len(segs) < 2:
         return varied
     arr = np.asarray(segs, np.int64)
@@ -126,3 +128,29 @@ def merge_copies(
         )
         replaced.update(int(arr[i, 4]) for i in c if arr[i, 4] >= 0)
     return [v for k, v in enumerate(varied) if k not in replaced] + joined
+
+
+def _repeats(
+    index: Index, q0: int, q1: int, slot: int, n_notes: int, k: int, exact: list[tuple[int, int, np.ndarray]], raw: int
+) -> list[tuple[int, int, int, int, int]]:
+    """The varied copy ``k`` (query ``q0:q1`` on ``n_notes`` reference notes from ``slot``) moved onto
+    the other occurrences of its reference line's material that an overlapping exact match holds: a tune
+    that repeats a part (AABB) lets a varied copy's notes align with one occurrence while the exact part
+    it overlaps is found at the other, and the two would never join. Each exact match overlapping the
+    copy in the query, at a slot of the same reference line on a diagonal more than ``raw`` notes away,
+    gives the copy re-anchored so that its end lies on that diagonal (its reference span kept, with the
+    notes its edits add or leave out); the join's realignment then decides."""
+    line = int(index.line_of(np.array([slot]))[0])
+    first = int(index.line_offsets[line])
+    own = slot + n_notes - q1  # the copy's diagonal at its end
+    out = []
+    for e0, e1, slots in exact:
+        if e1 <= q0 or e0 >= q1:
+            continue
+        slots = np.asarray(slots, np.int64)
+        slots = slots[index.line_of(slots) == line] if len(slots) else slots
+        for other in slots.tolist():
+            diag = other - e0
+            if abs(diag - own) > raw and q1 + diag - n_notes >= first:
+                out.append((q0, q1, q1 + diag - n_notes, q1 + diag, k))
+    return out
