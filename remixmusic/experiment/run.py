@@ -152,7 +152,14 @@ class _Run:
         from remixmusic.novelty.index import Index
 
         path = self.folder / "index"
-        key = self.data.manifest_hash + json.dumps(self.corpus.tokenizer.config.to_dict(), sort_keys=True)
+        from remixmusic.music.lines import LINES_VERSION
+
+        # A new way of reading lines gives another index: rebuilt, not reused.
+        key = (
+            self.data.manifest_hash
+            + json.dumps(self.corpus.tokenizer.config.to_dict(), sort_keys=True)
+            + f"lines{LINES_VERSION}"
+        )
         try:
             if json.loads((self.folder / "index.key").read_text()) == key:
                 return Index.load(path)

@@ -15,6 +15,11 @@ from remixmusic.music.notes import Piece
 LINE_MODES = ("melody", "merged-voices", "skyline", "voices")
 
 
+LINES_VERSION = 2
+"""Version of how lines are read (2: a voice moving under a note held in its track keeps its line,
+:data:`HOLD_SHARE`). Saved indexes record it: lines read by another version differ in tracks of chords."""
+
+
 DEFAULT_LINES = "voices"
 
 

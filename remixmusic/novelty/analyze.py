@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import warnings
 import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -26,7 +27,7 @@ from remixmusic._util.parallel import parallel_map
 from remixmusic._util.text import exception_line, first_line
 from remixmusic.data.tune_match import melody_duplicates
 from remixmusic.errors import ConfigError, RemixError
-from remixmusic.music.lines import DEFAULT_LINES
+from remixmusic.music.lines import DEFAULT_LINES, LINES_VERSION
 from remixmusic.music.notes import Piece
 from remixmusic.novelty.assemble import COVERAGE_LENGTHS, PieceResult, _assemble
 from remixmusic.novelty.config import AnalysisConfig, SegmentConfig
@@ -98,6 +99,10 @@ def _build_index(
     return index, [], pieces
 
 
+class StaleIndexWarning(UserWarning):
+    """A saved reference index reads lines another way than this version reads queries (rebuild it)."""
+
+
 def resolve_index(
     reference: ReferenceSource, invariance: str | None, lines: str | None, jobs: int, show_progress: bool
 ) -> tuple[Index, list[tuple[str, str]]]:
@@ -122,6 +127,14 @@ def _resolve_index(
         reference = Index.load(reference)
     if isinstance(reference, Index):
         _check_views(reference, invariance, lines)
+        if reference.lines_version < LINES_VERSION and reference.lines in ("voices", "merged-voices"):
+            warnings.warn(
+                f"the reference index was saved with lines version {reference.lines_version}; queries are "
+                f"read with version {LINES_VERSION} (a voice under a held note keeps its line), so in "
+                "tracks of chords its lines differ from the queries': rebuild the index",
+                StaleIndexWarning,
+                stacklevel=3,
+            )
         return reference, [], None
     return _build_index(
         reference, invariance or DEFAULT_INVARIANCE, lines or DEFAULT_LINES, jobs, show_progress

@@ -47,7 +47,7 @@ from remixmusic._util.parallel import progress_bar
 from remixmusic._util.suffix_array import narrow, suffix_array
 from remixmusic.errors import IndexFileError, RemixError
 from remixmusic.evaluation.significance import group_ids
-from remixmusic.music.lines import DEFAULT_LINES, check_lines
+from remixmusic.music.lines import DEFAULT_LINES, LINES_VERSION, check_lines
 from remixmusic.music.notes import Piece
 from remixmusic.novelty.groups import tune_groups
 from remixmusic.novelty.information import MODEL_ARRAYS, PartModels, SymbolModel
@@ -98,7 +98,9 @@ class Index:
     :meth:`estimate_chance_bits`), the symbol ``model`` and ``manifest_hash``. ``piece_groups``: the
     tune-group label of each reference piece (:func:`~remixmusic.novelty.groups.tune_group`; ``""``
     unknown, a group of its own; empty for an index saved without them, where every piece is its own
-    group); document frequency counts these groups (:attr:`piece_group`).
+    group); document frequency counts these groups (:attr:`piece_group`). ``lines_version``: how its
+    lines were read (:data:`~remixmusic.music.lines.LINES_VERSION`; 1 for an index saved before it was
+    recorded).
     """
 
     invariance: str
@@ -121,6 +123,7 @@ class Index:
     chance_length: int = 0
     chance_bits: float = 0.0
     manifest_hash: str = ""
+    lines_version: int = LINES_VERSION
     piece_groups: list[str] = field(default_factory=list)
 
     # -- building ---------------------------------------------------------------------------------
@@ -451,6 +454,7 @@ class Index:
             "chance_bits": self.chance_bits,
             "chance_quantile": CHANCE_QUANTILE,
             "manifest_hash": self.manifest_hash,
+            "lines_version": self.lines_version,
             "piece_names": self.piece_names,
             "piece_sources": self.piece_sources,
             "piece_groups": self.piece_groups,
@@ -515,6 +519,7 @@ class Index:
             chance_bits=float(header["chance_bits"]),
             manifest_hash=str(header["manifest_hash"]),
             piece_groups=groups,
+            lines_version=int(header.get("lines_version", 1)),  # saved before it was recorded: 1
             **arrays,
         )
 
