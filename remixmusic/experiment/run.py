@@ -374,7 +374,9 @@ class _Run:
         judged: tuple[Any, ...] | None = None
         # The analysis settings and the matcher's version are part of the key: a changed default (e.g.
         # matching) or a change to what matching labels reanalyses.
-        analysis = json.dumps(AnalysisConfig().to_dict(), sort_keys=True) + MATCHER_VERSION
+        from remixmusic.music.lines import LINES_VERSION
+
+        analysis = json.dumps(AnalysisConfig().to_dict(), sort_keys=True) + MATCHER_VERSION + f"lines{LINES_VERSION}"
         for name, cond in made.items():  # the human control comes first
             settings = json.dumps(cond.info.get("settings", {}), sort_keys=True)
             key = self._key("measured", name, settings, str(cfg.seed), analysis)
