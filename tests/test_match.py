@@ -247,18 +247,24 @@ def test_a_deleted_note_costs_about_one_note_of_evidence(index, reference):
     query's symbols over the notes on either side are fixed by the reference as well and count (two),
     so short copies with two deletions (11 to 13 notes left) are found. Scoring only the reference's
     intact symbols found 5 of these 40."""
-    rng = np.random.default_rng(21)
+    assert _two_edit_recall(index, reference, 21, (13, 15), "delete") >= 0.8
+
+
+def _two_edit_recall(index, reference, seed: int, lengths: tuple[int, int], kind: str) -> float:
+    """Share of 40 planted copies (10 queries of 4) with two edits of ``kind`` found as a varied copy of
+    their source covering at least 80% of them."""
+    rng = np.random.default_rng(seed)
     matcher = Matcher(index)
     hits = total = 0
     for _ in range(10):
-        query, truth = plant(rng, reference, lengths=(13, 15), edits=2, kinds=("delete",))
+        query, truth = plant(rng, reference, lengths=lengths, edits=2, kinds=(kind,))
         pm = matcher.match_piece(query)
         for a, b, r, _s, _e in truth:
             total += 1
             hits += any(
                 v.source.piece == r and _overlap(v.start, v.end, a, b) >= 0.8 * (b - a) for v in pm.varied_matches
             )
-    assert hits / total >= 0.8
+    return hits / total
 
 
 def test_a_changed_note_keeps_the_rhythm_around_it_and_the_interval_over_it(index, reference):
@@ -266,18 +272,7 @@ def test_a_changed_note_keeps_the_rhythm_around_it_and_the_interval_over_it(inde
     around it nor the interval between its two neighbours: scored by parts (interval and inter-onset
     ratio apart, and the two-step interval across the note), short copies with two changed notes (12 to
     14 notes) are found. Scoring whole symbols only found 6 of these 40."""
-    rng = np.random.default_rng(31)
-    matcher = Matcher(index)
-    hits = total = 0
-    for _ in range(10):
-        query, truth = plant(rng, reference, lengths=(12, 14), edits=2, kinds=("change",))
-        pm = matcher.match_piece(query)
-        for a, b, r, _s, _e in truth:
-            total += 1
-            hits += any(
-                v.source.piece == r and _overlap(v.start, v.end, a, b) >= 0.8 * (b - a) for v in pm.varied_matches
-            )
-    assert hits / total >= 0.7
+    assert _two_edit_recall(index, reference, 31, (12, 14), "change") >= 0.7
 
 
 def test_a_quote_of_the_next_phrase_at_another_tempo_does_not_set_the_copys_tempo(index, reference):

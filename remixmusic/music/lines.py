@@ -111,9 +111,8 @@ def _held_above(notes: np.ndarray, idx: np.ndarray, track: np.ndarray, group_sta
     shortest = np.minimum.reduceat(duration, np.flatnonzero(new_group))[np.cumsum(new_group) - 1]
     pitch = notes["pitch"][idx].astype(np.int64)
     held = np.zeros(len(idx), np.int64)
-    first = group_start  # notes of the same onset are not earlier
     for k in range(1, MAX_HELD_LOOKBACK + 1):
-        j = first - k
+        j = group_start - k  # notes of the same onset are not earlier
         ok = j >= 0
         if not ok.any():
             break

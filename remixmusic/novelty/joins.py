@@ -14,7 +14,7 @@ import numpy as np
 
 from remixmusic.music.notes import Piece
 from remixmusic.novelty.edits import edit_script
-from remixmusic.novelty.matches import _TEMPO_FREE, VariedMatch
+from remixmusic.novelty.matches import VariedMatch
 from remixmusic.novelty.symbols import PITCHLESS, TIMELESS, Stream
 
 if TYPE_CHECKING:
@@ -97,8 +97,7 @@ def merge_copies(
             continue
         s_pitch = np.asarray(index.pitch[s0:s1]).astype(np.int64)
         s_onset = np.asarray(index.onset[s0:s1]).astype(np.float64)
-        span_s, span_q = s_onset[-1] - s_onset[0], q_onset[q1 - 1] - q_onset[q0]
-        scale = span_q / span_s if span_s > 0 and index.invariance in _TEMPO_FREE else 1.0
+        scale = float(finder._scale(q_onset, np.array([q0]), np.array([s0]), np.array([q1 - 1]), np.array([s1 - 1]))[0])
         timed = np.abs((q_onset[q0:q1] - q_onset[q0])[:, None] - ((s_onset - s_onset[0]) * scale)[None, :]) <= tol
         if index.invariance in TIMELESS:
             timed = np.ones_like(timed)

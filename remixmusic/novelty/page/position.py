@@ -130,10 +130,8 @@ def edit_list(p: PassageRecord, notes: NoteMap | None) -> list[str]:
     scale = p.time_scale if p.time_scale and math.isfinite(p.time_scale) and p.time_scale > 0 else 1.0
 
     def when(si: int) -> float:
-        """Where source note ``si`` falls in the query's beats (its last note's end past the last)."""
-        if not len(s_on) or not len(q_on):
-            return math.inf
-        if si >= len(s_on):
+        """Where source note ``si`` falls in the query's beats (infinity past the source's last note)."""
+        if si >= len(s_on) or not len(q_on):
             return math.inf
         return q_on[0] + (float(s_on[si]) - float(s_on[0])) * scale
 
