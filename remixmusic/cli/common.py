@@ -15,7 +15,12 @@ OUT_HELP = "Output path."
 JobsOption = Annotated[int, typer.Option("-j", "--jobs", help="Worker processes (0 = one per CPU core).")]
 SeedOption = Annotated[int, typer.Option("--seed", help="Random seed; the same seed gives the same result.")]
 StrictOption = Annotated[
-    bool, typer.Option("--strict", help="Fail (exit 1) if any input file is unreadable.")
+    bool,
+    typer.Option(
+        "--strict",
+        help="Exit 1 if any input file is unreadable (after the readable ones are processed and their "
+        "outputs written, and the unreadable ones listed with their reasons).",
+    ),
 ]
 
 
@@ -34,4 +39,6 @@ def report_skipped(skipped: list[tuple[str, str]], strict: bool) -> None:
     if strict:
         from remixmusic.errors import RemixError
 
-        raise RemixError(f"{len(skipped)} input file(s) could not be read (--strict)")
+        raise RemixError(
+            f"{len(skipped)} input file(s) could not be read (--strict; the outputs for the others are written)"
+        )

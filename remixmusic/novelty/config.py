@@ -129,7 +129,8 @@ class MatchConfig:
     this only bounds the work, and must reach past the seedless parts of a copy: each edit spoils
     ``order + 1`` symbols, so two edits a few notes apart leave a dozen or more agreeing notes in no seed).
     ``max_chains``: seed chains aligned per line (first those with two seed runs or one run as long as an
-    exact match, then lone seeds; the longest exact parts first in each).
+    exact match, then lone seeds; in each, first those whose flanks agree with their reference line on a
+    nearby diagonal, then those whose exact parts hold the most information).
     ``false_copies``: the expected number of chance copies per query piece that the information test
     allows (an E-value, as in BLAST: Karlin & Altschul 1990). A passage of ``b`` bits turns up by chance
     about ``n * m * 2**-b`` times between ``n`` reference and ``m`` query symbols, so a piece's copies need

@@ -184,12 +184,14 @@ def _path(same: np.ndarray, timed: np.ndarray | None = None) -> list[tuple[str, 
         row[1:] = np.minimum(dist[i - 1, 1:] + 1, diag)
         dist[i] = cols + np.minimum.accumulate(row - cols)
     raw: list[tuple[str, int, int]] = []
+    # costs are multiples of 0.5, exact in floating point; Python scalars trace back much faster
+    d, c, agree = dist.tolist(), cost.tolist(), same.tolist()
     i, j = n, m
     while i > 0 or j > 0:
-        if i > 0 and j > 0 and np.isclose(dist[i, j], dist[i - 1, j - 1] + cost[i - 1, j - 1]):
-            raw.append(("agree" if same[i - 1, j - 1] else "change", i - 1, j - 1))
+        if i > 0 and j > 0 and abs(d[i][j] - d[i - 1][j - 1] - c[i - 1][j - 1]) < 1e-9:
+            raw.append(("agree" if agree[i - 1][j - 1] else "change", i - 1, j - 1))
             i, j = i - 1, j - 1
-        elif i > 0 and np.isclose(dist[i, j], dist[i - 1, j] + 1):
+        elif i > 0 and abs(d[i][j] - d[i - 1][j] - 1) < 1e-9:
             raw.append(("insertion", i - 1, j - 1))
             i -= 1
         else:

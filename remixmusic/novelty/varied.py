@@ -195,10 +195,16 @@ class VariedCopies:
         first, last, n_runs = _chains(run_q, run_slot, run_end, run_line, 2 * self.config.max_edits, order)
         # Align at most ``max_chains`` (near-duplicate-rich corpora give thousands of lone seeds): first
         # those with two hits (Gapped BLAST's two-hit method, Altschul et al. 1997: two seed runs, or one
-        # run as long as an exact match), then lone seeds, the longest exact parts first in each.
+        # run as long as an exact match), then lone seeds; in each, first those whose flanks agree with
+        # their reference line (an ungapped look past the exact part, :meth:`_flank_hits`), then those
+        # whose exact parts hold the most information. A lone seed of a varied copy with an edit every few
+        # notes has dozens of chance occurrences in a large reference; its flanks single it out.
         span = run_end[last] - run_q[first]
         two_hit = (n_runs >= 2) | (span >= self.min_length + order)
-        top = np.lexsort((-span, ~two_hit))[: self.config.max_chains]
+        weight = self._run_bits(stream, run_q, run_end)
+        evidence = weight[first] + np.where(last != first, weight[last], 0.0)
+        flank = self._flank_hits(piece, stream, run_q[first], run_slot[first], run_end[last], run_line[first])
+        top = np.lexsort((-evidence, -flank, ~two_hit))[: self.config.max_chains]
         first, last = first[top], last[top]
         return self._align(
             li,
@@ -212,6 +218,45 @@ class VariedCopies:
             run_line[first],
             run_end[first],
         )
+
+    def _flank_hits(
+        self, piece: Piece, stream: Stream, qa: np.ndarray, sa: np.ndarray, q_end: np.ndarray, line: np.ndarray
+    ) -> np.ndarray:
+        """How well each chain's flanks agree: on each side of its exact part (``FLANK`` query notes
+        before ``qa`` and from ``q_end``), the most notes that agree in pitch relative to the anchor
+        (``qa`` / ``sa``) with the reference line on one diagonal a few notes off the chain's (an edit
+        shifts it). An ungapped look past a lone seed before any alignment (BLAST's cheap ungapped
+        extension that decides which hits earn a gapped one), int64 ``(chains,)``."""
+        index = self.index
+        q_pitch = piece.notes[stream.line.notes]["pitch"].astype(np.int64)
+        n_q = len(q_pitch)
+        steps = np.arange(FLANK)
+        line_start = index.line_offsets[line]
+        line_end = line_start + _line_notes(index, line)
+        total = np.zeros(len(qa), np.int64)
+        for q_pos in ((qa - 1)[:, None] - steps, q_end[:, None] + steps):
+            q_ok = (q_pos >= 0) & (q_pos < n_q)
+            rel_q = q_pitch[np.clip(q_pos, 0, n_q - 1)] - q_pitch[qa][:, None]
+            best = np.zeros(len(qa), np.int64)
+            for shift in range(-FLANK_SHIFT, FLANK_SHIFT + 1):
+                s_pos = sa[:, None] + (q_pos - qa[:, None]) + shift
+                s_ok = (s_pos >= line_start[:, None]) & (s_pos < line_end[:, None])
+                s_at = np.clip(s_pos, 0, len(index.pitch) - 1)
+                rel_s = np.asarray(index.pitch[s_at.ravel()]).reshape(s_at.shape).astype(np.int64)
+                rel_s = rel_s - np.asarray(index.pitch[sa]).astype(np.int64)[:, None]
+                np.maximum(best, (q_ok & s_ok & (rel_q == rel_s)).sum(axis=1), out=best)
+            total += best
+        return total
+
+    def _run_bits(self, stream: Stream, run_q: np.ndarray, run_end: np.ndarray) -> np.ndarray:
+        """Information (bits) of the query symbols each exact seed run reproduces (run ``k``: query line
+        notes ``run_q[k]`` to ``run_end[k]``, exclusive), under the matcher's symbol model with the whole
+        line as context."""
+        symbols = np.asarray(stream.symbols, np.int64)
+        per = self.model.symbol_bits(symbols, np.array([0]), np.array([len(symbols)]))
+        cum = np.concatenate([[0.0], np.cumsum(per)])
+        stop = np.clip(run_end - self.index.order, 0, len(symbols))
+        return cum[stop] - cum[np.minimum(run_q, stop)]
 
     def _scale(
         self, q_onset: np.ndarray, qa: np.ndarray, sa: np.ndarray, q_core: np.ndarray, s_core: np.ndarray
@@ -466,6 +511,11 @@ def _chains(
     runs = np.diff(np.r_[-1, np.flatnonzero(tail)])
     return root[last], last, runs
 
+
+FLANK = 8
+"""Query notes looked at on each side of a seed chain's exact part to rank chains (:meth:`VariedCopies._flank_hits`)."""
+FLANK_SHIFT = 2
+"""Most notes a flank's diagonal may lie off its chain's (edits inserting or deleting notes)."""
 
 WINDOW_CELLS = 1 << 21
 """Most query x reference note pairs of one batch of chains aligned together (bounds the memory)."""
