@@ -241,10 +241,18 @@ def test_import_folder_processes_valid_files_and_lists_bad_ones(messy_folder: Pa
 def test_import_strict_fails_on_bad_files_and_never_replaces_a_dataset_unasked(
     messy_folder: Path, tmp_path: Path
 ) -> None:
+    """--strict fails on an unreadable file before anything is written: no dataset is made, and with
+    --overwrite the existing one stays as it was (a failed --force leaves the old dataset intact)."""
     command = ["dataset", "import", str(messy_folder), "mine", "-o", str(tmp_path), "-j", "1"]
-    assert CliRunner().invoke(app, [*command, "--strict"]).exit_code == 1
+    result = CliRunner().invoke(app, [*command, "--strict"])
+    assert result.exit_code == 1 and "nothing imported" in str(result.exception)
+    assert not (tmp_path / "mine").exists()
+    assert CliRunner().invoke(app, command).exit_code == 0
+    manifest = (tmp_path / "mine" / datasets.MANIFEST).read_bytes()
     result = CliRunner().invoke(app, command)
     assert result.exit_code == 1 and "already exists" in str(result.exception)
+    assert CliRunner().invoke(app, [*command, "--overwrite", "--strict"]).exit_code == 1
+    assert (tmp_path / "mine" / datasets.MANIFEST).read_bytes() == manifest
     assert CliRunner().invoke(app, [*command, "--force"]).exit_code == 0
 
 

@@ -161,3 +161,68 @@ def test_a_folder_without_readable_midi_is_a_one_line_error(tmp_path) -> None:
     result = CliRunner().invoke(app, ["stats", str(tmp_path)])
     assert isinstance(result.exception, RemixError)
     assert "no readable MIDI files (1 unreadable)" in str(result.exception)
+
+
+def _dense_descriptors(piece: Piece) -> dict[str, float]:
+    """Polyphony, empty beats and groove from step-by-step arrays (the definitions read literally): the
+    reference the sparse computation must equal."""
+    notes, end = piece.notes, piece.end
+    pitched = notes[~notes["is_drum"]]
+    roll = np.zeros((end + 1, 128), np.int64)
+    np.add.at(roll, (pitched["onset"], pitched["pitch"]), 1)
+    np.add.at(roll, (pitched["onset"] + pitched["duration"], pitched["pitch"]), -1)
+    voices = (np.cumsum(roll[:end], axis=0) > 0).sum(axis=1)
+    sounding = np.zeros(end + 1, np.int64)
+    np.add.at(sounding, notes["onset"], 1)
+    np.add.at(sounding, notes["onset"] + notes["duration"], -1)
+    n_beats = -(-end // 12)
+    beats = np.zeros(n_beats * 12, bool)
+    beats[:end] = np.cumsum(sounding[:end]) > 0
+    starts = piece.bar_starts(end)
+    bounds = np.append(starts, max(end, int(starts[-1]) + 1))
+    width = int(np.diff(bounds).max())
+    bar = np.searchsorted(starts, notes["onset"], side="right") - 1
+    grooves = np.zeros((len(starts), width), bool)
+    grooves[bar, notes["onset"] - starts[bar]] = True
+    out = {
+        "polyphony": float(voices[voices > 0].mean()) if (voices > 0).any() else math.nan,
+        "polyphony_rate": float((voices >= 2).sum() / end),
+        "empty_beat_rate": float(1 - beats.reshape(n_beats, 12).any(axis=1).mean()),
+        "groove_consistency": float(1 - (grooves[:-1] != grooves[1:]).sum(axis=1).mean() / width)
+        if len(starts) >= 2 else math.nan,
+        "n_bars": float(len(starts)),
+    }
+    return out
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 400), st.integers(1, 60), st.integers(58, 66), st.booleans()), min_size=1, max_size=25),
+    st.lists(st.tuples(st.integers(1, 300), st.sampled_from([(3, 4), (2, 4), (6, 8), (5, 8), (7, 16)])), max_size=3),
+)
+def test_sparse_descriptors_equal_the_step_by_step_definitions(rows, meters):
+    """Polyphony, empty beats, groove and bar counts are computed from note boundaries (their cost follows
+    the notes, not the span: a note 10^8 steps out once took 51 GiB); they equal the definitions read step
+    by step, under overlapping same-pitch notes, drums and meter changes."""
+    from remixmusic.music.notes import TIME_SIGNATURE_DTYPE
+
+    notes = np.zeros(len(rows), NOTE_DTYPE)
+    for i, (onset, duration, pitch, drum) in enumerate(rows):
+        notes[i] = (onset, duration, pitch, 80, 0, 0, drum)
+    ts = np.array(sorted({o: (o, n, d) for o, (n, d) in meters}.values()), TIME_SIGNATURE_DTYPE)
+    piece = Piece(notes=notes, time_signatures=ts)
+    got, want = describe(piece), _dense_descriptors(piece)
+    for key, value in want.items():
+        if key.startswith("polyphony") and notes["is_drum"].all():
+            continue
+        assert got[key] == pytest.approx(value, nan_ok=True), key
+
+
+def test_a_note_far_out_costs_nothing():
+    """A note 1.6e9 steps out (a delta time of 2^27 ticks at 1 tick a beat, inside the reader's limits):
+    the descriptors come back at once instead of allocating 51 GiB."""
+    piece = make_piece([(0, 12, 60), (12, 12, 64), (1_600_000_000, 12, 67)])
+    d = describe(piece)
+    assert d["n_bars"] == pytest.approx(1_600_000_012 / 48, abs=1)
+    assert d["empty_beat_rate"] == pytest.approx(1 - 3 / (1_600_000_012 / 12))
+    assert d["polyphony"] == 1.0

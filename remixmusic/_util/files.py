@@ -100,8 +100,14 @@ def write_bytes(path: str | Path, data: bytes) -> None:
 
 
 def write_text(path: str | Path, text: str) -> None:
-    with atomic_write(path, "w") as fh:
-        fh.write(text)
+    """Write ``text`` as UTF-8, atomically; a character UTF-8 cannot hold (a file name's undecodable
+    byte kept by Python as a lone surrogate) is written as its ``\\udcXX`` escape, never an error."""
+    write_bytes(path, utf8(text))
+
+
+def utf8(text: str) -> bytes:
+    """``text`` as UTF-8 bytes (see :func:`write_text` for lone surrogates)."""
+    return text.encode("utf-8", "backslashreplace")
 
 
 def json_text(obj: Any) -> str:

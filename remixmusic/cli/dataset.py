@@ -85,7 +85,7 @@ def register(app: typer.Typer) -> None:
         unreadable files, dangling links and pieces with no pitched notes are listed and skipped. An
         interrupted import leaves nothing behind: run it again."""
         report = building.import_folder(
-            folder, name, root=_root(root, old_root), jobs=jobs, overwrite=overwrite or force
+            folder, name, root=_root(root, old_root), jobs=jobs, overwrite=overwrite or force, strict=strict
         )
         _summary(report, "imported")
         repaired = [r for r in report.dataset.manifest if r.get("repairs")]

@@ -261,6 +261,7 @@ def import_folder(
     rule: DuplicateRule | None = None,
     split_rule: SplitRule | None = None,
     overwrite: bool = False,
+    strict: bool = False,
 ) -> BuildReport:
     """Make dataset ``name`` from a folder of MIDI files: same manifest and leak-free splits as a build.
 
@@ -271,11 +272,13 @@ def import_folder(
     imported. The dataset is made in a temporary folder beside ``root/name`` and renamed into place only
     when complete, so an interrupted import leaves nothing under the name (run it again: it restarts and
     gives the same dataset), and a failed one leaves an existing dataset as it was. An existing dataset of
-    that name is replaced only with ``overwrite``.
+    that name is replaced only with ``overwrite``. With ``strict``, an unreadable file fails the import
+    before anything is written (an existing dataset stays as it was).
 
     Raises:
         DatasetError: ``name`` is not a valid dataset name, ``folder`` is not a folder, the dataset exists
-            and ``overwrite`` is not set, or the folder holds no readable MIDI file with pitched notes.
+            and ``overwrite`` is not set, the folder holds no readable MIDI file with pitched notes, or
+            (``strict``) a file in it is unreadable.
         OSError: the dataset folder cannot be written (an existing dataset is then unchanged).
     """
     started = time.perf_counter()
@@ -293,6 +296,13 @@ def import_folder(
     except MidiError as exc:
         raise DatasetError(str(exc)) from None
     failures = [{"source": path, "reason": reason} for path, reason in result.skipped]
+    if strict and result.skipped:
+        listed = "; ".join(f"{path}: {reason}" for path, reason in result.skipped[:3])
+        more = f"; and {len(result.skipped) - 3} more" if len(result.skipped) > 3 else ""
+        raise DatasetError(
+            f"{len(result.skipped)} file(s) in {folder} could not be read (--strict: nothing imported, an "
+            f"existing dataset is unchanged): {listed}{more}"
+        )
     pieces = []
     for piece in result.pieces:
         if has_pitched_notes(piece):

@@ -184,7 +184,7 @@ class SplitRule:
         return {"names": list(self.names), "fractions": list(self.fractions), "salt": self.salt}
 
     def split_of(self, group_key: str) -> str:
-        digest = hashlib.sha256(f"{self.salt}\0{group_key}".encode()).digest()
+        digest = hashlib.sha256(f"{self.salt}\0{group_key}".encode("utf-8", "surrogateescape")).digest()
         u = int.from_bytes(digest[:8], "big") / 2.0**64
         return self.names[int(np.searchsorted(self._edges, u, side="right"))]
 

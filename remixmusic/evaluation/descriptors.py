@@ -80,20 +80,41 @@ _NATURAL_MINOR = np.array([1, 0, 1, 1, 0, 1, 0, 1, 1, 0, 1, 0], bool)
 _SCALES = np.stack([np.roll(_MAJOR, r) for r in range(12)] + [np.roll(_NATURAL_MINOR, r) for r in range(12)])
 
 
-def _pitch_roll(notes: np.ndarray, end: int) -> np.ndarray:
-    """Boolean (end, 128) roll of which pitches sound at each step, via a cumulative sum of on/off events."""
-    delta = np.zeros((end + 1, 128), np.int32)
-    np.add.at(delta, (notes["onset"], notes["pitch"]), 1)
-    np.add.at(delta, (notes["onset"] + notes["duration"], notes["pitch"]), -1)
-    return np.cumsum(delta[:end], axis=0) > 0
+def _union(starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The union of the half-open intervals ``[starts, ends)`` as sorted disjoint intervals (empty ones
+    dropped)."""
+    keep = ends > starts
+    starts, ends = starts[keep].astype(np.int64), ends[keep].astype(np.int64)
+    if not len(starts):
+        return starts, ends
+    order = np.argsort(starts, kind="stable")
+    starts, ends = starts[order], ends[order]
+    reach = np.maximum.accumulate(ends)
+    new = np.concatenate([[True], starts[1:] > reach[:-1]])
+    first = np.flatnonzero(new)
+    last = np.append(first[1:], len(starts)) - 1
+    return starts[first], reach[last]
 
 
-def _sounding(notes: np.ndarray, end: int) -> np.ndarray:
-    """Number of notes sounding at each step of ``[0, end)``."""
-    delta = np.zeros(end + 1, np.int64)
-    np.add.at(delta, notes["onset"], 1)
-    np.add.at(delta, notes["onset"] + notes["duration"], -1)
-    return np.cumsum(delta[:end])
+def _voices(notes: np.ndarray, end: int) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct pitches sounding over ``[0, end)``, as runs: ``(lengths, counts)`` of the stretches between
+    successive note boundaries. Sparse (one sweep over the notes' boundaries), so a note far out costs
+    nothing."""
+    pitch = notes["pitch"].astype(np.int64)
+    onset = notes["onset"].astype(np.int64)
+    offset = onset + notes["duration"].astype(np.int64)
+    # per pitch, overlapping notes sound as one: shift each pitch's notes apart, unite, shift back
+    span = int(max(offset.max(), end)) + 1 if len(offset) else 1
+    starts, ends = _union(pitch * span + onset, pitch * span + offset)
+    starts, ends = starts % span, np.where(ends % span == 0, span, ends % span)
+    starts, ends = np.minimum(starts, end), np.minimum(ends, end)
+    points = np.concatenate([starts, ends])
+    change = np.concatenate([np.ones(len(starts), np.int64), -np.ones(len(ends), np.int64)])
+    order = np.argsort(points, kind="stable")
+    points, change = points[order], change[order]
+    counts = np.cumsum(change)[:-1] if len(points) else np.zeros(0, np.int64)
+    lengths = np.diff(points)
+    return lengths, counts
 
 
 def _entropy_bits(counts: np.ndarray) -> float:
@@ -102,20 +123,26 @@ def _entropy_bits(counts: np.ndarray) -> float:
 
 
 def groove_consistency(piece: Piece) -> float:
-    """Wu & Yang (2020) groove consistency; see the module docstring. NaN with fewer than two bars."""
+    """Wu & Yang (2020) groove consistency; see the module docstring. NaN with fewer than two bars.
+
+    Computed from the onsets alone (the Hamming distance of two bars' onset vectors is the onsets of each
+    less twice those they share), so its cost follows the notes, not the number of bars."""
     notes = piece.notes
     if len(notes) == 0:
         return math.nan
-    starts = piece.bar_starts(piece.end)
-    if len(starts) < 2:
+    n_bars = piece.n_bars
+    if n_bars < 2:
         return math.nan
-    bounds = np.append(starts, max(piece.end, int(starts[-1]) + 1))
-    width = int(np.diff(bounds).max())
-    bar = np.searchsorted(starts, notes["onset"], side="right") - 1
-    grooves = np.zeros((len(starts), width), bool)
-    grooves[bar, notes["onset"] - starts[bar]] = True
-    distance = (grooves[:-1] != grooves[1:]).sum(axis=1)
-    return float(1.0 - distance.mean() / width)
+    onset = notes["onset"].astype(np.int64)
+    bar = piece.bar_of(onset)
+    position = onset - piece.bar_step_of(bar)
+    slots = np.unique(bar * (int(position.max()) + 1) + position)  # distinct (bar, position) onsets
+    width_key = int(position.max()) + 1
+    bars, positions = slots // width_key, slots % width_key
+    shared = np.isin((bars + 1) * width_key + positions, slots).sum()
+    total = len(slots) * 2 - np.count_nonzero(bars == 0) - np.count_nonzero(bars == n_bars - 1)
+    distance = (total - 2 * shared) / (n_bars - 1)
+    return float(1.0 - distance / piece.longest_bar())
 
 
 def describe(piece: Piece) -> dict[str, float]:
@@ -129,17 +156,16 @@ def describe(piece: Piece) -> dict[str, float]:
     if len(pitched):
         pitches = pitched["pitch"].astype(np.int64)
         pc_counts = np.bincount(pitches % 12, minlength=12)
-        roll = _pitch_roll(pitched, end)
-        voices = roll.sum(axis=1)
-        active = voices > 0
+        lengths, voices = _voices(pitched, end)
+        active = (voices > 0) & (lengths > 0)
         out |= {
             "pitch_range": float(pitches.max() - pitches.min()),
             "n_pitches": float(len(np.unique(pitches))),
             "n_pitch_classes": float(np.count_nonzero(pc_counts)),
             "pitch_class_entropy": _entropy_bits(pc_counts),
             "scale_consistency": float((_SCALES @ pc_counts).max() / len(pitched)),
-            "polyphony": float(voices[active].mean()),
-            "polyphony_rate": float(np.count_nonzero(voices >= POLYPHONY_THRESHOLD) / end),
+            "polyphony": float((voices * lengths)[active].sum() / lengths[active].sum()),
+            "polyphony_rate": float(lengths[voices >= POLYPHONY_THRESHOLD].sum() / end),
         }
     else:
         out |= dict.fromkeys(
@@ -148,10 +174,11 @@ def describe(piece: Piece) -> dict[str, float]:
 
     if len(notes):
         n_beats = -(-end // STEPS_PER_BEAT)
-        sounding = np.zeros(n_beats * STEPS_PER_BEAT, np.int64)
-        sounding[:end] = _sounding(notes, end)
-        beat_sounds = sounding.reshape(n_beats, STEPS_PER_BEAT).any(axis=1)
-        out["empty_beat_rate"] = float(1.0 - beat_sounds.mean())
+        onset = notes["onset"].astype(np.int64)
+        starts, ends = _union(np.minimum(onset, end), np.minimum(onset + notes["duration"], end))
+        # the beats each sounding stretch touches, united (two stretches may share a beat)
+        first, last = _union(starts // STEPS_PER_BEAT, (ends - 1) // STEPS_PER_BEAT + 1)
+        out["empty_beat_rate"] = float(1.0 - (last - first).sum() / n_beats)
         out["note_density"] = float(len(notes) * STEPS_PER_BEAT / end)
     else:
         out["empty_beat_rate"] = nan

@@ -19,6 +19,7 @@ The parse cache
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import warnings
@@ -54,6 +55,18 @@ def find_midi_files(folder: str | Path) -> list[Path]:
     return walk_midi_files(folder)[0]
 
 
+def _broken_link(path: Path) -> str:
+    """Why a symbolic link leads nowhere: a loop of links, or a target that does not exist."""
+    try:
+        path.resolve(strict=True)
+    except RuntimeError:
+        return "a symbolic link loop"
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "a symbolic link loop"
+    return "a dangling symbolic link (its target does not exist)"
+
+
 def walk_midi_files(folder: str | Path) -> tuple[list[Path], list[tuple[str, str]]]:
     """MIDI files under ``folder`` (``.mid .midi .kar .smf .rmi`` in any letter case, nested folders,
     non-ASCII names), sorted, and the ``(path, reason)`` of each entry left out.
@@ -71,7 +84,7 @@ def walk_midi_files(folder: str | Path) -> tuple[list[Path], list[tuple[str, str
     folder = Path(folder)
     if not folder.exists():
         if folder.is_symlink():
-            raise MidiError(folder, "a dangling symbolic link (its target does not exist)")
+            raise MidiError(folder, _broken_link(Path(folder)))
         raise MidiError(folder, "no such file or folder")
     if not folder.is_dir():
         return [folder], []
@@ -112,7 +125,7 @@ def walk_midi_files(folder: str | Path) -> tuple[list[Path], list[tuple[str, str
                 continue
             if not is_file:
                 if entry.is_symlink() and not path.exists():
-                    skipped.append((str(path), "a dangling symbolic link (its target does not exist)"))
+                    skipped.append((str(path), _broken_link(path)))
                 else:
                     skipped.append((str(path), "not a regular file"))
                 continue
@@ -189,7 +202,7 @@ def read_folder(
     cache_file = None
     if cache and files:
         key = sha256_bytes(
-            "\n".join([f"v{CACHE_VERSION}", *(f"{p}\t{_content_key(p)}" for p in files)]).encode()
+            "\n".join([f"v{CACHE_VERSION}", *(f"{p}\t{_content_key(p)}" for p in files)]).encode("utf-8", "surrogateescape")
         )
         cache_file = Path(cache_dir or default_cache_dir()) / f"pieces-{key[:32]}.npz"
         if cache_file.exists():

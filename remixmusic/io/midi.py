@@ -6,7 +6,8 @@ Reading quantizes explicitly onto the 12-steps-per-beat grid of :mod:`remixmusic
   the nearest step; time-signature, tempo and key-signature changes (onsets rounded the same way);
 * lost: timing finer than a step (performance micro-timing, 32nd notes and shorter), controllers, pitch
   bends, lyrics, markers, and the tempo's effect on *tick* positions (we keep beats, not seconds); meters
-  whose bar is not a whole number of steps (e.g. 1/64) or that are malformed are dropped;
+  whose bar is not a whole number of steps (e.g. 1/64 or 5/32) or that are malformed are dropped (a
+  repair);
 * normalized: a note shorter than one step (zero-length notes included) lasts one step; two notes of one
   track with the same onset and pitch become one (the longer); a note overlapping the next note of the
   same pitch in its track is cut at that next onset, since MIDI cannot tell such overlaps apart anyway.
@@ -121,6 +122,7 @@ def midi_bytes_to_piece(data: bytes, source: str | None = None, reader: Reader =
     fast = _read_fast(layout) if reader in ("auto", "symusic") else None
     raw, repairs = fast if fast is not None else _read_exact(layout, reader, source)
     piece = _quantize(raw, source)
+    repairs = [*repairs, *piece.metadata.pop("grid_repairs", [])]
     if repairs:
         piece.metadata["repairs"] = repairs
         for repair in repairs:
@@ -309,7 +311,11 @@ def midi_to_piece(midi: miditoolkit.MidiFile, source: str | None = None) -> Piec
     Raises:
         MidiError: a note past step 2^31 - 1.
     """
-    return _quantize(_raw_from(midi, midi.ticks_per_beat, midi.instruments, utf8_names=False), source)
+    piece = _quantize(_raw_from(midi, midi.ticks_per_beat, midi.instruments, utf8_names=False), source)
+    repairs = piece.metadata.pop("grid_repairs", [])
+    if repairs:
+        piece.metadata["repairs"] = repairs
+    return piece
 
 
 def _quantize(raw: _Raw, source: str | None) -> Piece:
@@ -359,11 +365,17 @@ def _quantize(raw: _Raw, source: str | None) -> Piece:
 
     meters = events(TIME_SIGNATURE_DTYPE, *raw.meters)
     bar_steps = meters["numerator"].astype(np.int64) * 4 * STEPS_PER_BEAT
-    meters = meters[
+    fits = (
         (meters["numerator"] > 0)
         & _is_power_of_two(meters["denominator"])
         & (bar_steps % np.maximum(meters["denominator"], 1) == 0)
+    )
+    grid_repairs = [
+        f"time signature {int(n)}/{int(d)} dropped: its bar is not a whole number of steps "
+        f"({STEPS_PER_BEAT} a beat)"
+        for n, d in sorted({(int(m["numerator"]), int(m["denominator"])) for m in meters[~fits]})
     ]
+    meters = meters[fits]
     tempos = events(TEMPO_DTYPE, *raw.tempos)
     tempos = tempos[(tempos["qpm"] > 0) & np.isfinite(tempos["qpm"])]
     in_force = np.concatenate([[DEFAULT_QPM], tempos["qpm"][:-1]])
@@ -374,7 +386,7 @@ def _quantize(raw: _Raw, source: str | None) -> Piece:
         tempos=tempos,
         key_signatures=events(KEY_SIGNATURE_DTYPE, *raw.keys),
         source=source,
-        metadata={"ticks_per_beat": int(raw.ticks_per_beat)},
+        metadata={"ticks_per_beat": int(raw.ticks_per_beat), **({"grid_repairs": grid_repairs} if grid_repairs else {})},
     )
     piece.notes = notes  # already in canonical order (what Piece would sort them into): no second sort
     return piece

@@ -16,6 +16,8 @@ reader unchanged (see :mod:`remixmusic.io.midi`), or needs the exact event-level
 * every track ends with its one end-of-track event;
 * no byte F7 may start an escape event (symusic 0.6 reads those as one byte): every F7 ends the payload
   of a system exclusive event;
+* no system common or real-time status byte (F1-F6, F8-FE) stands outside the text of a meta event
+  (they may not appear in MIDI files; the fast reader loses the events after one);
 * delta times cannot add up past the :data:`SAFE_TICKS` bound (a conservative upper bound computed from
   the lengths of the variable-length quantities, so 32-bit tick counters cannot wrap).
 
@@ -91,6 +93,10 @@ def split_chunks(data: bytes, source: str | None = None) -> SmfLayout:
       end-of-track event followed by a ``MTrk`` chunk (announced too long: the next track is not
       swallowed; too short: its last events are not lost), or, for the last track, at the end of the file
       when the file ends with an end-of-track event;
+    * where no chunk header stands after a chunk, a chunk whose type is not printable (a vendor's binary
+      tag) and whose length reaches the next ``MTrk`` chunk is skipped, and other bytes outside any chunk
+      (a padding byte between two chunks) are skipped up to the next ``MTrk`` chunk;
+    * zero bytes padding the file after its last end-of-track event are ignored;
     * a file cut off inside its last track (an interrupted download or copy) is read up to the cut; the
       event cut in two is dropped and notes still sounding are closed at the end of the track by the
       event-level pass (:mod:`remixmusic.io.smf_repair`).
@@ -117,7 +123,12 @@ def split_chunks(data: bytes, source: str | None = None) -> SmfLayout:
     if skipped:
         layout.repairs.append(skipped)
     position = 8 + header_length
-    while _chunk_at(data, position):  # past the last chunk: trailing bytes, ignored as players do
+    while True:
+        if not _chunk_at(data, position):
+            following = _resync(data, position, layout)
+            if following < 0:  # past the last chunk: trailing bytes, ignored as players do
+                break
+            position = following
         kind = data[position : position + 4]
         length = struct.unpack_from(">I", data, position + 4)[0]
         start = position + 8
@@ -181,6 +192,28 @@ def _chunk_at(data: bytes, position: int) -> bool:
     return all(32 <= c < 127 for c in kind) and position + 8 + struct.unpack_from(">I", data, position + 4)[0] <= len(data)
 
 
+def _resync(data: bytes, position: int, layout: SmfLayout) -> int:
+    """Where the walk over the chunks goes on when no chunk header stands at ``position`` (see
+    :func:`split_chunks`): a chunk of another type whose type is not printable (a vendor's binary tag)
+    whose length ends at the next ``MTrk`` chunk or at the end of the file is skipped by its length;
+    else bytes that are no chunk (a padding byte between two chunks) are skipped up to the next ``MTrk``.
+    Returns that position (the repair recorded), or -1 when no track chunk follows."""
+    following = data.find(b"MTrk", position)
+    if following < 0 or following + 8 > len(data):
+        return -1
+    if position + 8 <= len(data):
+        end = position + 8 + struct.unpack_from(">I", data, position + 4)[0]
+        if end == following or (end > following and end == len(data)):
+            layout.skipped_chunks.append(data[position : position + 4])
+            layout.repairs.append(f"a chunk of unknown type {data[position:position + 4].hex(' ')} skipped")
+            return following if end == following else -1
+    layout.repairs.append(
+        f"{following - position} byte{'s' * (following - position != 1)} outside any chunk skipped before "
+        f"track chunk {len(layout.tracks)}"
+    )
+    return following
+
+
 def _track_end(data: bytes, start: int, length: int, number: int) -> tuple[int, str | None]:
     """Where the track chunk whose payload starts at ``start`` really ends (see :func:`split_chunks`), and
     the repair that says so (``None`` when its length field is right)."""
@@ -193,15 +226,19 @@ def _track_end(data: bytes, start: int, length: int, number: int) -> tuple[int, 
     if following >= 0 and following + 3 != end:
         real = following + 3
         return real, f"{announced} but ends after {real - start} (its end-of-track event, then the next track)"
+    # the file's last end-of-track event, when only zero bytes (padding) follow it
+    last = data.rfind(END_OF_TRACK, start)
+    closed = last + 3 if last >= 0 and not any(data[last + 3 :]) else -1
+    padding = f" ({size - closed} zero bytes of padding after it ignored)" if 0 <= closed < size else ""
     if end > size:
-        if data.endswith(END_OF_TRACK):  # only the length field is wrong
-            return size, (
+        if closed >= 0:  # only the length field is wrong
+            return closed, (
                 f"the last track announces {length} bytes but the file ends {end - size} bytes earlier, "
-                "after a complete track: read as it is"
+                f"after a complete track: read as it is{padding}"
             )
         return size, f"truncated: {announced}, the file ends {end - size} bytes earlier: read up to the cut"
-    if data.endswith(END_OF_TRACK) and data.find(b"MTrk", end) < 0:
-        return size, f"{announced} but ends after {size - start}, at the end of the file"
+    if closed > end and data.find(b"MTrk", end) < 0:
+        return closed, f"{announced} but ends after {closed - start}, at the end of the file{padding}"
     return end, None
 
 
@@ -248,7 +285,7 @@ def screen(layout: SmfLayout) -> Screen:
         at = metas[kinds == kind]
         for k in range(3, 3 + length):
             raw[at + k] = 0
-    problem = _escape(raw, size)
+    problem = _escape(raw, size) or _system_message(raw, size, metas, kinds)
     if problem:
         return Screen(problem)
 
@@ -317,6 +354,32 @@ def _escape(raw: np.ndarray, size: int) -> str | None:
     last = np.where(first < 0x80, sysex + 1 + first, sysex + 2 + ((first & 0x7F) << 7 | second))
     last = last[(first < 0x80) | (second < 0x80)]
     return "an escape (F7) event" if len(np.setdiff1d(escapes, last)) else None
+
+
+SYSTEM_STATUS = np.array([*range(0xF1, 0xF7), *range(0xF8, 0xFF)], np.uint8)
+"""System common (F1-F6) and real-time (F8-FE) status bytes: MIDI files may not hold them, and a fast reader
+that meets one loses the running status and the events after it (symusic 0.6 drops the rest of the track)."""
+
+
+def _system_message(raw: np.ndarray, size: int, metas: np.ndarray, kinds: np.ndarray) -> str | None:
+    """Whether a system common or real-time status byte may stand between events. A status byte follows
+    a delta time, whose last byte is below 0x80; bytes inside the payload of a meta event (a Latin-1
+    track name holds F1-FE for ñ ... þ) and the first byte of the delta time right after a meta event (a
+    long rest, 15,360 ticks and more, starts with F8) do not count; other lookalikes in long delta times
+    only cost speed."""
+    candidates = np.flatnonzero(np.isin(raw[:size], SYSTEM_STATUS))
+    candidates = candidates[(candidates > 0) & (raw[np.maximum(candidates - 1, 0)] < 0x80)]
+    if not len(candidates):
+        return None
+    lengths = raw[metas + 2].astype(np.int64)
+    single = lengths < 0x80  # one-byte length fields (every meta event but the longest texts)
+    starts, stops = metas[single] + 3, metas[single] + 3 + lengths[single]
+    inside = np.zeros(size + 1, np.int64)
+    np.add.at(inside, np.minimum(starts, size), 1)
+    np.add.at(inside, np.minimum(stops, size), -1)
+    in_meta = np.cumsum(inside)[:size] > 0
+    status = candidates[~in_meta[candidates] & ~np.isin(candidates, stops)]
+    return "a system common or real-time message" if len(status) else None
 
 
 def _sentinels(channel: int, beacon: bool) -> bytes:

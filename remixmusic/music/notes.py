@@ -130,7 +130,40 @@ class Piece:
 
     @property
     def n_bars(self) -> int:
-        return len(self.bar_starts())
+        """``len(self.bar_starts())``, counted per meter segment (no array of bar starts)."""
+        onsets, first_bar, lengths = self._meter_segments()
+        last = max(self.end, int(onsets[-1]) + 1)
+        return int(first_bar[-1] + -(-(last - int(onsets[-1])) // int(lengths[-1])))
+
+    def _meter_segments(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per meter segment: its onset, its first bar's index and its bar length (int64 arrays)."""
+        ts = self.meter_map()
+        onsets = ts["onset"].astype(np.int64)
+        lengths = np.array(
+            [bar_length(int(n), int(d)) for n, d in ts[["numerator", "denominator"]]], np.int64
+        )
+        # Bars that start inside each segment but the last (a meter change may cut its last bar short).
+        bars_in = -(-np.diff(onsets) // lengths[:-1])
+        return onsets, np.concatenate([[0], np.cumsum(bars_in)]), lengths
+
+    def bar_step_of(self, bars: np.ndarray) -> np.ndarray:
+        """The step where each zero-based bar starts (the inverse of :meth:`bar_of` on bar starts), int64;
+        bars past the piece's end continue its last meter."""
+        bars = np.asarray(bars, dtype=np.int64)
+        onsets, first_bar, lengths = self._meter_segments()
+        segment = np.maximum(np.searchsorted(first_bar, bars, side="right") - 1, 0)
+        return onsets[segment] + (bars - first_bar[segment]) * lengths[segment]
+
+    def longest_bar(self) -> int:
+        """The longest bar in steps, over the bars of :meth:`bar_starts` (a meter change may cut a bar
+        short; the last bar runs to the piece's end, at least one step)."""
+        onsets, first_bar, lengths = self._meter_segments()
+        n_bars = self.n_bars
+        count = np.append(np.diff(first_bar), n_bars - first_bar[-1])
+        ends = np.append(onsets[1:], max(self.end, int(self.bar_step_of(np.array([n_bars - 1]))[0]) + 1))
+        last_start = onsets + (count - 1) * lengths
+        longest = np.maximum(np.where(count >= 2, lengths, 0), ends - last_start)
+        return int(longest[count >= 1].max())
 
     def bar_of(self, steps: np.ndarray | int) -> np.ndarray:
         """Zero-based bar index of each step position.
@@ -139,14 +172,7 @@ class Piece:
         number of meter changes, not the position: a stray note far out costs nothing.
         """
         steps = np.asarray(steps, dtype=np.int64)
-        ts = self.meter_map()
-        onsets = ts["onset"].astype(np.int64)
-        lengths = np.array(
-            [bar_length(int(n), int(d)) for n, d in ts[["numerator", "denominator"]]], np.int64
-        )
-        # Bars that start inside each segment but the last (a meter change may cut its last bar short).
-        bars_in = -(-np.diff(onsets) // lengths[:-1])
-        first_bar = np.concatenate([[0], np.cumsum(bars_in)])
+        onsets, first_bar, lengths = self._meter_segments()
         segment = np.maximum(np.searchsorted(onsets, steps, side="right") - 1, 0)
         return first_bar[segment] + (steps - onsets[segment]) // lengths[segment]
 

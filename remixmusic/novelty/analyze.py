@@ -54,7 +54,7 @@ from remixmusic.novelty.measures import motif_records, passage_records, piece_re
 from remixmusic.novelty.originality import OriginalityResult, OriginalityScorer
 from remixmusic.novelty.passages import build_passages, label_notes
 from remixmusic.novelty.patchwork import calibrate
-from remixmusic.novelty.report import AnalysisReport, NoteMap
+from remixmusic.novelty.report import AnalysisReport, NoteMap, note_map_bars
 from remixmusic.novelty.segment import Segmenter
 from remixmusic.novelty.symbols import DEFAULT_INVARIANCE
 
@@ -240,7 +240,7 @@ class Analyzer:
         record.n_symbols, record.min_bits = sum(len(lm.stream.symbols) for lm in pm.lines), pm.min_bits
         record.longest_match_notes, record.longest_match_bars = self._longest_match(pm)
         note_map = NoteMap(
-            notes["onset"], notes["duration"], notes["pitch"], labels.source, labels.label, piece.bar_starts()
+            notes["onset"], notes["duration"], notes["pitch"], labels.source, labels.label, *note_map_bars(piece)
         )
         coverage = pm.coverage(COVERAGE_LENGTHS)
         return PieceResult(record, motifs, coverage, originality, note_map, passage_rows, curves)
@@ -270,7 +270,7 @@ class Analyzer:
         if cal is None:
             return None
         lines = [(lm.stream.line.notes, lm.match_length) for lm in pm.lines]
-        rng = np.random.default_rng([cal.config.seed, zlib.crc32(name.encode())])
+        rng = np.random.default_rng([cal.config.seed, zlib.crc32(name.encode("utf-8", "surrogateescape"))])
         return piece_curves(pm.piece, lines, analysed, self.index, cal.config.chance_notes, rng, cal.grid)
 
     def _self_repeats(self, pm: PieceMatches) -> np.ndarray:

@@ -98,7 +98,7 @@ import numpy as np
 from remixmusic._util.arrays import ramp
 from remixmusic._util.files import write_json
 from remixmusic.errors import ConfigError, RemixError
-from remixmusic.music.notes import STEPS_PER_BEAT, Piece
+from remixmusic.music.notes import STEPS_PER_BEAT, Piece, bar_length
 from remixmusic.novelty.index import Index
 from remixmusic.novelty.symbols import encode
 
@@ -182,12 +182,17 @@ def bar_positions(piece: Piece, steps: np.ndarray) -> np.ndarray:
     steps = np.asarray(steps, np.int64)
     if len(steps) == 0:
         return np.zeros(0)
-    starts = piece.bar_starts(until=int(steps.max()) + 1)
+    # per step its bar and that bar's start and end, from the meter segments (no array of every bar,
+    # so a stray note far out costs nothing)
+    k = piece.bar_of(steps)
+    start = piece.bar_step_of(k)
     meter = piece.meter_map()
-    last = int(meter["numerator"][-1]) * STEPS_PER_BEAT * 4 // int(meter["denominator"][-1])
-    lengths = np.append(np.diff(starts), last).astype(np.float64)
-    k = np.maximum(np.searchsorted(starts, steps, side="right") - 1, 0)
-    return k + (steps - starts[k]) / lengths[k]
+    onsets = meter["onset"].astype(np.int64)
+    segment = np.maximum(np.searchsorted(onsets, steps, side="right") - 1, 0)
+    lengths = np.array([bar_length(int(n), int(d)) for n, d in meter[["numerator", "denominator"]]], np.int64)
+    following = np.append(onsets[1:], np.iinfo(np.int64).max)  # a meter change cuts a bar short
+    end = np.minimum(start + lengths[segment], following[segment])
+    return k + (steps - start) / (end - start)
 
 
 def match_spans(bars: np.ndarray, match_length: np.ndarray, order: int) -> np.ndarray:

@@ -197,7 +197,7 @@ class Index:
             pitch=arrays["pitch"],
         )
         if not index.manifest_hash:
-            index.manifest_hash = sha256_bytes(index.text.tobytes() + "\n".join(index.piece_names).encode())
+            index.manifest_hash = sha256_bytes(index.text.tobytes() + "\n".join(index.piece_names).encode("utf-8", "surrogateescape"))
         index.model = SymbolModel.fit(index.text, index.sa)
         index.chance_length = index.estimate_chance_length(seed=seed)
         index.chance_bits = index.estimate_chance_bits(seed=seed)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
+from remixmusic._util.text import printable
 from remixmusic.errors import RemixError
 from remixmusic.music.notes import Piece
 
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
 
 def _piece_name(piece: Piece, i: int) -> str:
     if piece.source:
-        return Path(piece.source).name
+        return printable(Path(piece.source).name)
     return str(piece.metadata.get("title") or piece.metadata.get("id") or f"piece{i}")
 
 
@@ -132,7 +133,7 @@ def _pitched_only(pieces: PieceSet) -> PieceSet:
 
 
 def _name(piece: Piece, i: int) -> str:
-    return Path(piece.source).name if piece.source else str(piece.metadata.get("title") or f"piece{i}")
+    return printable(Path(piece.source).name) if piece.source else str(piece.metadata.get("title") or f"piece{i}")
 
 
 def unique_names(names: list[str], sources: list[str | None]) -> list[str]:

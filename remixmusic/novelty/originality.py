@@ -72,7 +72,11 @@ def query_windows(points: np.ndarray, length: int, hop: int) -> tuple[list[np.nd
     if len(points) == 0:
         return [], np.zeros(0, np.int64)
     onset = points[:, 0]
-    starts = np.arange(int(onset.max()) // hop + 1, dtype=np.int64) * hop
+    # only the windows holding a point: for each onset the windows that reach it (no array over the whole
+    # span, so a stray note far out costs nothing)
+    first = np.maximum(-(-(onset - length + 1) // hop), 0)
+    count = onset // hop - first + 1
+    starts = np.unique(np.repeat(first, count) + ramp(count)) * hop
     lo = np.searchsorted(onset, starts, side="left")
     hi = np.searchsorted(onset, starts + length, side="left")
     keep = hi > lo

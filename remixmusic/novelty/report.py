@@ -22,10 +22,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from remixmusic._util.display import dict_frame, record_frame, small_table, summary_html
-from remixmusic._util.files import json_text, write_bytes, write_text
+from remixmusic._util.files import json_text, utf8, write_bytes, write_text
 from remixmusic._util.render import csv_text, json_ready
 from remixmusic.evaluation.significance import Comparison
-from remixmusic.music.notes import STEPS_PER_BEAT
+from remixmusic.music.notes import STEPS_PER_BEAT, Piece
 from remixmusic.novelty.granularity_summary import GranularitySummary
 from remixmusic.novelty.page import HTML_MAX_ROWS as HTML_MAX_ROWS
 from remixmusic.novelty.page import HTML_MAX_SOURCE_ROWS as HTML_MAX_SOURCE_ROWS
@@ -102,7 +102,10 @@ class NoteMap:
     :data:`~remixmusic.novelty.passages.NOTE_LABELS` (``not-analysed`` for notes on no analysed line).
     ``onset``/``duration`` are in steps (:data:`~remixmusic.music.notes.STEPS_PER_BEAT` per beat);
     ``bar_starts``: the step at which each bar of the piece starts (``None`` unknown), for bar lines and
-    bar numbers in report.html.
+    bar numbers in report.html; ``bar_numbers``: the 1-based number of each of those bars, when they are
+    not all the bars from the first (``None``: bars 1, 2, ...). A piece of more than
+    :data:`DENSE_BAR_LIMIT` bars (a stray note far out) keeps only the bars its notes start in and the
+    bar after each, so the map and the page stay bounded by its notes (:func:`note_map_bars`).
     """
 
     onset: np.ndarray
@@ -111,6 +114,30 @@ class NoteMap:
     source: np.ndarray
     label: np.ndarray
     bar_starts: np.ndarray | None = None
+    bar_numbers: np.ndarray | None = None
+
+    def bar_list(self) -> list[tuple[int, int]]:
+        """``(1-based bar number, start step)`` of each bar kept (empty when unknown)."""
+        if self.bar_starts is None:
+            return []
+        starts = np.asarray(self.bar_starts, np.int64).tolist()
+        numbers = range(1, len(starts) + 1) if self.bar_numbers is None else np.asarray(self.bar_numbers).tolist()
+        return list(zip(numbers, starts, strict=True))
+
+
+DENSE_BAR_LIMIT = 20_000
+"""Most bars a :class:`NoteMap` keeps all of (a 200,000-note piano piece has about 10,000)."""
+
+
+def note_map_bars(piece: Piece) -> tuple[np.ndarray, np.ndarray | None]:
+    """The bars a piece's :class:`NoteMap` keeps: ``(bar_starts, bar_numbers)``, every bar (numbers
+    ``None``) up to :data:`DENSE_BAR_LIMIT` bars, else the bars its notes start in and the bar after each
+    (int64 steps, and their 1-based numbers)."""
+    if piece.n_bars <= DENSE_BAR_LIMIT:
+        return piece.bar_starts(), None
+    bars = np.unique(piece.bar_of(piece.notes["onset"]))
+    bars = np.union1d(bars, bars + 1)
+    return piece.bar_step_of(bars), bars + 1
 
 
 @dataclass
@@ -414,7 +441,7 @@ class AnalysisReport:
             "motifs.csv": csv_text([m.to_dict() for m in self.motif_records], MOTIF_COLUMNS),
             "passages.csv": csv_text([p.to_dict() for p in self.passage_records], PASSAGE_COLUMNS),
         }
-        page = self.html(max_maps).encode("utf-8")
+        page = utf8(self.html(max_maps))
         if maps:
             write_bytes(out / "note_maps.npz", maps)
         else:

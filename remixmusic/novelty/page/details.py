@@ -421,6 +421,8 @@ def opens_with_pickup(notes: NoteMap) -> bool:
     bars = notes.bar_starts
     if bars is None or len(bars) < 2 or not len(notes.onset):
         return False
+    if notes.bar_numbers is not None and list(notes.bar_numbers[:3]) != list(range(1, len(bars[:3]) + 1)):
+        return False
     b = [int(x) for x in bars[:3]]
     first = int(min(notes.onset))
     short = len(b) >= 3 and b[1] - b[0] < b[2] - b[1]

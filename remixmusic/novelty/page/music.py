@@ -91,14 +91,17 @@ def piece_data(
 ) -> dict[str, Any]:
     """The player data of query piece ``k``: its first ``limit`` notes in time (``o`` onset and ``d``
     duration in steps of ``spb`` per beat, ``p`` pitch, ``l`` label code), ``n`` its notes in all, ``b``
-    the steps at which its bars start (when known), ``pas`` its passages shown, each ``[anchor, start
+    the steps at which its bars start (when known; ``bn`` their 1-based numbers when they are not all
+    the bars from the first: :func:`~remixmusic.novelty.report.note_map_bars`), ``pas`` its passages
+    shown, each ``[anchor, start
     beat, end beat, label code, source number, caption, row]`` (``row``: its band's row above the map,
     :func:`band_rows`), and ``src`` the source names by number."""
     order = np.argsort(np.asarray(notes.onset), kind="stable")[:limit]
     onset = np.asarray(notes.onset, np.int64)[order]
     end = int((onset + np.asarray(notes.duration, np.int64)[order]).max()) if len(order) else 0
-    bars = getattr(notes, "bar_starts", None)
-    bar_steps = [] if bars is None else [int(b) for b in np.asarray(bars) if b <= end]
+    kept = [(number, step) for number, step in notes.bar_list() if step <= end]
+    bar_steps = [step for _, step in kept]
+    numbered = notes.bar_numbers is not None
     label_code = {name: i for i, name in enumerate(NOTE_LABELS)}
     shown: list[list[Any]] = []
     spans: list[tuple[float, float]] = []
@@ -124,6 +127,7 @@ def piece_data(
         "p": np.asarray(notes.pitch, np.int64)[order].tolist(),
         "l": np.asarray(notes.label, np.int64)[order].tolist(),
         "b": bar_steps,
+        **({"bn": [number for number, _ in kept]} if numbered else {}),
         "pas": shown,
         "src": [s for s, _ in sorted(numbers.items(), key=lambda item: item[1])],
     }
@@ -187,8 +191,9 @@ class Timeline:
         self.on, self.off = on[self.index], (on + dur)[self.index]
         self.pitch = np.asarray(notes.pitch, np.int64)[self.index]
         self.longest = float(dur.max()) if len(dur) else 0.0
-        bars = notes.bar_starts
-        self.bars = np.zeros(0) if bars is None else np.asarray(bars, np.float64) / STEPS_PER_BEAT
+        kept = notes.bar_list()
+        self.bars = np.array([step for _, step in kept], np.float64) / STEPS_PER_BEAT
+        self.bar_numbers = [number for number, _ in kept]
 
     def context(
         self, p: PassageRecord, start: float, limit: int
@@ -210,7 +215,7 @@ class Timeline:
         ]
         first = max(int(np.searchsorted(self.bars, start + 1e-9, side="right")) - 1, 0)
         last = int(np.searchsorted(self.bars, end, side="left"))
-        bars = [[k + 1, round(float(self.bars[k]) - start, 3)] for k in range(first, last)]
+        bars = [[self.bar_numbers[k], round(float(self.bars[k]) - start, 3)] for k in range(first, last)]
         return texture, bars
 
 

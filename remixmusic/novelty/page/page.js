@@ -253,7 +253,7 @@
         var x = X(step / spb);
         g.strokeStyle = "#e4e4e4";
         g.beginPath(); g.moveTo(x + 0.5, top); g.lineTo(x + 0.5, H - 16); g.stroke();
-        if (x - lastLabel >= 28) { g.fillText(String(k + 1), x + 2, H - 4); lastLabel = x; }
+        if (x - lastLabel >= 28) { g.fillText(String(d.bn ? d.bn[k] : k + 1), x + 2, H - 4); lastLabel = x; }
       });
       if (d.b.length) g.fillText("bar", 2, H - 4);
       for (i = 0; i < n; i++) drawNote(g, X(on[i]), y(d.p[i]) + 0.5, du[i] * ppb - 0.5, nh - 1, d.l[i]);
@@ -280,6 +280,7 @@
 
     function caption(beat) {
       var bar = d.b.length ? upperBound(d.b, beat * spb + 1e-6) : 0;
+      if (bar && d.bn) bar = d.bn[bar - 1];
       var here = [];
       d.pas.forEach(function (p) { if (p[1] <= beat && beat < p[2] && here.indexOf(p[5]) < 0) here.push(p[5]); });
       return (bar ? "bar " + bar + ": " : "beat " + beat.toFixed(1) + ": ") + (here.length ? here.join("; ") : "no passage from the reference");

@@ -55,9 +55,9 @@ def place(beat: float, starts: Sequence[tuple[int, float]]) -> tuple[int, float]
 
 def query_bars(notes: NoteMap | None) -> list[tuple[int, float]]:
     """The query piece's bars, ``(1-based bar, start beat)``."""
-    if notes is None or notes.bar_starts is None:
+    if notes is None:
         return []
-    return [(k + 1, float(b) / STEPS_PER_BEAT) for k, b in enumerate(np.asarray(notes.bar_starts).tolist())]
+    return [(number, step / STEPS_PER_BEAT) for number, step in notes.bar_list()]
 
 
 def source_bars(p: PassageRecord) -> list[tuple[int, float]]:
