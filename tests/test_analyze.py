@@ -706,5 +706,9 @@ def test_a_control_folder_with_nothing_readable_is_an_error_not_a_silent_run_wit
     empty = tmp_path / "control"
     empty.mkdir()
     (empty / "notes.txt").write_text("not MIDI")
-    with pytest.raises(RemixError, match="no readable MIDI in the control"):
+    with pytest.raises(RemixError, match=r"no MIDI files in the control \(files ending \.mid, \.midi"):
+        analyze(train[:1], index, control=empty, jobs=1, show_progress=False, originality=False)
+    (empty / "bad.mid").write_bytes(b"not MIDI either")
+    (empty / "worse.mid").write_bytes(b"")
+    with pytest.raises(RemixError, match=r"no readable MIDI in the control: \S*bad.mid: not a MIDI file.* and 1 more"):
         analyze(train[:1], index, control=empty, jobs=1, show_progress=False, originality=False)

@@ -83,7 +83,7 @@ def analyze(
         raise RemixError("give the query pieces (a MIDI folder, paths or pieces)")
     queries = read_pieces(query, jobs, show_progress)
     if not queries.pieces:
-        raise RemixError(f"no readable MIDI in the query ({len(queries.skipped)} file(s) skipped)")
+        raise RemixError(queries.none_read("query"))
     if reference is None:
         reference, control = reference_from_generation(queries, control)
     return analyze_against(queries, reference, control, jobs=jobs, show_progress=show_progress, **options)

@@ -463,13 +463,10 @@ def analyze(
         raise RemixError("give a reference (an index, a MIDI folder or a dataset name)")
     queries = read_pieces(query, jobs, show_progress)
     if not queries.pieces and not allow_empty:
-        raise RemixError(f"no readable MIDI in the query ({len(queries.skipped)} file(s) skipped)")
+        raise RemixError(queries.none_read("query"))
     controls = read_pieces(control, jobs, show_progress) if control is not None else PieceSet([], [])
     if control is not None and not controls.pieces and not allow_empty:
-        raise RemixError(
-            f"no readable MIDI in the control ({len(controls.skipped)} file(s) skipped): give a folder of "
-            "human pieces, or leave --control out"
-        )
+        raise RemixError(f"{controls.none_read('control')}: give a folder of human pieces, or leave --control out")
     index, ref_skipped, ref_pieces = _resolve_index(
         reference, config.invariance, config.lines, jobs, show_progress
     )

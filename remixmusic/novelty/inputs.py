@@ -64,6 +64,18 @@ class PieceSet:
     names: list[str]
     skipped: list[tuple[str, str]] = field(default_factory=list)
 
+    def none_read(self, what: str) -> str:
+        """Why there is nothing to analyse in the ``what`` (query, control) pieces: no MIDI file at all
+        (the file endings looked for), or every file skipped (how many, and the first with its reason)."""
+        if not self.skipped:
+            from remixmusic.io.midi import MIDI_SUFFIXES
+
+            endings = ", ".join(MIDI_SUFFIXES)
+            return f"no MIDI files in the {what} (files ending {endings}, in any letter case, in any subfolder)"
+        path, reason = self.skipped[0]
+        more = f" and {len(self.skipped) - 1} more" if len(self.skipped) > 1 else ""
+        return f"no readable MIDI in the {what}: {path}: {reason}{more}"
+
 
 PieceSource: TypeAlias = str | Path | Piece | PieceSet | Iterable[str | Path | Piece]
 """Query or control pieces: a MIDI folder or file, a :class:`Piece`, pieces already read, or an iterable of
