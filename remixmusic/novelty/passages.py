@@ -26,6 +26,7 @@ Note labels (:data:`NOTE_LABELS`), in priority order where passages overlap:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -152,21 +153,53 @@ def varied_passage(pm: PieceMatches, v: VariedMatch) -> Passage:
 
 def build_passages(pm: PieceMatches, index: Index) -> list[Passage]:
     """Every passage of a matched piece, in line order: its varied copies, and its exact matches above
-    the length threshold except those inside a varied copy of the same source (the exact runs between
-    the edits of a varied copy are parts of it, not passages of their own)."""
+    the length threshold except those inside a varied copy of the same source passage (the exact runs
+    between the edits of a varied copy are parts of it, not passages of their own); a varied copy whose
+    notes a copied exact passage holds whole is left out."""
     varied = [varied_passage(pm, v) for v in pm.varied_matches]
     exact = [exact_passage(pm, index, m) for m in pm.matches]
     exact = [p for p in exact if not any(_inside(p, v) for v in varied)]
+    # a varied copy whose notes an exact copy holds whole is a worse reading of them (a near-repeat of
+    # the copied stretch elsewhere in the source, or in another tune): the exact copy stands alone
+    copies = [p for p in exact if p.label == "copied"]
+    varied = _distinct(v for v in varied if not any(_covers(p, v) for p in copies))
     out = [p for p in exact + varied if p.n_notes > 0]
     out.sort(key=lambda p: (p.line, p.start, -p.n_notes))
     return out
 
 
 def _inside(p: Passage, v: Passage) -> bool:
-    """Exact passage ``p`` lies within varied passage ``v`` on its line and shares a source piece."""
+    """Exact passage ``p`` lies within varied passage ``v`` on its line, and one of its sources within one
+    of ``v``'s (the same piece, the same notes of it: an exact run between the edits of the varied copy,
+    not the same stretch found at another place of the source)."""
     if p.line != v.line or p.start < v.start or p.end > v.end:
         return False
-    return bool({s.piece for s in p.sources} & {s.piece for s in v.sources})
+    return any(
+        a.piece == b.piece and b.slot <= a.slot and a.slot + a.n_notes <= b.slot + b.n_notes
+        for a in p.sources
+        for b in v.sources
+    )
+
+
+def _distinct(varied: Iterable[Passage]) -> list[Passage]:
+    """Varied passages, one per query span and edit script: copies of one span found at several places
+    (a phrase its sources repeat, reached from several seed chains) are one passage, the best-scoring one,
+    with the sources of all (one per reference piece, in order)."""
+    out: dict[tuple[int, int, int, str], Passage] = {}
+    for v in sorted(varied, key=lambda v: -v.bits):
+        key = (v.line, v.start, v.end, v.edits)
+        if key not in out:
+            out[key] = v
+            continue
+        kept = out[key]
+        pieces = {s.piece for s in kept.sources}
+        kept.sources = [*kept.sources, *(s for s in v.sources if s.piece not in pieces)]
+    return list(out.values())
+
+
+def _covers(p: Passage, v: Passage) -> bool:
+    """Exact passage ``p`` holds every note of varied passage ``v``."""
+    return p.line == v.line and p.start <= v.start and v.end <= p.end
 
 
 def label_notes(

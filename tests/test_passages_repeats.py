@@ -1,0 +1,80 @@
+"""Passages where the source repeats itself (found by a held-out tester): an exact copy of a stretch whose
+source holds a near-repeat of it elsewhere is reported as the exact copy at its own place, not as a varied
+copy of the near-repeat; a varied copy of a phrase its sources repeat is one passage, not one per place."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from remixmusic.music.notes import NOTE_DTYPE, Piece, Track
+from remixmusic.novelty.analyze import analyze
+from remixmusic.novelty.index import Index
+from tests import test_match
+from tests.test_match import _melody, _random_notes
+
+
+@pytest.fixture(scope="module")
+def reference() -> list[Piece]:
+    """The folk tunes of tests/test_match.py (each with one true source)."""
+    return test_match.reference.__wrapped__(test_match.essen.__wrapped__())  # type: ignore[attr-defined]
+
+
+def _tune(rows: list[tuple[int, int]], name: str) -> Piece:
+    """A one-line piece from (pitch, inter-onset interval in steps) rows."""
+    notes = np.zeros(len(rows), NOTE_DTYPE)
+    onset = np.cumsum([0, *(ioi for _, ioi in rows[:-1])])
+    notes["pitch"], notes["onset"], notes["velocity"] = [p for p, _ in rows], onset, 80
+    notes["duration"] = [ioi for _, ioi in rows]
+    return Piece(notes=notes, tracks=[Track(name)], source=name)
+
+
+def _rows(mel: np.ndarray) -> list[tuple[int, int]]:
+    ioi = np.diff(np.append(mel["onset"], mel["onset"][-1] + 12)).tolist()
+    return list(zip(mel["pitch"].tolist(), ioi, strict=True))
+
+
+def _query(rng, middle: list[tuple[int, int]], shift: int) -> tuple[Piece, int, int]:
+    """Random filler, ``middle`` transposed by ``shift``, random filler: the piece and the middle's span."""
+    before = list(zip(*_random_notes(rng, 12), strict=True))
+    after = list(zip(*_random_notes(rng, 12), strict=True))
+    rows = before + [(p + shift, ioi) for p, ioi in middle] + after
+    return _tune(rows, "query.mid"), len(before), len(before) + len(middle)
+
+
+def _passages(reference_pieces, query):
+    report = analyze([query], Index.build(reference_pieces), jobs=1, show_progress=False, originality=False)
+    return [p for p in report.passage_records if p.label in ("copied", "varied")]
+
+
+def test_an_exact_copy_beside_a_near_repeat_in_its_source_is_the_exact_copy(reference):
+    """The source tune states a 14-note phrase, then other music, then the phrase again with one note
+    changed. A verbatim copy of the first statement was dropped as "inside" the varied copy that the
+    near-repeat gives (same source piece, other notes of it) and reported as varied, with the wrong bars
+    and a spurious edit; it is the exact copy of the first statement."""
+    mel = next(_melody(p) for p in reference if len(_melody(p)) >= 40)
+    phrase, other = _rows(mel[:14]), _rows(mel[20:34])
+    near = list(phrase)
+    near[7] = (near[7][0] + 2, near[7][1])
+    tune = _tune(phrase + other + near + other[:6], "tune.mid")
+    query, start, end = _query(np.random.default_rng(3), phrase, 3)
+    found = _passages([tune, *reference], query)
+    inside = [p for p in found if p.start_note < end and p.end_note > start]
+    assert [(p.label, p.sources.split(";")[0], p.source_start_beat) for p in inside] == [("copied", "tune.mid", 0.0)]
+    assert inside[0].start_note == start and inside[0].end_note == end
+
+
+def test_a_varied_copy_of_a_phrase_its_source_repeats_is_one_passage(reference):
+    """The source states a phrase twice (AABB); a varied copy of it aligns with both statements equally
+    well. It was one row per statement in passages.csv (and counted twice in n_passages); it is one
+    passage."""
+    mel = next(_melody(p) for p in reference if len(_melody(p)) >= 40)
+    phrase, other = _rows(mel[:16]), _rows(mel[20:32])
+    tune = _tune(phrase + phrase + other + other, "aabb.mid")
+    varied = list(phrase)
+    varied[8] = (varied[8][0] + 3, varied[8][1])
+    query, start, end = _query(np.random.default_rng(5), varied, -2)
+    found = [p for p in _passages([tune, *reference], query) if p.start_note < end and p.end_note > start]
+    assert len(found) == 1, [(p.label, p.start_note, p.end_note, p.sources, p.source_bars) for p in found]
+    assert found[0].sources.split(";")[0] == "aabb.mid"
+    assert found[0].end_note - found[0].start_note >= 0.8 * (end - start)
