@@ -155,12 +155,12 @@ def build_passages(pm: PieceMatches, index: Index) -> list[Passage]:
     """Every passage of a matched piece, in line order: its varied copies, and its exact matches above
     the length threshold except those inside a varied copy of the same source passage (the exact runs
     between the edits of a varied copy are parts of it, not passages of their own); a varied copy whose
-    notes a copied exact passage holds whole is left out."""
+    notes a copied exact passage of the same source pieces holds whole is left out."""
     varied = [varied_passage(pm, v) for v in pm.varied_matches]
     exact = [exact_passage(pm, index, m) for m in pm.matches]
     exact = [p for p in exact if not any(_inside(p, v) for v in varied)]
-    # a varied copy whose notes an exact copy holds whole is a worse reading of them (a near-repeat of
-    # the copied stretch elsewhere in the source, or in another tune): the exact copy stands alone
+    # a varied copy whose notes an exact copy of the same tunes holds whole is a worse reading of them (a
+    # near-repeat of the copied stretch elsewhere in its source): the exact copy stands alone
     copies = [p for p in exact if p.label == "copied"]
     varied = _distinct(v for v in varied if not any(_covers(p, v) for p in copies))
     out = [p for p in exact + varied if p.n_notes > 0]
@@ -198,8 +198,11 @@ def _distinct(varied: Iterable[Passage]) -> list[Passage]:
 
 
 def _covers(p: Passage, v: Passage) -> bool:
-    """Exact passage ``p`` holds every note of varied passage ``v``."""
-    return p.line == v.line and p.start <= v.start and v.end <= p.end
+    """Exact passage ``p`` holds every note of varied passage ``v``, and ``v``'s sources are pieces of
+    ``p``'s (the same tunes at other places: a varied copy of another tune is another reading, kept)."""
+    if p.line != v.line or p.start > v.start or v.end > p.end:
+        return False
+    return {s.piece for s in v.sources} <= {s.piece for s in p.sources}
 
 
 def label_notes(
