@@ -299,3 +299,25 @@ def test_a_long_piece_is_scored_on_evenly_spaced_windows_each_exact(tmp_path):
     data["params"] = data["params"][:2]
     np.savez(tmp_path / "old.npz", **data)
     assert OriginalityScorer.load(tmp_path / "old.npz").max_windows == 128
+
+
+def test_a_dense_piece_is_scored_on_windows_holding_at_most_max_points(tmp_path):
+    """64-note chords on every beat made one 100-beat piece cost 100 s (a window's exact search grows
+    faster than its points): windows are also thinned, evenly, until they hold about ``max_points`` points
+    in all; each scored window is still exact. The cap travels with a saved scorer."""
+    rng = np.random.default_rng(6)
+    refs = [random_piece(rng) for _ in range(6)]
+    scorer = OriginalityScorer(window_beats=8, hop_beats=4, max_points=60).fit(refs)
+    long = random_piece(rng, 200)
+    every = scorer.brute_force(long)
+    sampled = scorer.score(long)
+    windows, _ = query_windows(point_set(long), scorer.length, scorer.hop)
+    total = sum(len(w) for w in windows)
+    assert total > 60
+    keep = max(1, len(windows) * 60 // total)
+    pick = np.unique(np.round(np.linspace(0, len(windows) - 1, keep)).astype(int))
+    np.testing.assert_array_equal(sampled.window_start, every.window_start[pick])
+    np.testing.assert_array_equal(sampled.originality, every.originality[pick])
+    assert scorer.params()["max_points"] == 60
+    scorer.save(tmp_path / "p.npz")
+    assert OriginalityScorer.load(tmp_path / "p.npz").max_points == 60

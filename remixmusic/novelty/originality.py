@@ -28,8 +28,10 @@ the occurrences of the query's suffix-array matches) and raises its bound as it 
 speed, never the result. Among windows of equal score the reported best window may differ from the
 brute force's (the first in its scan order).
 
-A very long piece (more than :data:`MAX_WINDOWS` windows) is scored on that many evenly spaced windows, each
-exactly: the mean of those estimates the piece's, at a cost bounded per piece (the settings record the cap).
+A very long piece (more than :data:`MAX_WINDOWS` windows), or a dense one (its windows holding more than
+:data:`MAX_POINTS` points in all: 64-note chords on every beat), is scored on fewer evenly spaced windows,
+each exactly: the mean of those estimates the piece's, at a cost bounded per piece (the settings record
+both caps).
 """
 
 from __future__ import annotations
@@ -127,6 +129,12 @@ def best_window(
     return float(score[k]), int(win_owner[k]), int(win_t[k]) - length
 
 
+MAX_POINTS = 8_000
+"""Query points (notes of the scored windows, all together) of one piece scored at most: a window's exact
+search grows faster than its points (a 1,024-point window of dense chords takes seconds), so a dense piece
+is scored on evenly spaced windows holding about this many points (a melody's 128 windows hold a few
+thousand)."""
+
 MAX_WINDOWS = 128
 """Windows of one piece scored at most (:meth:`OriginalityScorer.score`): 128 windows with the default
 8-beat hop cover 1,024 beats, longer than nearly every piece of music; a longer file is scored on that many
@@ -160,11 +168,16 @@ class OriginalityScorer:
     """
 
     def __init__(
-        self, window_beats: float = 16.0, hop_beats: float = 8.0, max_windows: int | None = MAX_WINDOWS
+        self,
+        window_beats: float = 16.0,
+        hop_beats: float = 8.0,
+        max_windows: int | None = MAX_WINDOWS,
+        max_points: int | None = MAX_POINTS,
     ) -> None:
         self.window_beats = window_beats
         self.hop_beats = hop_beats
         self.max_windows = max_windows
+        self.max_points = max_points
         self.length = round(window_beats * STEPS_PER_BEAT)
         self.hop = round(hop_beats * STEPS_PER_BEAT)
         if min(self.length, self.hop) <= 0:
@@ -181,6 +194,7 @@ class OriginalityScorer:
             "hop_beats": self.hop_beats,
             "reference_hop": "every step",
             "max_windows": self.max_windows or "all",
+            "max_points": self.max_points or "all",
             "points": f"{self.lines} lines" if self.lines else "all pitched notes",
         }
 
@@ -252,8 +266,10 @@ class OriginalityScorer:
     def score(self, piece: Piece, hints: np.ndarray | None = None) -> OriginalityResult:
         """Originality of every window of ``piece``, equal to :meth:`brute_force` (module docstring); of a
         piece with more than ``max_windows`` windows (over 1,000 beats at the defaults), of that many
-        evenly spaced ones: the exact originality of each, their mean an estimate of the piece's, so that
-        a 200,000-note file costs seconds, not an hour (``window_start`` says which were scored).
+        evenly spaced ones, and of a piece whose windows hold more than ``max_points`` points in all (dense
+        chords), of evenly spaced ones holding about that many: the exact originality of each, their mean
+        an estimate of the piece's, so that a 200,000-note file costs seconds, not an hour
+        (``window_start`` says which were scored).
 
         ``hints``: optional (m, 4) integers, each a translation worth trying first: (onset of a query
         note in steps, reference piece, reference onset minus query onset, reference pitch minus query
@@ -268,6 +284,11 @@ class OriginalityScorer:
         windows, starts = query_windows(points, self.length, self.hop)
         if self.max_windows and len(windows) > self.max_windows:
             pick = np.unique(np.linspace(0, len(windows) - 1, self.max_windows).round().astype(np.int64))
+            windows, starts = [windows[k] for k in pick.tolist()], starts[pick]
+        total = sum(len(w) for w in windows)
+        if self.max_points and total > self.max_points:
+            keep = max(1, len(windows) * self.max_points // total)
+            pick = np.unique(np.linspace(0, len(windows) - 1, keep).round().astype(np.int64))
             windows, starts = [windows[k] for k in pick.tolist()], starts[pick]
         if not windows:
             empty = np.zeros(0, np.int64)
@@ -298,7 +319,7 @@ class OriginalityScorer:
         with atomic_write(path, "wb") as fh:
             np.savez(
                 fh,
-                params=np.array([self.window_beats, self.hop_beats, self.max_windows or 0]),
+                params=np.array([self.window_beats, self.hop_beats, self.max_windows or 0, self.max_points or 0]),
                 lines=np.array(self.lines or ""),
                 include_drums=np.array(self.include_drums),
                 points=self.points,
@@ -309,8 +330,9 @@ class OriginalityScorer:
     def load(cls, path: str | Path) -> OriginalityScorer:
         try:
             data = np.load(path)
-            window, hop, *cap = (float(v) for v in data["params"])  # files before the cap have two
-            scorer = cls(window, hop, int(cap[0]) or None if cap else MAX_WINDOWS)
+            window, hop, *cap = (float(v) for v in data["params"])  # files before the caps have two
+            windows = int(cap[0]) or None if cap else MAX_WINDOWS
+            scorer = cls(window, hop, windows, int(cap[1]) or None if len(cap) > 1 else MAX_POINTS)
             scorer.points, scorer.piece_ptr = data["points"], data["piece_ptr"]
             scorer.lines = str(data["lines"]) or None
             scorer.include_drums = bool(data["include_drums"])

@@ -50,7 +50,8 @@ class PieceRecord:
     ``top_source_share``: largest share of line notes matched to one reference piece (the leakage
     measure). ``originality``/``originality_min``: mean
     and least originality over the piece's windows (NaN when not computed; a piece of more than 1,000 beats
-    is scored on 128 evenly spaced windows: :data:`~remixmusic.novelty.originality.MAX_WINDOWS`). ``segmentation``: the motif
+    is scored on 128 evenly spaced windows: :data:`~remixmusic.novelty.originality.MAX_WINDOWS`; a dense
+    one on windows holding about :data:`~remixmusic.novelty.originality.MAX_POINTS` points). ``segmentation``: the motif
     method used (``lbdm`` for a piece with no surprisal when ``surprisal`` was asked).
     ``granularity_bars``/``granularity_share``: the piece on the recombination granularity scale
     (:mod:`remixmusic.novelty.granularity`): the granularity in bars of its recombined part, read
