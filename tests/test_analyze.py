@@ -696,7 +696,11 @@ def test_a_piece_too_short_to_analyse_says_so_on_the_page(tmp_path, chorales, in
     assert record.n_line_notes == 0 and np.isnan(record.copied_fraction)
     report.save(tmp_path)
     page = (tmp_path / "report.html").read_text()
-    assert "None of its 6 notes was analysed: no line of it is as long as the shortest passage" in page
+    n = report.params["min_match_notes"]
+    assert (
+        f"None of its 6 notes was analysed: no line of it is as long as the shortest match the analysis counts "
+        f"spans ({n} notes)" in page
+    )
 
 
 def test_a_control_folder_with_nothing_readable_is_an_error_not_a_silent_run_without_control(

@@ -29,7 +29,7 @@ from remixmusic.novelty.page.rule import piece_bound_text, stock_reason, varied_
 from remixmusic.novelty.page.tables import HTML_MAX_SOURCE_ROWS, Cell, Column, table
 from remixmusic.novelty.page.words import edits_text, line_text, percent, transposition_text
 from remixmusic.novelty.passages import NOTE_LABELS
-from remixmusic.novelty.plots import LABEL_COLORS, LABEL_HATCHES, min_copy_notes
+from remixmusic.novelty.plots import LABEL_COLORS, LABEL_HATCHES
 from remixmusic.novelty.records import PassageRecord, PieceRecord, passage_order
 from remixmusic.novelty.symbols import DEFAULT_INVARIANCE
 
@@ -320,11 +320,11 @@ def _gist(
     record: PieceRecord, passages: Sequence[PassageRecord], numbers: dict[str, int], params: dict[str, Any]
 ) -> str:
     if record.n_line_notes == 0 and record.prompt_fraction != 1.0:
-        fewest = min_copy_notes(params)
-        size = f" ({fewest} notes)" if fewest else ""
+        spans = params.get("min_match_notes")
+        size = f" ({spans} notes)" if isinstance(spans, int) else ""
         return (
             f"None of its {record.n_notes:,} notes was analysed: no line of it is as long as the shortest "
-            f"passage the analysis can find{size}, so its shares are empty (blank in pieces.csv)."
+            f"match the analysis counts spans{size}, so its shares are empty (blank in pieces.csv)."
         )
     recombined = [p for p in passages if p.label in ("copied", "varied") and p.sources]
     drawn = notes_by_source(recombined)
