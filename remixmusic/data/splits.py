@@ -147,6 +147,11 @@ class NearDuplicateRule:
             return np.zeros((0, 2), np.int64)
         return np.unique(np.concatenate(pairs), axis=0)
 
+    def identity(self, fingerprint: np.ndarray) -> bytes | None:
+        """A key equal for equal fingerprints that this rule groups with themselves (enough n-grams);
+        ``None`` for those it never groups (:func:`group_and_split` merges equal keys before searching)."""
+        return fingerprint.tobytes() if len(fingerprint) >= self.min_ngrams else None
+
     def groups(self, fingerprints: list[np.ndarray]) -> np.ndarray:
         """Group label of each piece: the index of the first piece of its near-duplicate group."""
         parent = np.arange(len(fingerprints))
@@ -211,6 +216,8 @@ class GroupingRule(Protocol):
 
     def groups(self, fingerprints: Any) -> np.ndarray: ...
 
+    def identity(self, fingerprint: Any) -> bytes | None: ...
+
 
 def group_and_split(
     ids: list[str],
@@ -234,22 +241,16 @@ def _groups_of_distinct(rule: GroupingRule, fingerprints: list[Any]) -> np.ndarr
     """``rule.groups`` computed once per distinct fingerprint: pieces with one fingerprint (the same file
     imported many times, as collections hold) are one group without a pair search among them, whose cost
     grows with the square of their number (2,000 copies of one file took 175 s and 6 GB). Only
-    fingerprints the rule groups with themselves (enough n-grams) are merged, so identical one-note files
-    stay apart as the rule keeps them."""
-    ngram_rule = rule if isinstance(rule, NearDuplicateRule) else getattr(rule, "ngram_rule", None)
-    if not isinstance(ngram_rule, NearDuplicateRule):
-        return rule.groups(fingerprints)
+    fingerprints the rule groups with themselves (``rule.identity``) are merged, so identical one-note
+    files stay apart as the rule keeps them."""
     first: dict[bytes, int] = {}
     keep: list[int] = []
     of = np.arange(len(fingerprints))
     for i, f in enumerate(fingerprints):
-        codes = f if isinstance(f, np.ndarray) else f.ngrams
-        if len(codes) < ngram_rule.min_ngrams:
+        key = rule.identity(f)
+        if key is None:
             keep.append(i)
-            continue
-        parts = [f] if isinstance(f, np.ndarray) else [f.ngrams, f.pitches, np.array([f.clean])]
-        key = b"\0".join(np.ascontiguousarray(x).tobytes() for x in parts)
-        if key in first:
+        elif key in first:
             of[i] = first[key]
         else:
             first[key] = i

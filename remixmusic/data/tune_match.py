@@ -190,6 +190,14 @@ class TuneMatchRule:
             low, high = np.where(above, mid, low), np.where(above, high, mid)
         return (low + high) / 2
 
+    def identity(self, fingerprint: TuneFingerprint) -> bytes | None:
+        """A key equal for equal fingerprints that the rule groups with themselves (by version 1: enough
+        n-grams); ``None`` for those it never groups (:func:`remixmusic.data.splits.group_and_split`)."""
+        codes = self.ngram_rule.identity(fingerprint.ngrams)
+        if codes is None:
+            return None
+        return b"\0".join([codes, np.ascontiguousarray(fingerprint.pitches).tobytes(), bytes([fingerprint.clean])])
+
     def groups(self, fingerprints: list[TuneFingerprint]) -> np.ndarray:
         """Group label of each piece: the index of the first piece of its near-duplicate group."""
         return connected_components(len(fingerprints), self.edges(fingerprints))

@@ -106,7 +106,7 @@ def _voices(notes: np.ndarray, end: int) -> tuple[np.ndarray, np.ndarray]:
     # per pitch, overlapping notes sound as one: shift each pitch's notes apart, unite, shift back
     span = int(max(offset.max(), end)) + 1 if len(offset) else 1
     starts, ends = _union(pitch * span + onset, pitch * span + offset)
-    starts, ends = starts % span, np.where(ends % span == 0, span, ends % span)
+    starts, ends = starts % span, ends % span  # every offset is below span
     starts, ends = np.minimum(starts, end), np.minimum(ends, end)
     points = np.concatenate([starts, ends])
     change = np.concatenate([np.ones(len(starts), np.int64), -np.ones(len(ends), np.int64)])

@@ -121,8 +121,8 @@ def midi_bytes_to_piece(data: bytes, source: str | None = None, reader: Reader =
     layout = split_chunks(data, source)
     fast = _read_fast(layout) if reader in ("auto", "symusic") else None
     raw, repairs = fast if fast is not None else _read_exact(layout, reader, source)
-    piece = _quantize(raw, source)
-    repairs = [*repairs, *piece.metadata.pop("grid_repairs", [])]
+    piece, dropped = _quantize(raw, source)
+    repairs = [*repairs, *dropped]
     if repairs:
         piece.metadata["repairs"] = repairs
         for repair in repairs:
@@ -311,15 +311,15 @@ def midi_to_piece(midi: miditoolkit.MidiFile, source: str | None = None) -> Piec
     Raises:
         MidiError: a note past step 2^31 - 1.
     """
-    piece = _quantize(_raw_from(midi, midi.ticks_per_beat, midi.instruments, utf8_names=False), source)
-    repairs = piece.metadata.pop("grid_repairs", [])
+    piece, repairs = _quantize(_raw_from(midi, midi.ticks_per_beat, midi.instruments, utf8_names=False), source)
     if repairs:
         piece.metadata["repairs"] = repairs
     return piece
 
 
-def _quantize(raw: _Raw, source: str | None) -> Piece:
-    """Notes and maps onto the step grid (module docstring), as a :class:`Piece`.
+def _quantize(raw: _Raw, source: str | None) -> tuple[Piece, list[str]]:
+    """Notes and maps onto the step grid (module docstring), as a :class:`Piece`, and the repairs that
+    made (meters finer than the grid dropped).
 
     Raises:
         MidiError: a note past step :data:`MAX_STEP`.
@@ -386,10 +386,10 @@ def _quantize(raw: _Raw, source: str | None) -> Piece:
         tempos=tempos,
         key_signatures=events(KEY_SIGNATURE_DTYPE, *raw.keys),
         source=source,
-        metadata={"ticks_per_beat": int(raw.ticks_per_beat), **({"grid_repairs": grid_repairs} if grid_repairs else {})},
+        metadata={"ticks_per_beat": int(raw.ticks_per_beat)},
     )
     piece.notes = notes  # already in canonical order (what Piece would sort them into): no second sort
-    return piece
+    return piece, grid_repairs
 
 
 def _is_power_of_two(values: np.ndarray) -> np.ndarray:

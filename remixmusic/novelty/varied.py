@@ -237,6 +237,7 @@ class VariedCopies:
         steps = np.arange(FLANK)
         line_start = index.line_offsets[line]
         line_end = line_start + _line_notes(index, line)
+        anchor = np.asarray(index.pitch[sa]).astype(np.int64)[:, None]
         total = np.zeros(len(qa), np.int64)
         for q_pos in ((qa - 1)[:, None] - steps, q_end[:, None] + steps):
             q_ok = (q_pos >= 0) & (q_pos < n_q)
@@ -246,8 +247,7 @@ class VariedCopies:
                 s_pos = sa[:, None] + (q_pos - qa[:, None]) + shift
                 s_ok = (s_pos >= line_start[:, None]) & (s_pos < line_end[:, None])
                 s_at = np.clip(s_pos, 0, len(index.pitch) - 1)
-                rel_s = np.asarray(index.pitch[s_at.ravel()]).reshape(s_at.shape).astype(np.int64)
-                rel_s = rel_s - np.asarray(index.pitch[sa]).astype(np.int64)[:, None]
+                rel_s = np.asarray(index.pitch[s_at.ravel()]).reshape(s_at.shape).astype(np.int64) - anchor
                 np.maximum(best, (q_ok & s_ok & (rel_q == rel_s)).sum(axis=1), out=best)
             total += best
         return total
