@@ -24,7 +24,10 @@ How a file is read (all of it agreeing note for note, after the quantization abo
 * the tracks: every ``MTrk`` chunk, whatever the header's track count says; unknown (vendor) chunks are
   skipped (:mod:`remixmusic.io.smf`). A piece's tracks follow the file: one per (file track, channel,
   program), in that order; a note has the program in force at its note-on, and its track's name (the
-  last name event of the file track). Channel 10 is percussion;
+  last name event of the file track). Channel 10 is percussion. Tracks of one name that hardly sound
+  together are the program runs of one part (a melody changing patch) and are one track, each note
+  keeping its program (:mod:`remixmusic.io.parts`); :func:`piece_to_midi` writes such a track as one
+  instrument per program;
 * notes: a note-off ends the earliest sounding note of its channel and pitch; a note never released is
   closed at the end of its track (a repair);
 * tempo, meter and key: the events of every track merged by time, as players do; at one position the
@@ -63,6 +66,7 @@ from symusic.core import ScoreTick
 from remixmusic._util.files import atomic_write
 from remixmusic._util.text import first_line
 from remixmusic.errors import MidiError
+from remixmusic.io.parts import merge_program_runs
 from remixmusic.io.smf import SENTINEL_TICKS, SmfLayout, header_chunk, screen, split_chunks, with_sentinels
 from remixmusic.io.smf_repair import sanitize
 from remixmusic.music.notes import (
@@ -91,6 +95,7 @@ for tests and debugging) or ``miditoolkit`` (the exact pass, then miditoolkit)."
 
 MAX_STEP = 2**31 - 1
 """The last step a note may end at (note arrays hold 32-bit onsets)."""
+
 
 def read_midi(path: str | Path, reader: Reader = "auto") -> Piece:
     """Read one MIDI file into a :class:`Piece` (see the module docstring for what is kept and repaired).
@@ -211,7 +216,9 @@ def _from_symusic(score: ScoreTick, division: int, beacons: int | None = None) -
             tracks.append(Track(name=track.name, program=int(track.program), is_drum=bool(track.is_drum)))
             parts.append(notes)
     start, duration, pitch, velocity, index = _columns(
-        [p["time"] for p in parts], [p["duration"] for p in parts], [p["pitch"] for p in parts],
+        [p["time"] for p in parts],
+        [p["duration"] for p in parts],
+        [p["pitch"] for p in parts],
         [p["velocity"] for p in parts],
     )
     columns: _Columns = (start, start + duration, pitch, velocity, index)
@@ -280,7 +287,9 @@ def _raw_from(midi: miditoolkit.MidiFile, division: int, instruments: list, utf8
             name = name.encode("latin-1").decode("utf-8", "replace")
         tracks.append(Track(name=name, program=int(instrument.program), is_drum=bool(instrument.is_drum)))
         parts.append(
-            np.array([(n.start, n.end, n.pitch, n.velocity) for n in instrument.notes], np.int64).reshape(-1, 4)
+            np.array([(n.start, n.end, n.pitch, n.velocity) for n in instrument.notes], np.int64).reshape(
+                -1, 4
+            )
         )
 
     def ticks(events: list) -> np.ndarray:
@@ -311,7 +320,9 @@ def midi_to_piece(midi: miditoolkit.MidiFile, source: str | None = None) -> Piec
     Raises:
         MidiError: a note past step 2^31 - 1.
     """
-    piece, repairs = _quantize(_raw_from(midi, midi.ticks_per_beat, midi.instruments, utf8_names=False), source)
+    piece, repairs = _quantize(
+        _raw_from(midi, midi.ticks_per_beat, midi.instruments, utf8_names=False), source
+    )
     if repairs:
         piece.metadata["repairs"] = repairs
     return piece
@@ -331,6 +342,7 @@ def _quantize(raw: _Raw, source: str | None) -> tuple[Piece, list[str]]:
 
     start, end, pitch, velocity, track = raw.notes
     notes = np.zeros(0, NOTE_DTYPE)
+    tracks = list(raw.tracks)
     if len(start):
         onset = steps(start)
         duration = np.maximum(steps(end) - onset, 1)
@@ -341,6 +353,7 @@ def _quantize(raw: _Raw, source: str | None) -> tuple[Piece, list[str]]:
             )
         pitch = np.minimum(np.maximum(pitch, 0), 127)
         velocity = np.minimum(np.maximum(velocity, 1), 127)
+        tracks, track, program = merge_program_runs(raw.tracks, onset, onset + duration, track)
         keep, duration = _canonical(onset, duration, pitch, track, velocity)
         track = track[keep]
         notes = np.zeros(len(keep), NOTE_DTYPE)
@@ -349,8 +362,8 @@ def _quantize(raw: _Raw, source: str | None) -> tuple[Piece, list[str]]:
         notes["pitch"] = pitch[keep]
         notes["velocity"] = velocity[keep]
         notes["track"] = track
-        notes["program"] = np.array([t.program for t in raw.tracks], np.int64)[track]
-        notes["is_drum"] = np.array([t.is_drum for t in raw.tracks], bool)[track]
+        notes["program"] = program[keep]
+        notes["is_drum"] = np.array([t.is_drum for t in tracks], bool)[track]
 
     def events(dtype: np.dtype, ticks: np.ndarray, *values: np.ndarray) -> np.ndarray:
         if not len(ticks):
@@ -381,7 +394,7 @@ def _quantize(raw: _Raw, source: str | None) -> tuple[Piece, list[str]]:
     in_force = np.concatenate([[DEFAULT_QPM], tempos["qpm"][:-1]])
     tempos = tempos[tempos["qpm"] != in_force]
     piece = Piece(
-        tracks=list(raw.tracks) or [Track()],
+        tracks=tracks or [Track()],
         time_signatures=meters,
         tempos=tempos,
         key_signatures=events(KEY_SIGNATURE_DTYPE, *raw.keys),
@@ -479,20 +492,25 @@ def piece_to_midi(piece: Piece, ticks_per_beat: int = 480) -> miditoolkit.MidiFi
     notes = piece.notes
     for index, track in enumerate(piece.tracks):
         mine = notes[notes["track"] == index]
-        if not len(mine):
-            continue
-        instrument = miditoolkit.Instrument(
-            program=int(track.program), is_drum=bool(track.is_drum), name=track.name
-        )
-        starts = (mine["onset"].astype(np.int64) * factor).tolist()
-        ends = ((mine["onset"].astype(np.int64) + mine["duration"]) * factor).tolist()
-        instrument.notes = [
-            miditoolkit.Note(velocity=v, pitch=p, start=s, end=e)
-            for v, p, s, e in zip(
-                mine["velocity"].tolist(), mine["pitch"].tolist(), starts, ends, strict=True
+        # a part whose notes change program (io.parts) is written as one instrument per program, in
+        # the order they first play, which the reader merges back
+        programs = list(dict.fromkeys(mine["program"].tolist()))
+        for program in programs if len(programs) > 1 else [track.program]:
+            run = mine[mine["program"] == program] if len(programs) > 1 else mine
+            if not len(run):
+                continue
+            instrument = miditoolkit.Instrument(
+                program=int(program), is_drum=bool(track.is_drum), name=track.name
             )
-        ]
-        midi.instruments.append(instrument)
+            starts = (run["onset"].astype(np.int64) * factor).tolist()
+            ends = ((run["onset"].astype(np.int64) + run["duration"]) * factor).tolist()
+            instrument.notes = [
+                miditoolkit.Note(velocity=v, pitch=p, start=s, end=e)
+                for v, p, s, e in zip(
+                    run["velocity"].tolist(), run["pitch"].tolist(), starts, ends, strict=True
+                )
+            ]
+            midi.instruments.append(instrument)
     midi.time_signature_changes = [
         miditoolkit.TimeSignature(int(num), int(den), int(onset) * factor)
         for onset, num, den in piece.time_signatures

@@ -1,0 +1,127 @@
+"""Instrument parts: the program runs of one part read as one track.
+
+MIDI readers (pretty_midi, miditoolkit, symusic) make one instrument per (file track, channel, program),
+so a melody whose channel changes patch in the middle (a lead that switches from piano to strings for a
+chorus, a file that restates a patch before every phrase with another number) comes out as several
+instruments, each holding a fragment of the line: a copied phrase across a change is cut in two, and a
+part with many changes becomes tracks of a few notes each that are too short to analyse at all.
+
+:func:`merge_program_runs` joins such instruments back into one part when everything the file says is
+consistent with that: the same track name and drum flag, different programs, and notes that do not sound
+together (instruments of one name played at the same time are different parts: they overlap for most of
+their sounding time, while the runs of one patch-changing channel meet at their boundaries only, where a
+legato note may ring past the change). Each note keeps the program in force at its note-on (the ``program``
+field of the notes), so nothing is lost and :func:`remixmusic.io.midi.piece_to_midi` writes the program
+changes back.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from remixmusic.music.notes import Track
+
+MAX_OVERLAP = 0.25
+"""Two instruments are runs of one part only if the time both sound is at most this share of the time the
+one that sounds less sounds (every two instruments of a part)."""
+
+MAX_CANDIDATES = 16
+"""How many earlier parts of the same name an instrument is tried against (bounds the work on files with
+hundreds of instruments of one name)."""
+
+
+def merge_program_runs(
+    tracks: Sequence[Track], onset: np.ndarray, end: np.ndarray, track: np.ndarray
+) -> tuple[list[Track], np.ndarray, np.ndarray]:
+    """Merge the instruments that are program runs of one part (module docstring).
+
+    Args:
+        tracks: the instruments, in file order (``n`` of them).
+        onset, end: each note's onset and end, in any one time unit (int64 ``(notes,)``).
+        track: each note's instrument, an index into ``tracks`` (int64 ``(notes,)``).
+
+    Returns:
+        The parts (each the first of its instruments in file order, with the program of its earliest
+        note), each note's part (int64 ``(notes,)``), and each note's program (int64 ``(notes,)``, its
+        instrument's).
+
+    An instrument may join a part of its name and drum flag none of whose instruments has its program or
+    sounds with it longer than :data:`MAX_OVERLAP` allows (of the last :data:`MAX_CANDIDATES` such parts);
+    it joins the one it overlaps least (the earliest of equals), else starts a part. Every instrument
+    holds at least one note. Raises nothing.
+    """
+    track = np.asarray(track, np.int64)
+    programs = np.array([t.program for t in tracks], np.int64)
+    note_program = programs[track] if len(tracks) else np.zeros(len(track), np.int64)
+    if len(tracks) < 2:
+        return list(tracks), track, note_program
+    order = np.argsort(track, kind="stable")
+    bounds = np.searchsorted(track[order], np.arange(len(tracks) + 1))
+    spans = [_union(onset[order[a:b]], end[order[a:b]]) for a, b in itertools.pairwise(bounds)]
+    sizes = [float((b - a).sum()) for a, b in spans]
+    part_of = np.arange(len(tracks), dtype=np.int64)
+    parts: list[_Part] = []
+    by_name: dict[tuple[str, bool], list[_Part]] = {}
+    for k, instrument in enumerate(tracks):
+        starts, stops = spans[k]
+        own = sizes[k]
+        best, best_overlap = None, 0.0
+        same = by_name.setdefault((instrument.name, instrument.is_drum), [])
+        for part in [p for p in same if instrument.program not in p.programs][-MAX_CANDIDATES:]:
+            overlaps = [_overlap(*spans[m], starts, stops) for m in part.members]
+            fits = all(
+                o <= MAX_OVERLAP * min(own, sizes[m]) for o, m in zip(overlaps, part.members, strict=True)
+            )
+            if fits and own > 0 and (best is None or sum(overlaps) < best_overlap):
+                best, best_overlap = part, sum(overlaps)
+        if best is None:
+            best = _Part(len(parts), set())
+            parts.append(best)
+            same.append(best)
+        best.programs.add(instrument.program)
+        best.members.append(k)
+        part_of[k] = best.index
+    if len(parts) == len(tracks):
+        return list(tracks), track, note_program
+    note_part = part_of[track]
+    by_part = np.lexsort((track, onset, note_part))  # each part's earliest note first
+    first_note = by_part[np.searchsorted(note_part[by_part], np.arange(len(parts)))]
+    merged = []
+    for part, note in zip(parts, first_note.tolist(), strict=True):
+        first = tracks[part.members[0]]
+        program = int(note_program[note]) if len(part.members) > 1 else first.program
+        merged.append(Track(name=first.name, program=program, is_drum=first.is_drum))
+    return merged, note_part, note_program
+
+
+@dataclass
+class _Part:
+    """Instruments merged so far into one part."""
+
+    index: int
+    programs: set[int]
+    members: list[int] = field(default_factory=list)
+
+
+def _union(starts: np.ndarray, stops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The time the intervals ``[starts, stops)`` cover, as disjoint sorted intervals."""
+    if not len(starts):
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    order = np.argsort(starts, kind="stable")
+    starts, stops = np.asarray(starts, np.int64)[order], np.asarray(stops, np.int64)[order]
+    reach = np.maximum.accumulate(stops)
+    new = np.append(True, starts[1:] > reach[:-1])
+    first = np.flatnonzero(new)
+    last = np.append(first[1:], len(starts)) - 1
+    return starts[first], reach[last]
+
+
+def _overlap(a_starts: np.ndarray, a_stops: np.ndarray, b_starts: np.ndarray, b_stops: np.ndarray) -> float:
+    """The time two sets of disjoint intervals both cover."""
+    both_starts, both_stops = _union(np.concatenate([a_starts, b_starts]), np.concatenate([a_stops, b_stops]))
+    total = (a_stops - a_starts).sum() + (b_stops - b_starts).sum() - (both_stops - both_starts).sum()
+    return float(total)
