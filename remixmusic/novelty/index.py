@@ -51,7 +51,7 @@ from remixmusic.music.lines import DEFAULT_LINES, LINES_VERSION, check_lines
 from remixmusic.music.notes import Piece
 from remixmusic.novelty.groups import tune_groups
 from remixmusic.novelty.information import MODEL_ARRAYS, PartModels, SymbolModel
-from remixmusic.novelty.inputs import _piece_name, _resolve_reference
+from remixmusic.novelty.inputs import _resolve_reference, piece_name
 from remixmusic.novelty.symbols import (
     DEFAULT_INVARIANCE,
     IOI_RATIOS,
@@ -180,7 +180,7 @@ class Index:
             invariance=invariance,
             lines=lines,
             include_drums=include_drums,
-            piece_names=[_piece_name(p, i) for i, p in enumerate(pieces)],
+            piece_names=[piece_name(p, i) for i, p in enumerate(pieces)],
             piece_sources=[p.source or "" for p in pieces],
             piece_groups=tune_groups(pieces),
             sa=full_sa[n_separators:],

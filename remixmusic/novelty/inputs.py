@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     from remixmusic.novelty.index import Index
 
 
-def _piece_name(piece: Piece, i: int) -> str:
+def piece_name(piece: Piece, i: int) -> str:
+    """A piece's name in outputs and indexes: its file name, else its title or id, else ``piece{i}``."""
     if piece.source:
         return printable(Path(piece.source).name)
     return str(piece.metadata.get("title") or piece.metadata.get("id") or f"piece{i}")
@@ -120,7 +121,7 @@ def read_pieces(items: PieceSource, jobs: int = 0, show_progress: bool = True) -
 
 def _names(pieces: list[Piece]) -> list[str]:
     """Each piece's output name: its file name, unique over ``pieces`` (:func:`unique_names`)."""
-    return unique_names([_name(p, i) for i, p in enumerate(pieces)], [p.source or None for p in pieces])
+    return unique_names([piece_name(p, i) for i, p in enumerate(pieces)], [p.source or None for p in pieces])
 
 
 NO_PITCHED_NOTES = "no pitched notes"
@@ -142,10 +143,6 @@ def _pitched_only(pieces: PieceSet) -> PieceSet:
     return PieceSet(
         [pieces.pieces[i] for i in keep], [pieces.names[i] for i in keep], [*pieces.skipped, *dropped]
     )
-
-
-def _name(piece: Piece, i: int) -> str:
-    return printable(Path(piece.source).name) if piece.source else str(piece.metadata.get("title") or f"piece{i}")
 
 
 def unique_names(names: list[str], sources: list[str | None]) -> list[str]:
