@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 
 from remixmusic.io.folders import walk_midi_files
-from remixmusic.io.midi import _read_fast, write_midi
+from remixmusic.errors import MidiError
+from remixmusic.io.midi import _read_fast, midi_bytes_to_piece, write_midi
 from remixmusic.io.smf import END_OF_TRACK, encode_track, split_chunks, vlq
 from remixmusic.music.notes import NOTE_DTYPE, Piece
 from tests.test_midi_cases import MELODY, assert_melody, notes, read_all, smf
@@ -153,3 +154,57 @@ def test_a_meter_finer_than_the_grid_is_dropped_with_a_repair():
     assert_melody(piece)
     assert len(piece.time_signatures) == 0
     assert piece.metadata["repairs"] == ["time signature 5/32 dropped: its bar is not a whole number of steps (12 a beat)"]
+
+
+# -- a third tester's files ------------------------------------------------------------------------------
+def test_a_name_ending_in_a_space_or_dot_is_read(tmp_path):
+    """``b.MID `` (a trailing space, as Windows drops from names) was left out without a word."""
+    good = smf(encode_track(notes(MELODY)))
+    for name in ("a.mid", "b.MID ", "c.midi.", "d..mid", "e.txt", "f.mid.txt"):
+        (tmp_path / name).write_bytes(good)
+    files, skipped = walk_midi_files(tmp_path)
+    assert [p.name for p in files] == ["a.mid", "b.MID ", "c.midi.", "d..mid"] and skipped == []
+
+
+def test_macos_metadata_is_no_music_and_no_failure(tmp_path):
+    """An archive unpacked from a Mac holds AppleDouble files (``._a.mid``, magic 00 05 16 07) beside the
+    files and in ``__MACOSX/``: they are passed over, so ``--strict`` imports the folder; a real MIDI
+    file whose name starts with ``._`` is still read."""
+    from typer.testing import CliRunner
+
+    from remixmusic.cli import app
+
+    good = smf(encode_track(notes(MELODY)))
+    apple = b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X        " + bytes(60)
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.mid").write_bytes(good)
+    (tmp_path / "in" / "._a.mid").write_bytes(apple)
+    (tmp_path / "in" / "._real.mid").write_bytes(good)
+    (tmp_path / "in" / "__MACOSX" / "sub").mkdir(parents=True)
+    (tmp_path / "in" / "__MACOSX" / "._a.mid").write_bytes(apple)
+    (tmp_path / "in" / "__MACOSX" / "sub" / "._g.mid").write_bytes(apple)
+    files, skipped = walk_midi_files(tmp_path / "in")
+    assert [p.name for p in files] == ["._real.mid", "a.mid"] and skipped == []
+    result = CliRunner().invoke(
+        app, ["dataset", "import", str(tmp_path / "in"), "mac", "--root", str(tmp_path / "ds"), "--strict"]
+    )
+    assert result.exit_code == 0, result.output
+
+
+def test_a_mis_cased_track_tag_is_read_as_a_track():
+    """A track chunk tagged ``MTrK`` was skipped as a vendor chunk: 0 notes and no repair."""
+    body = encode_track(notes(MELODY))
+    data = smf(encode_track([]), b"MTrK" + body[4:], fmt=1)
+    piece = read_all(data)
+    assert_melody(piece)
+    assert any("'MTrK'" in r for r in piece.metadata["repairs"])
+
+
+def test_a_delta_time_past_2_63_gives_the_time_line_reason():
+    """A 9-byte delta time of 2^63 ticks before a note: "Python int too large to convert to C long"
+    was the reason; it is the time line's one-line reason."""
+    events = notes(MELODY) + [(2**63 + 16 * 480, b"\x90\x46\x50"), (2**63 + 17 * 480, b"\x80\x46\x00")]
+    data = smf(encode_track(events))
+    for reader in ("auto", "miditoolkit"):
+        with pytest.raises(MidiError, match="lies past step 2\\^31 - 1"):
+            midi_bytes_to_piece(data, reader=reader)

@@ -18,8 +18,8 @@ StrictOption = Annotated[
     bool,
     typer.Option(
         "--strict",
-        help="Exit 1 if any input file is unreadable (after the readable ones are processed and their "
-        "outputs written, and the unreadable ones listed with their reasons).",
+        help="Exit 1 if any input file is unreadable, listing each with its reason (analyze and stats "
+        "first process the readable ones and write their outputs; dataset import then imports nothing).",
     ),
 ]
 

@@ -290,7 +290,7 @@ def import_folder(
     dataset_dir = Path(root or default_root()) / name
     _clean_stale_imports(dataset_dir)
     if dataset_dir.exists() and not overwrite:
-        raise DatasetError(f"{dataset_dir} already exists (overwrite it with --force)")
+        raise DatasetError(f"{dataset_dir} already exists (replace it with --overwrite)")
     try:
         result = read_folder(folder, jobs=jobs, cache=False, show_progress=show_progress)
     except MidiError as exc:

@@ -69,7 +69,10 @@ def _broken_link(path: Path) -> str:
 
 def walk_midi_files(folder: str | Path) -> tuple[list[Path], list[tuple[str, str]]]:
     """MIDI files under ``folder`` (``.mid .midi .kar .smf .rmi`` in any letter case, nested folders,
-    non-ASCII names), sorted, and the ``(path, reason)`` of each entry left out.
+    non-ASCII names; :func:`is_midi_name`), sorted, and the ``(path, reason)`` of each entry left out.
+    macOS's metadata files are no music and are passed over without a reason, as hidden files are by
+    file browsers: the ``__MACOSX`` folder of an unpacked archive and AppleDouble files (``._song.mid``,
+    recognised by their magic number).
 
     Symbolic links are followed, to files and folders, inside ``folder`` or outside it; a folder reached
     again through a link (a loop, or a second way into the same folder) is walked once, and a file reached
@@ -93,6 +96,8 @@ def walk_midi_files(folder: str | Path) -> tuple[list[Path], list[tuple[str, str
     seen_files: dict[tuple[int, int], list[Path]] = {}
 
     def walk(directory: Path) -> None:
+        if directory.name == APPLE_FOLDER and directory != folder:
+            return  # macOS's copies of file metadata in a zip archive: no music
         try:
             info = directory.stat()
         except OSError as exc:
@@ -121,8 +126,10 @@ def walk_midi_files(folder: str | Path) -> tuple[list[Path], list[tuple[str, str
             if is_dir:
                 walk(path)
                 continue
-            if path.suffix.lower() not in MIDI_SUFFIXES:
+            if not is_midi_name(entry.name):
                 continue
+            if is_file and _apple_double(path, entry.name):
+                continue  # macOS metadata of another file, not music
             if not is_file:
                 if entry.is_symlink() and not path.exists():
                     skipped.append((str(path), _broken_link(path)))
@@ -145,6 +152,31 @@ def walk_midi_files(folder: str | Path) -> tuple[list[Path], list[tuple[str, str
         files.append(keep)
         skipped += [(str(p), f"the same file as {keep}: read once") for p in paths if p != keep]
     return sorted(files), skipped
+
+
+APPLE_FOLDER = "__MACOSX"
+"""The folder macOS's archiver fills with AppleDouble files (``._song.mid``: the metadata of ``song.mid``,
+not MIDI); walks leave it out."""
+
+_APPLE_DOUBLE = b"\x00\x05\x16\x07"
+
+
+def is_midi_name(name: str) -> bool:
+    """Whether a file name is read as MIDI: a :data:`~remixmusic.io.midi.MIDI_SUFFIXES` ending in any letter
+    case, after the spaces and dots that Windows drops from the end of a name (``song.MID ``)."""
+    return Path(name.rstrip(" .")).suffix.lower() in MIDI_SUFFIXES
+
+
+def _apple_double(path: Path, name: str) -> bool:
+    """Whether ``path`` is an AppleDouble file (``._name``, macOS metadata beside a file copied to a
+    volume without resource forks), by its magic number."""
+    if not name.startswith("._"):
+        return False
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(4) == _APPLE_DOUBLE
+    except OSError:
+        return False
 
 
 @dataclass
@@ -202,7 +234,9 @@ def read_folder(
     cache_file = None
     if cache and files:
         key = sha256_bytes(
-            "\n".join([f"v{CACHE_VERSION}", *(f"{p}\t{_content_key(p)}" for p in files)]).encode("utf-8", "surrogateescape")
+            "\n".join([f"v{CACHE_VERSION}", *(f"{p}\t{_content_key(p)}" for p in files)]).encode(
+                "utf-8", "surrogateescape"
+            )
         )
         cache_file = Path(cache_dir or default_cache_dir()) / f"pieces-{key[:32]}.npz"
         if cache_file.exists():

@@ -286,14 +286,10 @@ def _raw_from(midi: miditoolkit.MidiFile, division: int, instruments: list, utf8
         if utf8_names:  # mido decodes names as Latin-1; symusic as UTF-8 (invalid bytes as U+FFFD)
             name = name.encode("latin-1").decode("utf-8", "replace")
         tracks.append(Track(name=name, program=int(instrument.program), is_drum=bool(instrument.is_drum)))
-        parts.append(
-            np.array([(n.start, n.end, n.pitch, n.velocity) for n in instrument.notes], np.int64).reshape(
-                -1, 4
-            )
-        )
+        parts.append(_int64([(n.start, n.end, n.pitch, n.velocity) for n in instrument.notes]).reshape(-1, 4))
 
     def ticks(events: list) -> np.ndarray:
-        return np.array([e.time for e in events], dtype=np.int64)
+        return _int64([e.time for e in events])
 
     tempos, meters, keys = midi.tempo_changes, midi.time_signature_changes, midi.key_signature_changes
     return _Raw(
@@ -308,6 +304,20 @@ def _raw_from(midi: miditoolkit.MidiFile, division: int, instruments: list, utf8
         ),
         (ticks(keys), np.array([k.key_number for k in keys], np.int64)),
     )
+
+
+def _int64(values: list) -> np.ndarray:
+    """``values`` (ints, or tuples of them) as int64, with ticks past 2^62 (a delta time of 2^63 adds up
+    past any int64) clipped there: a note so far out lies past the time line, and :func:`_quantize`
+    rejects it with its one-line reason."""
+    try:
+        return np.array(values, np.int64)
+    except OverflowError:
+        clip = 2**62
+        rows = [
+            tuple(min(v, clip) for v in row) if isinstance(row, tuple) else min(row, clip) for row in values
+        ]
+        return np.array(rows, np.int64)
 
 
 def midi_to_piece(midi: miditoolkit.MidiFile, source: str | None = None) -> Piece:

@@ -96,6 +96,8 @@ def split_chunks(data: bytes, source: str | None = None) -> SmfLayout:
     * where no chunk header stands after a chunk, a chunk whose type is not printable (a vendor's binary
       tag) and whose length reaches the next ``MTrk`` chunk is skipped, and other bytes outside any chunk
       (a padding byte between two chunks) are skipped up to the next ``MTrk`` chunk;
+    * a chunk tagged ``MTrk`` in other letter cases (``MTrK``) that ends with an end-of-track event is
+      read as a track chunk (a repair; skipped as a vendor chunk, its notes were lost without a word);
     * zero bytes padding the file after its last end-of-track event are ignored;
     * a file cut off inside its last track (an interrupted download or copy) is read up to the cut; the
       event cut in two is dropped and notes still sounding are closed at the end of the track by the
@@ -132,6 +134,13 @@ def split_chunks(data: bytes, source: str | None = None) -> SmfLayout:
         kind = data[position : position + 4]
         length = struct.unpack_from(">I", data, position + 4)[0]
         start = position + 8
+        if (
+            kind != b"MTrk"
+            and kind.lower() == b"mtrk"
+            and data[start + length - 3 : start + length] == END_OF_TRACK
+        ):
+            layout.repairs.append(f"a track chunk tagged {kind.decode()!r} (not 'MTrk') read as a track")
+            kind = b"MTrk"
         if kind == b"MTrk":
             end, repair = _track_end(data, start, length, len(layout.tracks))
             if repair:
@@ -189,7 +198,9 @@ def _chunk_at(data: bytes, position: int) -> bool:
     kind = data[position : position + 4]
     if kind == b"MTrk":
         return True
-    return all(32 <= c < 127 for c in kind) and position + 8 + struct.unpack_from(">I", data, position + 4)[0] <= len(data)
+    return all(32 <= c < 127 for c in kind) and position + 8 + struct.unpack_from(">I", data, position + 4)[
+        0
+    ] <= len(data)
 
 
 def _resync(data: bytes, position: int, layout: SmfLayout) -> int:
@@ -205,7 +216,7 @@ def _resync(data: bytes, position: int, layout: SmfLayout) -> int:
         end = position + 8 + struct.unpack_from(">I", data, position + 4)[0]
         if end == following or (end > following and end == len(data)):
             layout.skipped_chunks.append(data[position : position + 4])
-            layout.repairs.append(f"a chunk of unknown type {data[position:position + 4].hex(' ')} skipped")
+            layout.repairs.append(f"a chunk of unknown type {data[position : position + 4].hex(' ')} skipped")
             return following if end == following else -1
     layout.repairs.append(
         f"{following - position} byte{'s' * (following - position != 1)} outside any chunk skipped before "
@@ -225,7 +236,10 @@ def _track_end(data: bytes, start: int, length: int, number: int) -> tuple[int, 
     following = data.find(END_OF_TRACK + b"MTrk", start)
     if following >= 0 and following + 3 != end:
         real = following + 3
-        return real, f"{announced} but ends after {real - start} (its end-of-track event, then the next track)"
+        return (
+            real,
+            f"{announced} but ends after {real - start} (its end-of-track event, then the next track)",
+        )
     # the file's last end-of-track event, when only zero bytes (padding) follow it
     last = data.rfind(END_OF_TRACK, start)
     closed = last + 3 if last >= 0 and not any(data[last + 3 :]) else -1
