@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from remixmusic.io.folders import walk_midi_files
 from remixmusic.errors import MidiError
+from remixmusic.io.folders import walk_midi_files
 from remixmusic.io.midi import _read_fast, midi_bytes_to_piece, write_midi
 from remixmusic.io.smf import END_OF_TRACK, encode_track, split_chunks, vlq
 from remixmusic.music.notes import NOTE_DTYPE, Piece
@@ -38,7 +38,15 @@ def _running_status_track(system: bytes) -> bytes:
 @pytest.mark.parametrize(
     "system",
     [b"\xf1\x10", b"\xf2\x10\x20", b"\xf3\x05", b"\xf6", b"\xf8", b"\xfa", b"\xfe"],
-    ids=["F1 quarter frame", "F2 song position", "F3 song select", "F6 tune request", "F8 clock", "FA start", "FE sensing"],
+    ids=[
+        "F1 quarter frame",
+        "F2 song position",
+        "F3 song select",
+        "F6 tune request",
+        "F8 clock",
+        "FA start",
+        "FE sensing",
+    ],
 )
 def test_a_system_message_inside_a_track_loses_no_note(system):
     """System common and real-time messages may not stand in a MIDI file; one between two notes in
@@ -153,7 +161,9 @@ def test_a_meter_finer_than_the_grid_is_dropped_with_a_repair():
     piece = read_all(smf(encode_track([meter, *notes(MELODY)])))
     assert_melody(piece)
     assert len(piece.time_signatures) == 0
-    assert piece.metadata["repairs"] == ["time signature 5/32 dropped: its bar is not a whole number of steps (12 a beat)"]
+    assert piece.metadata["repairs"] == [
+        "time signature 5/32 dropped: its bar is not a whole number of steps (12 a beat)"
+    ]
 
 
 # -- a third tester's files ------------------------------------------------------------------------------
@@ -203,7 +213,7 @@ def test_a_mis_cased_track_tag_is_read_as_a_track():
 def test_a_delta_time_past_2_63_gives_the_time_line_reason():
     """A 9-byte delta time of 2^63 ticks before a note: "Python int too large to convert to C long"
     was the reason; it is the time line's one-line reason."""
-    events = notes(MELODY) + [(2**63 + 16 * 480, b"\x90\x46\x50"), (2**63 + 17 * 480, b"\x80\x46\x00")]
+    events = [*notes(MELODY), (2**63 + 16 * 480, b"\x90FP"), (2**63 + 17 * 480, b"\x80F\x00")]
     data = smf(encode_track(events))
     for reader in ("auto", "miditoolkit"):
         with pytest.raises(MidiError, match="lies past step 2\\^31 - 1"):

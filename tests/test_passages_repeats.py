@@ -4,6 +4,8 @@ copy of the near-repeat; a varied copy of a phrase its sources repeat is one pas
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -60,7 +62,9 @@ def test_an_exact_copy_beside_a_near_repeat_in_its_source_is_the_exact_copy(refe
     query, start, end = _query(np.random.default_rng(3), phrase, 3)
     found = _passages([tune, *reference], query)
     inside = [p for p in found if p.start_note < end and p.end_note > start]
-    assert [(p.label, p.sources.split(";")[0], p.source_start_beat) for p in inside] == [("copied", "tune.mid", 0.0)]
+    assert [(p.label, p.sources.split(";")[0], p.source_start_beat) for p in inside] == [
+        ("copied", "tune.mid", 0.0)
+    ]
     assert inside[0].start_note == start and inside[0].end_note == end
 
 
@@ -78,3 +82,59 @@ def test_a_varied_copy_of_a_phrase_its_source_repeats_is_one_passage(reference):
     assert len(found) == 1, [(p.label, p.start_note, p.end_note, p.sources, p.source_bars) for p in found]
     assert found[0].sources.split(";")[0] == "aabb.mid"
     assert found[0].end_note - found[0].start_note >= 0.8 * (end - start)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_an_exact_copy_is_not_relabelled_varied_by_the_note_after_it(reference, seed):
+    """A 14-note exact copy followed by another tune's notes: a join of the copy with a varied reading
+    of it took in the next note as a changed note (credited for its rhythm alone) and the whole copy
+    became "varied" (copied share 0). The copy is copied, its notes exactly; the note after it is not
+    varied. The note after it is at the source's next onset, in another pitch (the hardest case)."""
+    rng = np.random.default_rng(seed)
+    mels = [_melody(p) for p in reference if len(_melody(p)) >= 40]
+    mel = mels[seed % len(mels)]
+    at = int(rng.integers(0, len(mel) - 20))
+    phrase = _rows(mel[at : at + 15])
+    nxt = phrase.pop()
+    after = [(nxt[0] + int(rng.choice([-5, -3, 4, 6])), nxt[1]), *zip(*_random_notes(rng, 10), strict=True)]
+    shift = int(rng.integers(-5, 6))
+    rows = [(p + shift, ioi) for p, ioi in phrase] + [(p + shift, ioi) for p, ioi in after]
+    query = _tune(rows, "query.mid")
+    found = _passages(reference, query)
+    first = [p for p in found if p.start_note < 14]
+    assert [(p.label, p.start_note, p.end_note) for p in first] == [("copied", 0, 14)], [
+        (p.label, p.start_note, p.end_note, p.edits, p.sources, p.source_bars) for p in first
+    ]
+
+
+def _essen_tune(file: str, number: str, name: str) -> Piece:
+    """One tune of an Essen collection file of music21's corpus, by its ``X:`` number."""
+    from pathlib import Path
+
+    from music21 import converter, corpus
+
+    from remixmusic.io.music21 import score_to_piece
+
+    path = next(Path(p) for p in corpus.getPaths() if Path(p).name == file)
+    records = re.split(r"\n(?=X:)", path.read_text(encoding="latin-1"))
+    record = next(r for r in records if re.match(rf"X:\s*{number}\s*$", (r.strip().splitlines() or [""])[0]))
+    return score_to_piece(converter.parse(record, format="abc"), source=name)
+
+
+def test_a_copy_of_a_phrase_with_a_near_repeat_keeps_its_exact_boundaries(reference):
+    """Found by a held-out reviewer: bars 7-10 of Essen erk30-0155 (58 60 62 63 65 62 | 58 60 62 63 65 65
+    65 62: its second half a near-repeat of its first) copied transposed, then the first note of another
+    tune. The exact copy (14 notes) was joined with a varied reading of it along the near-repeat, and the
+    realignment took in the next note as a change (its rhythm agreeing): one varied passage of 15 notes,
+    "change@14", and no copied note at all. It is a copied passage of 14 notes; the next note is novel."""
+    tune = _essen_tune("erk30.abc", "155", "erk30-0155.abc")
+    rows = [(58, 0, 12), (60, 12, 12), (62, 24, 12), (63, 36, 12), (65, 48, 24), (62, 72, 24), (58, 96, 12)]
+    rows += [(60, 108, 12), (62, 120, 12), (63, 132, 12), (65, 144, 12), (65, 156, 6), (65, 162, 6)]
+    rows += [(62, 168, 24), (58, 192, 12)]
+    notes = np.zeros(len(rows), NOTE_DTYPE)
+    notes["pitch"], notes["onset"], notes["duration"] = zip(*rows, strict=True)
+    notes["velocity"] = 80
+    query = Piece(notes=notes, tracks=[Track("Melody")], source="query.mid")
+    found = _passages([tune, *reference], query)
+    assert [(p.label, p.start_note, p.end_note, p.edits) for p in found] == [("copied", 0, 14, "")]
+    assert found[0].sources.split(";")[0] == "erk30-0155.abc"

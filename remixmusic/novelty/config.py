@@ -258,7 +258,7 @@ class SegmentConfig:
         return cls(**_known(cls, data, "segmentation"))
 
 
-MATCHER_VERSION = "5"
+MATCHER_VERSION = "6"
 """Version of what the matcher labels for given settings: raised when a change to matching or scoring
 changes labels with the same :class:`AnalysisConfig` (2: varied copies credit the symbols across a
 deleted note, chains end on their best path, alignments are trimmed to their best-scoring part, a note

@@ -115,9 +115,7 @@ def edit_script(
             query_ref[i] = j
             if timed is not None:
                 ref_timed[j] = query_timed[i] = bool(timed[i, j])
-    return EditScript(
-        ops, int(ref_agree.sum()), ref_agree, ref_timed, query_ref, query_agree, query_timed
-    )
+    return EditScript(ops, int(ref_agree.sum()), ref_agree, ref_timed, query_ref, query_agree, query_timed)
 
 
 def edit_parts(
@@ -201,7 +199,9 @@ def _path(same: np.ndarray, timed: np.ndarray | None = None) -> list[tuple[str, 
     return raw
 
 
-def _groups(raw: list[tuple[str, int, int]], q_pitch: np.ndarray) -> list[tuple[tuple[str, int, int], int, int]]:
+def _groups(
+    raw: list[tuple[str, int, int]], q_pitch: np.ndarray
+) -> list[tuple[tuple[str, int, int], int, int]]:
     """Grouped edits of a path: ``((kind, query position, reference position), first step, end step)``;
     a run of insertions is one ``ornament`` (two or more notes) or a ``passing`` note (one note between
     two neighbours, its pitch strictly between theirs) or a plain ``insertion``."""
@@ -223,8 +223,10 @@ def _groups(raw: list[tuple[str, int, int]], q_pitch: np.ndarray) -> list[tuple[
         before, after = first - 1, last + 1
         if end - k >= 2:
             group = "ornament"
-        elif before >= 0 and after < len(q_pitch) and (
-            min(q_pitch[before], q_pitch[after]) < q_pitch[first] < max(q_pitch[before], q_pitch[after])
+        elif (
+            before >= 0
+            and after < len(q_pitch)
+            and (min(q_pitch[before], q_pitch[after]) < q_pitch[first] < max(q_pitch[before], q_pitch[after]))
         ):
             group = "passing"
         else:

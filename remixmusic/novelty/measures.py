@@ -13,7 +13,10 @@ Piece measures (:class:`~remixmusic.novelty.records.PieceRecord`):
   copied passage that is also inside a stock match counts for both);
 * ``longest_copied_notes``/``_bars``: the longest copied passage (notes; bars of the query it spans);
 * ``fan_in``: distinct first sources of the recombined passages (how many reference pieces the piece
-  draws on);
+  draws on), and ``n_passages`` / ``n_stock_passages``: how many recombined / stock passages, counting
+  the passages that give at least one analysed note its label (a varied reading of notes an exact copy
+  labels is listed in passages.csv as an alternative, and counted in neither: a reference piece analysed
+  as itself draws on one piece, itself);
 * ``novel_glue_notes``: mean length (notes) of the novel stretches *between* two recombined passages on
   a line, the glue of a remix (NaN when a line has fewer than two recombined passages).
 
@@ -178,7 +181,9 @@ def passage_records(
             if same_line and int(index.note[nxt]) >= 0:
                 s_end = int(index.onset[nxt]) / STEPS_PER_BEAT
             else:
-                s_end = (int(index.onset[last]) + _last_source_length(p, notes, index, slots)) / STEPS_PER_BEAT
+                s_end = (
+                    int(index.onset[last]) + _last_source_length(p, notes, index, slots)
+                ) / STEPS_PER_BEAT
             source_line = context.line_name(src.slot)
             texture = context.texture(src.slot, s_start, s_end)
             bar_starts = context.bar_starts(src.slot, src.bar_first, src.bar_last)
@@ -279,7 +284,12 @@ def piece_record(
         bars = piece.bar_of(piece.notes["onset"][longest.notes])
         longest_bars = int(bars.max() - bars.min() + 1)
     src = longest.source if longest is not None else None
-    rec_sources = {p.sources[0].name for p in labels.passages if p.label in RECOMBINED and p.sources}
+    # Passages that give an analysed note its label; others (a varied reading under an exact copy) are
+    # alternatives: listed in passages.csv, not counted.
+    owning = [
+        labels.passages[i] for i in np.unique(labels.passage[analysed & (labels.passage >= 0)]).tolist()
+    ]
+    rec_sources = {p.sources[0].name for p in owning if p.label in RECOMBINED and p.sources}
     return PieceRecord(
         piece=name,
         group=group,
@@ -305,8 +315,8 @@ def piece_record(
         longest_copied_source_bars=f"{src.bar_first + 1}-{src.bar_last + 1}" if src is not None else "",
         fan_in=len(rec_sources),
         novel_glue_notes=novel_glue(lines, labels),
-        n_passages=sum(p.label in RECOMBINED for p in labels.passages),
-        n_stock_passages=sum(p.label == "stock" for p in labels.passages),
+        n_passages=sum(p.label in RECOMBINED for p in owning),
+        n_stock_passages=sum(p.label == "stock" for p in owning),
         top_source_share=top_source_share,
         originality=originality[0],
         originality_min=originality[1],

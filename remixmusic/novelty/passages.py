@@ -155,16 +155,64 @@ def build_passages(pm: PieceMatches, index: Index) -> list[Passage]:
     """Every passage of a matched piece, in line order: its varied copies, and its exact matches above
     the length threshold except those inside a varied copy of the same source passage (the exact runs
     between the edits of a varied copy are parts of it, not passages of their own); a varied copy whose
-    notes a copied exact passage of the same source pieces holds whole is left out."""
+    notes copied exact passages of its tune hold (:func:`_worse_reading`) is left out. Sources are
+    ordered by how much of the piece each explains (:func:`_order_sources`)."""
     varied = [varied_passage(pm, v) for v in pm.varied_matches]
-    exact = [exact_passage(pm, index, m) for m in pm.matches]
+    exact = _merged([exact_passage(pm, index, m) for m in pm.matches])
     exact = [p for p in exact if not any(_inside(p, v) for v in varied)]
-    # a varied copy whose notes an exact copy of the same tunes holds whole is a worse reading of them (a
-    # near-repeat of the copied stretch elsewhere in its source): the exact copy stands alone
+    # a varied copy whose notes exact copies of its tune hold, all but a scrap too short to be a copy on
+    # its own, and that scores no more, is a worse reading of them (a near-repeat of the copied stretch
+    # elsewhere in its source, or the copy realigned to take in a note past its end): the exact copies
+    # stand alone
     copies = [p for p in exact if p.label == "copied"]
-    varied = _distinct(v for v in varied if not any(_covers(p, v) for p in copies))
+    least = pm.min_length + index.order  # the notes of the shortest counted copy
+    varied = _distinct(v for v in varied if not _worse_reading(v, copies, least))
     out = [p for p in exact + varied if p.n_notes > 0]
     out.sort(key=lambda p: (p.line, p.start, -p.n_notes))
+    _order_sources(out, pm.piece)
+    return out
+
+
+def _order_sources(passages: list[Passage], piece: Piece) -> None:
+    """Each exact passage's sources, in place, those that are sources of more of the piece's notes first
+    (the original order among equals): of the pieces that hold one passage note for note, the one the
+    rest of the piece also comes from is *the* source (a source ordering by parsimony: the fewest pieces
+    that explain the piece). A chorale analysed as itself has its soprano in another harmonisation of the
+    same hymn too; its own piece, the source of all four voices, comes first. A varied copy's sources
+    keep their order: its edits are those of the first."""
+    notes: dict[int, set[int]] = {}
+    for p in passages:
+        for s in p.sources:
+            notes.setdefault(s.piece, set()).update(p.notes.tolist())
+    for p in passages:
+        if p.label == "varied" or len(p.sources) < 2:
+            continue
+        p.sources = sorted(p.sources, key=lambda s: -len(notes[s.piece]))
+        p.transposition = p.sources[0].transposition
+        p.time_scale = _time_scale(piece, p.notes, p.sources[0])
+
+
+def _merged(exact: list[Passage]) -> list[Passage]:
+    """Exact passages of one line and label that overlap and stand on the same source notes, one passage
+    (two that only touch are two copies): a periodic query (one note repeated 600 times, a scale run up and down) matches one
+    reference passage at every shift, and each shift is a maximal match of its own; together they are
+    one stretch aligned to that passage (its sources, doc frequency and bits the best of them)."""
+
+    def key(p: Passage) -> tuple:
+        s = p.sources[0] if p.sources else None
+        return (p.line, p.label, None if s is None else (s.piece, s.slot, s.n_notes))
+
+    out: list[Passage] = []
+    for p in sorted(exact, key=lambda p: (key(p)[:2], str(key(p)[2]), p.start)):
+        last = out[-1] if out else None
+        if last is None or key(last) != key(p) or key(p)[2] is None or p.start >= last.end:
+            out.append(p)
+            continue
+        if p.end > last.end:
+            last.notes = np.concatenate([last.notes, p.notes[last.end - p.start :]])
+            last.end = p.end
+            last.match_length = len(last.notes)
+        last.bits, last.doc_freq = max(last.bits, p.bits), max(last.doc_freq, p.doc_freq)
     return out
 
 
@@ -197,12 +245,29 @@ def _distinct(varied: Iterable[Passage]) -> list[Passage]:
     return list(out.values())
 
 
-def _covers(p: Passage, v: Passage) -> bool:
-    """Exact passage ``p`` holds every note of varied passage ``v``, and ``v``'s sources are pieces of
-    ``p``'s (the same tunes at other places: a varied copy of another tune is another reading, kept)."""
-    if p.line != v.line or p.start > v.start or v.end > p.end:
+def _worse_reading(v: Passage, copies: list[Passage], least: int) -> bool:
+    """Whether varied passage ``v`` is a worse reading of notes exact copies of its tune hold: copied
+    passages on its line whose sources include ``v``'s first source piece, or all of ``v``'s source pieces
+    (the same tunes at other places; a varied copy of another tune over copied notes is another reading),
+    hold all its notes, or all but fewer than ``least`` (a scrap too short to be a copy of its own) while
+    scoring at least its bits (a varied copy that takes in an exact one and scores more is the better
+    reading)."""
+    pieces = {s.piece for s in v.sources}
+    held = [
+        p
+        for p in copies
+        if p.line == v.line
+        and p.start < v.end
+        and v.start < p.end
+        and (
+            (v.sources and v.sources[0].piece in {s.piece for s in p.sources})
+            or pieces <= {s.piece for s in p.sources}
+        )
+    ]
+    if not held:
         return False
-    return {s.piece for s in v.sources} <= {s.piece for s in p.sources}
+    left = int(np.count_nonzero(~np.isin(v.notes, np.concatenate([p.notes for p in held]))))
+    return left == 0 or (left < least and v.bits <= max(p.bits for p in held))
 
 
 def label_notes(
