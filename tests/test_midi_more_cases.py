@@ -218,3 +218,26 @@ def test_a_delta_time_past_2_63_gives_the_time_line_reason():
     for reader in ("auto", "miditoolkit"):
         with pytest.raises(MidiError, match="lies past step 2\\^31 - 1"):
             midi_bytes_to_piece(data, reader=reader)
+
+
+@pytest.mark.parametrize(("frames", "per_frame"), [(25, 40), (30, 80), (24, 10), (29, 100)])
+def test_a_file_timed_in_smpte_frames_is_read_in_seconds(frames, per_frame):
+    """A header with an SMPTE time division (-frames a second, ticks a frame) was rejected as "not
+    supported". Its ticks are seconds: a note every 0.5 s is a quarter note at 120 qpm (beats of half a
+    second), whatever tempo events the file holds (they do not apply to SMPTE time); a repair says so."""
+    per_second = frames * per_frame if frames != 29 else 29.97 * per_frame
+    half = round(per_second / 2)
+    events = [(0, b"\xff\x51\x03\x0f\x42\x40")]  # 60 qpm: ignored
+    events += notes(MELODY, length=half)
+    division = ((256 - frames) << 8) | per_frame
+    piece = read_all(smf(encode_track(events), division=division))
+    assert piece.notes["pitch"].tolist() == MELODY
+    expected = [round(12 * i * half / (per_second / 2)) for i in range(16)]
+    assert piece.notes["onset"].tolist() == expected
+    assert len(piece.tempos) == 0
+    assert any("SMPTE" in r for r in piece.metadata["repairs"])
+
+
+def test_an_smpte_division_of_no_known_rate_is_one_line():
+    with pytest.raises(MidiError, match="SMPTE time division of 20 frames"):
+        midi_bytes_to_piece(smf(encode_track(notes(MELODY)), division=((256 - 20) << 8) | 40))

@@ -33,6 +33,8 @@ How a file is read (all of it agreeing note for note, after the quantization abo
 * tempo, meter and key: the events of every track merged by time, as players do; at one position the
   later event wins. A tempo restating the tempo in force (120 qpm at first) is left out;
 * a format-2 file (independent sequences) is read as its sequences played one after another (a repair);
+* a file timed in SMPTE frames (a negative division) has seconds, not beats: read as beats of half a
+  second (120 qpm), its tempo events ignored as SMPTE time ignores them (a repair);
 * times are counted in 64 bits; a note past step 2^31 - 1 makes the file unreadable (one-line reason).
 
 Bad input raises :class:`~remixmusic.errors.MidiError` with the path and a one-line reason; a file is
@@ -67,7 +69,15 @@ from remixmusic._util.files import atomic_write
 from remixmusic._util.text import first_line
 from remixmusic.errors import MidiError
 from remixmusic.io.parts import merge_program_runs
-from remixmusic.io.smf import SENTINEL_TICKS, SmfLayout, header_chunk, screen, split_chunks, with_sentinels
+from remixmusic.io.smf import (
+    DEFAULT_SECONDS_PER_BEAT,
+    SENTINEL_TICKS,
+    SmfLayout,
+    header_chunk,
+    screen,
+    split_chunks,
+    with_sentinels,
+)
 from remixmusic.io.smf_repair import sanitize
 from remixmusic.music.notes import (
     DEFAULT_QPM,
@@ -126,6 +136,9 @@ def midi_bytes_to_piece(data: bytes, source: str | None = None, reader: Reader =
     layout = split_chunks(data, source)
     fast = _read_fast(layout) if reader in ("auto", "symusic") else None
     raw, repairs = fast if fast is not None else _read_exact(layout, reader, source)
+    if layout.ticks_per_second is not None:  # timed in seconds: beats of half a second, no tempo map
+        raw.ticks_per_beat = layout.ticks_per_second * DEFAULT_SECONDS_PER_BEAT
+        raw.tempos = (np.zeros(0, np.int64), np.zeros(0, np.float64))
     piece, dropped = _quantize(raw, source)
     repairs = [*repairs, *dropped]
     if repairs:
@@ -176,7 +189,7 @@ class _Raw:
     indexing ``tracks``); and the tempo (qpm), meter (numerator, denominator) and key (0-23) maps, each
     ``(ticks, values...)`` sorted by tick."""
 
-    ticks_per_beat: int
+    ticks_per_beat: float
     tracks: list[Track]
     notes: _Columns
     tempos: tuple[np.ndarray, np.ndarray]

@@ -54,6 +54,14 @@ SAFE_TICKS = SENTINEL_TICKS
 """Tracks provably shorter than this are read fast: sentinels stay below 2^31 and apart from real notes."""
 
 
+SMPTE_RATES = {24: 24.0, 25: 25.0, 29: 30000 / 1001, 30: 30.0}
+"""Frames a second of the SMPTE time codes a MIDI header may name (29: 30 drop-frame, 29.97)."""
+
+DEFAULT_SECONDS_PER_BEAT = 0.5
+"""A file timed in seconds (SMPTE) has no beats: its seconds are read as beats of this length (120 qpm,
+the MIDI default tempo)."""
+
+
 @dataclass
 class SmfLayout:
     """Where the parts of a MIDI file are.
@@ -61,7 +69,9 @@ class SmfLayout:
     ``data`` is the file from its ``MThd`` header on (a RIFF or MacBinary wrapper removed); ``tracks``
     holds each ``MTrk`` chunk's payload (its events, without the 8-byte chunk header, to its real end) in
     file order, and ``offsets`` where each payload starts in ``data``. ``repairs`` lists what had to be read
-    differently from what the header says (one line each).
+    differently from what the header says (one line each). A file timed in SMPTE frames has
+    ``ticks_per_second`` (29.97 frames for the drop-frame code 29) and ``division`` its nominal ticks a
+    second (frames x ticks a frame), which readers take as ticks a beat.
     """
 
     data: bytes
@@ -72,6 +82,7 @@ class SmfLayout:
     offsets: list[int] = field(default_factory=list)
     skipped_chunks: list[bytes] = field(default_factory=list)
     repairs: list[str] = field(default_factory=list)
+    ticks_per_second: float | None = None
 
 
 LEADING_BYTES = 1024
@@ -104,8 +115,8 @@ def split_chunks(data: bytes, source: str | None = None) -> SmfLayout:
       event-level pass (:mod:`remixmusic.io.smf_repair`).
 
     Raises:
-        MidiError: empty input, no ``MThd`` header, a header shorter than 6 bytes, SMPTE or zero time
-            division, no track chunk at all, or a file cut off before its first track chunk
+        MidiError: empty input, no ``MThd`` header, a header shorter than 6 bytes, a zero time division
+            or an SMPTE one of no known frame rate, no track chunk at all, or a file cut off before its first track chunk
             ("truncated").
     """
     if not data:
@@ -117,11 +128,22 @@ def split_chunks(data: bytes, source: str | None = None) -> SmfLayout:
     if header_length < 6:
         raise MidiError(source, f"corrupt MIDI: header chunk of {header_length} bytes (6 needed)")
     fmt, declared, division = struct.unpack_from(">HHH", data, 8)
-    if division & 0x8000:
-        raise MidiError(source, "SMPTE time division is not supported")
+    per_second = None
+    if division & 0x8000:  # SMPTE: -frames a second (two's complement) and ticks a frame
+        frames, per_frame = 256 - (division >> 8), division & 0xFF
+        if frames not in SMPTE_RATES or per_frame == 0:
+            raise MidiError(source, f"corrupt MIDI: SMPTE time division of {frames} frames x {per_frame} ticks")
+        division = frames * per_frame  # ticks a nominal second, a valid header's division for readers
+        per_second = SMPTE_RATES[frames] * per_frame
     if division == 0:
         raise MidiError(source, "corrupt MIDI: 0 ticks per beat")
     layout = SmfLayout(data=data, format=fmt, division=division, declared_tracks=declared)
+    if per_second is not None:
+        layout.ticks_per_second = per_second
+        layout.repairs.append(
+            f"SMPTE time division ({frames} frames a second x {per_frame} ticks): timed in seconds, read "
+            f"as beats of {DEFAULT_SECONDS_PER_BEAT} s (120 qpm) and its tempo events ignored"
+        )
     if skipped:
         layout.repairs.append(skipped)
     position = 8 + header_length

@@ -111,10 +111,10 @@ def merge_copies(
         # The best part of the realignment, as for any varied copy: an edit at an end that the notes past
         # it do not pay for is trimmed (a changed note after an exact copy, credited for its rhythm alone,
         # is no variation), and a join left with no edit is the exact match's to report.
-        best = finder.best_part(same, timed, q_pitch, q0, s0, stream)
-        if best is None:
+        part = finder.best_part(same, timed, q_pitch, q0, s0, stream)
+        if part is None:
             continue
-        qa, qb, sa, sb, script, bits = best
+        qa, qb, sa, sb, script, bits = part
         q0, q1, s0, s1 = q0 + qa, q0 + qb, s0 + sa, s0 + sb
         sources = [finder._source(s0, s1 - s0, int(q_pitch[q0]))]
         for k in sorted({int(arr[i, 4]) for i in c if arr[i, 4] >= 0}):  # the joined copies' other variants
