@@ -71,19 +71,26 @@ def merge_program_runs(
         own = sizes[k]
         best, best_overlap = None, 0.0
         same = by_name.setdefault((instrument.name, instrument.is_drum), [])
-        for part in [p for p in same if instrument.program not in p.programs][-MAX_CANDIDATES:]:
+        for part in _candidates(same, instrument.program) if own else []:
+            if not len(starts) or stops[-1] <= part.low or part.high <= starts[0]:
+                best, best_overlap = part, 0.0  # apart in time: no overlap can be less
+                break
             overlaps = [_overlap(*spans[m], starts, stops) for m in part.members]
             fits = all(
                 o <= MAX_OVERLAP * min(own, sizes[m]) for o, m in zip(overlaps, part.members, strict=True)
             )
-            if fits and own > 0 and (best is None or sum(overlaps) < best_overlap):
+            if fits and (best is None or sum(overlaps) < best_overlap):
                 best, best_overlap = part, sum(overlaps)
+                if not best_overlap:
+                    break
         if best is None:
             best = _Part(len(parts), set())
             parts.append(best)
             same.append(best)
         best.programs.add(instrument.program)
         best.members.append(k)
+        if len(starts):
+            best.low, best.high = min(best.low, int(starts[0])), max(best.high, int(stops[-1]))
         part_of[k] = best.index
     if len(parts) == len(tracks):
         return list(tracks), track, note_program
@@ -98,12 +105,25 @@ def merge_program_runs(
     return merged, note_part, note_program
 
 
+def _candidates(parts: list[_Part], program: int) -> list[_Part]:
+    """The last :data:`MAX_CANDIDATES` of ``parts`` without ``program``, earliest first."""
+    out = []
+    for part in reversed(parts):
+        if program not in part.programs:
+            out.append(part)
+            if len(out) == MAX_CANDIDATES:
+                break
+    return out[::-1]
+
+
 @dataclass
 class _Part:
     """Instruments merged so far into one part."""
 
     index: int
     programs: set[int]
+    low: int = 2**62  # the first onset and the last end of its notes
+    high: int = -(2**62)
     members: list[int] = field(default_factory=list)
 
 
@@ -121,7 +141,17 @@ def _union(starts: np.ndarray, stops: np.ndarray) -> tuple[np.ndarray, np.ndarra
 
 
 def _overlap(a_starts: np.ndarray, a_stops: np.ndarray, b_starts: np.ndarray, b_stops: np.ndarray) -> float:
-    """The time two sets of disjoint intervals both cover."""
+    """The time two sets of disjoint sorted intervals both cover."""
+    if len(a_starts) + len(b_starts) <= 32:  # a walk along both, cheaper than numpy's calls when short
+        a0, a1, b0, b1 = a_starts.tolist(), a_stops.tolist(), b_starts.tolist(), b_stops.tolist()
+        i = j = total = 0
+        while i < len(a0) and j < len(b0):
+            total += max(0, min(a1[i], b1[j]) - max(a0[i], b0[j]))
+            if a1[i] < b1[j]:
+                i += 1
+            else:
+                j += 1
+        return float(total)
     both_starts, both_stops = _union(np.concatenate([a_starts, b_starts]), np.concatenate([a_stops, b_stops]))
     total = (a_stops - a_starts).sum() + (b_stops - b_starts).sum() - (both_stops - both_starts).sum()
     return float(total)
