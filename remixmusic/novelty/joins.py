@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from remixmusic.music.notes import Piece
+from remixmusic.novelty.edits import edit_script
 from remixmusic.novelty.matches import VariedMatch
 from remixmusic.novelty.symbols import PITCHLESS, TIMELESS, Stream
 
@@ -31,13 +32,12 @@ def merge_copies(
 ) -> list[VariedMatch]:
     """The varied copies of one line after joining pieces of one copy: exact matches and varied copies
     that follow each other along the query line and along one reference line, at consistent offsets
-    (the gaps differ by at most twice the edit budget), are realigned as one passage; the join is kept
-    when its best part (:meth:`~remixmusic.novelty.varied.VariedCopies.best_part`: edits at its ends that
-    do not pay for themselves trimmed) passes the varied-copy tests (edits, edit rate, agreeing notes,
-    information), and it then replaces the varied copies it joined. ``exact``: ``(start, end, slots)``
-    of the line's exact matches (line positions, and the reference slots where each occurs: every
-    occurrence, since a tune that repeats a part holds a match at several offsets and only one of them
-    continues the copy)."""
+    (the gaps differ by at most twice the edit budget), are realigned as one passage, cut to its first and
+    last agreeing notes (an edit at an end is no evidence); the join is kept when it passes the
+    varied-copy tests (edits, edit rate, agreeing notes, information), and it then replaces the varied
+    copies it joined, as it does when no edit is left (the exact match explains them). ``exact``: ``(start, end, slots)`` of the line's exact
+    matches (line positions, and the reference slots where each occurs: every occurrence, since a tune
+    that repeats a part holds a match at several offsets and only one of them continues the copy)."""
     index, budget = finder.index, finder.config.max_edits
     raw = 2 * budget
     segs = []  # (q0, q1, s0, s1, varied id or -1)
@@ -90,32 +90,36 @@ def merge_copies(
     q_onset = notes["onset"].astype(np.float64)
     ioi = np.diff(q_onset)
     tol = 0.25 * float(np.median(ioi)) if len(ioi) else 1.0
+    min_notes = finder.min_length + stream.order
     joined: list[VariedMatch] = []
     replaced: set[int] = set()
     for c, (q0, q1, s0, s1) in zip(chains, bounds, strict=True):
         if len(c) < 2:
             continue
-        s_pitch = np.asarray(index.pitch[s0:s1]).astype(np.int64)
-        s_onset = np.asarray(index.onset[s0:s1]).astype(np.float64)
-        scale = float(
-            finder._scale(q_onset, np.array([q0]), np.array([s0]), np.array([q1 - 1]), np.array([s1 - 1]))[0]
-        )
-        timed = (
-            np.abs((q_onset[q0:q1] - q_onset[q0])[:, None] - ((s_onset - s_onset[0]) * scale)[None, :]) <= tol
-        )
-        if index.invariance in TIMELESS:
-            timed = np.ones_like(timed)
-        same = timed
-        if index.invariance not in PITCHLESS:
-            same = timed & ((q_pitch[q0:q1] - q_pitch[q0])[:, None] == (s_pitch - s_pitch[0])[None, :])
-        # The best part of the realignment, as for any varied copy: an edit at an end that the notes past
-        # it do not pay for is trimmed (a changed note after an exact copy, credited for its rhythm alone,
-        # is no variation), and a join left with no edit is the exact match's to report.
-        part = finder.best_part(same, timed, q_pitch, q0, s0, stream)
-        if part is None:
+        for _ in range(3):  # realign until no edit stands at an end (at most twice more)
+            same, timed = _agreement(finder, q_pitch, q_onset, tol, q0, q1, s0, s1)
+            script = edit_script(same, q_pitch[q0:q1], q_onset[q0:q1], timed)
+            agree = np.flatnonzero(script.query_agree)
+            if not len(agree) or (agree[0] == 0 and agree[-1] == q1 - q0 - 1):
+                break
+            # An edit at an end is no evidence of a variation: past it the copy has nothing to agree with
+            # (a changed note right after an exact copy, in its rhythm, is the next tune's first note).
+            # The alignment is cut to its first and last agreeing notes and made again from there (its
+            # pitches are read relative to its first note).
+            first, last = int(agree[0]), int(agree[-1])
+            q0, q1, s0, s1 = q0 + first, q0 + last + 1, s0 + int(script.query_ref[first]), s0 + int(script.query_ref[last]) + 1
+        if script.n_edits == 0:
+            replaced.update(int(arr[i, 4]) for i in c if arr[i, 4] >= 0)  # the exact match explains them
             continue
-        qa, qb, sa, sb, script, bits = part
-        q0, q1, s0, s1 = q0 + qa, q0 + qb, s0 + sa, s0 + sb
+        if not (
+            0 < script.n_edits <= budget
+            and script.n_edits <= max(1, finder.config.edit_rate * (q1 - q0))
+            and script.agreements >= min_notes
+        ):
+            continue
+        bits = finder.copy_bits(s0, script, stream.symbols[q0 : max(q1 - stream.order, q0)])
+        if bits < finder._varied_bits_now:
+            continue
         sources = [finder._source(s0, s1 - s0, int(q_pitch[q0]))]
         for k in sorted({int(arr[i, 4]) for i in c if arr[i, 4] >= 0}):  # the joined copies' other variants
             for other in varied[k].sources:
@@ -123,14 +127,7 @@ def merge_copies(
                     sources.append(other)
         joined.append(
             VariedMatch(
-                li,
-                q0,
-                q1,
-                stream.line.notes[q0:q1],
-                script.n_edits,
-                script.agreements,
-                bits,
-                sources,
+                li, q0, q1, stream.line.notes[q0:q1], script.n_edits, script.agreements, bits, sources,
                 script=script.text(q0),
             )
         )
@@ -138,15 +135,26 @@ def merge_copies(
     return [v for k, v in enumerate(varied) if k not in replaced] + joined
 
 
+def _agreement(
+    finder: VariedCopies, q_pitch: np.ndarray, q_onset: np.ndarray, tol: float, q0: int, q1: int, s0: int, s1: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Agreement of query line notes ``q0:q1`` with reference slots ``s0:s1``, relative to the first of
+    each (the query's onsets scaled to the reference's tempo): ``(same, timed)``, boolean (rows, cols)."""
+    index = finder.index
+    s_pitch = np.asarray(index.pitch[s0:s1]).astype(np.int64)
+    s_onset = np.asarray(index.onset[s0:s1]).astype(np.float64)
+    scale = float(finder._scale(q_onset, np.array([q0]), np.array([s0]), np.array([q1 - 1]), np.array([s1 - 1]))[0])
+    timed = np.abs((q_onset[q0:q1] - q_onset[q0])[:, None] - ((s_onset - s_onset[0]) * scale)[None, :]) <= tol
+    if index.invariance in TIMELESS:
+        timed = np.ones_like(timed)
+    same = timed
+    if index.invariance not in PITCHLESS:
+        same = timed & ((q_pitch[q0:q1] - q_pitch[q0])[:, None] == (s_pitch - s_pitch[0])[None, :])
+    return same, timed
+
+
 def _repeats(
-    index: Index,
-    q0: int,
-    q1: int,
-    slot: int,
-    n_notes: int,
-    k: int,
-    exact: list[tuple[int, int, np.ndarray]],
-    raw: int,
+    index: Index, q0: int, q1: int, slot: int, n_notes: int, k: int, exact: list[tuple[int, int, np.ndarray]], raw: int
 ) -> list[tuple[int, int, int, int, int]]:
     """The varied copy ``k`` (query ``q0:q1`` on ``n_notes`` reference notes from ``slot``) moved onto
     the other occurrences of its reference line's material that an overlapping exact match holds: a tune

@@ -155,18 +155,15 @@ def build_passages(pm: PieceMatches, index: Index) -> list[Passage]:
     """Every passage of a matched piece, in line order: its varied copies, and its exact matches above
     the length threshold except those inside a varied copy of the same source passage (the exact runs
     between the edits of a varied copy are parts of it, not passages of their own); a varied copy whose
-    notes copied exact passages of its tune hold (:func:`_worse_reading`) is left out. Sources are
+    notes a copied exact passage of the same source pieces holds whole is left out. Sources are
     ordered by how much of the piece each explains (:func:`_order_sources`)."""
     varied = [varied_passage(pm, v) for v in pm.varied_matches]
     exact = _merged([exact_passage(pm, index, m) for m in pm.matches])
     exact = [p for p in exact if not any(_inside(p, v) for v in varied)]
-    # a varied copy whose notes exact copies of its tune hold, all but a scrap too short to be a copy on
-    # its own, and that scores no more, is a worse reading of them (a near-repeat of the copied stretch
-    # elsewhere in its source, or the copy realigned to take in a note past its end): the exact copies
-    # stand alone
+    # a varied copy whose notes an exact copy of the same tunes holds whole is a worse reading of them (a
+    # near-repeat of the copied stretch elsewhere in its source): the exact copy stands alone
     copies = [p for p in exact if p.label == "copied"]
-    least = pm.min_length + index.order  # the notes of the shortest counted copy
-    varied = _distinct(v for v in varied if not _worse_reading(v, copies, least))
+    varied = _distinct(v for v in varied if not any(_covers(p, v) for p in copies))
     out = [p for p in exact + varied if p.n_notes > 0]
     out.sort(key=lambda p: (p.line, p.start, -p.n_notes))
     _order_sources(out, pm.piece)
@@ -245,29 +242,12 @@ def _distinct(varied: Iterable[Passage]) -> list[Passage]:
     return list(out.values())
 
 
-def _worse_reading(v: Passage, copies: list[Passage], least: int) -> bool:
-    """Whether varied passage ``v`` is a worse reading of notes exact copies of its tune hold: copied
-    passages on its line whose sources include ``v``'s first source piece, or all of ``v``'s source pieces
-    (the same tunes at other places; a varied copy of another tune over copied notes is another reading),
-    hold all its notes, or all but fewer than ``least`` (a scrap too short to be a copy of its own) while
-    scoring at least its bits (a varied copy that takes in an exact one and scores more is the better
-    reading)."""
-    pieces = {s.piece for s in v.sources}
-    held = [
-        p
-        for p in copies
-        if p.line == v.line
-        and p.start < v.end
-        and v.start < p.end
-        and (
-            (v.sources and v.sources[0].piece in {s.piece for s in p.sources})
-            or pieces <= {s.piece for s in p.sources}
-        )
-    ]
-    if not held:
+def _covers(p: Passage, v: Passage) -> bool:
+    """Exact passage ``p`` holds every note of varied passage ``v``, and ``v``'s sources are pieces of
+    ``p``'s (the same tunes at other places: a varied copy of another tune is another reading, kept)."""
+    if p.line != v.line or p.start > v.start or v.end > p.end:
         return False
-    left = int(np.count_nonzero(~np.isin(v.notes, np.concatenate([p.notes for p in held]))))
-    return left == 0 or (left < least and v.bits <= max(p.bits for p in held))
+    return {s.piece for s in v.sources} <= {s.piece for s in p.sources}
 
 
 def label_notes(
