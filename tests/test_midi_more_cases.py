@@ -241,3 +241,13 @@ def test_a_file_timed_in_smpte_frames_is_read_in_seconds(frames, per_frame):
 def test_an_smpte_division_of_no_known_rate_is_one_line():
     with pytest.raises(MidiError, match="SMPTE time division of 20 frames"):
         midi_bytes_to_piece(smf(encode_track(notes(MELODY)), division=((256 - 20) << 8) | 40))
+
+
+def test_a_little_endian_header_length_is_read_as_6():
+    """A header length written little-endian (06 00 00 00: 100,663,296 bytes) sent the walk past the end
+    of the file: "no track chunk (MTrk)", though the track follows the 6 header bytes."""
+    data = bytearray(smf(encode_track(notes(MELODY))))
+    data[4:8] = b"\x06\x00\x00\x00"
+    piece = read_all(bytes(data))
+    assert_melody(piece)
+    assert any("header length" in r for r in piece.metadata["repairs"])

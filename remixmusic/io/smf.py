@@ -147,6 +147,10 @@ def split_chunks(data: bytes, source: str | None = None) -> SmfLayout:
     if skipped:
         layout.repairs.append(skipped)
     position = 8 + header_length
+    if header_length != 6 and not _chunk_at(data, position) and data[14:18] == b"MTrk":
+        # a header length written wrongly (little-endian, 06 00 00 00): the first track follows 6 bytes on
+        layout.repairs.append(f"a header length of {header_length} bytes read as 6 (a track chunk follows 6 bytes on)")
+        position = 14
     while True:
         if not _chunk_at(data, position):
             following = _resync(data, position, layout)
