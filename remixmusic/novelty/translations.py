@@ -369,7 +369,7 @@ class TranslationIndex:
             for c0, c1 in zip(cuts[:-1].tolist(), cuts[1:].tolist(), strict=True):
                 ref_key = (self._pos[c0:c1] << _SHIFT) + self._pitch[c0:c1] + _PITCH_OFFSET
                 votes_key = (ref_key[None, :] - ((P[:, 0:1] << _SHIFT) + P[:, 1:2])).ravel()
-                votes_key.sort()
+                votes_key.sort(kind="stable")  # n sorted runs (the reference keys, shifted): merged, ~4x faster
                 head = np.flatnonzero(np.diff(votes_key, prepend=-1))
                 count = np.diff(np.append(head, len(votes_key)))
                 uniq = votes_key[head]
@@ -494,7 +494,7 @@ class TranslationIndex:
             ]
             if len(lists) < need:
                 continue
-            keys = np.sort(np.concatenate(lists))
+            keys = np.sort(np.concatenate(lists), kind="stable")  # sorted lists: a merge of runs
             repeated = keys[: len(keys) - need + 1][keys[need - 1 :] == keys[: len(keys) - need + 1]]
             hits = repeated[np.diff(repeated, prepend=-1) != 0]  # sorted: first of each run
             slack = n - self._needed(hits, n, votes, den)
