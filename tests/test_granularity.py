@@ -144,6 +144,11 @@ def test_summarize_places_groups_with_cluster_bootstrap_intervals():
     )
     assert f"copied share) {query.mean_curve[one]:.2f}, shuffled" in summary.lines()[0]
     assert summary.to_dict()["groups"]["query"]["weights"][2] == pytest.approx(10 / 12)
+    # A group's interval does not depend on the groups beside it (a reviewer saw the control's move with
+    # the query's size: one generator drew for the query first).
+    alone = summarize(cal, {"control": two}).groups["control"].bars_ci
+    assert summarize(cal, {"query": two[:7], "control": two}).groups["control"].bars_ci == alone
+    assert summarize(cal, {"query": two, "control": two}).groups["control"].bars_ci == alone
     with pytest.raises(RemixError, match="tune-group labels"):
         summarize(cal, {"query": two}, {"query": labels[:5]})
     with pytest.raises(RemixError, match="not pieces x"):

@@ -33,7 +33,7 @@ from remixmusic.novelty.assemble import COVERAGE_LENGTHS, PieceResult, _assemble
 from remixmusic.novelty.config import AnalysisConfig, SegmentConfig
 from remixmusic.novelty.granularity import GranularityCalibration, piece_curves
 from remixmusic.novelty.granularity_summary import GranularitySummary, summarize
-from remixmusic.novelty.groups import tune_group
+from remixmusic.novelty.groups import inferred_tune_groups, tune_group
 from remixmusic.novelty.index import Index
 from remixmusic.novelty.inputs import (
     PieceSet,
@@ -474,11 +474,26 @@ def analyze(
     jobs_list = [(p, n, "query") for p, n in zip(queries.pieces, queries.names, strict=True)]
     jobs_list += [(p, n, "control") for p, n in zip(controls.pieces, controls.names, strict=True)]
     results, failed = _run_all(analyzer, index, jobs_list, jobs, show_progress)
+    _group_tunes(results, queries, controls)
     skipped = queries.skipped + controls.skipped + ref_skipped + failed
     _place_pieces(analyzer, results)
     report = _assemble(analyzer, index, results, skipped, _tunes(index, ref_pieces, controls))
     report.granularity = _granularity_summary(analyzer, results)
     return report
+
+
+def _group_tunes(results: list[PieceResult], queries: PieceSet, controls: PieceSet) -> None:
+    """Tune groups of the query and of the control pieces that no manifest names, each side grouped among
+    itself by the near-duplicate rule (:func:`~remixmusic.novelty.groups.inferred_tune_groups`)."""
+    for side, pieces in (("query", queries), ("control", controls)):
+        mine = [r for r in results if r.record.group == side]
+        by_name = dict(zip(pieces.names, pieces.pieces, strict=True))
+        mine = [r for r in mine if r.record.piece in by_name]
+        labels = inferred_tune_groups(
+            [by_name[r.record.piece] for r in mine], [r.record.piece for r in mine], [r.record.tune_group for r in mine]
+        )
+        for r, label in zip(mine, labels, strict=True):
+            r.record.tune_group = label
 
 
 def _tunes(index: Index, reference: list[Piece] | None, controls: PieceSet) -> dict[str, str] | None:

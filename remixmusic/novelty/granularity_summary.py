@@ -9,6 +9,7 @@ pieces or whole tune groups, and drawn over the calibration family for ``report.
 from __future__ import annotations
 
 import math
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -115,15 +116,18 @@ def summarize(
     """Place each group on the scale: ``curves``, group -> pieces x 2 x grid (each piece's curve and
     chance curve, :func:`piece_curves`; pieces with NaN and empty groups left out). A group's estimate is
     that of its mean curves; its intervals come from ``n_boot`` resamples of its pieces, or of whole
-    tune groups where ``tune_groups`` gives a label per piece (``""``: a group of its own).
+    tune groups where ``tune_groups`` gives a label per piece (``""``: a group of its own), each group
+    drawn from its own generator (``seed`` and the group's name).
 
     Raises:
         RemixError: curves not pieces x 2 x the calibration's grid, or labels not one per piece.
     """
     out: dict[str, GroupGranularity] = {}
-    rng = np.random.default_rng(seed)
     shape = (2, len(calibration.grid))
     for g, raw in curves.items():
+        # each group's own stream, from the seed and its name: the control's interval does not depend on
+        # the query analysed beside it
+        rng = np.random.default_rng([seed, zlib.crc32(g.encode())])
         raw = np.asarray(raw, np.float64)
         if raw.size and raw.shape[1:] != shape:
             raise RemixError(f"granularity: group {g!r}'s curves are {raw.shape}, not pieces x {shape}")

@@ -9,16 +9,20 @@ A dataset's manifest gives every piece a near-duplicate ``group`` (:mod:`remixmu
 piece read through :meth:`~remixmusic.data.datasets.Dataset.pieces` carries it in
 ``metadata["group"]``; a piece read from a dataset's MIDI file by path (``dataset.files("test")``, or
 the dataset's ``midi/`` folder) gets it by looking its file up in the manifest of the dataset folder
-above it. Any other piece has no known group, written ``""``: it is a group of its own.
+above it. Other pieces (a folder of MIDI files) are grouped among themselves by the same near-duplicate
+rule that dataset splits use (:func:`inferred_tune_groups`); a piece that rule joins to no other has no
+group, written ``""``: a group of its own.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from remixmusic.data.datasets import MANIFEST, load_dataset
+from remixmusic.data.tune_match import TuneMatchRule
 from remixmusic.errors import RemixError
 from remixmusic.music.notes import Piece
 
@@ -47,6 +51,31 @@ def tune_group(piece: Piece) -> str:
 def tune_groups(pieces: Iterable[Piece]) -> list[str]:
     """:func:`tune_group` of every piece, in order."""
     return [tune_group(p) for p in pieces]
+
+
+INFERRED = "~"
+"""Prefix of a tune-group label the near-duplicate rule found (``~`` and the name of the group's first
+piece), where no manifest gave one."""
+
+
+def inferred_tune_groups(pieces: Sequence[Piece], names: Sequence[str], known: Sequence[str]) -> list[str]:
+    """``known`` labels (``""``: unknown), with the unknown ones filled in where the near-duplicate rule of
+    dataset splits (:class:`~remixmusic.data.tune_match.TuneMatchRule`: versions of one tune, arranged,
+    performed or varied) joins pieces among themselves: each group of two or more gets the label
+    :data:`INFERRED` + the name of its first piece; a piece joined to no other stays ``""`` (its own
+    group). Ten variants of one folk tune in a control folder are one cluster for the bootstrap and the
+    tests, as they would be in a dataset. Raises nothing."""
+    out = list(known)
+    unknown = [i for i, g in enumerate(known) if not g]
+    if len(unknown) < 2:
+        return out
+    rule = TuneMatchRule()
+    labels = rule.groups([rule.fingerprint(pieces[i]) for i in unknown]).tolist()
+    sizes = Counter(labels)
+    for k, i in enumerate(unknown):
+        if sizes[labels[k]] > 1:
+            out[i] = INFERRED + names[unknown[labels[k]]]
+    return out
 
 
 @functools.lru_cache(maxsize=16)

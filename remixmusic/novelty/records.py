@@ -72,8 +72,9 @@ class PieceRecord:
     ``longest_match_notes``/``_bars``: the longest exact match the piece shares with any reference
     piece, of any kind (stock and chance-length ones included), in notes and in the piece's bars it
     touches (from its first note's bar to its last's; each the most over the piece's matches) (0 in reports written before them). ``tune_group``:
-    the piece's near-duplicate tune group from its dataset manifest (``""`` unknown: a group of its own;
-    see :mod:`remixmusic.novelty.groups`), the unit the comparisons resample and test. ``n_symbols``: the
+    the piece's near-duplicate tune group from its dataset manifest, else ``~`` and the first piece of the
+    group the near-duplicate rule finds among the pieces of its side (``""``: a group of its own; see
+    :mod:`remixmusic.novelty.groups`), the unit the comparisons resample and test. ``n_symbols``: the
     symbols of its lines as matched (the query size of the information bound); ``min_bits``: the
     information (bits) its copies needed, the larger of the settings' floor (``min_match_bits``) and the
     E-value bound ``log2(reference symbols * n_symbols / false_copies)``

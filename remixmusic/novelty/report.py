@@ -64,7 +64,6 @@ LABELS = ("copied", "varied", "stock", "self-repeat", "prompt", "novel")
 
 MEASURES = (
     ("recombined_fraction", "share of notes copied or varied (in a rare exact or a varied passage)"),
-    ("copied_coverage", "share of notes inside copied passages (rare exact matches)"),
     ("copied_fraction", "share of notes labelled copied"),
     ("varied_fraction", "share of notes labelled varied"),
     ("stock_fraction", "share of notes labelled stock (common or low-information matches)"),
@@ -74,7 +73,10 @@ MEASURES = (
     ("fan_in", "distinct reference pieces among recombined passages"),
     ("originality", "mean originality score (Yin et al.)"),
 )
-"""Per-piece measures compared between query and control, with a one-line meaning each."""
+"""Per-piece measures compared between query and control, with a one-line meaning each. ``copied_coverage``
+(in pieces.csv) is not among them: a note in a copied passage is always labelled copied (no label but the
+prompt's comes before it, and prompt notes count in neither), so it equals ``copied_fraction``, and testing
+both would count one test twice in the Holm family."""
 
 
 PRIMARY_MEASURE = "recombined_fraction"
@@ -479,7 +481,7 @@ class AnalysisReport:
         console.print(
             f"[bold]remixmusic analysis[/bold]: {p['n_query']} query piece(s) against {p['n_reference']} "
             f"reference piece(s); invariance [cyan]{p['invariance']}[/cyan], copies >= "
-            f"{min_copy_notes(p)} notes (chance {p['chance_length']} symbols) and "
+            f"{min_copy_notes(p)} notes (chance matches up to {self._chance_span()}) and "
             f"{p['min_match_bits']:.1f} bits{self._bounds_text()}, stock from doc freq {p['df_threshold']} "
             "or below the piece's bits"
         )
@@ -512,6 +514,14 @@ class AnalysisReport:
         if self.skipped:
             console.print(f"[yellow]{len(self.skipped)} file(s) skipped[/yellow] (listed in report.json)")
 
+    def _chance_span(self) -> str:
+        """How long a chance-length match is: in notes (its symbols plus the symbols' order) when the
+        parameters say, else in symbols."""
+        p = self.params
+        if "min_match_notes" in p and "min_match_symbols" in p:
+            return f"{int(p['chance_length']) + int(p['min_match_notes']) - int(p['min_match_symbols'])} notes"
+        return f"{p['chance_length']} symbols"
+
     def _compared_text(self) -> str:
         """Which pieces the table and the comparisons use, and how they are tested."""
         n = {g: len(self.compared_records(g)) for g in ("query", "control")}
@@ -524,7 +534,9 @@ class AnalysisReport:
         return (
             f"Compared: {n['query']} query piece(s) in {groups['query']} tune group(s) against "
             f"{n['control']} control piece(s) in {groups['control']} tune group(s) (after the leakage "
-            f"check removed {removed}{also}). Intervals resample whole tune groups; Mann-Whitney tests and Cliff's "
+            f"check removed {removed}{also}). Tune groups come from a dataset's manifest, or for other files from "
+            "the near-duplicate rule of dataset splits among the pieces of each side; intervals resample whole "
+            "tune groups; Mann-Whitney tests and Cliff's "
             f"delta compare tune-group means. {PRIMARY_MEASURE} is the primary measure, tested at alpha; "
             "the p-values of the other measures are Holm-adjusted (p (Holm)), and the verdicts follow the "
             "adjusted values."

@@ -345,7 +345,8 @@ def headline(report: AnalysisReport) -> str:
             stretch_text(report),
             bar_stretch_text(report),
             "<p class='hint'>The mean share of each piece's analysed notes, over the pieces of each group; "
-            "the 95% intervals resample whole tune groups (versions of one tune count once). The labels "
+            "the 95% intervals resample whole tune groups (versions of one tune count once: from a dataset's "
+            "manifest, or found among the pieces by the near-duplicate rule). The labels "
             f"are explained <a href='#rule'>below</a>. {detection_limit(report)}</p>",
             f"<p class='verdict'>{html.escape(verdict_words(primary, bool(control)))}</p>",
         ]
@@ -420,15 +421,28 @@ def bar_stretch_text(report: AnalysisReport) -> str:
         return ""
     q = shares["query"]
     text = f"<b>{percent(q[0], 0)}</b> of the query notes{interval(*q[1])}"
+    limit = ""
     if "control" in shares:
         c = shares["control"]
         text += f" and <b>{percent(c[0], 0)}</b> of the human control notes{interval(*c[1])}"
+        if c[0] >= HUMAN_BAR_SHARE:
+            limit = (
+                " Most human notes lie in such stretches too: recombination of pieces a bar long or shorter "
+                "cannot be told from human music against this control, whatever the verdict says of longer "
+                "copies."
+            )
     return (
         f"<p class='bar-stretch'>{text} lie in a stretch of at least one bar shared note for note with a "
         "reference piece: any exact match, copies, common formulas and matches as short as chance ones "
         "alike, so this is not the copied share (<a href='#granularity'>how long the shared stretches "
-        "are</a>).</p>"
+        f"are</a>).{limit}</p>"
     )
+
+
+HUMAN_BAR_SHARE = 0.5
+"""When at least this share of the human control's notes lie in one-bar shared stretches, the page says
+that one-bar recombination cannot be judged against it (the experiment's 1-bar question gives no verdict
+for the same reason)."""
 
 
 def where_copies_are(report: AnalysisReport, anchor: Callable[[PassageRecord], str]) -> str:
@@ -514,9 +528,11 @@ def verdict_words(c: Comparison | None, has_control: bool) -> str:
             f"The query pieces copy or vary clearly {more} of the reference than the human pieces do: "
             f"{shares}. {p[0].upper()}{p[1:]}."
         )
+    if c.p_adjusted < ALPHA:  # unlikely to be chance, but too small to count
+        return f"The query pieces copy or vary {shares} for the human pieces: a negligible difference. {p[0].upper()}{p[1:]}."
     return (
-        f"The query pieces copy or vary {shares} for the human pieces: the difference is not clear and could "
-        f"be chance with this many pieces. {p[0].upper()}{p[1:]}."
+        f"The query pieces copy or vary {shares} for the human pieces: no clear difference with this many "
+        f"pieces. {p[0].upper()}{p[1:]}."
     )
 
 
