@@ -36,6 +36,9 @@ def test_a_tune_analysed_as_itself_draws_on_itself_alone(reference):
     assert record.copied_fraction == 1.0
     assert (record.fan_in, record.n_passages) == (1, 1)
     assert {p.sources.split(";")[0] for p in report.passage_records if p.label == "copied"} == {"tune.mid"}
+    # the variant's reading is listed as an alternative: it labels no note
+    assert all(p.labelled_notes == 0 for p in report.passage_records if p.label == "varied")
+    assert [p.labelled_notes for p in report.passage_records if p.label == "copied"] == [30]
 
 
 def test_one_pitch_repeated_is_one_stock_passage(reference):

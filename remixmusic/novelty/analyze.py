@@ -222,7 +222,7 @@ class Analyzer:
             s = None if surprisal is None else surprisal[line.notes]
             segmented.append((line, segmenter.segment(ln["onset"], ln["duration"], ln["pitch"], s)))
         motifs = motif_records(name, group, piece, segmented, labels, self.config.label_share)
-        passage_rows = passage_records(name, group, piece, lines, passages, self.index)
+        passage_rows = passage_records(name, group, piece, lines, labels, self.index)
         originality = self._originality(piece, pm)
         curves = self._span_curves(pm, labels.analysed, name)
         record = piece_record(

@@ -144,17 +144,21 @@ def _last_source_length(p: Passage, notes: np.ndarray, index: Index, slots: np.n
 
 
 def passage_records(
-    name: str, group: str, piece: Piece, lines: Sequence[Line], passages: Sequence[Passage], index: Index
+    name: str, group: str, piece: Piece, lines: Sequence[Line], labels: NoteLabels, index: Index
 ) -> list[PassageRecord]:
-    """One record per passage (``passages.csv``), with the query span in the query's beats and bars, the
-    first source's span in the source's beats (end exclusive: the next note's onset, or the last note's
-    end) and the first source's notes as the index holds them (onset beat and pitch)."""
+    """One record per passage of ``labels`` (``passages.csv``), with the query span in the query's beats
+    and bars, the first source's span in the source's beats (end exclusive: the next note's onset, or
+    the last note's end), the first source's notes as the index holds them (onset beat and pitch) and
+    how many notes take their label from it."""
+    passages = labels.passages
+    owner = labels.passage[labels.analysed & (labels.passage >= 0)]
+    labelled = np.bincount(owner, minlength=len(passages)) if len(passages) else np.zeros(0, np.int64)
     notes = piece.notes
     out = []
     bars = piece.bar_of(notes["onset"]) + 1 if passages else np.zeros(0, np.int64)
     names = line_names(piece, lines)
     context = SourceContext(index)
-    for p in passages:
+    for p, n_labelled in zip(passages, labelled.tolist(), strict=True):
         line = lines[p.line]
         # The next line note's onset, but not through a rest: a passage ends with its last note at the latest.
         q_end = int(notes["onset"][p.notes[-1]] + notes["duration"][p.notes[-1]])
@@ -223,6 +227,7 @@ def passage_records(
                 source_bar_starts=bar_starts,
                 source_pickup=pickup,
                 invariance=index.invariance,
+                labelled_notes=int(n_labelled),
             )
         )
     # Numbered from 1 in bar order (start beat, then line from the top), as report.html numbers them.

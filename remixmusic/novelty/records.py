@@ -265,6 +265,9 @@ class PassageRecord:
     :meth:`~remixmusic.novelty.context.SourceContext.pickup`). ``invariance``: what the match compared
     (the analysis's invariance, :data:`~remixmusic.novelty.symbols.INVARIANCES`), so ``transposition``
     and ``time_scale`` can be read from the CSV alone (empty in reports written before it).
+    ``labelled_notes``: how many of its analysed notes take their label and source from it; 0 for an
+    alternative reading (a varied reading of notes an exact copy labels), which ``n_passages``,
+    ``n_stock_passages`` and ``fan_in`` do not count (-1 in reports written before it).
     """
 
     piece: str
@@ -300,6 +303,7 @@ class PassageRecord:
     source_bar_starts: str = ""
     source_pickup: bool = False
     invariance: str = ""
+    labelled_notes: int = -1
 
     @property
     def source_names(self) -> list[str]:
@@ -326,6 +330,7 @@ class PassageRecord:
         _check_keys(cls, row, optional=_PASSAGE_LATER)
         values = {name: "" for name in _PASSAGE_LATER} | {"source_pickup": False} | dict(row)
         values["source_pickup"] = values["source_pickup"] in (True, 1, "True", "true", "1")
+        values["labelled_notes"] = int(values["labelled_notes"]) if values["labelled_notes"] != "" else -1
         for name in ("source_start_beat", "source_end_beat"):
             values[name] = _number(values[name])
         return cls(**values)
@@ -375,6 +380,7 @@ _PASSAGE_LATER = (  # passage columns missing in reports written before them
     "source_bar_starts",
     "source_pickup",
     "invariance",
+    "labelled_notes",
 )
 
 
