@@ -244,3 +244,25 @@ def test_analyze_skips_pieces_without_pitched_notes_and_never_counts_them(
     for name, value in want.items():
         assert (math.isnan(value) and math.isnan(got[name])) or got[name] == pytest.approx(value), name
     assert want["longest_copied_notes"] > 0
+
+
+@pytest.mark.parametrize("name", ["bach-chorales", "essen", "oneills"])
+def test_an_import_cannot_take_a_corpus_name(layout: Path, tmp_path: Path, name: str) -> None:
+    """An import named bach-chorales stood in for the bundled chorales everywhere (the reference of
+    analyze, the shipped checkpoint's training data: "dataset changed since bach-small was trained"),
+    and one named essen was mixed into the next `dataset build essen`. Refused, nothing written."""
+    with pytest.raises(DatasetError, match="name of a corpus"):
+        build.import_folder(layout, name, root=tmp_path / "ds", jobs=1, show_progress=False)
+    assert not (tmp_path / "ds").exists()
+
+
+def test_a_build_never_writes_into_a_folder_that_holds_an_import(layout: Path, tmp_path: Path) -> None:
+    """A folder under a corpus's name holding an imported dataset (made by an older version) was built
+    into without a word: corpus files mixed with the user's. The build refuses, the folder unchanged."""
+    out = tmp_path / "ds"
+    build.import_folder(layout, "mine", root=out, jobs=1, show_progress=False)
+    (out / "mine").rename(out / "essen")
+    before = _tree(out / "essen")
+    with pytest.raises(DatasetError, match="imported from"):
+        build.build_dataset("essen", root=out, jobs=1, show_progress=False, max_files=1)
+    assert _tree(out / "essen") == before

@@ -21,7 +21,14 @@ from remixmusic._util.files import atomic_directory, sha256_bytes, write_bytes, 
 from remixmusic._util.parallel import parallel_map
 from remixmusic._util.text import exception_line
 from remixmusic.data.corpora import CORPORA, _bach_chorales, _music21_corpus_dir
-from remixmusic.data.datasets import MANIFEST, MANIFEST_FORMAT, Dataset, default_root, load_dataset
+from remixmusic.data.datasets import (
+    BUNDLED_DATASETS,
+    MANIFEST,
+    MANIFEST_FORMAT,
+    Dataset,
+    default_root,
+    load_dataset,
+)
 from remixmusic.data.splits import SplitRule, group_and_split
 from remixmusic.data.tune_match import (
     DuplicateRule,
@@ -187,11 +194,16 @@ def build_dataset(
     it). ``rule`` groups near-duplicates; by default a complete dataset kept by ``resume`` keeps the rule
     its manifest records (it is never regrouped), and a new build uses version 2
     (:class:`~remixmusic.data.tune_match.TuneMatchRule`).
+
+    Raises:
+        DatasetError: an unknown corpus, ``root/name`` holds something other than a build of it (an
+            imported dataset, other files: never written into), or music21's corpus lacks its files.
     """
     check_choice("corpus", name, CORPORA, DatasetError)
     spec = CORPORA[name]
     started = time.perf_counter()
     dataset_dir = Path(root or default_root()) / name
+    _refuse_foreign(dataset_dir, name)
     if not resume and dataset_dir.exists():
         shutil.rmtree(dataset_dir)
     files = spec.files()[:max_files]
@@ -232,6 +244,32 @@ def build_dataset(
     shutil.rmtree(dataset_dir / ".partial", ignore_errors=True)
     reused = sum(len(done[f]["pieces"]) for f in done)
     return BuildReport(dataset, len(records) - reused, reused, failures, time.perf_counter() - started)
+
+
+def _refuse_foreign(dataset_dir: Path, name: str) -> None:
+    """A folder under a corpus's name that holds something else (a dataset imported under that name by an
+    older version, or files of the user's) is never built into or replaced.
+
+    Raises:
+        DatasetError: ``dataset_dir`` has a manifest that is not a build of a music21 corpus, or files
+            but neither a manifest nor a build's ``.partial`` records.
+    """
+    if not dataset_dir.exists():
+        return
+    manifest = dataset_dir / MANIFEST
+    if manifest.is_file():
+        try:
+            source = str(load_dataset(dataset_dir).header.get("build", {}).get("source", ""))
+        except (RemixError, OSError):
+            source = ""
+        if source.startswith("music21"):
+            return
+        what = f"a dataset imported from {source}" if source else "a dataset remixmusic did not build"
+    elif (dataset_dir / ".partial").is_dir() or not any(dataset_dir.iterdir()):
+        return
+    else:
+        what = "files that are not a dataset build"
+    raise DatasetError(f"{dataset_dir} holds {what}, not a build of {name}: move it away or build under another --root")
 
 
 def _load_partial(dataset_dir: Path, relative: str) -> dict[str, Any] | None:
@@ -276,7 +314,8 @@ def import_folder(
     before anything is written (an existing dataset stays as it was).
 
     Raises:
-        DatasetError: ``name`` is not a valid dataset name, ``folder`` is not a folder, the dataset exists
+        DatasetError: ``name`` is not a valid dataset name or is a corpus's (:data:`CORPORA`, the bundled
+            datasets), ``folder`` is not a folder, the dataset exists
             and ``overwrite`` is not set, the folder holds no readable MIDI file with pitched notes, or
             (``strict``) a file in it is unreadable.
         OSError: the dataset folder cannot be written (an existing dataset is then unchanged).
@@ -285,6 +324,12 @@ def import_folder(
     folder = Path(folder)
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
         raise DatasetError(f"dataset name {name!r} must be letters, digits, '.', '_' or '-'")
+    if name in CORPORA or name in BUNDLED_DATASETS:
+        # an import under a corpus's name would stand in for that corpus wherever the name is used (the
+        # reference of `analyze`, a checkpoint's training data) and be mixed into its next build
+        raise DatasetError(
+            f"dataset name {name!r} is the name of a corpus remixmusic builds or ships: choose another name"
+        )
     if not folder.is_dir():
         raise DatasetError(f"{folder}: not a folder")
     dataset_dir = Path(root or default_root()) / name
