@@ -249,3 +249,47 @@ def test_a_prompt_reads_as_the_opening_of_its_piece_did_in_training():
             assert list(ids) == list(full[: len(ids)]), (piece.source, k)
             checked += 1
     assert checked > 600
+
+
+def test_a_prompt_shorter_than_prompt_bars_is_continued_after_its_end(model, tokenizer) -> None:
+    """A one-bar prompt with --prompt-bars 4 was padded with three silent bars before the continuation,
+    and the sidecar said 4 bars, without a word. It is continued after its one bar (the same pieces as
+    --prompt-bars 1), the sidecar says 1, and a warning says why."""
+    from remixmusic.generation.sampling import PromptWarning
+
+    with pytest.warns(PromptWarning, match="1 bar\\(s\\) long, shorter than the 4 asked"):
+        asked = generate(model, tokenizer, Sampling(2, bars=2, seed=3, prompt_bars=4), prompt=melody(1))
+    exact = generate(model, tokenizer, Sampling(2, bars=2, seed=3, prompt_bars=1), prompt=melody(1))
+    assert [g.ids.tolist() for g in asked] == [g.ids.tolist() for g in exact]
+    assert all(g.prompt["bars"] == 1 for g in asked)
+
+
+def test_a_prompt_the_model_reads_only_in_part_says_so(model, tokenizer) -> None:
+    """Drums (the model writes none) and a tempo (no tempo tokens) were dropped from a pop-song prompt
+    without a word; each is a one-line warning."""
+    import warnings as w
+
+    from remixmusic.generation.sampling import PromptWarning
+
+    piece = melody(2)
+    drums = make_piece([36, 38, 36, 38], [0, 12, 24, 36], [6] * 4)
+    notes = np.concatenate([piece.notes, drums.notes])
+    notes["is_drum"][len(piece.notes) :] = True
+    prompt = piece.with_notes(notes)
+    prompt.tempos = np.array([(0, 100.0)], prompt.tempos.dtype)
+    with w.catch_warnings(record=True) as caught:
+        w.simplefilter("always")
+        generate(model, tokenizer, Sampling(1, bars=3, seed=1, prompt_bars=2), prompt=prompt)
+    messages = [str(c.message) for c in caught if issubclass(c.category, PromptWarning)]
+    assert any("4 drum note(s)" in m and f"reads {len(piece.notes)} of the {len(notes)} notes" in m for m in messages)
+    assert tokenizer.config.tempo_bins or any("100 qpm" in m for m in messages)
+
+
+def test_a_prompt_whose_notes_start_late_names_the_bar(model, tokenizer) -> None:
+    from remixmusic.errors import RemixError
+
+    late = melody(2)
+    notes = late.notes.copy()
+    notes["onset"] += 4 * 48  # the first note in bar 5
+    with pytest.raises(RemixError, match="first such note is in bar 5"):
+        generate(model, tokenizer, Sampling(1, prompt_bars=4), prompt=late.with_notes(notes))

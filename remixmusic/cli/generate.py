@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import warnings
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -91,8 +92,12 @@ def register(app: typer.Typer) -> None:
         )
         check_output(out, overwrite)  # before the model loads and samples
         model, tokenizer, identity = load_model(checkpoint)
-        prompt_piece = read_midi(prompt) if prompt is not None else None
-        results = generate(model, tokenizer, config, prompt=prompt_piece, show_progress=True)
+        with warnings.catch_warnings(record=True) as caught:  # repairs and prompt notes: one line each
+            warnings.simplefilter("always")
+            prompt_piece = read_midi(prompt) if prompt is not None else None
+            results = generate(model, tokenizer, config, prompt=prompt_piece, show_progress=True)
+        for warning in caught:
+            console_err.print(f"warning: {warning.message}", highlight=False, markup=False)
         paths = write_generated(results, out, identity, overwrite=overwrite)
         notes = sum(len(r.piece.notes) for r in results)
         console.print(

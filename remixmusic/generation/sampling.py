@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import warnings
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -148,6 +149,49 @@ def filter_logits(logits: torch.Tensor, top_k: int = 0, top_p: float = 1.0) -> t
     return logits
 
 
+class PromptWarning(UserWarning):
+    """A prompt read otherwise than asked: shorter than ``prompt_bars``, or with notes the model's
+    vocabulary cannot write (drums, instruments, out-of-range pitches). One line each; generation goes on."""
+
+
+def _prompt_bars(prompt: Piece, asked: int) -> int:
+    """The bars of ``prompt`` to continue: ``asked``, or all of a shorter prompt (a warning: its missing
+    bars would be silence the model continues after)."""
+    have = max(prompt.n_bars, 1)
+    if have >= asked:
+        return asked
+    warnings.warn(
+        f"{prompt.source or 'prompt'}: {have} bar(s) long, shorter than the {asked} asked for "
+        f"(--prompt-bars): the continuation starts after its bar {have}",
+        PromptWarning,
+        stacklevel=3,
+    )
+    return have
+
+
+def _report_prompt(tokenizer: RemiTokenizer, prompt: Piece, bars: int, n_read: int) -> None:
+    """Warn when the model reads fewer of the prompt's notes than its first ``bars`` bars hold."""
+    held = prompt.crop(0, prompt.bar_step(bars))
+    total, drums = len(held.notes), int(held.notes["is_drum"].sum())
+    if not tokenizer.config.tempo_bins and len(held.tempos):
+        warnings.warn(
+            f"{prompt.source or 'prompt'}: its tempo ({held.tempos['qpm'][0]:g} qpm) is not kept: the model "
+            "has no tempo tokens, and its pieces play at 120 qpm",
+            PromptWarning,
+            stacklevel=3,
+        )
+    if n_read >= total:
+        return
+    what = [f"{drums} drum note(s)"] if drums and not tokenizer.config.use_programs else []
+    what.append("instruments, tempo changes and notes the tokenizer merges are not in its vocabulary")
+    warnings.warn(
+        f"{prompt.source or 'prompt'}: the model reads {n_read} of the {total} notes in its first {bars} "
+        f"bar(s) ({'; '.join(what)})",
+        PromptWarning,
+        stacklevel=3,
+    )
+
+
 def prompt_ids(tokenizer: RemiTokenizer, prompt: Piece, bars: int) -> tuple[np.ndarray, int]:
     """Tokens of the prompt's first ``bars`` bars followed by the ``Bar`` that opens the next one.
 
@@ -159,9 +203,14 @@ def prompt_ids(tokenizer: RemiTokenizer, prompt: Piece, bars: int) -> tuple[np.n
     # Bars as the prompt's own meter counts them (a 9/4 bar is one bar here, two 9/8 bars in tokens).
     head = tokenizer.canonicalize(tokenizer.canonicalize(prompt).crop(0, prompt.bar_step(bars)))
     if len(head.notes) == 0:
-        raise RemixError(
-            f"{prompt.source or 'prompt'}: no notes the model can read in its first {bars} bar(s)"
-        )
+        readable = tokenizer.canonicalize(prompt).notes
+        if len(readable):
+            why = f": its first such note is in bar {int(prompt.bar_of(readable['onset'][:1])[0]) + 1} (raise --prompt-bars)"
+        elif len(prompt.notes) and prompt.notes["is_drum"].all():
+            why = ": it holds drum notes only, which the model does not write"
+        else:
+            why = ""
+        raise RemixError(f"{prompt.source or 'prompt'}: no notes the model can read in its first {bars} bar(s){why}")
     ids = tokenizer.encode(head)[:-1]
     # Bars run to the last onset in the encoding; add the missing (empty) ones, then open bar bars + 1.
     missing = bars + 1 - int((ids == tokenizer.bar_token_id).sum())
@@ -206,8 +255,9 @@ def generate(
 
     ``config`` holds every sampling setting (see :class:`SamplingConfig`); it is what each result (and
     sidecar) records. The arguments outside it are the ``prompt`` (a piece: every sample continues its
-    first ``config.prompt_bars`` bars from the next bar on; ``include_prompt=False`` leaves those bars
-    out, so the continuation starts at step 0), and options that never change the output:
+    first ``config.prompt_bars`` bars from the next bar on, or all of a shorter prompt, with a
+    :class:`PromptWarning`, as when the model cannot read some of its notes; the sidecar records the bars
+    continued; ``include_prompt=False`` leaves those bars out, so the continuation starts at step 0), and options that never change the output:
     ``use_cache`` (the transformer's KV cache) and ``show_progress``. The same config and prompt give
     the same pieces, with or without the cache.
 
@@ -219,10 +269,13 @@ def generate(
         TypeError: ``model`` cannot generate.
     """
     n, batch_size = config.n, config.batch_size
+    prompt_bars = config.prompt_bars
     if prompt is None:
         prefix, n_prompt_notes = np.array([tokenizer.bos_id]), 0
     else:
-        prefix, n_prompt_notes = prompt_ids(tokenizer, prompt, config.prompt_bars)
+        prompt_bars = _prompt_bars(prompt, config.prompt_bars)
+        prefix, n_prompt_notes = prompt_ids(tokenizer, prompt, prompt_bars)
+        _report_prompt(tokenizer, prompt, prompt_bars, n_prompt_notes)
     # The prefix's last Bar opens the continuation: its bar index in the decoded pieces. It can exceed
     # prompt_bars, where the tokenizer splits a bar no meter token can say (9/4 becomes two 9/8 bars).
     first_bar = int((prefix == tokenizer.bar_token_id).sum()) - 1
@@ -246,6 +299,7 @@ def generate(
                         prompt,
                         n_prompt_notes,
                         first_bar,
+                        prompt_bars,
                     )
                 )
             progress.advance(task, size)
@@ -354,6 +408,7 @@ def _finish(
     prompt: Piece | None,
     n_prompt_notes: int,
     first_bar: int,
+    prompt_bars: int,
 ) -> Generated:
     """Decode one row and sum its token log-probabilities per note; drop the prompt (the notes before
     bar ``first_bar``, where the continuation starts) if asked."""
@@ -365,7 +420,7 @@ def _finish(
     if prompt is not None:
         prompt_info = {
             "path": prompt.source,
-            "bars": config.prompt_bars,
+            "bars": prompt_bars,
             "included": config.include_prompt,
             "n_notes": n_prompt_notes if config.include_prompt else 0,
         }
