@@ -266,3 +266,24 @@ def test_a_build_never_writes_into_a_folder_that_holds_an_import(layout: Path, t
     with pytest.raises(DatasetError, match="imported from"):
         build.build_dataset("essen", root=out, jobs=1, show_progress=False, max_files=1)
     assert _tree(out / "essen") == before
+
+
+def test_analyze_says_which_files_it_read_with_repairs(tmp_path: Path) -> None:
+    """analyze read a file cut off mid-download or with a note never released and said nothing (only
+    dataset import listed repairs): report.json and the terminal summary list them."""
+    import io
+
+    from rich.console import Console
+
+    from tests.test_midi_cases import MELODY, encode_track, notes, smf
+
+    folder = tmp_path / "q"
+    folder.mkdir()
+    (folder / "unclosed.mid").write_bytes(smf(encode_track(notes(MELODY * 3)[:-1])))
+    (folder / "fine.mid").write_bytes(smf(encode_track(notes(MELODY * 3))))
+    report = analyze(folder, [_piece(_tune(3))], jobs=1, show_progress=False, originality=False)
+    assert report.repaired == [("unclosed.mid", "track 0: 1 note never released, closed at the end of the track")]
+    assert report.to_dict()["repaired"] == [{"path": "unclosed.mid", "repairs": report.repaired[0][1]}]
+    out = io.StringIO()
+    report.print_summary(Console(file=out, width=200))
+    assert "1 file(s) read with repairs" in out.getvalue()

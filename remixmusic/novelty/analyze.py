@@ -479,6 +479,7 @@ def analyze(
     _place_pieces(analyzer, results)
     report = _assemble(analyzer, index, results, skipped, _tunes(index, ref_pieces, controls))
     report.granularity = _granularity_summary(analyzer, results)
+    report.repaired = queries.repaired + controls.repaired
     return report
 
 

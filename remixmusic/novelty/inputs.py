@@ -65,6 +65,15 @@ class PieceSet:
     names: list[str]
     skipped: list[tuple[str, str]] = field(default_factory=list)
 
+    @property
+    def repaired(self) -> list[tuple[str, str]]:
+        """``(name, repairs)`` of the pieces read with repairs (``metadata["repairs"]``, ``; ``-joined)."""
+        return [
+            (name, "; ".join(p.metadata["repairs"]))
+            for p, name in zip(self.pieces, self.names, strict=True)
+            if p.metadata.get("repairs")
+        ]
+
     def none_read(self, what: str) -> str:
         """Why there is nothing to analyse in the ``what`` (query, control) pieces: no MIDI file at all
         (the file endings looked for), or every file skipped (how many, and the first with its reason)."""

@@ -182,6 +182,9 @@ class AnalysisReport:
     control_note_maps: dict[str, NoteMap] = field(default_factory=dict)
     passage_records: list[PassageRecord] = field(default_factory=list)
     granularity: GranularitySummary | None = None
+    # Query and control files read with repairs (a bad event dropped, a note closed at its track's end):
+    # (path, the repairs, "; "-separated).
+    repaired: list[tuple[str, str]] = field(default_factory=list)
 
     # -- tables ---------------------------------------------------------------------------------
     @property
@@ -241,6 +244,7 @@ class AnalysisReport:
             ("passages, motifs", f"{len(self.passage_records)}, {len(self.motif_records)}"),
         ]
         facts += [("skipped files", len(self.skipped))] if self.skipped else []
+        facts += [("files read with repairs", len(self.repaired))] if self.repaired else []
         columns = [c for c in _TABLE_COLUMNS if c != "meaning" and (c != "control" or self.comparisons)]
         verdicts = [
             f"<p>{html.escape(c.verdict)}</p>" for c in self.comparisons if c.measure == PRIMARY_MEASURE
@@ -370,6 +374,7 @@ class AnalysisReport:
             "reference_pieces": self.reference_names,
             "note_maps": self.note_map_records(),
             "skipped": [{"path": p, "reason": r} for p, r in self.skipped],
+            "repaired": [{"path": p, "repairs": r} for p, r in self.repaired],
             "granularity": self.granularity.to_dict() if self.granularity is not None else None,
         }
 
@@ -513,6 +518,13 @@ class AnalysisReport:
             console.print(f"Granularity (how long the stretches shared with the reference are), {line}", highlight=False)
         if self.skipped:
             console.print(f"[yellow]{len(self.skipped)} file(s) skipped[/yellow] (listed in report.json)")
+        if self.repaired:
+            first, reasons = self.repaired[0]
+            console.print(
+                f"{len(self.repaired)} file(s) read with repairs (listed in report.json), e.g. {first}: {reasons}",
+                highlight=False,
+                markup=False,
+            )
 
     def _chance_span(self) -> str:
         """How long a chance-length match is: in notes (its symbols plus the symbols' order) when the
