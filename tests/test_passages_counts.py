@@ -77,3 +77,11 @@ def test_the_source_that_explains_the_rest_of_the_piece_comes_first(reference):
     assert len(firsts) == 2 and all(f[0] == "zzz-whole.mid" for f in firsts), firsts
     assert "aaa-decoy.mid" in firsts[0]
     assert report.piece_records[0].fan_in == 1
+
+
+def test_a_motif_of_a_line_too_short_to_analyse_is_not_analysed(reference):
+    """A one-bar piece's motif was labelled novel with every share 0 (novel_share 0 too), while the
+    page said none of its notes was analysed: it is not-analysed."""
+    query = _tune([(60, 12), (62, 12), (64, 12), (65, 12)], "one_bar.mid")
+    report = analyze([query], Index.build(reference), jobs=1, show_progress=False, originality=False)
+    assert [m.label for m in report.motif_records] == ["not-analysed"]

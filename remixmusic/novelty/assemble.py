@@ -101,10 +101,12 @@ def _assemble(
         },
     }
     comparisons = []
+    # without the originality score (--no-originality) there is nothing of it to compare
+    measured = [name for name, _ in MEASURES if name != "originality" or analyzer.scorer is not None]
     if clean:
         comparisons = compare_measures(
-            {name: np.asarray([r.record.measure(name) for r in query]) for name, _ in MEASURES},
-            {name: np.asarray([r.record.measure(name) for r in clean]) for name, _ in MEASURES},
+            {name: np.asarray([r.record.measure(name) for r in query]) for name in measured},
+            {name: np.asarray([r.record.measure(name) for r in clean]) for name in measured},
             primary=PRIMARY_MEASURE,
             seed=seed,
             query_groups=[r.record.tune_group for r in query],

@@ -53,6 +53,9 @@ def motif_label(shares: dict[str, float], label_share: float) -> str:
     4. ``stock``: copied + varied + stock >= ``label_share`` (recombined or idiomatic, mostly);
     5. ``self-repeat`` share >= ``label_share``;
     6. ``novel``.
+
+    (A motif none of whose notes is analysed, on a line too short to show a copy, is ``not-analysed``:
+    :func:`motif_records` gives it that label without this rule.)
     """
     t = label_share
     if shares["prompt"] >= t:
@@ -89,7 +92,8 @@ def motif_records(
             idx = line.notes[seg.starts[k] : seg.ends[k]]
             code = labels.label[idx]
             shares = {lab: float(np.mean(code == _CODE[lab])) for lab in NOTE_LABELS[:6]}
-            label = motif_label(shares, label_share)
+            # a motif of a line too short to analyse: none of its notes has a label to share
+            label = "not-analysed" if (code == _CODE["not-analysed"]).all() else motif_label(shares, label_share)
             rec = MotifRecord(
                 piece=name,
                 group=group,

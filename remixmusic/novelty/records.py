@@ -165,7 +165,8 @@ class MotifRecord:
     ``motif`` numbers the piece's motifs from 0; ``track``/``voice`` name its line; ``start_beat``/
     ``end_beat`` (beats from the piece's start; the end is the next motif's start or the line's last
     note off) and ``start_note``/``end_note`` (piece note indices, end exclusive) its span; ``label`` one
-    of :data:`~remixmusic.novelty.report.LABELS`; ``bars``: the query bars of its first and last note
+    of :data:`~remixmusic.novelty.report.LABELS`, or ``not-analysed`` on a line too short to analyse
+    (every share 0); ``bars``: the query bars of its first and last note
     (1-based ``first-last``, as ``source_bars``; empty in reports written before it). Provenance of its
     main match (empty for ``novel``,
     ``self-repeat`` and ``prompt`` motifs): ``sources`` (reference piece names, ``;``-separated),

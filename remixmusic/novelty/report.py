@@ -276,6 +276,8 @@ class AnalysisReport:
         groups = [g for g in ("query", "control") if self.compared_records(g)]
         rows = []
         for name, meaning in MEASURES:
+            if name == "originality" and self.params.get("originality", True) is None:
+                continue  # not computed (--no-originality)
             c = by_name.get(name)
             row: dict[str, Any] = {
                 "measure": name,
