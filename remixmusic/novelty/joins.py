@@ -32,12 +32,13 @@ def merge_copies(
 ) -> list[VariedMatch]:
     """The varied copies of one line after joining pieces of one copy: exact matches and varied copies
     that follow each other along the query line and along one reference line, at consistent offsets
-    (the gaps differ by at most twice the edit budget), are realigned as one passage, cut to its first and
-    last agreeing notes (an edit at an end is no evidence); the join is kept when it passes the
+    (the gaps differ by at most twice the edit budget), are realigned as one passage, cut to its first
+    and last agreeing notes (an edit at an end is no evidence); the join is kept when it passes the
     varied-copy tests (edits, edit rate, agreeing notes, information), and it then replaces the varied
-    copies it joined, as it does when no edit is left (the exact match explains them). ``exact``: ``(start, end, slots)`` of the line's exact
-    matches (line positions, and the reference slots where each occurs: every occurrence, since a tune
-    that repeats a part holds a match at several offsets and only one of them continues the copy)."""
+    copies it joined, as it does when no edit is left (the exact match explains them). ``exact``:
+    ``(start, end, slots)`` of the line's exact matches (line positions, and the reference slots where
+    each occurs: every occurrence, since a tune that repeats a part holds a match at several offsets
+    and only one of them continues the copy)."""
     index, budget = finder.index, finder.config.max_edits
     raw = 2 * budget
     segs = []  # (q0, q1, s0, s1, varied id or -1)
@@ -107,7 +108,8 @@ def merge_copies(
             # The alignment is cut to its first and last agreeing notes and made again from there (its
             # pitches are read relative to its first note).
             first, last = int(agree[0]), int(agree[-1])
-            q0, q1, s0, s1 = q0 + first, q0 + last + 1, s0 + int(script.query_ref[first]), s0 + int(script.query_ref[last]) + 1
+            s0, s1 = s0 + int(script.query_ref[first]), s0 + int(script.query_ref[last]) + 1
+            q0, q1 = q0 + first, q0 + last + 1
         if script.n_edits == 0:
             replaced.update(int(arr[i, 4]) for i in c if arr[i, 4] >= 0)  # the exact match explains them
             continue
