@@ -87,3 +87,18 @@ def test_the_page_says_when_one_bar_recombination_cannot_be_judged(monkeypatch):
     assert "cannot be told from human music" in words.bar_stretch_text(None)  # type: ignore[arg-type]
     shares["control"] = (0.2, (0.1, 0.3))
     assert "cannot be told" not in words.bar_stretch_text(None)  # type: ignore[arg-type]
+
+
+def test_a_reference_folder_counts_versions_of_one_tune_once(reference):  # noqa: F811
+    """Doc frequency is counted in tune groups; a reference read from a folder (no manifest) had every
+    piece its own group, so three versions of one tune made its phrases three times as common (and
+    nearer to stock). They are one group, found by the near-duplicate rule."""
+    rng = np.random.default_rng(2)
+    tunes = [p for p in reference if len(_melody(p)) >= 40]
+    family = _variants(tunes[0], 3, rng)
+    index = Index.build([*family, *tunes[1:]])
+    assert index.piece_groups[:3] == [INFERRED + "v0.mid"] * 3
+    assert len(set(index.piece_group[:3].tolist())) == 1
+    report = analyze([family[0]], index, jobs=1, show_progress=False, originality=False)
+    copied = [p for p in report.passage_records if p.label == "copied"]
+    assert copied and all(p.doc_freq == 1 for p in copied)

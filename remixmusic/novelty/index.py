@@ -49,7 +49,7 @@ from remixmusic.errors import IndexFileError, RemixError
 from remixmusic.evaluation.significance import group_ids
 from remixmusic.music.lines import DEFAULT_LINES, LINES_VERSION, check_lines
 from remixmusic.music.notes import Piece
-from remixmusic.novelty.groups import tune_groups
+from remixmusic.novelty.groups import inferred_tune_groups, tune_groups
 from remixmusic.novelty.information import MODEL_ARRAYS, PartModels, SymbolModel
 from remixmusic.novelty.inputs import _resolve_reference, piece_name
 from remixmusic.novelty.symbols import (
@@ -144,7 +144,10 @@ class Index:
         ``reference``: a list of :class:`Piece`, a list of MIDI paths, a MIDI folder, a dataset name or
         folder, or a ``corpora.Dataset`` (its ``split`` is used; ``split=None`` means all of it). Each
         piece's tune group (``piece_groups``) comes from its dataset manifest where it has one
-        (:func:`~remixmusic.novelty.groups.tune_group`).
+        (:func:`~remixmusic.novelty.groups.tune_group`); pieces without one (a MIDI folder) are grouped
+        among themselves by the near-duplicate rule of dataset splits
+        (:func:`~remixmusic.novelty.groups.inferred_tune_groups`: about 1 s per 2,000 pieces), so versions
+        of one tune count once in a pattern's document frequency.
 
         Raises:
             RemixError: no readable piece or no line long enough to index; an unknown invariance or line
@@ -176,13 +179,14 @@ class Index:
         arrays = {name: np.concatenate(parts[name]) for name in _SLOT_ARRAYS}
         full_sa = suffix_array(arrays["text"])
         n_separators = int(np.count_nonzero(arrays["text"] < 0))
+        names = [piece_name(p, i) for i, p in enumerate(pieces)]
         index = cls(
             invariance=invariance,
             lines=lines,
             include_drums=include_drums,
-            piece_names=[piece_name(p, i) for i, p in enumerate(pieces)],
+            piece_names=names,
             piece_sources=[p.source or "" for p in pieces],
-            piece_groups=tune_groups(pieces),
+            piece_groups=inferred_tune_groups(pieces, names, tune_groups(pieces)),
             sa=full_sa[n_separators:],
             line_offsets=np.concatenate([[0], np.cumsum(np.concatenate(parts["line_len"]))]).astype(np.int64),
             line_piece=np.asarray(line_piece, np.int32),
