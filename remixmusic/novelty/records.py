@@ -45,7 +45,9 @@ class PieceRecord:
     analysed notes inside any passage of that kind, overlaps allowed): ``copied_coverage``,
     ``varied_coverage``, ``stock_coverage``. ``longest_copied_notes``/``_bars``: the longest copied
     passage in notes and in the query's bars, with its first source's name and bars (1-based
-    ``first-last``; empty when none). ``fan_in``: distinct first sources of recombined passages.
+    ``first-last``; empty when none). ``fan_in``: distinct first sources of recombined passages. These
+    counts (``n_passages``, ``n_stock_passages``, ``fan_in``) take the passages that give at least one
+    analysed note its label (``labelled_notes`` > 0 in passages.csv), not alternative readings.
     ``novel_glue_notes``: mean novel stretch between two recombined passages of a line (NaN: none).
     ``top_source_share``: largest share of line notes matched to one reference piece (the leakage
     measure). ``originality``/``originality_min``: mean
