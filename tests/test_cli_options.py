@@ -230,3 +230,12 @@ def test_ctrl_c_says_interrupted_and_exits_130(monkeypatch, capsys, stop) -> Non
     with pytest.raises(SystemExit) as info:
         cli.main()
     assert info.value.code == 130 and "interrupted" in capsys.readouterr().err
+
+
+def test_a_bad_setting_names_its_option() -> None:
+    """`generate --prompt-bars 0` said "sampling prompt_bars must be at least 1": the field, not the
+    option the user typed."""
+    cmd = [sys.executable, "-c", "from remixmusic.cli import main; main()", "generate", "--prompt-bars", "0"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "1000"})
+    assert proc.returncode == 1
+    assert "--prompt-bars must be at least 1" in proc.stderr and "Traceback" not in proc.stderr

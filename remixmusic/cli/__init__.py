@@ -7,7 +7,7 @@ assembles them and turns user errors into one-line messages (exit 1). Usage erro
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -46,11 +46,30 @@ for group in (dataset, stats, generate, analyze, train, experiment):
     group.register(app)
 
 
+def _with_option(message: str) -> str:
+    """A config check's message (``"<stage> <field> ..."``) with the command-line option of the field named
+    when the command line has one (``sampling prompt_bars must be at least 1`` -> ``--prompt-bars must be
+    at least 1 (sampling prompt_bars)``)."""
+    parts = message.split(" ", 2)
+    if len(parts) < 3 or not parts[1].isidentifier():
+        return message
+    option = "--" + parts[1].replace("_", "-")
+    command: Any = typer.main.get_command(app)
+    for word in sys.argv[1:]:  # the command run: `dataset import` is a command of a group
+        if word not in getattr(command, "commands", {}):
+            break
+        command = command.commands[word]
+    known = {o for p in command.params for o in getattr(p, "opts", [])}
+    if option not in known:
+        return message
+    return f"{option} {parts[2]} ({parts[0]} {parts[1]})"
+
+
 def main() -> None:
     try:
         app(prog_name="remixmusic")  # also under `python -m remixmusic`
     except RemixError as exc:
-        console_err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        console_err.print(f"[red]error:[/red] {_with_option(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(1)
     except KeyboardInterrupt:
         _interrupted()
