@@ -100,7 +100,7 @@ def test_a_copy_across_patch_changes_is_found_whole():
     source = next(p for p in reference if len(_melody(p)) >= 24)
     pitches = _melody(source)["pitch"][:24].tolist()
     rows = _melody(source)[:24]
-    events: list[tuple[int, bytes]] = []
+    events: list[tuple[int, bytes]] = [(0, b"\xff\x03\x06Melody")]
     for k, (pitch, onset, duration) in enumerate(
         zip(pitches, rows["onset"].tolist(), rows["duration"].tolist(), strict=True)
     ):
@@ -164,3 +164,22 @@ def test_the_overlap_of_two_interval_sets_is_the_time_both_cover(a, b):
     cover_a = {t for s, d in a for t in range(s, s + d)}
     cover_b = {t for s, d in b for t in range(s, s + d)}
     assert _overlap(*sa, *sb) == len(cover_a & cover_b)
+
+
+def test_unnamed_instruments_taking_turns_stay_apart():
+    """Two unnamed tracks (as a piece written with programs has) that take turns were read back as one
+    track, mixing a melody and a bass line (a code reviewer's find): without a name nothing says they are
+    one part."""
+    from remixmusic.music.notes import NOTE_DTYPE, Piece
+
+    notes = np.zeros(16, NOTE_DTYPE)
+    notes["onset"] = np.arange(16) * 12
+    notes["duration"], notes["velocity"] = 12, 80
+    notes["pitch"] = [72, 74, 76, 77] * 2 + [40, 43, 45, 47] * 2
+    notes["track"] = [0] * 8 + [1] * 8
+    notes["onset"][8:] += 96  # the bass plays after the melody
+    notes["program"] = [73] * 8 + [33] * 8
+    piece = Piece(notes=notes, tracks=[Track(program=73), Track(program=33)])
+    again = midi_bytes_to_piece(piece_to_bytes(piece))
+    assert [t.program for t in again.tracks] == [73, 33]
+    np.testing.assert_array_equal(again.notes["track"], piece.notes["track"])

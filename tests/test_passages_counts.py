@@ -55,6 +55,7 @@ def test_one_pitch_repeated_is_one_stock_passage(reference):
     assert len(found) == 1 and found[0][1] == 0 and found[0][2] >= 199, found  # (the last note: no ratio)
     record = report.piece_records[0]
     assert record.n_stock_passages + record.n_passages == 1
+    assert [p.time_scale for p in report.passage_records if p.label in ("stock", "copied")] == [1.0]
 
 
 def test_the_source_that_explains_the_rest_of_the_piece_comes_first(reference):

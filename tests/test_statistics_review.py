@@ -102,3 +102,13 @@ def test_a_reference_folder_counts_versions_of_one_tune_once(reference):  # noqa
     report = analyze([family[0]], index, jobs=1, show_progress=False, originality=False)
     copied = [p for p in report.passage_records if p.label == "copied"]
     assert copied and all(p.doc_freq == 1 for p in copied)
+
+
+def test_groups_whose_first_pieces_share_a_name_keep_apart(reference):  # noqa: F811
+    """A reference folder a/x.mid, a/y.mid (one tune) and b/x.mid, b/y.mid (another): both groups were
+    labelled "~x.mid", so the two tunes counted as one in document frequency (a code reviewer's find)."""
+    rng = np.random.default_rng(3)
+    tunes = [p for p in reference if len(_melody(p)) >= 40]
+    one, two = _variants(tunes[0], 2, rng), _variants(tunes[1], 2, rng)
+    labels = inferred_tune_groups([*one, *two], ["x.mid", "y.mid", "x.mid", "y.mid"], [""] * 4)
+    assert labels[0] == labels[1] and labels[2] == labels[3] and labels[0] != labels[2]

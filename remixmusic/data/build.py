@@ -324,7 +324,7 @@ def import_folder(
     folder = Path(folder)
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
         raise DatasetError(f"dataset name {name!r} must be letters, digits, '.', '_' or '-'")
-    if name in CORPORA or name in BUNDLED_DATASETS:
+    if name.casefold() in {n.casefold() for n in (*CORPORA, *BUNDLED_DATASETS)}:  # Essen is essen on macOS
         # an import under a corpus's name would stand in for that corpus wherever the name is used (the
         # reference of `analyze`, a checkpoint's training data) and be mixed into its next build
         raise DatasetError(

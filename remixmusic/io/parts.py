@@ -7,7 +7,7 @@ instruments, each holding a fragment of the line: a copied phrase across a chang
 part with many changes becomes tracks of a few notes each that are too short to analyse at all.
 
 :func:`merge_program_runs` joins such instruments back into one part when everything the file says is
-consistent with that: the same track name and drum flag, different programs, and notes that do not sound
+consistent with that: the same track name (not empty) and drum flag, different programs, and notes that do not sound
 together (instruments of one name played at the same time are different parts: they overlap for most of
 their sounding time, while the runs of one patch-changing channel meet at their boundaries only, where a
 legato note may ring past the change). Each note keeps the program in force at its note-on (the ``program``
@@ -71,7 +71,9 @@ def merge_program_runs(
         own = sizes[k]
         best, best_overlap = None, 0.0
         same = by_name.setdefault((instrument.name, instrument.is_drum), [])
-        for part in _candidates(same, instrument.program) if own else []:
+        # an unnamed instrument is never merged: without a name nothing says two instruments are one
+        # part (separate unnamed tracks taking turns are common, in files and in written pieces)
+        for part in _candidates(same, instrument.program) if own and instrument.name else []:
             if not len(starts) or stops[-1] <= part.low or part.high <= starts[0]:
                 best, best_overlap = part, 0.0  # apart in time: no overlap can be less
                 break

@@ -62,7 +62,8 @@ def inferred_tune_groups(pieces: Sequence[Piece], names: Sequence[str], known: S
     """``known`` labels (``""``: unknown), with the unknown ones filled in where the near-duplicate rule of
     dataset splits (:class:`~remixmusic.data.tune_match.TuneMatchRule`: versions of one tune, arranged,
     performed or varied) joins pieces among themselves: each group of two or more gets the label
-    :data:`INFERRED` + the name of its first piece; a piece joined to no other stays ``""`` (its own
+    :data:`INFERRED` + the name of its first piece (and `` #`` + its position when another group's first
+    piece has that name too); a piece joined to no other stays ``""`` (its own
     group). Ten variants of one folk tune in a control folder are one cluster for the bootstrap and the
     tests, as they would be in a dataset. Raises nothing."""
     out = list(known)
@@ -72,9 +73,16 @@ def inferred_tune_groups(pieces: Sequence[Piece], names: Sequence[str], known: S
     rule = TuneMatchRule()
     labels = rule.groups([rule.fingerprint(pieces[i]) for i in unknown]).tolist()
     sizes = Counter(labels)
+    firsts = sorted({lab for lab in labels if sizes[lab] > 1})
+    taken = Counter(names[unknown[lab]] for lab in firsts)
+    # two groups whose first pieces share a name (a/x.mid, b/x.mid) get distinct labels
+    label_of = {
+        lab: INFERRED + names[unknown[lab]] + (f" #{unknown[lab]}" if taken[names[unknown[lab]]] > 1 else "")
+        for lab in firsts
+    }
     for k, i in enumerate(unknown):
         if sizes[labels[k]] > 1:
-            out[i] = INFERRED + names[unknown[labels[k]]]
+            out[i] = label_of[labels[k]]
     return out
 
 

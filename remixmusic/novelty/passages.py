@@ -166,11 +166,11 @@ def build_passages(pm: PieceMatches, index: Index) -> list[Passage]:
     varied = _distinct(v for v in varied if not any(_covers(p, v) for p in copies))
     out = [p for p in exact + varied if p.n_notes > 0]
     out.sort(key=lambda p: (p.line, p.start, -p.n_notes))
-    _order_sources(out, pm.piece)
+    _order_sources(out)
     return out
 
 
-def _order_sources(passages: list[Passage], piece: Piece) -> None:
+def _order_sources(passages: list[Passage]) -> None:
     """Each exact passage's sources, in place, those that are sources of more of the piece's notes first
     (the original order among equals): of the pieces that hold one passage note for note, the one the
     rest of the piece also comes from is *the* source (a source ordering by parsimony: the fewest pieces
@@ -184,9 +184,17 @@ def _order_sources(passages: list[Passage], piece: Piece) -> None:
     for p in passages:
         if p.label == "varied" or len(p.sources) < 2:
             continue
+        before = p.sources[0]
         p.sources = sorted(p.sources, key=lambda s: -len(notes[s.piece]))
-        p.transposition = p.sources[0].transposition
-        p.time_scale = _time_scale(piece, p.notes, p.sources[0])
+        first = p.sources[0]
+        if first is before:
+            continue
+        p.transposition = first.transposition
+        # the same notes matched at another source: scaled by the two sources' spans (a merged passage
+        # spans more query notes than its source holds, so its own span would not do)
+        old_span, new_span = before.onset_last - before.onset_first, first.onset_last - first.onset_first
+        if old_span > 0 and new_span > 0:
+            p.time_scale = round(p.time_scale * old_span / new_span, 4)
 
 
 def _merged(exact: list[Passage]) -> list[Passage]:
