@@ -24,10 +24,10 @@ How a file is read (all of it agreeing note for note, after the quantization abo
 * the tracks: every ``MTrk`` chunk, whatever the header's track count says; unknown (vendor) chunks are
   skipped (:mod:`remixmusic.io.smf`). A piece's tracks follow the file: one per (file track, channel,
   program), in that order; a note has the program in force at its note-on, and its track's name (the
-  last name event of the file track). Channel 10 is percussion. Tracks of one (non-empty) name that hardly sound
-  together are the program runs of one part (a melody changing patch) and are one track, each note
-  keeping its program (:mod:`remixmusic.io.parts`); :func:`piece_to_midi` writes such a track as one
-  instrument per program;
+  last name event of the file track). Channel 10 is percussion. Tracks of one (non-empty) name that
+  hardly sound together are the program runs of one part (a melody changing patch) and are one track,
+  each note keeping its program (:mod:`remixmusic.io.parts`); :func:`piece_to_midi` writes such a track
+  as one instrument per program;
 * notes: a note-off ends the earliest sounding note of its channel and pitch; a note never released is
   closed at the end of its track (a repair);
 * tempo, meter and key: the events of every track merged by time, as players do; at one position the
