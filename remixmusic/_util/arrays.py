@@ -55,3 +55,19 @@ def splitmix64(x: np.ndarray, gamma: int = GOLDEN_GAMMA) -> np.ndarray:
     x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
     x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
     return (x ^ (x >> np.uint64(31))).reshape(shape)
+
+
+def interval_union(starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The union of the half-open intervals ``[starts, ends)`` as sorted disjoint intervals (empty ones
+    dropped): int64 ``(starts, ends)``."""
+    keep = ends > starts
+    starts, ends = np.asarray(starts)[keep].astype(np.int64), np.asarray(ends)[keep].astype(np.int64)
+    if not len(starts):
+        return starts, ends
+    order = np.argsort(starts, kind="stable")
+    starts, ends = starts[order], ends[order]
+    reach = np.maximum.accumulate(ends)
+    new = np.concatenate([[True], starts[1:] > reach[:-1]])
+    first = np.flatnonzero(new)
+    last = np.append(first[1:], len(starts)) - 1
+    return starts[first], reach[last]

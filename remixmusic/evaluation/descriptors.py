@@ -46,6 +46,7 @@ from pathlib import Path
 
 import numpy as np
 
+from remixmusic._util.arrays import interval_union
 from remixmusic.errors import DatasetError, RemixError
 from remixmusic.music.notes import STEPS_PER_BEAT, Piece
 
@@ -80,22 +81,6 @@ _NATURAL_MINOR = np.array([1, 0, 1, 1, 0, 1, 0, 1, 1, 0, 1, 0], bool)
 _SCALES = np.stack([np.roll(_MAJOR, r) for r in range(12)] + [np.roll(_NATURAL_MINOR, r) for r in range(12)])
 
 
-def _union(starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The union of the half-open intervals ``[starts, ends)`` as sorted disjoint intervals (empty ones
-    dropped)."""
-    keep = ends > starts
-    starts, ends = starts[keep].astype(np.int64), ends[keep].astype(np.int64)
-    if not len(starts):
-        return starts, ends
-    order = np.argsort(starts, kind="stable")
-    starts, ends = starts[order], ends[order]
-    reach = np.maximum.accumulate(ends)
-    new = np.concatenate([[True], starts[1:] > reach[:-1]])
-    first = np.flatnonzero(new)
-    last = np.append(first[1:], len(starts)) - 1
-    return starts[first], reach[last]
-
-
 def _voices(notes: np.ndarray, end: int) -> tuple[np.ndarray, np.ndarray]:
     """Distinct pitches sounding over ``[0, end)``, as runs: ``(lengths, counts)`` of the stretches between
     successive note boundaries. Sparse (one sweep over the notes' boundaries), so a note far out costs
@@ -105,7 +90,7 @@ def _voices(notes: np.ndarray, end: int) -> tuple[np.ndarray, np.ndarray]:
     offset = onset + notes["duration"].astype(np.int64)
     # per pitch, overlapping notes sound as one: shift each pitch's notes apart, unite, shift back
     span = int(max(offset.max(), end)) + 1 if len(offset) else 1
-    starts, ends = _union(pitch * span + onset, pitch * span + offset)
+    starts, ends = interval_union(pitch * span + onset, pitch * span + offset)
     starts, ends = starts % span, ends % span  # every offset is below span
     starts, ends = np.minimum(starts, end), np.minimum(ends, end)
     points = np.concatenate([starts, ends])
@@ -175,9 +160,9 @@ def describe(piece: Piece) -> dict[str, float]:
     if len(notes):
         n_beats = -(-end // STEPS_PER_BEAT)
         onset = notes["onset"].astype(np.int64)
-        starts, ends = _union(np.minimum(onset, end), np.minimum(onset + notes["duration"], end))
+        starts, ends = interval_union(np.minimum(onset, end), np.minimum(onset + notes["duration"], end))
         # the beats each sounding stretch touches, united (two stretches may share a beat)
-        first, last = _union(starts // STEPS_PER_BEAT, (ends - 1) // STEPS_PER_BEAT + 1)
+        first, last = interval_union(starts // STEPS_PER_BEAT, (ends - 1) // STEPS_PER_BEAT + 1)
         out["empty_beat_rate"] = float(1.0 - (last - first).sum() / n_beats)
         out["note_density"] = float(len(notes) * STEPS_PER_BEAT / end)
     else:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from remixmusic._util.arrays import interval_union
 from remixmusic.music.notes import Track
 
 MAX_OVERLAP = 0.25
@@ -61,7 +62,7 @@ def merge_program_runs(
         return list(tracks), track, note_program
     order = np.argsort(track, kind="stable")
     bounds = np.searchsorted(track[order], np.arange(len(tracks) + 1))
-    spans = [_union(onset[order[a:b]], end[order[a:b]]) for a, b in itertools.pairwise(bounds)]
+    spans = [interval_union(onset[order[a:b]], end[order[a:b]]) for a, b in itertools.pairwise(bounds)]
     sizes = [float((b - a).sum()) for a, b in spans]
     part_of = np.arange(len(tracks), dtype=np.int64)
     parts: list[_Part] = []
@@ -129,19 +130,6 @@ class _Part:
     members: list[int] = field(default_factory=list)
 
 
-def _union(starts: np.ndarray, stops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The time the intervals ``[starts, stops)`` cover, as disjoint sorted intervals."""
-    if not len(starts):
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    order = np.argsort(starts, kind="stable")
-    starts, stops = np.asarray(starts, np.int64)[order], np.asarray(stops, np.int64)[order]
-    reach = np.maximum.accumulate(stops)
-    new = np.append(True, starts[1:] > reach[:-1])
-    first = np.flatnonzero(new)
-    last = np.append(first[1:], len(starts)) - 1
-    return starts[first], reach[last]
-
-
 def _overlap(a_starts: np.ndarray, a_stops: np.ndarray, b_starts: np.ndarray, b_stops: np.ndarray) -> float:
     """The time two sets of disjoint sorted intervals both cover."""
     if len(a_starts) + len(b_starts) <= 32:  # a walk along both, cheaper than numpy's calls when short
@@ -154,6 +142,8 @@ def _overlap(a_starts: np.ndarray, a_stops: np.ndarray, b_starts: np.ndarray, b_
             else:
                 j += 1
         return float(total)
-    both_starts, both_stops = _union(np.concatenate([a_starts, b_starts]), np.concatenate([a_stops, b_stops]))
+    both_starts, both_stops = interval_union(
+        np.concatenate([a_starts, b_starts]), np.concatenate([a_stops, b_stops])
+    )
     total = (a_stops - a_starts).sum() + (b_stops - b_starts).sum() - (both_stops - both_starts).sum()
     return float(total)
