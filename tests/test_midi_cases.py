@@ -237,7 +237,7 @@ BAD_METAS = [
     (b"\xff\x58\x01\x03", "time signature with 1 data byte (4 expected) dropped", "time_signatures", []),
     (b"\xff\x58\x03\x06\x03\x18", "time signature with 3 data bytes (4 expected) read as 6/8", "time_signatures", [(24, 6, 8)]),
     (b"\xff\x51\x02\x07\xa1", "tempo event with 2 data bytes (3 expected) dropped", "tempos", []),
-    (b"\xff\x51\x04\x00\x07\xa1\x20", "tempo event with 4 data bytes (3 expected) dropped", "tempos", []),
+    (b"\xff\x51\x04\x00\x00\x01\x00", "tempo event with 4 data bytes (3 expected) dropped", "tempos", []),
     (b"\xff\x51\x03\x00\x00\x00", "tempo of 0 microseconds per beat dropped", "tempos", []),
 ]
 
@@ -255,6 +255,20 @@ def test_a_bad_meta_event_is_dropped_with_a_repair_and_the_notes_read(meta, repa
     assert piece.metadata["repairs"] == [repair]
     with pytest.warns(MidiRepairWarning, match="dropped|read as"):
         midi_bytes_to_piece(data)
+
+
+@pytest.mark.parametrize(
+    ("payload", "where"), [(b"\x0f\x42\x40\x00", "first"), (b"\x00\x0f\x42\x40", "last"), (b"\x0f\x42\x40\x00\x00", "first")]
+)
+def test_a_padded_tempo_event_is_read_from_the_three_bytes_that_give_a_tempo(payload, where):
+    # 60 qpm written with a pad byte after (as symusic and miditoolkit read it) or before: 8 s, not 4 s at 120
+    tempo = b"\xff\x51" + bytes([len(payload)]) + payload
+    data = smf(encode_track([(0, tempo), *notes(MELODY)]))
+    piece = read_all(data)
+    assert_melody(piece)
+    assert piece.tempo_map().tolist() == [(0, 60.0)]
+    assert piece.duration_seconds == pytest.approx(len(MELODY) * 1.0)  # a second a beat
+    assert piece.metadata["repairs"] == [f"tempo event with {len(payload)} data bytes (3 expected) read from its {where} three"]
 
 
 def test_a_vendor_chunk_between_tracks_and_an_empty_track_are_skipped():

@@ -160,7 +160,8 @@ def test_a_folder_without_readable_midi_is_a_one_line_error(tmp_path) -> None:
     (tmp_path / "notes.mid").write_text("not midi")
     result = CliRunner().invoke(app, ["stats", str(tmp_path)])
     assert isinstance(result.exception, RemixError)
-    assert "no readable MIDI files (1 unreadable)" in str(result.exception)
+    assert "no readable MIDI files (1 unreadable: " in str(result.exception)
+    assert str(result.exception).endswith("notes.mid: not a MIDI file (no MThd header))")
 
 
 def _dense_descriptors(piece: Piece) -> dict[str, float]:

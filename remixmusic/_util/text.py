@@ -24,6 +24,12 @@ def first_line(text: str, default: str = "") -> str:
     return lines[0].strip() if lines else default
 
 
+def one_line(text: str) -> str:
+    """``text`` with control characters (a newline in a file name, a tab) written as escapes (``\\n``),
+    so that it prints on one line."""
+    return "".join(c if c.isprintable() or c == " " else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
 def exception_line(exc: BaseException) -> str:
     """``"TypeName: first line of the message"`` (the type name alone for an empty message)."""
     line = first_line(str(exc))

@@ -7,6 +7,8 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from remixmusic._util.text import one_line
+
 console = Console()
 console_err = Console(stderr=True)
 
@@ -35,7 +37,7 @@ def report_skipped(skipped: list[tuple[str, str]], strict: bool) -> None:
         return
     console_err.print(f"[yellow]skipped {len(skipped)} file(s):[/yellow]")
     for path, reason in skipped:
-        console_err.print(f"  {path}: {reason}", highlight=False, markup=False, soft_wrap=True)
+        console_err.print(f"  {one_line(path)}: {one_line(reason)}", highlight=False, markup=False, soft_wrap=True)
     if strict:
         from remixmusic.errors import RemixError
 

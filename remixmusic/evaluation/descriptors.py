@@ -230,7 +230,7 @@ def describe_folder(folder: str | Path, jobs: int = 0, show_progress: bool = Tru
     Raises:
         RemixError: ``folder`` is neither a path nor a dataset name, or holds no readable MIDI file.
     """
-    from remixmusic.io.folders import read_folder
+    from remixmusic.io.folders import read_folder, unreadable_summary
 
     source: str | Path | list[Path] = folder
     if not Path(folder).exists() and len(Path(folder).parts) == 1:
@@ -242,7 +242,7 @@ def describe_folder(folder: str | Path, jobs: int = 0, show_progress: bool = Tru
             raise RemixError(f"{folder}: no such file or folder, and {exc}") from None
     result = read_folder(source, jobs=jobs, cache=False, show_progress=show_progress)
     if not result.pieces:
-        raise RemixError(f"{folder}: no readable MIDI files ({len(result.skipped)} unreadable)")
+        raise RemixError(f"{folder}: no readable MIDI files ({unreadable_summary(result.skipped)})")
     return describe_pieces(result.pieces, folder=str(folder), skipped=result.skipped)
 
 

@@ -31,6 +31,7 @@ import numpy as np
 
 from remixmusic._util.files import atomic_write, sha256_bytes, sha256_file
 from remixmusic._util.parallel import parallel_map
+from remixmusic._util.text import one_line
 from remixmusic.errors import MidiError
 from remixmusic.io.midi import MIDI_SUFFIXES, MidiRepairWarning, read_midi
 from remixmusic.music.notes import (
@@ -38,8 +39,9 @@ from remixmusic.music.notes import (
     Track,
 )
 
-CACHE_VERSION = 2
-"""Bumped whenever reading gives other pieces for the same bytes (2: symusic reader, issue 9 repairs)."""
+CACHE_VERSION = 3
+"""Bumped whenever reading gives other pieces for the same bytes (2: symusic reader, issue 9 repairs; 3: track
+ends without an end-of-track event, padded tempo events, All Notes Off)."""
 
 CACHE_LIMIT_ENV = "REMIXMUSIC_CACHE_MAX_MB"
 DEFAULT_CACHE_LIMIT_MB = 1024
@@ -53,6 +55,16 @@ def find_midi_files(folder: str | Path) -> list[Path]:
         MidiError: ``folder`` does not exist.
     """
     return walk_midi_files(folder)[0]
+
+
+def unreadable_summary(skipped: list[tuple[str, str]]) -> str:
+    """How many files were skipped and why, in one line: ``1 unreadable: a.mid: not a regular file``, or
+    ``3 unreadable, the first a.mid: ...`` (for a message that nothing could be read)."""
+    if not skipped:
+        return "no MIDI file found"
+    path, reason = skipped[0]
+    first = one_line(f"{path}: {reason}")
+    return f"1 unreadable: {first}" if len(skipped) == 1 else f"{len(skipped)} unreadable, the first {first}"
 
 
 def _broken_link(path: Path) -> str:
@@ -79,7 +91,8 @@ def walk_midi_files(folder: str | Path) -> tuple[list[Path], list[tuple[str, str
     more than once (a link to a file also found directly) is read once, by the path that goes through no
     link when there is one: the others are left out with a reason, as are
     dangling links and folders that cannot be listed. Paths are as reached from ``folder`` (never
-    resolved), so ``path.relative_to(folder)`` holds for every one. A file ``folder`` is returned alone.
+    resolved), so ``path.relative_to(folder)`` holds for every one. A file ``folder`` is returned alone
+    (when it is a regular file: a named pipe or device is left out with a reason).
 
     Raises:
         MidiError: ``folder`` does not exist.
@@ -90,7 +103,8 @@ def walk_midi_files(folder: str | Path) -> tuple[list[Path], list[tuple[str, str
             raise MidiError(folder, _broken_link(Path(folder)))
         raise MidiError(folder, "no such file or folder")
     if not folder.is_dir():
-        return [folder], []
+        # a named pipe or a device would block the reader, or never end: never opened
+        return ([folder], []) if folder.is_file() else ([], [(str(folder), "not a regular file")])
     skipped: list[tuple[str, str]] = []
     seen_dirs: dict[tuple[int, int], Path] = {}
     seen_files: dict[tuple[int, int], list[Path]] = {}

@@ -78,7 +78,7 @@ from remixmusic.io.smf import (
     split_chunks,
     with_sentinels,
 )
-from remixmusic.io.smf_repair import sanitize
+from remixmusic.io.smf_repair import ALL_NOTES_OFF, sanitize
 from remixmusic.music.notes import (
     DEFAULT_QPM,
     KEY_SIGNATURE_DTYPE,
@@ -237,6 +237,8 @@ def _from_symusic(score: ScoreTick, division: int, beacons: int | None = None) -
     columns: _Columns = (start, start + duration, pitch, velocity, index)
     if beacons is not None and (found != beacons or (len(start) and columns[1].max() >= SENTINEL_TICKS)):
         return None  # a beacon missing (symusic out of step), or a note a sentinel had to end
+    if _notes_off_inside(score, columns):
+        return None  # an All Notes Off message that ends a sounding note: the exact pass plays it
     tempos = score.tempos.numpy()
     meters = score.time_signatures.numpy()
     keys = score.key_signatures.numpy()
@@ -266,6 +268,22 @@ def _columns(a: list[np.ndarray], b: list[np.ndarray], c: list[np.ndarray], d: l
 
     counts = [len(x) for x in a]
     return join(a), join(b), join(c), join(d), np.repeat(np.arange(len(counts), dtype=np.int64), counts)
+
+
+def _notes_off_inside(score: ScoreTick, columns: _Columns) -> bool:
+    """Whether an All Notes Off message (:data:`~remixmusic.io.smf_repair.ALL_NOTES_OFF`) falls inside a
+    note of the file (fast readers ignore it; a player ends the note there)."""
+    times = []
+    for track in score.tracks:
+        controls = track.controls.numpy()
+        times.append(controls["time"][np.isin(controls["number"], list(ALL_NOTES_OFF))])
+    found = np.concatenate(times) if times else np.zeros(0)
+    if not len(found) or not len(columns[0]):
+        return False
+    order = np.argsort(columns[0], kind="stable")
+    start, latest_end = columns[0][order], np.maximum.accumulate(columns[1][order])
+    before = np.searchsorted(start, found.astype(np.int64), side="left")  # notes starting before each
+    return bool((latest_end[np.maximum(before - 1, 0)] > found)[before > 0].any())
 
 
 def _ties_disagree(ticks: np.ndarray, values: np.ndarray) -> bool:

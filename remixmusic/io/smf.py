@@ -115,7 +115,8 @@ def split_chunks(data: bytes, source: str | None = None) -> SmfLayout:
       event-level pass (:mod:`remixmusic.io.smf_repair`).
 
     Raises:
-        MidiError: empty input, no ``MThd`` header, a header shorter than 6 bytes, a zero time division
+        MidiError: empty input, no ``MThd`` header, a header shorter than 6 bytes (unless a track chunk
+            follows its 6 bytes: a wrong length field), a zero time division
             or an SMPTE one of no known frame rate, no track chunk at all, or a file cut off before its first track chunk
             ("truncated").
     """
@@ -125,7 +126,7 @@ def split_chunks(data: bytes, source: str | None = None) -> SmfLayout:
     if len(data) < 14:
         raise MidiError(source, "truncated (unexpected end of file)")
     header_length = struct.unpack_from(">I", data, 4)[0]
-    if header_length < 6:
+    if header_length < 6 and data[14:18] != b"MTrk":
         raise MidiError(source, f"corrupt MIDI: header chunk of {header_length} bytes (6 needed)")
     fmt, declared, division = struct.unpack_from(">HHH", data, 8)
     per_second = None
@@ -147,7 +148,7 @@ def split_chunks(data: bytes, source: str | None = None) -> SmfLayout:
     if skipped:
         layout.repairs.append(skipped)
     position = 8 + header_length
-    if header_length != 6 and not _chunk_at(data, position) and data[14:18] == b"MTrk":
+    if header_length != 6 and (header_length < 6 or not _chunk_at(data, position)) and data[14:18] == b"MTrk":
         # a header length written wrongly (little-endian, 06 00 00 00): the first track follows 6 bytes on
         layout.repairs.append(f"a header length of {header_length} bytes read as 6 (a track chunk follows 6 bytes on)")
         position = 14
@@ -259,6 +260,14 @@ def _track_end(data: bytes, start: int, length: int, number: int) -> tuple[int, 
     if end == size or (end < size and (data[end - 3 : end] == END_OF_TRACK or _chunk_at(data, end))):
         return end, None
     announced = f"track {number} announces {length} bytes"
+    # no end-of-track event where the length says: a writer that counted the end-of-track event it never
+    # wrote, or a length off by a few bytes; the next track chunk, when no end-of-track event comes
+    # before it, is where this track ends (else the next track is swallowed or skipped in silence)
+    following = _next_track(data, start)
+    if following >= 0 and data.find(END_OF_TRACK, start, following) < 0:
+        return following, (
+            f"{announced} but ends after {following - start}, where the next track starts (no end-of-track event)"
+        )
     following = data.find(END_OF_TRACK + b"MTrk", start)
     if following >= 0 and following + 3 != end:
         real = following + 3
@@ -280,6 +289,12 @@ def _track_end(data: bytes, start: int, length: int, number: int) -> tuple[int, 
     if closed > end and data.find(b"MTrk", end) < 0:
         return closed, f"{announced} but ends after {closed - start}, at the end of the file{padding}"
     return end, None
+
+
+def _next_track(data: bytes, start: int) -> int:
+    """Where the first ``MTrk`` chunk header after ``start`` that fits in the file starts, or -1."""
+    at = data.find(b"MTrk", start)
+    return at if at >= 0 and at + 8 <= len(data) else -1
 
 
 @dataclass

@@ -9,10 +9,12 @@ exclusive events) and writes a clean format-1 file that any reader takes the sam
   change and the notes, with the source track's name (its last name event): a note keeps the program that
   was in force when it started, whichever reader pairs it;
 * a note-off pairs with the earliest sounding note-on of its channel and pitch (FIFO); a note-off with
-  nothing to end is left out; a note never released is closed at the end of its track.
+  nothing to end is left out; an All Notes Off or All Sound Off message (or a mode change:
+  :data:`ALL_NOTES_OFF`) ends every note of its channel sounding in its track, as a player does; a note
+  never released is closed at the end of its track.
 
-Repairs, each recorded as one line: a note never released; a tempo of 0 or a tempo event of the wrong
-size (dropped); a time signature with numerator 0, a denominator past 2^7 or fewer than 2 data bytes
+Repairs, each recorded as one line: a note never released; a tempo of 0 or a tempo event of fewer than 3
+data bytes (dropped; with more, read from the first or last three that give a plausible tempo); a time signature with numerator 0, a denominator past 2^7 or fewer than 2 data bytes
 (dropped; with 2 or 3 bytes it is read from the first two); a key signature beyond 7 sharps or flats or of
 a mode other than major/minor (dropped); data bytes above 127 (clipped); stray data bytes; a track cut off
 inside an event; a system exclusive event whose length field runs past the end of its track (read up
@@ -33,6 +35,15 @@ from dataclasses import dataclass, field
 from remixmusic.io.smf import SmfLayout, encode_track, header_chunk, vlq
 
 _DATA_BYTES_OF_SYSTEM = {0xF1: 1, 0xF2: 2, 0xF3: 1}
+
+ALL_NOTES_OFF = frozenset({120, 123, 124, 125, 126, 127})
+"""Controllers that end every note sounding on their channel (MIDI 1.0 channel mode messages: All Sound Off,
+All Notes Off, and the Omni and Mono/Poly mode changes, which imply it); Reset All Controllers (121) and
+Local Control (122) do not."""
+
+PLAUSIBLE_TEMPO = (100_000, 3_000_000)
+"""Microseconds a beat (600 to 20 quarter notes a minute) that a padded tempo event's bytes must give to be
+read (its first three, as other readers take it, else its last three: a pad byte may come first)."""
 
 
 @dataclass
@@ -214,6 +225,11 @@ def _walk(b: bytes, number: int, log: _Log) -> _Track:
                 notes[(channel, queue.popleft())].append((tick, bytes((0x80 | channel, d1, 0))))
         elif kind == 0xC0:
             program[channel] = d1
+        elif kind == 0xB0 and d1 in ALL_NOTES_OFF:
+            for key in range(channel * 128, channel * 128 + 128):
+                queue = sounding.get(key)
+                while queue:
+                    notes[(channel, queue.popleft())].append((tick, bytes((0x80 | channel, key % 128, 0))))
     track.end = tick
     if ended and i < n and any(b[i:]):
         log.add(f"track {number}: data after its end-of-track event ignored")
@@ -251,11 +267,18 @@ def _check_meta(kind: int, payload: bytes, log: _Log) -> bytes | None:
     """A well-formed payload for a tempo/meter/key event, or ``None`` (with a repair logged) to drop it."""
     size = len(payload)
     if kind == 0x51:
-        if size != 3:
+        if size < 3:
             log.add(f"tempo event with {size} data byte{'s' * (size != 1)} (3 expected) dropped")
             return None
-        if int.from_bytes(payload, "big") == 0:
+        if int.from_bytes(payload[:3], "big") == 0:
             log.add("tempo of 0 microseconds per beat dropped")
+            return None
+        if size > 3:  # padded: the tempo is three of its bytes, the first three as other readers take it
+            for where, part in (("first", payload[:3]), ("last", payload[-3:])):
+                if PLAUSIBLE_TEMPO[0] <= int.from_bytes(part, "big") <= PLAUSIBLE_TEMPO[1]:
+                    log.add(f"tempo event with {size} data bytes (3 expected) read from its {where} three")
+                    return part
+            log.add(f"tempo event with {size} data bytes (3 expected) dropped")
             return None
         return payload
     if kind == 0x58:

@@ -27,6 +27,7 @@ from remixmusic._util.parallel import parallel_map
 from remixmusic._util.text import exception_line, first_line
 from remixmusic.data.tune_match import melody_duplicates
 from remixmusic.errors import ConfigError, RemixError
+from remixmusic.io.folders import unreadable_summary
 from remixmusic.music.lines import DEFAULT_LINES, LINES_VERSION
 from remixmusic.music.notes import Piece
 from remixmusic.novelty.assemble import COVERAGE_LENGTHS, PieceResult, _assemble
@@ -86,11 +87,13 @@ def _build_index(
     if isinstance(reference, (str, Path)):
         folder = Path(reference)
         is_dataset = any((folder / m).exists() for m in ("manifest.json", "manifest.jsonl"))
-        midi = reference if folder.is_dir() and not is_dataset else None
+        midi = reference if (folder.is_dir() and not is_dataset) or folder.is_file() else None
     elif isinstance(reference, (list, tuple)) and reference:
         midi = list(reference)
     if midi is not None:
         read = read_pieces(midi, jobs, show_progress)
+        if not read.pieces:
+            raise RemixError(f"the reference corpus has no readable pieces ({unreadable_summary(read.skipped)})")
         index = Index.build(read.pieces, invariance=invariance, lines=lines, show_progress=show_progress)
         return index, read.skipped, read.pieces
     pieces, manifest_hash = _resolve_reference(reference, "train", jobs, show_progress)

@@ -1,0 +1,170 @@
+"""More files of the kinds of issue 9, from a sixth fresh tester: track chunks whose length counts an
+end-of-track event never written, a header length of 0, All Notes Off messages, a padded tempo event,
+and arguments that are no regular file. Each is read as a player plays it (the right notes, at their
+times), or refused with a one-line reason that says why."""
+
+from __future__ import annotations
+
+import os
+import struct
+import sys
+
+import numpy as np
+import pytest
+
+from remixmusic.errors import RemixError
+from remixmusic.evaluation.descriptors import describe_folder
+from remixmusic.io.folders import walk_midi_files
+from remixmusic.io.midi import _read_fast, midi_bytes_to_piece
+from remixmusic.io.parts import merge_program_runs
+from remixmusic.io.smf import END_OF_TRACK, header_chunk, split_chunks, vlq
+from remixmusic.music.notes import Track
+from remixmusic.novelty.analyze import build_index
+from tests.test_midi_cases import READERS, notes, read_all
+
+
+def _events(pitches, channel: int) -> bytes:
+    """Quarter notes (480 ticks) on ``channel``, as raw track bytes without an end-of-track event."""
+    out = b""
+    for pitch in pitches:
+        out += b"\x00" + bytes([0x90 | channel, pitch, 80]) + vlq(480) + bytes([0x80 | channel, pitch, 0])
+    return out
+
+
+def _chunk(payload: bytes, length: int) -> bytes:
+    return b"MTrk" + struct.pack(">I", length) + payload
+
+
+LINES = [(60, 62, 64, 65), (48, 50, 52, 53), (72, 74, 76, 77)]
+
+
+@pytest.mark.parametrize(
+    ("tracks", "extra", "eot_last"),
+    [
+        (2, 4, False),  # the length counts the 4-byte end-of-track event the writer never wrote
+        (3, 4, False),
+        (2, 10, True),  # 10 bytes too long, no end-of-track event: the next track was swallowed
+        (3, -5, True),  # 5 bytes too short
+    ],
+    ids=["counts-missing-eot-2", "counts-missing-eot-3", "10-too-long", "5-too-short"],
+)
+def test_a_track_without_its_end_of_track_event_and_a_wrong_length_loses_no_track(tracks, extra, eot_last):
+    """Without an end-of-track event where its length says, a track ends where the next track chunk
+    starts: before, the next track was skipped without a word (its notes lost), or swallowed (its first
+    note lost, the others moved by 9 beats, and a repair about data bytes above 127 recorded)."""
+    chunks = []
+    for k in range(tracks):
+        body = _events(LINES[k], channel=k)
+        last = k == tracks - 1
+        if last and eot_last:
+            chunks.append(_chunk(body + b"\x00" + END_OF_TRACK, len(body) + 4))
+        else:
+            chunks.append(_chunk(body, len(body) + (extra if not last else 4 * (extra == 4))))
+    data = header_chunk(1, tracks, 480) + b"".join(chunks)
+    for reader in READERS:
+        piece = midi_bytes_to_piece(data, reader=reader)
+        got = sorted(zip(piece.notes["onset"].tolist(), piece.notes["pitch"].tolist(), strict=True))
+        want = sorted((12 * i, p) for line in LINES[:tracks] for i, p in enumerate(line))
+        assert got == want, reader
+        assert set(piece.notes["duration"].tolist()) == {12}
+        assert any("where the next track starts (no end-of-track event)" in r for r in piece.metadata["repairs"])
+
+
+def test_a_header_length_of_0_before_a_track_chunk_is_read_as_6():
+    """``MThd`` with a length field of 0 (0 to 5), its 6 bytes of format, tracks and division present and
+    a track chunk after them: rejected as "a header chunk of 0 bytes" before, while a length of 7 or a
+    little-endian 6 was repaired."""
+    chunk = _track(notes([60, 62, 64, 65]))
+    for length in (0, 5):
+        data = b"MThd" + struct.pack(">IHHH", length, 0, 1, 480) + chunk
+        piece = read_all(data)
+        assert piece.notes["pitch"].tolist() == [60, 62, 64, 65]
+        assert piece.metadata["repairs"] == [f"a header length of {length} bytes read as 6 (a track chunk follows 6 bytes on)"]
+
+
+@pytest.mark.parametrize(("controller", "ends"), [(123, True), (120, True), (124, True), (127, True), (121, False)])
+def test_all_notes_off_ends_the_notes_of_its_channel(controller, ends):
+    """A chord on channel 1 and a melody note on channel 2; at beat 1 channel 1's All Notes Off (123), All
+    Sound Off (120) or a mode change (124-127, which imply it); note-offs only at beat 4. A player ends
+    the chord at beat 1 and lets channel 2 sound on; the fast reader (which ignores the message) gave 4
+    beats. Reset All Controllers (121) ends nothing."""
+    events = [(0, bytes([0x90, p, 80])) for p in (60, 64, 67)] + [(0, b"\x91\x48\x50")]
+    events += [(480, bytes([0xB0, controller, 0]))]
+    events += [(1920, bytes([0x80, p, 0])) for p in (60, 64, 67)] + [(1920, b"\x81\x48\x00")]
+    data = header_chunk(0, 1, 480) + _track(events)
+    piece = read_all(data)
+    by_pitch = dict(zip(piece.notes["pitch"].tolist(), piece.notes["duration"].tolist(), strict=True))
+    assert by_pitch == {60: 12 if ends else 48, 64: 12 if ends else 48, 67: 12 if ends else 48, 72: 48}
+
+
+def test_all_notes_off_before_any_note_and_in_running_status_keeps_the_fast_path():
+    """A reset at the start of the track (common: sequencers send All Notes Off before playing) ends
+    nothing, so the fast reader's notes stand; in running status the message is still seen."""
+    events = [(0, b"\xb0\x7b\x00"), (0, b"\xb0\x07\x64"), *notes([60, 62, 64, 65])]
+    data = header_chunk(0, 1, 480) + _track(events)
+    piece = read_all(data)
+    assert piece.notes["duration"].tolist() == [12, 12, 12, 12]
+    assert _read_fast(split_chunks(data)) is not None
+    # in running status after a volume controller: B0 07 64, then 7B 00 with no status byte
+    raw = b"\x00\x90\x3c\x50\x00\xb0\x07\x64" + vlq(480) + b"\x7b\x00" + vlq(1440) + b"\x80\x3c\x00\x00" + END_OF_TRACK
+    piece = read_all(header_chunk(0, 1, 480) + _chunk(raw, len(raw)))
+    assert piece.notes["duration"].tolist() == [12]
+
+
+def _track(events: list[tuple[int, bytes]]) -> bytes:
+    events = sorted(events, key=lambda e: e[0])
+    body, now = b"", 0
+    for tick, event in events:
+        body += vlq(tick - now) + event
+        now = tick
+    body += b"\x00" + END_OF_TRACK
+    return _chunk(body, len(body))
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes")
+def test_a_named_pipe_given_as_the_file_is_refused_not_read(tmp_path):
+    """``remixmusic stats pipe.mid`` waited forever on the pipe (inside a folder it was already skipped)."""
+    pipe = tmp_path / "pipe.mid"
+    os.mkfifo(pipe)
+    assert walk_midi_files(pipe) == ([], [(str(pipe), "not a regular file")])
+    with pytest.raises(RemixError, match=r"no readable MIDI files \(1 unreadable: .*pipe.mid: not a regular file\)"):
+        describe_folder(pipe, jobs=1, show_progress=False)
+
+
+def test_a_reference_file_that_cannot_be_read_says_why(tmp_path):
+    """``analyze --against text.mid`` said only "the reference corpus has no readable pieces"."""
+    text = tmp_path / "text.mid"
+    text.write_text("hello")
+    with pytest.raises(RemixError, match=r"no readable pieces \(1 unreadable: .*text.mid: not a MIDI file"):
+        build_index(text, jobs=1, show_progress=False)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a newline in a file name")
+def test_a_newline_in_a_file_name_keeps_the_reason_on_one_line(tmp_path, capsys):
+    from remixmusic.cli.common import report_skipped
+
+    report_skipped([(str(tmp_path / "bad\nname.mid"), "not a MIDI file (no MThd header)")], strict=False)
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 2 and lines[1].endswith("bad\\nname.mid: not a MIDI file (no MThd header)")
+
+
+def test_program_runs_of_hundreds_of_same_named_tracks_merge_as_the_rule_says():
+    """300 instruments named "Piano": 100 runs of one channel taking turns (programs 0 to 99), each a
+    note long, and 200 more in pairs that sound together (two hands, programs 20 and 21). The runs make
+    one part; the pairs stay two parts each, since they sound together all the time. (The merge compared
+    an instrument with every member of a part: 27 s for a file of 4,800 instruments, now 3 s.)"""
+    tracks, onset, end, owner = [], [], [], []
+    for k in range(100):  # one part changing program every note
+        tracks.append(Track(name="Piano", program=k))
+        onset.append(10 * k), end.append(10 * k + 10), owner.append(len(tracks) - 1)
+    for k in range(100):  # a hand pair at time 2,000 + 10k: both sound together
+        for program in (20, 21):
+            tracks.append(Track(name="Piano", program=program))
+            onset.append(2000 + 10 * k), end.append(2000 + 10 * k + 10), owner.append(len(tracks) - 1)
+    _, note_part, note_program = merge_program_runs(
+        tracks, np.array(onset, np.int64), np.array(end, np.int64), np.array(owner, np.int64)
+    )
+    assert len(set(note_part[:100].tolist())) == 1  # the runs: one part
+    pairs = note_part[100:].reshape(100, 2)
+    assert (pairs[:, 0] != pairs[:, 1]).all()  # the two hands never one part
+    assert note_program[:100].tolist() == list(range(100))
