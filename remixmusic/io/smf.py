@@ -103,7 +103,9 @@ def split_chunks(data: bytes, source: str | None = None) -> SmfLayout:
       not end on an end-of-track event or at the next ``MTrk`` chunk, the track ends at the first
       end-of-track event followed by a ``MTrk`` chunk (announced too long: the next track is not
       swallowed; too short: its last events are not lost), or, for the last track, at the end of the file
-      when the file ends with an end-of-track event;
+      when the file ends with an end-of-track event; a track with no end-of-track event before the next
+      ``MTrk`` chunk (a writer that counted the end-of-track event it never wrote) ends where that chunk
+      starts;
     * where no chunk header stands after a chunk, a chunk whose type is not printable (a vendor's binary
       tag) and whose length reaches the next ``MTrk`` chunk is skipped, and other bytes outside any chunk
       (a padding byte between two chunks) are skipped up to the next ``MTrk`` chunk;
