@@ -184,3 +184,27 @@ def test_unnamed_instruments_taking_turns_stay_apart():
     again = midi_bytes_to_piece(piece_to_bytes(piece))
     assert [t.program for t in again.tracks] == [73, 33]
     np.testing.assert_array_equal(again.notes["track"], piece.notes["track"])
+
+
+def test_an_unnamed_channel_changing_patch_is_one_part_and_its_neighbour_channel_another():
+    """A type-0 file with no track name (as many files on the web are): channel 1's melody changes patch
+    every 4 notes, channel 2's bass plays under it. The melody was four tracks of 4 notes (too short to
+    analyse); the exact pass knows each run's file track and channel, so the runs of one channel are one
+    part, and the bass, of another channel, stays its own, by every reader."""
+    melody = [60, 62, 64, 65, 67, 69, 71, 72, 74, 72, 71, 69, 67, 65, 64, 62]
+    events = [(0, b"\xc1\x20")]
+    for i, pitch in enumerate(melody):
+        if i % 4 == 0:
+            events.append((480 * i, bytes([0xC0, 8 * (i // 4)])))
+        events += [(480 * i, bytes([0x90, pitch, 80])), (480 * i + 480, bytes([0x80, pitch, 0]))]
+    for i in range(8):
+        events += [(960 * i, b"\x91\x24\x46"), (960 * i + 960, b"\x81\x24\x00")]
+    events.sort(key=lambda e: (e[0], e[1][0] & 0xF0 == 0x90))
+    piece = read_all(smf(encode_track(events), fmt=0))
+    assert [(t.name, t.program) for t in piece.tracks] == [("", 0), ("", 32)]
+    first = piece.notes[piece.notes["track"] == 0]
+    assert first["pitch"].tolist() == melody
+    assert first["program"].tolist() == [8 * (i // 4) for i in range(16)]
+    assert piece.notes[piece.notes["track"] == 1]["pitch"].tolist() == [36] * 8
+    again = midi_bytes_to_piece(piece_to_bytes(piece))  # written back as one instrument per program
+    assert again.notes["program"].tolist() == piece.notes["program"].tolist()

@@ -163,14 +163,22 @@ def _read_exact(layout: SmfLayout, reader: Reader, source: str | None) -> tuple[
             problem = _reason(exc)
         else:
             if raw is not None:
-                return raw, clean.repairs
+                return _with_origins(raw, clean.origins), clean.repairs
             problem = "tempo, meter or key events at one tick disagree"
     if reader in ("symusic", "symusic-sanitized"):
         raise MidiError(source, f"corrupt MIDI: symusic cannot read it ({problem})")
     try:
-        return _from_miditoolkit(clean.chunks, layout.division), clean.repairs
+        return _with_origins(_from_miditoolkit(clean.chunks, layout.division), clean.origins), clean.repairs
     except Exception as exc:  # mido raises many types for malformed files; all mean "unreadable"
         raise MidiError(source, f"corrupt MIDI: {_reason(exc)}") from None
+
+
+def _with_origins(raw: _Raw, origins: list[tuple[int, int]]) -> _Raw:
+    """``raw`` with the file track and channel of each of its tracks: the clean rewrite's track chunks
+    after the first, one (file track, channel, program) each, come back one track each, in order."""
+    if len(raw.tracks) == len(origins):
+        raw.origins = origins
+    return raw
 
 
 def _reason(exc: BaseException) -> str:
@@ -195,6 +203,7 @@ class _Raw:
     tempos: tuple[np.ndarray, np.ndarray]
     meters: tuple[np.ndarray, np.ndarray, np.ndarray]
     keys: tuple[np.ndarray, np.ndarray]
+    origins: list[tuple[int, int]] | None = None  # per track: (file track, channel), where known
 
 
 def _read_fast(layout: SmfLayout) -> tuple[_Raw, list[str]] | None:
@@ -394,7 +403,7 @@ def _quantize(raw: _Raw, source: str | None) -> tuple[Piece, list[str]]:
             )
         pitch = np.minimum(np.maximum(pitch, 0), 127)
         velocity = np.minimum(np.maximum(velocity, 1), 127)
-        tracks, track, program = merge_program_runs(raw.tracks, onset, onset + duration, track)
+        tracks, track, program = merge_program_runs(raw.tracks, onset, onset + duration, track, raw.origins)
         keep, duration = _canonical(onset, duration, pitch, track, velocity)
         track = track[keep]
         notes = np.zeros(len(keep), NOTE_DTYPE)

@@ -7,8 +7,9 @@ instruments, each holding a fragment of the line: a copied phrase across a chang
 part with many changes becomes tracks of a few notes each that are too short to analyse at all.
 
 :func:`merge_program_runs` joins such instruments back into one part when everything the file says is
-consistent with that: the same track name (not empty) and drum flag, different programs, and notes that do not sound
-together (instruments of one name played at the same time are different parts: they overlap for most of
+consistent with that: the same track name (not empty; for unnamed instruments, the same file track and
+channel, which the exact pass of :mod:`remixmusic.io.smf_repair` knows and a file that needs it is read by)
+and drum flag, different programs, and notes that do not sound together (instruments of one name played at the same time are different parts: they overlap for most of
 their sounding time, while the runs of one patch-changing channel meet at their boundaries only, where a
 legato note may ring past the change). Each note keeps the program in force at its note-on (the ``program``
 field of the notes), so nothing is lost and :func:`remixmusic.io.midi.piece_to_midi` writes the program
@@ -36,7 +37,11 @@ hundreds of instruments of one name)."""
 
 
 def merge_program_runs(
-    tracks: Sequence[Track], onset: np.ndarray, end: np.ndarray, track: np.ndarray
+    tracks: Sequence[Track],
+    onset: np.ndarray,
+    end: np.ndarray,
+    track: np.ndarray,
+    origins: Sequence[tuple[int, int]] | None = None,
 ) -> tuple[list[Track], np.ndarray, np.ndarray]:
     """Merge the instruments that are program runs of one part (module docstring).
 
@@ -44,6 +49,9 @@ def merge_program_runs(
         tracks: the instruments, in file order (``n`` of them).
         onset, end: each note's onset and end, in any one time unit (int64 ``(notes,)``).
         track: each note's instrument, an index into ``tracks`` (int64 ``(notes,)``).
+        origins: each instrument's file track and channel, where the reader knows them (the exact pass,
+            :func:`remixmusic.io.smf_repair.sanitize`); an unnamed instrument is merged only with
+            instruments of its own file track and channel.
 
     Returns:
         The parts (each the first of its instruments in file order, with the program of its earliest
@@ -68,15 +76,18 @@ def merge_program_runs(
     sizes = [float((b - a).sum()) for a, b in spans]
     part_of = np.arange(len(tracks), dtype=np.int64)
     parts: list[_Part] = []
-    by_name: dict[tuple[str, bool], list[_Part]] = {}
+    by_name: dict[tuple[str, bool, tuple[int, int] | None], list[_Part]] = {}
     for k, instrument in enumerate(tracks):
         starts, stops = spans[k]
         own = sizes[k]
         best, best_overlap = None, 0.0
-        same = by_name.setdefault((instrument.name, instrument.is_drum), [])
-        # an unnamed instrument is never merged: without a name nothing says two instruments are one
-        # part (separate unnamed tracks taking turns are common, in files and in written pieces)
-        for part in _candidates(same, instrument.program) if own and instrument.name else []:
+        # an unnamed instrument is merged only within its file track and channel: without a name nothing
+        # else says two instruments are one part (separate unnamed tracks taking turns are common, in
+        # files and in written pieces)
+        origin = None if instrument.name or origins is None else (int(origins[k][0]), int(origins[k][1]))
+        same = by_name.setdefault((instrument.name, instrument.is_drum, origin), [])
+        mergeable = own and (instrument.name or origin is not None)
+        for part in _candidates(same, instrument.program) if mergeable else []:
             if not len(starts) or stops[-1] <= part.low or part.high <= starts[0]:
                 best, best_overlap = part, 0.0  # apart in time: no overlap can be less
                 break

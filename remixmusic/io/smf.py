@@ -365,19 +365,30 @@ def screen(layout: SmfLayout) -> Screen:
     if (bound >= SAFE_TICKS).any():
         return Screen("delta times that may add up past 2^30 ticks")
 
-    return Screen(None, [[c for c in range(16) if _plays(track, _NOTE_ON[c])] for track in layout.tracks])
+    channels = [[c for c in range(16) if _plays(track, _NOTE_ON[c])] for track in layout.tracks]
+    for track, playing in zip(layout.tracks, channels, strict=True):
+        # the exact pass knows which file track and channel each program's notes come from, which the
+        # merge of an unnamed part's program runs needs (:mod:`remixmusic.io.parts`)
+        if playing and b"\xff\x03" not in track and any(_plays(track, _PROGRAM[c], 2, 1) for c in playing):
+            return Screen("program changes on a channel of an unnamed track")
+    return Screen(None, channels)
 
 
 _NOTE_ON = [bytes([0x90 | channel]) for channel in range(16)]
+_PROGRAM = [bytes([0xC0 | channel]) for channel in range(16)]
 
 
-def _plays(track: bytes, status: bytes) -> bool:
-    """Whether a note-on ``status`` byte followed by two data bytes occurs in ``track``: a superset of the
-    channels the track plays notes on (a 2-byte delta time of 2048 to 4095 ticks may look alike)."""
+def _plays(track: bytes, status: bytes, times: int = 1, data: int = 2) -> bool:
+    """Whether a ``status`` byte followed by ``data`` data bytes occurs ``times`` times in ``track`` (a note-on:
+    a superset of the channels the track plays notes on, since a 2-byte delta time of 2048 to 4095 ticks
+    may look alike)."""
     at = track.find(status)
-    while 0 <= at < len(track) - 2:
-        if track[at + 1] < 0x80 and track[at + 2] < 0x80:
-            return True
+    found = 0
+    while 0 <= at < len(track) - data:
+        if all(track[at + k] < 0x80 for k in range(1, data + 1)):
+            found += 1
+            if found == times:
+                return True
         at = track.find(status, at + 1)
     return False
 

@@ -56,6 +56,7 @@ class Sanitized:
     chunks: list[bytes] = field(default_factory=list)
     repairs: list[str] = field(default_factory=list)
     last_tick: int = 0
+    origins: list[tuple[int, int]] = field(default_factory=list)  # (source track, channel) of chunks[1:]
 
 
 @dataclass
@@ -105,14 +106,17 @@ def sanitize(layout: SmfLayout) -> Sanitized:
     )
     last_tick = max((t.end + o for t, o in zip(tracks, offsets, strict=True)), default=0)
     chunks = [encode_track(conductor, max([last_tick, *(tick for tick, _ in conductor)]))]
-    for track, offset in zip(tracks, offsets, strict=True):
+    origins = []
+    for number, (track, offset) in enumerate(zip(tracks, offsets, strict=True)):
         name = [] if track.name is None else [(offset, b"\xff\x03" + vlq(len(track.name)) + track.name)]
         for (channel, program), events in sorted(track.notes.items()):
             head = [*name, (offset, bytes([0xC0 | channel, program]))]
             body = [(tick + offset, event) for tick, event in events]
             chunks.append(encode_track(head + body, track.end + offset))
+            origins.append((number, channel))
     data = header_chunk(1, len(chunks), layout.division) + b"".join(chunks)
-    return Sanitized(data=data, chunks=chunks, repairs=[*layout.repairs, *log.lines()], last_tick=last_tick)
+    repairs = [*layout.repairs, *log.lines()]
+    return Sanitized(data=data, chunks=chunks, repairs=repairs, last_tick=last_tick, origins=origins)
 
 
 def _walk(b: bytes, number: int, log: _Log) -> _Track:
