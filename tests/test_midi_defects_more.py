@@ -15,7 +15,7 @@ import pytest
 from remixmusic.errors import RemixError
 from remixmusic.evaluation.descriptors import describe_folder
 from remixmusic.io.folders import walk_midi_files
-from remixmusic.io.midi import _read_fast, midi_bytes_to_piece
+from remixmusic.io.midi import _read_fast, midi_bytes_to_piece, piece_to_bytes
 from remixmusic.io.parts import merge_program_runs
 from remixmusic.io.smf import END_OF_TRACK, header_chunk, split_chunks, vlq
 from remixmusic.music.notes import Track
@@ -67,7 +67,7 @@ def test_a_track_without_its_end_of_track_event_and_a_wrong_length_loses_no_trac
         want = sorted((12 * i, p) for line in LINES[:tracks] for i, p in enumerate(line))
         assert got == want, reader
         assert set(piece.notes["duration"].tolist()) == {12}
-        assert any("where the next track starts (no end-of-track event)" in r for r in piece.metadata["repairs"])
+        assert any("starts (no end-of-track event)" in r for r in piece.metadata["repairs"])
 
 
 def test_a_header_length_of_0_before_a_track_chunk_is_read_as_6():
@@ -168,3 +168,89 @@ def test_program_runs_of_hundreds_of_same_named_tracks_merge_as_the_rule_says():
     pairs = note_part[100:].reshape(100, 2)
     assert (pairs[:, 0] != pairs[:, 1]).all()  # the two hands never one part
     assert note_program[:100].tolist() == list(range(100))
+
+
+def test_a_note_off_in_another_track_of_its_channel_ends_the_note():
+    """Note-on C4 in track 1, its note-off in track 2 (same channel) at beat 1; tracks end at beat 9. A
+    player ends it at beat 1 (channels belong to the file); it lasted 9 beats (closed at its track's end),
+    and symusic and miditoolkit alone drop it. A note-off with a sounding note in its own track still ends
+    that one, and a note no track releases is still closed at its track's end."""
+    t1 = _track([(0, b"\x90\x3c\x50"), (0, b"\x90\x40\x50"), (480, b"\x80\x40\x00"), (960, b"\x90\x43\x50"), (4320, b"\xff\x01\x00")])
+    t2 = _track([(480, b"\x80\x3c\x00"), (4320, b"\xff\x01\x00")])
+    piece = read_all(header_chunk(1, 2, 480) + t1 + t2)
+    assert piece.notes[["pitch", "onset", "duration"]].tolist() == [(60, 0, 12), (64, 0, 12), (67, 24, 84)]
+    assert piece.metadata["repairs"] == [
+        "track 0: 1 note ended by a note-off of its channel in another track",
+        "track 0: 1 note never released, closed at the end of the track",
+    ]
+
+
+# -- a code reviewer's cases against the rules above ------------------------------------------------------
+
+
+def _line(pitches, channel: int) -> list[tuple[int, bytes]]:
+    out = []
+    for i, pitch in enumerate(pitches):
+        out += [(480 * i, bytes([0x90 | channel, pitch, 80])), (480 * i + 480, bytes([0x80 | channel, pitch, 0]))]
+    return out
+
+
+def _raw(events: list[tuple[int, bytes]]) -> bytes:
+    body, now = b"", 0
+    for tick, event in sorted(events, key=lambda e: e[0]):
+        body += vlq(tick - now) + event
+        now = tick
+    return body
+
+
+@pytest.mark.parametrize("extra", [10, -5])
+def test_mtrk_inside_a_text_event_is_no_track_chunk(extra):
+    """A track with a wrong length whose text event reads "MTrk": cut there, its first note was lost and a
+    third track of 9,452,624 bytes announced. The events before the real next chunk are walked, and text
+    is text."""
+    first = _raw([(0, b"\xff\x01\x04MTrk"), *_line([60, 62, 64, 65], 0)]) + b"\x00" + END_OF_TRACK
+    data = header_chunk(1, 2, 480) + _chunk(first, len(first) + extra) + _track(_line([48, 50, 52, 53], 1))
+    piece = read_all(data)
+    got = sorted(zip(piece.notes["pitch"].tolist(), piece.notes["track"].tolist(), strict=True))
+    assert got == [(48, 1), (50, 1), (52, 1), (53, 1), (60, 0), (62, 0), (64, 0), (65, 0)]
+
+
+def test_a_track_counting_its_missing_end_of_track_before_a_vendor_chunk_reads_no_vendor_bytes():
+    body = b"\x00\x90\x3c\x50" + vlq(480) + b"\x3c\x00\x00\x3e\x50" + vlq(480) + b"\x3e\x00"  # running status
+    vendor = b"XFKM" + struct.pack(">I", 6) + bytes(range(1, 7))
+    data = header_chunk(1, 2, 480) + _chunk(body, len(body) + 4) + vendor + _track(_line([48], 1))
+    piece = read_all(data)
+    assert sorted(piece.notes[["onset", "pitch"]].tolist()) == [(0, 48), (0, 60), (12, 62)]
+
+
+def test_all_notes_off_at_the_tick_of_a_note_on_lets_that_note_sound_by_every_reader():
+    """Written right after a note-on at its tick, the message ended the note at once by the exact pass
+    (1 step) but not by the fast path (12 steps), and which one read the file hung on another channel."""
+    events = [(0, b"\xb0\x07\x64"), (480, b"\x90\x3c\x50"), (480, b"\xb0\x7b\x00"), (960, b"\x80\x3c\x00")]
+    for other in ([], [(0, b"\x91\x30\x50"), (1920, b"\x81\x30\x00")]):
+        piece = read_all(header_chunk(0, 1, 480) + _track(events + other))
+        assert piece.notes[piece.notes["pitch"] == 60]["duration"].tolist() == [12]
+
+
+@pytest.mark.parametrize("head", [[], [(0, b"\xff\x03\x00"), (0, b"\xc0\x00")]], ids=["one-change", "empty-name"])
+def test_an_unnamed_melody_with_one_program_change_is_one_part_by_every_reader(head):
+    """The fast path kept two parts where the exact pass merged them: one program change after the first
+    note (the melody started on the default program), or a name event with an empty name."""
+    events = [*head, (1920, b"\xc0\x30"), *_line([60, 62, 64, 65, 67, 69, 71, 72], 0)]
+    piece = read_all(header_chunk(0, 1, 480) + _track(events))
+    assert len(piece.tracks) == 1 and piece.notes["program"].tolist() == [0] * 4 + [48] * 4
+    again = midi_bytes_to_piece(piece_to_bytes(piece))  # and back: still one part
+    assert again.notes["track"].tolist() == [0] * 8 and again.notes["program"].tolist() == [0] * 4 + [48] * 4
+
+
+def test_a_padded_tempo_of_zero_first_bytes_is_read_from_its_last_three():
+    piece = read_all(header_chunk(0, 1, 480) + _track([(0, b"\xff\x51\x06\x00\x00\x00\x07\xa1\x20"), *_line([60], 0)]))
+    assert piece.metadata["repairs"] == ["tempo event with 6 data bytes (3 expected) read from its last three"]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes")
+def test_a_named_pipe_as_the_reference_says_why(tmp_path):
+    pipe = tmp_path / "ref.mid"
+    os.mkfifo(pipe)
+    with pytest.raises(RemixError, match=r"no readable pieces \(1 unreadable: .*ref.mid: not a regular file\)"):
+        build_index(pipe, jobs=1, show_progress=False)

@@ -206,5 +206,8 @@ def test_an_unnamed_channel_changing_patch_is_one_part_and_its_neighbour_channel
     assert first["pitch"].tolist() == melody
     assert first["program"].tolist() == [8 * (i // 4) for i in range(16)]
     assert piece.notes[piece.notes["track"] == 1]["pitch"].tolist() == [36] * 8
-    again = midi_bytes_to_piece(piece_to_bytes(piece))  # written back as one instrument per program
+    # written as one instrument per program, named for the part so that it reads back as one
+    again = midi_bytes_to_piece(piece_to_bytes(piece))
     assert again.notes["program"].tolist() == piece.notes["program"].tolist()
+    np.testing.assert_array_equal(again.notes["track"], piece.notes["track"])
+    assert [t.name for t in again.tracks] == ["part 1", ""]

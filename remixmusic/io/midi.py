@@ -24,12 +24,15 @@ How a file is read (all of it agreeing note for note, after the quantization abo
 * the tracks: every ``MTrk`` chunk, whatever the header's track count says; unknown (vendor) chunks are
   skipped (:mod:`remixmusic.io.smf`). A piece's tracks follow the file: one per (file track, channel,
   program), in that order; a note has the program in force at its note-on, and its track's name (the
-  last name event of the file track). Channel 10 is percussion. Tracks of one (non-empty) name that
-  hardly sound together are the program runs of one part (a melody changing patch) and are one track,
-  each note keeping its program (:mod:`remixmusic.io.parts`); :func:`piece_to_midi` writes such a track
-  as one instrument per program;
-* notes: a note-off ends the earliest sounding note of its channel and pitch; a note never released is
-  closed at the end of its track (a repair);
+  last name event of the file track). Channel 10 is percussion. Tracks of one (non-empty) name, or
+  unnamed ones of one file track and channel, that hardly sound together are the program runs of one
+  part (a melody changing patch) and are one track, each note keeping its program
+  (:mod:`remixmusic.io.parts`); :func:`piece_to_midi` writes such a track as one instrument per program
+  (under one name: ``part N`` when it had none);
+* notes: a note-off ends the earliest sounding note of its channel and pitch; All Notes Off, All Sound
+  Off and the mode changes that imply them end the notes of their channel begun before them in their
+  track (the key is released; a sustain pedal is not read); a note its track never releases is ended by
+  a note-off of its channel and pitch in another track, else closed at the end of its track (repairs);
 * tempo, meter and key: the events of every track merged by time, as players do; at one position the
   later event wins. A tempo restating the tempo in force (120 qpm at first) is left out;
 * a format-2 file (independent sequences) is read as its sequences played one after another (a repair);
@@ -543,15 +546,16 @@ def piece_to_midi(piece: Piece, ticks_per_beat: int = 480) -> miditoolkit.MidiFi
     for index, track in enumerate(piece.tracks):
         mine = notes[notes["track"] == index]
         # a part whose notes change program (io.parts) is written as one instrument per program, in
-        # the order they first play, which the reader merges back
+        # the order they first play, which the reader merges back by their one name: an unnamed part
+        # is named for it (``part 3``), since the file track and channel that say so in a file read
+        # are not what miditoolkit writes
         programs = list(dict.fromkeys(mine["program"].tolist()))
+        name = track.name or (f"part {index + 1}" if len(programs) > 1 else "")
         for program in programs if len(programs) > 1 else [track.program]:
             run = mine[mine["program"] == program] if len(programs) > 1 else mine
             if not len(run):
                 continue
-            instrument = miditoolkit.Instrument(
-                program=int(program), is_drum=bool(track.is_drum), name=track.name
-            )
+            instrument = miditoolkit.Instrument(program=int(program), is_drum=bool(track.is_drum), name=name)
             starts = (run["onset"].astype(np.int64) * factor).tolist()
             ends = ((run["onset"].astype(np.int64) + run["duration"]) * factor).tolist()
             instrument.notes = [

@@ -19,7 +19,10 @@ reader unchanged (see :mod:`remixmusic.io.midi`), or needs the exact event-level
 * no system common or real-time status byte (F1-F6, F8-FE) stands outside the text of a meta event
   (they may not appear in MIDI files; the fast reader loses the events after one);
 * delta times cannot add up past the :data:`SAFE_TICKS` bound (a conservative upper bound computed from
-  the lengths of the variable-length quantities, so 32-bit tick counters cannot wrap).
+  the lengths of the variable-length quantities, so 32-bit tick counters cannot wrap);
+* no unnamed track changes program on a channel it plays (two program changes, or one after its first
+  note-on): which file track and channel each program's notes come from, which the merge of an unnamed
+  part's program runs needs (:mod:`remixmusic.io.parts`), only the exact pass knows.
 
 The fast reader then must still agree (:func:`with_sentinels`, and in :mod:`remixmusic.io.midi` the
 check that tempo, meter and key events at one tick do not disagree); if not, or if it fails, the exact
@@ -128,7 +131,7 @@ def split_chunks(data: bytes, source: str | None = None) -> SmfLayout:
     if len(data) < 14:
         raise MidiError(source, "truncated (unexpected end of file)")
     header_length = struct.unpack_from(">I", data, 4)[0]
-    if header_length < 6 and data[14:18] != b"MTrk":
+    if header_length < 6 and not _chunk_at(data, 14):
         raise MidiError(source, f"corrupt MIDI: header chunk of {header_length} bytes (6 needed)")
     fmt, declared, division = struct.unpack_from(">HHH", data, 8)
     per_second = None
@@ -150,7 +153,7 @@ def split_chunks(data: bytes, source: str | None = None) -> SmfLayout:
     if skipped:
         layout.repairs.append(skipped)
     position = 8 + header_length
-    if header_length != 6 and (header_length < 6 or not _chunk_at(data, position)) and data[14:18] == b"MTrk":
+    if header_length != 6 and (header_length < 6 or (not _chunk_at(data, position) and data[14:18] == b"MTrk")):
         # a header length written wrongly (little-endian, 06 00 00 00): the first track follows 6 bytes on
         layout.repairs.append(f"a header length of {header_length} bytes read as 6 (a track chunk follows 6 bytes on)")
         position = 14
@@ -265,6 +268,9 @@ def _track_end(data: bytes, start: int, length: int, number: int) -> tuple[int, 
     # no end-of-track event where the length says: a writer that counted the end-of-track event it never
     # wrote, or a length off by a few bytes; the next track chunk, when no end-of-track event comes
     # before it, is where this track ends (else the next track is swallowed or skipped in silence)
+    if end - 4 > start and _chunk_at(data, end - 4) and data.find(END_OF_TRACK, start, end - 4) < 0:
+        # the length counts an end-of-track event (delta time and 3 bytes) that was never written
+        return end - 4, f"{announced} but ends after {length - 4}, where the next chunk starts (no end-of-track event)"
     following = _next_track(data, start)
     if following >= 0 and data.find(END_OF_TRACK, start, following) < 0:
         return following, (
@@ -294,9 +300,54 @@ def _track_end(data: bytes, start: int, length: int, number: int) -> tuple[int, 
 
 
 def _next_track(data: bytes, start: int) -> int:
-    """Where the first ``MTrk`` chunk header after ``start`` that fits in the file starts, or -1."""
+    """Where the first ``MTrk`` chunk after ``start`` starts that the events of the track from ``start``
+    reach at an event boundary (:func:`_reaches`), or -1: ``MTrk`` inside a text or system exclusive
+    event is no chunk."""
     at = data.find(b"MTrk", start)
-    return at if at >= 0 and at + 8 <= len(data) else -1
+    while at >= 0 and at + 8 <= len(data):
+        if _reaches(data, start, at):
+            return at
+        at = data.find(b"MTrk", at + 1)
+    return -1
+
+
+def _reaches(data: bytes, start: int, target: int) -> bool:
+    """Whether walking the events of a track from ``start`` (delta times, running status, meta and system
+    exclusive events by their lengths) puts an event's start at ``target``."""
+    at, status = start, 0
+    while at < target:  # ``at``: where an event (its delta time) starts
+        while at < target and data[at] & 0x80:
+            at += 1
+        at += 1
+        if at >= target:
+            return False  # the delta time reaches it: no event there
+        byte = data[at]
+        if byte == 0xFF:  # meta: FF kind length payload
+            at += 2
+            length, at = _vlq_at(data, at)
+            at += length
+        elif byte in (0xF0, 0xF7):
+            length, at = _vlq_at(data, at + 1)
+            at += length
+        elif byte >= 0xF0:
+            at += 1 + {0xF1: 1, 0xF2: 2, 0xF3: 1}.get(byte, 0)
+        else:
+            if byte & 0x80:
+                status, at = byte, at + 1
+            at += 1 if status & 0xF0 in (0xC0, 0xD0) else 2
+    return at == target
+
+
+def _vlq_at(data: bytes, at: int) -> tuple[int, int]:
+    """The variable-length quantity at ``at`` and the position after it."""
+    value = 0
+    while at < len(data):
+        byte = data[at]
+        at += 1
+        value = (value << 7) | (byte & 0x7F)
+        if byte < 0x80:
+            break
+    return value, at
 
 
 @dataclass
@@ -369,13 +420,36 @@ def screen(layout: SmfLayout) -> Screen:
     for track, playing in zip(layout.tracks, channels, strict=True):
         # the exact pass knows which file track and channel each program's notes come from, which the
         # merge of an unnamed part's program runs needs (:mod:`remixmusic.io.parts`)
-        if playing and b"\xff\x03" not in track and any(_plays(track, _PROGRAM[c], 2, 1) for c in playing):
+        if playing and not _named(track) and any(_changes_program(track, c) for c in playing):
             return Screen("program changes on a channel of an unnamed track")
     return Screen(None, channels)
 
 
 _NOTE_ON = [bytes([0x90 | channel]) for channel in range(16)]
 _PROGRAM = [bytes([0xC0 | channel]) for channel in range(16)]
+
+
+def _named(track: bytes) -> bool:
+    """Whether ``track`` may hold a track name event with a name (``FF 03`` and a length above 0)."""
+    at = track.find(b"\xff\x03")
+    while 0 <= at < len(track) - 2:
+        if track[at + 2]:
+            return True
+        at = track.find(b"\xff\x03", at + 1)
+    return False
+
+
+def _changes_program(track: bytes, channel: int) -> bool:
+    """Whether ``channel`` may change program in ``track`` between its notes: two program changes, or one
+    after its first note-on (by byte position, which is time order within a track; lookalikes only cost
+    speed)."""
+    if _plays(track, _PROGRAM[channel], 2, 1):
+        return True
+    at = track.find(_PROGRAM[channel])
+    while 0 <= at < len(track) - 1 and track[at + 1] >= 0x80:
+        at = track.find(_PROGRAM[channel], at + 1)
+    first_note = track.find(_NOTE_ON[channel])
+    return 0 <= at < len(track) - 1 and 0 <= first_note < at
 
 
 def _plays(track: bytes, status: bytes, times: int = 1, data: int = 2) -> bool:

@@ -11,7 +11,8 @@ exclusive events) and writes a clean format-1 file that any reader takes the sam
 * a note-off pairs with the earliest sounding note-on of its channel and pitch (FIFO); a note-off with
   nothing to end is left out; an All Notes Off or All Sound Off message (or a mode change:
   :data:`ALL_NOTES_OFF`) ends every note of its channel sounding in its track, as a player does; a note
-  never released is closed at the end of its track.
+  its track never releases is ended by a note-off of its channel and pitch that another track holds with
+  nothing to end (channels belong to the file), else closed at the end of its track.
 
 Repairs, each recorded as one line: a note never released; a tempo of 0 or a tempo event of fewer than 3
 data bytes (dropped; with more, read from the first or last three that give a plausible tempo); a time signature with numerator 0, a denominator past 2^7 or fewer than 2 data bytes
@@ -29,6 +30,7 @@ minute (and in 4/4, if the file has meters at all) unless it sets its own tempo 
 
 from __future__ import annotations
 
+import bisect
 from collections import Counter, deque
 from dataclasses import dataclass, field
 
@@ -65,6 +67,10 @@ class _Track:
     end: int = 0
     notes: dict[tuple[int, int], list[tuple[int, bytes]]] = field(default_factory=dict)
     metas: list[tuple[int, int, bytes]] = field(default_factory=list)  # (tick, kind, clean payload)
+    # note-offs with nothing to end in the track: (tick, channel, pitch); notes never released:
+    # (onset tick, channel, pitch, program)
+    stray_offs: list[tuple[int, int, int]] = field(default_factory=list)
+    unreleased: list[tuple[int, int, int, int]] = field(default_factory=list)
 
 
 class _Log:
@@ -84,6 +90,7 @@ def sanitize(layout: SmfLayout) -> Sanitized:
     """Rewrite ``layout``'s file as described in the module docstring; never raises on event data."""
     log = _Log()
     tracks = [_walk(payload, number, log) for number, payload in enumerate(layout.tracks)]
+    _release(tracks, across=layout.format != 2, log=log)
     offsets = [0] * len(tracks)
     if layout.format == 2 and len(tracks) > 1:
         meters = any(kind == 0x58 for track in tracks for _, kind, _ in track.metas)
@@ -119,6 +126,43 @@ def sanitize(layout: SmfLayout) -> Sanitized:
     return Sanitized(data=data, chunks=chunks, repairs=repairs, last_tick=last_tick, origins=origins)
 
 
+def _release(tracks: list[_Track], across: bool, log: _Log) -> None:
+    """End the notes each track left sounding: at a note-off of their channel and pitch that another track
+    holds with nothing to end there (the earliest after the note-on; channels are the file's, not a
+    track's, so a player ends the note there), with ``across`` (not format 2, whose tracks are
+    independent sequences); else at the end of their own track."""
+    offs: dict[tuple[int, int], list[int]] = {}
+    if across:
+        for track in tracks:
+            for tick, channel, pitch in track.stray_offs:
+                offs.setdefault((channel, pitch), []).append(tick)
+        for ticks in offs.values():
+            ticks.sort()
+    for number, track in enumerate(tracks):
+        ended = closed = 0
+        for onset, channel, pitch, prog in track.unreleased:
+            ticks = offs.get((channel, pitch), [])
+            at = bisect.bisect_right(ticks, onset)
+            if at < len(ticks):
+                tick = ticks.pop(at)
+                ended += 1
+                track.end = max(track.end, tick)
+            else:
+                tick = track.end
+                closed += 1
+            events = track.notes[(channel, prog)]
+            # in time order, before the events of its tick (a note starting there is another note)
+            events.insert(bisect.bisect_left(events, tick, key=lambda event: event[0]), (tick, bytes((0x80 | channel, pitch, 0))))
+        if ended:
+            log.add(
+                f"track {number}: {ended} note{'s' * (ended > 1)} ended by a note-off of its channel in another track"
+            )
+        if closed:
+            log.add(
+                f"track {number}: {closed} note{'s' * (closed > 1)} never released, closed at the end of the track"
+            )
+
+
 def _walk(b: bytes, number: int, log: _Log) -> _Track:
     """Every event of one track chunk; see the module docstring for what is kept and repaired."""
     track = _Track()
@@ -127,7 +171,7 @@ def _walk(b: bytes, number: int, log: _Log) -> _Track:
     tick = 0
     status = 0
     program = [0] * 16
-    sounding: dict[int, deque[int]] = {}  # channel * 128 + pitch -> programs of notes still sounding
+    sounding: dict[int, deque[tuple[int, int]]] = {}  # channel * 128 + pitch -> (program, onset) sounding
     notes = track.notes
     clipped = stray = system = 0
     ended = False
@@ -218,7 +262,7 @@ def _walk(b: bytes, number: int, log: _Log) -> _Track:
             queue = sounding.get(key)
             if queue is None:
                 queue = sounding[key] = deque()
-            queue.append(program[channel])
+            queue.append((program[channel], tick))
             group = notes.get((channel, program[channel]))
             if group is None:
                 group = notes[(channel, program[channel])] = []
@@ -226,14 +270,17 @@ def _walk(b: bytes, number: int, log: _Log) -> _Track:
         elif kind == 0x80 or kind == 0x90:
             queue = sounding.get(channel * 128 + d1)
             if queue:
-                notes[(channel, queue.popleft())].append((tick, bytes((0x80 | channel, d1, 0))))
+                notes[(channel, queue.popleft()[0])].append((tick, bytes((0x80 | channel, d1, 0))))
+            else:
+                track.stray_offs.append((tick, channel, d1))
         elif kind == 0xC0:
             program[channel] = d1
         elif kind == 0xB0 and d1 in ALL_NOTES_OFF:
             for key in range(channel * 128, channel * 128 + 128):
                 queue = sounding.get(key)
-                while queue:
-                    notes[(channel, queue.popleft())].append((tick, bytes((0x80 | channel, key % 128, 0))))
+                # notes begun before it (a note-on at its very tick is played after it, as the fast path has it)
+                while queue and queue[0][1] < tick:
+                    notes[(channel, queue.popleft()[0])].append((tick, bytes((0x80 | channel, key % 128, 0))))
     track.end = tick
     if ended and i < n and any(b[i:]):
         log.add(f"track {number}: data after its end-of-track event ignored")
@@ -243,16 +290,9 @@ def _walk(b: bytes, number: int, log: _Log) -> _Track:
         log.add(f"track {number}: {system} system message{'s' * (system > 1)} (not allowed in MIDI files) skipped")
     if stray:
         log.add(f"track {number}: {stray} stray data byte{'s' * (stray > 1)} without a status skipped")
-    unreleased = 0
-    for key, queue in sounding.items():
-        for prog in queue:
-            notes[(key // 128, prog)].append((tick, bytes((0x80 | key // 128, key % 128, 0))))
-        unreleased += len(queue)
-    if unreleased:
-        log.add(
-            f"track {number}: {unreleased} note{'s' * (unreleased > 1)} never released, "
-            "closed at the end of the track"
-        )
+    track.unreleased = sorted(
+        (onset, key // 128, key % 128, prog) for key, queue in sounding.items() for prog, onset in queue
+    )
     return track
 
 
@@ -274,7 +314,7 @@ def _check_meta(kind: int, payload: bytes, log: _Log) -> bytes | None:
         if size < 3:
             log.add(f"tempo event with {size} data byte{'s' * (size != 1)} (3 expected) dropped")
             return None
-        if int.from_bytes(payload[:3], "big") == 0:
+        if size == 3 and int.from_bytes(payload, "big") == 0:
             log.add("tempo of 0 microseconds per beat dropped")
             return None
         if size > 3:  # padded: the tempo is three of its bytes, the first three as other readers take it

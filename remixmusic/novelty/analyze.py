@@ -87,7 +87,7 @@ def _build_index(
     if isinstance(reference, (str, Path)):
         folder = Path(reference)
         is_dataset = any((folder / m).exists() for m in ("manifest.json", "manifest.jsonl"))
-        midi = reference if (folder.is_dir() and not is_dataset) or folder.is_file() else None
+        midi = reference if (folder.is_dir() and not is_dataset) or (folder.exists() and not folder.is_dir()) else None
     elif isinstance(reference, (list, tuple)) and reference:
         midi = list(reference)
     if midi is not None:
