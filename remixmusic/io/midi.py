@@ -48,7 +48,7 @@ flats) are dropped; see :mod:`remixmusic.io.smf_repair` for the full list. Each 
 :class:`MidiRepairWarning` and is recorded, one line each, in ``piece.metadata["repairs"]``.
 
 Readers: symusic (a C++ MIDI library) reads the file as it is when a vectorized screen of its bytes shows
-it can (:func:`remixmusic.io.smf.screen`: the common case; on multi-track files about 55 times faster
+it can (:func:`remixmusic.io.smf_screen.screen`: the common case; on multi-track files about 55 times faster
 than miditoolkit, ``benchmarks/read.py``);
 otherwise the exact event pass of :mod:`remixmusic.io.smf_repair` rewrites the file cleanly first, and
 symusic reads that. miditoolkit reads the clean rewrite when symusic fails, and for files whose ticks pass
@@ -72,16 +72,9 @@ from remixmusic._util.files import atomic_write
 from remixmusic._util.text import first_line
 from remixmusic.errors import MidiError
 from remixmusic.io.parts import merge_program_runs
-from remixmusic.io.smf import (
-    DEFAULT_SECONDS_PER_BEAT,
-    SENTINEL_TICKS,
-    SmfLayout,
-    header_chunk,
-    screen,
-    split_chunks,
-    with_sentinels,
-)
+from remixmusic.io.smf import DEFAULT_SECONDS_PER_BEAT, SmfLayout, header_chunk, split_chunks
 from remixmusic.io.smf_repair import ALL_NOTES_OFF, sanitize
+from remixmusic.io.smf_screen import SENTINEL_TICKS, screen, with_sentinels
 from remixmusic.music.notes import (
     DEFAULT_QPM,
     KEY_SIGNATURE_DTYPE,
@@ -224,7 +217,7 @@ def _read_fast(layout: SmfLayout) -> tuple[_Raw, list[str]] | None:
 
 
 def _from_symusic(score: ScoreTick, division: int, beacons: int | None = None) -> _Raw | None:
-    """With ``beacons`` (the file has sentinels: :func:`~remixmusic.io.smf.with_sentinels`), ``None``
+    """With ``beacons`` (the file has sentinels: :func:`~remixmusic.io.smf_screen.with_sentinels`), ``None``
     when a sentinel closed a note (a note never released) or not every beacon came back; and ``None``
     when tempo, meter or key events at one tick disagree (symusic's order among them is arbitrary)."""
     tracks, parts = [], []

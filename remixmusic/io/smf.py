@@ -5,35 +5,8 @@ the track chunks (``MTrk``) hold the events. :func:`split_chunks` walks the chun
 specification asks: unknown (vendor) chunk types are skipped, every track chunk is read even when the
 header announces fewer, and a zero-length track is simply an empty track.
 
-:func:`screen` decides, with a few vectorized passes over the raw bytes, whether a file can go to a fast
-reader unchanged (see :mod:`remixmusic.io.midi`), or needs the exact event-level pass of
-:mod:`remixmusic.io.smf_repair`. It answers "fast" only when nothing in the file can trip the fast reader:
-
-* the file is not format 2 (its sequences are laid end to end by the exact pass);
-* every tempo (``FF 51``), time-signature (``FF 58``) and key-signature (``FF 59``) meta event is well
-  formed (these byte pairs are searched for anywhere in the track chunks, so a lookalike inside text or
-  a delta time only costs speed);
-* every track ends with its one end-of-track event;
-* no byte F7 may start an escape event (symusic 0.6 reads those as one byte): every F7 ends the payload
-  of a system exclusive event;
-* no system common or real-time status byte (F1-F6, F8-FE) stands outside the text of a meta event
-  (they may not appear in MIDI files; the fast reader loses the events after one);
-* delta times cannot add up past the :data:`SAFE_TICKS` bound (a conservative upper bound computed from
-  the lengths of the variable-length quantities, so 32-bit tick counters cannot wrap);
-* no unnamed track changes program on a channel it plays (two program changes, or one after its first
-  note-on): which file track and channel each program's notes come from, which the merge of an unnamed
-  part's program runs needs (:mod:`remixmusic.io.parts`), only the exact pass knows.
-
-The fast reader then must still agree (:func:`with_sentinels`, and in :mod:`remixmusic.io.midi` the
-check that tempo, meter and key events at one tick do not disagree); if not, or if it fails, the exact
-pass reads the file. Anything the screen lets through wrongly therefore costs correctness only if the
-fast reader misreads it *and* returns every beacon.
-
-:func:`with_sentinels` then appends, :data:`SENTINEL_TICKS` after each track's end, a note-off for every
-pitch of every channel the track may play, and one *beacon* (a note on pitch 0 that starts there). A note
-still sounding at the end of its track is closed by a sentinel, so it shows up as a note crossing
-:data:`SENTINEL_TICKS` instead of being dropped in silence; and the reader must return every beacon, which
-shows that it read each track in step with its events up to the end.
+:func:`remixmusic.io.smf_screen.screen` decides whether a fast reader may take a file as it is; this
+module walks chunks (:func:`split_chunks`) and writes them (:func:`encode_track`).
 """
 
 from __future__ import annotations
@@ -41,20 +14,12 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from remixmusic.errors import MidiError
 
 END_OF_TRACK = b"\xff\x2f\x00"
 
 MAX_VLQ = (1 << 28) - 1
 """The largest delta time a 4-byte variable-length quantity holds (readers reject longer ones)."""
-
-SENTINEL_TICKS = 4 * MAX_VLQ
-"""How far after a track's end the sentinel note-offs lie (about 2^30 ticks: four maximal deltas)."""
-
-SAFE_TICKS = SENTINEL_TICKS
-"""Tracks provably shorter than this are read fast: sentinels stay below 2^31 and apart from real notes."""
 
 
 SMPTE_RATES = {24: 24.0, 25: 25.0, 29: 30000 / 1001, 30: 30.0}
@@ -350,209 +315,6 @@ def _vlq_at(data: bytes, at: int) -> tuple[int, int]:
     return value, at
 
 
-@dataclass
-class Screen:
-    """What :func:`screen` found: ``problem`` is ``None`` when the fast reader can take the file as it is.
-
-    ``channels[i]`` lists the channels track ``i`` may play notes on (a superset: every channel whose
-    note-on status byte appears in the track's bytes).
-    """
-
-    problem: str | None
-    channels: list[list[int]] = field(default_factory=list)
-
-
-def screen(layout: SmfLayout) -> Screen:
-    """Check, on raw bytes and without parsing events, that the fast reader can read ``layout`` exactly."""
-    if layout.format == 2:
-        return Screen("format 2")
-    data = layout.data
-    size = len(data)
-    starts = np.array(layout.offsets, np.int64)
-    lengths = np.array([len(t) for t in layout.tracks], np.int64)
-    ends = starts + lengths
-    # Track payloads only (headers and vendor chunks zeroed), padded: look-aheads never index past the end.
-    whole = np.frombuffer(data, dtype=np.uint8)
-    raw = np.zeros(size + 8, np.uint8)
-    for start, end in zip(layout.offsets, ends.tolist(), strict=True):
-        raw[start:end] = whole[start:end]
-    for track in layout.tracks:
-        if track and not track.endswith(END_OF_TRACK):
-            return Screen("a track without an end-of-track event at its end")
-
-    metas = np.flatnonzero(raw[: size - 1] == 0xFF)
-    kinds = raw[metas + 1]
-    eot = metas[kinds == 0x2F]
-    expected = ends[lengths > 0] - 3
-    if len(eot) != len(expected) or not np.array_equal(eot, expected):
-        return Screen("an end-of-track event inside a track")
-    problem = _bad_meta(raw, metas, kinds)
-    if problem:
-        return Screen(problem)
-    for kind, length in ((0x51, 3), (0x58, 4), (0x59, 2)):  # payloads checked above: no status, no delta
-        at = metas[kinds == kind]
-        for k in range(3, 3 + length):
-            raw[at + k] = 0
-    problem = _escape(raw, size) or _system_message(raw, size, metas, kinds)
-    if problem:
-        return Screen(problem)
-
-    # Upper bound of each track's length in ticks. A delta time of k bytes is below 2^(7k); its last byte
-    # is below 0x80 (charged 2^7) and its others are the end of a run of bytes >= 0x80, so the byte at
-    # position j >= 1 of such a run is charged 2^(7(j+1)): every byte at least 2^14, and the rare runs
-    # longer than one byte (long delta times, long system exclusive lengths, non-ASCII text) on top.
-    high = raw[:size] >= 0x80
-    second = np.flatnonzero(high[1:] & high[:-1]) + 1  # bytes >= 0x80 right after another one
-    first = np.concatenate([[True], np.diff(second) != 1])
-    run_start = np.maximum.accumulate(np.where(first, np.arange(len(second)), 0))
-    position = np.arange(len(second)) - run_start + 2  # position in its run (2, 3, ...)
-    extra = np.exp2(7.0 * (np.minimum(position, 9) + 1)) - 2.0**14
-    extra_total = np.concatenate([[0.0], np.cumsum(extra)])
-    extras = extra_total[np.searchsorted(second, ends)] - extra_total[np.searchsorted(second, starts)]
-    bound = lengths * 2.0**14 + extras
-    for k in np.flatnonzero(bound >= SAFE_TICKS).tolist():  # long tracks: count the bytes below 0x80
-        high_count = int(np.count_nonzero(high[starts[k] : ends[k]]))
-        bound[k] = (lengths[k] - high_count) * 2.0**7 + high_count * 2.0**14 + extras[k]
-    if (bound >= SAFE_TICKS).any():
-        return Screen("delta times that may add up past 2^30 ticks")
-
-    channels = [[c for c in range(16) if _plays(track, _NOTE_ON[c])] for track in layout.tracks]
-    for track, playing in zip(layout.tracks, channels, strict=True):
-        # the exact pass knows which file track and channel each program's notes come from, which the
-        # merge of an unnamed part's program runs needs (:mod:`remixmusic.io.parts`)
-        if playing and not _named(track) and any(_changes_program(track, c) for c in playing):
-            return Screen("program changes on a channel of an unnamed track")
-    return Screen(None, channels)
-
-
-_NOTE_ON = [bytes([0x90 | channel]) for channel in range(16)]
-_PROGRAM = [bytes([0xC0 | channel]) for channel in range(16)]
-
-
-def _named(track: bytes) -> bool:
-    """Whether ``track`` may hold a track name event with a name (``FF 03`` and a length above 0)."""
-    at = track.find(b"\xff\x03")
-    while 0 <= at < len(track) - 2:
-        if track[at + 2]:
-            return True
-        at = track.find(b"\xff\x03", at + 1)
-    return False
-
-
-def _changes_program(track: bytes, channel: int) -> bool:
-    """Whether ``channel`` may change program in ``track`` between its notes: two program changes, or one
-    after its first note-on (by byte position, which is time order within a track; lookalikes only cost
-    speed)."""
-    if _plays(track, _PROGRAM[channel], 2, 1):
-        return True
-    at = track.find(_PROGRAM[channel])
-    while 0 <= at < len(track) - 1 and track[at + 1] >= 0x80:
-        at = track.find(_PROGRAM[channel], at + 1)
-    first_note = track.find(_NOTE_ON[channel])
-    return 0 <= at < len(track) - 1 and 0 <= first_note < at
-
-
-def _plays(track: bytes, status: bytes, times: int = 1, data: int = 2) -> bool:
-    """Whether a ``status`` byte followed by ``data`` data bytes occurs ``times`` times in ``track`` (a note-on:
-    a superset of the channels the track plays notes on, since a 2-byte delta time of 2048 to 4095 ticks
-    may look alike)."""
-    at = track.find(status)
-    found = 0
-    while 0 <= at < len(track) - data:
-        if all(track[at + k] < 0x80 for k in range(1, data + 1)):
-            found += 1
-            if found == times:
-                return True
-        at = track.find(status, at + 1)
-    return False
-
-
-def _bad_meta(raw: np.ndarray, metas: np.ndarray, kinds: np.ndarray) -> str | None:
-    """The first kind of malformed tempo/meter/key meta event among the ``FF xx`` candidates, if any."""
-    at = metas[kinds == 0x51]
-    if len(at):
-        tempo = (raw[at + 3].astype(np.int64) << 16) | (raw[at + 4].astype(np.int64) << 8) | raw[at + 5]
-        if ((raw[at + 2] != 3) | (tempo <= 0)).any():
-            return "a malformed tempo event"
-    at = metas[kinds == 0x58]
-    if len(at) and ((raw[at + 2] != 4) | (raw[at + 3] == 0) | (raw[at + 4] > 7)).any():
-        return "a malformed time signature"
-    at = metas[kinds == 0x59]
-    if len(at):
-        sharps = raw[at + 3].astype(np.int8)
-        if ((raw[at + 2] != 2) | (sharps < -7) | (sharps > 7) | (raw[at + 4] > 1)).any():
-            return "a malformed key signature"
-    return None
-
-
-def _escape(raw: np.ndarray, size: int) -> str | None:
-    """Whether a byte F7 may start an escape event (symusic reads those wrongly), rather than end the
-    payload of a system exclusive event ``F0 <length> ... F7`` (length of 1 or 2 bytes)."""
-    escapes = np.flatnonzero(raw[:size] == 0xF7)
-    if not len(escapes):
-        return None
-    sysex = np.flatnonzero(raw[:size] == 0xF0)
-    first, second = raw[sysex + 1].astype(np.int64), raw[sysex + 2].astype(np.int64)
-    last = np.where(first < 0x80, sysex + 1 + first, sysex + 2 + ((first & 0x7F) << 7 | second))
-    last = last[(first < 0x80) | (second < 0x80)]
-    return "an escape (F7) event" if len(np.setdiff1d(escapes, last)) else None
-
-
-SYSTEM_STATUS = np.array([*range(0xF1, 0xF7), *range(0xF8, 0xFF)], np.uint8)
-"""System common (F1-F6) and real-time (F8-FE) status bytes: MIDI files may not hold them, and a fast reader
-that meets one loses the running status and the events after it (symusic 0.6 drops the rest of the track)."""
-
-
-def _system_message(raw: np.ndarray, size: int, metas: np.ndarray, kinds: np.ndarray) -> str | None:
-    """Whether a system common or real-time status byte may stand between events. A status byte follows
-    a delta time, whose last byte is below 0x80; bytes inside the payload of a meta event (a Latin-1
-    track name holds F1-FE for ñ ... þ) and the first byte of the delta time right after a meta event (a
-    long rest, 15,360 ticks and more, starts with F8) do not count; other lookalikes in long delta times
-    only cost speed."""
-    candidates = np.flatnonzero(np.isin(raw[:size], SYSTEM_STATUS))
-    candidates = candidates[(candidates > 0) & (raw[np.maximum(candidates - 1, 0)] < 0x80)]
-    if not len(candidates):
-        return None
-    lengths = raw[metas + 2].astype(np.int64)
-    single = lengths < 0x80  # one-byte length fields (every meta event but the longest texts)
-    starts, stops = metas[single] + 3, metas[single] + 3 + lengths[single]
-    inside = np.zeros(size + 1, np.int64)
-    np.add.at(inside, np.minimum(starts, size), 1)
-    np.add.at(inside, np.minimum(stops, size), -1)
-    in_meta = np.cumsum(inside)[:size] > 0
-    status = candidates[~in_meta[candidates] & ~np.isin(candidates, stops)]
-    return "a system common or real-time message" if len(status) else None
-
-
-def _sentinels(channel: int, beacon: bool) -> bytes:
-    """Note-offs for pitches 0-127 of ``channel``; with ``beacon``, first a note on pitch 0 that the first
-    of them ends at once (so a note of pitch 0 still sounding would keep the beacon from coming back)."""
-    head = bytes([0x90 | channel, 0, 1, 0]) if beacon else b""
-    return head + bytes([0x80 | channel, 0, 0]) + b"".join(bytes([0, pitch, 0]) for pitch in range(1, 128))
-
-
-_SENTINELS = [[_sentinels(c, beacon) for c in range(16)] for beacon in (False, True)]
-
-
-def with_sentinels(layout: SmfLayout, found: Screen) -> bytes:
-    """The file rebuilt for the fast reader: header track count fixed, vendor chunks and empty tracks
-    left out, and sentinel note-offs :data:`SENTINEL_TICKS` after each track's end (module docstring)."""
-    parts: list[bytes | memoryview] = []
-    count = 0
-    for track, channels in zip(layout.tracks, found.channels, strict=True):
-        if not track:
-            continue
-        count += 1
-        if not channels:
-            parts += [struct.pack(">4sI", b"MTrk", len(track)), track]
-            continue
-        blocks = [_SENTINELS[i == 0][c] for i, c in enumerate(channels)]  # one beacon per track
-        size = len(track) - 3 + len(_HOPS) + sum(map(len, blocks)) + len(blocks) - 1 + 4
-        parts += [struct.pack(">4sI", b"MTrk", size), memoryview(track)[:-3], _HOPS]
-        parts += [b"\x00".join(blocks), b"\x00" + END_OF_TRACK]
-    return header_chunk(min(layout.format, 1), count, layout.division) + b"".join(parts)
-
-
 def vlq(value: int) -> bytes:
     """``value`` as a MIDI variable-length quantity (more than 4 bytes past :data:`MAX_VLQ`).
 
@@ -567,11 +329,6 @@ def vlq(value: int) -> bytes:
         out.append((value & 0x7F) | 0x80)
         value >>= 7
     return bytes(reversed(out))
-
-
-# At the end-of-track's time an empty text event, then three more 2^28-1 tick hops and one to the
-# sentinels (whose first note-off carries the last hop as its delta).
-_HOPS = b"\xff\x01\x00" + (vlq(MAX_VLQ) + b"\xff\x01\x00") * 3 + vlq(MAX_VLQ)
 
 
 def header_chunk(fmt: int, tracks: int, division: int) -> bytes:

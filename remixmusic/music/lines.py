@@ -15,9 +15,10 @@ from remixmusic.music.notes import Piece
 LINE_MODES = ("melody", "merged-voices", "skyline", "voices")
 
 
-LINES_VERSION = 2
+LINES_VERSION = 3
 """Version of how lines are read (2: a voice moving under a note held in its track keeps its line,
-:data:`HOLD_SHARE`). Saved indexes record it: lines read by another version differ in tracks of chords."""
+:data:`HOLD_SHARE`; 3: held through the time to the track's next onset). Saved indexes record it: lines
+read by another version differ in tracks of chords."""
 
 
 DEFAULT_LINES = "voices"
@@ -85,8 +86,11 @@ def extract_lines(piece: Piece, lines: str = DEFAULT_LINES, include_drums: bool 
 
 HOLD_SHARE = 0.5
 """A note started earlier in a track holds its voice at a later onset when it sounds through at least
-this share of the shortest note starting there: a half note under moving quarters is held, a note overlapping the next by a
-legato touch is not. A share, not a time, so a piece played at another tempo gets the same lines."""
+this share of the shortest note starting there, or of the time to the track's next onset when that is
+shorter: a half note under moving quarters is held, and so is a melody note still sounding when a chord
+starts under it and until the next melody note (a chord of half notes under a melody of eighths); a note
+overlapping the next by a legato touch is not. A share, not a time, so a piece played at another tempo
+gets the same lines."""
 
 CHORD_SHARE = 0.3
 """Held notes keep their voices only in a track where at least this share of the onsets start two notes
@@ -101,14 +105,22 @@ def _held_above(notes: np.ndarray, idx: np.ndarray, track: np.ndarray, group_sta
     """For each note ``idx[k]`` (sorted by track, onset, then pitch from the top), how many notes of its
     track that started earlier are still held at its onset (:data:`HOLD_SHARE`) above its pitch: the
     voices they hold are taken, so a voice moving under a held note keeps its rank instead of taking the
-    top line's (a four-voice chorale written into one track reads as its four tracks do); 0 in tracks
-    with chords at fewer than :data:`CHORD_SHARE` of their onsets."""
+    top line's (a four-voice chorale written into one track reads as its four tracks do); 0 for single
+    notes in tracks with chords at fewer than :data:`CHORD_SHARE` of their onsets (a melody track's
+    overlapping notes), while the notes of a chord started under a held note are always counted (block
+    chords under a piano melody)."""
     onset = notes["onset"][idx].astype(np.int64)
     duration = notes["duration"][idx].astype(np.int64)
     end = onset + duration
-    # One test per onset (against its shortest note), so notes starting together keep their order.
+    # One test per onset (against its shortest note, or the time to the track's next onset when that is
+    # shorter), so notes starting together keep their order.
     new_group = np.r_[True, group_start[1:] != group_start[:-1]]
-    shortest = np.minimum.reduceat(duration, np.flatnonzero(new_group))[np.cumsum(new_group) - 1]
+    firsts = np.flatnonzero(new_group)
+    group_onset, group_track = onset[firsts], track[firsts]
+    next_onset = np.r_[group_onset[1:], np.iinfo(np.int64).max]
+    next_onset[np.r_[group_track[1:] != group_track[:-1], True]] = np.iinfo(np.int64).max
+    span = np.minimum(np.minimum.reduceat(duration, firsts), next_onset - group_onset)
+    shortest = span[np.cumsum(new_group) - 1]
     pitch = notes["pitch"][idx].astype(np.int64)
     held = np.zeros(len(idx), np.int64)
     for k in range(1, MAX_HELD_LOOKBACK + 1):
@@ -119,14 +131,15 @@ def _held_above(notes: np.ndarray, idx: np.ndarray, track: np.ndarray, group_sta
         jj = np.maximum(j, 0)
         ok &= (track[jj] == track) & (end[jj] - onset >= HOLD_SHARE * shortest) & (pitch[jj] > pitch)
         held += ok
-    # Only in tracks of chords: a melody track whose notes overlap (a legato touch, or note lengths with
-    # the sustain pedal baked in) is one line whatever its overlaps.
-    size = np.diff(np.r_[np.flatnonzero(new_group), len(idx)])
-    group_track = track[new_group]
+    # Only in tracks of chords, or at chords: a melody track whose notes overlap (a legato touch, or note
+    # lengths with the sustain pedal baked in) is one line whatever its overlaps.
+    size = np.diff(np.r_[firsts, len(idx)])
     tracks, at = np.unique(group_track, return_inverse=True)
     chords = np.bincount(at, weights=size >= 2, minlength=len(tracks)) / np.bincount(at, minlength=len(tracks))
     chordal = chords[np.searchsorted(tracks, track)] >= CHORD_SHARE
-    return np.where(chordal, held, 0)
+    # ... and at a chord of any track: a chord started under a melody note still sounding is accompaniment
+    chord = np.repeat(size >= 2, size)
+    return np.where(chordal | chord, held, 0)
 
 
 def melody_indices(notes: np.ndarray) -> np.ndarray:
