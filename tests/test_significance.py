@@ -213,3 +213,21 @@ def test_bootstrap_of_many_pieces_stays_small():
     finally:
         tracemalloc.stop()
     assert peak < 100e6
+
+
+def test_a_large_difference_on_a_small_control_asks_for_more_pieces_rather_than_saying_none():
+    """A fresh tester's 3-piece control: query 0.63 against control 0.04, Cliff's delta large, p = 0.059:
+    "no clear difference" read as if the data said so. The verdict now says the control is too small."""
+    from remixmusic.evaluation.significance import Comparison, verdict_text
+
+    base = dict(
+        measure="recombined_fraction", role="primary", n_query=17, n_control=3, n_query_groups=17,
+        n_control_groups=3, query_mean=0.63, query_ci=(0.5, 0.7), control_mean=0.04, control_ci=(0.0, 0.1),
+        u=40.0, p_value=0.059, p_adjusted=0.059, adjustment="none", cliffs_delta=0.57, magnitude="large", verdict="",
+    )
+    text = verdict_text(Comparison(**base))
+    assert text.endswith(
+        "; 3 control tune groups are too few to tell a large difference like this one from chance: a larger control would."
+    )
+    assert "too few" not in verdict_text(Comparison(**{**base, "n_control": 30, "n_control_groups": 30}))
+    assert "too few" not in verdict_text(Comparison(**{**base, "cliffs_delta": 0.05, "magnitude": "negligible"}))

@@ -415,8 +415,26 @@ def verdict_text(c: Comparison, alpha: float = 0.05) -> str:
         direction = "higher" if c.cliffs_delta > 0 else "lower"
         return f"{label} is {direction} in the query than in the human control ({numbers})."
     if c.p_value < alpha and effect:
-        return f"{label}: no clear difference after Holm correction ({numbers})."
-    return f"{label}: no clear difference between query and human control ({numbers})."
+        return f"{label}: no clear difference after Holm correction ({numbers}){_small(c)}."
+    return f"{label}: no clear difference between query and human control ({numbers}){_small(c)}."
+
+
+SMALL_SIDE = 10
+"""Tune groups a side needs before a large effect that is not significant is put down to the data rather
+than to the sample's size (:func:`verdict_text`)."""
+
+
+def _small(c: Comparison) -> str:
+    """What a large or medium effect without significance says when a side is small: the test has little
+    power there, so the sentence asks for more pieces instead of reading as "no difference"."""
+    smallest = min(c.n_query_groups, c.n_control_groups)
+    if smallest >= SMALL_SIDE or c.magnitude not in ("medium", "large"):
+        return ""
+    side = "control" if c.n_control_groups <= c.n_query_groups else "query"
+    return (
+        f"; {smallest} {side} tune group{'s are' if smallest != 1 else ' is'} too few to tell a {c.magnitude} "
+        f"difference like this one from chance: a larger {side} would"
+    )
 
 
 def leaked(top_source_share: np.ndarray, threshold: float = 0.5) -> np.ndarray:

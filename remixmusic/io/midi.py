@@ -71,6 +71,7 @@ from symusic.core import ScoreTick
 from remixmusic._util.files import atomic_write
 from remixmusic._util.text import first_line
 from remixmusic.errors import MidiError
+from remixmusic.io.grid import off_grid_share
 from remixmusic.io.parts import merge_program_runs
 from remixmusic.io.smf import DEFAULT_SECONDS_PER_BEAT, SmfLayout, header_chunk, split_chunks
 from remixmusic.io.smf_repair import ALL_NOTES_OFF, sanitize
@@ -136,6 +137,8 @@ def midi_bytes_to_piece(data: bytes, source: str | None = None, reader: Reader =
         raw.ticks_per_beat = layout.ticks_per_second * DEFAULT_SECONDS_PER_BEAT
         raw.tempos = (np.zeros(0, np.int64), np.zeros(0, np.float64))
     piece, dropped = _quantize(raw, source)
+    if (share := off_grid_share(raw.notes[0], raw.ticks_per_beat)) >= 0.01:
+        piece.metadata["off_grid"] = round(share, 3)  # io.grid: onsets played off the beat grid
     repairs = [*repairs, *dropped]
     if repairs:
         piece.metadata["repairs"] = repairs

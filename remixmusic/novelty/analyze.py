@@ -483,6 +483,7 @@ def analyze(
     report = _assemble(analyzer, index, results, skipped, _tunes(index, ref_pieces, controls))
     report.granularity = _granularity_summary(analyzer, results)
     report.repaired = queries.repaired + controls.repaired
+    report.off_grid = queries.off_grid + controls.off_grid
     return report
 
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 from remixmusic._util.text import printable
 from remixmusic.errors import RemixError
+from remixmusic.io.grid import OFF_GRID
 from remixmusic.music.notes import Piece
 
 if TYPE_CHECKING:
@@ -72,6 +73,16 @@ class PieceSet:
             (name, "; ".join(p.metadata["repairs"]))
             for p, name in zip(self.pieces, self.names, strict=True)
             if p.metadata.get("repairs")
+        ]
+
+    @property
+    def off_grid(self) -> list[tuple[str, float]]:
+        """``(name, share)`` of the pieces played with free timing: at least
+        :data:`~remixmusic.io.grid.OFF_GRID` of their onsets off the beat grid (``metadata["off_grid"]``)."""
+        return [
+            (name, float(p.metadata["off_grid"]))
+            for p, name in zip(self.pieces, self.names, strict=True)
+            if p.metadata.get("off_grid", 0.0) >= OFF_GRID
         ]
 
     def none_read(self, what: str) -> str:

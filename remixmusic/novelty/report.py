@@ -50,6 +50,7 @@ from remixmusic.novelty.records import (
     PassageRecord,
     PieceRecord,
 )
+from remixmusic.novelty.symbols import DEFAULT_INVARIANCE, TIMELESS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -185,6 +186,7 @@ class AnalysisReport:
     # Query and control files read with repairs (a bad event dropped, a note closed at its track's end):
     # (path, the repairs, "; "-separated).
     repaired: list[tuple[str, str]] = field(default_factory=list)
+    off_grid: list[tuple[str, float]] = field(default_factory=list)  # played with free timing (io.grid)
 
     # -- tables ---------------------------------------------------------------------------------
     @property
@@ -377,6 +379,7 @@ class AnalysisReport:
             "note_maps": self.note_map_records(),
             "skipped": [{"path": p, "reason": r} for p, r in self.skipped],
             "repaired": [{"path": p, "repairs": r} for p, r in self.repaired],
+            "off_grid": [{"path": p, "share": share} for p, share in self.off_grid],
             "granularity": self.granularity.to_dict() if self.granularity is not None else None,
         }
 
@@ -520,6 +523,8 @@ class AnalysisReport:
             console.print(f"Granularity (how long the stretches shared with the reference are), {line}", highlight=False)
         if self.skipped:
             console.print(f"[yellow]{len(self.skipped)} file(s) skipped[/yellow] (listed in report.json)")
+        if self.off_grid_warning():
+            console.print(f"[yellow]{self.off_grid_warning()}[/yellow]", highlight=False)
         if self.repaired:
             first, reasons = self.repaired[0]
             console.print(
@@ -527,6 +532,18 @@ class AnalysisReport:
                 highlight=False,
                 markup=False,
             )
+
+    def off_grid_warning(self) -> str:
+        """A sentence on the pieces played with free timing (:mod:`remixmusic.io.grid`) when the matching
+        compares rhythm; empty otherwise."""
+        if not self.off_grid or self.params.get("invariance", DEFAULT_INVARIANCE) in TIMELESS:
+            return ""
+        first, share = self.off_grid[0]
+        return (
+            f"{len(self.off_grid)} piece(s) look played with free timing ({first}: {share:.0%} of its onsets off "
+            "the beat grid): this analysis compares rhythm, so copies in them may be missed; "
+            "--invariance intervals compares pitch only"
+        )
 
     def _chance_span(self) -> str:
         """How long a chance-length match is: in notes (its symbols plus the symbols' order) when the

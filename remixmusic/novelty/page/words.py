@@ -218,7 +218,7 @@ def overview(report: AnalysisReport, anchor: Callable[[PassageRecord], str], leg
         parts.append(f"<p class='hint'>Query folder: <code>{html.escape(full)}</code>. {FILES_NOTE}</p>")
     else:
         parts.append(f"<p class='hint'>{FILES_NOTE}</p>")
-    parts.append(_limits(p, bool(control)))
+    parts.append(_limits(p, bool(control), report.off_grid_warning()))
     parts.append("</section>")
     return "\n".join(parts)
 
@@ -536,7 +536,7 @@ def verdict_words(c: Comparison | None, has_control: bool) -> str:
     )
 
 
-def _limits(p: dict[str, Any], has_control: bool) -> str:
+def _limits(p: dict[str, Any], has_control: bool, off_grid: str = "") -> str:
     n = min_copy_notes(p) or p.get("min_match_notes", "?")
     items = [
         "A copy is found only where the reference holds it: material from music outside the reference "
@@ -548,6 +548,14 @@ def _limits(p: dict[str, Any], has_control: bool) -> str:
         "Whether a copy matters (quotation, allusion, a shared idiom) is for the listener to judge: every "
         "passage below can be played next to its source.",
     ]
+    if p.get("invariance", DEFAULT_INVARIANCE) not in TIMELESS:
+        items.insert(2, (
+            "A copy is compared with its rhythm: one played with free timing (a recording made without a "
+            "click, or at a tempo that is not the file's), or swung, comes out with other note values and "
+            "may be missed; --invariance intervals compares pitch only, at the cost of more chance matches."
+        ))
+    if off_grid:
+        items.insert(0, off_grid[0].upper() + off_grid[1:] + ".")
     if not has_control:
         items.insert(0, "Without a human control there is no baseline for these shares.")
     return (
