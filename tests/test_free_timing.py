@@ -70,3 +70,51 @@ def test_a_performed_copy_is_flagged_and_intervals_find_it():
     assert by_pitch.off_grid_warning() == ""  # pitch only: nothing to warn of
     copied = [p for p in by_pitch.passage_records if p.label == "copied" and source.source in p.sources]
     assert copied and max(p.end_note - p.start_note for p in copied) >= 28
+
+
+def test_a_long_copy_with_a_grace_note_every_ten_notes_is_whole_with_max_edits_4(tmp_path):
+    """A fresh tester's ornamented copies (4 grace notes in 40 notes): one varied passage with two edits
+    and the first and last notes novel under the default 2 edits; ``--max-edits 4`` keeps them whole."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from remixmusic.cli import app
+    from remixmusic.io.midi import write_midi
+    from remixmusic.music.notes import NOTE_DTYPE, Piece, Track
+
+    reference = test_match.reference.__wrapped__(test_match.essen.__wrapped__())  # type: ignore[attr-defined]
+    source = next(p for p in reference if len(_melody(p)) >= 40 and len(set(_melody(p)["duration"][:40].tolist())) > 1)
+    rows = _melody(source)[:40]
+    out = []
+    for k, (pitch, onset, duration) in enumerate(zip(rows["pitch"].tolist(), rows["onset"].tolist(), rows["duration"].tolist(), strict=True)):
+        onset -= int(rows["onset"][0])
+        if k % 10 == 5 and duration >= 6:  # a grace note a step above, taking the first step of the note
+            out.append((onset, 1, pitch + 2))
+            onset, duration = onset + 1, duration - 1
+        out.append((onset, duration, pitch))
+    notes = np.zeros(len(out), NOTE_DTYPE)
+    notes["onset"], notes["duration"], notes["pitch"] = zip(*out, strict=True)
+    notes["velocity"] = 80
+    query = Piece(notes=notes, tracks=[Track("Fiddle")], source="ornamented.mid")
+    n_graces = len(out) - 40
+    assert n_graces >= 3
+
+    def labelled(**options):
+        report = analyze([query], Index.build(reference), jobs=1, show_progress=False, originality=False, **options)
+        (record,) = report.piece_records
+        return record.copied_fraction + record.varied_fraction
+
+    assert labelled() < 0.95
+    assert labelled(max_edits=4) == 1.0
+    folder = tmp_path / "q"
+    folder.mkdir()
+    write_midi(query, folder / "ornamented.mid")
+    ref = tmp_path / "ref"
+    ref.mkdir()
+    write_midi(source, ref / "source.mid")
+    result = CliRunner().invoke(
+        app, ["analyze", str(folder), "--against", str(ref), "-o", str(tmp_path / "out"), "--max-edits", "4", "-j", "1", "--no-originality"]
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "out" / "report.json").read_text())["params"]["config"]["match"]["max_edits"] == 4
