@@ -227,7 +227,13 @@ def test_a_large_difference_on_a_small_control_asks_for_more_pieces_rather_than_
     )
     text = verdict_text(Comparison(**base))
     assert text.endswith(
-        "; 3 control tune groups are too few to tell a large difference like this one from chance: a larger control would."
+        "; with only 3 control tune groups a large difference like this one cannot be told from chance: more "
+        "pieces are needed."
     )
-    assert "too few" not in verdict_text(Comparison(**{**base, "n_control": 30, "n_control_groups": 30}))
-    assert "too few" not in verdict_text(Comparison(**{**base, "cliffs_delta": 0.05, "magnitude": "negligible"}))
+    assert "with only" not in verdict_text(Comparison(**{**base, "n_control": 30, "n_control_groups": 30}))
+    assert "with only" not in verdict_text(Comparison(**{**base, "cliffs_delta": 0.05, "magnitude": "negligible"}))
+    both = verdict_text(Comparison(**{**base, "n_query": 4, "n_query_groups": 4}))
+    assert "with only 3 control and 4 query tune groups" in both
+    # a secondary measure significant before Holm's correction: the correction, not the size, is why
+    holm = verdict_text(Comparison(**{**base, "role": "secondary", "p_value": 0.004, "p_adjusted": 0.06}))
+    assert "after Holm correction" in holm and "with only" not in holm

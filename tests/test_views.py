@@ -268,3 +268,31 @@ def test_block_chords_started_under_a_sounding_melody_note_are_not_melody():
     legato["onset"], legato["duration"], legato["pitch"] = [0, 12, 24, 36], 20, [72, 67, 71, 64]
     lines = extract_lines(Piece(notes=legato, tracks=[Track("Lead")]))
     assert [len(line.notes) for line in lines] == [4]
+
+
+def _lines_of(rows, name="Lead") -> dict[int, list[int]]:
+    notes = np.zeros(len(rows), NOTE_DTYPE)
+    notes["onset"], notes["duration"], notes["pitch"] = zip(*rows, strict=True)
+    piece = Piece(notes=notes, tracks=[Track(name)])
+    return {line.voice: piece.notes["pitch"][line.notes].tolist() for line in extract_lines(piece)}
+
+
+def test_a_legato_melody_over_a_sixteenth_bass_in_one_track_stays_the_top_line():
+    """A code reviewer's case against a first version of the block-chord rule: a melody played 2 steps
+    legato, each note struck with a note of an Alberti bass in 16ths. Melody-plus-bass pairs are no block
+    chord, so the melody keeps voice 0 (the first version demoted 4 of its 8 notes)."""
+    melody = [(0, 79), (12, 77), (24, 76), (30, 74), (36, 72), (48, 74), (72, 71), (84, 72)]
+    rows = [(onset, 14, pitch) for onset, pitch in melody]
+    rows += [(48 * b + 3 * k, 3, [48, 55, 52, 55][k % 4] - 5 * (b % 2)) for b in range(2) for k in range(16)]
+    top = _lines_of(rows, "Piano")[0]
+    assert [p for p in top if p >= 60] == [pitch for _, pitch in melody]
+
+
+def test_a_melody_with_the_pedal_baked_in_keeps_its_double_stop_and_grace_notes_on_its_line():
+    # notes ringing to the bar line, a double stop E5+C5: E5 continues the line, C5 under it
+    assert _lines_of([(0, 48, 81), (12, 36, 79), (24, 24, 77), (36, 12, 76), (36, 12, 72), (48, 12, 74)]) == {
+        0: [81, 79, 77, 76, 74],
+        1: [72],
+    }
+    # a grace note struck with its main note, after a 1-step legato: the main note stays on the line
+    assert _lines_of([(0, 13, 76), (12, 13, 74), (24, 1, 71), (24, 12, 72), (36, 12, 74)]) == {0: [76, 74, 72, 74], 1: [71]}

@@ -129,9 +129,11 @@ def register(app: typer.Typer) -> None:
             typer.Option(
                 "--max-edits",
                 min=0,
+                max=8,
                 help="Most edits (a changed, missing or added note, an ornament) of one varied copy. Default 2; "
                 "4 keeps a long copy with a grace note every 10 notes whole, at the cost of about 1% of the "
-                "recall of copies with 2 edits or fewer (benchmarks/attribution.py --sweep max_edits=2,4).",
+                "recall of copies with 2 edits or fewer and about a third more chance varied copies in "
+                "style-matched random pieces (benchmarks/attribution.py --sweep max_edits=2,4).",
             ),
         ] = None,
         jobs: JobsOption = 0,

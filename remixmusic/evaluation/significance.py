@@ -415,7 +415,7 @@ def verdict_text(c: Comparison, alpha: float = 0.05) -> str:
         direction = "higher" if c.cliffs_delta > 0 else "lower"
         return f"{label} is {direction} in the query than in the human control ({numbers})."
     if c.p_value < alpha and effect:
-        return f"{label}: no clear difference after Holm correction ({numbers}){_small(c)}."
+        return f"{label}: no clear difference after Holm correction ({numbers})."
     return f"{label}: no clear difference between query and human control ({numbers}){_small(c)}."
 
 
@@ -427,13 +427,12 @@ than to the sample's size (:func:`verdict_text`)."""
 def _small(c: Comparison) -> str:
     """What a large or medium effect without significance says when a side is small: the test has little
     power there, so the sentence asks for more pieces instead of reading as "no difference"."""
-    smallest = min(c.n_query_groups, c.n_control_groups)
-    if smallest >= SMALL_SIDE or c.magnitude not in ("medium", "large"):
+    sides = [f"{n} {side}" for n, side in ((c.n_control_groups, "control"), (c.n_query_groups, "query")) if n < SMALL_SIDE]
+    if not sides or c.magnitude not in ("medium", "large"):
         return ""
-    side = "control" if c.n_control_groups <= c.n_query_groups else "query"
     return (
-        f"; {smallest} {side} tune group{'s are' if smallest != 1 else ' is'} too few to tell a {c.magnitude} "
-        f"difference like this one from chance: a larger {side} would"
+        f"; with only {' and '.join(sides)} tune groups a {c.magnitude} difference like this one cannot be told "
+        "from chance: more pieces are needed"
     )
 
 

@@ -137,7 +137,8 @@ def midi_bytes_to_piece(data: bytes, source: str | None = None, reader: Reader =
         raw.ticks_per_beat = layout.ticks_per_second * DEFAULT_SECONDS_PER_BEAT
         raw.tempos = (np.zeros(0, np.int64), np.zeros(0, np.float64))
     piece, dropped = _quantize(raw, source)
-    if (share := off_grid_share(raw.notes[0], raw.ticks_per_beat)) >= 0.01:
+    pitched = ~np.array([t.is_drum for t in raw.tracks], bool)[raw.notes[4]] if raw.tracks else np.zeros(0, bool)
+    if (share := off_grid_share(raw.notes[0][pitched], raw.ticks_per_beat)) >= 0.01:
         piece.metadata["off_grid"] = round(share, 3)  # io.grid: onsets played off the beat grid
     repairs = [*repairs, *dropped]
     if repairs:

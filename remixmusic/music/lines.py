@@ -17,8 +17,8 @@ LINE_MODES = ("melody", "merged-voices", "skyline", "voices")
 
 LINES_VERSION = 3
 """Version of how lines are read (2: a voice moving under a note held in its track keeps its line,
-:data:`HOLD_SHARE`; 3: held through the time to the track's next onset). Saved indexes record it: lines
-read by another version differ in tracks of chords."""
+:data:`HOLD_SHARE`; 3: block chords under a held note in tracks of single notes, :data:`BLOCK_CHORD`).
+Saved indexes record it: lines read by another version differ in tracks with chords."""
 
 
 DEFAULT_LINES = "voices"
@@ -85,12 +85,16 @@ def extract_lines(piece: Piece, lines: str = DEFAULT_LINES, include_drums: bool 
 
 
 HOLD_SHARE = 0.5
-"""A note started earlier in a track holds its voice at a later onset when it sounds through at least
-this share of the shortest note starting there, or of the time to the track's next onset when that is
-shorter: a half note under moving quarters is held, and so is a melody note still sounding when a chord
-starts under it and until the next melody note (a chord of half notes under a melody of eighths); a note
-overlapping the next by a legato touch is not. A share, not a time, so a piece played at another tempo
-gets the same lines."""
+"""A note started earlier in a track of chords holds its voice at a later onset when it sounds through
+at least this share of the shortest note starting there: a half note under moving quarters is held, a
+note overlapping the next by a legato touch is not. A share, not a time, so a piece played at another
+tempo gets the same lines."""
+
+BLOCK_CHORD = 3
+"""In a track that is mostly single notes, an onset of this many notes or more is a block chord, ranked
+under the notes above it that sound through all of it or until the track's next onset (a melody note
+over a left-hand triad); smaller groups (a double stop, a grace note struck with its note, a melody
+note with a bass note) keep the melody track's reading, one line whatever its overlaps."""
 
 CHORD_SHARE = 0.3
 """Held notes keep their voices only in a track where at least this share of the onsets start two notes
@@ -103,43 +107,47 @@ note held across more than this many later notes of its track no longer keeps it
 
 def _held_above(notes: np.ndarray, idx: np.ndarray, track: np.ndarray, group_start: np.ndarray) -> np.ndarray:
     """For each note ``idx[k]`` (sorted by track, onset, then pitch from the top), how many notes of its
-    track that started earlier are still held at its onset (:data:`HOLD_SHARE`) above its pitch: the
-    voices they hold are taken, so a voice moving under a held note keeps its rank instead of taking the
-    top line's (a four-voice chorale written into one track reads as its four tracks do); 0 for single
-    notes in tracks with chords at fewer than :data:`CHORD_SHARE` of their onsets (a melody track's
-    overlapping notes), while the notes of a chord started under a held note are always counted (block
-    chords under a piano melody)."""
+    track that started earlier are still held at its onset above its pitch: the voices they hold are
+    taken, so a voice moving under a held note keeps its rank instead of taking the top line's (a
+    four-voice chorale written into one track reads as its four tracks do).
+
+    In tracks with chords at :data:`CHORD_SHARE` of their onsets or more, a note is held when it sounds
+    through :data:`HOLD_SHARE` of the shortest note starting there. In other tracks (a melody whose notes
+    overlap by a legato touch, or ring on with the sustain pedal baked into their lengths: one line
+    whatever its overlaps) only a block chord (:data:`BLOCK_CHORD` notes or more started together) is
+    ranked under the notes above it that sound through all of it or until the track's next onset (a
+    piano melody note still sounding when the left hand's triad starts under it)."""
     onset = notes["onset"][idx].astype(np.int64)
     duration = notes["duration"][idx].astype(np.int64)
     end = onset + duration
-    # One test per onset (against its shortest note, or the time to the track's next onset when that is
-    # shorter), so notes starting together keep their order.
+    # One test per onset (against its shortest note), so notes starting together keep their order.
     new_group = np.r_[True, group_start[1:] != group_start[:-1]]
     firsts = np.flatnonzero(new_group)
+    group_of = np.cumsum(new_group) - 1
+    shortest_in_group = np.minimum.reduceat(duration, firsts)
+    shortest = shortest_in_group[group_of]
     group_onset, group_track = onset[firsts], track[firsts]
     next_onset = np.r_[group_onset[1:], np.iinfo(np.int64).max]
     next_onset[np.r_[group_track[1:] != group_track[:-1], True]] = np.iinfo(np.int64).max
-    span = np.minimum(np.minimum.reduceat(duration, firsts), next_onset - group_onset)
-    shortest = span[np.cumsum(new_group) - 1]
+    through = np.minimum(shortest_in_group, next_onset - group_onset)[group_of]  # the block chord's test
     pitch = notes["pitch"][idx].astype(np.int64)
     held = np.zeros(len(idx), np.int64)
+    held_through = np.zeros(len(idx), np.int64)
     for k in range(1, MAX_HELD_LOOKBACK + 1):
         j = group_start - k  # notes of the same onset are not earlier
         ok = j >= 0
         if not ok.any():
             break
         jj = np.maximum(j, 0)
-        ok &= (track[jj] == track) & (end[jj] - onset >= HOLD_SHARE * shortest) & (pitch[jj] > pitch)
-        held += ok
-    # Only in tracks of chords, or at chords: a melody track whose notes overlap (a legato touch, or note
-    # lengths with the sustain pedal baked in) is one line whatever its overlaps.
+        ok &= (track[jj] == track) & (pitch[jj] > pitch)
+        held += ok & (end[jj] - onset >= HOLD_SHARE * shortest)
+        held_through += ok & (end[jj] - onset >= through)
     size = np.diff(np.r_[firsts, len(idx)])
     tracks, at = np.unique(group_track, return_inverse=True)
     chords = np.bincount(at, weights=size >= 2, minlength=len(tracks)) / np.bincount(at, minlength=len(tracks))
     chordal = chords[np.searchsorted(tracks, track)] >= CHORD_SHARE
-    # ... and at a chord of any track: a chord started under a melody note still sounding is accompaniment
-    chord = np.repeat(size >= 2, size)
-    return np.where(chordal | chord, held, 0)
+    block = np.repeat(size >= BLOCK_CHORD, size)
+    return np.where(chordal, held, np.where(block, held_through, 0))
 
 
 def melody_indices(notes: np.ndarray) -> np.ndarray:

@@ -133,8 +133,8 @@ def _resolve_index(
         if reference.lines_version < LINES_VERSION and reference.lines in ("voices", "merged-voices"):
             warnings.warn(
                 f"the reference index was saved with lines version {reference.lines_version}; queries are "
-                f"read with version {LINES_VERSION} (a voice under a held note keeps its line), so in "
-                "tracks of chords its lines differ from the queries': rebuild the index",
+                f"read with version {LINES_VERSION} (a voice or a block chord under a held note keeps its "
+                "line), so in tracks with chords its lines may differ from the queries': rebuild the index",
                 StaleIndexWarning,
                 stacklevel=3,
             )
