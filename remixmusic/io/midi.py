@@ -137,9 +137,9 @@ def midi_bytes_to_piece(data: bytes, source: str | None = None, reader: Reader =
         raw.ticks_per_beat = layout.ticks_per_second * DEFAULT_SECONDS_PER_BEAT
         raw.tempos = (np.zeros(0, np.int64), np.zeros(0, np.float64))
     piece, dropped = _quantize(raw, source)
-    pitched = ~np.array([t.is_drum for t in raw.tracks], bool)[raw.notes[4]] if raw.tracks else np.zeros(0, bool)
-    if (share := off_grid_share(raw.notes[0][pitched], raw.ticks_per_beat)) >= 0.01:
-        piece.metadata["off_grid"] = round(share, 3)  # io.grid: onsets played off the beat grid
+    drums = np.array([t.is_drum for t in raw.tracks], bool)[raw.notes[4]] if raw.tracks else np.zeros(0, bool)
+    if (share := off_grid_share(raw.notes[0][~drums], raw.ticks_per_beat)) >= 0.01:  # io.grid: free timing
+        piece.metadata["off_grid"] = round(share, 3)
     repairs = [*repairs, *dropped]
     if repairs:
         piece.metadata["repairs"] = repairs
@@ -279,13 +279,17 @@ def _columns(a: list[np.ndarray], b: list[np.ndarray], c: list[np.ndarray], d: l
     return join(a), join(b), join(c), join(d), np.repeat(np.arange(len(counts), dtype=np.int64), counts)
 
 
+_NOTES_OFF = np.isin(np.arange(256), list(ALL_NOTES_OFF))
+
+
 def _notes_off_inside(score: ScoreTick, columns: _Columns) -> bool:
     """Whether an All Notes Off message (:data:`~remixmusic.io.smf_repair.ALL_NOTES_OFF`) falls inside a
     note of the file (fast readers ignore it; a player ends the note there)."""
     times = []
     for track in score.tracks:
-        controls = track.controls.numpy()
-        times.append(controls["time"][np.isin(controls["number"], list(ALL_NOTES_OFF))])
+        if len(track.controls):
+            controls = track.controls.numpy()
+            times.append(controls["time"][_NOTES_OFF[controls["number"]]])
     found = np.concatenate(times) if times else np.zeros(0)
     if not len(found) or not len(columns[0]):
         return False
@@ -542,10 +546,8 @@ def piece_to_midi(piece: Piece, ticks_per_beat: int = 480) -> miditoolkit.MidiFi
     notes = piece.notes
     for index, track in enumerate(piece.tracks):
         mine = notes[notes["track"] == index]
-        # a part whose notes change program (io.parts) is written as one instrument per program, in
-        # the order they first play, which the reader merges back by their one name: an unnamed part
-        # is named for it (``part 3``), since the file track and channel that say so in a file read
-        # are not what miditoolkit writes
+        # a part whose notes change program (io.parts): one instrument per program, in the order they first
+        # play, under one name (``part 3`` if it has none) by which the reader merges them back
         programs = list(dict.fromkeys(mine["program"].tolist()))
         name = track.name or (f"part {index + 1}" if len(programs) > 1 else "")
         for program in programs if len(programs) > 1 else [track.program]:
