@@ -144,3 +144,24 @@ def test_a_humanized_drum_track_does_not_make_a_score_look_performed():
     events = sorted(melody + drums, key=lambda e: (e[0], e[1][0] & 0xF0 == 0x90))
     piece = midi_bytes_to_piece(smf(encode_track(events), fmt=0))
     assert "off_grid" not in piece.metadata
+
+
+def test_a_piece_with_no_line_to_analyse_counts_in_no_measure():
+    """A fresh tester's damaged file read as 2 notes: no line long enough to analyse, so its shares were
+    left out of the means (n = 8) while its longest copy (0), fan-in (0) and originality were counted
+    (n = 9), pulling those means down. Every measure now leaves it out."""
+    from remixmusic.music.notes import NOTE_DTYPE, Piece, Track
+    from remixmusic.novelty.report import MEASURES
+
+    reference = test_match.reference.__wrapped__(test_match.essen.__wrapped__())  # type: ignore[attr-defined]
+    whole = reference[0]
+    tiny_notes = np.zeros(2, NOTE_DTYPE)
+    tiny_notes["onset"], tiny_notes["duration"], tiny_notes["pitch"], tiny_notes["velocity"] = [0, 12], 12, [60, 62], 80
+    tiny = Piece(notes=tiny_notes, tracks=[Track("x")], source="fragment.mid")
+    report = analyze([whole, tiny], Index.build(reference), jobs=1, show_progress=False, originality=True)
+    full, empty = report.piece_records
+    assert empty.n_line_notes == 0 and full.n_line_notes > 0
+    assert all(np.isnan(empty.measure(name)) for name, _ in MEASURES)
+    assert empty.measure("n_notes") == 2
+    row = next(r for r in report.measure_table() if r["measure"] == "longest_copied_notes")
+    assert row["query"] == full.longest_copied_notes

@@ -524,3 +524,25 @@ def test_the_first_screen_says_what_a_zero_share_cannot_exclude(page, analysis):
     low, high = round(min(bounds)), round(max(bounds))
     assert (f"{low}-{high} bits" if low != high else f"at least {low} bits") in first
     assert "0% means no copy of that size, not no borrowing at all" in first
+
+
+def test_alternative_readings_are_marked_and_counted_nowhere_on_the_page(page, analysis):
+    """A fresh tester's page named three sources for a piece that pieces.csv says draws on one
+    (fan_in 1): varied readings over notes a copy already explains (``labelled_notes`` 0) were counted in
+    the first screen's sources, the per-piece passage counts and the reference pieces drawn on. They stay
+    listed with the piece's passages (numbered as in passages.csv), marked as alternatives."""
+    report, _ = analysis
+    text, dom = page
+    alternatives = [p for p in report.passage_records if p.group == "query" and p.labelled_notes == 0]
+    counted = [p for p in report.passage_records if p.group == "query" and p.labelled_notes != 0]
+    assert alternatives, "the fixture has alternative readings"
+    ids = dom.ids()
+    query = [r.piece for r in report.query_records()]
+    for p in alternatives:
+        pair = ids[f"pass-{query.index(p.piece)}-{p.passage}"]
+        assert "An alternative reading" in " ".join(x["text"] for x in dom.find("p", within=pair))
+    drawn = {p.source_names[0] for p in counted if p.label in ("copied", "varied") and p.sources}
+    only_alternative = {p.source_names[0] for p in alternatives if p.sources} - drawn
+    rows = {a["attrs"]["href"] for a in dom.find("a") if a["attrs"].get("href", "").startswith("#ref-")}
+    index = {name: i for i, name in enumerate(report.reference_names)}
+    assert not {f"#ref-{index[s]}" for s in only_alternative if s in index} & rows

@@ -157,6 +157,8 @@ class PieceRecord:
         """
         if name not in NUMERIC_COLUMNS:
             raise RemixError(f"{name!r} is not a numeric piece measure; one of {', '.join(NUMERIC_COLUMNS)}")
+        if not self.n_line_notes and name not in _COUNTS:
+            return math.nan  # no line was analysed: nothing was measured (a 0 would pull means down)
         return float(getattr(self, name))
 
 
@@ -353,6 +355,10 @@ MOTIF_COLUMNS = tuple(f.name for f in fields(MotifRecord))
 
 NUMERIC_COLUMNS = tuple(f.name for f in fields(PieceRecord) if f.type in ("int", "float"))
 """The numeric piece columns: the measures :meth:`PieceRecord.measure` reads by name."""
+
+_COUNTS = ("n_notes", "n_line_notes", "n_motifs")
+"""Numeric columns that describe a piece whose lines were too short to analyse; its other measures are
+NaN by :meth:`PieceRecord.measure` (its longest copy, fan-in and originality were 0 and counted)."""
 
 
 _GRANULARITY = (

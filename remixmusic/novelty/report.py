@@ -542,7 +542,8 @@ class AnalysisReport:
         return (
             f"{len(self.off_grid)} piece(s) look played with free timing ({first}: {share:.0%} of its onsets off "
             "the beat grid): this analysis compares rhythm, so copies in them may be missed; "
-            "--invariance intervals compares pitch only"
+            "--invariance intervals compares pitch only (against a saved index, one built with it: "
+            "remixmusic index REFERENCE --invariance intervals)"
         )
 
     def _chance_span(self) -> str:

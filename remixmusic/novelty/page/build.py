@@ -285,7 +285,7 @@ def _sources(report: AnalysisReport, by_piece: dict[str, list[PassageRecord]], a
     drawn: dict[str, list[PassageRecord]] = {}
     for passages in by_piece.values():
         for p in passages:
-            if p.label in ("copied", "varied") and p.sources:
+            if p.label in ("copied", "varied") and p.sources and p.labelled_notes:  # not alternatives
                 drawn.setdefault(p.sources.split(";", 1)[0], []).append(p)
     index = {name: i for i, name in enumerate(report.reference_names)}
     notes = {s: sum(p.n_notes for p in ps) for s, ps in drawn.items()}
@@ -485,6 +485,14 @@ def _tables(report: AnalysisReport) -> str:
                 total=len(report.skipped),
                 full="report.json (skipped)",
             ),
+        ]
+    if report.repaired:
+        rows = [{"path": p, "repairs": r} for p, r in report.repaired[:HTML_MAX_ROWS]]
+        parts += [
+            "<h3>Files read with repairs</h3><p>Damaged or unusual files are read where the music is whole, "
+            "each repair named (a note never released closed at the end of its track, a wrong length field, "
+            "a bad meta event dropped): their numbers rest on what could be read.</p>",
+            table(rows, [("path", "file"), ("repairs", "repairs")], total=len(report.repaired), full="report.json (repaired)"),
         ]
     parts.append("</section>")
     return "\n".join(parts)

@@ -113,6 +113,12 @@ def label_bar(record: PieceRecord) -> str:
     return f"<span class='sharebar'>{''.join(spans)}</span>"
 
 
+ALTERNATIVE = (
+    " An alternative reading: a copy found under other settings explains these notes, so this passage "
+    "labels none of them and counts in no measure (<code>labelled_notes</code> 0 in passages.csv)."
+)
+
+
 def summary_rows(
     records: Sequence[PieceRecord],
     by_piece: dict[str, list[PassageRecord]],
@@ -126,7 +132,8 @@ def summary_rows(
     rows = []
     for r in records:
         k = detailed.get(r.piece)
-        passages = by_piece.get(r.piece, [])
+        # counted as pieces.csv counts (n_passages, fan_in): alternative readings (labelled_notes 0) left out
+        passages = [p for p in by_piece.get(r.piece, []) if p.labelled_notes]
         recombined = [p for p in passages if p.label in ("copied", "varied") and p.sources]
         notes = notes_by_source(recombined)
         top = sorted(notes, key=lambda s: (-notes[s], s))
@@ -354,7 +361,7 @@ def _gist(
 def _source_cell(p: PassageRecord, numbers: dict[str, int], index: dict[str, int]) -> Cell:
     name = p.source_names[0] if p.sources else ""
     tag = f"S{numbers[name]} " if name in numbers else ""
-    linked = p.label in ("copied", "varied") and name in index
+    linked = p.label in ("copied", "varied") and name in index and p.labelled_notes != 0  # (alternatives: no row)
     text = f"<a href='#ref-{index[name]}'>{html.escape(name)}</a>" if linked else html.escape(name)
     return Cell(tag + text, name)
 
@@ -501,7 +508,7 @@ def _pair(p: PassageRecord, view: _View, number: int) -> str:
         f"{_source_bars(p)}{source_line}</h5>"
         f"<p>{p.n_notes} notes; {html.escape(transposition_text(p.transposition, p.time_scale, view.invariance))}"
         f"{'; ' + html.escape(metre) if metre else ''}; {held}{bits}"
-        f"{edits}{also}</p>"
+        f"{edits}{also}{ALTERNATIVE if p.labelled_notes == 0 else ''}</p>"
         f"<canvas class='pair-roll' data-query='{html.escape(line_label(p))}' "
         f"data-source='{html.escape(p.source_line_name)}'></canvas><div class='pair-buttons'>"
         "<button type='button' class='play-q'>▶ this piece</button> "

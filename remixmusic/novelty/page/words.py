@@ -473,7 +473,7 @@ def _most_copied(report: AnalysisReport, n: int = 5) -> str:
     wanted = {query[k].piece for k in ranked}
     drawn: dict[str, dict[str, list[PassageRecord]]] = {}
     for p in report.passage_records:
-        if p.group == "query" and p.piece in wanted and p.label in ("copied", "varied") and p.sources:
+        if p.group == "query" and p.piece in wanted and p.label in ("copied", "varied") and p.sources and p.labelled_notes:
             drawn.setdefault(p.piece, {}).setdefault(p.sources.split(";", 1)[0], []).append(p)
     items = []
     for k in ranked:
