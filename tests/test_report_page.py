@@ -532,7 +532,7 @@ def test_alternative_readings_are_marked_and_counted_nowhere_on_the_page(page, a
     the first screen's sources, the per-piece passage counts and the reference pieces drawn on. They stay
     listed with the piece's passages (numbered as in passages.csv), marked as alternatives."""
     report, _ = analysis
-    text, dom = page
+    _text, dom = page
     alternatives = [p for p in report.passage_records if p.group == "query" and p.labelled_notes == 0]
     counted = [p for p in report.passage_records if p.group == "query" and p.labelled_notes != 0]
     assert alternatives, "the fixture has alternative readings"
