@@ -252,7 +252,7 @@ def test_a_piece_half_quoted_in_four_bar_chunks_puts_half_its_weight_at_four_bar
 def test_saved_rows_without_granularity_still_load():
     row = {f: 0 for f in PieceRecord.__dataclass_fields__}
     row.update(piece="a.mid", group="query", path="", segmentation="lbdm", longest_copied_source="")
-    row.update(longest_copied_source_bars="", tune_group="")
+    row.update(longest_copied_source_bars="", tune_group="", n_notes=10, n_line_notes=10)
     for name in ("granularity_bars", "granularity_share", "leaked"):
         row.pop(name)
     record = PieceRecord.from_dict(row)
