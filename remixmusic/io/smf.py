@@ -25,6 +25,9 @@ MAX_VLQ = (1 << 28) - 1
 SMPTE_RATES = {24: 24.0, 25: 25.0, 29: 30000 / 1001, 30: 30.0}
 """Frames a second of the SMPTE time codes a MIDI header may name (29: 30 drop-frame, 29.97)."""
 
+DATA_BYTES_OF_SYSTEM = {0xF1: 1, 0xF2: 2, 0xF3: 1}
+"""Data bytes after a system common status byte (F1-F3; the others have none)."""
+
 DEFAULT_SECONDS_PER_BEAT = 0.5
 """A file timed in seconds (SMPTE) has no beats: its seconds are read as beats of this length (120 qpm,
 the MIDI default tempo)."""
@@ -289,13 +292,13 @@ def _reaches(data: bytes, start: int, target: int) -> bool:
         byte = data[at]
         if byte == 0xFF:  # meta: FF kind length payload
             at += 2
-            length, at = _vlq_at(data, at)
+            length, at = read_vlq(data, at)
             at += length
         elif byte in (0xF0, 0xF7):
-            length, at = _vlq_at(data, at + 1)
+            length, at = read_vlq(data, at + 1)
             at += length
         elif byte >= 0xF0:
-            at += 1 + {0xF1: 1, 0xF2: 2, 0xF3: 1}.get(byte, 0)
+            at += 1 + DATA_BYTES_OF_SYSTEM.get(byte, 0)
         else:
             if byte & 0x80:
                 status, at = byte, at + 1
@@ -303,8 +306,9 @@ def _reaches(data: bytes, start: int, target: int) -> bool:
     return at == target
 
 
-def _vlq_at(data: bytes, at: int) -> tuple[int, int]:
-    """The variable-length quantity at ``at`` and the position after it."""
+def read_vlq(data: bytes, at: int) -> tuple[int, int]:
+    """The variable-length quantity at ``at`` and the position after it (a quantity cut off by the end of
+    ``data`` is read up to there)."""
     value = 0
     while at < len(data):
         byte = data[at]

@@ -34,9 +34,7 @@ import bisect
 from collections import Counter, deque
 from dataclasses import dataclass, field
 
-from remixmusic.io.smf import SmfLayout, encode_track, header_chunk, vlq
-
-_DATA_BYTES_OF_SYSTEM = {0xF1: 1, 0xF2: 2, 0xF3: 1}
+from remixmusic.io.smf import DATA_BYTES_OF_SYSTEM, SmfLayout, encode_track, header_chunk, read_vlq, vlq
 
 ALL_NOTES_OFF = frozenset({120, 123, 124, 125, 126, 127})
 """Controllers that end every note sounding on their channel (MIDI 1.0 channel mode messages: All Sound Off,
@@ -198,7 +196,7 @@ def _walk(b: bytes, number: int, log: _Log) -> _Track:
                     log.add(f"track {number} cut off inside an event")
                     break
                 kind = b[i]
-                length, i = _read_vlq(b, i + 1)
+                length, i = read_vlq(b, i + 1)
                 if i + length > n:
                     log.add(f"track {number} cut off inside an event")
                     break
@@ -216,7 +214,7 @@ def _walk(b: bytes, number: int, log: _Log) -> _Track:
                 continue
             if c >= 0xF0:
                 if c in (0xF0, 0xF7):
-                    length, i = _read_vlq(b, i)
+                    length, i = read_vlq(b, i)
                     end = b.find(b"\xf7", i) if c == 0xF0 and i + length > n else -1
                     if end >= 0:  # a wrong length field: the message still ends with its end byte
                         log.add(
@@ -229,7 +227,7 @@ def _walk(b: bytes, number: int, log: _Log) -> _Track:
                     if i > n:
                         log.add(f"track {number} cut off inside an event")
                 else:
-                    i += _DATA_BYTES_OF_SYSTEM.get(c, 0)
+                    i += DATA_BYTES_OF_SYSTEM.get(c, 0)
                     system += 1
                 continue
             status = c
@@ -294,17 +292,6 @@ def _walk(b: bytes, number: int, log: _Log) -> _Track:
         (onset, key // 128, key % 128, prog) for key, queue in sounding.items() for prog, onset in queue
     )
     return track
-
-
-def _read_vlq(b: bytes, i: int) -> tuple[int, int]:
-    value = 0
-    while i < len(b):
-        c = b[i]
-        i += 1
-        value = (value << 7) | (c & 0x7F)
-        if c < 0x80:
-            break
-    return value, i
 
 
 def _check_meta(kind: int, payload: bytes, log: _Log) -> bytes | None:
