@@ -135,12 +135,20 @@ class _Part:
 
     index: int
     programs: set[int]
-    low: int = 2**62  # the first onset and the last end of its notes
-    high: int = -(2**62)
     members: list[int] = field(default_factory=list)
     starts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     stops: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     size: float = 0.0
+
+    @property
+    def low(self) -> int:
+        """The first onset of its notes (later than any note while it has none)."""
+        return int(self.starts[0]) if len(self.starts) else 2**62
+
+    @property
+    def high(self) -> int:
+        """The last end of its notes (earlier than any note while it has none)."""
+        return int(self.stops[-1]) if len(self.stops) else -(2**62)
 
     def overlap(self, starts: np.ndarray, stops: np.ndarray) -> float:
         """The time the part and the intervals ``starts``/``stops`` both cover; only the part's
@@ -160,7 +168,6 @@ class _Part:
                 np.concatenate([self.starts, starts]), np.concatenate([self.stops, stops])
             )
         self.size = float((self.stops - self.starts).sum())
-        self.low, self.high = min(self.low, int(starts[0])), max(self.high, int(stops[-1]))
 
 
 def _overlap(a_starts: np.ndarray, a_stops: np.ndarray, b_starts: np.ndarray, b_stops: np.ndarray) -> float:
