@@ -523,8 +523,8 @@ class AnalysisReport:
             console.print(f"Granularity (how long the stretches shared with the reference are), {line}", highlight=False)
         if self.skipped:
             console.print(f"[yellow]{len(self.skipped)} file(s) skipped[/yellow] (listed in report.json)")
-        if self.off_grid_warning():  # (a file name may hold "[/]": no markup)
-            console.print(self.off_grid_warning(), style="yellow", highlight=False, markup=False)
+        if warning := self.off_grid_warning():  # (a file name may hold "[bold]": no markup)
+            console.print(warning, style="yellow", highlight=False, markup=False)
         if self.repaired:
             first, reasons = self.repaired[0]
             console.print(
