@@ -355,7 +355,7 @@ def test_cli_index_and_analyze_write_every_report_file_and_skip_bad_files(tmp_pa
     for name in ("report.json", "pieces.csv", "motifs.csv", "passages.csv", "report.html"):
         assert (out / name).stat().st_size > 0
     report = json.loads((out / "report.json").read_text())
-    assert report["schema_version"] == 2
+    assert report["schema_version"] == 3
     assert report["params"]["invariance"] == "transposed+tempo"
     assert {"chance_length", "df_threshold", "min_match_notes"} <= set(report["params"])
     assert {Path(s["path"]).name for s in report["skipped"]} == {"broken.mid", "notes.mid"}

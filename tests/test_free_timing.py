@@ -73,7 +73,7 @@ def test_a_performed_copy_is_flagged_and_intervals_find_it():
     assert [name for name, _ in report.off_grid] == ["take [bold].mid"]
     assert "1 piece(s) look played with free timing (take [bold].mid" in report.off_grid_warning()
     assert "--invariance intervals" in report.off_grid_warning()
-    assert report.to_dict()["off_grid"] == [{"path": "take [bold].mid", "share": performed.metadata["off_grid"]}]
+    assert report.to_dict()["off_grid"] == [{"piece": "take [bold].mid", "share": performed.metadata["off_grid"]}]
     terminal = io.StringIO()  # a name with markup in it is printed as it is (its "[bold]" was eaten)
     report.print_summary(Console(file=terminal, width=200))
     assert "look played with free timing (take [bold].mid" in terminal.getvalue()

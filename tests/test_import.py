@@ -283,7 +283,7 @@ def test_analyze_says_which_files_it_read_with_repairs(tmp_path: Path) -> None:
     (folder / "fine.mid").write_bytes(smf(encode_track(notes(MELODY * 3))))
     report = analyze(folder, [_piece(_tune(3))], jobs=1, show_progress=False, originality=False)
     assert report.repaired == [("unclosed.mid", "track 0: 1 note never released, closed at the end of the track")]
-    assert report.to_dict()["repaired"] == [{"path": "unclosed.mid", "repairs": report.repaired[0][1]}]
+    assert report.to_dict()["repaired"] == [{"piece": "unclosed.mid", "repairs": report.repaired[0][1]}]
     out = io.StringIO()
     report.print_summary(Console(file=out, width=200))
     assert "1 file(s) read with repairs" in out.getvalue()

@@ -55,7 +55,7 @@ from remixmusic.novelty.symbols import DEFAULT_INVARIANCE, TIMELESS
 if TYPE_CHECKING:
     import pandas as pd
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 3: repaired and off_grid entries keyed by "piece" (was "path")
 
 
 LABELS = ("copied", "varied", "stock", "self-repeat", "prompt", "novel")
@@ -184,7 +184,7 @@ class AnalysisReport:
     passage_records: list[PassageRecord] = field(default_factory=list)
     granularity: GranularitySummary | None = None
     # Query and control files read with repairs (a bad event dropped, a note closed at its track's end):
-    # (path, the repairs, "; "-separated).
+    # (the piece's name, as in pieces.csv; the repairs, "; "-separated).
     repaired: list[tuple[str, str]] = field(default_factory=list)
     off_grid: list[tuple[str, float]] = field(default_factory=list)  # played with free timing (io.grid)
 
@@ -378,8 +378,9 @@ class AnalysisReport:
             "reference_pieces": self.reference_names,
             "note_maps": self.note_map_records(),
             "skipped": [{"path": p, "reason": r} for p, r in self.skipped],
-            "repaired": [{"path": p, "repairs": r} for p, r in self.repaired],
-            "off_grid": [{"path": p, "share": share} for p, share in self.off_grid],
+            # skipped files have no piece: their path; pieces read are keyed by name, as in pieces.csv
+            "repaired": [{"piece": p, "repairs": r} for p, r in self.repaired],
+            "off_grid": [{"piece": p, "share": share} for p, share in self.off_grid],
             "granularity": self.granularity.to_dict() if self.granularity is not None else None,
         }
 
