@@ -39,9 +39,10 @@ from remixmusic.music.notes import (
     Track,
 )
 
-CACHE_VERSION = 4
+CACHE_VERSION = 5
 """Bumped whenever reading gives other pieces for the same bytes (2: symusic reader, issue 9 repairs; 3: track
-ends without an end-of-track event, padded tempo events, All Notes Off; 4: metadata["off_grid"])."""
+ends without an end-of-track event, padded tempo events, All Notes Off; 4: metadata["off_grid"]; 5: half steps
+rounded up)."""
 
 CACHE_LIMIT_ENV = "REMIXMUSIC_CACHE_MAX_MB"
 DEFAULT_CACHE_LIMIT_MB = 1024
