@@ -276,3 +276,97 @@ def test_half_steps_read_alike_at_any_resolution():
     assert onsets[0] == onsets[1] == onsets[2]
     # halves are rounded up wherever they lie: 0.75 beat = 9 steps, 2.375 = 28.5 -> 29, 4.625 = 55.5 -> 56
     assert onsets[0] == [0, 9, 12, 21, 24, 29, 30, 38, 39, 56, 60, 71]
+
+
+def _song(pitches: list[int], qpm: float, division: int, meter: tuple[int, int]) -> bytes:
+    from remixmusic.io.smf import encode_track, header_chunk
+
+    tempo = (0, b"\xff\x51\x03" + int(6e7 / qpm).to_bytes(3, "big"))
+    conductor = encode_track([tempo, (0, bytes([0xFF, 0x58, 4, meter[0], meter[1].bit_length() - 1, 24, 8]))])
+    notes = []
+    for k, p in enumerate(pitches):
+        notes += [(k * division, bytes([0x90, p, 90])), ((k + 1) * division, bytes([0x80, p, 0]))]
+    return header_chunk(1, 2, division) + conductor + encode_track(notes)
+
+
+@pytest.mark.parametrize("cut", [None, 9])
+def test_concatenated_files_read_as_the_first(cut):
+    """``cat a.mid b.mid`` (or a download appended to a partial copy of itself): players read the first
+    file. Its tracks must not gain the second file's tracks, timed with the first file's division, nor
+    its tempo and meter (a tester's song A of 8 notes at 100 qpm in 3/4 came back as 16 notes at 140 qpm
+    in 4/4); a first copy cut off inside its last track ends there."""
+    a = _song([60 + k for k in range(8)], 100, 480, (3, 4))
+    b = _song([72 - k for k in range(8)], 140, 96, (4, 4))
+    if cut is not None:
+        a = a[: len(a) - 4 - cut]  # cut inside the last track: its 8th note and end-of-track lost
+    for reader in READERS:
+        piece = midi_bytes_to_piece(a + b, reader=reader)
+        want = 8 if cut is None else 7
+        assert piece.notes["pitch"].tolist() == [60 + k for k in range(want)], reader
+        assert piece.tempos["qpm"].tolist() == [100.0] and piece.time_signatures.tolist() == [(0, 3, 4)]
+        assert any("a second MIDI file starts" in r for r in piece.metadata["repairs"]), reader
+
+
+_GS_RESET = bytes.fromhex("41 10 42 12 40 00 7f 00 41 f7")
+
+
+@pytest.mark.parametrize(
+    "sysex",
+    [
+        b"\xf0" + _GS_RESET,  # no length field (a MidiEditor file): the maker's id 0x41 reads as 65 bytes
+        b"\xf0\x7e\x7f\x09\x01\xf7",  # GM on, no length field (0x7E reads as 126 bytes)
+        b"\xf0" + bytes([len(_GS_RESET) - 1]) + _GS_RESET,  # the F7 not counted
+        b"\xf0" + bytes([len(_GS_RESET) + 1]) + _GS_RESET,  # the F0 counted
+        b"\xf0" + bytes([len(_GS_RESET)]) + _GS_RESET,  # right
+    ],
+)
+def test_sysex_with_a_wrong_length_keeps_the_notes_after_it(sysex):
+    """A system exclusive event whose length field is wrong took in the notes after it, or threw them a
+    32-beat delta time off (25, 18 or 31 of 32 notes read, the rest 5 or 32 beats late, with no repair or
+    a misleading one). Its bytes are below 0x80 but its end byte F7, so the message ends at its F7."""
+    from remixmusic.io.smf import encode_track, header_chunk
+
+    events = [(0, sysex)]
+    for k in range(32):
+        events += [(240 * k, bytes([0x90, 60 + k % 12, 100])), (240 * k + 240, bytes([0x80, 60 + k % 12, 0]))]
+    events.sort(key=lambda e: (e[0], e[1][0] == 0x90))
+    data = header_chunk(0, 1, 480) + encode_track(events)
+    for reader in READERS:
+        piece = midi_bytes_to_piece(data, reader=reader)
+        assert piece.notes["onset"].tolist() == [6 * k for k in range(32)], reader
+        wrong = sysex[1] != len(sysex) - 2
+        assert any("system exclusive" in r for r in piece.metadata.get("repairs", [])) == wrong, reader
+
+
+def test_a_status_byte_corrupted_into_sysex_loses_one_note_in_every_reader():
+    """One note-on status byte (0x90) corrupted into F0: its pitch byte reads as a length that takes in
+    the next events. The fast reader read 15 of 40 notes with no repair, the exact pass 3; both now end
+    the false message at the next status byte and read the other 39."""
+    from remixmusic.io.smf import encode_track, header_chunk
+
+    events = []
+    for k in range(40):
+        events += [(120 * k, bytes([0x90, 60 + k % 7, 80])), (120 * k + 120, bytes([0x80, 60 + k % 7, 0]))]
+    events.sort(key=lambda e: (e[0], e[1][0] == 0x90))
+    data = bytearray(header_chunk(0, 1, 480) + encode_track(events))
+    at = data.find(bytes([0x90, 63, 80]))
+    data[at] = 0xF0
+    for reader in READERS:
+        piece = midi_bytes_to_piece(bytes(data), reader=reader)
+        assert len(piece.notes) == 39 and 9 not in piece.notes["onset"].tolist(), reader  # note 3 lost
+        assert any("system exclusive" in r for r in piece.metadata["repairs"]), reader
+
+
+def test_a_track_unnamed_by_its_last_name_event_reads_alike_in_every_reader():
+    """A track named "Piano" that changes program and ends with an empty name event (``FF 03 00``) is
+    unnamed (its last name counts): its two program runs are one part by every reader (the fast path
+    kept two tracks while the exact pass merged them)."""
+    from remixmusic.io.smf import encode_track, header_chunk
+
+    events = [
+        (0, b"\xff\x03\x05Piano"), (0, b"\xc0\x00"), (0, b"\x90\x3c\x64"), (480, b"\x80\x3c\x00"),
+        (480, b"\xc0\x28"), (480, b"\x90\x3e\x64"), (960, b"\x80\x3e\x00"), (960, b"\xff\x03\x00"),
+    ]
+    data = header_chunk(1, 1, 480) + encode_track(events)
+    tracks = {reader: len(midi_bytes_to_piece(data, reader=reader).tracks) for reader in READERS}
+    assert set(tracks.values()) == {1}, tracks

@@ -134,6 +134,9 @@ def split_chunks(data: bytes, source: str | None = None) -> SmfLayout:
         kind = data[position : position + 4]
         length = struct.unpack_from(">I", data, position + 4)[0]
         start = position + 8
+        if kind == b"MThd":  # a second file (``cat a.mid b.mid``): players read the first
+            layout.repairs.append(f"a second MIDI file starts at byte {position}: ignored (the first is read)")
+            break
         if (
             kind != b"MTrk"
             and kind.lower() == b"mtrk"
@@ -233,6 +236,9 @@ def _track_end(data: bytes, start: int, length: int, number: int) -> tuple[int, 
     if end == size or (end < size and (data[end - 3 : end] == END_OF_TRACK or _chunk_at(data, end))):
         return end, None
     announced = f"track {number} announces {length} bytes"
+    header = _second_header(data, start, end)
+    if header >= 0:  # a copy cut off inside this track, then another file (a download appended to a partial one)
+        return header, f"truncated: {announced}, a second MIDI file starts after {header - start}: read up to it"
     # no end-of-track event where the length says: a writer that counted the end-of-track event it never
     # wrote, or a length off by a few bytes; the next track chunk, when no end-of-track event comes
     # before it, is where this track ends (else the next track is swallowed or skipped in silence)
@@ -265,6 +271,13 @@ def _track_end(data: bytes, start: int, length: int, number: int) -> tuple[int, 
     if closed > end and data.find(b"MTrk", end) < 0:
         return closed, f"{announced} but ends after {closed - start}, at the end of the file{padding}"
     return end, None
+
+
+def _second_header(data: bytes, start: int, end: int) -> int:
+    """Where a second file's ``MThd`` header (of length 6) starts between ``start`` and ``end`` with no
+    end-of-track event before it, or -1."""
+    at = data.find(b"MThd\x00\x00\x00\x06", start, end)
+    return at if at >= 0 and data.find(END_OF_TRACK, start, at) < 0 else -1
 
 
 def _next_track(data: bytes, start: int) -> int:

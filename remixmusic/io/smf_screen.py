@@ -91,7 +91,7 @@ def screen(layout: SmfLayout) -> Screen:
         at = metas[kinds == kind]
         for k in range(3, 3 + length):
             raw[at + k] = 0
-    problem = _escape(raw, size) or _system_message(raw, size, metas, kinds)
+    problem = _escape(raw, size) or _sysex_length(raw, size) or _system_message(raw, size, metas, kinds)
     if problem:
         return Screen(problem)
 
@@ -128,13 +128,16 @@ _PROGRAM = [bytes([0xC0 | channel]) for channel in range(16)]
 
 
 def _named(track: bytes) -> bool:
-    """Whether ``track`` may hold a track name event with a name (``FF 03`` and a length above 0)."""
+    """Whether ``track`` is surely named: it may hold a track name event with a name (``FF 03`` and a
+    length above 0) and holds no empty one (``FF 03 00``), which, as the last name, unnames the track."""
+    named = False
     at = track.find(b"\xff\x03")
     while 0 <= at < len(track) - 2:
-        if track[at + 2]:
-            return True
+        if not track[at + 2]:
+            return False
+        named = True
         at = track.find(b"\xff\x03", at + 1)
-    return False
+    return named
 
 
 def _changes_program(track: bytes, channel: int) -> bool:
@@ -194,6 +197,25 @@ def _escape(raw: np.ndarray, size: int) -> str | None:
     last = np.where(first < 0x80, sysex + 1 + first, sysex + 2 + ((first & 0x7F) << 7 | second))
     last = last[(first < 0x80) | (second < 0x80)]
     return "an escape (F7) event" if len(np.setdiff1d(escapes, last)) else None
+
+
+def _sysex_length(raw: np.ndarray, size: int) -> str | None:
+    """Whether a system exclusive event ``F0`` (after a delta time's last byte) may have a wrong length
+    field: a byte of 0x80 or above before its last byte, or an ``F7`` right after a payload that does not
+    end with one (:func:`remixmusic.io.smf_repair.sysex_end` reads those; a fast reader loses the events
+    after them). Lookalikes in text only cost speed."""
+    sysex = np.flatnonzero(raw[:size] == 0xF0)
+    sysex = sysex[(sysex > 0) & (raw[np.maximum(sysex - 1, 0)] < 0x80)]
+    if not len(sysex):
+        return None
+    first, second = raw[sysex + 1].astype(np.int64), raw[sysex + 2].astype(np.int64)
+    one = first < 0x80
+    start = np.where(one, sysex + 2, sysex + 3)
+    stop = np.minimum(start + np.where(one, first, (first & 0x7F) << 7 | second), size)
+    high = np.concatenate([[0], np.cumsum(raw[:size] >= 0x80)])
+    inside = high[np.maximum(stop - 1, start)] - high[start]
+    short = (stop > start) & (raw[np.maximum(stop - 1, 0)] != 0xF7) & (raw[stop] == 0xF7)
+    return "a system exclusive event whose length misses its end" if ((inside > 0) | short).any() else None
 
 
 SYSTEM_STATUS = np.array([*range(0xF1, 0xF7), *range(0xF8, 0xFF)], np.uint8)
