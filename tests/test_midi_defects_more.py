@@ -370,3 +370,17 @@ def test_a_track_unnamed_by_its_last_name_event_reads_alike_in_every_reader():
     data = header_chunk(1, 1, 480) + encode_track(events)
     tracks = {reader: len(midi_bytes_to_piece(data, reader=reader).tracks) for reader in READERS}
     assert set(tracks.values()) == {1}, tracks
+
+
+def test_a_performance_keeps_rounding_to_the_nearest_step():
+    """Half steps are rounded up only where the onsets between steps sit at half steps (a score's 32nds);
+    a performance's onsets, spread over the step, keep rounding to the nearest step."""
+    from remixmusic.io.grid import score_halves, to_steps
+
+    rng = np.random.default_rng(0)
+    played = rng.uniform(0, 400, 300)
+    assert not score_halves(played)
+    assert to_steps(np.array([3.46, 3.54, 7.5]), False).tolist() == [3, 4, 8]
+    scored = np.concatenate([np.arange(0, 96, 3.0), np.arange(1.5, 96, 6.0) + rng.uniform(-0.03, 0.03, 16)])
+    assert score_halves(scored)
+    assert to_steps(scored, True)[32:].tolist() == list(range(2, 96, 6))

@@ -51,3 +51,32 @@ MAX_ONSETS = 4_000
 
 PHASE_BINS = 64
 """Bins of a step that onsets' phases are counted in (the offset and the tolerance to 1/64 step)."""
+
+
+HALF_STEP_TOLERANCE = 0.07
+"""Steps by which a score's position may miss half a step and still be rounded up with it: a file of 100
+ticks a beat writes a 32nd note 1.5 steps in at tick 12 or 13 (1.44 or 1.56 steps), one resampled from
+10,080 ticks a beat to 480 a tick either side of the half."""
+
+
+def score_halves(positions: np.ndarray) -> bool:
+    """Whether onsets ``positions`` (steps, unrounded) that lie between steps lie at half steps, as a
+    score's 32nd notes do: of those 0.3-0.7 step past a step, at least 80% within
+    :data:`HALF_STEP_TOLERANCE` of the half (a performance's phases are spread: 30% are); ``False`` when
+    none lies there."""
+    phase = np.abs(np.asarray(positions, np.float64) % 1.0 - 0.5)
+    between = int(np.count_nonzero(phase <= 0.2))
+    return between > 0 and int(np.count_nonzero(phase <= HALF_STEP_TOLERANCE)) >= 0.8 * between
+
+
+def to_steps(positions: np.ndarray, halves: bool) -> np.ndarray:
+    """Positions (steps, unrounded) rounded to whole steps, int64. With ``halves`` (a score's half steps:
+    :func:`score_halves`) a position within :data:`HALF_STEP_TOLERANCE` of half a step is rounded up,
+    wherever it lies and whatever the file's resolution puts it a tick before or after the half, so one
+    figure of 32nds reads alike at every place and resolution (rounding half to even read a hornpipe
+    resaved at 480 ticks a beat as other rhythms: 61% copied from itself); else to the nearest step (a
+    performance's onsets: their phases carry no half steps)."""
+    positions = np.asarray(positions, np.float64)
+    if halves:
+        return np.floor(positions + (0.5 + HALF_STEP_TOLERANCE)).astype(np.int64)
+    return np.rint(positions).astype(np.int64)

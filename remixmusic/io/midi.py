@@ -3,9 +3,7 @@
 Reading quantizes explicitly onto the 12-steps-per-beat grid of :mod:`remixmusic.notes`:
 
 * kept: every note's pitch, velocity (clamped to 1..127), track, program and drum flag; onsets rounded to
-  the nearest step, a position within :data:`HALF_STEP_TOLERANCE` of half a step rounded up (a 32nd note
-  lies half a step off the grid: rounding it up wherever it lies, and whatever the file's resolution
-  puts it a few ticks before or after the half, reads the same music the same way); time-signature, tempo and key-signature changes (onsets rounded the same way);
+  the nearest step (half steps of a score's 32nds up: :func:`~remixmusic.io.grid.to_steps`); time-signature, tempo and key-signature changes (onsets rounded the same way);
 * lost: timing finer than a step (performance micro-timing, 32nd notes and shorter), controllers, pitch
   bends, lyrics, markers, and the tempo's effect on *tick* positions (we keep beats, not seconds); meters
   whose bar is not a whole number of steps (e.g. 1/64 or 5/32) or that are malformed are dropped (a
@@ -73,7 +71,7 @@ from symusic.core import ScoreTick
 from remixmusic._util.files import atomic_write
 from remixmusic._util.text import first_line
 from remixmusic.errors import MidiError
-from remixmusic.io.grid import off_grid_share
+from remixmusic.io.grid import off_grid_share, score_halves, to_steps
 from remixmusic.io.parts import merge_program_runs
 from remixmusic.io.smf import DEFAULT_SECONDS_PER_BEAT, SmfLayout, header_chunk, split_chunks
 from remixmusic.io.smf_repair import ALL_NOTES_OFF, sanitize
@@ -384,12 +382,6 @@ def midi_to_piece(midi: miditoolkit.MidiFile, source: str | None = None) -> Piec
     return piece
 
 
-HALF_STEP_TOLERANCE = 0.06
-"""Steps by which a position may miss half a step and still be rounded up with it: a file of 100 ticks a beat
-writes a 32nd note 1.5 steps in at tick 12 or 13 (1.44 or 1.56 steps), one resampled from 10,080 ticks a
-beat to 480 a tick either side of the half."""
-
-
 def _quantize(raw: _Raw, source: str | None) -> tuple[Piece, list[str]]:
     """Notes and maps onto the step grid (module docstring), as a :class:`Piece`, and the repairs that
     made (meters finer than the grid dropped).
@@ -399,8 +391,10 @@ def _quantize(raw: _Raw, source: str | None) -> tuple[Piece, list[str]]:
     """
     scale = STEPS_PER_BEAT / raw.ticks_per_beat
 
+    halves = score_halves(raw.notes[0] * scale)
+
     def steps(ticks: np.ndarray) -> np.ndarray:
-        return np.floor(np.asarray(ticks, np.float64) * scale + (0.5 + HALF_STEP_TOLERANCE)).astype(np.int64)
+        return to_steps(np.asarray(ticks, np.float64) * scale, halves)
 
     start, end, pitch, velocity, track = raw.notes
     notes = np.zeros(0, NOTE_DTYPE)
