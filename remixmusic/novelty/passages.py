@@ -153,13 +153,16 @@ def varied_passage(pm: PieceMatches, v: VariedMatch) -> Passage:
 
 def build_passages(pm: PieceMatches, index: Index) -> list[Passage]:
     """Every passage of a matched piece, in line order: its varied copies, and its exact matches above
-    the length threshold except those inside a varied copy of the same source passage (the exact runs
-    between the edits of a varied copy are parts of it, not passages of their own); a varied copy whose
-    notes a copied exact passage of the same source pieces holds whole is left out. Sources are
-    ordered by how much of the piece each explains (:func:`_order_sources`)."""
+    the length threshold except stock ones inside a varied copy of the same source passage (the short or
+    common exact runs between the edits of a varied copy are parts of it). An exact run of a varied copy
+    that is a copy on its own (longer than chance, informative, rare) stays a passage too, so its notes
+    are copied: a tune reproduced with one slip is copied on both sides of the slip, and varied only
+    where no such run reaches (it came out 140 notes varied and 13 copied). A varied copy whose notes a
+    copied exact passage of the same source pieces holds whole is left out. Sources are ordered by how
+    much of the piece each explains (:func:`_order_sources`)."""
     varied = [varied_passage(pm, v) for v in pm.varied_matches]
     exact = _merged([exact_passage(pm, index, m) for m in pm.matches])
-    exact = [p for p in exact if not any(_inside(p, v) for v in varied)]
+    exact = [p for p in exact if p.label == "copied" or not any(_inside(p, v) for v in varied)]
     # a varied copy whose notes an exact copy of the same tunes holds whole is a worse reading of them (a
     # near-repeat of the copied stretch elsewhere in its source): the exact copy stands alone
     copies = [p for p in exact if p.label == "copied"]
