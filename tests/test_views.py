@@ -270,6 +270,20 @@ def test_block_chords_started_under_a_sounding_melody_note_are_not_melody():
     assert [len(line.notes) for line in lines] == [4]
 
 
+def test_a_dense_left_hand_under_a_piano_melody_in_one_track_keeps_the_melody_on_top():
+    """A fresh tester's one-track piano piece: a melody over a half-note triad every two beats, so chords
+    start at more than a third of the onsets and the track counts as chordal. A dotted quarter sounding
+    when a triad starts, and released as the next melody note starts (before half the triad's length),
+    did not hold its voice: the triad's top note took the melody's line and a planted 26-note copy was
+    not found (same copy, chords in another track: found). Over a block chord, a note that sounds until
+    the track's next onset holds its voice in chordal tracks too."""
+    melody = [(0, 6, 73), (6, 12, 76), (18, 24, 83), (42, 3, 83), (45, 6, 83), (51, 6, 83), (57, 30, 83)]
+    melody += [(87, 18, 76), (105, 12, 78), (117, 12, 71), (129, 18, 72), (147, 18, 70), (165, 18, 65)]
+    chords = [(24 * k, 24, p + (k % 3)) for k in range(8) for p in (44, 48, 51)]
+    lines = _lines_of(melody + chords, "Piano")
+    assert lines[0] == [p for _, _, p in melody]
+
+
 def _lines_of(rows, name="Lead") -> dict[int, list[int]]:
     notes = np.zeros(len(rows), NOTE_DTYPE)
     notes["onset"], notes["duration"], notes["pitch"] = zip(*rows, strict=True)

@@ -3,17 +3,15 @@
 Reading quantizes explicitly onto the 12-steps-per-beat grid of :mod:`remixmusic.notes`:
 
 * kept: every note's pitch, velocity (clamped to 1..127), track, program and drum flag; onsets rounded to
-  the nearest step (half steps of a score's 32nds up: :func:`~remixmusic.io.grid.to_steps`); time-signature, tempo and key-signature changes (onsets rounded the same way);
-* lost: timing finer than a step (performance micro-timing, 32nd notes and shorter), controllers, pitch
-  bends, lyrics, markers, and the tempo's effect on *tick* positions (we keep beats, not seconds); meters
-  whose bar is not a whole number of steps (e.g. 1/64 or 5/32) or that are malformed are dropped (a
-  repair);
+  the nearest step (a score's half steps up: :func:`~remixmusic.io.grid.to_steps`), and so are meter,
+  tempo and key changes; lost: timing finer than a step (micro-timing, 32nds and shorter), controllers,
+  pitch bends, lyrics, markers, the tempo's effect on *tick* positions (we keep beats, not seconds);
+  meters whose bar is not a whole number of steps (1/64, 5/32) or malformed are dropped (a repair);
 * normalized: a note shorter than one step (zero-length notes included) lasts one step; two notes of one
   track with the same onset and pitch become one (the longer); a note overlapping the next note of the
   same pitch in its track is cut at that next onset, since MIDI cannot tell such overlaps apart anyway.
 
-Because of that normalization, ``read_midi(write_midi(piece))`` gives back the same notes for every piece
-that was itself read by :func:`read_midi`.
+So ``read_midi(write_midi(piece))`` gives back the notes of every piece read by :func:`read_midi`.
 
 How a file is read (all of it agreeing note for note, after the quantization above):
 

@@ -15,9 +15,10 @@ from remixmusic.music.notes import Piece
 LINE_MODES = ("melody", "merged-voices", "skyline", "voices")
 
 
-LINES_VERSION = 3
+LINES_VERSION = 4
 """Version of how lines are read (2: a voice moving under a note held in its track keeps its line,
-:data:`HOLD_SHARE`; 3: block chords under a held note in tracks of single notes, :data:`BLOCK_CHORD`).
+:data:`HOLD_SHARE`; 3: block chords under a held note in tracks of single notes, :data:`BLOCK_CHORD`;
+4: and in tracks of chords, under a note that sounds until the track's next onset).
 Saved indexes record it: lines read by another version differ in tracks with chords."""
 
 
@@ -112,7 +113,9 @@ def _held_above(notes: np.ndarray, idx: np.ndarray, track: np.ndarray, group_sta
     four-voice chorale written into one track reads as its four tracks do).
 
     In tracks with chords at :data:`CHORD_SHARE` of their onsets or more, a note is held when it sounds
-    through :data:`HOLD_SHARE` of the shortest note starting there. In other tracks (a melody whose notes
+    through :data:`HOLD_SHARE` of the shortest note starting there, or, over a block chord, until the
+    track's next onset (a piano melody's dotted quarter over a left-hand triad of half notes, released
+    as the next melody note starts: the triad's top note took the melody's line). In other tracks (a melody whose notes
     overlap by a legato touch, or ring on with the sustain pedal baked into their lengths: one line
     whatever its overlaps) only a block chord (:data:`BLOCK_CHORD` notes or more started together) is
     ranked under the notes above it that sound through all of it or until the track's next onset (a
@@ -133,6 +136,8 @@ def _held_above(notes: np.ndarray, idx: np.ndarray, track: np.ndarray, group_sta
     pitch = notes["pitch"][idx].astype(np.int64)
     held = np.zeros(len(idx), np.int64)
     held_through = np.zeros(len(idx), np.int64)
+    size = np.diff(np.r_[firsts, len(idx)])
+    block = np.repeat(size >= BLOCK_CHORD, size)
     for k in range(1, MAX_HELD_LOOKBACK + 1):
         j = group_start - k  # notes of the same onset are not earlier
         ok = j >= 0
@@ -140,13 +145,12 @@ def _held_above(notes: np.ndarray, idx: np.ndarray, track: np.ndarray, group_sta
             break
         jj = np.maximum(j, 0)
         ok &= (track[jj] == track) & (pitch[jj] > pitch)
-        held += ok & (end[jj] - onset >= HOLD_SHARE * shortest)
-        held_through += ok & (end[jj] - onset >= through)
-    size = np.diff(np.r_[firsts, len(idx)])
+        through_ok = end[jj] - onset >= through
+        held += ok & ((end[jj] - onset >= HOLD_SHARE * shortest) | (block & through_ok))
+        held_through += ok & through_ok
     tracks, at = np.unique(group_track, return_inverse=True)
     chords = np.bincount(at, weights=size >= 2, minlength=len(tracks)) / np.bincount(at, minlength=len(tracks))
     chordal = chords[np.searchsorted(tracks, track)] >= CHORD_SHARE
-    block = np.repeat(size >= BLOCK_CHORD, size)
     return np.where(chordal, held, np.where(block, held_through, 0))
 
 
