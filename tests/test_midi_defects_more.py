@@ -259,8 +259,8 @@ def test_a_named_pipe_as_the_reference_says_why(tmp_path):
 def test_half_steps_read_alike_at_any_resolution():
     """A dotted-16th/32nd figure puts onsets half a step off the grid. Read from a file of 10,080 ticks a
     beat (exact halves) and from the same music resampled to 480 and to 100 ticks a beat (a tick or so
-    either side of each half), it must give the same notes: rounding half to even read the copies as
-    other rhythms (a tester's hornpipe came out 61% copied from itself)."""
+    either side of each half), it must give the same notes (a tester's hornpipe resaved at 480 came out
+    61% copied from itself), and the notes music21 gives the same rhythm (the datasets are built so)."""
     from remixmusic.io.smf import encode_track, header_chunk
 
     beats = np.array([0, 0.75, 1, 1.75, 2, 2.375, 2.5, 3.125, 3.25, 4.625, 5, 5.875])  # 32nds and 16ths
@@ -274,8 +274,17 @@ def test_half_steps_read_alike_at_any_resolution():
         pieces.append(midi_bytes_to_piece(header_chunk(0, 1, ppq) + encode_track(events), f"{ppq}.mid"))
     onsets = [p.notes["onset"].tolist() for p in pieces]
     assert onsets[0] == onsets[1] == onsets[2]
-    # halves are rounded up wherever they lie: 0.75 beat = 9 steps, 2.375 = 28.5 -> 29, 4.625 = 55.5 -> 56
-    assert onsets[0] == [0, 9, 12, 21, 24, 29, 30, 38, 39, 56, 60, 71]
+    import music21
+
+    from remixmusic.io.music21 import score_to_piece
+
+    stream = music21.stream.Stream()
+    for k, beat in enumerate(beats.tolist()):
+        stream.insert(beat, music21.note.Note(60 + k, quarterLength=0.125))
+    assert score_to_piece(music21.stream.Score([music21.stream.Part(stream.notes)])).notes["onset"].tolist() == onsets[0]
+    # halves to the even step, as a score read through music21 rounds them: 2.375 beats = 28.5 steps -> 28,
+    # 3.125 = 37.5 -> 38, 4.625 = 55.5 -> 56, 5.875 = 70.5 -> 70
+    assert onsets[0] == [0, 9, 12, 21, 24, 28, 30, 38, 39, 56, 60, 70]
 
 
 def _song(pitches: list[int], qpm: float, division: int, meter: tuple[int, int]) -> bytes:
@@ -380,7 +389,61 @@ def test_a_performance_keeps_rounding_to_the_nearest_step():
     rng = np.random.default_rng(0)
     played = rng.uniform(0, 400, 300)
     assert not score_halves(played)
-    assert to_steps(np.array([3.46, 3.54, 7.5]), False).tolist() == [3, 4, 8]
+    assert to_steps(np.array([3.46, 3.54, 6.5, 7.5]), False).tolist() == [3, 4, 6, 8]
+    assert to_steps(np.array([3.46, 3.54, 6.45, 7.5]), True).tolist() == [4, 4, 6, 8]
     scored = np.concatenate([np.arange(0, 96, 3.0), np.arange(1.5, 96, 6.0) + rng.uniform(-0.03, 0.03, 16)])
     assert score_halves(scored)
     assert to_steps(scored, True)[32:].tolist() == list(range(2, 96, 6))
+
+
+@pytest.mark.parametrize("between", [b"", b"\x00", b"\x00" * 4, "long"])
+def test_a_second_file_after_padding_or_a_too_long_track_is_not_read(between):
+    """A reviewer's variants of ``cat a.mid b.mid``: padding bytes between the files, or the first file's
+    last track announcing 4 bytes more than it holds (running into the second header): the first file
+    only, whatever stands between."""
+    from remixmusic.io.smf import encode_track, header_chunk
+
+    a = header_chunk(1, 1, 96) + encode_track([(0, b"\x90\x3c\x40"), (96, b"\x80\x3c\x00")])
+    b = header_chunk(1, 1, 96) + encode_track([(0, b"\x90\x48\x40"), (96, b"\x80\x48\x00")])
+    if between == "long":
+        a = a[:18] + (int.from_bytes(a[18:22], "big") + 4).to_bytes(4, "big") + a[22:]
+        between = b""
+    for reader in READERS:
+        piece = midi_bytes_to_piece(a + between + b, reader=reader)
+        assert piece.notes["pitch"].tolist() == [60], reader
+        assert any("a second MIDI file starts" in r for r in piece.metadata["repairs"]), reader
+
+
+@pytest.mark.parametrize(
+    "event, repaired",
+    [
+        (b"\xf0\x81\x17" + bytes(range(1, 128)) + bytes(20) + b"\x7f\xf7", True),  # 150 bytes counted with the F0
+        (b"\xf0\x0a\x41\x10\x42\xf7\xf0\x7e\x7f\x09\x01\xf7", False),  # two messages in one event, length right
+        (b"\xf0\x08\x41\x10\x42\x12", True),  # no F7, runs into a tempo event after a delta time of 0
+    ],
+)
+def test_sysex_lengths_a_reviewer_tried(event, repaired):
+    """A long message (a two-byte length field) counted with its F0; one event holding two messages
+    (``F7 F0`` inside, its length right: no repair, nothing lost); a message with no F7 whose length runs
+    into a tempo event, which is read from its delta time on."""
+    from remixmusic.io.smf import encode_track, header_chunk
+
+    events = [(0, event), (0, b"\xff\x51\x03\x0f\x42\x40"), (0, b"\x90\x3c\x40"), (96, b"\x80\x3c\x00")]
+    data = header_chunk(0, 1, 96) + encode_track(events)
+    for reader in READERS:
+        piece = midi_bytes_to_piece(data, reader=reader)
+        assert piece.notes["onset"].tolist() == [0] and piece.notes["pitch"].tolist() == [60], reader
+        assert piece.tempos["qpm"].tolist() == [60.0], reader  # the tempo event after it is read
+        assert any("system exclusive" in r for r in piece.metadata.get("repairs", [])) == repaired, reader
+
+
+def test_a_file_cut_inside_a_long_sysex_reads_no_notes_from_its_bytes():
+    """A 200-byte message (a two-byte length field) cut off by the end of the file: the notes before it,
+    and nothing made of its bytes (a first version read 42 notes out of them)."""
+    from remixmusic.io.smf import encode_track, header_chunk
+
+    sysex = b"\xf0\x81\x48" + bytes([0x41, 0x10, 0x42, 0x12] * 50)
+    data = header_chunk(0, 1, 96) + encode_track([(0, b"\x90\x3c\x40"), (96, b"\x80\x3c\x00"), (96, sysex)])
+    for reader in READERS:
+        piece = midi_bytes_to_piece(data[:-80], reader=reader)
+        assert piece.notes["pitch"].tolist() == [60], reader

@@ -70,13 +70,15 @@ def score_halves(positions: np.ndarray) -> bool:
 
 
 def to_steps(positions: np.ndarray, halves: bool) -> np.ndarray:
-    """Positions (steps, unrounded) rounded to whole steps, int64. With ``halves`` (a score's half steps:
-    :func:`score_halves`) a position within :data:`HALF_STEP_TOLERANCE` of half a step is rounded up,
-    wherever it lies and whatever the file's resolution puts it a tick before or after the half, so one
-    figure of 32nds reads alike at every place and resolution (rounding half to even read a hornpipe
-    resaved at 480 ticks a beat as other rhythms: 61% copied from itself); else to the nearest step (a
-    performance's onsets: their phases carry no half steps)."""
+    """Positions (steps, unrounded) rounded to the nearest whole step, a half to the even one (as Python's
+    ``round`` does for a score's quarter lengths read through music21: :mod:`remixmusic.io.music21`),
+    int64. With ``halves`` (a score's half steps: :func:`score_halves`) a position within
+    :data:`HALF_STEP_TOLERANCE` of half a step counts as the half, so a file's resolution that puts a
+    32nd note a tick before or after it reads it as the score does (a hornpipe resaved from 10,080 to 480
+    ticks a beat came out 61% copied from itself); a performance's onsets round as they lie."""
     positions = np.asarray(positions, np.float64)
     if halves:
-        return np.floor(positions + (0.5 + HALF_STEP_TOLERANCE)).astype(np.int64)
+        whole = np.floor(positions)
+        near = np.abs(positions - whole - 0.5) <= HALF_STEP_TOLERANCE
+        positions = np.where(near, whole + 0.5, positions)
     return np.rint(positions).astype(np.int64)

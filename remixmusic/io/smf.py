@@ -215,6 +215,10 @@ def _resync(data: bytes, position: int, layout: SmfLayout) -> int:
     following = data.find(b"MTrk", position)
     if following < 0 or following + 8 > len(data):
         return -1
+    header = data.find(b"MThd\x00\x00\x00\x06", position, following)
+    if header >= 0:  # a second file after padding or a cut header: players read the first
+        layout.repairs.append(f"a second MIDI file starts at byte {header}: ignored (the first is read)")
+        return -1
     if position + 8 <= len(data):
         end = position + 8 + struct.unpack_from(">I", data, position + 4)[0]
         if end == following or (end > following and end == len(data)):
@@ -237,8 +241,8 @@ def _track_end(data: bytes, start: int, length: int, number: int) -> tuple[int, 
         return end, None
     announced = f"track {number} announces {length} bytes"
     header = _second_header(data, start, end)
-    if header >= 0:  # a copy cut off inside this track, then another file (a download appended to a partial one)
-        return header, f"truncated: {announced}, a second MIDI file starts after {header - start}: read up to it"
+    if header >= 0:  # a second file inside this track's length (a copy cut off in it, a length too long)
+        return header, f"{announced}, but a second MIDI file starts in it: the track ends after {header - start}"
     # no end-of-track event where the length says: a writer that counted the end-of-track event it never
     # wrote, or a length off by a few bytes; the next track chunk, when no end-of-track event comes
     # before it, is where this track ends (else the next track is swallowed or skipped in silence)
@@ -274,10 +278,14 @@ def _track_end(data: bytes, start: int, length: int, number: int) -> tuple[int, 
 
 
 def _second_header(data: bytes, start: int, end: int) -> int:
-    """Where a second file's ``MThd`` header (of length 6) starts between ``start`` and ``end`` with no
-    end-of-track event before it, or -1."""
-    at = data.find(b"MThd\x00\x00\x00\x06", start, end)
-    return at if at >= 0 and data.find(END_OF_TRACK, start, at) < 0 else -1
+    """Where a track whose payload starts at ``start`` and is announced to end at ``end`` ends when a second
+    file's ``MThd`` header (of length 6) starts before ``end``: after its end-of-track event before that
+    header, else at the header (a copy cut off inside this track); -1 when no header is there."""
+    at = data.find(b"MThd\x00\x00\x00\x06", start, end + 7)  # a header that starts before ``end``
+    if at < 0:
+        return -1
+    closed = data.rfind(END_OF_TRACK, start, at)
+    return closed + 3 if closed >= 0 else at
 
 
 def _next_track(data: bytes, start: int) -> int:

@@ -214,7 +214,6 @@ def _walk(b: bytes, number: int, log: _Log) -> _Track:
                 continue
             if c >= 0xF0:
                 if c in (0xF0, 0xF7):
-                    body = i
                     length, i = read_vlq(b, i)
                     end = b.find(b"\xf7", i) if c == 0xF0 and i + length > n else -1
                     if end >= 0:  # a wrong length field: the message still ends with its end byte
@@ -224,7 +223,7 @@ def _walk(b: bytes, number: int, log: _Log) -> _Track:
                         )
                         i = end + 1
                         continue
-                    resume = sysex_end(b, body, i, length) if c == 0xF0 else -1
+                    resume = sysex_end(b, i, length) if c == 0xF0 else -1
                     if resume >= 0:
                         log.add(
                             f"track {number}: a system exclusive event announcing {length} bytes does not end "
@@ -346,28 +345,42 @@ def _check_meta(kind: int, payload: bytes, log: _Log) -> bytes | None:
     return payload[:2]
 
 
-def sysex_end(data: bytes, body: int, payload: int, length: int) -> int:
+def sysex_end(data: bytes, payload: int, length: int) -> int:
     """Where the events after a system exclusive event ``F0`` resume when its length field is wrong, or -1
-    when it is right. ``body``: the byte after ``F0``; ``payload``: after its length field. A message's
-    bytes are all below 0x80 but its end byte ``F7``, so a length that takes in a byte of 0x80 or above
-    before its last byte is wrong (a writer that left the length out, so that the maker's id byte reads
-    as one, or one that counted the ``F0``): the message ends with the first ``F7`` after ``F0`` when no
-    other such byte comes first, else just before that byte (a status byte or a long delta time: a
-    corrupt status byte read as ``F0``). A length one short of an ``F7`` that follows at once (a writer
-    that did not count it) ends there too. A message split into packets (no ``F7``, the next byte a
-    delta time) keeps its length."""
+    when it is right (or runs past ``data``, which the caller reads as a cut). ``payload``: the byte after
+    its length field. A message's bytes are below 0x80, its end byte ``F7`` aside (one event may hold
+    several messages, ``... F7 F0 ... F7``), so a length that takes in another byte of 0x80 or above
+    before its last byte, or an ``F7`` when its last byte is none, is wrong (a writer that left the length
+    out, so that the maker's id byte reads as one, or one that counted the ``F0``): the message ends with
+    its first ``F7`` when no other such byte comes first, else just before that byte, or before the
+    one-byte delta time before it when it starts an event there (a corrupt status byte read as ``F0``).
+    A length one short of an ``F7`` that follows at once (a writer that did not count it) ends there too.
+    A message split into packets (no ``F7``, the next byte a delta time) keeps its length."""
     stop = payload + length
-    inside = data[payload : stop - 1]
-    if stop <= len(data) and all(x < 0x80 for x in inside):
-        if stop < len(data) and data[stop - 1] != 0xF7 and data[stop] == 0xF7 and length:
-            return stop + 1
+    if stop > len(data) or not length:
         return -1
-    for at in range(body, min(stop, len(data))):
+    inside, last = data[payload : stop - 1], data[stop - 1]
+    foreign = any(x >= 0x80 and x not in (0xF0, 0xF7) for x in inside)
+    if not foreign and (last == 0xF7 or 0xF7 not in inside):
+        return stop + 1 if last != 0xF7 and stop < len(data) and data[stop] == 0xF7 else -1
+    for at in range(payload, stop):
         if data[at] == 0xF7:
             return at + 1
-        if data[at] >= 0x80:  # a channel status after a one-byte delta time, else a long delta time's start
-            width = 2 if 0x80 <= data[at] < 0xF0 and data[at] & 0xF0 not in (0xC0, 0xD0) else 1
-            after = data[at + 1 : at + 1 + width]
-            status = at > body and data[at] < 0xF0 and len(after) == width and all(x < 0x80 for x in after)
-            return at - 1 if status else at
+        if data[at] >= 0x80 and data[at] != 0xF0:
+            return at - 1 if _event_after_delta(data, at, payload) else at
     return -1
+
+
+def _event_after_delta(data: bytes, at: int, first: int) -> bool:
+    """Whether the byte at ``at`` starts an event (a channel message with its data bytes, a meta event or
+    a system exclusive one) after a one-byte delta time at ``at - 1`` (not before ``first``)."""
+    if at - 1 < first or data[at - 1] >= 0x80:
+        return False
+    status = data[at]
+    if status in (0xFF, 0xF0):
+        return at + 1 < len(data) and data[at + 1] < 0x80
+    if not 0x80 <= status < 0xF0:
+        return False
+    width = 1 if status & 0xF0 in (0xC0, 0xD0) else 2
+    after = data[at + 1 : at + 1 + width]
+    return len(after) == width and all(x < 0x80 for x in after)

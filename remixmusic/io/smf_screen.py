@@ -201,8 +201,9 @@ def _escape(raw: np.ndarray, size: int) -> str | None:
 
 def _sysex_length(raw: np.ndarray, size: int) -> str | None:
     """Whether a system exclusive event ``F0`` (after a delta time's last byte) may have a wrong length
-    field: a byte of 0x80 or above before its last byte, or an ``F7`` right after a payload that does not
-    end with one (:func:`remixmusic.io.smf_repair.sysex_end` reads those; a fast reader loses the events
+    field, by the tests of :func:`remixmusic.io.smf_repair.sysex_end` (a byte of 0x80 or above but ``F0``
+    and ``F7`` before its last byte, an ``F7`` inside when its last byte is none, or an ``F7`` right after
+    a payload that does not end with one), which the exact pass repairs (a fast reader loses the events
     after them). Lookalikes in text only cost speed."""
     sysex = np.flatnonzero(raw[:size] == 0xF0)
     sysex = sysex[(sysex > 0) & (raw[np.maximum(sysex - 1, 0)] < 0x80)]
@@ -212,10 +213,20 @@ def _sysex_length(raw: np.ndarray, size: int) -> str | None:
     one = first < 0x80
     start = np.where(one, sysex + 2, sysex + 3)
     stop = np.minimum(start + np.where(one, first, (first & 0x7F) << 7 | second), size)
-    short = (stop > start) & (raw[np.maximum(stop - 1, 0)] != 0xF7) & (raw[stop] == 0xF7)
-    # a file holds a few of them (a GM or GS reset), each of a few bytes: count each one's own bytes
-    inside = any((raw[a : b - 1] >= 0x80).any() for a, b in zip(start.tolist(), stop.tolist(), strict=True))
-    return "a system exclusive event whose length misses its end" if inside or short.any() else None
+    last = raw[np.maximum(stop - 1, 0)]
+    foreign_byte = (raw[:size] >= 0x80) & (raw[:size] != 0xF0) & (raw[:size] != 0xF7)
+    if len(sysex) > 32:  # many (a dump of patches): prefix sums over the file
+        cum_f = np.concatenate([[0], np.cumsum(foreign_byte)])
+        cum_e = np.concatenate([[0], np.cumsum(raw[:size] == 0xF7)])
+        inner = np.maximum(stop - 1, start)
+        foreign, ends = cum_f[inner] - cum_f[start], cum_e[inner] - cum_e[start]
+    else:  # a few (a GM or GS reset): each one's own bytes
+        spans = list(zip(start.tolist(), np.maximum(stop - 1, start).tolist(), strict=True))
+        foreign = np.array([int(foreign_byte[a:b].any()) for a, b in spans])
+        ends = np.array([int((raw[a:b] == 0xF7).any()) for a, b in spans])
+    wrong = (foreign > 0) | ((ends > 0) & (last != 0xF7))
+    short = (stop > start) & (last != 0xF7) & (raw[stop] == 0xF7)
+    return "a system exclusive event whose length misses its end" if (wrong | short).any() else None
 
 
 SYSTEM_STATUS = np.array([*range(0xF1, 0xF7), *range(0xF8, 0xFF)], np.uint8)

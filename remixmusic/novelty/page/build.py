@@ -487,12 +487,12 @@ def _tables(report: AnalysisReport) -> str:
             ),
         ]
     if report.repaired:
-        rows = [{"path": p, "repairs": r} for p, r in report.repaired[:HTML_MAX_ROWS]]
+        rows = [{"piece": p, "repairs": r} for p, r in report.repaired[:HTML_MAX_ROWS]]
         parts += [
             "<h3>Files read with repairs</h3><p>Damaged or unusual files are read where the music is whole, "
             "each repair named (a note never released closed at the end of its track, a wrong length field, "
             "a bad meta event dropped): their numbers rest on what could be read.</p>",
-            table(rows, [("path", "file"), ("repairs", "repairs")], total=len(report.repaired), full="report.json (repaired)"),
+            table(rows, [("piece", "piece"), ("repairs", "repairs")], total=len(report.repaired), full="report.json (repaired)"),
         ]
     parts.append("</section>")
     return "\n".join(parts)
