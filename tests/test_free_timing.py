@@ -165,3 +165,80 @@ def test_a_piece_with_no_line_to_analyse_counts_in_no_measure():
     assert empty.measure("n_notes") == 2
     row = next(r for r in report.measure_table() if r["measure"] == "longest_copied_notes")
     assert row["query"] == full.longest_copied_notes
+
+
+def _ratio_symbols(onsets: np.ndarray) -> np.ndarray:
+    """The snapped inter-onset ratio of each three successive distinct onsets (what matching compares)."""
+    from remixmusic.novelty.symbols import _RATIO_EDGES
+
+    ioi = np.diff(np.unique(onsets)).astype(np.float64)
+    return np.searchsorted(_RATIO_EDGES, np.log2(ioi[1:] / ioi[:-1]))
+
+
+def test_a_performance_requantized_on_its_tracked_beat_keeps_the_scores_rhythm():
+    """Melodies played at 110 or 95 qpm in a 120 qpm file, with 12-20 ms of jitter: read on the file's
+    beat, a third or more of their inter-onset ratios differ from the score's; on the tracked beat (a
+    dotted rhythm in 3/4 and a 6/4 tune of quarters and halves among them) at least 95% agree."""
+    from remixmusic.music.beats import requantize
+
+    reference = test_match.reference.__wrapped__(test_match.essen.__wrapped__())  # type: ignore[attr-defined]
+    sources = [p for p in reference if len(_melody(p)) >= 48][:6]
+    for k, source in enumerate(sources):
+        rows = _melody(source)[:48]
+        want = _ratio_symbols(rows["onset"])
+        for factor, jitter in ((120 / 110, 12.0), (120 / 95, 20.0)):
+            performed = midi_bytes_to_piece(_played(rows, factor, jitter, seed=k), source="take.mid")
+            tracked = requantize(performed)
+            assert tracked.metadata["tracked_qpm"] > 0 and len(tracked.notes) == len(performed.notes)
+            agree = np.mean(_ratio_symbols(tracked.notes["onset"]) == want)
+            assert agree >= 0.95, (k, factor, agree, np.mean(_ratio_symbols(performed.notes["onset"]) == want))
+    few = midi_bytes_to_piece(_played(_melody(sources[0])[:5], 1.1, 10.0), source="five.mid")
+    assert requantize(few) is few  # too few onsets to track a beat in
+
+
+def test_tracked_timing_finds_performed_copies_and_leaves_scores_alone(tmp_path):
+    """``--timing tracked``: a dotted tune played at 110 qpm in a 120 qpm file is found whole with its
+    source (read on the file's beat, 10 of its 48 notes); a score on the grid is analysed as it is."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from remixmusic.cli import app
+
+    reference = test_match.reference.__wrapped__(test_match.essen.__wrapped__())  # type: ignore[attr-defined]
+    index = Index.build(reference)
+    dotted = next(
+        p for p in reference if len(_melody(p)) >= 48 and 9 in np.diff(_melody(p)["onset"][:48]).tolist()
+    )
+    rows = _melody(dotted)[:48]
+    performed = midi_bytes_to_piece(_played(rows, 120 / 110, 12.0, seed=4), source="take.mid")
+    score = midi_bytes_to_piece(_played(rows, 1.0, 0.0), source="score.mid")
+
+    def longest(report, name):
+        spans = [
+            p.end_note - p.start_note
+            for p in report.passage_records
+            if p.piece == name and p.label in ("copied", "varied") and dotted.source in p.sources.split(";")
+        ]
+        return max(spans, default=0)
+
+    as_read = analyze([performed, score], index, jobs=1, show_progress=False, originality=False)
+    tracked = analyze([performed, score], index, jobs=1, show_progress=False, originality=False, timing="tracked")
+    assert longest(as_read, "take.mid") < 40 and longest(tracked, "take.mid") == 48
+    assert longest(tracked, "score.mid") == longest(as_read, "score.mid") == 48
+    assert "re-quantized on a tracked beat" in tracked.off_grid_warning()
+    assert "--timing tracked" in as_read.off_grid_warning()
+
+    folder, ref = tmp_path / "q", tmp_path / "ref"
+    folder.mkdir()
+    ref.mkdir()
+    (folder / "take.mid").write_bytes(_played(rows, 120 / 110, 12.0, seed=4))
+    (ref / "source.mid").write_bytes(_played(rows, 1.0, 0.0))
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        app, ["analyze", str(folder), "--against", str(ref), "-o", str(out), "--timing", "tracked", "-j", "1", "--no-originality"]
+    )
+    assert result.exit_code == 0, result.output
+    saved = json.loads((out / "report.json").read_text())
+    assert saved["params"]["config"]["timing"] == "tracked"
+    assert saved["pieces"][0]["copied_fraction"] + saved["pieces"][0]["varied_fraction"] >= 0.95

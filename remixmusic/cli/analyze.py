@@ -37,6 +37,13 @@ class Lines(StrEnum):
     voices = "voices"
 
 
+class Timing(StrEnum):
+    """How onsets are read for matching (see :data:`remixmusic.novelty.inputs.TIMINGS`)."""
+
+    file = "file"
+    tracked = "tracked"
+
+
 class Segmentation(StrEnum):
     """How lines are cut into motifs (see :data:`remixmusic.novelty.segment.METHODS`)."""
 
@@ -136,6 +143,16 @@ def register(app: typer.Typer) -> None:
                 "style-matched random pieces (benchmarks/attribution.py --sweep max_edits=2,4).",
             ),
         ] = None,
+        timing: Annotated[
+            Timing,
+            typer.Option(
+                "--timing",
+                help="file: onsets on the file's beat. tracked: pieces played with free timing (a recording "
+                "without a click, at a tempo not the file's; report.json's off_grid) are re-quantized on a "
+                "beat tracked in their notes, so copies are compared with their rhythm (query, control and "
+                "a reference indexed here, not a saved index; positions in their outputs are tracked beats).",
+            ),
+        ] = Timing.file,
         jobs: JobsOption = 0,
         seed: SeedOption = 0,
         strict: StrictOption = False,
@@ -154,6 +171,7 @@ def register(app: typer.Typer) -> None:
             originality=originality,
             jobs=jobs,
             seed=seed,
+            timing=timing.value,
             **match,
         )
         report.save(out)

@@ -43,6 +43,7 @@ from remixmusic.novelty.inputs import (
     _resolve_reference,
     read_pieces,
     read_sidecar,
+    with_timing,
 )
 from remixmusic.novelty.labels import (
     _prompt_mask,
@@ -68,19 +69,21 @@ def build_index(
     lines: str = DEFAULT_LINES,
     jobs: int = 0,
     show_progress: bool = True,
+    timing: str = "file",
 ) -> tuple[Index, list[tuple[str, str]]]:
-    """Index a MIDI folder, MIDI paths, pieces or a dataset (train split); returns the unreadable files
-    of a folder or path list too, so they can be listed.
+    """Index a MIDI folder, MIDI paths, pieces or a dataset (train split), its pieces read under ``timing``
+    (:func:`~remixmusic.novelty.inputs.with_timing`); returns the unreadable files of a folder or path
+    list too, so they can be listed.
 
     Raises:
         RemixError: nothing readable to index, an unknown dataset, invariance or line mode.
     """
-    index, skipped, _ = _build_index(reference, invariance, lines, jobs, show_progress)
+    index, skipped, _ = _build_index(reference, invariance, lines, jobs, show_progress, timing)
     return index, skipped
 
 
 def _build_index(
-    reference: ReferenceSource, invariance: str, lines: str, jobs: int, show_progress: bool
+    reference: ReferenceSource, invariance: str, lines: str, jobs: int, show_progress: bool, timing: str = "file"
 ) -> tuple[Index, list[tuple[str, str]], list[Piece]]:
     """:func:`build_index`, with the reference pieces indexed (in the index's piece order)."""
     midi: PieceSource | None = None  # MIDI files whose unreadable ones are listed
@@ -91,12 +94,13 @@ def _build_index(
     elif isinstance(reference, (list, tuple)) and reference:
         midi = list(reference)
     if midi is not None:
-        read = read_pieces(midi, jobs, show_progress)
+        read = read_pieces(midi, jobs, show_progress, timing)
         if not read.pieces:
             raise RemixError(f"the reference corpus has no readable pieces ({unreadable_summary(read.skipped)})")
         index = Index.build(read.pieces, invariance=invariance, lines=lines, show_progress=show_progress)
         return index, read.skipped, read.pieces
     pieces, manifest_hash = _resolve_reference(reference, "train", jobs, show_progress)
+    pieces = with_timing(pieces, timing)
     index = Index.build(pieces, invariance=invariance, lines=lines, jobs=jobs, show_progress=show_progress)
     index.manifest_hash = manifest_hash or index.manifest_hash
     return index, [], pieces
@@ -122,7 +126,8 @@ def resolve_index(
 
 
 def _resolve_index(
-    reference: ReferenceSource, invariance: str | None, lines: str | None, jobs: int, show_progress: bool
+    reference: ReferenceSource, invariance: str | None, lines: str | None, jobs: int, show_progress: bool,
+    timing: str = "file",
 ) -> tuple[Index, list[tuple[str, str]], list[Piece] | None]:
     """:func:`resolve_index`, with the reference pieces (``None`` for a given or saved index, which
     keeps no pieces)."""
@@ -140,7 +145,7 @@ def _resolve_index(
             )
         return reference, [], None
     return _build_index(
-        reference, invariance or DEFAULT_INVARIANCE, lines or DEFAULT_LINES, jobs, show_progress
+        reference, invariance or DEFAULT_INVARIANCE, lines or DEFAULT_LINES, jobs, show_progress, timing
     )
 
 
@@ -464,14 +469,14 @@ def analyze(
         raise RemixError("give the query pieces (a MIDI folder, paths or pieces)")
     if reference is None:
         raise RemixError("give a reference (an index, a MIDI folder or a dataset name)")
-    queries = read_pieces(query, jobs, show_progress)
+    queries = read_pieces(query, jobs, show_progress, config.timing)
     if not queries.pieces and not allow_empty:
         raise RemixError(queries.none_read("query"))
-    controls = read_pieces(control, jobs, show_progress) if control is not None else PieceSet([], [])
+    controls = read_pieces(control, jobs, show_progress, config.timing) if control is not None else PieceSet([], [])
     if control is not None and not controls.pieces and not allow_empty:
         raise RemixError(f"{controls.none_read('control')}: give a folder of human pieces, or leave --control out")
     index, ref_skipped, ref_pieces = _resolve_index(
-        reference, config.invariance, config.lines, jobs, show_progress
+        reference, config.invariance, config.lines, jobs, show_progress, config.timing
     )
     analyzer = Analyzer(index, config)
     jobs_list = [(p, n, "query") for p, n in zip(queries.pieces, queries.names, strict=True)]

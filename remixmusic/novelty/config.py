@@ -278,6 +278,9 @@ class AnalysisConfig:
     piece duplicates it and is removed. ``originality``: also compute the Yin et al. originality score.
     ``invariance``/``lines``: the views when the reference index is built by the analysis (``None``: the
     defaults, or a given index's own). ``seed``: of the bootstrap in the query-vs-control statistics.
+    ``timing``: ``file`` (onsets on the file's beat) or ``tracked`` (pieces played with free timing
+    re-quantized on a tracked beat, queries, controls and a reference the analysis indexes:
+    :func:`remixmusic.novelty.inputs.with_timing`).
 
     Run settings that do not change results (worker processes, progress bars) are not part of it.
 
@@ -294,6 +297,7 @@ class AnalysisConfig:
     invariance: str | None = _one_of(None, INVARIANCES, "invariance")
     lines: str | None = _one_of(None, LINE_MODES, "line mode")
     seed: int = _count(0, minimum=0)
+    timing: str = _one_of("file", ("file", "tracked"), "timing")
 
     def __post_init__(self) -> None:
         _validate(self, "analysis")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
@@ -109,14 +109,19 @@ ReferenceSource: TypeAlias = "Index | Dataset | PieceSource"
 :data:`PieceSource`."""
 
 
-def read_pieces(items: PieceSource, jobs: int = 0, show_progress: bool = True) -> PieceSet:
-    """Pieces from a folder, a file, a list of paths or a list of :class:`Piece`; bad files, and pieces
-    with no pitched notes (drums or meta events only: reason :data:`NO_PITCHED_NOTES`), are skipped
-    (listed in ``skipped`` with a one-line reason).
+def read_pieces(items: PieceSource, jobs: int = 0, show_progress: bool = True, timing: str = "file") -> PieceSet:
+    """Pieces from a folder, a file, a list of paths or a list of :class:`Piece`, read under ``timing``
+    (:func:`with_timing`); bad files, and pieces with no pitched notes (drums or meta events only: reason
+    :data:`NO_PITCHED_NOTES`), are skipped (listed in ``skipped`` with a one-line reason).
 
     Raises:
         RemixError: ``items`` mixes paths and pieces or holds something else.
     """
+    result = _read_pieces(items, jobs, show_progress)
+    return replace(result, pieces=with_timing(result.pieces, timing))
+
+
+def _read_pieces(items: PieceSource, jobs: int, show_progress: bool) -> PieceSet:
     from remixmusic.io.folders import read_folder
 
     if isinstance(items, PieceSet):
@@ -210,3 +215,26 @@ def read_sidecar(piece: Piece) -> dict[str, Any]:
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
+
+
+TIMINGS = ("file", "tracked")
+"""How onsets are read for matching: ``file``, on the file's beat as read; ``tracked``, pieces played with
+free timing (at least :data:`~remixmusic.io.grid.OFF_GRID` of their onsets off the file's beat grid)
+re-quantized on a beat tracked in their own notes (:func:`remixmusic.music.beats.requantize`)."""
+
+
+def with_timing(pieces: list[Piece], timing: str) -> list[Piece]:
+    """``pieces`` read for matching under ``timing`` (:data:`TIMINGS`): under ``tracked`` those played with
+    free timing are re-quantized on a tracked beat (their positions in every output are in tracked beats;
+    ``metadata["tracked_qpm"]`` holds the beat's tempo), the others are left as they are.
+
+    Raises:
+        RemixError: an unknown ``timing``.
+    """
+    if timing not in TIMINGS:
+        raise RemixError(f"timing must be one of {', '.join(TIMINGS)}, not {timing!r}")
+    if timing == "file":
+        return list(pieces)
+    from remixmusic.music.beats import requantize
+
+    return [requantize(p) if p.metadata.get("off_grid", 0.0) >= OFF_GRID else p for p in pieces]

@@ -184,7 +184,7 @@ class AnalysisReport:
     passage_records: list[PassageRecord] = field(default_factory=list)
     granularity: GranularitySummary | None = None
     # Query and control files read with repairs (a bad event dropped, a note closed at its track's end):
-    # (the piece's name, as in pieces.csv; the repairs, "; "-separated).
+    # (the piece's name, as in pieces.csv, not a path as skipped files have; the repairs, "; "-separated).
     repaired: list[tuple[str, str]] = field(default_factory=list)
     off_grid: list[tuple[str, float]] = field(default_factory=list)  # played with free timing (io.grid)
 
@@ -378,7 +378,6 @@ class AnalysisReport:
             "reference_pieces": self.reference_names,
             "note_maps": self.note_map_records(),
             "skipped": [{"path": p, "reason": r} for p, r in self.skipped],
-            # skipped files have no piece: their path; pieces read are keyed by name, as in pieces.csv
             "repaired": [{"piece": p, "repairs": r} for p, r in self.repaired],
             "off_grid": [{"piece": p, "share": share} for p, share in self.off_grid],
             "granularity": self.granularity.to_dict() if self.granularity is not None else None,
@@ -540,11 +539,13 @@ class AnalysisReport:
         if not self.off_grid or self.params.get("invariance", DEFAULT_INVARIANCE) in TIMELESS:
             return ""
         first, share = self.off_grid[0]
+        head = f"{len(self.off_grid)} piece(s) look played with free timing ({first}: {share:.0%} of its onsets off the beat grid)"
+        if self.params.get("config", {}).get("timing") == "tracked":
+            return f"{head}: re-quantized on a tracked beat (--timing tracked); their positions are in tracked beats"
         return (
-            f"{len(self.off_grid)} piece(s) look played with free timing ({first}: {share:.0%} of its onsets off "
-            "the beat grid): this analysis compares rhythm, so copies in them may be missed; "
-            "--invariance intervals compares pitch only (against a saved index, one built with it: "
-            "remixmusic index REFERENCE --invariance intervals)"
+            f"{head}: this analysis compares rhythm, so copies in them may be missed; --timing tracked "
+            "re-quantizes them on a tracked beat; --invariance intervals compares pitch only (against a "
+            "saved index, one built with it: remixmusic index REFERENCE --invariance intervals)"
         )
 
     def _chance_span(self) -> str:
