@@ -447,3 +447,19 @@ def test_a_file_cut_inside_a_long_sysex_reads_no_notes_from_its_bytes():
     for reader in READERS:
         piece = midi_bytes_to_piece(data[:-80], reader=reader)
         assert piece.notes["pitch"].tolist() == [60], reader
+
+
+def test_a_wrong_sysex_length_among_many_sysex_events_is_repaired_by_every_reader():
+    """A patch dump of 40 system exclusive events (the screen counts their bytes over the whole file when
+    there are many) with one whose length field was left out: every reader reads all notes after it."""
+    from remixmusic.io.smf import encode_track, header_chunk
+
+    events = [(0, b"\xf0\x05\x41\x10\x42\x12\xf7") for _ in range(39)] + [(0, b"\xf0" + _GS_RESET)]
+    for k in range(16):
+        events += [(96 * k, bytes([0x90, 60 + k, 90])), (96 * k + 96, bytes([0x80, 60 + k, 0]))]
+    events.sort(key=lambda e: (e[0], e[1][0] == 0x90))
+    data = header_chunk(0, 1, 96) + encode_track(events)
+    for reader in READERS:
+        piece = midi_bytes_to_piece(data, reader=reader)
+        assert piece.notes["onset"].tolist() == [12 * k for k in range(16)], reader
+        assert any("system exclusive" in r for r in piece.metadata["repairs"]), reader
