@@ -68,7 +68,12 @@ def merge_program_runs(
     track = np.asarray(track, np.int64)
     programs = np.array([t.program for t in tracks], np.int64)
     note_program = programs[track] if len(tracks) else np.zeros(len(track), np.int64)
-    if len(tracks) < 2:
+    keys = [
+        (t.name, t.is_drum, None if t.name or origins is None else (int(origins[k][0]), int(origins[k][1])))
+        for k, t in enumerate(tracks)
+        if t.name or origins is not None
+    ]
+    if len(set(keys)) == len(keys):  # no two instruments that could be one part (most files): nothing to merge
         return list(tracks), track, note_program
     order = np.argsort(track, kind="stable")
     bounds = np.searchsorted(track[order], np.arange(len(tracks) + 1))
