@@ -41,8 +41,8 @@ from remixmusic.music.notes import (
 
 CACHE_VERSION = 5
 """Bumped whenever reading gives other pieces for the same bytes (2: symusic reader, issue 9 repairs; 3: track
-ends without an end-of-track event, padded tempo events, All Notes Off; 4: metadata["off_grid"]; 5: half steps
-rounded up)."""
+ends without an end-of-track event, padded tempo events, All Notes Off; 4: metadata["off_grid"]; 5: a score's near-half
+steps read as half steps)."""
 
 CACHE_LIMIT_ENV = "REMIXMUSIC_CACHE_MAX_MB"
 DEFAULT_CACHE_LIMIT_MB = 1024
