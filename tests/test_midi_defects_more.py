@@ -463,3 +463,11 @@ def test_a_wrong_sysex_length_among_many_sysex_events_is_repaired_by_every_reade
         piece = midi_bytes_to_piece(data, reader=reader)
         assert piece.notes["onset"].tolist() == [12 * k for k in range(16)], reader
         assert any("system exclusive" in r for r in piece.metadata["repairs"]), reader
+
+
+def test_a_web_page_that_mentions_mthd_is_not_a_midi_file():
+    """An HTML page saved as ``.mid`` whose text holds "MThd" was "corrupt MIDI: no track chunk"; it is
+    not a MIDI file, and the reason says where the lookalike stood."""
+    page = b"<html><body>the MThd header of a MIDI file is ...</body></html>"
+    with pytest.raises(RemixError, match=r"not a MIDI file \(no track chunk after the text 'MThd' at byte 16\)"):
+        midi_bytes_to_piece(page, "page.mid")

@@ -157,6 +157,8 @@ def split_chunks(data: bytes, source: str | None = None) -> SmfLayout:
     if not layout.tracks:
         if position + 8 > len(data) and position < len(data):
             raise MidiError(source, "truncated (unexpected end of file)")
+        if skipped and skipped.endswith("before the MIDI header skipped"):  # "MThd" in some other file
+            raise MidiError(source, f"not a MIDI file (no track chunk after the text 'MThd' at byte {skipped.split()[0]})")
         raise MidiError(source, "corrupt MIDI: no track chunk (MTrk)")
     if declared < len(layout.tracks):
         layout.repairs.append(
