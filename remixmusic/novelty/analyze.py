@@ -441,8 +441,8 @@ def analyze(
     ``invariance`` and ``lines`` choose the views when the index is built here (default
     ``transposed+tempo`` and ``voices``; a given index has its own, recorded in the report),
     ``segmentation`` a method name or a ``SegmentConfig``, ``segmenter_params`` other ``SegmentConfig``
-    fields, and ``match_params`` any :class:`~remixmusic.novelty.config.MatchConfig` field
-    (``min_length``, ``stock_df``, ``max_edits`` ...). ``jobs``: worker processes (0: one per core).
+    fields, ``match_params`` any :class:`~remixmusic.novelty.config.MatchConfig` field (``min_length``,
+    ``max_edits`` ...) or ``timing="tracked"`` (free timing re-quantized). ``jobs``: processes (0: per core).
     ``allow_empty``: a query with no readable piece gives a report with no query pieces (the experiment
     uses it for a model that wrote only empty pieces) instead of an error.
     (:func:`remixmusic.analyze` also accepts no reference for a folder written by ``remixmusic generate``.)
