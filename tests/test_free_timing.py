@@ -7,6 +7,7 @@ with nothing on the page to say why."""
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import numpy as np
 from hypothesis import given, settings
@@ -242,3 +243,34 @@ def test_tracked_timing_finds_performed_copies_and_leaves_scores_alone(tmp_path)
     saved = json.loads((out / "report.json").read_text())
     assert saved["params"]["config"]["timing"] == "tracked"
     assert saved["pieces"][0]["copied_fraction"] + saved["pieces"][0]["varied_fraction"] >= 0.95
+
+
+def test_a_saved_index_of_performances_records_its_timing(tmp_path):
+    """``remixmusic index --timing tracked``: a reference of performances re-quantized once, saved with
+    its timing (an older index reads as ``file``), and reported; a score of the tune played is found
+    whole against it, as a performance of it is with ``--timing tracked``."""
+    from typer.testing import CliRunner
+
+    from remixmusic.cli import app
+
+    reference = test_match.reference.__wrapped__(test_match.essen.__wrapped__())  # type: ignore[attr-defined]
+    dotted = next(
+        p for p in reference if len(_melody(p)) >= 48 and 9 in np.diff(_melody(p)["onset"][:48]).tolist()
+    )
+    rows = _melody(dotted)[:48]
+    ref = tmp_path / "ref"
+    ref.mkdir()
+    (ref / "take.mid").write_bytes(_played(rows, 120 / 110, 12.0, seed=4))
+    for k, other in enumerate(p for p in reference[:6] if p is not dotted):
+        (ref / f"other{k}.mid").write_bytes(_played(_melody(other)[:40], 1.0, 0.0))
+    result = CliRunner().invoke(app, ["index", str(ref), "-o", str(tmp_path / "idx"), "--timing", "tracked", "-j", "1"])
+    assert result.exit_code == 0, result.output
+    index = Index.load(tmp_path / "idx")
+    assert index.timing == "tracked"
+    score = midi_bytes_to_piece(_played(rows, 1.0, 0.0), source="score.mid")
+    report = analyze([score], index, jobs=1, show_progress=False, originality=False)
+    assert report.params["reference_timing"] == "tracked"
+    assert report.piece_records[0].copied_fraction == 1.0
+    untracked = analyze([score], Index.build([midi_bytes_to_piece(_played(rows, 120 / 110, 12.0, seed=4), "take.mid")]), jobs=1, show_progress=False, originality=False)
+    assert untracked.piece_records[0].copied_fraction < 0.9
+    assert Index.load(Path(__file__).parent / "data" / "legacy" / "index").timing == "file"

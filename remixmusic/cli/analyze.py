@@ -78,13 +78,21 @@ def register(app: typer.Typer) -> None:
             Invariance, typer.Option("--invariance", help=INVARIANCE_HELP)
         ] = DEFAULT_INVARIANCE_CHOICE,
         lines: Annotated[Lines, typer.Option("--lines", help=LINES_HELP)] = DEFAULT_LINES_CHOICE,
+        timing: Annotated[
+            Timing,
+            typer.Option(
+                "--timing",
+                help="file: onsets on the file's beat. tracked: reference pieces played with free timing "
+                "re-quantized on a beat tracked in their notes (a reference of performances).",
+            ),
+        ] = Timing.file,
         jobs: JobsOption = 0,
         strict: StrictOption = False,
     ) -> None:
         """Build a reference index once, for any number of analyses (--against)."""
         from remixmusic.novelty.analyze import build_index
 
-        index, skipped = build_index(reference, invariance.value, lines.value, jobs, show_progress=True)
+        index, skipped = build_index(reference, invariance.value, lines.value, jobs, show_progress=True, timing=timing.value)
         index.save(out)
         console.print(
             f"indexed {index.n_pieces} pieces, {index.n_slots} note slots ({invariance.value}, {lines.value}); "

@@ -98,11 +98,12 @@ def _build_index(
         if not read.pieces:
             raise RemixError(f"the reference corpus has no readable pieces ({unreadable_summary(read.skipped)})")
         index = Index.build(read.pieces, invariance=invariance, lines=lines, show_progress=show_progress)
+        index.timing = timing
         return index, read.skipped, read.pieces
     pieces, manifest_hash = _resolve_reference(reference, "train", jobs, show_progress)
     pieces = with_timing(pieces, timing)
     index = Index.build(pieces, invariance=invariance, lines=lines, jobs=jobs, show_progress=show_progress)
-    index.manifest_hash = manifest_hash or index.manifest_hash
+    index.manifest_hash, index.timing = manifest_hash or index.manifest_hash, timing
     return index, [], pieces
 
 

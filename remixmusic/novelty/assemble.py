@@ -116,6 +116,7 @@ def _assemble(
         "config": config.to_dict(),
         "invariance": index.invariance,
         "lines": index.lines,
+        "reference_timing": index.timing,  # how the reference's onsets were read (config: the queries')
         "chance_length": index.chance_length,
         "min_match_symbols": analyzer.matcher.min_length,
         "min_match_notes": analyzer.min_match_notes,

@@ -100,7 +100,8 @@ class Index:
     unknown, a group of its own; empty for an index saved without them, where every piece is its own
     group); document frequency counts these groups (:attr:`piece_group`). ``lines_version``: how its
     lines were read (:data:`~remixmusic.music.lines.LINES_VERSION`; 1 for an index saved before it was
-    recorded).
+    recorded). ``timing``: how its pieces' onsets were read (:data:`~remixmusic.novelty.inputs.TIMINGS`:
+    ``tracked`` when performed pieces were re-quantized on a tracked beat; ``file`` for older indexes).
     """
 
     invariance: str
@@ -125,6 +126,7 @@ class Index:
     manifest_hash: str = ""
     lines_version: int = LINES_VERSION
     piece_groups: list[str] = field(default_factory=list)
+    timing: str = "file"
 
     # -- building ---------------------------------------------------------------------------------
     @classmethod
@@ -289,6 +291,7 @@ class Index:
             tuple(self.piece_names),
             tuple(self.piece_sources),
             tuple(self.piece_groups),
+            self.timing,
         )
 
     def __repr__(self) -> str:
@@ -459,6 +462,7 @@ class Index:
             "chance_quantile": CHANCE_QUANTILE,
             "manifest_hash": self.manifest_hash,
             "lines_version": self.lines_version,
+            "timing": self.timing,
             "piece_names": self.piece_names,
             "piece_sources": self.piece_sources,
             "piece_groups": self.piece_groups,
@@ -524,6 +528,7 @@ class Index:
             manifest_hash=str(header["manifest_hash"]),
             piece_groups=groups,
             lines_version=int(header.get("lines_version", 1)),  # saved before it was recorded: 1
+            timing=str(header.get("timing", "file")),
             **arrays,
         )
 
