@@ -38,7 +38,7 @@ class Lines(StrEnum):
 
 
 class Timing(StrEnum):
-    """How onsets are read for matching (see :data:`remixmusic.novelty.inputs.TIMINGS`)."""
+    """How onsets are read for matching (see :data:`remixmusic.music.beats.TIMINGS`)."""
 
     file = "file"
     tracked = "tracked"

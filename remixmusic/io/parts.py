@@ -68,11 +68,7 @@ def merge_program_runs(
     track = np.asarray(track, np.int64)
     programs = np.array([t.program for t in tracks], np.int64)
     note_program = programs[track] if len(tracks) else np.zeros(len(track), np.int64)
-    keys = [
-        (t.name, t.is_drum, None if t.name or origins is None else (int(origins[k][0]), int(origins[k][1])))
-        for k, t in enumerate(tracks)
-        if t.name or origins is not None
-    ]
+    keys = [_key(t, k, origins) for k, t in enumerate(tracks) if t.name or origins is not None]
     if len(set(keys)) == len(keys):  # no two instruments that could be one part (most files): nothing to merge
         return list(tracks), track, note_program
     order = np.argsort(track, kind="stable")
@@ -89,9 +85,9 @@ def merge_program_runs(
         # an unnamed instrument is merged only within its file track and channel: without a name nothing
         # else says two instruments are one part (separate unnamed tracks taking turns are common, in
         # files and in written pieces)
-        origin = None if instrument.name or origins is None else (int(origins[k][0]), int(origins[k][1]))
-        same = by_name.setdefault((instrument.name, instrument.is_drum, origin), [])
-        mergeable = own and (instrument.name or origin is not None)
+        key = _key(instrument, k, origins)
+        same = by_name.setdefault(key, [])
+        mergeable = own and (instrument.name or key[2] is not None)
         for part in _candidates(same, instrument.program) if mergeable else []:
             if not len(starts) or stops[-1] <= part.low or part.high <= starts[0]:
                 best, best_overlap = part, 0.0  # apart in time: no overlap can be less
@@ -131,6 +127,13 @@ def _candidates(parts: list[_Part], program: int) -> list[_Part]:
             if len(out) == MAX_CANDIDATES:
                 break
     return out[::-1]
+
+
+def _key(instrument: Track, k: int, origins: Sequence[tuple[int, int]] | None) -> tuple[str, bool, tuple[int, int] | None]:
+    """What instrument ``k`` must share with a part to join it: its name and drum flag, and when it has no
+    name its file track and channel (``None`` where the reader does not know them)."""
+    origin = None if instrument.name or origins is None else (int(origins[k][0]), int(origins[k][1]))
+    return instrument.name, instrument.is_drum, origin
 
 
 @dataclass

@@ -95,7 +95,8 @@ def split_chunks(data: bytes, source: str | None = None) -> SmfLayout:
     """
     if not data:
         raise MidiError(source, "empty file")
-    data, skipped = _midi_data(data, source)
+    original, (data, skipped) = data, _midi_data(data, source)
+    searched = skipped is not None and not original.startswith(b"RIFF")  # the header was looked for in the bytes
     if len(data) < 14:
         raise MidiError(source, "truncated (unexpected end of file)")
     header_length = struct.unpack_from(">I", data, 4)[0]
@@ -135,7 +136,7 @@ def split_chunks(data: bytes, source: str | None = None) -> SmfLayout:
         length = struct.unpack_from(">I", data, position + 4)[0]
         start = position + 8
         if kind == b"MThd":  # a second file (``cat a.mid b.mid``): players read the first
-            layout.repairs.append(f"a second MIDI file starts at byte {position}: ignored (the first is read)")
+            _second_file(layout, position)
             break
         if (
             kind != b"MTrk"
@@ -157,8 +158,8 @@ def split_chunks(data: bytes, source: str | None = None) -> SmfLayout:
     if not layout.tracks:
         if position + 8 > len(data) and position < len(data):
             raise MidiError(source, "truncated (unexpected end of file)")
-        if skipped and skipped.endswith("before the MIDI header skipped"):  # "MThd" in some other file
-            raise MidiError(source, f"not a MIDI file (no track chunk after the text 'MThd' at byte {skipped.split()[0]})")
+        if searched:  # "MThd" in some other file (a web page saved as .mid)
+            raise MidiError(source, f"not a MIDI file (no track chunk after the text 'MThd' at byte {len(original) - len(data)})")
         raise MidiError(source, "corrupt MIDI: no track chunk (MTrk)")
     if declared < len(layout.tracks):
         layout.repairs.append(
@@ -217,9 +218,9 @@ def _resync(data: bytes, position: int, layout: SmfLayout) -> int:
     following = data.find(b"MTrk", position)
     if following < 0 or following + 8 > len(data):
         return -1
-    header = data.find(b"MThd\x00\x00\x00\x06", position, following)
+    header = data.find(SECOND_HEADER, position, following)
     if header >= 0:  # a second file after padding or a cut header: players read the first
-        layout.repairs.append(f"a second MIDI file starts at byte {header}: ignored (the first is read)")
+        _second_file(layout, header)
         return -1
     if position + 8 <= len(data):
         end = position + 8 + struct.unpack_from(">I", data, position + 4)[0]
@@ -279,11 +280,20 @@ def _track_end(data: bytes, start: int, length: int, number: int) -> tuple[int, 
     return end, None
 
 
+SECOND_HEADER = b"MThd\x00\x00\x00\x06"
+"""The start of a second file's header chunk inside a file (files concatenated)."""
+
+
+def _second_file(layout: SmfLayout, position: int) -> None:
+    """Record that reading stops at a second file's header at byte ``position``."""
+    layout.repairs.append(f"a second MIDI file starts at byte {position}: ignored (the first is read)")
+
+
 def _second_header(data: bytes, start: int, end: int) -> int:
     """Where a track whose payload starts at ``start`` and is announced to end at ``end`` ends when a second
     file's ``MThd`` header (of length 6) starts before ``end``: after its end-of-track event before that
     header, else at the header (a copy cut off inside this track); -1 when no header is there."""
-    at = data.find(b"MThd\x00\x00\x00\x06", start, end + 7)  # a header that starts before ``end``
+    at = data.find(SECOND_HEADER, start, end + len(SECOND_HEADER) - 1)  # a header starting before ``end``
     if at < 0:
         return -1
     closed = data.rfind(END_OF_TRACK, start, at)

@@ -32,6 +32,12 @@ import numpy as np
 
 from remixmusic.music.notes import STEPS_PER_BEAT, TEMPO_DTYPE, Piece, sort_notes
 
+TIMINGS = ("file", "tracked")
+"""How onsets are read for matching: ``file``, on the file's beat as read; ``tracked``, pieces played with
+free timing (at least :data:`~remixmusic.io.grid.OFF_GRID` of their onsets off the file's beat grid)
+re-quantized on a beat tracked in their own notes (:func:`requantize`;
+:func:`remixmusic.novelty.inputs.with_timing`)."""
+
 FRAME = 0.01
 """Seconds per frame of the onset-strength signal."""
 

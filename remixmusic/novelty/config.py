@@ -19,6 +19,7 @@ from numbers import Integral, Real
 from typing import TYPE_CHECKING, Any
 
 from remixmusic.errors import ConfigError
+from remixmusic.music.beats import TIMINGS
 from remixmusic.music.lines import LINE_MODES
 from remixmusic.novelty.symbols import INVARIANCES
 
@@ -297,7 +298,7 @@ class AnalysisConfig:
     invariance: str | None = _one_of(None, INVARIANCES, "invariance")
     lines: str | None = _one_of(None, LINE_MODES, "line mode")
     seed: int = _count(0, minimum=0)
-    timing: str = _one_of("file", ("file", "tracked"), "timing")
+    timing: str = _one_of("file", TIMINGS, "timing")
 
     def __post_init__(self) -> None:
         _validate(self, "analysis")

@@ -100,7 +100,7 @@ class Index:
     unknown, a group of its own; empty for an index saved without them, where every piece is its own
     group); document frequency counts these groups (:attr:`piece_group`). ``lines_version``: how its
     lines were read (:data:`~remixmusic.music.lines.LINES_VERSION`; 1 for an index saved before it was
-    recorded). ``timing``: how its pieces' onsets were read (:data:`~remixmusic.novelty.inputs.TIMINGS`:
+    recorded). ``timing``: how its pieces' onsets were read (:data:`~remixmusic.music.beats.TIMINGS`:
     ``tracked`` when performed pieces were re-quantized on a tracked beat; ``file`` for older indexes).
     """
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 from remixmusic._util.text import printable
 from remixmusic.errors import RemixError
 from remixmusic.io.grid import OFF_GRID
+from remixmusic.music.beats import TIMINGS, requantize
 from remixmusic.music.notes import Piece
 
 if TYPE_CHECKING:
@@ -217,11 +218,6 @@ def read_sidecar(piece: Piece) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-TIMINGS = ("file", "tracked")
-"""How onsets are read for matching: ``file``, on the file's beat as read; ``tracked``, pieces played with
-free timing (at least :data:`~remixmusic.io.grid.OFF_GRID` of their onsets off the file's beat grid)
-re-quantized on a beat tracked in their own notes (:func:`remixmusic.music.beats.requantize`)."""
-
 
 def with_timing(pieces: list[Piece], timing: str) -> list[Piece]:
     """``pieces`` read for matching under ``timing`` (:data:`TIMINGS`): under ``tracked`` those played with
@@ -235,6 +231,4 @@ def with_timing(pieces: list[Piece], timing: str) -> list[Piece]:
         raise RemixError(f"timing must be one of {', '.join(TIMINGS)}, not {timing!r}")
     if timing == "file":
         return list(pieces)
-    from remixmusic.music.beats import requantize
-
     return [requantize(p) if p.metadata.get("off_grid", 0.0) >= OFF_GRID else p for p in pieces]
