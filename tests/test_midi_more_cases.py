@@ -102,7 +102,7 @@ def _far_file() -> bytes:
 def _melody_piece(pitches: list[int]) -> Piece:
     out = np.zeros(len(pitches), NOTE_DTYPE)
     for i, pitch in enumerate(pitches):
-        out[i] = (12 * i, 12, pitch, 80, 0, 0, False)
+        out[i] = (12 * i, 12, pitch, 80, 0, 0, False, 0)
     return Piece(notes=out)
 
 

@@ -17,7 +17,7 @@ def _piece(rows: list[tuple[int, int, int, int]]) -> Piece:
     """Notes from (onset, duration, pitch, track) rows."""
     notes = np.zeros(len(rows), NOTE_DTYPE)
     for i, (onset, duration, pitch, track) in enumerate(rows):
-        notes[i] = (onset, duration, pitch, 80, track, 0, False)
+        notes[i] = (onset, duration, pitch, 80, track, 0, False, 0)
     return Piece(notes=notes)
 
 

@@ -25,7 +25,7 @@ def make_piece(rows: list[tuple[int, int, int]], drums: list[tuple[int, int, int
     """Notes from (onset, duration, pitch) rows; ``drums`` rows become drum notes."""
     notes = np.zeros(len(rows) + len(drums), NOTE_DTYPE)
     for i, (onset, duration, pitch) in enumerate([*rows, *drums]):
-        notes[i] = (onset, duration, pitch, 80, 0, 0, i >= len(rows))
+        notes[i] = (onset, duration, pitch, 80, 0, 0, i >= len(rows), 0)
     return Piece(notes=notes)
 
 
@@ -209,7 +209,7 @@ def test_sparse_descriptors_equal_the_step_by_step_definitions(rows, meters):
 
     notes = np.zeros(len(rows), NOTE_DTYPE)
     for i, (onset, duration, pitch, drum) in enumerate(rows):
-        notes[i] = (onset, duration, pitch, 80, 0, 0, drum)
+        notes[i] = (onset, duration, pitch, 80, 0, 0, drum, 0)
     ts = np.array(sorted({o: (o, n, d) for o, (n, d) in meters}.values()), TIME_SIGNATURE_DTYPE)
     piece = Piece(notes=notes, time_signatures=ts)
     got, want = describe(piece), _dense_descriptors(piece)

@@ -31,7 +31,7 @@ def chords_piece() -> Piece:
     ]
     notes = np.zeros(len(rows), NOTE_DTYPE)
     for i, (onset, dur, pitch, track, drum) in enumerate(rows):
-        notes[i] = (onset, dur, pitch, 80, track, 0, drum)
+        notes[i] = (onset, dur, pitch, 80, track, 0, drum, 0)
     return Piece(notes=notes, tracks=[Track("chords"), Track("drums", is_drum=True), Track("bass", 33)])
 
 

@@ -47,7 +47,7 @@ from remixmusic.music.notes import (
 )
 from remixmusic.music.tune_line import tune
 
-CONVERSION_VERSION = 1  # bump when score_to_piece changes what it produces: invalidates partial builds
+CONVERSION_VERSION = 2  # bump when score_to_piece changes what it produces: invalidates partial builds (2: half)
 
 
 

@@ -11,7 +11,8 @@ boundaries. Everything here is made to be as hard as real use:
 * filler joins them with no rest: the note after a fragment starts when its last note ends, and the
   filler's intervals and durations are drawn from real reference pieces (shuffled), so a chance
   continuation of the source is as likely as it is in music;
-* fragments are transposed (-5..+6 semitones) and time-scaled (x0.5, x1, x2) at random;
+* fragments are transposed (-5..+6 semitones) and time-scaled (x0.5, x1, x2) at random; 16ths at x0.5
+  lie half a step off the grid, kept in the notes' ``half`` as a MIDI file read back has it;
 * varied copies carry 1 to ``max_edits`` edits: a changed pitch, a deleted note, an inserted passing note
   (between two notes a third or more apart) or an ornament (a note split into a turn of shorter notes);
 * a multi-track query may hide the copied line in an inner voice, under a higher filler voice;
@@ -36,7 +37,15 @@ import numpy as np
 
 from remixmusic.evaluation.surrogates import MarkovMelodies
 from remixmusic.music.lines import melody_indices
-from remixmusic.music.notes import NOTE_DTYPE, STEPS_PER_BEAT, TIME_SIGNATURE_DTYPE, MeterDraw, Piece, Track
+from remixmusic.music.notes import (
+    NOTE_DTYPE,
+    STEPS_PER_BEAT,
+    TIME_SIGNATURE_DTYPE,
+    MeterDraw,
+    Piece,
+    Track,
+    half_onsets,
+)
 
 EDIT_KINDS = ("substitution", "deletion", "passing", "ornament")
 """Kinds of edit a varied fragment may carry."""
@@ -153,15 +162,15 @@ class PlantedSetMaker:
         start = int(self.rng.integers(0, len(mel) - n + 1))
         return i, mel[start : start + n]
 
-    def _scaled(self, notes: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray] | None:
-        """Inter-onset intervals (the last one: its duration) of ``notes`` scaled, or None when a scaled
-        value is not a whole number of steps (then the fragment is left unscaled by the caller)."""
-        onset = notes["onset"].astype(np.int64)
-        ioi = np.append(np.diff(onset), int(notes["duration"][-1]))
-        scaled = ioi * scale
-        if np.any(scaled != np.round(scaled)) or np.any(scaled < 1):
+    def _scaled(self, notes: np.ndarray, scale: float) -> np.ndarray | None:
+        """Inter-onset intervals (the last one: its duration) of ``notes`` scaled, in half steps
+        (:func:`~remixmusic.music.notes.half_onsets`: 16ths at x0.5 fall on them, as in a MIDI file), or
+        None when a scaled value is not a whole number of half steps (then the fragment is left unscaled
+        by the caller)."""
+        ioi = np.append(np.diff(half_onsets(notes)), 2 * int(notes["duration"][-1])) * scale
+        if np.any(ioi != np.round(ioi)) or np.any(ioi < 1):
             return None
-        return scaled.astype(np.int64), onset
+        return ioi.astype(np.int64)
 
     def _edit(
         self, pitch: np.ndarray, ioi: np.ndarray, n_edits: int
@@ -170,7 +179,7 @@ class PlantedSetMaker:
         and last two notes. Returns new pitches, IOIs, the source-note index of each new note (-1 for an
         inserted note) and the edit kinds."""
         origin = np.arange(len(pitch))
-        kinds: list[str] = []
+        kinds: list[str] = []  # ioi in half steps: new notes on whole steps, as before half steps
         for _ in range(n_edits):
             for _attempt in range(20):
                 kind = EDIT_KINDS[self.rng.integers(len(EDIT_KINDS))]
@@ -184,7 +193,7 @@ class PlantedSetMaker:
                     pitch, ioi, origin = np.delete(pitch, k), np.delete(ioi, k), np.delete(origin, k)
                 elif kind == "passing":
                     gap = int(pitch[k + 1] - pitch[k])
-                    if abs(gap) < 3 or ioi[k] < 2 or ioi[k] % 2:
+                    if abs(gap) < 3 or ioi[k] < 4 or ioi[k] % 4:
                         continue
                     half = ioi[k] // 2
                     pitch = np.insert(pitch, k + 1, pitch[k] + gap // 2)
@@ -192,7 +201,7 @@ class PlantedSetMaker:
                     ioi[k] = half
                     origin = np.insert(origin, k + 1, -1)
                 else:  # ornament: a lower or upper neighbour turn in the note's time
-                    if ioi[k] < 3 or ioi[k] % 3:
+                    if ioi[k] < 6 or ioi[k] % 6:
                         continue
                     third = ioi[k] // 3
                     turn = pitch[k] + int(self.rng.choice([-1, 1])) * int(self.rng.choice([1, 2]))
@@ -220,7 +229,7 @@ class PlantedSetMaker:
         fragments: list[PlantedFragment] = []
         fp, fd = self._filler(int(self.rng.integers(*self.filler)), 64)
         pitches += fp.tolist()
-        iois += fd.tolist()
+        iois += (2 * fd).tolist()  # half steps (_scaled)
         for _ in range(self.n_fragments):
             length = int(self.rng.integers(self.min_notes, self.max_notes + 1))
             src, notes = self._fragment(length + (2 if max_edits else 0))
@@ -230,14 +239,24 @@ class PlantedSetMaker:
             if scaled is None:
                 scale, scaled = 1.0, self._scaled(src_notes, 1.0)
             assert scaled is not None
-            ioi = scaled[0]
+            ioi = scaled
             shift = int(self.rng.integers(-5, 7))
             pitch = src_notes["pitch"].astype(np.int64) + shift
             origin = np.arange(len(pitch))
             kinds: list[str] = []
             if max_edits:
                 pitch, ioi, origin, kinds = self._edit(pitch, ioi, int(self.rng.integers(1, max_edits + 1)))
+            pad = _pad(sum(iois), ioi)
+            if pad is None:  # two notes a step apart off the steps round to one step: as the source has it
+                unscaled = self._scaled(src_notes, 1.0)
+                assert unscaled is not None
+                scale, ioi, origin, kinds = 1.0, unscaled, np.arange(len(src_notes)), []
+                pitch = src_notes["pitch"].astype(np.int64) + shift
+                pad = (int(half_onsets(src_notes[:1])[0]) - sum(iois)) % 4
+            iois[-1] += pad
             start = len(pitches)
+            if (sum(iois) + int(ioi.sum())) % 2:  # the filler after it back on whole steps
+                ioi[-1] += 1
             pitches += pitch.tolist()
             iois += ioi.tolist()
             fragments.append(
@@ -255,8 +274,8 @@ class PlantedSetMaker:
             )
             fp, fd = self._filler(int(self.rng.integers(*self.filler)), int(pitch[-1]))
             pitches += fp.tolist()
-            iois += fd.tolist()
-        piece = _monophonic(np.asarray(pitches), np.asarray(iois), track)
+            iois += (2 * fd).tolist()
+        piece = _monophonic(np.asarray(pitches), np.asarray(iois), track, halves=True)
         return PlantedPiece(piece, kind, fragments)
 
     def make_inner_voice(self, n: int) -> list[PlantedPiece]:
@@ -331,8 +350,8 @@ class PlantedSetMaker:
             src, mel = self.pieces[i].notes, self.melodies[i]
             at = np.flatnonzero(np.isin(mel, f.source_notes))
             order = _line_order(pp.piece, f.track)
-            q_on, q_pitch = notes["onset"][order].astype(np.int64), notes["pitch"][order].astype(np.int64)
-            s_on, s_pitch = src["onset"][mel].astype(np.int64), src["pitch"][mel].astype(np.int64)
+            q_on, q_pitch = half_onsets(notes[order]), notes["pitch"][order].astype(np.int64)
+            s_on, s_pitch = half_onsets(src[mel]), src["pitch"][mel].astype(np.int64)
             for step, k, j in ((1, f.end, int(at.max()) + 1), (-1, f.start - 1, int(at.min()) - 1)):
                 while 0 <= k < len(order) and 0 <= j < len(mel) and not inside[order[k]]:
                     q_gap = q_on[k] - q_on[k - step] if step == 1 else q_on[k + 1] - q_on[k]
@@ -385,11 +404,28 @@ class PlantedSetMaker:
         return out
 
 
-def _monophonic(pitch: np.ndarray, ioi: np.ndarray, track: int = 0) -> Piece:
-    """A one-line piece: note k starts at the sum of the previous IOIs and lasts its own IOI."""
+def _pad(at: int, ioi: np.ndarray) -> int | None:
+    """Half steps (0-3) to wait before a fragment placed at half step ``at`` with inter-onset intervals
+    ``ioi`` (half steps) so that its notes round to distinct steps (half to even: notes at 1.5 and 2.5
+    steps would both be at step 2), or None."""
+    for pad in range(4):
+        steps = np.rint((at + pad + np.concatenate([[0], np.cumsum(ioi)])) / 2)
+        if np.all(np.diff(steps) > 0):
+            return pad
+    return None
+
+
+def _monophonic(pitch: np.ndarray, ioi: np.ndarray, track: int = 0, halves: bool = False) -> Piece:
+    """A one-line piece: note k starts at the sum of the previous IOIs (steps, or with ``halves`` half
+    steps, kept in the notes' ``half``) and lasts its own IOI."""
     notes = np.zeros(len(pitch), NOTE_DTYPE)
     ioi = np.maximum(np.asarray(ioi, np.int64), 1)
-    notes["onset"] = np.concatenate([[0], np.cumsum(ioi)[:-1]])
+    at = np.concatenate([[0], np.cumsum(ioi)])
+    if halves:  # positions rounded half to even, as the MIDI reader does (io.grid.to_steps)
+        steps = np.rint(at / 2).astype(np.int64)
+        notes["half"] = at[:-1] - 2 * steps[:-1]
+        at, ioi = steps, np.maximum(np.diff(steps), 1)
+    notes["onset"] = at[:-1]
     notes["duration"] = ioi
     notes["pitch"] = np.clip(pitch, 0, 127)
     notes["velocity"] = 80

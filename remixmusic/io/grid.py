@@ -7,8 +7,9 @@ of the file's tempo). A file written from a score or a sequencer grid keeps its 
 played at a tempo that is not the file's, comes out with uneven inter-onset intervals (6 and 7 steps for
 eighths played at 110 qpm in a 120 qpm file), and matching that compares rhythm
 (:mod:`remixmusic.novelty.symbols`) then misses copies that a listener hears at once.
-:func:`off_grid_share` measures it, so that an analysis can say so. Rhythms finer than the grid (32nd
-notes, quintuplets) are off it too: reading rounds them, with the same effect.
+:func:`off_grid_share` measures it, so that an analysis can say so. Rhythms finer than the grid
+(quintuplets, 64ths) are off it too: reading rounds them, with the same effect; a score's half steps
+(32nd notes, 16ths at x0.5: :func:`score_halves`) are kept (the notes' ``half``), measured on half steps.
 """
 
 from __future__ import annotations

@@ -3,15 +3,14 @@
 Reading quantizes explicitly onto the 12-steps-per-beat grid of :mod:`remixmusic.notes`:
 
 * kept: every note's pitch, velocity (clamped to 1..127), track, program and drum flag; onsets rounded to
-  the nearest step (a score's half steps up: :func:`~remixmusic.io.grid.to_steps`), and so are meter,
-  tempo and key changes; lost: timing finer than a step (micro-timing, 32nds and shorter), controllers,
-  pitch bends, lyrics, markers, the tempo's effect on *tick* positions (we keep beats, not seconds);
-  meters whose bar is not a whole number of steps (1/64, 5/32) or malformed are dropped (a repair);
+  the nearest step (a score's half steps to the even step, the way in the notes' ``half``:
+  :func:`~remixmusic.io.grid.to_steps`), so are meter, tempo and key changes; lost: finer timing,
+  controllers, pitch bends, lyrics, markers, the tempo's effect on *tick* positions (we keep beats, not
+  seconds); meters whose bar is not a whole number of steps (1/64, 5/32) or malformed are dropped;
 * normalized: a note shorter than one step (zero-length notes included) lasts one step; two notes of one
   track with the same onset and pitch become one (the longer); a note overlapping the next note of the
   same pitch in its track is cut at that next onset, since MIDI cannot tell such overlaps apart anyway.
-
-So ``read_midi(write_midi(piece))`` gives back the notes of every piece read by :func:`read_midi`.
+  So ``read_midi(write_midi(piece))`` gives back the notes of every piece read by :func:`read_midi`.
 
 How a file is read (all of it agreeing note for note, after the quantization above):
 
@@ -39,16 +38,15 @@ How a file is read (all of it agreeing note for note, after the quantization abo
 * times are counted in 64 bits; a note past step 2^31 - 1 makes the file unreadable (one-line reason).
 
 Bad input raises :class:`~remixmusic.errors.MidiError` with the path and a one-line reason; a file is
-never rejected for a bad event that can be repaired unambiguously: data bytes above 127 (e.g. velocity
-255, seen in real files) are clipped to 127; impossible tempo, time-signature and key-signature events
-(tempo 0, a numerator of 0, a denominator exponent past 7, too few data bytes, a key beyond 7 sharps or
-flats) are dropped; see :mod:`remixmusic.io.smf_repair` for the full list. Each repair issues a
-:class:`MidiRepairWarning` and is recorded, one line each, in ``piece.metadata["repairs"]``.
+never rejected for a bad event that can be repaired unambiguously: data bytes above 127 (velocity 255 in
+real files) are clipped to 127; impossible tempo, meter and key events (tempo 0, a numerator of 0, a
+denominator exponent past 7, too few data bytes, a key beyond 7 sharps or flats) are dropped (all:
+:mod:`remixmusic.io.smf_repair`). Each repair issues a :class:`MidiRepairWarning` and is recorded, one
+line each, in ``piece.metadata["repairs"]``.
 
 Readers: symusic (a C++ MIDI library) reads the file as it is when a vectorized screen of its bytes shows
-it can (:func:`remixmusic.io.smf_screen.screen`: the common case; on multi-track files about 55 times faster
-than miditoolkit, ``benchmarks/read.py``);
-otherwise the exact event pass of :mod:`remixmusic.io.smf_repair` rewrites the file cleanly first, and
+it can (:func:`remixmusic.io.smf_screen.screen`: the common case; on multi-track files about 50 times faster
+than miditoolkit, ``benchmarks/read.py``); otherwise the exact event pass of :mod:`remixmusic.io.smf_repair` rewrites the file cleanly first, and
 symusic reads that. miditoolkit reads the clean rewrite when symusic fails, and for files whose ticks pass
 2^31 (symusic counts ticks in 32 bits). Track names are decoded as UTF-8, invalid bytes becoming U+FFFD,
 by both readers.
@@ -104,10 +102,8 @@ MAX_STEP = 2**31 - 1
 
 def read_midi(path: str | Path, reader: Reader = "auto") -> Piece:
     """Read one MIDI file into a :class:`Piece` (see the module docstring for what is kept and repaired).
-
     Raises:
-        MidiError: the file cannot be read (missing, a folder, not MIDI, cut off before its first track,
-            ...); one-line reason.
+        MidiError: the file cannot be read (missing, a folder, not MIDI, ...): a one-line reason.
     """
     path = Path(path)
     try:
@@ -136,7 +132,8 @@ def midi_bytes_to_piece(data: bytes, source: str | None = None, reader: Reader =
         raw.tempos = (np.zeros(0, np.int64), np.zeros(0, np.float64))
     piece, dropped = _quantize(raw, source)
     drums = np.array([t.is_drum for t in raw.tracks], bool)[raw.notes[4]] if raw.tracks else np.zeros(0, bool)
-    if (share := off_grid_share(raw.notes[0][~drums], raw.ticks_per_beat)) >= 0.01:  # io.grid: free timing
+    grid = raw.ticks_per_beat / (2 if np.any(piece.notes["half"]) else 1)  # a score's half steps are kept
+    if (share := off_grid_share(raw.notes[0][~drums], grid)) >= 0.01:  # io.grid: free timing
         piece.metadata["off_grid"] = round(share, 3)
     repairs = [*repairs, *dropped]
     if repairs:
@@ -399,6 +396,7 @@ def _quantize(raw: _Raw, source: str | None) -> tuple[Piece, list[str]]:
     tracks = list(raw.tracks)
     if len(start):
         onset = steps(start)
+        half = np.rint(np.asarray(start, np.float64) * (2 * scale)).astype(np.int64) - 2 * onset
         duration = np.maximum(steps(end) - onset, 1)
         last = int(np.argmax(onset + duration))
         if onset[last] + duration[last] > MAX_STEP:
@@ -418,6 +416,7 @@ def _quantize(raw: _Raw, source: str | None) -> tuple[Piece, list[str]]:
         notes["track"] = track
         notes["program"] = program[keep]
         notes["is_drum"] = np.array([t.is_drum for t in tracks], bool)[track]
+        notes["half"] = np.clip(half, -1, 1)[keep] if halves else 0  # which way a half step was rounded
 
     def events(dtype: np.dtype, ticks: np.ndarray, *values: np.ndarray) -> np.ndarray:
         if not len(ticks):
@@ -555,7 +554,8 @@ def piece_to_midi(piece: Piece, ticks_per_beat: int = 480) -> miditoolkit.MidiFi
             if not len(run):
                 continue
             instrument = miditoolkit.Instrument(program=int(program), is_drum=bool(track.is_drum), name=name)
-            starts = (run["onset"].astype(np.int64) * factor).tolist()
+            shift = run["half"] * (factor // 2) if factor % 2 == 0 else 0  # a 32nd's half step, kept
+            starts = (run["onset"].astype(np.int64) * factor + shift).tolist()
             ends = ((run["onset"].astype(np.int64) + run["duration"]) * factor).tolist()
             instrument.notes = [
                 miditoolkit.Note(velocity=v, pitch=p, start=s, end=e)

@@ -44,7 +44,7 @@ def score_to_piece(score: Any, source: str | None = None, title: str | None = No
         return round((float(offset) + (pad if offset > 0 else 0.0)) * STEPS_PER_BEAT)
 
     tracks: list[Track] = []
-    rows: list[tuple[int, int, int, int, int, int, bool]] = []
+    rows: list[tuple[int, int, int, int, int, int, bool, int]] = []
     grace = 0
     for index, part in enumerate(parts):
         instrument = part.getInstrument(returnDefault=True)  # typed Optional; never None with the default
@@ -59,13 +59,15 @@ def score_to_piece(score: Any, source: str | None = None, title: str | None = No
                 continue
             start = float(element.offset) + pad
             onset = round(start * STEPS_PER_BEAT)
+            half = round(start * 2 * STEPS_PER_BEAT)  # a 32nd's half step, as the MIDI reader keeps it
+            half = half - 2 * onset if abs(start * 2 * STEPS_PER_BEAT - half) < 1e-6 else 0
             end = round((start + float(element.quarterLength)) * STEPS_PER_BEAT)
             velocity = element.volume.velocity or DEFAULT_VELOCITY
             for pitch in element.pitches:
                 if not 0 <= pitch.midi <= 127:
                     raise ValueError(f"pitch {pitch.nameWithOctave} is outside the MIDI range")
                 rows.append(
-                    (onset, max(end - onset, 1), pitch.midi, int(velocity), index, int(program), False)
+                    (onset, max(end - onset, 1), pitch.midi, int(velocity), index, int(program), False, half)
                 )
     if not rows:
         raise ValueError("no notes")

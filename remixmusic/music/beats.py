@@ -182,7 +182,7 @@ def requantize(piece: Piece) -> Piece:
         use_triple = (error_t < SWITCH * error_d) & (error_d > MIN_ERROR)
     onset = beat * STEPS_PER_BEAT + np.where(use_triple[beat], triple, duple)
     out = notes.copy()
-    out["onset"] = onset - onset.min()
+    out["onset"], out["half"] = onset - onset.min(), 0
     out["duration"] = np.maximum(np.rint(position(end) * STEPS_PER_BEAT - at), 1)
     tempos = np.zeros(1, TEMPO_DTYPE)
     tempos["qpm"] = 60.0 / period

@@ -2,9 +2,12 @@
 
 Time is measured in integer *steps* of a grid with ``STEPS_PER_BEAT`` steps per beat (a beat being a
 quarter note, as in MIDI). Twelve steps per beat represent sixteenths (3 steps), eighth-note triplets
-(4 steps) and sixteenth triplets (2 steps) exactly; anything finer (32nd notes, performance timing) is
-rounded to the nearest step when a file is read. Every hot path works on whole arrays, never on
-per-note Python objects.
+(4 steps) and sixteenth triplets (2 steps) exactly; a score's 32nd notes (1.5 steps), and 16ths played
+at half or one and a half times their speed, lie half a step off it: their onset is rounded to a step
+and ``half`` says which way (:func:`half_onsets`), so inter-onset ratios stay exact where they matter
+(time-scaled copies, :mod:`remixmusic.novelty.symbols`). Anything finer (performance timing) is rounded
+to the nearest step when a file is read. Every hot path works on whole arrays, never on per-note Python
+objects.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ NOTE_DTYPE = np.dtype(
         ("track", "<i2"),  # index into Piece.tracks
         ("program", "<i2"),  # General MIDI program 0..127 (of the note's track)
         ("is_drum", "?"),  # channel-10 percussion: pitch is a drum sound, not a pitch
+        ("half", "i1"),  # -1/+1: the onset lies half a step before/after ``onset`` (a score's 32nds); 0
     ]
 )
 
@@ -47,6 +51,12 @@ DEFAULT_QPM = 120.0
 
 def empty_notes(n: int = 0) -> np.ndarray:
     return np.zeros(n, dtype=NOTE_DTYPE)
+
+
+def half_onsets(notes: np.ndarray) -> np.ndarray:
+    """Onsets of ``notes`` in half steps (``2 * onset + half``), int64: exact for a score's 32nd notes
+    and for 16ths at half or one and a half times their speed, which whole steps round."""
+    return 2 * notes["onset"].astype(np.int64) + notes["half"]
 
 
 def sort_notes(notes: np.ndarray) -> np.ndarray:

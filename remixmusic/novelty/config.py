@@ -259,14 +259,15 @@ class SegmentConfig:
         return cls(**_known(cls, data, "segmentation"))
 
 
-MATCHER_VERSION = "7"
+MATCHER_VERSION = "8"
 """Version of what the matcher labels for given settings: raised when a change to matching or scoring
 changes labels with the same :class:`AnalysisConfig` (2: varied copies credit the symbols across a
 deleted note, chains end on their best path, alignments are trimmed to their best-scoring part, a note
 off in pitch and time costs 1.5; 3: a varied copy's symbols are credited by parts, interval and
 inter-onset ratio apart, with the interval across a changed note, a chain's tempo may come from its
 first run, and a voice moving under a note held in its track keeps its line; 7: an exact run of a varied
-copy that is a copy on its own is copied), so cached analyses (the experiment's) are redone."""
+copy that is a copy on its own is copied; 8: inter-onset ratios at a score's half steps, the notes'
+``half``), so cached analyses (the experiment's) are redone."""
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from remixmusic.music.notes import Piece
+from remixmusic.music.notes import Piece, half_onsets
 from remixmusic.novelty.edits import edit_script
 from remixmusic.novelty.matches import VariedMatch
 from remixmusic.novelty.symbols import PITCHLESS, TIMELESS, Stream
@@ -88,7 +88,7 @@ def merge_copies(
             growing.append(len(chains) - 1)
     notes = piece.notes[stream.line.notes]
     q_pitch = notes["pitch"].astype(np.int64)
-    q_onset = notes["onset"].astype(np.float64)
+    q_onset = half_onsets(notes) / 2.0  # a 32nd's half step kept (music.notes)
     ioi = np.diff(q_onset)
     tol = 0.25 * float(np.median(ioi)) if len(ioi) else 1.0
     min_notes = finder.min_length + stream.order

@@ -63,7 +63,7 @@ import numpy as np
 
 from remixmusic.errors import check_choice
 from remixmusic.music.lines import DEFAULT_LINES, Line, extract_lines
-from remixmusic.music.notes import Piece
+from remixmusic.music.notes import Piece, half_onsets
 
 INVARIANCES = ("exact", "transposed", "transposed+tempo", "rhythm", "contour", "intervals")
 
@@ -205,7 +205,10 @@ def piece_streams(
     notes = piece.notes
     for line in extract_lines(piece, lines, include_drums):
         n = notes[line.notes]
-        symbols = encode(n["pitch"], n["onset"], n["duration"], invariance)
+        onset = half_onsets(n)  # inter-onset ratios exact at a score's half steps (music.notes)
+        if len(onset) > 1 and np.any(np.diff(onset) <= 0):  # halves set by hand against the onsets
+            onset = 2 * n["onset"].astype(np.int64)
+        symbols = encode(n["pitch"], onset, n["duration"], invariance)
         if len(symbols):
             out.append(Stream(symbols, line, invariance))
     return out

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from remixmusic._util.arrays import ramp
-from remixmusic.music.notes import Piece
+from remixmusic.music.notes import Piece, half_onsets
 from remixmusic.novelty.edits import EditScript, edit_parts, script_bits
 from remixmusic.novelty.matches import _TEMPO_FREE, Source, VariedMatch
 from remixmusic.novelty.symbols import MAX_INTERVAL, PITCHLESS, TIMELESS, Stream
@@ -338,7 +338,7 @@ class VariedCopies:
         index = self.index
         notes = piece.notes[stream.line.notes]
         q_pitch = notes["pitch"].astype(np.int64)
-        q_onset = notes["onset"].astype(np.float64)
+        q_onset = half_onsets(notes) / 2.0  # a 32nd's half step kept: x0.5 copies of 16ths keep their time
         n_q = len(q_pitch)
         ioi = np.diff(q_onset)
         tol = 0.25 * float(np.median(ioi)) if len(ioi) else 1.0
