@@ -58,12 +58,17 @@ def _windows_with_16ths(reference: list[Piece], n: int, length: int = 16) -> lis
     return out
 
 
-@pytest.mark.parametrize("scale", [0.5, 1.5])
-def test_a_copy_of_16ths_at_a_time_scale_off_the_grid_is_found_in_a_midi_file(reference, scale) -> None:
+@pytest.mark.parametrize(("scale", "shift"), [(0.5, 0.0), (1.5, 0.0), (1.0, 0.5)])
+def test_a_copy_of_16ths_off_the_grid_is_found_in_a_midi_file_with_its_scale_and_beats(
+    reference, scale, shift
+) -> None:
     """Copies of 16-note windows of several tunes holding 16ths, transposed and played at x0.5 (32nds:
-    1.5 steps) or x1.5 (4.5 steps), between random filler with no rest, written at 480 ticks a beat: each
-    copy's notes are labelled copied from its true source (>= 15 of 16: the last note's pitch is free),
-    and the filler is not; the file is not named as played with free timing (``off_grid``). With the halves dropped (the reader before) fewer than half were."""
+    1.5 steps) or x1.5 (4.5 steps), or at x1 half a step late, between random filler with no rest,
+    written at 480 ticks a beat: each copy's notes are labelled copied from its true source (>= 15 of
+    16: the last note's pitch is free), the filler is not, the passage's ``time_scale`` is the scale and
+    its ``start_beat`` the copy's first onset exactly (a tester found 0.9899 for x1 and beats rounded to
+    the step); the file is not named as played with free timing (``off_grid``). With the halves dropped
+    (the reader before) fewer than half were found."""
     rng = np.random.default_rng(7)
     windows = _windows_with_16ths(reference, 4)
     assert len(windows) >= 3
@@ -73,7 +78,7 @@ def test_a_copy_of_16ths_at_a_time_scale_off_the_grid_is_found_in_a_midi_file(re
         pitch_a, ioi_a = _random_notes(rng, 14)
         pitch_b, ioi_b = _random_notes(rng, 14)
         copy_ioi = np.diff(window["onset"].astype(np.float64)) * scale
-        iois = [*ioi_a, *copy_ioi, 6 * scale, *ioi_b]
+        iois = [*ioi_a[:-1], ioi_a[-1] + shift, *copy_ioi, 6 * scale + shift, *ioi_b]
         onsets = np.concatenate([[0.0], np.cumsum(iois)[:-1]])
         pitches = [*pitch_a, *(window["pitch"].astype(int) + 3).tolist(), *pitch_b]
         query = midi_bytes_to_piece(_midi(onsets.tolist(), pitches), source="query.mid")
@@ -92,6 +97,11 @@ def test_a_copy_of_16ths_at_a_time_scale_off_the_grid_is_found_in_a_midi_file(re
                 assert len(covered) >= least, (i, scale, len(covered))
                 outside = {k for p in found for k in range(p.start_note, p.end_note)} - set(inside.tolist())
                 assert len(outside) <= 1
+                for p in found:
+                    assert p.time_scale == scale
+                    assert p.start_beat == pytest.approx(onsets[p.start_note] / 12)
+                    source_beat = window["onset"][p.start_note - inside[0]] / 12
+                    assert p.source_start_beat == pytest.approx(source_beat)
             else:
                 before.append(len(covered))
     assert sum(c < 8 for c in before) >= 2, before
@@ -107,6 +117,8 @@ def test_half_steps_survive_writing_and_reading_at_any_resolution() -> None:
     notes["pitch"], notes["velocity"] = [60, 62, 64, 65, 67, 72], 80
     piece = Piece(notes)
     back = midi_bytes_to_piece(piece_to_bytes(piece))
+    with pytest.raises(ValueError, match="24 with half steps"):
+        piece_to_bytes(piece, ticks_per_beat=36)  # a half step is no whole tick: not moved silently
     assert back.notes["onset"].tolist() == [0, 2, 3, 4, 6, 12]
     assert back.notes["half"].tolist() == [0, -1, 0, 1, 0, 0]
     positions = [0, 1.5, 3, 4.5, 6, 12]
@@ -152,3 +164,18 @@ def test_planted_copies_at_x05_keep_the_source_rhythm_exactly_and_written_to_mid
             assert (copy["pitch"] - src["pitch"]).tolist() == [f.transposition] * len(copy)
             off += f.scale == 0.5 and bool(np.any(copy["half"]))
     assert off >= 2
+
+
+def test_a_saved_index_keeps_the_half_steps_and_an_older_one_reads_as_none(tmp_path) -> None:
+    """An index of a piece with half steps saves and loads them (source beats and time scales use them);
+    an index saved before them (no ``half.npy``) loads with none."""
+    from music21 import converter
+
+    score = converter.parse("X:1\nT:t\nM:2/4\nL:1/16\nK:C\nC3/2D/2 E3/2F/2 G2A2|B3/2c/2 d2 e4|\n", format="abc")
+    index = Index.build([score_to_piece(score, source="t.abc")])
+    assert np.count_nonzero(index.half) == 3
+    index.save(tmp_path / "idx")
+    assert Index.load(tmp_path / "idx") == index
+    (tmp_path / "idx" / "half.npy").unlink()
+    older = Index.load(tmp_path / "idx")
+    assert np.count_nonzero(older.half) == 0 and len(older.half) == len(index.half)

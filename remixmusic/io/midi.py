@@ -537,9 +537,10 @@ def _canonical(
 
 
 def piece_to_midi(piece: Piece, ticks_per_beat: int = 480) -> miditoolkit.MidiFile:
-    """Build a :class:`miditoolkit.MidiFile`; ``ticks_per_beat`` must be a multiple of the grid."""
-    if ticks_per_beat % STEPS_PER_BEAT:
-        raise ValueError(f"ticks_per_beat must be a multiple of {STEPS_PER_BEAT}")
+    """Build a :class:`miditoolkit.MidiFile`; ``ticks_per_beat`` must be a multiple of the grid (of
+    twice the grid for a piece with half steps, which it keeps: ``ValueError`` otherwise)."""
+    if ticks_per_beat % (STEPS_PER_BEAT * (2 if np.any(piece.notes["half"]) else 1)):
+        raise ValueError(f"ticks_per_beat must be a multiple of {STEPS_PER_BEAT} ({2 * STEPS_PER_BEAT} with half steps)")
     factor = ticks_per_beat // STEPS_PER_BEAT
     midi = miditoolkit.MidiFile(ticks_per_beat=ticks_per_beat)
     notes = piece.notes
@@ -554,8 +555,7 @@ def piece_to_midi(piece: Piece, ticks_per_beat: int = 480) -> miditoolkit.MidiFi
             if not len(run):
                 continue
             instrument = miditoolkit.Instrument(program=int(program), is_drum=bool(track.is_drum), name=name)
-            shift = run["half"] * (factor // 2) if factor % 2 == 0 else 0  # a 32nd's half step, kept
-            starts = (run["onset"].astype(np.int64) * factor + shift).tolist()
+            starts = (run["onset"].astype(np.int64) * factor + run["half"] * (factor // 2)).tolist()
             ends = ((run["onset"].astype(np.int64) + run["duration"]) * factor).tolist()
             instrument.notes = [
                 miditoolkit.Note(velocity=v, pitch=p, start=s, end=e)

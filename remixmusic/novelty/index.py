@@ -8,12 +8,12 @@ range of the suffix array found by binary search, and its count is the range's w
 Layout. Every line of every reference piece (see :mod:`remixmusic.views`) gets one *slot* per note. The
 line's ``n - order`` symbols fill its first slots; its last ``max(order, 1)`` slots hold a separator
 (``-1``), so no match runs from one line into the next. Per-slot provenance arrays give the piece, the
-piece's note index, the onset (steps), bar and pitch of the note in that slot, so a match starting at
+piece's note index, the onset (steps; ``half``: a score's half step, :func:`~remixmusic.music.notes.half_onsets`), bar and pitch of the note in that slot, so a match starting at
 slot ``s`` of length ``m`` covers reference notes in slots ``s .. s + m - 1 + order``.
 
 Memory per reference slot (one per line note; in the default ``melody`` mode, one per melody note): text int32 (4) + suffix
 array int32 (4; int64 past 2**31 slots) + piece int32 (4) + note int32 (4) + onset int32 (4) + bar int32
-(4) + pitch int8 (1) = **25 bytes**, plus a few bytes per line. A Lakh-size corpus of 100M notes is
+(4) + pitch int8 (1) + half int8 (1) = **26 bytes**, plus a few bytes per line. A Lakh-size corpus of 100M notes is
 about 2.5 GB on disk and is memory-mapped on load, so only the pages a query touches are read. Building
 peaks at about 100 bytes per slot (int64 ranks, keys and order of the prefix-doubling sort; measured 550
 MB for 5M slots), about 10 GB for 100M notes; the sort runs at about 0.8M slots/s on one core.
@@ -76,7 +76,7 @@ QUERY_BOUNDARY = -2  # joins query streams; matches nothing, not even a separato
 CHANCE_QUANTILE = 0.99
 
 
-_SLOT_ARRAYS = ("text", "piece", "note", "onset", "bar", "pitch")
+_SLOT_ARRAYS = ("text", "piece", "note", "onset", "bar", "pitch", "half")
 
 
 _LINE_ARRAYS = ("line_offsets", "line_piece", "line_track", "line_voice")
@@ -116,6 +116,7 @@ class Index:
     onset: np.ndarray
     bar: np.ndarray
     pitch: np.ndarray
+    half: np.ndarray
     line_offsets: np.ndarray
     line_piece: np.ndarray
     line_track: np.ndarray
@@ -201,6 +202,7 @@ class Index:
             onset=arrays["onset"],
             bar=arrays["bar"],
             pitch=arrays["pitch"],
+            half=arrays["half"],
         )
         if not index.manifest_hash:
             index.manifest_hash = sha256_bytes(index.text.tobytes() + "\n".join(index.piece_names).encode("utf-8", "surrogateescape"))
@@ -213,6 +215,11 @@ class Index:
     @property
     def order(self) -> int:
         return ORDER[self.invariance]
+
+    def exact_onset(self, slots: np.ndarray | int) -> np.ndarray:
+        """Onsets (steps, float64) of the notes in ``slots``, a score's half steps included."""
+        slots = np.asarray(slots)
+        return np.asarray(self.onset[slots], np.float64) + np.asarray(self.half[slots], np.float64) / 2
 
     @property
     def n_pieces(self) -> int:
@@ -500,6 +507,9 @@ class Index:
             )
         arrays = {}
         for name in ("sa", *_SLOT_ARRAYS, *_LINE_ARRAYS, *(f"model_{m}" for m in MODEL_ARRAYS)):
+            if name == "half" and not (path / "half.npy").exists():  # saved before half steps: none
+                arrays[name] = np.zeros(len(arrays["text"]), np.int8)
+                continue
             try:
                 arrays[name] = np.load(path / f"{name}.npy", mmap_mode="r" if mmap else None)
             except (OSError, ValueError) as exc:
@@ -560,5 +570,6 @@ def _append_piece(
     parts["onset"].append(onset)
     parts["bar"].append(bar)
     parts["pitch"].append(np.where(valid, src["pitch"], 0).astype(np.int8))
+    parts["half"].append(np.where(valid, src["half"], 0).astype(np.int8))
     parts["piece"].append(np.full(total, pid, np.int32))
     parts["line_len"].append(n_slots)

@@ -144,7 +144,7 @@ def _agreement(
     each (the query's onsets scaled to the reference's tempo): ``(same, timed)``, boolean (rows, cols)."""
     index = finder.index
     s_pitch = np.asarray(index.pitch[s0:s1]).astype(np.int64)
-    s_onset = np.asarray(index.onset[s0:s1]).astype(np.float64)
+    s_onset = index.exact_onset(np.arange(s0, s1))
     scale = float(finder._scale(q_onset, np.array([q0]), np.array([s0]), np.array([q1 - 1]), np.array([s1 - 1]))[0])
     timed = np.abs((q_onset[q0:q1] - q_onset[q0])[:, None] - ((s_onset - s_onset[0]) * scale)[None, :]) <= tol
     if index.invariance in TIMELESS:

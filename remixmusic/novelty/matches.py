@@ -16,7 +16,8 @@ _TEMPO_FREE = ("transposed+tempo", "rhythm", "contour")
 @dataclass
 class Source:
     """One reference occurrence: piece, its notes (piece note indices, ``note_last`` inclusive), bars
-    (zero-based, ``bar_last`` inclusive), onset steps, and the transposition query minus source;
+    (zero-based, ``bar_last`` inclusive), onsets (steps, a score's half steps included:
+    :meth:`~remixmusic.novelty.index.Index.exact_onset`), and the transposition query minus source;
     ``slot``: where the passage starts in the index's slot arrays (-1 unknown); ``n_notes``: its length
     in notes (slots)."""
 
@@ -26,8 +27,8 @@ class Source:
     note_last: int
     bar_first: int
     bar_last: int
-    onset_first: int
-    onset_last: int
+    onset_first: float
+    onset_last: float
     transposition: int
     slot: int = -1
     n_notes: int = 0

@@ -33,7 +33,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from remixmusic.music.lines import Line
-from remixmusic.music.notes import STEPS_PER_BEAT, Piece
+from remixmusic.music.notes import STEPS_PER_BEAT, Piece, half_onsets
 from remixmusic.novelty.context import SourceContext, line_names
 from remixmusic.novelty.index import Index
 from remixmusic.novelty.passages import NOTE_LABELS, RECOMBINED, NoteLabels, Passage
@@ -85,7 +85,8 @@ def motif_records(
     for line, seg in segmented:
         ln = notes[line.notes]
         line_end = int((ln["onset"] + ln["duration"]).max())
-        next_start = np.append(ln["onset"][seg.starts[1:]], line_end)
+        exact = half_onsets(ln) / 2  # a score's half steps included
+        next_start = np.append(exact[seg.starts[1:]], line_end)
         first_bar = piece.bar_of(ln["onset"][seg.starts]) + 1  # 1-based, as source bars
         last_bar = piece.bar_of(ln["onset"][np.asarray(seg.ends) - 1]) + 1
         for k in range(len(seg)):
@@ -100,7 +101,7 @@ def motif_records(
                 motif=len(out),
                 track=line.track,
                 voice=line.voice,
-                start_beat=float(ln["onset"][seg.starts[k]]) / STEPS_PER_BEAT,
+                start_beat=float(exact[seg.starts[k]]) / STEPS_PER_BEAT,
                 end_beat=float(next_start[k]) / STEPS_PER_BEAT,
                 start_note=int(idx[0]),
                 end_note=int(idx[-1]) + 1,
@@ -141,9 +142,9 @@ def _last_source_length(p: Passage, notes: np.ndarray, index: Index, slots: np.n
     a one-note source)."""
     if index.invariance not in TIMELESS:
         return float(notes["duration"][p.notes[-1]]) / max(p.time_scale, 1e-9)
-    onsets = index.onset[slots]
-    if len(onsets) >= 2 and int(onsets[-1]) > int(onsets[-2]):
-        return float(int(onsets[-1]) - int(onsets[-2]))
+    onsets = index.exact_onset(slots)
+    if len(onsets) >= 2 and onsets[-1] > onsets[-2]:
+        return float(onsets[-1] - onsets[-2])
     return float(STEPS_PER_BEAT)
 
 
@@ -158,6 +159,7 @@ def passage_records(
     owner = labels.passage[labels.analysed & (labels.passage >= 0)]
     labelled = np.bincount(owner, minlength=len(passages)) if len(passages) else np.zeros(0, np.int64)
     notes = piece.notes
+    exact = half_onsets(notes) / 2  # onsets (steps), a score's half steps included
     out = []
     bars = piece.bar_of(notes["onset"]) + 1 if passages else np.zeros(0, np.int64)
     names = line_names(piece, lines)
@@ -165,9 +167,9 @@ def passage_records(
     for p, n_labelled in zip(passages, labelled.tolist(), strict=True):
         line = lines[p.line]
         # The next line note's onset, but not through a rest: a passage ends with its last note at the latest.
-        q_end = int(notes["onset"][p.notes[-1]] + notes["duration"][p.notes[-1]])
+        q_end = float(notes["onset"][p.notes[-1]] + notes["duration"][p.notes[-1]])
         if p.end < len(line.notes):
-            q_end = min(q_end, int(notes["onset"][line.notes[p.end]]))
+            q_end = min(q_end, float(exact[line.notes[p.end]]))
         src = p.source
         s_start = s_end = math.nan
         source_notes = source_line = texture = bar_starts = ""
@@ -179,18 +181,18 @@ def passage_records(
             slots = slots[index.note[slots] >= 0]
             source_notes = ";".join(
                 f"{o / STEPS_PER_BEAT:g}:{int(q)}"
-                for o, q in zip(index.onset[slots].tolist(), index.pitch[slots].tolist(), strict=True)
+                for o, q in zip(index.exact_onset(slots).tolist(), index.pitch[slots].tolist(), strict=True)
             )
-            s_start = int(index.onset[src.slot]) / STEPS_PER_BEAT
+            s_start = float(index.exact_onset(src.slot)) / STEPS_PER_BEAT
             nxt = last + 1
             same_line = nxt < index.n_slots and int(index.line_of(np.array([nxt]))[0]) == int(
                 index.line_of(np.array([last]))[0]
             )
             if same_line and int(index.note[nxt]) >= 0:
-                s_end = int(index.onset[nxt]) / STEPS_PER_BEAT
+                s_end = float(index.exact_onset(nxt)) / STEPS_PER_BEAT
             else:
                 s_end = (
-                    int(index.onset[last]) + _last_source_length(p, notes, index, slots)
+                    float(index.exact_onset(last)) + _last_source_length(p, notes, index, slots)
                 ) / STEPS_PER_BEAT
             source_line = context.line_name(src.slot)
             texture = context.texture(src.slot, s_start, s_end)
@@ -206,7 +208,7 @@ def passage_records(
                 voice=line.voice,
                 start_note=p.start,
                 end_note=p.end,
-                start_beat=float(notes["onset"][p.notes[0]]) / STEPS_PER_BEAT,
+                start_beat=float(exact[p.notes[0]]) / STEPS_PER_BEAT,
                 end_beat=q_end / STEPS_PER_BEAT,
                 bars=f"{bars[p.notes[0]]}-{bars[p.notes[-1]]}",
                 label=p.label,

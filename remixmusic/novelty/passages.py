@@ -31,7 +31,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from remixmusic.music.notes import Piece
+from remixmusic.music.notes import Piece, half_onsets
 from remixmusic.novelty.index import Index
 from remixmusic.novelty.matches import Match, PieceMatches, Source, VariedMatch
 
@@ -320,7 +320,7 @@ def _trimmed(index: Index, s: Source, n: int) -> Source:
         s,
         note_last=int(index.note[last]),
         bar_last=int(index.bar[last]),
-        onset_last=int(index.onset[last]),
+        onset_last=float(index.exact_onset(last)),
         n_notes=n,
     )
 
@@ -329,6 +329,6 @@ def _time_scale(piece: Piece, notes: np.ndarray, src: Source | None) -> float:
     """Query over source time span of a passage (1.0 when either span is zero or there is no source)."""
     if src is None or len(notes) < 2:
         return 1.0
-    q = int(piece.notes["onset"][notes[-1]]) - int(piece.notes["onset"][notes[0]])
+    q = float(half_onsets(piece.notes[notes[[0, -1]]]) @ [-0.5, 0.5])  # a score's half steps included
     s = src.onset_last - src.onset_first
     return round(q / s, 4) if q > 0 and s > 0 else 1.0

@@ -269,9 +269,9 @@ class VariedCopies:
         ``s_core``; 1 under invariances that keep tempo, or where the reference span is empty."""
         if self.index.invariance not in _TEMPO_FREE:
             return np.ones(len(qa))
-        span_s = np.asarray(self.index.onset[s_core]) - np.asarray(self.index.onset[sa])
+        span_s = self.index.exact_onset(s_core) - self.index.exact_onset(sa)
         span_q = q_onset[q_core] - q_onset[qa]
-        return np.where(span_s > 0, span_q / np.maximum(span_s, 1), 1.0)
+        return np.where(span_s > 0, span_q / np.maximum(span_s, 0.5), 1.0)
 
     def _agreement(
         self,
@@ -298,8 +298,8 @@ class VariedCopies:
         qi = np.clip(q_from[:, None] + step * rows, 0, len(q_pitch) - 1)
         si = np.clip(s_from[:, None] + step * cols, 0, len(index.pitch) - 1)
         qt = q_onset[qi] - q_onset[qa][:, None]
-        s_onset = np.asarray(index.onset[si.ravel()]).reshape(si.shape).astype(np.float64)
-        st = (s_onset - np.asarray(index.onset[sa]).astype(np.float64)[:, None]) * scale[:, None]
+        s_onset = index.exact_onset(si.ravel()).reshape(si.shape)
+        st = (s_onset - index.exact_onset(sa)[:, None]) * scale[:, None]
         timed = (np.abs(qt[:, :, None] - st[:, None, :]) <= tol) & q_in[:, :, None] & s_in[:, None, :]
         if index.invariance in TIMELESS:  # onsets do not count: every pair is "in time"
             timed = q_in[:, :, None] & s_in[:, None, :]
