@@ -505,7 +505,7 @@ class Index:
                 f"{path}: index format {header.get('format')!r} version {header.get('format_version')!r}; "
                 f"this remixmusic reads {FORMAT!r} version {FORMAT_VERSION} (rebuild the index)"
             )
-        arrays = {}
+        arrays: dict[str, np.ndarray] = {}
         for name in ("sa", *_SLOT_ARRAYS, *_LINE_ARRAYS, *(f"model_{m}" for m in MODEL_ARRAYS)):
             if name == "half" and not (path / "half.npy").exists():  # saved before half steps: none
                 arrays[name] = np.zeros(len(arrays["text"]), np.int8)
