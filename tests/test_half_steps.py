@@ -66,8 +66,8 @@ def test_a_copy_of_16ths_off_the_grid_is_found_in_a_midi_file_with_its_scale_and
     1.5 steps) or x1.5 (4.5 steps), or at x1 half a step late, between random filler with no rest,
     written at 480 ticks a beat: each copy's notes are labelled copied from its true source (>= 15 of
     16: the last note's pitch is free), the filler is not, the passage's ``time_scale`` is the scale and
-    its ``start_beat`` the copy's first onset exactly (a tester found 0.9899 for x1 and beats rounded to
-    the step); the file is not named as played with free timing (``off_grid``). With the halves dropped
+    its ``start_beat`` (and the remix map's onset) the copy's first onset exactly (a tester found 0.9899
+    for x1 and beats rounded to the step); the file is not named as played with free timing (``off_grid``). With the halves dropped
     (the reader before) fewer than half were found."""
     rng = np.random.default_rng(7)
     windows = _windows_with_16ths(reference, 4)
@@ -100,6 +100,7 @@ def test_a_copy_of_16ths_off_the_grid_is_found_in_a_midi_file_with_its_scale_and
                 for p in found:
                     assert p.time_scale == scale
                     assert p.start_beat == pytest.approx(onsets[p.start_note] / 12)
+                    assert report.note_maps[0].onset[p.start_note] == pytest.approx(onsets[p.start_note])
                     source_beat = window["onset"][p.start_note - inside[0]] / 12
                     assert p.source_start_beat == pytest.approx(source_beat)
             else:
@@ -166,16 +167,52 @@ def test_planted_copies_at_x05_keep_the_source_rhythm_exactly_and_written_to_mid
     assert off >= 2
 
 
-def test_a_saved_index_keeps_the_half_steps_and_an_older_one_reads_as_none(tmp_path) -> None:
-    """An index of a piece with half steps saves and loads them (source beats and time scales use them);
-    an index saved before them (no ``half.npy``) loads with none."""
-    from music21 import converter
-
-    score = converter.parse("X:1\nT:t\nM:2/4\nL:1/16\nK:C\nC3/2D/2 E3/2F/2 G2A2|B3/2c/2 d2 e4|\n", format="abc")
-    index = Index.build([score_to_piece(score, source="t.abc")])
-    assert np.count_nonzero(index.half) == 3
+def test_a_saved_index_keeps_the_half_steps_and_an_older_one_matches_as_it_was_built(reference, tmp_path) -> None:
+    """An index of pieces with half steps saves and loads them; an index saved before half steps (no
+    ``half.npy``: its symbols from rounded onsets) loads with none and encodes queries as it was built,
+    so a reference tune at half speed (32nds) read from MIDI is still 100% copied from itself (a
+    reviewer found 0 of 60 notes when queries kept their half steps against such an index)."""
+    tune = max(reference, key=lambda p: int(np.count_nonzero(np.diff(_melody(p)["onset"]) % 2)))
+    mel = _melody(tune)
+    slow = midi_bytes_to_piece(_midi((mel["onset"] * 0.5).tolist(), mel["pitch"].tolist()), source="slow.mid")
+    assert np.count_nonzero(slow.notes["half"]) >= 10
+    others = [p for p in reference if p is not tune][:10]
+    index = Index.build([slow, *others])
+    assert np.count_nonzero(index.half) >= 10
     index.save(tmp_path / "idx")
     assert Index.load(tmp_path / "idx") == index
-    (tmp_path / "idx" / "half.npy").unlink()
-    older = Index.load(tmp_path / "idx")
-    assert np.count_nonzero(older.half) == 0 and len(older.half) == len(index.half)
+    rounded = Piece(slow.notes.copy(), source="slow.mid")
+    rounded.notes["half"] = 0  # what an older version read
+    Index.build([rounded, *others]).save(tmp_path / "old")
+    (tmp_path / "old" / "half.npy").unlink()
+    older = Index.load(tmp_path / "old")
+    assert not older.half_steps and np.count_nonzero(older.half) == 0
+    for idx in (index, older):
+        report = analyze([slow], idx, jobs=1, show_progress=False, originality=False)
+        assert report.piece_records[0].copied_coverage == 1.0
+
+
+def test_a_crop_keeps_notes_by_their_exact_onset() -> None:
+    """A note at 47.5 steps (stored as step 48, half -1) lies before a crop from step 48: it is left
+    out (it became a note at -0.5 steps that the writer put at a negative tick: a reviewer's crash),
+    and one at 48.5 (step 48, half +1) is kept at 0.5."""
+    notes = np.zeros(3, NOTE_DTYPE)
+    notes["onset"], notes["half"], notes["duration"] = [48, 48, 60], [-1, 1, 0], [1, 1, 12]
+    notes["pitch"], notes["velocity"] = [60, 62, 64], 80
+    cropped = Piece(notes).crop(48, 96)
+    assert half_onsets(cropped.notes).tolist() == [1, 24]
+    back = midi_bytes_to_piece(piece_to_bytes(cropped))
+    assert half_onsets(back.notes).tolist() == [1, 24]
+
+
+def test_only_half_steps_get_a_half_in_a_score_that_has_them() -> None:
+    """In a file of 32nds (half steps), a 16th quintuplet's onsets (2.4 steps apart) are no half steps:
+    they round to the nearest step with ``half`` 0, as music21 reads them, and survive a round trip (a
+    reviewer found 99.4 read as 99.5 and written back as step 100)."""
+    positions = [1.5 * k for k in range(40)] + [97 + 2.4 * k for k in range(5)] + [108]
+    piece = midi_bytes_to_piece(_midi(positions, [60 + k % 12 for k in range(len(positions))]))
+    assert piece.notes["onset"][-6:].tolist() == [97, 99, 102, 104, 107, 108]
+    assert piece.notes["half"][-6:].tolist() == [0] * 6
+    assert np.count_nonzero(piece.notes["half"]) == 20  # the 32nds at 1.5, 4.5, ...
+    back = midi_bytes_to_piece(piece_to_bytes(piece))
+    assert half_onsets(back.notes).tolist() == half_onsets(piece.notes).tolist()

@@ -9,7 +9,7 @@ The parse cache
 * **what**: one ``pieces-<key>.npz`` per call, holding every piece read, what was skipped and repaired.
   The key is the SHA-256 of the cache format version and every file's path and contents, so a changed,
   added or removed file (or a new reader version) makes a new entry and a stale one is never served;
-* **how big**: about 17 bytes per note plus a few hundred bytes per piece (10,000 folk tunes of 200 notes
+* **how big**: about 18 bytes per note plus a few hundred bytes per piece (10,000 folk tunes of 200 notes
   take about 40 MB). The folder is bounded: after each write, the least recently used entries (by
   modification time, which a cache hit refreshes) are deleted until the folder holds at most
   ``$REMIXMUSIC_CACHE_MAX_MB`` megabytes (default 1024; 0 keeps only the entry just written);

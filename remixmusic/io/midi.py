@@ -67,7 +67,7 @@ from symusic.core import ScoreTick
 from remixmusic._util.files import atomic_write
 from remixmusic._util.text import first_line
 from remixmusic.errors import MidiError
-from remixmusic.io.grid import off_grid_share, score_halves, to_steps
+from remixmusic.io.grid import half_of, off_grid_share, score_halves, to_steps
 from remixmusic.io.parts import merge_program_runs
 from remixmusic.io.smf import DEFAULT_SECONDS_PER_BEAT, SmfLayout, header_chunk, split_chunks
 from remixmusic.io.smf_repair import ALL_NOTES_OFF, sanitize
@@ -396,7 +396,7 @@ def _quantize(raw: _Raw, source: str | None) -> tuple[Piece, list[str]]:
     tracks = list(raw.tracks)
     if len(start):
         onset = steps(start)
-        half = np.rint(np.asarray(start, np.float64) * (2 * scale)).astype(np.int64) - 2 * onset
+        half = half_of(np.asarray(start, np.float64) * scale, onset) if halves else np.zeros(len(onset), np.int8)
         duration = np.maximum(steps(end) - onset, 1)
         last = int(np.argmax(onset + duration))
         if onset[last] + duration[last] > MAX_STEP:
@@ -416,7 +416,7 @@ def _quantize(raw: _Raw, source: str | None) -> tuple[Piece, list[str]]:
         notes["track"] = track
         notes["program"] = program[keep]
         notes["is_drum"] = np.array([t.is_drum for t in tracks], bool)[track]
-        notes["half"] = np.clip(half, -1, 1)[keep] if halves else 0  # which way a half step was rounded
+        notes["half"] = half[keep]  # which way a half step was rounded
 
     def events(dtype: np.dtype, ticks: np.ndarray, *values: np.ndarray) -> np.ndarray:
         if not len(ticks):

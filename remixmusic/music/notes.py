@@ -228,8 +228,10 @@ class Piece:
         return self.with_notes(notes)
 
     def crop(self, start: int, stop: int) -> Piece:
-        """Notes with onsets in ``[start, stop)``, shifted so ``start`` becomes step 0; maps follow."""
-        notes = self.notes[(self.notes["onset"] >= start) & (self.notes["onset"] < stop)].copy()
+        """Notes with onsets in ``[start, stop)`` (exact: a note half a step before ``start`` is out),
+        shifted so ``start`` becomes step 0; maps follow."""
+        at = half_onsets(self.notes)
+        notes = self.notes[(at >= 2 * start) & (at < 2 * stop)].copy()
         notes["onset"] -= start
 
         def shift(events: np.ndarray) -> np.ndarray:

@@ -29,7 +29,7 @@ from remixmusic.data.tune_match import melody_duplicates
 from remixmusic.errors import ConfigError, RemixError
 from remixmusic.io.folders import unreadable_summary
 from remixmusic.music.lines import DEFAULT_LINES, LINES_VERSION
-from remixmusic.music.notes import Piece
+from remixmusic.music.notes import Piece, half_onsets
 from remixmusic.novelty.assemble import COVERAGE_LENGTHS, PieceResult, _assemble
 from remixmusic.novelty.config import AnalysisConfig, SegmentConfig
 from remixmusic.novelty.granularity import GranularityCalibration, piece_curves
@@ -229,7 +229,7 @@ class Analyzer:
         for line in lines:
             ln = notes[line.notes]
             s = None if surprisal is None else surprisal[line.notes]
-            segmented.append((line, segmenter.segment(ln["onset"], ln["duration"], ln["pitch"], s)))
+            segmented.append((line, segmenter.segment(half_onsets(ln) / 2, ln["duration"], ln["pitch"], s)))
         motifs = motif_records(name, group, piece, segmented, labels, self.config.label_share)
         passage_rows = passage_records(name, group, piece, lines, labels, self.index)
         originality = self._originality(piece, pm)
@@ -248,9 +248,8 @@ class Analyzer:
         record.tune_group = tune_group(piece)
         record.n_symbols, record.min_bits = sum(len(lm.stream.symbols) for lm in pm.lines), pm.min_bits
         record.longest_match_notes, record.longest_match_bars = self._longest_match(pm)
-        note_map = NoteMap(
-            notes["onset"], notes["duration"], notes["pitch"], labels.source, labels.label, *note_map_bars(piece)
-        )
+        exact = half_onsets(notes) / 2  # onsets (steps) with a score's half steps, as passages.csv has them
+        note_map = NoteMap(exact, notes["duration"], notes["pitch"], labels.source, labels.label, *note_map_bars(piece))
         coverage = pm.coverage(COVERAGE_LENGTHS)
         return PieceResult(record, motifs, coverage, originality, note_map, passage_rows, curves)
 

@@ -128,6 +128,7 @@ class Index:
     lines_version: int = LINES_VERSION
     piece_groups: list[str] = field(default_factory=list)
     timing: str = "file"
+    half_steps: bool = True  # its symbols keep a score's half steps (False: saved before them, no half.npy)
 
     # -- building ---------------------------------------------------------------------------------
     @classmethod
@@ -322,8 +323,9 @@ class Index:
         return summary_html("remixmusic reference index", facts, hint="Piece names: .piece_names")
 
     def streams(self, piece: Piece) -> list[Stream]:
-        """A query piece's streams under this index's views (the only streams it can be matched with)."""
-        return piece_streams(piece, self.invariance, self.lines, self.include_drums)
+        """A query piece's streams under this index's views (the only streams it can be matched with;
+        at a score's half steps as the index's own: rounded in one saved before them)."""
+        return piece_streams(piece, self.invariance, self.lines, self.include_drums, self.half_steps)
 
     def line_of(self, slots: np.ndarray) -> np.ndarray:
         """Line number of each slot."""
@@ -508,7 +510,7 @@ class Index:
         arrays: dict[str, np.ndarray] = {}
         for name in ("sa", *_SLOT_ARRAYS, *_LINE_ARRAYS, *(f"model_{m}" for m in MODEL_ARRAYS)):
             if name == "half" and not (path / "half.npy").exists():  # saved before half steps: none
-                arrays[name] = np.zeros(len(arrays["text"]), np.int8)
+                arrays[name] = np.zeros(len(arrays["text"]), np.int8)  # (and rounded symbols: half_steps)
                 continue
             try:
                 arrays[name] = np.load(path / f"{name}.npy", mmap_mode="r" if mmap else None)
@@ -539,6 +541,7 @@ class Index:
             piece_groups=groups,
             lines_version=int(header.get("lines_version", 1)),  # saved before it was recorded: 1
             timing=str(header.get("timing", "file")),
+            half_steps=(path / "half.npy").exists(),
             **arrays,
         )
 

@@ -103,7 +103,7 @@ class NoteMap:
     ``source`` is the reference piece (index into ``AnalysisReport.reference_names``) of the passage that
     gives the note its label, -1 if none; ``label`` indexes
     :data:`~remixmusic.novelty.passages.NOTE_LABELS` (``not-analysed`` for notes on no analysed line).
-    ``onset``/``duration`` are in steps (:data:`~remixmusic.music.notes.STEPS_PER_BEAT` per beat);
+    ``onset`` (exact: half steps kept) and ``duration`` are in steps (``STEPS_PER_BEAT`` a beat);
     ``bar_starts``: the step at which each bar of the piece starts (``None`` unknown), for bar lines and
     bar numbers in report.html; ``bar_numbers``: the 1-based number of each of those bars, when they are
     not all the bars from the first (``None``: bars 1, 2, ...). A piece of more than

@@ -198,14 +198,17 @@ def piece_streams(
     invariance: str = DEFAULT_INVARIANCE,
     lines: str = DEFAULT_LINES,
     include_drums: bool = False,
+    halves: bool = True,
 ) -> list[Stream]:
-    """Every line of ``piece`` as a symbol stream; lines too short for one symbol are left out."""
+    """Every line of ``piece`` as a symbol stream; lines too short for one symbol are left out.
+    ``halves``: inter-onset ratios at a score's half steps exact (:func:`~remixmusic.music.notes.half_onsets`;
+    ``False``: from the rounded onsets, as an index saved before half steps has them)."""
     check_invariance(invariance)
     out = []
     notes = piece.notes
     for line in extract_lines(piece, lines, include_drums):
         n = notes[line.notes]
-        onset = half_onsets(n)  # inter-onset ratios exact at a score's half steps (music.notes)
+        onset = half_onsets(n) if halves else 2 * n["onset"].astype(np.int64)
         if len(onset) > 1 and np.any(np.diff(onset) <= 0):  # halves set by hand against the onsets
             onset = 2 * n["onset"].astype(np.int64)
         symbols = encode(n["pitch"], onset, n["duration"], invariance)
