@@ -101,7 +101,7 @@ import numpy as np
 from remixmusic._util.arrays import ramp
 from remixmusic._util.files import write_json
 from remixmusic.errors import ConfigError, RemixError
-from remixmusic.music.notes import STEPS_PER_BEAT, Piece, bar_length
+from remixmusic.music.notes import STEPS_PER_BEAT, Piece, bar_length, half_onsets
 from remixmusic.novelty.index import Index
 from remixmusic.novelty.symbols import encode
 
@@ -257,10 +257,12 @@ def shuffled_lines(
     )
 
 
-def encode_line(pitch: np.ndarray, onset: np.ndarray, invariance: str) -> np.ndarray:
+def encode_line(pitch: np.ndarray, onset: np.ndarray, invariance: str, per_step: int = 1) -> np.ndarray:
     """Symbols of a made-up line (a shuffle, a patchwork) under ``invariance``, its durations taken as
-    the inter-onset intervals (a beat for the last note): only ``exact`` and ``transposed`` read them."""
-    duration = np.append(np.diff(onset), STEPS_PER_BEAT)
+    the inter-onset intervals (a beat for the last note): only ``exact`` and ``transposed`` read them.
+    ``per_step``: onsets given in steps (1) or half steps (2: a score's half steps exact, as
+    :func:`~remixmusic.novelty.symbols.piece_streams` encodes a query)."""
+    duration = np.append(np.rint(np.diff(onset) / per_step), STEPS_PER_BEAT).astype(np.int64)
     return encode(np.clip(pitch, 0, 127), onset, np.maximum(duration, 1), invariance).astype(np.int64)
 
 
@@ -287,10 +289,12 @@ def piece_curves(
     kept = [k for k in kept if len(k) > index.order + 1]
     n = max(1, -(-chance_notes // max(1, sum(len(k) for k in kept))))
     symbols, onsets = [], []
+    per_step = 2 if index.half_steps else 1  # shuffled in half steps, as the query's symbols are read
     for line in kept:
-        pitch, onset = shuffled_lines(piece.notes["pitch"][line], piece.notes["onset"][line], n, rng)
-        symbols += [encode_line(p, o, index.invariance) for p, o in zip(pitch, onset, strict=True)]
-        onsets += list(onset)
+        at = half_onsets(piece.notes[line]) if index.half_steps else piece.notes["onset"][line]
+        pitch, onset = shuffled_lines(piece.notes["pitch"][line], at, n, rng)
+        symbols += [encode_line(p, o, index.invariance, per_step) for p, o in zip(pitch, onset, strict=True)]
+        onsets += list(np.rint(onset / per_step).astype(np.int64))
     stats = index.matching_statistics_many(symbols)
     at = np.cumsum([len(o) for o in onsets])[:-1]
     bars = np.split(bar_positions(piece, np.concatenate(onsets)), at) if onsets else []
