@@ -547,9 +547,9 @@ def piece_to_midi(piece: Piece, ticks_per_beat: int = 480) -> miditoolkit.MidiFi
     for index, track in enumerate(piece.tracks):
         mine = notes[notes["track"] == index]
         # a part whose notes change program (io.parts): one instrument per program, in the order they first
-        # play, under one name (``part 3`` if it has none) by which the reader merges them back
+        # play, under one name (``part 3`` if none) the reader merges them by; in UTF-8, as names are read
         programs = list(dict.fromkeys(mine["program"].tolist()))
-        name = track.name or (f"part {index + 1}" if len(programs) > 1 else "")
+        name = (track.name or (f"part {index + 1}" if len(programs) > 1 else "")).encode().decode("latin-1")
         for program in programs if len(programs) > 1 else [track.program]:
             run = mine[mine["program"] == program] if len(programs) > 1 else mine
             if not len(run):

@@ -149,8 +149,10 @@ def _release(tracks: list[_Track], across: bool, log: _Log) -> None:
                 tick = track.end
                 closed += 1
             events = track.notes[(channel, prog)]
-            # in time order, before the events of its tick (a note starting there is another note)
-            events.insert(bisect.bisect_left(events, tick, key=lambda event: event[0]), (tick, bytes((0x80 | channel, pitch, 0))))
+            # in time order, before the events of its tick (a note starting there is another note), but
+            # after its own note-on when it starts at the track's end (one step long, not lost)
+            where = (bisect.bisect_right if tick <= onset else bisect.bisect_left)(events, tick, key=lambda e: e[0])
+            events.insert(where, (tick, bytes((0x80 | channel, pitch, 0))))
         if ended:
             log.add(
                 f"track {number}: {ended} note{'s' * (ended > 1)} ended by a note-off of its channel in another track"
@@ -172,20 +174,23 @@ def _walk(b: bytes, number: int, log: _Log) -> _Track:
     sounding: dict[int, deque[tuple[int, int]]] = {}  # channel * 128 + pitch -> (program, onset) sounding
     notes = track.notes
     clipped = stray = system = 0
-    ended = False
+    ended = at_status = False
     while i < n:
-        c = b[i]
-        i += 1
-        if c >= 0x80:
-            value = c & 0x7F
-            while i < n:
-                c = b[i]
-                i += 1
-                value = (value << 7) | (c & 0x7F)
-                if c < 0x80:
-                    break
-            c = value
-        tick += c
+        if at_status:  # after stray data bytes: a status byte with no delta time of its own
+            at_status = False
+        else:
+            c = b[i]
+            i += 1
+            if c >= 0x80:
+                value = c & 0x7F
+                while i < n:
+                    c = b[i]
+                    i += 1
+                    value = (value << 7) | (c & 0x7F)
+                    if c < 0x80:
+                        break
+                c = value
+            tick += c
         if i >= n:
             break  # a delta time and nothing after it: the track simply ends there
         c = b[i]
@@ -240,8 +245,14 @@ def _walk(b: bytes, number: int, log: _Log) -> _Track:
                 continue
             status = c
         elif not status:
-            stray += 1
-            i += 1
+            # data bytes with no status to run on: skipped up to the next status byte, the last of two or
+            # more read as that event's delta time (a delta precedes every status)
+            j = i
+            while j < n and b[j] < 0x80:
+                j += 1
+            keep = 1 if j - i >= 2 and j < n else 0
+            stray += j - i - keep
+            i, at_status = j - keep, not keep
             continue
         kind = status & 0xF0
         channel = status & 0x0F
