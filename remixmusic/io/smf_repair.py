@@ -7,7 +7,8 @@ exclusive events) and writes a clean format-1 file that any reader takes the sam
   players do (at one tick the event of the later track, or the later event, wins);
 * then one track per (source track, channel, program of the note-on) in that order, holding a program
   change and the notes, with the source track's name (its last name event): a note keeps the program that
-  was in force when it started, whichever reader pairs it;
+  was in force when it started, whichever reader pairs it (in a track that sets none, the
+  channel's from the other tracks, as players keep one program per channel: a setup track's);
 * a note-off pairs with the earliest sounding note-on of its channel and pitch (FIFO); a note-off with
   nothing to end is left out; an All Notes Off or All Sound Off message (or a mode change:
   :data:`ALL_NOTES_OFF`) ends every note of its channel sounding in its track, as a player does; a note
@@ -69,6 +70,7 @@ class _Track:
     # (onset tick, channel, pitch, program)
     stray_offs: list[tuple[int, int, int]] = field(default_factory=list)
     unreleased: list[tuple[int, int, int, int]] = field(default_factory=list)
+    programs: list[tuple[int, int, int]] = field(default_factory=list)  # program changes: (tick, channel, program)
 
 
 class _Log:
@@ -89,6 +91,7 @@ def sanitize(layout: SmfLayout) -> Sanitized:
     log = _Log()
     tracks = [_walk(payload, number, log) for number, payload in enumerate(layout.tracks)]
     _release(tracks, across=layout.format != 2, log=log)
+    _inherit(tracks, across=layout.format != 2)
     offsets = [0] * len(tracks)
     if layout.format == 2 and len(tracks) > 1:
         meters = any(kind == 0x58 for track in tracks for _, kind, _ in track.metas)
@@ -122,6 +125,39 @@ def sanitize(layout: SmfLayout) -> Sanitized:
     data = header_chunk(1, len(chunks), layout.division) + b"".join(chunks)
     repairs = [*layout.repairs, *log.lines()]
     return Sanitized(data=data, chunks=chunks, repairs=repairs, last_tick=last_tick, origins=origins)
+
+
+NO_PROGRAM = -1
+"""A note's program before its track sets one on its channel (resolved by :func:`_inherit`)."""
+
+
+def _inherit(tracks: list[_Track], across: bool) -> None:
+    """Give the notes of a track that sets no program the program in force on their channel from the
+    other tracks' program changes (players keep one program per channel, and some writers set them all
+    in a setup track), with ``across`` (not format 2); other notes played before their track sets one on
+    their channel get program 0. A note-off goes with its note-on (first in, first out per pitch)."""
+    timeline: dict[int, tuple[list[int], list[int]]] = {}
+    for tick, channel, program in sorted((e for t in tracks for e in t.programs), key=lambda e: e[0]):
+        ticks, programs = timeline.setdefault(channel, ([], []))
+        ticks.append(tick)
+        programs.append(program)
+    for track in tracks:
+        for channel, _ in [key for key in track.notes if key[1] == NO_PROGRAM]:
+            ticks, programs = timeline.get(channel, ([], [])) if across and not track.programs else ([], [])
+            given: dict[int, deque[int]] = {}
+            for tick, event in track.notes.pop((channel, NO_PROGRAM)):
+                if event[0] & 0xF0 == 0x90:
+                    at = bisect.bisect_right(ticks, tick) - 1
+                    program = programs[at] if at >= 0 else 0
+                    given.setdefault(event[1], deque()).append(program)
+                else:
+                    queue = given.get(event[1])
+                    program = queue.popleft() if queue else 0
+                group = track.notes.setdefault((channel, program), [])
+                if group and group[-1][0] > tick:  # after notes of the track's own program: keep time order
+                    group.insert(bisect.bisect_right(group, tick, key=lambda e: e[0]), (tick, event))
+                else:
+                    group.append((tick, event))
 
 
 def _release(tracks: list[_Track], across: bool, log: _Log) -> None:
@@ -170,7 +206,7 @@ def _walk(b: bytes, number: int, log: _Log) -> _Track:
     i = 0
     tick = 0
     status = 0
-    program = [0] * 16
+    program = [NO_PROGRAM] * 16  # until the track sets one: the channel's, from another track (_inherit)
     sounding: dict[int, deque[tuple[int, int]]] = {}  # channel * 128 + pitch -> (program, onset) sounding
     notes = track.notes
     clipped = stray = system = 0
@@ -292,6 +328,7 @@ def _walk(b: bytes, number: int, log: _Log) -> _Track:
                 track.stray_offs.append((tick, channel, d1))
         elif kind == 0xC0:
             program[channel] = d1
+            track.programs.append((tick, channel, d1))
         elif kind == 0xB0 and d1 in ALL_NOTES_OFF:
             for key in range(channel * 128, channel * 128 + 128):
                 queue = sounding.get(key)
