@@ -19,8 +19,8 @@ reader unchanged (see :mod:`remixmusic.io.midi`), or needs the exact event-level
 * no unnamed track changes program on a channel it plays (two program changes, or one after its first
   note-on): which file track and channel each program's notes come from, which the merge of an unnamed
   part's program runs needs (:mod:`remixmusic.io.parts`), only the exact pass knows;
-* no track that sets no program plays a channel whose program another track sets (a setup track's:
-  players keep one program per channel, as the exact pass does).
+* no track that sets no program plays (four note-ons or more) a channel whose program another track
+  sets (a setup track's: players keep one program per channel, as the exact pass does).
 
 The fast reader then must still agree (:func:`with_sentinels`, and in :mod:`remixmusic.io.midi` the
 check that tempo, meter and key events at one tick do not disagree); if not, or if it fails, the exact
@@ -120,8 +120,9 @@ def screen(layout: SmfLayout) -> Screen:
     setting = [{c for c in range(16) if _plays(track, _PROGRAM[c], 1, 1)} for track in layout.tracks]
     for k, (track, playing) in enumerate(zip(layout.tracks, channels, strict=True)):
         # a track that sets no program, playing a channel whose program another track sets: players keep
-        # one program per channel, and the exact pass gives its notes that one (a setup track's)
-        if not setting[k] and any(c in other for c in playing for other in setting):
+        # one program per channel, and the exact pass gives its notes that one (a setup track's); four
+        # note-ons at least, as a lookalike in a conductor track's tempo bytes is not a part
+        if not setting[k] and any(c in o and _plays(track, _NOTE_ON[c], 4) for c in playing for o in setting):
             return Screen("a channel's program set in another track")
         # the exact pass knows which file track and channel each program's notes come from, which the
         # merge of an unnamed part's program runs needs (:mod:`remixmusic.io.parts`)
