@@ -86,3 +86,29 @@ def test_a_setup_tracks_program_changes_give_the_programs_of_tracks_that_set_non
     piece = read_all(data)
     by_pitch = {int(p): int(g) for p, g in zip(piece.notes["pitch"], piece.notes["program"], strict=True)}
     assert by_pitch == {60: 5, 62: 5, 64: 50, 65: 50, 40: 33, 43: 33, 72: 7}
+
+
+def test_every_reader_gives_a_setup_tracks_program_whatever_the_bytes_look_like() -> None:
+    """The byte screen sends a file to the exact pass whenever a track that sets no program plays a
+    channel another track sets (a reviewer's cases, where the fast reader gave program 0): a track
+    written with running status (one note-on status byte for four notes), one of three notes, and one
+    whose rest of 8,320 ticks is written ``C1 00``, a program change's lookalike; a conductor track whose
+    tempo bytes look like a note-on sends no pop file there (tests/test_midi_cases.py)."""
+    from remixmusic.io.smf import END_OF_TRACK, track_chunk, vlq
+
+    setup = encode_track([(0, b"\xc0\x28")])
+    body = vlq(0) + b"\x90\x3c\x50"
+    for previous, pitch in ((60, 62), (62, 64), (64, 65)):
+        body += vlq(480) + bytes([previous, 0]) + vlq(0) + bytes([pitch, 80])
+    running = track_chunk(body + vlq(480) + b"\x41\x00" + vlq(0) + END_OF_TRACK)
+    three = encode_track(notes([60, 62, 64]))
+    rest = encode_track([*notes([60, 62], channel=1), *notes([67], start=2 * 480 + 8320, channel=1)])
+    assert b"\xc1\x00" in rest  # the rest's delta time, a lookalike of a program change on channel 2
+    setup_1 = encode_track([(0, b"\xc1\x28")])
+    for data in (
+        header_chunk(1, 2, 480) + setup + running,
+        header_chunk(1, 2, 480) + setup + three,
+        header_chunk(1, 2, 480) + setup_1 + rest,
+    ):
+        piece = read_all(data)
+        assert set(piece.notes["program"].tolist()) == {40}

@@ -199,6 +199,11 @@ def _release(tracks: list[_Track], across: bool, log: _Log) -> None:
             )
 
 
+def walk_track(b: bytes) -> _Track:
+    """Every event of one track chunk's payload ``b``, its repairs unrecorded (for the byte screen)."""
+    return _walk(b, 0, _Log())
+
+
 def _walk(b: bytes, number: int, log: _Log) -> _Track:
     """Every event of one track chunk; see the module docstring for what is kept and repaired."""
     track = _Track()

@@ -19,8 +19,8 @@ reader unchanged (see :mod:`remixmusic.io.midi`), or needs the exact event-level
 * no unnamed track changes program on a channel it plays (two program changes, or one after its first
   note-on): which file track and channel each program's notes come from, which the merge of an unnamed
   part's program runs needs (:mod:`remixmusic.io.parts`), only the exact pass knows;
-* no track that sets no program plays (four note-ons or more) a channel whose program another track
-  sets (a setup track's: players keep one program per channel, as the exact pass does).
+* no track that may set no program plays a channel whose program another track may set (a setup
+  track's: players keep one program per channel, as the exact pass does).
 
 The fast reader then must still agree (:func:`with_sentinels`, and in :mod:`remixmusic.io.midi` the
 check that tempo, meter and key events at one tick do not disagree); if not, or if it fails, the exact
@@ -118,12 +118,30 @@ def screen(layout: SmfLayout) -> Screen:
 
     channels = [[c for c in range(16) if _plays(track, _NOTE_ON[c])] for track in layout.tracks]
     setting = [{c for c in range(16) if _plays(track, _PROGRAM[c], 1, 1)} for track in layout.tracks]
-    for k, (track, playing) in enumerate(zip(layout.tracks, channels, strict=True)):
+    counts = np.zeros(16, np.int64)
+    for chans in setting:
+        counts[list(chans)] += 1
+    walked: dict[int, tuple[set[int], set[int]]] = {}
+
+    def truth(j: int) -> tuple[set[int], set[int]] | None:  # (plays, sets) of a small track, walked
+        if len(layout.tracks[j]) > SMALL_TRACK:
+            return None
+        if j not in walked:
+            walked[j] = _walked(layout.tracks[j])
+        return walked[j]
+
+    for k, playing in enumerate(channels):
         # a track that sets no program, playing a channel whose program another track sets: players keep
-        # one program per channel, and the exact pass gives its notes that one (a setup track's); four
-        # note-ons at least, as a lookalike in a conductor track's tempo bytes is not a part
-        if not setting[k] and any(c in o and _plays(track, _NOTE_ON[c], 4) for c in playing for o in setting):
-            return Screen("a channel's program set in another track")
+        # one program per channel, and the exact pass gives its notes that one (a setup track's). Byte
+        # lookalikes are a superset; small tracks (a conductor track whose tempo bytes look like a note-on
+        # or a program change) are walked event by event to make sure
+        for c in (c for c in playing if counts[c] > (c in setting[k])):
+            own = truth(k)
+            if own is not None and (own[1] or c not in own[0]):
+                continue
+            setters = [truth(j) for j in range(len(setting)) if j != k and c in setting[j]]
+            if any(t is None or c in t[1] for t in setters):
+                return Screen("a channel's program set in another track")
         # the exact pass knows which file track and channel each program's notes come from, which the
         # merge of an unnamed part's program runs needs (:mod:`remixmusic.io.parts`)
         if playing and not _named(track) and any(_changes_program(track, c) for c in playing):
@@ -159,6 +177,19 @@ def _changes_program(track: bytes, channel: int) -> bool:
         at = track.find(_PROGRAM[channel], at + 1)
     first_note = track.find(_NOTE_ON[channel])
     return 0 <= at < len(track) - 1 and 0 <= first_note < at
+
+
+SMALL_TRACK = 4096
+"""Bytes up to which a track is walked event by event, rather than taken at its byte lookalikes, to
+decide whether it plays notes with no program of its own (:func:`screen`)."""
+
+
+def _walked(track: bytes) -> tuple[set[int], set[int]]:
+    """The channels ``track`` (read event by event) plays notes on, and those it sets a program on."""
+    from remixmusic.io.smf_repair import walk_track
+
+    walked = walk_track(track)
+    return {channel for channel, _ in walked.notes}, {channel for _, channel, _ in walked.programs}
 
 
 def _plays(track: bytes, status: bytes, times: int = 1, data: int = 2) -> bool:
