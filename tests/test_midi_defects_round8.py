@@ -112,3 +112,14 @@ def test_every_reader_gives_a_setup_tracks_program_whatever_the_bytes_look_like(
     ):
         piece = read_all(data)
         assert set(piece.notes["program"].tolist()) == {40}
+
+
+def test_an_unnamed_track_changing_program_before_a_named_track_is_one_part_in_every_reader() -> None:
+    """The screen's per-track check of an unnamed track changing program must look at each track (a
+    rewrite of its loop looked at the last track only: the fast reader kept the first track's two program
+    runs as two tracks while the exact pass merged them)."""
+    first = encode_track([(0, b"\xc0\x05"), *notes([60, 62]), (2 * 480, b"\xc0\x28"), *notes([64, 65], start=4 * 480)])
+    named = encode_track([(0, b"\xff\x03\x04Bass"), (0, b"\xc1\x21"), *notes([40, 43], channel=1)])
+    piece = read_all(header_chunk(1, 2, 480) + first + named)
+    assert [(t.name, t.program) for t in piece.tracks] == [("", 5), ("Bass", 33)]
+    assert piece.notes[piece.notes["track"] == 0]["program"].tolist() == [5, 5, 40, 40]

@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from remixmusic.io.smf import END_OF_TRACK, MAX_VLQ, SmfLayout, header_chunk, vlq
+from remixmusic.io.smf_repair import walk_track
 
 SENTINEL_TICKS = 4 * MAX_VLQ
 """How far after a track's end the sentinel note-offs lie (about 2^30 ticks: four maximal deltas)."""
@@ -130,7 +131,7 @@ def screen(layout: SmfLayout) -> Screen:
             walked[j] = _walked(layout.tracks[j])
         return walked[j]
 
-    for k, playing in enumerate(channels):
+    for k, (track, playing) in enumerate(zip(layout.tracks, channels, strict=True)):
         # a track that sets no program, playing a channel whose program another track sets: players keep
         # one program per channel, and the exact pass gives its notes that one (a setup track's). Byte
         # lookalikes are a superset; small tracks (a conductor track whose tempo bytes look like a note-on
@@ -186,8 +187,6 @@ decide whether it plays notes with no program of its own (:func:`screen`)."""
 
 def _walked(track: bytes) -> tuple[set[int], set[int]]:
     """The channels ``track`` (read event by event) plays notes on, and those it sets a program on."""
-    from remixmusic.io.smf_repair import walk_track
-
     walked = walk_track(track)
     return {channel for channel, _ in walked.notes}, {channel for _, channel, _ in walked.programs}
 
