@@ -79,18 +79,21 @@ def to_steps(positions: np.ndarray, halves: bool) -> np.ndarray:
     ticks a beat came out 61% copied from itself); a performance's onsets round as they lie."""
     positions = np.asarray(positions, np.float64)
     if halves:
-        whole = np.floor(positions)
-        near = np.abs(positions - whole - 0.5) <= HALF_STEP_TOLERANCE
+        whole, near = _near_half(positions)
         positions = np.where(near, whole + 0.5, positions)
     return np.rint(positions).astype(np.int64)
+
+
+def _near_half(positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The whole step below each position (steps, float64) and whether the position counts as the half
+    step after it (within :data:`HALF_STEP_TOLERANCE`)."""
+    whole = np.floor(positions)
+    return whole, np.abs(positions - whole - 0.5) <= HALF_STEP_TOLERANCE
 
 
 def half_of(positions: np.ndarray, steps: np.ndarray) -> np.ndarray:
     """Which way (-1, +1) :func:`to_steps` with ``halves`` rounded each position (steps, unrounded) that
     it counted as a half step to ``steps``; 0 for the others (on a step, or a quintuplet's 2.4 steps:
     not a half step). Int8, the notes' ``half`` (:func:`~remixmusic.music.notes.half_onsets`)."""
-    positions = np.asarray(positions, np.float64)
-    whole = np.floor(positions)
-    near = np.abs(positions - whole - 0.5) <= HALF_STEP_TOLERANCE
+    whole, near = _near_half(np.asarray(positions, np.float64))
     return np.where(near, 2 * whole.astype(np.int64) + 1 - 2 * np.asarray(steps, np.int64), 0).astype(np.int8)
-
