@@ -39,11 +39,12 @@ from remixmusic.music.notes import (
     Track,
 )
 
-CACHE_VERSION = 7
+CACHE_VERSION = 8
 """Bumped whenever reading gives other pieces for the same bytes (2: symusic reader, issue 9 repairs; 3: track
 ends without an end-of-track event, padded tempo events, All Notes Off; 4: metadata["off_grid"]; 5: a score's near-half
 steps read as half steps; 6: which way a half step was rounded, the notes' ``half``; 7: a setup track's
-programs, a note begun at its track's end, stray data bytes at a track's start)."""
+programs, a note begun at its track's end, stray data bytes at a track's start; 8: a track's running status
+carried over from the previous track, All Notes Off in another track)."""
 
 CACHE_LIMIT_ENV = "REMIXMUSIC_CACHE_MAX_MB"
 DEFAULT_CACHE_LIMIT_MB = 1024

@@ -27,8 +27,8 @@ How a file is read (all of it agreeing note for note, after the quantization abo
   (:mod:`remixmusic.io.parts`); :func:`piece_to_midi` writes such a track as one instrument per program
   (under one name: ``part N`` when it had none);
 * notes: a note-off ends the earliest sounding note of its channel and pitch; All Notes Off, All Sound
-  Off and the mode changes that imply them end the notes of their channel begun before them in their
-  track (the key is released; a sustain pedal is not read); a note its track never releases is ended by
+  Off and the mode changes that imply them end the notes of their channel begun before them, in any
+  track but of a format-2 file (the key is released; a sustain pedal is not read); a note its track never releases is ended by
   a note-off of its channel and pitch in another track, else closed at the end of its track (repairs);
 * tempo, meter and key: the events of every track merged by time, as players do; at one position the
   later event wins. A tempo restating the tempo in force (120 qpm at first) is left out;

@@ -11,14 +11,17 @@ exclusive events) and writes a clean format-1 file that any reader takes the sam
   channel's from the other tracks, as players keep one program per channel: a setup track's);
 * a note-off pairs with the earliest sounding note-on of its channel and pitch (FIFO); a note-off with
   nothing to end is left out; an All Notes Off or All Sound Off message (or a mode change:
-  :data:`ALL_NOTES_OFF`) ends every note of its channel sounding in its track, as a player does; a note
+  :data:`ALL_NOTES_OFF`) ends every note of its channel sounding, in any track (not in format 2), as a
+  player does; a note
   its track never releases is ended by a note-off of its channel and pitch that another track holds with
   nothing to end (channels belong to the file), else closed at the end of its track.
 
 Repairs, each recorded as one line: a note never released; a tempo of 0 or a tempo event of fewer than 3
 data bytes (dropped; with more, read from the first or last three that give a plausible tempo); a time signature with numerator 0, a denominator past 2^7 or fewer than 2 data bytes
 (dropped; with 2 or 3 bytes it is read from the first two); a key signature beyond 7 sharps or flats or of
-a mode other than major/minor (dropped); data bytes above 127 (clipped); stray data bytes; a track cut off
+a mode other than major/minor (dropped); data bytes above 127 (clipped); a track that starts with data
+bytes (read with the previous track's running status, as a writer that kept it across tracks meant them;
+in the first track skipped up to the next status byte); a track cut off
 inside an event; a system exclusive event whose length field runs past the end of its track (read up
 to its F7 end byte, which every system exclusive message ends with); system common and real-time messages, which MIDI files may not hold (skipped by their
 MIDI lengths, running status kept); data after an end-of-track event (ignored, as players do). A format-2 file's independent
@@ -71,6 +74,9 @@ class _Track:
     stray_offs: list[tuple[int, int, int]] = field(default_factory=list)
     unreleased: list[tuple[int, int, int, int]] = field(default_factory=list)
     programs: list[tuple[int, int, int]] = field(default_factory=list)  # program changes: (tick, channel, program)
+    status: int = 0  # the running status in force at the track's end
+    silences: list[tuple[int, int]] = field(default_factory=list)  # All Notes Off messages: (tick, channel)
+    silenced: int = 0  # notes ended by another track's All Notes Off (``external`` of _walk)
 
 
 class _Log:
@@ -89,7 +95,11 @@ class _Log:
 def sanitize(layout: SmfLayout) -> Sanitized:
     """Rewrite ``layout``'s file as described in the module docstring; never raises on event data."""
     log = _Log()
-    tracks = [_walk(payload, number, log) for number, payload in enumerate(layout.tracks)]
+    tracks: list[_Track] = []
+    for number, payload in enumerate(layout.tracks):
+        tracks.append(_walk(payload, number, log, tracks[-1].status if tracks else 0))
+    if layout.format != 2:
+        _silence_across(layout, tracks, log)
     _release(tracks, across=layout.format != 2, log=log)
     _inherit(tracks, across=layout.format != 2)
     offsets = [0] * len(tracks)
@@ -125,6 +135,27 @@ def sanitize(layout: SmfLayout) -> Sanitized:
     data = header_chunk(1, len(chunks), layout.division) + b"".join(chunks)
     repairs = [*layout.repairs, *log.lines()]
     return Sanitized(data=data, chunks=chunks, repairs=repairs, last_tick=last_tick, origins=origins)
+
+
+def _silence_across(layout: SmfLayout, tracks: list[_Track], log: _Log) -> None:
+    """Walk again each track that plays a channel another track sends an All Notes Off on, ending its
+    notes sounding there (channels are the file's: a player ends them)."""
+    for number, track in enumerate(tracks):
+        playing = {channel for channel, _ in track.notes}
+        external = sorted(
+            (tick, channel)
+            for other, t in enumerate(tracks)
+            if other != number
+            for tick, channel in t.silences
+            if channel in playing
+        )
+        if external:
+            carried = tracks[number - 1].status if number else 0
+            again = _walk(layout.tracks[number], number, _Log(), carried, external)
+            if again.silenced:
+                tracks[number] = again
+                many = "s" * (again.silenced > 1)
+                log.add(f"track {number}: {again.silenced} note{many} ended by an All Notes Off of its channel in another track")
 
 
 NO_PROGRAM = -1
@@ -204,8 +235,12 @@ def walk_track(b: bytes) -> _Track:
     return _walk(b, 0, _Log())
 
 
-def _walk(b: bytes, number: int, log: _Log) -> _Track:
-    """Every event of one track chunk; see the module docstring for what is kept and repaired."""
+def _walk(
+    b: bytes, number: int, log: _Log, carried: int = 0, external: list[tuple[int, int]] | None = None
+) -> _Track:
+    """Every event of one track chunk; see the module docstring for what is kept and repaired. ``carried``:
+    the running status in force at the end of the previous track (0 for none); ``external``: All Notes
+    Off messages of other tracks, ``(tick, channel)`` in time order, which end this track's notes too."""
     track = _Track()
     n = len(b)
     i = 0
@@ -216,6 +251,18 @@ def _walk(b: bytes, number: int, log: _Log) -> _Track:
     notes = track.notes
     clipped = stray = system = 0
     ended = at_status = False
+    pending = list(reversed(external or []))  # a stack: the next message last
+
+    def silence(channel: int, at: int) -> int:
+        """End the notes of ``channel`` begun before tick ``at`` (one starting there is played after it)."""
+        count = 0
+        for key in range(channel * 128, channel * 128 + 128):
+            queue = sounding.get(key)
+            while queue and queue[0][1] < at:
+                notes[(channel, queue.popleft()[0])].append((at, bytes((0x80 | channel, key % 128, 0))))
+                count += 1
+        return count
+
     while i < n:
         if at_status:  # after stray data bytes: a status byte with no delta time of its own
             at_status = False
@@ -285,6 +332,11 @@ def _walk(b: bytes, number: int, log: _Log) -> _Track:
                     system += 1
                 continue
             status = c
+        elif not status and carried:
+            # a track that starts with data bytes after a track that ended with a running status: a writer
+            # that kept its running status across tracks (read as it meant them)
+            status = carried
+            log.add(f"track {number} starts without a status byte: read with the previous track's running status")
         elif not status:
             # data bytes with no status to run on: skipped up to the next status byte, the last of two or
             # more read as that event's delta time (a delta precedes every status)
@@ -295,6 +347,8 @@ def _walk(b: bytes, number: int, log: _Log) -> _Track:
             stray += j - i - keep
             i, at_status = j - keep, not keep
             continue
+        while pending and pending[-1][0] <= tick:
+            track.silenced += silence(pending[-1][1], pending.pop()[0])
         kind = status & 0xF0
         channel = status & 0x0F
         if kind == 0xC0 or kind == 0xD0:
@@ -335,12 +389,12 @@ def _walk(b: bytes, number: int, log: _Log) -> _Track:
             program[channel] = d1
             track.programs.append((tick, channel, d1))
         elif kind == 0xB0 and d1 in ALL_NOTES_OFF:
-            for key in range(channel * 128, channel * 128 + 128):
-                queue = sounding.get(key)
-                # notes begun before it (a note-on at its very tick is played after it, as the fast path has it)
-                while queue and queue[0][1] < tick:
-                    notes[(channel, queue.popleft()[0])].append((tick, bytes((0x80 | channel, key % 128, 0))))
+            silence(channel, tick)
+            track.silences.append((tick, channel))
+    while pending and pending[-1][0] <= tick:
+        track.silenced += silence(pending[-1][1], pending.pop()[0])
     track.end = tick
+    track.status = status
     if ended and i < n and any(b[i:]):
         log.add(f"track {number}: data after its end-of-track event ignored")
     if clipped:

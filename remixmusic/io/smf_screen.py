@@ -9,7 +9,8 @@ reader unchanged (see :mod:`remixmusic.io.midi`), or needs the exact event-level
 * every tempo (``FF 51``), time-signature (``FF 58``) and key-signature (``FF 59``) meta event is well
   formed (these byte pairs are searched for anywhere in the track chunks, so a lookalike inside text or
   a delta time only costs speed);
-* every track ends with its one end-of-track event;
+* every track ends with its one end-of-track event, and starts with a status byte (the exact pass reads
+  a track that starts with data bytes with the previous track's running status);
 * no byte F7 may start an escape event (symusic 0.6 reads those as one byte): every F7 ends the payload
   of a system exclusive event;
 * no system common or real-time status byte (F1-F6, F8-FE) stands outside the text of a meta event
@@ -20,7 +21,9 @@ reader unchanged (see :mod:`remixmusic.io.midi`), or needs the exact event-level
   note-on): which file track and channel each program's notes come from, which the merge of an unnamed
   part's program runs needs (:mod:`remixmusic.io.parts`), only the exact pass knows;
 * no track that may set no program plays a channel whose program another track may set (a setup
-  track's: players keep one program per channel, as the exact pass does).
+  track's: players keep one program per channel, as the exact pass does);
+* no track without notes may send an All Notes Off message on a channel another track plays (the fast
+  reader drops such a track with its messages; the exact pass ends the channel's notes there).
 
 The fast reader then must still agree (:func:`with_sentinels`, and in :mod:`remixmusic.io.midi` the
 check that tempo, meter and key events at one tick do not disagree); if not, or if it fails, the exact
@@ -41,8 +44,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from remixmusic.io.smf import END_OF_TRACK, MAX_VLQ, SmfLayout, header_chunk, vlq
-from remixmusic.io.smf_repair import walk_track
+from remixmusic.io.smf import END_OF_TRACK, MAX_VLQ, SmfLayout, header_chunk, read_vlq, vlq
+from remixmusic.io.smf_repair import ALL_NOTES_OFF, walk_track
 
 SENTINEL_TICKS = 4 * MAX_VLQ
 """How far after a track's end the sentinel note-offs lie (about 2^30 ticks: four maximal deltas)."""
@@ -80,6 +83,8 @@ def screen(layout: SmfLayout) -> Screen:
     for track in layout.tracks:
         if track and not track.endswith(END_OF_TRACK):
             return Screen("a track without an end-of-track event at its end")
+        if track and track[read_vlq(track, 0)[1]] < 0x80:
+            return Screen("a track that starts without a status byte")
 
     metas = np.flatnonzero(raw[: size - 1] == 0xFF)
     kinds = raw[metas + 1]
@@ -118,6 +123,11 @@ def screen(layout: SmfLayout) -> Screen:
         return Screen("delta times that may add up past 2^30 ticks")
 
     channels = [[c for c in range(16) if _plays(track, _NOTE_ON[c])] for track in layout.tracks]
+    played = {c for chans in channels for c in chans}
+    for track, playing in zip(layout.tracks, channels, strict=True):
+        # the fast reader drops a track with no notes, and its All Notes Off messages with it
+        if not playing and any(_plays(track, bytes([0xB0 | c, x])) for c in played for x in ALL_NOTES_OFF):
+            return Screen("an All Notes Off in a track with no notes")
     setting = [{c for c in range(16) if _plays(track, _PROGRAM[c], 1, 1)} for track in layout.tracks]
     counts = np.zeros(16, np.int64)
     for chans in setting:
