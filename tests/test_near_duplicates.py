@@ -145,6 +145,28 @@ def test_chord_asynchrony_grace_notes_and_accompaniment_gaps_are_not_tune() -> N
     assert melody_line(piece).tolist() != melody  # the exact skyline takes the gap notes
 
 
+def test_a_legato_step_down_over_a_chord_texture_is_tune() -> None:
+    """A melody played legato (each note held 210 ms into the next) over a bass and chord on every note,
+    at a third of a second a note: a step down of one or two semitones begun while the line note still
+    sounds joins the line (it was left out as a held note's inner voice: the tune lost a note at every
+    step down); an inner voice starting under the middle of a held melody note, one semitone below it,
+    still does not. ``TuneLineConfig(legato=0)`` is the line before."""
+    melody = [60, 62, 64, 65, 67, 65, 67, 69, 71, 72, 71, 72]
+    step = 1 / 24  # the grid at 120 qpm: times on it are read exactly
+    start, length, pitch = [], [], []
+    for k, p in enumerate(melody):
+        start += [8 * k * step] * 3
+        length += [13 * step, 7 * step, 7 * step]
+        pitch += [p, 48, 60]
+    start += [(8 * 7 + 3) * step]  # under the held 69, 10 of its 13 steps left: an inner voice
+    length += [2 * step]
+    pitch += [68]
+    piece = _from_seconds(np.array(start), np.array(length), np.array(pitch))
+    assert tune_line(piece).tolist() == melody
+    before = tune_line(piece, TuneLineConfig(legato=0.0)).tolist()
+    assert before == [60, 62, 64, 65, 67, 69, 71, 72]
+
+
 def test_a_trill_stands_for_its_main_note() -> None:
     """A trill on the main note (64) and its upper neighbour for most of the note, the note held to end."""
     start = np.array([0.0, 0.5, *[1.0 + 0.085 * k for k in range(8)], 1.68, 2.0])

@@ -16,7 +16,10 @@ follows the top voice of a performance:
    start under a sounding note) keeps every cluster. Otherwise clusters are walked in time order as in
    the skyline of Uitdenbogerd & Zobel (1999), made tolerant of articulation: a cluster under a line note
    that still sounds (its release more than ``overlap`` typical intervals away: a legato overlap is not a
-   held note) joins only if it is higher; once the line note is released, a lower cluster joins only if
+   held note) joins only if it is higher, or if it is at most ``legato_register`` semitones lower and
+   the line note has at most ``legato`` of its length left to sound (a melody played legato, each note
+   held into the next step down, as pianists do; an inner voice starts under the middle of a held
+   note); once the line note is released, a lower cluster joins only if
    it continues the line's register (at most ``register`` semitones below), or the line has rested for
    ``rest`` typical intervals, or no note ``register`` semitones above it follows within ``lookahead``
    intervals (a leap down that the tune stays at). An accompaniment note heard in the gap of a detached
@@ -68,6 +71,8 @@ class TuneLineConfig:
     overlap: float = 0.25
     monophonic: float = 0.1
     register: int = 4
+    legato: float = 0.6
+    legato_register: int = 2
     rest: float = 0.75
     lookahead: float = 1.0
     upper_window: int = 4
@@ -218,20 +223,23 @@ def _top_voice(
     index = np.arange(n)
     ahead = _range_max(top, index + 1, np.searchsorted(onset, onset + config.lookahead * unit, side="right"))
     keep = np.zeros(n, bool)
-    line_pitch, line_release = -1000, -np.inf
+    line_pitch, line_onset, line_release = -1000, -np.inf, -np.inf
     rest = config.rest * unit
     hold = max(config.hold_tolerance, config.overlap * unit)
     rows = zip(onset.tolist(), top.tolist(), release.tolist(), ahead.tolist(), strict=True)
     for c, (t, x, r, later) in enumerate(rows):
-        if t < line_release - hold:  # the line's note still sounds: only a higher note
-            joins = x >= line_pitch
+        if t < line_release - hold:  # the line's note still sounds: a higher note, or a legato step down
+            joins = x >= line_pitch or (
+                x >= line_pitch - config.legato_register
+                and line_release - t <= config.legato * (line_release - line_onset)
+            )
         else:
             joins = (
                 x >= line_pitch - config.register or t >= line_release + rest or later < x + config.register
             )
         if joins:
             keep[c] = True
-            line_pitch, line_release = x, r
+            line_pitch, line_onset, line_release = x, t, r
     return keep
 
 
