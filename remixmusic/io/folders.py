@@ -44,7 +44,9 @@ CACHE_VERSION = 8
 ends without an end-of-track event, padded tempo events, All Notes Off; 4: metadata["off_grid"]; 5: a score's near-half
 steps read as half steps; 6: which way a half step was rounded, the notes' ``half``; 7: a setup track's
 programs, a note begun at its track's end, stray data bytes at a track's start; 8: a track's running status
-carried over from the previous track, All Notes Off in another track)."""
+carried over from the previous track, All Notes Off in another track or after a program change, running
+status after a system exclusive event, a setup track's programs per channel, unison notes of two
+instruments of one name)."""
 
 CACHE_LIMIT_ENV = "REMIXMUSIC_CACHE_MAX_MB"
 DEFAULT_CACHE_LIMIT_MB = 1024

@@ -20,8 +20,8 @@ How a file is read (all of it agreeing note for note, after the quantization abo
   next track or losing its own last events (:func:`remixmusic.io.smf.split_chunks`);
 * the tracks: every ``MTrk`` chunk, whatever the header's track count says; unknown (vendor) chunks are
   skipped (:mod:`remixmusic.io.smf`). A piece's tracks follow the file: one per (file track, channel,
-  program), in that order; a note has the program in force at its note-on (its channel's, set in any
-  track, in a track that sets none) and its track's name (its last name event). Channel 10 is percussion. Tracks of one (non-empty) name, or
+  program), in that order; a note has the program in force at its note-on (its channel's, from any
+  track, until its own track sets one) and its track's name (its last name event). Channel 10 is percussion. Tracks of one (non-empty) name, or
   unnamed ones of one file track and channel, that hardly sound together are the program runs of one
   part (a melody changing patch) and are one track, each note keeping its program
   (:mod:`remixmusic.io.parts`); :func:`piece_to_midi` writes such a track as one instrument per program
@@ -32,9 +32,8 @@ How a file is read (all of it agreeing note for note, after the quantization abo
   a note-off of its channel and pitch in another track, else closed at the end of its track (repairs);
 * tempo, meter and key: the events of every track merged by time, as players do; at one position the
   later event wins. A tempo restating the tempo in force (120 qpm at first) is left out;
-* a format-2 file (independent sequences) is read as its sequences played one after another (a repair);
-* a file timed in SMPTE frames (a negative division) has seconds, not beats: read as beats of half a
-  second (120 qpm), its tempo events ignored as SMPTE time ignores them (a repair);
+* a format-2 file (independent sequences) is read as its sequences played one after another; a file
+  timed in SMPTE frames (seconds, not beats) as beats of half a second, tempo events ignored (repairs);
 * times are counted in 64 bits; a note past step 2^31 - 1 makes the file unreadable (one-line reason).
 
 Bad input raises :class:`~remixmusic.errors.MidiError` with the path and a one-line reason; a file is
@@ -44,12 +43,11 @@ denominator exponent past 7, too few data bytes, a key beyond 7 sharps or flats)
 :mod:`remixmusic.io.smf_repair`). Each repair issues a :class:`MidiRepairWarning` and is recorded, one
 line each, in ``piece.metadata["repairs"]``.
 
-Readers: symusic (a C++ MIDI library) reads the file as it is when a vectorized screen of its bytes shows
-it can (:func:`remixmusic.io.smf_screen.screen`: the common case; on multi-track files about 50 times faster
-than miditoolkit, ``benchmarks/read.py``); otherwise the exact event pass of :mod:`remixmusic.io.smf_repair` rewrites the file cleanly first, and
-symusic reads that. miditoolkit reads the clean rewrite when symusic fails, and for files whose ticks pass
-2^31 (symusic counts ticks in 32 bits). Track names are decoded as UTF-8, invalid bytes becoming U+FFFD,
-by both readers.
+Readers: symusic (C++) reads the file as it is when a vectorized screen of its bytes shows it can
+(:func:`remixmusic.io.smf_screen.screen`: the common case; ~50x faster than miditoolkit on multi-track
+files, ``benchmarks/read.py``); otherwise the exact event pass of :mod:`remixmusic.io.smf_repair` rewrites
+the file cleanly and symusic reads that, or miditoolkit when symusic fails or ticks pass 2^31 (symusic
+counts in 32 bits). Track names are decoded as UTF-8 (invalid bytes: U+FFFD) by both.
 """
 
 from __future__ import annotations
@@ -147,9 +145,11 @@ def _read_exact(layout: SmfLayout, reader: Reader, source: str | None) -> tuple[
     """The exact pass (:func:`~remixmusic.io.smf_repair.sanitize`), then symusic or miditoolkit.
 
     Raises:
-        MidiError: the reader(s) allowed cannot read the clean rewrite.
-    """
-    clean = sanitize(layout)
+        MidiError: too many parts to rewrite, or the reader(s) allowed cannot read the rewrite."""
+    try:
+        clean = sanitize(layout)
+    except ValueError as exc:
+        raise MidiError(source, f"corrupt MIDI: {exc}") from None
     problem = f"ticks past 2^31 (the last at tick {clean.last_tick})"
     if reader != "miditoolkit" and clean.last_tick < 2**31:
         try:
@@ -405,7 +405,7 @@ def _quantize(raw: _Raw, source: str | None) -> tuple[Piece, list[str]]:
             )
         pitch = np.minimum(np.maximum(pitch, 0), 127)
         velocity = np.minimum(np.maximum(velocity, 1), 127)
-        tracks, track, program = merge_program_runs(raw.tracks, onset, onset + duration, track, raw.origins)
+        tracks, track, program = merge_program_runs(raw.tracks, onset, onset + duration, track, raw.origins, pitch)
         keep, duration = _canonical(onset, duration, pitch, track, velocity)
         track = track[keep]
         notes = np.zeros(len(keep), NOTE_DTYPE)

@@ -42,6 +42,7 @@ def merge_program_runs(
     end: np.ndarray,
     track: np.ndarray,
     origins: Sequence[tuple[int, int]] | None = None,
+    pitch: np.ndarray | None = None,
 ) -> tuple[list[Track], np.ndarray, np.ndarray]:
     """Merge the instruments that are program runs of one part (module docstring).
 
@@ -52,6 +53,9 @@ def merge_program_runs(
         origins: each instrument's file track and channel, where the reader knows them (the exact pass,
             :func:`remixmusic.io.smf_repair.sanitize`); an unnamed instrument is merged only with
             instruments of its own file track and channel.
+        pitch: each note's pitch (int64 ``(notes,)``), where given: an instrument never joins a part
+            that holds a note of its onset and pitch (a unison of two instruments: two parts, which
+            merged would lose a note; the program runs of one channel cannot hold one).
 
     Returns:
         The parts (each the first of its instruments in file order, with the program of its earliest
@@ -75,6 +79,10 @@ def merge_program_runs(
     bounds = np.searchsorted(track[order], np.arange(len(tracks) + 1))
     spans = [interval_union(onset[order[a:b]], end[order[a:b]]) for a, b in itertools.pairwise(bounds)]
     sizes = [float((b - a).sum()) for a, b in spans]
+    codes = None  # each instrument's notes as onset * 128 + pitch, sorted
+    if pitch is not None:
+        code = np.asarray(onset, np.int64)[order] * 128 + np.asarray(pitch, np.int64)[order]
+        codes = [np.unique(code[a:b]) for a, b in itertools.pairwise(bounds)]
     part_of = np.arange(len(tracks), dtype=np.int64)
     parts: list[_Part] = []
     by_name: dict[tuple[str, bool, tuple[int, int] | None], list[_Part]] = {}
@@ -93,6 +101,8 @@ def merge_program_runs(
                 best, best_overlap = part, 0.0  # apart in time: no overlap can be less
                 break
             overlap = part.overlap(starts, stops)
+            if codes is not None and overlap and part.unison(codes, k):
+                continue
             if overlap <= MAX_OVERLAP * min(own, part.size) and (best is None or overlap < best_overlap):
                 best, best_overlap = part, overlap
                 if not best_overlap:
@@ -164,6 +174,11 @@ class _Part:
         a = int(np.searchsorted(self.stops, starts[0], side="right"))
         b = int(np.searchsorted(self.starts, stops[-1], side="left"))
         return _overlap(self.starts[a:b], self.stops[a:b], starts, stops)
+
+    def unison(self, codes: list[np.ndarray], k: int) -> bool:
+        """Whether instrument ``k`` has a note of the onset and pitch of a note of a member (``codes``:
+        each instrument's notes as onset * 128 + pitch, sorted)."""
+        return any(np.isin(codes[k], codes[m], assume_unique=True).any() for m in self.members)
 
     def add(self, starts: np.ndarray, stops: np.ndarray) -> None:
         """The intervals of a new member join the part's."""

@@ -7,8 +7,8 @@ exclusive events) and writes a clean format-1 file that any reader takes the sam
   players do (at one tick the event of the later track, or the later event, wins);
 * then one track per (source track, channel, program of the note-on) in that order, holding a program
   change and the notes, with the source track's name (its last name event): a note keeps the program that
-  was in force when it started, whichever reader pairs it (in a track that sets none, the
-  channel's from the other tracks, as players keep one program per channel: a setup track's);
+  was in force when it started, whichever reader pairs it (before its track sets one on its channel,
+  the channel's from the other tracks, as players keep one program per channel: a setup track's);
 * a note-off pairs with the earliest sounding note-on of its channel and pitch (FIFO); a note-off with
   nothing to end is left out; an All Notes Off or All Sound Off message (or a mode change:
   :data:`ALL_NOTES_OFF`) ends every note of its channel sounding, in any track (not in format 2), as a
@@ -93,7 +93,11 @@ class _Log:
 
 
 def sanitize(layout: SmfLayout) -> Sanitized:
-    """Rewrite ``layout``'s file as described in the module docstring; never raises on event data."""
+    """Rewrite ``layout``'s file as described in the module docstring.
+
+    Raises:
+        ValueError: more than 65,535 parts (source track, channel, program) to write; never on event data.
+    """
     log = _Log()
     tracks: list[_Track] = []
     for number, payload in enumerate(layout.tracks):
@@ -132,30 +136,46 @@ def sanitize(layout: SmfLayout) -> Sanitized:
             body = [(tick + offset, event) for tick, event in events]
             chunks.append(encode_track(head + body, track.end + offset))
             origins.append((number, channel))
+    if len(chunks) > 0xFFFF:
+        raise ValueError(f"{len(chunks) - 1:,} parts (track, channel and program): more than a MIDI file can hold")
     data = header_chunk(1, len(chunks), layout.division) + b"".join(chunks)
     repairs = [*layout.repairs, *log.lines()]
     return Sanitized(data=data, chunks=chunks, repairs=repairs, last_tick=last_tick, origins=origins)
 
 
 def _silence_across(layout: SmfLayout, tracks: list[_Track], log: _Log) -> None:
-    """Walk again each track that plays a channel another track sends an All Notes Off on, ending its
-    notes sounding there (channels are the file's: a player ends them)."""
+    """Walk again each track that plays a channel another track sends an All Notes Off on while the
+    track plays, ending its notes sounding there (channels are the file's: a player ends them). The work
+    is about linear: a note looks its end up among the messages of its channel (a binary search)."""
+    by_channel: dict[int, list[int]] = {}  # channel -> ticks of its messages, every track's, in time order
+    for track in tracks:
+        for tick, channel in track.silences:
+            by_channel.setdefault(channel, []).append(tick)
+    for ticks in by_channel.values():
+        ticks.sort()
+    silenced = 0
     for number, track in enumerate(tracks):
-        playing = {channel for channel, _ in track.notes}
-        external = sorted(
-            (tick, channel)
-            for other, t in enumerate(tracks)
-            if other != number
-            for tick, channel in t.silences
-            if channel in playing
-        )
-        if external:
+        first: dict[int, int] = {}  # channel -> the track's first note-on there
+        for (channel, _), events in track.notes.items():
+            if events and channel in by_channel:
+                first[channel] = min(first.get(channel, events[0][0]), events[0][0])
+        own = {channel: sorted(t for t, c in track.silences if c == channel) for channel in first}
+        # messages after the track's first note and up to its end, not counting its own (played in the walk)
+        if any(
+            _count(by_channel[channel], start, track.end) > _count(own[channel], start, track.end)
+            for channel, start in first.items()
+        ):
             carried = tracks[number - 1].status if number else 0
-            again = _walk(layout.tracks[number], number, _Log(), carried, external)
-            if again.silenced:
-                tracks[number] = again
-                many = "s" * (again.silenced > 1)
-                log.add(f"track {number}: {again.silenced} note{many} ended by an All Notes Off of its channel in another track")
+            again = _walk(layout.tracks[number], number, _Log(), carried, by_channel)
+            tracks[number] = again
+            silenced += again.silenced
+    if silenced:
+        log.add(f"{silenced} note{'s' * (silenced > 1)} ended by an All Notes Off of its channel in another track")
+
+
+def _count(ticks: list[int], after: int, upto: int) -> int:
+    """How many of the sorted ``ticks`` lie in ``(after, upto]``."""
+    return bisect.bisect_right(ticks, upto) - bisect.bisect_right(ticks, after)
 
 
 NO_PROGRAM = -1
@@ -163,18 +183,20 @@ NO_PROGRAM = -1
 
 
 def _inherit(tracks: list[_Track], across: bool) -> None:
-    """Give the notes of a track that sets no program the program in force on their channel from the
-    other tracks' program changes (players keep one program per channel, and some writers set them all
-    in a setup track), with ``across`` (not format 2); other notes played before their track sets one on
-    their channel get program 0. A note-off goes with its note-on (first in, first out per pitch)."""
-    timeline: dict[int, tuple[list[int], list[int]]] = {}
-    for tick, channel, program in sorted((e for t in tracks for e in t.programs), key=lambda e: e[0]):
-        ticks, programs = timeline.setdefault(channel, ([], []))
-        ticks.append(tick)
-        programs.append(program)
-    for track in tracks:
+    """Give the notes a track plays on a channel before it sets that channel's program the program in
+    force on the channel from every track's program changes (players keep one program per channel, and
+    some writers set them all in a setup track), with ``across`` (not format 2); program 0 when none is.
+    A note-off goes with its note-on (first in, first out per pitch)."""
+    timeline: dict[int, list[tuple[int, int, int]]] = {}  # channel -> (tick, program, track) in play order
+    for tick, channel, program, k in sorted(
+        ((*e, k) for k, t in enumerate(tracks) for e in t.programs), key=lambda e: (e[0], e[3])
+    ):
+        timeline.setdefault(channel, []).append((tick, program, k))
+    for k, track in enumerate(tracks):
         for channel, _ in [key for key in track.notes if key[1] == NO_PROGRAM]:
-            ticks, programs = timeline.get(channel, ([], [])) if across and not track.programs else ([], [])
+            # the other tracks' changes (the track's own all come after these notes, in its event order)
+            others = [(tick, program) for tick, program, owner in timeline.get(channel, []) if owner != k]
+            ticks, programs = ([t for t, _ in others], [p for _, p in others]) if across else ([], [])
             given: dict[int, deque[int]] = {}
             for tick, event in track.notes.pop((channel, NO_PROGRAM)):
                 if event[0] & 0xF0 == 0x90:
@@ -236,11 +258,11 @@ def walk_track(b: bytes) -> _Track:
 
 
 def _walk(
-    b: bytes, number: int, log: _Log, carried: int = 0, external: list[tuple[int, int]] | None = None
+    b: bytes, number: int, log: _Log, carried: int = 0, external: dict[int, list[int]] | None = None
 ) -> _Track:
     """Every event of one track chunk; see the module docstring for what is kept and repaired. ``carried``:
-    the running status in force at the end of the previous track (0 for none); ``external``: All Notes
-    Off messages of other tracks, ``(tick, channel)`` in time order, which end this track's notes too."""
+    the running status in force at the end of the previous track (0 for none); ``external``: the ticks
+    of every track's All Notes Off messages by channel (sorted), which end this track's notes too."""
     track = _Track()
     n = len(b)
     i = 0
@@ -251,17 +273,28 @@ def _walk(
     notes = track.notes
     clipped = stray = system = 0
     ended = at_status = False
-    pending = list(reversed(external or []))  # a stack: the next message last
+    external = external or {}
+    keys: list[list[int]] = [[] for _ in range(16)]  # per channel, the sounding keys it has had
 
-    def silence(channel: int, at: int) -> int:
+    def silence(channel: int, at: int) -> None:
         """End the notes of ``channel`` begun before tick ``at`` (one starting there is played after it)."""
-        count = 0
-        for key in range(channel * 128, channel * 128 + 128):
-            queue = sounding.get(key)
+        for key in keys[channel]:
+            queue = sounding[key]
             while queue and queue[0][1] < at:
                 notes[(channel, queue.popleft()[0])].append((at, bytes((0x80 | channel, key % 128, 0))))
-                count += 1
-        return count
+
+    def release(channel: int, pitch: int, program: int, onset: int, at: int) -> None:
+        """End a note begun at ``onset`` at tick ``at``, or at an All Notes Off of its channel before."""
+        events = notes[(channel, program)]
+        ticks = external.get(channel)
+        if ticks:
+            k = bisect.bisect_right(ticks, onset)
+            if k < len(ticks) and ticks[k] < at:  # in time order: before the events of its tick
+                where = bisect.bisect_left(events, ticks[k], key=lambda e: e[0])
+                events.insert(where, (ticks[k], bytes((0x80 | channel, pitch, 0))))
+                track.silenced += 1
+                return
+        events.append((at, bytes((0x80 | channel, pitch, 0))))
 
     while i < n:
         if at_status:  # after stray data bytes: a status byte with no delta time of its own
@@ -347,8 +380,6 @@ def _walk(
             stray += j - i - keep
             i, at_status = j - keep, not keep
             continue
-        while pending and pending[-1][0] <= tick:
-            track.silenced += silence(pending[-1][1], pending.pop()[0])
         kind = status & 0xF0
         channel = status & 0x0F
         if kind == 0xC0 or kind == 0xD0:
@@ -374,6 +405,7 @@ def _walk(
             queue = sounding.get(key)
             if queue is None:
                 queue = sounding[key] = deque()
+                keys[channel].append(key)
             queue.append((program[channel], tick))
             group = notes.get((channel, program[channel]))
             if group is None:
@@ -382,7 +414,8 @@ def _walk(
         elif kind == 0x80 or kind == 0x90:
             queue = sounding.get(channel * 128 + d1)
             if queue:
-                notes[(channel, queue.popleft()[0])].append((tick, bytes((0x80 | channel, d1, 0))))
+                played, onset = queue.popleft()
+                release(channel, d1, played, onset, tick)
             else:
                 track.stray_offs.append((tick, channel, d1))
         elif kind == 0xC0:
@@ -391,8 +424,12 @@ def _walk(
         elif kind == 0xB0 and d1 in ALL_NOTES_OFF:
             silence(channel, tick)
             track.silences.append((tick, channel))
-    while pending and pending[-1][0] <= tick:
-        track.silenced += silence(pending[-1][1], pending.pop()[0])
+    for channel, ticks in external.items():  # notes sounding at the track's end, ended before it
+        for key in keys[channel]:
+            queue = sounding[key]
+            while queue and bisect.bisect_right(ticks, queue[0][1]) < bisect.bisect_right(ticks, tick):
+                played, onset = queue.popleft()
+                release(channel, key % 128, played, onset, tick + 1)
     track.end = tick
     track.status = status
     if ended and i < n and any(b[i:]):

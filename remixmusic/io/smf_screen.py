@@ -12,7 +12,8 @@ reader unchanged (see :mod:`remixmusic.io.midi`), or needs the exact event-level
 * every track ends with its one end-of-track event, and starts with a status byte (the exact pass reads
   a track that starts with data bytes with the previous track's running status);
 * no byte F7 may start an escape event (symusic 0.6 reads those as one byte): every F7 ends the payload
-  of a system exclusive event;
+  of a system exclusive event; and no event right after a system exclusive event runs on the running
+  status (symusic 0.6 loses its place there);
 * no system common or real-time status byte (F1-F6, F8-FE) stands outside the text of a meta event
   (they may not appear in MIDI files; the fast reader loses the events after one);
 * delta times cannot add up past the :data:`SAFE_TICKS` bound (a conservative upper bound computed from
@@ -20,10 +21,12 @@ reader unchanged (see :mod:`remixmusic.io.midi`), or needs the exact event-level
 * no unnamed track changes program on a channel it plays (two program changes, or one after its first
   note-on): which file track and channel each program's notes come from, which the merge of an unnamed
   part's program runs needs (:mod:`remixmusic.io.parts`), only the exact pass knows;
-* no track that may set no program plays a channel whose program another track may set (a setup
-  track's: players keep one program per channel, as the exact pass does);
+* no track plays a channel whose program another track may set (a setup track's: players keep one
+  program per channel, as the exact pass does, until the track sets its own);
 * no track without notes may send an All Notes Off message on a channel another track plays (the fast
-  reader drops such a track with its messages; the exact pass ends the channel's notes there).
+  reader drops such a track with its messages; the exact pass ends the channel's notes there), and no
+  track may send one on a channel whose program it changes (the fast reader files it under the new
+  program, and drops it when no note of that program follows).
 
 The fast reader then must still agree (:func:`with_sentinels`, and in :mod:`remixmusic.io.midi` the
 check that tempo, meter and key events at one tick do not disagree); if not, or if it fails, the exact
@@ -39,13 +42,14 @@ shows that it read each track in step with its events up to the end.
 
 from __future__ import annotations
 
+import re
 import struct
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from remixmusic.io.smf import END_OF_TRACK, MAX_VLQ, SmfLayout, header_chunk, read_vlq, vlq
-from remixmusic.io.smf_repair import ALL_NOTES_OFF, walk_track
+from remixmusic.io.smf_repair import ALL_NOTES_OFF, NO_PROGRAM, walk_track
 
 SENTINEL_TICKS = 4 * MAX_VLQ
 """How far after a track's end the sentinel note-offs lie (about 2^30 ticks: four maximal deltas)."""
@@ -124,17 +128,22 @@ def screen(layout: SmfLayout) -> Screen:
 
     channels = [[c for c in range(16) if _plays(track, _NOTE_ON[c])] for track in layout.tracks]
     played = {c for chans in channels for c in chans}
-    for track, playing in zip(layout.tracks, channels, strict=True):
-        # the fast reader drops a track with no notes, and its All Notes Off messages with it
-        if not playing and any(_plays(track, bytes([0xB0 | c, x])) for c in played for x in ALL_NOTES_OFF):
-            return Screen("an All Notes Off in a track with no notes")
     setting = [{c for c in range(16) if _plays(track, _PROGRAM[c], 1, 1)} for track in layout.tracks]
+    for k, (track, playing) in enumerate(zip(layout.tracks, channels, strict=True)):
+        # the fast reader drops a track with no notes, and its All Notes Off messages with it; and it files
+        # a message after a program change under that program, dropped when no note of it follows
+        watch = set(played) if not playing else {c for c in playing if c in setting[k] and _changes_program(track, c)}
+        silencing = [c for c in _silenced_channels(track) if c in watch] if watch else []
+        if silencing and not playing:
+            return Screen("an All Notes Off in a track with no notes")
+        if silencing:  # on a channel whose program the track changes between its notes
+            return Screen("an All Notes Off on a channel whose program changes")
     counts = np.zeros(16, np.int64)
     for chans in setting:
         counts[list(chans)] += 1
     walked: dict[int, tuple[set[int], set[int]]] = {}
 
-    def truth(j: int) -> tuple[set[int], set[int]] | None:  # (plays, sets) of a small track, walked
+    def truth(j: int) -> tuple[set[int], set[int]] | None:  # (plays unset, sets) of a small track, walked
         if len(layout.tracks[j]) > SMALL_TRACK:
             return None
         if j not in walked:
@@ -142,13 +151,13 @@ def screen(layout: SmfLayout) -> Screen:
         return walked[j]
 
     for k, (track, playing) in enumerate(zip(layout.tracks, channels, strict=True)):
-        # a track that sets no program, playing a channel whose program another track sets: players keep
-        # one program per channel, and the exact pass gives its notes that one (a setup track's). Byte
+        # a track playing a channel whose program another track sets: players keep one program per
+        # channel, and the exact pass gives its notes that one (a setup track's) until it sets its own. Byte
         # lookalikes are a superset; small tracks (a conductor track whose tempo bytes look like a note-on
         # or a program change) are walked event by event to make sure
         for c in (c for c in playing if counts[c] > (c in setting[k])):
             own = truth(k)
-            if own is not None and (own[1] or c not in own[0]):
+            if own is not None and c not in own[0]:
                 continue
             setters = [truth(j) for j in range(len(setting)) if j != k and c in setting[j]]
             if any(t is None or c in t[1] for t in setters):
@@ -162,6 +171,15 @@ def screen(layout: SmfLayout) -> Screen:
 
 _NOTE_ON = [bytes([0x90 | channel]) for channel in range(16)]
 _PROGRAM = [bytes([0xC0 | channel]) for channel in range(16)]
+
+
+_NOTES_OFF = re.compile(b"[\xb0-\xbf][" + bytes(sorted(ALL_NOTES_OFF)) + b"][\x00-\x7f]")
+
+
+def _silenced_channels(track: bytes) -> set[int]:
+    """The channels ``track`` may send an All Notes Off message (:data:`ALL_NOTES_OFF`) on (lookalikes
+    included: they only cost speed)."""
+    return {match[0] & 0x0F for match in _NOTES_OFF.findall(track)}
 
 
 def _named(track: bytes) -> bool:
@@ -196,9 +214,11 @@ decide whether it plays notes with no program of its own (:func:`screen`)."""
 
 
 def _walked(track: bytes) -> tuple[set[int], set[int]]:
-    """The channels ``track`` (read event by event) plays notes on, and those it sets a program on."""
+    """The channels ``track`` (read event by event) plays notes on before it sets their program, and
+    those it sets a program on."""
     walked = walk_track(track)
-    return {channel for channel, _ in walked.notes}, {channel for _, channel, _ in walked.programs}
+    unset = {channel for channel, program in walked.notes if program == NO_PROGRAM}
+    return unset, {channel for _, channel, _ in walked.programs}
 
 
 def _plays(track: bytes, status: bytes, times: int = 1, data: int = 2) -> bool:
@@ -274,7 +294,14 @@ def _sysex_length(raw: np.ndarray, size: int) -> str | None:
         ends = np.array([int((raw[a:b] == 0xF7).any()) for a, b in spans])
     wrong = (foreign > 0) | ((ends > 0) & (last != 0xF7))
     short = (stop > start) & (last != 0xF7) & (raw[stop] == 0xF7)
-    return "a system exclusive event whose length misses its end" if (wrong | short).any() else None
+    if (wrong | short).any():
+        return "a system exclusive event whose length misses its end"
+    # the event after it: its delta time (at most 4 bytes), then a data byte is running status, which
+    # the exact pass keeps across the message and symusic 0.6 loses its place at
+    at = stop.copy()
+    for _ in range(3):
+        at += raw[at] >= 0x80
+    return "running status after a system exclusive event" if (raw[at + 1] < 0x80).any() else None
 
 
 SYSTEM_STATUS = np.array([*range(0xF1, 0xF7), *range(0xF8, 0xFF)], np.uint8)
