@@ -111,8 +111,10 @@ out (549 of 1,868 edit operations), accompaniment notes in the melody's gaps (41
 between its notes) and crossing voices (140 above). Also tried and not adopted: per-query calibration
 of the chance bound on 60 unrelated lines (Pearson 1998's empirical statistics: the per-query median
 residual spreads over 4 points, but recall at equal false merges gains 0.3 points) and a composition
-correction of the bound (Karlin-Altschul lambda of the pair's pitch-class match probability: +0.7 point
-at seed 0, +1.3 at seed 1).
+correction of the score (times the square root of the ratio of the Karlin-Altschul lambda of the pair's
+pitch-class match probability to that of a typical pair, offset 9): recall +0.6 / +1.3 points at seeds
+0 / 1 at equal false-merge pairs, but the candidate pairs across families that pass rise 34 -> 44 / 69
+-> 85 (the pair count hides them inside groups already merged); at equal passing pairs, recall falls.
 
     python benchmarks/near_duplicates.py                     # essen, 300 sources, moderate
     python benchmarks/near_duplicates.py --preset harsh --cross oneills
