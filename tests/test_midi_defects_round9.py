@@ -163,3 +163,36 @@ def test_two_instruments_of_one_name_that_meet_on_a_unison_note_stay_two_parts()
     assert len(piece.notes) == 12
     assert sorted(piece.notes[["onset", "pitch", "program"]].tolist())[7:9] == [(84, 72, 45), (84, 72, 48)]
     assert [t.program for t in piece.tracks] == [48, 45]
+
+
+def _drums(piece) -> list[tuple[int, int, bool]]:
+    return sorted(piece.notes[["onset", "pitch", "is_drum"]].tolist())
+
+
+def test_gs_and_xg_drum_parts_on_other_channels_are_drums() -> None:
+    """An XG drum kit (bank select 127, then a program change) on channel 4, and a GS Use for Rhythm Part
+    message for part 11 sent from a setup track: their notes are drums (every reader flagged channel 10
+    only, so kick and snare were read as low pitched notes); a bank select of 0 makes channel 4 melodic
+    again; notes of a plain channel stay pitched."""
+    kit = [(0, b"\xb3\x00\x7f"), (0, b"\xc3\x00"), *notes([36, 38], channel=3), (960, b"\xb3\x00\x00")]
+    kit += notes([60], start=960, channel=3)
+    piece = read_all(header_chunk(0, 1, 480) + encode_track(sorted(kit, key=lambda e: e[0])))
+    assert _drums(piece) == [(0, 36, True), (12, 38, True), (24, 60, False)]
+    gs = b"\xf0\x0a\x41\x10\x42\x12\x40\x1a\x15\x02\x0f\xf7"  # part 11 (channel 11) to drum map 2
+    setup = encode_track([(0, gs)])
+    played = encode_track(sorted([*notes([42, 46], channel=10), *notes([72], channel=0)], key=lambda e: e[0]))
+    assert screen(split_chunks(header_chunk(1, 2, 480) + setup + played)).problem == "a GS or XG drum part"
+    piece = read_all(header_chunk(1, 2, 480) + setup + played)
+    assert _drums(piece) == [(0, 42, True), (0, 72, False), (12, 46, True)]
+
+
+def test_a_gs_message_makes_channel_10_melodic_and_its_bank_select_changes_nothing() -> None:
+    """GS part 10 set to no drum map: channel 10's notes are pitched (a piano part there); a bank select
+    of 127 on channel 10 itself changes nothing (it is a drum part whatever its bank) and keeps the fast
+    reader."""
+    off = b"\xf0\x0a\x41\x10\x42\x12\x40\x10\x15\x00\x1b\xf7"
+    piece = read_all(header_chunk(0, 1, 480) + encode_track([(0, off), *notes([60, 64], channel=9)]))
+    assert _drums(piece) == [(0, 60, False), (12, 64, False)]
+    data = header_chunk(0, 1, 480) + encode_track([(0, b"\xb9\x00\x7f"), *notes([36, 38], channel=9)])
+    assert screen(split_chunks(data)).problem is None
+    assert _drums(read_all(data)) == [(0, 36, True), (12, 38, True)]

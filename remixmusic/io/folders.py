@@ -46,7 +46,7 @@ steps read as half steps; 6: which way a half step was rounded, the notes' ``hal
 programs, a note begun at its track's end, stray data bytes at a track's start; 8: a track's running status
 carried over from the previous track, All Notes Off in another track or after a program change, running
 status after a system exclusive event, a setup track's programs per channel, unison notes of two
-instruments of one name)."""
+instruments of one name, GS and XG drum parts)."""
 
 CACHE_LIMIT_ENV = "REMIXMUSIC_CACHE_MAX_MB"
 DEFAULT_CACHE_LIMIT_MB = 1024

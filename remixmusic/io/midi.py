@@ -21,7 +21,7 @@ How a file is read (all of it agreeing note for note, after the quantization abo
 * the tracks: every ``MTrk`` chunk, whatever the header's track count says; unknown (vendor) chunks are
   skipped (:mod:`remixmusic.io.smf`). A piece's tracks follow the file: one per (file track, channel,
   program), in that order; a note has the program in force at its note-on (its channel's, from any
-  track, until its own track sets one) and its track's name (its last name event). Channel 10 is percussion. Tracks of one (non-empty) name, or
+  track, until its own track sets one) and its track's name (its last name event). Channel 10 is percussion (and a GS or XG drum part: :mod:`~remixmusic.io.smf_kits`). Tracks of one (non-empty) name, or
   unnamed ones of one file track and channel, that hardly sound together are the program runs of one
   part (a melody changing patch) and are one track, each note keeping its program
   (:mod:`remixmusic.io.parts`); :func:`piece_to_midi` writes such a track as one instrument per program

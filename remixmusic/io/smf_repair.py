@@ -39,6 +39,7 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 
 from remixmusic.io.smf import DATA_BYTES_OF_SYSTEM, SmfLayout, encode_track, header_chunk, read_vlq, vlq
+from remixmusic.io.smf_kits import bank_kit, gs_rhythm_part, kit_timeline, split_drums
 
 ALL_NOTES_OFF = frozenset({120, 123, 124, 125, 126, 127})
 """Controllers that end every note sounding on their channel (MIDI 1.0 channel mode messages: All Sound Off,
@@ -77,6 +78,7 @@ class _Track:
     status: int = 0  # the running status in force at the track's end
     silences: list[tuple[int, int]] = field(default_factory=list)  # All Notes Off messages: (tick, channel)
     silenced: int = 0  # notes ended by another track's All Notes Off (``external`` of _walk)
+    kits: list[tuple[int, int, bool]] = field(default_factory=list)  # drum or melodic: (tick, channel, drum)
 
 
 class _Log:
@@ -129,13 +131,16 @@ def sanitize(layout: SmfLayout) -> Sanitized:
     last_tick = max((t.end + o for t, o in zip(tracks, offsets, strict=True)), default=0)
     chunks = [encode_track(conductor, max([last_tick, *(tick for tick, _ in conductor)]))]
     origins = []
+    shared = kit_timeline([t.kits for t in tracks]) if layout.format != 2 else None
     for number, (track, offset) in enumerate(zip(tracks, offsets, strict=True)):
         name = [] if track.name is None else [(offset, b"\xff\x03" + vlq(len(track.name)) + track.name)]
+        kits = shared if layout.format != 2 else kit_timeline([track.kits])
         for (channel, program), events in sorted(track.notes.items()):
-            head = [*name, (offset, bytes([0xC0 | channel, program]))]
-            body = [(tick + offset, event) for tick, event in events]
-            chunks.append(encode_track(head + body, track.end + offset))
-            origins.append((number, channel))
+            for out, part in split_drums(events, channel, kits) if kits else [(channel, events)]:
+                head = [*name, (offset, bytes([0xC0 | out, program]))]
+                body = [(tick + offset, event) for tick, event in part]
+                chunks.append(encode_track(head + body, track.end + offset))
+                origins.append((number, channel))
     if len(chunks) > 0xFFFF:
         raise ValueError(f"{len(chunks) - 1:,} parts (track, channel and program): more than a MIDI file can hold")
     data = header_chunk(1, len(chunks), layout.division) + b"".join(chunks)
@@ -360,6 +365,8 @@ def _walk(
                     i += length
                     if i > n:
                         log.add(f"track {number} cut off inside an event")
+                    elif c == 0xF0 and (part := gs_rhythm_part(b[i - length : i])) is not None:
+                        track.kits.append((tick, *part))
                 else:
                     i += DATA_BYTES_OF_SYSTEM.get(c, 0)
                     system += 1
@@ -421,6 +428,8 @@ def _walk(
         elif kind == 0xC0:
             program[channel] = d1
             track.programs.append((tick, channel, d1))
+        elif kind == 0xB0 and d1 == 0 and (drum := bank_kit(channel, d2)) is not None:
+            track.kits.append((tick, channel, drum))
         elif kind == 0xB0 and d1 in ALL_NOTES_OFF:
             silence(channel, tick)
             track.silences.append((tick, channel))

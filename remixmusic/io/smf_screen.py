@@ -23,6 +23,8 @@ reader unchanged (see :mod:`remixmusic.io.midi`), or needs the exact event-level
   part's program runs needs (:mod:`remixmusic.io.parts`), only the exact pass knows;
 * no track plays a channel whose program another track may set (a setup track's: players keep one
   program per channel, as the exact pass does, until the track sets its own);
+* no GS or XG message may make a channel other than 10 a drum part, or channel 10 melodic
+  (:mod:`remixmusic.io.smf_kits`: fast readers flag channel 10 only);
 * no track without notes may send an All Notes Off message on a channel another track plays (the fast
   reader drops such a track with its messages; the exact pass ends the channel's notes there), and no
   track may send one on a channel whose program it changes (the fast reader files it under the new
@@ -106,6 +108,8 @@ def screen(layout: SmfLayout) -> Screen:
     problem = _escape(raw, size) or _sysex_length(raw, size) or _system_message(raw, size, metas, kinds)
     if problem:
         return Screen(problem)
+    if any(_DRUM_PART.search(track) for track in layout.tracks):
+        return Screen("a GS or XG drum part")
 
     # Upper bound of each track's length in ticks. A delta time of k bytes is below 2^(7k); its last byte
     # is below 0x80 (charged 2^7) and its others are the end of a run of bytes >= 0x80, so the byte at
@@ -172,6 +176,10 @@ def screen(layout: SmfLayout) -> Screen:
 _NOTE_ON = [bytes([0x90 | channel]) for channel in range(16)]
 _PROGRAM = [bytes([0xC0 | channel]) for channel in range(16)]
 
+
+_DRUM_PART = re.compile(b"[\xb0-\xb8\xba-\xbf]\x00[\x78\x7e\x7f]|\x41.\x42\x12\x40[\x10-\x1f]\x15", re.DOTALL)
+"""A bank select of a drum kit on a channel other than 10, or a GS Use for Rhythm Part message (lookalikes
+included): which notes are drums only the exact pass knows (:mod:`remixmusic.io.smf_kits`)."""
 
 _NOTES_OFF = re.compile(b"[\xb0-\xbf][" + bytes(sorted(ALL_NOTES_OFF)) + b"][\x00-\x7f]")
 
