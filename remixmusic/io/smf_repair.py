@@ -190,7 +190,8 @@ NO_PROGRAM = -1
 def _inherit(tracks: list[_Track], across: bool) -> None:
     """Give the notes a track plays on a channel before it sets that channel's program the program in
     force on the channel from every track's program changes (players keep one program per channel, and
-    some writers set them all in a setup track), with ``across`` (not format 2); program 0 when none is.
+    some writers set them all in a setup track; at one tick, those of earlier tracks), with ``across``
+    (not format 2); program 0 when none is.
     A note-off goes with its note-on (first in, first out per pitch)."""
     timeline: dict[int, list[tuple[int, int, int]]] = {}  # channel -> (tick, program, track) in play order
     for tick, channel, program, k in sorted(
@@ -200,12 +201,13 @@ def _inherit(tracks: list[_Track], across: bool) -> None:
     for k, track in enumerate(tracks):
         for channel, _ in [key for key in track.notes if key[1] == NO_PROGRAM]:
             # the other tracks' changes (the track's own all come after these notes, in its event order)
-            others = [(tick, program) for tick, program, owner in timeline.get(channel, []) if owner != k]
-            ticks, programs = ([t for t, _ in others], [p for _, p in others]) if across else ([], [])
+            others = [(tick, program, owner) for tick, program, owner in timeline.get(channel, []) if owner != k]
+            # at one tick a player plays the tracks in file order: an earlier track's change comes first
+            keys, programs = ([(t, o) for t, _, o in others], [p for _, p, _ in others]) if across else ([], [])
             given: dict[int, deque[int]] = {}
             for tick, event in track.notes.pop((channel, NO_PROGRAM)):
                 if event[0] & 0xF0 == 0x90:
-                    at = bisect.bisect_right(ticks, tick) - 1
+                    at = bisect.bisect_left(keys, (tick, k)) - 1
                     program = programs[at] if at >= 0 else 0
                     given.setdefault(event[1], deque()).append(program)
                 else:
