@@ -167,6 +167,23 @@ def test_a_legato_step_down_over_a_chord_texture_is_tune() -> None:
     assert before == [60, 62, 64, 65, 67, 69, 71, 72]
 
 
+def test_onset_clusters_are_anchored_at_their_first_note() -> None:
+    """A fast melody (two grid steps, 83 ms, a note) whose accompaniment notes fall one step after each
+    melody note: a cluster reaches 50 ms from its first onset, so every melody note leads its own cluster
+    and the line keeps the tune; chained from note to note (``anchored=False``, the line before) the
+    whole run was one "chord" and the line one note."""
+    melody = [72, 74, 76, 74, 72, 71, 72, 74, 76, 77, 79, 77]
+    step = 1 / 24
+    start, length, pitch = [], [], []
+    for k, p in enumerate(melody):
+        start += [2 * k * step, (2 * k + 1) * step]
+        length += [2 * step, step]
+        pitch += [p, 48 + (k % 3) * 4]
+    piece = _from_seconds(np.array(start), np.array(length), np.array(pitch))
+    assert tune_line(piece).tolist() == melody
+    assert len(tune_line(piece, TuneLineConfig(anchored=False))) == 1
+
+
 def test_a_trill_stands_for_its_main_note() -> None:
     """A trill on the main note (64) and its upper neighbour for most of the note, the note held to end."""
     start = np.array([0.0, 0.5, *[1.0 + 0.085 * k for k in range(8)], 1.68, 2.0])

@@ -129,9 +129,9 @@ class TuneMatchRule:
     def from_dict(cls, record: dict[str, Any]) -> TuneMatchRule:
         values = dict(record)
         values["ngram_rule"] = NearDuplicateRule(**values.get("ngram_rule", {}))
-        # a record from before the upper-stream interval (upper_window) or the legato step down (legato)
-        # keeps the line it was grouped with
-        values["line"] = TuneLineConfig(**{"upper_window": 0, "legato": 0.0, **values.get("line", {})})
+        # a record from before the upper-stream interval (upper_window), the legato step down (legato) or
+        # anchored onset clusters keeps the line it was grouped with
+        values["line"] = TuneLineConfig(**{"upper_window": 0, "legato": 0.0, "anchored": False, **values.get("line", {})})
         # ... and one from before smoothed idf weights keeps the candidates it was grouped with
         values.setdefault("smooth_idf", False)
         # ... and one from before the edge correction keeps its plain chance bound
