@@ -108,7 +108,8 @@ inner voice under a held note): essen + oneills seed 0 recall 0.916 -> 0.921 (re
 of fast notes read onto the 42 ms grid, an accompaniment note between two melody notes, chained into one
 "chord" of which only the highest note was kept): seed 0 0.921 -> 0.932 (re-voiced 0.903, everything
 0.860), false-merge pairs 861 -> 803; seed 1 0.909 -> 0.925, pairs 3,201 -> 3,189; ``--expressive`` 0.914
--> 0.924, pairs 254 -> 254. Where the rest is lost (seed 0, the re-voiced and everything
+-> 0.924, pairs 254 -> 254; oneills, 200 sources: 0.975 -> 0.990 (re-voiced 0.975, everything 0.990), no
+false merge. Where the rest is lost (seed 0, the re-voiced and everything
 renditions' extracted lines against their true melody notes, each aligned with its source): the true
 melody passes 0.983 / 0.970, the extracted line 0.887 / 0.843; in the failing lines, melody notes left
 out (549 of 1,868 edit operations), accompaniment notes in the melody's gaps (415 below the line, 210
