@@ -61,7 +61,7 @@ INVARIANCE_HELP = (
 )
 LINES_HELP = (
     "Melodic lines read from each piece: voices = every voice of every track (chords split from the top "
-    "down); melody = the highest sounding note, all tracks together; merged-voices = all tracks together, "
+    "down, the lowest note a bass line); melody = the highest sounding note, all tracks together; merged-voices = all tracks together, "
     "split into voices; skyline = the top line of each track."
 )
 INDEX_DEFAULT = " Default: {}, or with --against the index's."

@@ -15,10 +15,11 @@ from remixmusic.music.notes import Piece
 LINE_MODES = ("melody", "merged-voices", "skyline", "voices")
 
 
-LINES_VERSION = 4
+LINES_VERSION = 5
 """Version of how lines are read (2: a voice moving under a note held in its track keeps its line,
 :data:`HOLD_SHARE`; 3: block chords under a held note in tracks of single notes, :data:`BLOCK_CHORD`;
-4: and in tracks of chords, under a note that sounds until the track's next onset).
+4: and in tracks of chords, under a note that sounds until the track's next onset; 5: a track of
+chords has a bass line, :data:`BASS_VOICE`).
 Saved indexes record it: lines read by another version differ in tracks with chords."""
 
 
@@ -74,7 +75,8 @@ def extract_lines(piece: Piece, lines: str = DEFAULT_LINES, include_drums: bool 
     if lines == "skyline":
         idx, track, voice = idx[voice == 0], track[voice == 0], voice[voice == 0]
     else:
-        voice = voice + _held_above(notes, idx, track, group_start)
+        above, bass = _held_above(notes, idx, track, group_start)
+        voice = np.where(bass, BASS_VOICE, voice + above)
     # Group by (track, voice); within a group the order above is by onset already.
     by_line = np.lexsort((np.arange(len(idx)), voice, track))
     idx, track, voice = idx[by_line], track[by_line], voice[by_line]
@@ -106,7 +108,17 @@ MAX_HELD_LOOKBACK = 64
 note held across more than this many later notes of its track no longer keeps its voice)."""
 
 
-def _held_above(notes: np.ndarray, idx: np.ndarray, track: np.ndarray, group_start: np.ndarray) -> np.ndarray:
+BASS_VOICE = 99
+"""The ``voice`` of a track's bass line: in a track of chords, the lowest note of an onset group of two
+notes or more (or under a note still sounding) that no earlier note of the track is held under. Ranked from the
+top, the bass of a texture whose number of voices changes (a chorale reduced to one staff, a piano left
+hand under one to three upper voices) moved from line to line and no copy of it could be found; the
+outer voices are the ones a texture keeps (the bass line of thoroughbass and of harmonic reduction)."""
+
+
+def _held_above(
+    notes: np.ndarray, idx: np.ndarray, track: np.ndarray, group_start: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """For each note ``idx[k]`` (sorted by track, onset, then pitch from the top), how many notes of its
     track that started earlier are still held at its onset above its pitch: the voices they hold are
     taken, so a voice moving under a held note keeps its rank instead of taking the top line's (a
@@ -119,7 +131,9 @@ def _held_above(notes: np.ndarray, idx: np.ndarray, track: np.ndarray, group_sta
     overlap by a legato touch, or ring on with the sustain pedal baked into their lengths: one line
     whatever its overlaps) only a block chord (:data:`BLOCK_CHORD` notes or more started together) is
     ranked under the notes above it that sound through all of it or until the track's next onset (a
-    piano melody note still sounding when the left hand's triad starts under it)."""
+    piano melody note still sounding when the left hand's triad starts under it).
+
+    Also returns which notes are their track's bass (:data:`BASS_VOICE`; tracks of chords only)."""
     onset = notes["onset"][idx].astype(np.int64)
     duration = notes["duration"][idx].astype(np.int64)
     end = onset + duration
@@ -136,6 +150,8 @@ def _held_above(notes: np.ndarray, idx: np.ndarray, track: np.ndarray, group_sta
     pitch = notes["pitch"][idx].astype(np.int64)
     held = np.zeros(len(idx), np.int64)
     held_through = np.zeros(len(idx), np.int64)
+    under = np.zeros(len(idx), bool)  # an earlier note of the track held below
+    over = np.zeros(len(idx), bool)  # an earlier note of the track still sounding above
     size = np.diff(np.r_[firsts, len(idx)])
     block = np.repeat(size >= BLOCK_CHORD, size)
     for k in range(1, MAX_HELD_LOOKBACK + 1):
@@ -144,14 +160,20 @@ def _held_above(notes: np.ndarray, idx: np.ndarray, track: np.ndarray, group_sta
         if not ok.any():
             break
         jj = np.maximum(j, 0)
-        ok &= (track[jj] == track) & (pitch[jj] > pitch)
+        ok &= track[jj] == track
+        holds = end[jj] - onset >= HOLD_SHARE * shortest
+        under |= ok & (pitch[jj] < pitch) & holds
+        ok &= pitch[jj] > pitch
+        over |= ok & (end[jj] > onset)
         through_ok = end[jj] - onset >= through
-        held += ok & ((end[jj] - onset >= HOLD_SHARE * shortest) | (block & through_ok))
+        held += ok & (holds | (block & through_ok))
         held_through += ok & through_ok
     tracks, at = np.unique(group_track, return_inverse=True)
     chords = np.bincount(at, weights=size >= 2, minlength=len(tracks)) / np.bincount(at, minlength=len(tracks))
     chordal = chords[np.searchsorted(tracks, track)] >= CHORD_SHARE
-    return np.where(chordal, held, np.where(block, held_through, 0))
+    lowest = np.r_[group_start[1:] != group_start[:-1], True]  # highest first within a group
+    bass = chordal & lowest & ((np.repeat(size, size) >= 2) | over) & ~under
+    return np.where(chordal, held, np.where(block, held_through, 0)), bass
 
 
 def melody_indices(notes: np.ndarray) -> np.ndarray:

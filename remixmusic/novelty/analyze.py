@@ -140,7 +140,7 @@ def _resolve_index(
             warnings.warn(
                 f"the reference index was saved with lines version {reference.lines_version}; queries are "
                 f"read with version {LINES_VERSION} (a voice or a block chord under a held note keeps its "
-                "line), so in tracks with chords its lines may differ from the queries': rebuild the index",
+                "line; a bass line), so in tracks with chords its lines may differ from the queries': rebuild the index",
                 StaleIndexWarning,
                 stacklevel=3,
             )

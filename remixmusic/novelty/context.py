@@ -31,7 +31,7 @@ from itertools import pairwise
 
 import numpy as np
 
-from remixmusic.music.lines import Line
+from remixmusic.music.lines import BASS_VOICE, Line
 from remixmusic.music.notes import STEPS_PER_BEAT, Piece
 from remixmusic.novelty.index import Index
 
@@ -74,9 +74,10 @@ def line_names(piece: Piece, lines: Sequence[Line]) -> list[str]:
     satb = None if distinct and all(voice_of(t) is None for t in track_name) else _by_pitch(means)
     names = []
     for k, (ln, name) in enumerate(zip(lines, track_name, strict=True)):
-        several = f", voice {ln.voice + 1} from the top" if per_track[ln.track] > 1 else ""
+        where = "the bass" if ln.voice == BASS_VOICE else f"voice {ln.voice + 1} from the top"
+        several = f", {where}" if per_track[ln.track] > 1 else ""
         if ln.track < 0:
-            names.append("the melody" if ln.voice == 0 else f"voice {ln.voice + 1} from the top")
+            names.append("the melody" if ln.voice == 0 else where)
         elif voice_of(name) is not None:
             names.append(f"{voice_of(name)}{several}")
         elif satb is not None:

@@ -10,7 +10,8 @@ Lines (``lines=``):
 - ``"voices"`` (default): every voice of every track: inside each track, every chord tone gets a line
   by pitch rank from the top (voice 0 is the track's top line), counting the notes of the track still
   held from earlier onsets (:data:`~remixmusic.music.lines.HOLD_SHARE`): an alto moving under a
-  soprano's half note stays the alto. All voices are analysed, so a quotation
+  soprano's half note stays the alto; in a track of chords the lowest note is the bass line
+  (:data:`~remixmusic.music.lines.BASS_VOICE`), whatever voices come and go above it. All voices are analysed, so a quotation
   in an inner voice or the bass is found, and remix maps colour every note; a model that writes four
   voices into one track and a human file with one track per voice both give four lines, compared like
   with like. Low-content inner voices (repeated notes, scale runs) do not count as quotations: a copy

@@ -53,9 +53,9 @@ METRE_NOTE = (
 """Said once in the rule: matching ignores the position in the bar."""
 
 LINES_WORDS = {
-    "voices": "every voice of every part (chords split into voices from the top down)",
+    "voices": "every voice of every part (chords split into voices from the top down, and a bass line)",
     "melody": "the melody only (the highest sounding note, all parts together)",
-    "merged-voices": "all parts together, split into voices from the top down",
+    "merged-voices": "all parts together, split into voices from the top down, and a bass line",
     "skyline": "the top line of each part",
 }
 """Which melodic lines of a piece are compared, per line mode (:mod:`remixmusic.music.lines`)."""

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from remixmusic.evaluation.significance import Comparison, bootstrap_ci
+from remixmusic.music.lines import BASS_VOICE
 from remixmusic.novelty.page.rule import compared, min_copy_notes, rule
 from remixmusic.novelty.plots import chance_notes
 from remixmusic.novelty.records import PassageRecord, PieceRecord
@@ -96,10 +97,12 @@ def edits_text(edits: str) -> str:
 
 
 def line_text(track: int, voice: int) -> str:
-    """A line of a piece in words: "part 2, voice 1 from the top" (track -1: all parts together)."""
+    """A line of a piece in words: "part 2, voice 1 from the top", "part 1, the bass" (track -1: all
+    parts together)."""
+    where = "the bass" if voice == BASS_VOICE else f"voice {voice + 1} from the top"
     if track < 0:
-        return "the melody" if voice == 0 else f"voice {voice + 1} from the top"
-    return f"part {track + 1}" + (f", voice {voice + 1} from the top" if voice else "")
+        return "the melody" if voice == 0 else where
+    return f"part {track + 1}" + (f", {where}" if voice else "")
 
 
 _INTERVALS = (
