@@ -266,6 +266,14 @@ def test_the_bass_of_a_texture_whose_voices_come_and_go_keeps_one_line():
     lines = {line.voice: piece.notes["pitch"][line.notes].tolist() for line in extract_lines(piece)}
     assert lines[BASS_VOICE] == [48, 50, 52, 53, 55]
     assert lines[0] == [72, 74, 76, 74, 72]
+    # an inner voice entering while the bass still sounds (released 4 steps into the inner voice's long
+    # note) is not the bass; a bass note overlapping the next by one step (legato) is still the bass
+    rows = [(0, 16, 48), (0, 12, 72), (12, 24, 60), (12, 12, 74), (24, 13, 47), (24, 12, 76), (36, 12, 50), (36, 12, 74)]
+    notes = np.zeros(len(rows), NOTE_DTYPE)
+    notes["onset"], notes["duration"], notes["pitch"] = zip(*rows, strict=True)
+    piece = Piece(notes=notes, tracks=[Track("keyboard")])
+    lines = {line.voice: piece.notes["pitch"][line.notes].tolist() for line in extract_lines(piece)}
+    assert lines[BASS_VOICE] == [48, 47, 50]
 
 
 def test_block_chords_started_under_a_sounding_melody_note_are_not_melody():
