@@ -108,7 +108,7 @@ def screen(layout: SmfLayout) -> Screen:
     problem = _escape(raw, size) or _sysex_length(raw, size) or _system_message(raw, size, metas, kinds)
     if problem:
         return Screen(problem)
-    if any(_DRUM_PART.search(track) for track in layout.tracks):
+    if _drum_part(raw, size):
         return Screen("a GS or XG drum part")
 
     # Upper bound of each track's length in ticks. A delta time of k bytes is below 2^(7k); its last byte
@@ -177,9 +177,22 @@ _NOTE_ON = [bytes([0x90 | channel]) for channel in range(16)]
 _PROGRAM = [bytes([0xC0 | channel]) for channel in range(16)]
 
 
-_DRUM_PART = re.compile(b"[\xb0-\xb8\xba-\xbf]\x00[\x78\x7e\x7f]|\x41.\x42\x12\x40[\x10-\x1f]\x15", re.DOTALL)
-"""A bank select of a drum kit on a channel other than 10, or a GS Use for Rhythm Part message (lookalikes
-included): which notes are drums only the exact pass knows (:mod:`remixmusic.io.smf_kits`)."""
+_KIT_BANK = np.isin(np.arange(256), (0x78, 0x7E, 0x7F))
+
+
+def _drum_part(raw: np.ndarray, size: int) -> bool:
+    """Whether the track bytes ``raw`` may hold a bank select of a drum kit on a channel other than 10
+    (``Bn 00 7F``, ``7E`` or ``78``) or a GS Use for Rhythm Part message (``41 dd 42 12 40 1x 15``),
+    lookalikes included: which notes are drums only the exact pass knows (:mod:`remixmusic.io.smf_kits`)."""
+    body = raw[:size]
+    value = np.flatnonzero(_KIT_BANK[body[2:]]) + 2
+    status = raw[value - 2]
+    if ((raw[value - 1] == 0) & (status >= 0xB0) & (status <= 0xBF) & (status != 0xB9)).any():
+        return True
+    at = np.flatnonzero(body[2:] == 0x42) + 2
+    at = at[(raw[at + 1] == 0x12) & (raw[at + 2] == 0x40)]
+    return bool(((raw[at - 2] == 0x41) & (raw[at + 3] & 0xF0 == 0x10) & (raw[at + 4] == 0x15)).any())
+
 
 _NOTES_OFF = re.compile(b"[\xb0-\xbf][" + bytes(sorted(ALL_NOTES_OFF)) + b"][\x00-\x7f]")
 
@@ -317,13 +330,16 @@ SYSTEM_STATUS = np.array([*range(0xF1, 0xF7), *range(0xF8, 0xFF)], np.uint8)
 that meets one loses the running status and the events after it (symusic 0.6 drops the rest of the track)."""
 
 
+_IS_SYSTEM = np.isin(np.arange(256), SYSTEM_STATUS)
+
+
 def _system_message(raw: np.ndarray, size: int, metas: np.ndarray, kinds: np.ndarray) -> str | None:
     """Whether a system common or real-time status byte may stand between events. A status byte follows
     a delta time, whose last byte is below 0x80; bytes inside the payload of a meta event (a Latin-1
     track name holds F1-FE for ñ ... þ) and the first byte of the delta time right after a meta event (a
     long rest, 15,360 ticks and more, starts with F8) do not count; other lookalikes in long delta times
     only cost speed."""
-    candidates = np.flatnonzero(np.isin(raw[:size], SYSTEM_STATUS))
+    candidates = np.flatnonzero(_IS_SYSTEM[raw[:size]])
     candidates = candidates[(candidates > 0) & (raw[np.maximum(candidates - 1, 0)] < 0x80)]
     if not len(candidates):
         return None
