@@ -76,9 +76,9 @@ def test_data_bytes_with_no_status_at_a_tracks_start_are_skipped_up_to_the_next_
 def test_a_setup_tracks_program_changes_give_the_programs_of_tracks_that_set_none() -> None:
     """Programs set in a setup track (track 0: channel 1 to 40, channel 2 to 33, and channel 1 to 50
     at beat 2) apply to the notes of tracks that set none, as players keep one program per channel (all
-    were program 0); at one tick a player takes the tracks in file order: another, later track sets
-    channel 1 to 5 at tick 0, after the melody's first note-on (40) and before its second (5); a track
-    that sets its own program keeps it; every reader agrees."""
+    were program 0); a change at a note's tick applies to it, the later track's of two at one tick
+    (another track sets channel 1 to 5 at tick 0, after the setup track: 5); a track that sets its own
+    program keeps it; every reader agrees."""
     setup = [(0, b"\xc0\x28"), (0, b"\xc1\x21"), (960, b"\xc0\x32")]
     melody = notes([60, 62, 64, 65])
     bass = notes([40, 43], channel=1)
@@ -86,7 +86,7 @@ def test_a_setup_tracks_program_changes_give_the_programs_of_tracks_that_set_non
     data = header_chunk(1, 4, 480) + b"".join(encode_track(t) for t in (setup, melody, bass, own))
     piece = read_all(data)
     by_pitch = {int(p): int(g) for p, g in zip(piece.notes["pitch"], piece.notes["program"], strict=True)}
-    assert by_pitch == {60: 40, 62: 5, 64: 50, 65: 50, 40: 33, 43: 33, 72: 7}
+    assert by_pitch == {60: 5, 62: 5, 64: 50, 65: 50, 40: 33, 43: 33, 72: 7}
 
 
 def test_every_reader_gives_a_setup_tracks_program_whatever_the_bytes_look_like() -> None:

@@ -73,6 +73,17 @@ def test_an_all_notes_off_in_another_track_ends_the_channels_notes() -> None:
     assert got == [(0, 12, 60), (0, 48, 48), (12, 12, 64), (36, 12, 72)]
 
 
+def test_after_another_tracks_all_notes_off_a_note_off_ends_the_next_note_of_its_pitch() -> None:
+    """Pitch 60 begun at beat 0, an All Notes Off of the channel in another track at beat 1, pitch 60
+    begun again at beat 1.25, note-offs at beat 1.5 and 2: as in a player, the first note ends at the
+    message and the note-off at 1.5 ends the second (a first version paired that note-off with the
+    silenced note and held the second to beat 2)."""
+    held = [(0, b"\x90\x3c\x50"), (600, b"\x90\x3c\x50"), (720, b"\x80\x3c\x00"), (960, b"\x80\x3c\x00")]
+    data = header_chunk(1, 2, 480) + encode_track(held) + encode_track([(480, b"\xb0\x7b\x00")])
+    got = sorted(read_all(data).notes[["onset", "duration", "pitch"]].tolist())
+    assert got == [(0, 12, 60), (15, 3, 60)]
+
+
 def test_format_2_sequences_do_not_silence_each_other() -> None:
     """In a format-2 file the sequences are independent (played one after another): an All Notes Off of
     the second ends nothing of the first."""
@@ -127,12 +138,15 @@ def test_a_setup_tracks_program_holds_until_a_track_sets_its_own_on_the_channel(
     got = {(p, g) for p, g in read_all(header_chunk(1, 2, 480) + setup + later).notes[["pitch", "program"]].tolist()}
     assert got == {(60, 40), (62, 40), (64, 50), (65, 50)}
     # a note-on written before its own track's program change at the same tick keeps the program before
-    # (the channel's from the setup track), and one track alone keeps program 0 there
+    # (the channel's from the setup track), and one track alone keeps program 0 there; a setup track
+    # written after the note tracks still gives its programs, to the notes at its tick too
     same = encode_track([(0, b"\x90\x3c\x50"), (0, b"\xc0\x32"), (480, b"\x80\x3c\x00"), *notes([64], start=480)])
     got = {(p, g) for p, g in read_all(header_chunk(1, 2, 480) + setup + same).notes[["pitch", "program"]].tolist()}
     assert got == {(60, 40), (64, 50)}
     got = {(p, g) for p, g in read_all(header_chunk(0, 1, 480) + same).notes[["pitch", "program"]].tolist()}
     assert got == {(60, 0), (64, 50)}
+    got = {(p, g) for p, g in read_all(header_chunk(1, 2, 480) + multi + setup).notes[["pitch", "program"]].tolist()}
+    assert got == {(60, 40), (62, 40), (50, 20)}
 
 
 def test_a_file_of_more_parts_than_a_midi_file_holds_gets_a_one_line_reason() -> None:

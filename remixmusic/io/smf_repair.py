@@ -190,8 +190,8 @@ NO_PROGRAM = -1
 def _inherit(tracks: list[_Track], across: bool) -> None:
     """Give the notes a track plays on a channel before it sets that channel's program the program in
     force on the channel from every track's program changes (players keep one program per channel, and
-    some writers set them all in a setup track; at one tick, those of earlier tracks), with ``across``
-    (not format 2); program 0 when none is.
+    some writers set them all in a setup track, before or after the others; a change at the note's tick
+    applies to it), with ``across`` (not format 2); program 0 when none is.
     A note-off goes with its note-on (first in, first out per pitch)."""
     timeline: dict[int, list[tuple[int, int, int]]] = {}  # channel -> (tick, program, track) in play order
     for tick, channel, program, k in sorted(
@@ -202,12 +202,13 @@ def _inherit(tracks: list[_Track], across: bool) -> None:
         for channel, _ in [key for key in track.notes if key[1] == NO_PROGRAM]:
             # the other tracks' changes (the track's own all come after these notes, in its event order)
             others = [(tick, program, owner) for tick, program, owner in timeline.get(channel, []) if owner != k]
-            # at one tick a player plays the tracks in file order: an earlier track's change comes first
-            keys, programs = ([(t, o) for t, _, o in others], [p for _, p, _ in others]) if across else ([], [])
+            # a change at a note's very tick applies to it (written there to set its program), in any track;
+            # of two at one tick the later track's
+            ticks, programs = ([t for t, _, _ in others], [p for _, p, _ in others]) if across else ([], [])
             given: dict[int, deque[int]] = {}
             for tick, event in track.notes.pop((channel, NO_PROGRAM)):
                 if event[0] & 0xF0 == 0x90:
-                    at = bisect.bisect_left(keys, (tick, k)) - 1
+                    at = bisect.bisect_right(ticks, tick) - 1
                     program = programs[at] if at >= 0 else 0
                     given.setdefault(event[1], deque()).append(program)
                 else:
@@ -290,18 +291,19 @@ def _walk(
             while queue and queue[0][1] < at:
                 notes[(channel, queue.popleft()[0])].append((at, bytes((0x80 | channel, key % 128, 0))))
 
-    def release(channel: int, pitch: int, program: int, onset: int, at: int) -> None:
-        """End a note begun at ``onset`` at tick ``at``, or at an All Notes Off of its channel before."""
-        events = notes[(channel, program)]
+    def flush(channel: int, key: int, queue: deque[tuple[int, int]], at: int) -> None:
+        """End the notes of ``key`` that an All Notes Off of another track (``external``) silenced at or
+        before tick ``at``, at that message (oldest first, as they were begun), before the event at
+        ``at`` is played: a later note-off of the key then ends the next note, as in a player."""
         ticks = external.get(channel)
-        if ticks:
-            k = bisect.bisect_right(ticks, onset)
-            if k < len(ticks) and ticks[k] < at:  # in time order: before the events of its tick
-                where = bisect.bisect_left(events, ticks[k], key=lambda e: e[0])
-                events.insert(where, (ticks[k], bytes((0x80 | channel, pitch, 0))))
-                track.silenced += 1
+        while ticks and queue:
+            k = bisect.bisect_right(ticks, queue[0][1])
+            if k == len(ticks) or ticks[k] > at:
                 return
-        events.append((at, bytes((0x80 | channel, pitch, 0))))
+            events = notes[(channel, queue.popleft()[0])]
+            where = bisect.bisect_left(events, ticks[k], key=lambda e: e[0])  # before the events of its tick
+            events.insert(where, (ticks[k], bytes((0x80 | channel, key % 128, 0))))
+            track.silenced += 1
 
     while i < n:
         if at_status:  # after stray data bytes: a status byte with no delta time of its own
@@ -415,6 +417,8 @@ def _walk(
             if queue is None:
                 queue = sounding[key] = deque()
                 keys[channel].append(key)
+            elif external:
+                flush(channel, key, queue, tick)
             queue.append((program[channel], tick))
             group = notes.get((channel, program[channel]))
             if group is None:
@@ -422,9 +426,10 @@ def _walk(
             group.append((tick, bytes((0x90 | channel, d1, d2))))
         elif kind == 0x80 or kind == 0x90:
             queue = sounding.get(channel * 128 + d1)
+            if queue and external:  # one at this very tick ends the note here either way
+                flush(channel, channel * 128 + d1, queue, tick - 1)
             if queue:
-                played, onset = queue.popleft()
-                release(channel, d1, played, onset, tick)
+                notes[(channel, queue.popleft()[0])].append((tick, bytes((0x80 | channel, d1, 0))))
             else:
                 track.stray_offs.append((tick, channel, d1))
         elif kind == 0xC0:
@@ -435,12 +440,9 @@ def _walk(
         elif kind == 0xB0 and d1 in ALL_NOTES_OFF:
             silence(channel, tick)
             track.silences.append((tick, channel))
-    for channel, ticks in external.items():  # notes sounding at the track's end, ended before it
+    for channel in external:  # notes still sounding at the track's end, silenced before it
         for key in keys[channel]:
-            queue = sounding[key]
-            while queue and bisect.bisect_right(ticks, queue[0][1]) < bisect.bisect_right(ticks, tick):
-                played, onset = queue.popleft()
-                release(channel, key % 128, played, onset, tick + 1)
+            flush(channel, key, sounding[key], tick)
     track.end = tick
     track.status = status
     if ended and i < n and any(b[i:]):
