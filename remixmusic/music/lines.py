@@ -108,14 +108,15 @@ MAX_HELD_LOOKBACK = 64
 note held across more than this many later notes of its track no longer keeps its voice)."""
 
 
-LEGATO_STEPS = 1
-"""How long (steps) a lower note may still sound into a note's onset and the note still be the bass: a
-legato overlap of the bass line itself, not a bass note held under it."""
+LEGATO_SHARE = 0.125
+"""How far a lower note may still sound into a note's onset, as a share of the shortest note starting
+there, and the note still be the bass: a legato overlap of the bass line itself, not a bass note held
+under it. A share, not a time, so the lines do not change with the tempo."""
 
 BASS_VOICE = 99
 """The ``voice`` of a track's bass line: in a track of chords, the lowest note of an onset group of two
 notes or more (or under a note still sounding) under which no earlier note of the track still sounds
-(more than :data:`LEGATO_STEPS`). Ranked from the
+(more than :data:`LEGATO_SHARE`). Ranked from the
 top, the bass of a texture whose number of voices changes (a chorale reduced to one staff, a piano left
 hand under one to three upper voices) moved from line to line and no copy of it could be found; the
 outer voices are the ones a texture keeps (the bass line of thoroughbass and of harmonic reduction)."""
@@ -167,7 +168,7 @@ def _held_above(
         jj = np.maximum(j, 0)
         ok &= track[jj] == track
         holds = end[jj] - onset >= HOLD_SHARE * shortest
-        under |= ok & (pitch[jj] < pitch) & (end[jj] - onset > LEGATO_STEPS)
+        under |= ok & (pitch[jj] < pitch) & (end[jj] - onset > LEGATO_SHARE * shortest)
         ok &= pitch[jj] > pitch
         over |= ok & (end[jj] > onset)
         through_ok = end[jj] - onset >= through
