@@ -12,7 +12,10 @@ module walks chunks (:func:`split_chunks`) and writes them (:func:`encode_track`
 from __future__ import annotations
 
 import struct
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from remixmusic.errors import MidiError
 
@@ -376,6 +379,26 @@ def header_chunk(fmt: int, tracks: int, division: int) -> bytes:
 def track_chunk(payload: bytes) -> bytes:
     """An ``MTrk`` chunk around ``payload`` (events, end-of-track included)."""
     return b"MTrk" + struct.pack(">I", len(payload)) + payload
+
+
+_V = TypeVar("_V")
+
+
+def per_note(events: list[tuple[int, bytes]], at_note_on: Callable[[int], _V], default: _V) -> list[_V]:
+    """A value for each note event (``(tick, event)`` of one channel, in time order): ``at_note_on(tick)``
+    for a note-on, and its note-on's for a note-off (first in, first out per pitch; ``default`` when it
+    has none)."""
+    sounding: dict[int, deque[_V]] = {}
+    values = []
+    for tick, event in events:
+        if event[0] & 0xF0 == 0x90:
+            value = at_note_on(tick)
+            sounding.setdefault(event[1], deque()).append(value)
+        else:
+            queue = sounding.get(event[1])
+            value = queue.popleft() if queue else default
+        values.append(value)
+    return values
 
 
 def encode_track(events: list[tuple[int, bytes]], end: int | None = None) -> bytes:

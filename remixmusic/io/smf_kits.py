@@ -22,7 +22,8 @@ then flags as drums (or not).
 from __future__ import annotations
 
 import bisect
-from collections import deque
+
+from remixmusic.io.smf import per_note
 
 DRUM_BANKS = frozenset({120, 126, 127})
 """Bank select values (controller 0) that make a channel a drum part (GM2 rhythm, XG SFX kit, XG kit)."""
@@ -74,16 +75,13 @@ def split_drums(events: list[tuple[int, bytes]], channel: int, kits: Kits) -> li
     says drums or not to the reader). A note-off goes with its note-on (first in, first out per pitch)."""
     ticks, flags = kits.get(channel, ([], []))
     default = channel == DRUM_CHANNEL
+
+    def in_force(tick: int) -> bool:
+        at = bisect.bisect_right(ticks, tick) - 1
+        return flags[at] if at >= 0 else default
+
     parts: dict[bool, list[tuple[int, bytes]]] = {False: [], True: []}
-    sounding: dict[int, deque[bool]] = {}
-    for tick, event in events:
-        if event[0] & 0xF0 == 0x90:
-            at = bisect.bisect_right(ticks, tick) - 1
-            drum = flags[at] if at >= 0 else default
-            sounding.setdefault(event[1], deque()).append(drum)
-        else:
-            queue = sounding.get(event[1])
-            drum = queue.popleft() if queue else default
+    for (tick, event), drum in zip(events, per_note(events, in_force, default), strict=True):
         parts[drum].append((tick, event))
     out = []
     for drum, part in parts.items():

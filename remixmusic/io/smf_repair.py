@@ -38,7 +38,15 @@ import bisect
 from collections import Counter, deque
 from dataclasses import dataclass, field
 
-from remixmusic.io.smf import DATA_BYTES_OF_SYSTEM, SmfLayout, encode_track, header_chunk, read_vlq, vlq
+from remixmusic.io.smf import (
+    DATA_BYTES_OF_SYSTEM,
+    SmfLayout,
+    encode_track,
+    header_chunk,
+    per_note,
+    read_vlq,
+    vlq,
+)
 from remixmusic.io.smf_kits import bank_kit, gs_rhythm_part, kit_timeline, split_drums
 
 ALL_NOTES_OFF = frozenset({120, 123, 124, 125, 126, 127})
@@ -205,15 +213,13 @@ def _inherit(tracks: list[_Track], across: bool) -> None:
             # a change at a note's very tick applies to it (written there to set its program), in any track;
             # of two at one tick the later track's
             ticks, programs = ([t for t, _, _ in others], [p for _, p, _ in others]) if across else ([], [])
-            given: dict[int, deque[int]] = {}
-            for tick, event in track.notes.pop((channel, NO_PROGRAM)):
-                if event[0] & 0xF0 == 0x90:
-                    at = bisect.bisect_right(ticks, tick) - 1
-                    program = programs[at] if at >= 0 else 0
-                    given.setdefault(event[1], deque()).append(program)
-                else:
-                    queue = given.get(event[1])
-                    program = queue.popleft() if queue else 0
+            events = track.notes.pop((channel, NO_PROGRAM))
+
+            def in_force(tick: int, ticks: list[int] = ticks, programs: list[int] = programs) -> int:
+                at = bisect.bisect_right(ticks, tick) - 1
+                return programs[at] if at >= 0 else 0
+
+            for (tick, event), program in zip(events, per_note(events, in_force, 0), strict=True):
                 group = track.notes.setdefault((channel, program), [])
                 if group and group[-1][0] > tick:  # after notes of the track's own program: keep time order
                     group.insert(bisect.bisect_right(group, tick, key=lambda e: e[0]), (tick, event))
