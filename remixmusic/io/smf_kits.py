@@ -56,7 +56,7 @@ def gs_rhythm_part(payload: bytes) -> tuple[int, bool] | None:
 def kit_timeline(changes: list[list[tuple[int, int, bool]]]) -> Kits | None:
     """The :data:`Kits` of a file from each track's ``(tick, channel, drum)`` messages, in play order; ``None``
     when no message makes a channel other than 10 a drum part or channel 10 melodic (most files)."""
-    if not any(drum != (channel == DRUM_CHANNEL) for track in changes for _, channel, drum in track):
+    if not any(drum != (channel % 16 == DRUM_CHANNEL) for track in changes for _, channel, drum in track):
         return None
     kits: Kits = {}
     for tick, channel, drum, _ in sorted(
@@ -74,7 +74,8 @@ def split_drums(events: list[tuple[int, bytes]], channel: int, kits: Kits) -> li
     10 and melodic notes of channel 10 on channel 9 (a part is a chunk of its own, so the channel only
     says drums or not to the reader). A note-off goes with its note-on (first in, first out per pitch)."""
     ticks, flags = kits.get(channel, ([], []))
-    default = channel == DRUM_CHANNEL
+    low = channel % 16  # the channel of its port (a file's channels are port * 16 + channel)
+    default = low == DRUM_CHANNEL
 
     def in_force(tick: int) -> bool:
         at = bisect.bisect_right(ticks, tick) - 1
@@ -85,7 +86,7 @@ def split_drums(events: list[tuple[int, bytes]], channel: int, kits: Kits) -> li
         parts[drum].append((tick, event))
     out = []
     for drum, part in parts.items():
-        target = DRUM_CHANNEL if drum else channel if channel != DRUM_CHANNEL else DRUM_CHANNEL - 1
+        target = DRUM_CHANNEL if drum else low if low != DRUM_CHANNEL else DRUM_CHANNEL - 1
         if part:
             out.append((target, [(t, bytes([(e[0] & 0xF0) | target, *e[1:]])) for t, e in part]))
     return out

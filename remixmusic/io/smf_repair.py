@@ -13,8 +13,9 @@ exclusive events) and writes a clean format-1 file that any reader takes the sam
   nothing to end is left out; an All Notes Off or All Sound Off message (or a mode change:
   :data:`ALL_NOTES_OFF`) ends every note of its channel sounding, in any track (not in format 2), as a
   player does; a note
-  its track never releases is ended by a note-off of its channel and pitch that another track holds with
-  nothing to end (channels belong to the file), else closed at the end of its track.
+  its track leaves sounding is ended where its key was released after it began (a doubled or
+  retriggered note-on: :mod:`remixmusic.io.smf_keys`), else by a note-off of its channel and pitch that
+  another track holds with nothing to end (channels belong to the file), else at the end of its track.
 
 Repairs, each recorded as one line: a note never released; a tempo of 0 or a tempo event of fewer than 3
 data bytes (dropped; with more, read from the first or last three that give a plausible tempo); a time signature with numerator 0, a denominator past 2^7 or fewer than 2 data bytes
@@ -27,6 +28,11 @@ to its F7 end byte, which every system exclusive message ends with); system comm
 MIDI lengths, running status kept); data after an end-of-track event (ignored, as players do). A format-2 file's independent
 sequences are played one after another. Events that no piece is built from (controllers, pitch bends,
 system exclusive, other meta events) are left out of the clean file.
+
+A channel is a channel of a MIDI port: a file for more than 16 channels names the port of a track's
+channel messages with a port meta event (``FF 21``, port 0 before one), and what a track sends on a
+channel (a program, an All Notes Off, a note-off, a drum-part message) reaches the notes of that
+channel on its own port only.
 
 A format-2 file's sequences are independent: each after the first starts at 120 quarter notes per
 minute (and in 4/4, if the file has meters at all) unless it sets its own tempo (meter) at its start.
@@ -47,6 +53,7 @@ from remixmusic.io.smf import (
     read_vlq,
     vlq,
 )
+from remixmusic.io.smf_keys import OFF, replay_unbalanced
 from remixmusic.io.smf_kits import bank_kit, gs_rhythm_part, kit_timeline, split_drums
 
 ALL_NOTES_OFF = frozenset({120, 123, 124, 125, 126, 127})
@@ -145,7 +152,7 @@ def sanitize(layout: SmfLayout) -> Sanitized:
         kits = shared if layout.format != 2 else kit_timeline([track.kits])
         for (channel, program), events in sorted(track.notes.items()):
             for out, part in split_drums(events, channel, kits) if kits else [(channel, events)]:
-                head = [*name, (offset, bytes([0xC0 | out, program]))]
+                head = [*name, (offset, bytes([0xC0 | out % 16, program]))]
                 body = [(tick + offset, event) for tick, event in part]
                 chunks.append(encode_track(head + body, track.end + offset))
                 origins.append((number, channel))
@@ -255,7 +262,7 @@ def _release(tracks: list[_Track], across: bool, log: _Log) -> None:
             # in time order, before the events of its tick (a note starting there is another note), but
             # after its own note-on when it starts at the track's end (one step long, not lost)
             where = (bisect.bisect_right if tick <= onset else bisect.bisect_left)(events, tick, key=lambda e: e[0])
-            events.insert(where, (tick, bytes((0x80 | channel, pitch, 0))))
+            events.insert(where, (tick, bytes((0x80 | channel % 16, pitch, 0))))
         if ended:
             log.add(
                 f"track {number}: {ended} note{'s' * (ended > 1)} ended by a note-off of its channel in another track"
@@ -282,20 +289,24 @@ def _walk(
     i = 0
     tick = 0
     status = 0
-    program = [NO_PROGRAM] * 16  # until the track sets one: the channel's, from another track (_inherit)
+    program: dict[int, int] = {}  # until the track sets one (NO_PROGRAM): the channel's, from another track
+    port = 0  # the MIDI port of the track's channel messages (meta event FF 21)
     sounding: dict[int, deque[tuple[int, int]]] = {}  # channel * 128 + pitch -> (program, onset) sounding
     notes = track.notes
     clipped = stray = system = 0
     ended = at_status = False
     external = external or {}
-    keys: list[list[int]] = [[] for _ in range(16)]  # per channel, the sounding keys it has had
+    keys: dict[int, list[int]] = {}  # per channel, the sounding keys it has had
+    played: dict[int, list[tuple[int, int]]] = {}  # per key (channel * 128 + pitch): (tick, program or OFF)
+    silenced: set[int] = set()  # keys an All Notes Off ended notes of
 
     def silence(channel: int, at: int) -> None:
         """End the notes of ``channel`` begun before tick ``at`` (one starting there is played after it)."""
-        for key in keys[channel]:
+        for key in keys.get(channel, []):
             queue = sounding[key]
             while queue and queue[0][1] < at:
-                notes[(channel, queue.popleft()[0])].append((at, bytes((0x80 | channel, key % 128, 0))))
+                notes[(channel, queue.popleft()[0])].append((at, bytes((0x80 | channel % 16, key % 128, 0))))
+                silenced.add(key)
 
     def flush(channel: int, key: int, queue: deque[tuple[int, int]], at: int) -> None:
         """End the notes of ``key`` that an All Notes Off of another track (``external``) silenced at or
@@ -308,8 +319,9 @@ def _walk(
                 return
             events = notes[(channel, queue.popleft()[0])]
             where = bisect.bisect_left(events, ticks[k], key=lambda e: e[0])  # before the events of its tick
-            events.insert(where, (ticks[k], bytes((0x80 | channel, key % 128, 0))))
+            events.insert(where, (ticks[k], bytes((0x80 | channel % 16, key % 128, 0))))
             track.silenced += 1
+            silenced.add(key)
 
     while i < n:
         if at_status:  # after stray data bytes: a status byte with no delta time of its own
@@ -348,6 +360,8 @@ def _walk(
                     break
                 if kind == 0x03:
                     track.name = payload
+                elif kind == 0x21 and payload:
+                    port = payload[0] & 0x7F
                 elif kind in (0x51, 0x58, 0x59):
                     clean = _check_meta(kind, payload, log)
                     if clean is not None:
@@ -376,7 +390,7 @@ def _walk(
                     if i > n:
                         log.add(f"track {number} cut off inside an event")
                     elif c == 0xF0 and (part := gs_rhythm_part(b[i - length : i])) is not None:
-                        track.kits.append((tick, *part))
+                        track.kits.append((tick, port * 16 + part[0], part[1]))
                 else:
                     i += DATA_BYTES_OF_SYSTEM.get(c, 0)
                     system += 1
@@ -398,7 +412,8 @@ def _walk(
             i, at_status = j - keep, not keep
             continue
         kind = status & 0xF0
-        channel = status & 0x0F
+        low = status & 0x0F
+        channel = port * 16 + low  # the channel of the file: ports hold 16 channels each
         if kind == 0xC0 or kind == 0xD0:
             if i >= n:
                 log.add(f"track {number} cut off inside an event")
@@ -422,32 +437,36 @@ def _walk(
             queue = sounding.get(key)
             if queue is None:
                 queue = sounding[key] = deque()
-                keys[channel].append(key)
+                keys.setdefault(channel, []).append(key)
             elif external:
                 flush(channel, key, queue, tick)
-            queue.append((program[channel], tick))
-            group = notes.get((channel, program[channel]))
+            now = program.get(channel, NO_PROGRAM)
+            queue.append((now, tick))
+            played.setdefault(key, []).append((tick, now))
+            group = notes.get((channel, now))
             if group is None:
-                group = notes[(channel, program[channel])] = []
-            group.append((tick, bytes((0x90 | channel, d1, d2))))
+                group = notes[(channel, now)] = []
+            group.append((tick, bytes((0x90 | low, d1, d2))))
         elif kind == 0x80 or kind == 0x90:
-            queue = sounding.get(channel * 128 + d1)
+            key = channel * 128 + d1
+            queue = sounding.get(key)
             if queue and external:  # one at this very tick ends the note here either way
-                flush(channel, channel * 128 + d1, queue, tick - 1)
+                flush(channel, key, queue, tick - 1)
             if queue:
-                notes[(channel, queue.popleft()[0])].append((tick, bytes((0x80 | channel, d1, 0))))
+                played[key].append((tick, OFF))
+                notes[(channel, queue.popleft()[0])].append((tick, bytes((0x80 | low, d1, 0))))
             else:
                 track.stray_offs.append((tick, channel, d1))
         elif kind == 0xC0:
             program[channel] = d1
             track.programs.append((tick, channel, d1))
-        elif kind == 0xB0 and d1 == 0 and (drum := bank_kit(channel, d2)) is not None:
+        elif kind == 0xB0 and d1 == 0 and (drum := bank_kit(low, d2)) is not None:
             track.kits.append((tick, channel, drum))
         elif kind == 0xB0 and d1 in ALL_NOTES_OFF:
             silence(channel, tick)
             track.silences.append((tick, channel))
     for channel in external:  # notes still sounding at the track's end, silenced before it
-        for key in keys[channel]:
+        for key in keys.get(channel, []):
             flush(channel, key, sounding[key], tick)
     track.end = tick
     track.status = status
@@ -459,6 +478,8 @@ def _walk(
         log.add(f"track {number}: {system} system message{'s' * (system > 1)} (not allowed in MIDI files) skipped")
     if stray:
         log.add(f"track {number}: {stray} stray data byte{'s' * (stray > 1)} without a status skipped")
+    if retriggered := replay_unbalanced(sounding, played, silenced, notes):
+        log.add(f"{retriggered} note{'s' * (retriggered > 1)} of a key played again before its note-off ended at its key's note-off")
     track.unreleased = sorted(
         (onset, key // 128, key % 128, prog) for key, queue in sounding.items() for prog, onset in queue
     )

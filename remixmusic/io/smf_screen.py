@@ -236,10 +236,11 @@ decide whether it plays notes with no program of its own (:func:`screen`)."""
 
 def _walked(track: bytes) -> tuple[set[int], set[int]]:
     """The channels ``track`` (read event by event) plays notes on before it sets their program, and
-    those it sets a program on."""
+    those it sets a program on (0-15, whatever their MIDI port: the screen's byte searches do not see
+    ports, so a superset)."""
     walked = walk_track(track)
-    unset = {channel for channel, program in walked.notes if program == NO_PROGRAM}
-    return unset, {channel for _, channel, _ in walked.programs}
+    unset = {channel % 16 for channel, program in walked.notes if program == NO_PROGRAM}
+    return unset, {channel % 16 for _, channel, _ in walked.programs}
 
 
 def _plays(track: bytes, status: bytes, times: int = 1, data: int = 2) -> bool:

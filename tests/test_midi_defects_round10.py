@@ -1,0 +1,113 @@
+"""MIDI files of kinds a held-out tester (round 10) found misread.
+
+MIDI ports (meta event ``FF 21``): a file for more than 16 channels names the port of each track's
+channel messages, and a channel of port 1 is not the channel of the same number on port 0. What one
+track sends on a channel reaches the other tracks' notes of that channel (a setup track's program, an
+All Notes Off, a note-off, a drum-part message: :mod:`remixmusic.io.smf_repair`) only on its own port.
+
+Keys played again before their note-off (:mod:`remixmusic.io.smf_keys`): two note-ons of a key and one
+note-off were paired first in, first out, and the note left over was held to the end of its track (a
+doubled melody: every note of it 60 beats long)."""
+
+from __future__ import annotations
+
+from remixmusic.io.smf import encode_track, header_chunk
+from tests.test_midi_cases import notes, read_all
+
+PORT_1 = (0, b"\xff\x21\x01\x01")
+PORT_0 = (0, b"\xff\x21\x01\x00")
+
+
+def _file(*tracks: list[tuple[int, bytes]]) -> bytes:
+    return header_chunk(1, len(tracks), 480) + b"".join(encode_track(sorted(t, key=lambda e: e[0])) for t in tracks)
+
+
+def _got(data: bytes) -> list[tuple[int, ...]]:
+    piece = read_all(data)
+    return sorted(piece.notes[["onset", "duration", "pitch", "program"]].tolist())
+
+
+def test_a_setup_tracks_program_reaches_only_its_ports_channel() -> None:
+    """A setup track on port 1 sets channel 1 to program 40: the notes port 0's channel 1 plays keep
+    program 0 (they took 40); the same setup track on port 0 gives them 40, and so does one on port 1
+    to a track on port 1."""
+    played = notes([60, 62])
+    assert _got(_file([PORT_1, (0, b"\xc0\x28")], played)) == [(0, 12, 60, 0), (12, 12, 62, 0)]
+    assert _got(_file([PORT_0, (0, b"\xc0\x28")], played)) == [(0, 12, 60, 40), (12, 12, 62, 40)]
+    assert _got(_file([PORT_1, (0, b"\xc0\x28")], [PORT_1, *played])) == [(0, 12, 60, 40), (12, 12, 62, 40)]
+
+
+def test_an_all_notes_off_ends_notes_of_its_own_port_only() -> None:
+    """An All Notes Off on port 1's channel 1 at beat 1 leaves a note of port 0's channel 1 whole (4
+    beats; it was cut to 1) and ends one of port 1's channel 1."""
+    held = [(0, b"\x90\x3c\x50"), (1920, b"\x80\x3c\x00")]
+    control = [PORT_1, (480, b"\xb0\x7b\x00")]
+    assert _got(_file(held, control)) == [(0, 48, 60, 0)]
+    assert _got(_file([PORT_1, *held], control)) == [(0, 12, 60, 0)]
+
+
+def test_a_note_off_of_another_port_does_not_end_a_note() -> None:
+    """A note on port 0 that its track never releases is closed at the end of its track (beat 4), not
+    by a note-off of its channel and pitch that a track on port 1 holds with nothing to end (beat 1)."""
+    open_note = [(0, b"\x90\x3c\x50"), (1920, b"\x90\x40\x50"), (1921, b"\x80\x40\x00")]
+    stray = [PORT_1, (480, b"\x80\x3c\x00"), *notes([72], start=0, channel=1)]
+    got = _got(_file(open_note, stray))
+    assert (0, 48, 60, 0) in got
+
+
+def test_a_drum_part_message_makes_a_drum_part_on_its_own_port_only() -> None:
+    """An XG drum kit (bank select 127) sent on port 1's channel 4 makes that channel's notes drums; the
+    notes of channel 4 on port 0 stay pitched (they were read as drums)."""
+    kit = [PORT_1, (0, b"\xb3\x00\x7f"), *notes([36, 38], channel=3)]
+    melody = notes([60, 62], start=960, channel=3)
+    piece = read_all(_file(kit, melody))
+    got = sorted((int(o), int(p), bool(d)) for o, p, d in piece.notes[["onset", "pitch", "is_drum"]].tolist())
+    assert got == [(0, 36, True), (12, 38, True), (24, 60, False), (36, 62, False)]
+
+
+def _pitched(data: bytes) -> list[tuple[int, ...]]:
+    piece = read_all(data)
+    return sorted(piece.notes[["onset", "duration", "pitch"]].tolist())
+
+
+def test_a_doubled_note_on_with_one_note_off_ends_at_it() -> None:
+    """C4 written twice at beat 0 (two copies of a part merged) and released once at beat 1, then E4, and
+    a controller at beat 32 (the track goes on): C4 lasts one beat (it lasted to beat 32), one repair."""
+    events = [(0, b"\x90\x3c\x64"), (0, b"\x90\x3c\x64"), (480, b"\x80\x3c\x00"), *notes([64], start=480)]
+    events.append((32 * 480, b"\xb0\x07\x64"))
+    data = header_chunk(0, 1, 480) + encode_track(events)
+    assert _pitched(data) == [(0, 12, 60), (12, 12, 64)]
+    assert read_all(data).metadata["repairs"] == [
+        "1 note of a key played again before its note-off ended at its key's note-off"
+    ]
+
+
+def test_a_doubled_melody_keeps_its_rhythm_through_repeated_pitches() -> None:
+    """A melody track whose every note-on is doubled, with one note-off each, over a long bass note: each
+    note lasts its beat, through the repeated pitches too (first in, first out, the copy of each note
+    took the next note's note-off, so every later note of the pitch was a beat late and the last one
+    held to the end)."""
+    melody: list[tuple[int, bytes]] = [(0, b"\xff\x03\x06Melody")]
+    pitches = [72, 72, 74, 72, 72, 76]
+    for k, p in enumerate(pitches):
+        melody += [(k * 480, bytes([0x90, p, 100])), (k * 480, bytes([0x90, p, 100])), ((k + 1) * 480, bytes([0x80, p, 0]))]
+    bass = [(0, b"\xff\x03\x04Bass"), (0, b"\x91\x24\x64"), (64 * 480, b"\x81\x24\x00")]
+    piece = read_all(header_chunk(1, 2, 480) + encode_track(melody) + encode_track(bass))
+    got = sorted(tuple(n) for n in piece.notes[["onset", "duration", "pitch"]].tolist() if n[2] != 36)
+    assert got == [(12 * k, 12, p) for k, p in enumerate(pitches)]
+
+
+def test_a_key_played_again_and_released_once_ends_there() -> None:
+    """C4 at beat 0, again at beat 0.5, one note-off at beat 1: the first note ends where the key is
+    struck again and the second at the note-off (it lasted to the end of the track)."""
+    events = [(0, b"\x90\x3c\x64"), (240, b"\x90\x3c\x64"), (480, b"\x80\x3c\x00"), *notes([64], start=480)]
+    events.append((32 * 480, b"\xb0\x07\x64"))
+    assert _pitched(header_chunk(0, 1, 480) + encode_track(events)) == [(0, 6, 60), (6, 6, 60), (12, 12, 64)]
+
+
+def test_balanced_note_ons_and_offs_of_a_key_still_pair_first_in_first_out() -> None:
+    """Two note-ons and two note-offs of a key, overlapping or doubled: paired as before, no repair."""
+    overlap = [(0, b"\x90\x3c\x50"), (240, b"\x90\x3c\x50"), (480, b"\x80\x3c\x00"), (720, b"\x80\x3c\x00")]
+    data = header_chunk(0, 1, 480) + encode_track(overlap)
+    assert _pitched(data) == [(0, 6, 60), (6, 12, 60)]
+    assert not read_all(data).metadata.get("repairs")
