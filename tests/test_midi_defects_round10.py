@@ -111,3 +111,33 @@ def test_balanced_note_ons_and_offs_of_a_key_still_pair_first_in_first_out() -> 
     data = header_chunk(0, 1, 480) + encode_track(overlap)
     assert _pitched(data) == [(0, 6, 60), (6, 12, 60)]
     assert not read_all(data).metadata.get("repairs")
+
+
+def _parts(data: bytes) -> list[tuple[str, list[int]]]:
+    piece = read_all(data)
+    return [
+        (t.name, sorted({int(p) for p in piece.notes["program"][piece.notes["track"] == k]}))
+        for k, t in enumerate(piece.tracks)
+    ]
+
+
+def test_a_format_0_files_title_does_not_make_its_channels_one_part() -> None:
+    """A format-0 file named by its title: piano (channel 1), flute (channel 3) and strings (channel 4)
+    take turns; they are three parts (one part "Song" of programs 0, 73 and 48 before: instruments of one
+    name that do not sound together were merged as the program runs of one part); a channel that changes
+    patch is still one part."""
+    events = [(0, b"\xff\x03\x04Song"), (0, b"\xc0\x00"), (0, b"\xc2\x49"), (0, b"\xc3\x30")]
+    events += [*notes([60, 62]), *notes([72, 74], start=960, channel=2), *notes([55, 57], start=1920, channel=3)]
+    got = _parts(header_chunk(0, 1, 480) + encode_track(sorted(events, key=lambda e: e[0])))
+    assert got == [("Song", [0]), ("Song", [73]), ("Song", [48])]
+    runs = [(0, b"\xff\x03\x04Song"), (0, b"\xc0\x00"), *notes([60, 62]), (960, b"\xc0\x30"), *notes([64, 65], start=960)]
+    assert _parts(header_chunk(0, 1, 480) + encode_track(sorted(runs, key=lambda e: e[0]))) == [("Song", [0, 48])]
+
+
+def test_a_name_after_a_channel_prefix_names_that_channels_part() -> None:
+    """A format-0 track names its parts after channel prefixes (FF 20): bass on channel 2 and piano on
+    channel 1 are two parts, each with its own name (they were one part "Piano" with both programs)."""
+    events = [(0, b"\xff\x20\x01\x01"), (0, b"\xff\x03\x04Bass"), (0, b"\xff\x20\x01\x00"), (0, b"\xff\x03\x05Piano")]
+    events += [(0, b"\xc1\x21"), (0, b"\xc0\x00"), *notes([36, 38], channel=1), *notes([72, 74], start=960)]
+    got = _parts(header_chunk(0, 1, 480) + encode_track(sorted(events, key=lambda e: e[0])))
+    assert sorted(got) == [("Bass", [33]), ("Piano", [0])]

@@ -7,8 +7,10 @@ instruments, each holding a fragment of the line: a copied phrase across a chang
 part with many changes becomes tracks of a few notes each that are too short to analyse at all.
 
 :func:`merge_program_runs` joins such instruments back into one part when everything the file says is
-consistent with that: the same track name (not empty; for unnamed instruments, the same file track and
-channel, which the exact pass of :mod:`remixmusic.io.smf_repair` knows and a file that needs it is read by)
+consistent with that: the same track name (not empty; for unnamed instruments, and for those of a file
+track that plays several channels, whose name names none of them, as a format-0 file's title does not,
+the same file track and channel, which the exact pass of :mod:`remixmusic.io.smf_repair` knows and a file
+that needs it is read by)
 and drum flag, different programs, and notes that do not sound together (instruments of one name played at the same time are different parts: they overlap for most of
 their sounding time, while the runs of one patch-changing channel meet at their boundaries only, where a
 legato note may ring past the change). Each note keeps the program in force at its note-on (the ``program``
@@ -19,6 +21,7 @@ changes back.
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -72,7 +75,11 @@ def merge_program_runs(
     track = np.asarray(track, np.int64)
     programs = np.array([t.program for t in tracks], np.int64)
     note_program = programs[track] if len(tracks) else np.zeros(len(track), np.int64)
-    keys = [_key(t, k, origins) for k, t in enumerate(tracks) if t.name or origins is not None]
+    # a track of several channels names none of them (a format-0 file's one track holds the song's title):
+    # its named instruments are merged only within their channel, as unnamed ones are
+    channels_of = Counter(t for t, _ in set(origins or ()))
+    shared = {t for t, count in channels_of.items() if count > 1}
+    keys = [_key(t, k, origins, shared) for k, t in enumerate(tracks) if t.name or origins is not None]
     if len(set(keys)) == len(keys):  # no two instruments that could be one part (most files): nothing to merge
         return list(tracks), track, note_program
     order = np.argsort(track, kind="stable")
@@ -93,7 +100,7 @@ def merge_program_runs(
         # an unnamed instrument is merged only within its file track and channel: without a name nothing
         # else says two instruments are one part (separate unnamed tracks taking turns are common, in
         # files and in written pieces)
-        key = _key(instrument, k, origins)
+        key = _key(instrument, k, origins, shared)
         same = by_name.setdefault(key, [])
         mergeable = own and (instrument.name or key[2] is not None)
         for part in _candidates(same, instrument.program) if mergeable else []:
@@ -139,10 +146,14 @@ def _candidates(parts: list[_Part], program: int) -> list[_Part]:
     return out[::-1]
 
 
-def _key(instrument: Track, k: int, origins: Sequence[tuple[int, int]] | None) -> tuple[str, bool, tuple[int, int] | None]:
+def _key(
+    instrument: Track, k: int, origins: Sequence[tuple[int, int]] | None, shared: set[int]
+) -> tuple[str, bool, tuple[int, int] | None]:
     """What instrument ``k`` must share with a part to join it: its name and drum flag, and when it has no
-    name its file track and channel (``None`` where the reader does not know them)."""
-    origin = None if instrument.name or origins is None else (int(origins[k][0]), int(origins[k][1]))
+    name, or its file track plays several channels (``shared``), its file track and channel (``None``
+    where the reader does not know them)."""
+    known = origins is not None and (not instrument.name or origins[k][0] in shared)
+    origin = (int(origins[k][0]), int(origins[k][1])) if known and origins is not None else None
     return instrument.name, instrument.is_drum, origin
 
 

@@ -82,6 +82,7 @@ class Sanitized:
 @dataclass
 class _Track:
     name: bytes | None = None
+    names: dict[int, bytes] = field(default_factory=dict)  # per channel, a name given after a channel prefix
     end: int = 0
     notes: dict[tuple[int, int], list[tuple[int, bytes]]] = field(default_factory=dict)
     metas: list[tuple[int, int, bytes]] = field(default_factory=list)  # (tick, kind, clean payload)
@@ -148,9 +149,10 @@ def sanitize(layout: SmfLayout) -> Sanitized:
     origins = []
     shared = kit_timeline([t.kits for t in tracks]) if layout.format != 2 else None
     for number, (track, offset) in enumerate(zip(tracks, offsets, strict=True)):
-        name = [] if track.name is None else [(offset, b"\xff\x03" + vlq(len(track.name)) + track.name)]
         kits = shared if layout.format != 2 else kit_timeline([track.kits])
         for (channel, program), events in sorted(track.notes.items()):
+            title = track.names.get(channel, track.name)
+            name = [] if title is None else [(offset, b"\xff\x03" + vlq(len(title)) + title)]
             for out, part in split_drums(events, channel, kits) if kits else [(channel, events)]:
                 head = [*name, (offset, bytes([0xC0 | out % 16, program]))]
                 body = [(tick + offset, event) for tick, event in part]
@@ -291,6 +293,7 @@ def _walk(
     status = 0
     program: dict[int, int] = {}  # until the track sets one (NO_PROGRAM): the channel's, from another track
     port = 0  # the MIDI port of the track's channel messages (meta event FF 21)
+    prefix: int | None = None  # the channel a channel prefix (FF 20) names, up to the next channel message
     sounding: dict[int, deque[tuple[int, int]]] = {}  # channel * 128 + pitch -> (program, onset) sounding
     notes = track.notes
     clipped = stray = system = 0
@@ -358,8 +361,12 @@ def _walk(
                 if kind == 0x2F:
                     ended = True
                     break
-                if kind == 0x03:
+                if kind == 0x03 and prefix is not None:  # the name of one channel's part
+                    track.names[port * 16 + prefix] = payload
+                elif kind == 0x03:
                     track.name = payload
+                elif kind == 0x20 and payload:  # a channel prefix: for the meta events up to the next message
+                    prefix = payload[0] & 0x0F
                 elif kind == 0x21 and payload:
                     port = payload[0] & 0x7F
                 elif kind in (0x51, 0x58, 0x59):
@@ -411,6 +418,7 @@ def _walk(
             stray += j - i - keep
             i, at_status = j - keep, not keep
             continue
+        prefix = None
         kind = status & 0xF0
         low = status & 0x0F
         channel = port * 16 + low  # the channel of the file: ports hold 16 channels each

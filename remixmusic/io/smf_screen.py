@@ -19,8 +19,9 @@ reader unchanged (see :mod:`remixmusic.io.midi`), or needs the exact event-level
 * delta times cannot add up past the :data:`SAFE_TICKS` bound (a conservative upper bound computed from
   the lengths of the variable-length quantities, so 32-bit tick counters cannot wrap);
 * no unnamed track changes program on a channel it plays (two program changes, or one after its first
-  note-on): which file track and channel each program's notes come from, which the merge of an unnamed
-  part's program runs needs (:mod:`remixmusic.io.parts`), only the exact pass knows;
+  note-on), and no named track that plays several channels sets a program (its name, a format-0 file's
+  title, names none of them): which file track and channel each program's notes come from, which the
+  merge of such a part's program runs needs (:mod:`remixmusic.io.parts`), only the exact pass knows;
 * no track plays a channel whose program another track may set (a setup track's: players keep one
   program per channel, as the exact pass does, until the track sets its own);
 * no GS or XG message may make a channel other than 10 a drum part, or channel 10 melodic
@@ -170,6 +171,12 @@ def screen(layout: SmfLayout) -> Screen:
         # merge of an unnamed part's program runs needs (:mod:`remixmusic.io.parts`)
         if playing and not _named(track) and any(_changes_program(track, c) for c in playing):
             return Screen("program changes on a channel of an unnamed track")
+        # a track of several channels names none of them: its parts are merged only within a channel
+        if len(playing) > 1 and setting[k] and len(_programs(track, playing)) > 1 and _named(track):
+            # byte lookalikes of note-ons on other channels are common (2-byte delta times): walk it
+            walked_notes = walk_track(track).notes
+            if len({c for c, _ in walked_notes}) > 1 and len({max(p, 0) for _, p in walked_notes}) > 1:
+                return Screen("a named track that plays several channels")
     return Screen(None, channels)
 
 
@@ -214,6 +221,16 @@ def _named(track: bytes) -> bool:
         named = True
         at = track.find(b"\xff\x03", at + 1)
     return named
+
+
+def _programs(track: bytes, channels: list[int]) -> set[int]:
+    """The programs ``track`` may play ``channels`` at: those its program changes there (lookalikes
+    included) set, and 0 for a channel it sets none on."""
+    out: set[int] = set()
+    for channel in channels:
+        found = {m[1] for m in re.findall(re.escape(_PROGRAM[channel]) + b"[\x00-\x7f]", track)}
+        out |= found or {0}
+    return out
 
 
 def _changes_program(track: bytes, channel: int) -> bool:
