@@ -141,3 +141,24 @@ def test_a_name_after_a_channel_prefix_names_that_channels_part() -> None:
     events += [(0, b"\xc1\x21"), (0, b"\xc0\x00"), *notes([36, 38], channel=1), *notes([72, 74], start=960)]
     got = _parts(header_chunk(0, 1, 480) + encode_track(sorted(events, key=lambda e: e[0])))
     assert sorted(got) == [("Bass", [33]), ("Piano", [0])]
+
+
+def test_riff_midi_with_wrong_chunk_sizes_is_read_whole() -> None:
+    """RIFF MIDI (.rmi) files whose chunk sizes are wrong: a data chunk of size 0 (rejected as truncated),
+    one 14 bytes short (its last note lost), and an odd-sized LIST chunk written without its pad byte
+    (rejected: "without MIDI data"). Each is read whole; a RIFF chunk after the MIDI data is skipped."""
+    plain = header_chunk(0, 1, 480) + encode_track(notes([60, 62, 64, 65]))
+    want = [(0, 12, 60), (12, 12, 62), (24, 12, 64), (36, 12, 65)]
+
+    def riff(body: bytes) -> bytes:
+        return b"RIFF" + len(body).to_bytes(4, "little") + body
+
+    for size in (0, len(plain) - 14):
+        assert _pitched(riff(b"RMIDdata" + size.to_bytes(4, "little") + plain)) == want
+    text = b"INAMSong\x00"  # 9 bytes: odd, and no pad byte after it
+    listed = b"LIST" + (4 + len(text)).to_bytes(4, "little") + b"INFO" + text
+    odd = riff(b"RMID" + listed + b"data" + len(plain).to_bytes(4, "little") + plain)
+    assert _pitched(odd) == want
+    assert read_all(odd).metadata["repairs"] == ["a RIFF MIDI (RMID) wrapper with wrong chunk sizes removed"]
+    trailing = riff(b"RMIDdata" + len(plain).to_bytes(4, "little") + plain + listed + b"\x00")
+    assert _pitched(trailing) == want

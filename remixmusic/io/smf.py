@@ -71,8 +71,10 @@ def split_chunks(data: bytes, source: str | None = None) -> SmfLayout:
     ``repairs``:
 
     * a RIFF MIDI file (``RIFF`` ... ``RMID``, Microsoft's ``.rmi`` wrapper) is read from its ``data``
-      chunk; bytes before the ``MThd`` header (a MacBinary header, up to :data:`LEADING_BYTES`) are
-      skipped;
+      chunk to the end of the file, whatever that chunk's size says (0, or too small, from some writers),
+      or from its ``MThd`` header when the RIFF chunks are out of step (an odd-sized chunk written
+      without its pad byte); bytes before the ``MThd`` header (a MacBinary header, up to
+      :data:`LEADING_BYTES`) are skipped;
     * a track chunk whose length field is wrong is read to its real end: when the announced length does
       not end on an end-of-track event or at the next ``MTrk`` chunk, the track ends at the first
       end-of-track event followed by a ``MTrk`` chunk (announced too long: the next track is not
@@ -190,9 +192,14 @@ def _midi_data(data: bytes, source: str | None) -> tuple[bytes, str | None]:
             kind = data[position : position + 4]
             size = struct.unpack_from("<I", data, position + 4)[0]
             if kind == b"data" and data[position + 8 : position + 12] == b"MThd":
-                return data[position + 8 : position + 8 + size], "a RIFF MIDI (RMID) wrapper removed"
+                # to the end of the file, whatever the chunk's size says (writers put 0, or too little):
+                # the MIDI file's own chunks say where it ends, and a RIFF chunk after it is skipped
+                return data[position + 8 :], "a RIFF MIDI (RMID) wrapper removed"
             position += 8 + size + (size & 1)
-        raise MidiError(source, "a RIFF MIDI (RMID) file without MIDI data")
+        found = data.find(b"MThd", 12)  # chunks out of step (an odd-sized chunk without its pad byte)
+        if found < 0:
+            raise MidiError(source, "a RIFF MIDI (RMID) file without MIDI data")
+        return data[found:], "a RIFF MIDI (RMID) wrapper with wrong chunk sizes removed"
     found = data.find(b"MThd", 0, LEADING_BYTES)
     if found < 0:
         raise MidiError(source, "not a MIDI file (no MThd header)")
