@@ -162,3 +162,44 @@ def test_riff_midi_with_wrong_chunk_sizes_is_read_whole() -> None:
     assert read_all(odd).metadata["repairs"] == ["a RIFF MIDI (RMID) wrapper with wrong chunk sizes removed"]
     trailing = riff(b"RMIDdata" + len(plain).to_bytes(4, "little") + plain + listed + b"\x00")
     assert _pitched(trailing) == want
+
+
+def test_track_names_that_are_not_utf8_are_decoded_and_stay_apart() -> None:
+    """Two tracks named in Shift-JIS, '旋律' (flute) and '鍵盤' (piano), taking turns: two parts with those
+    names (both were decoded as four U+FFFD, so their parts were one); a Windows-1252 name reads as
+    'Café'."""
+    tracks = []
+    for name, program, pitches, start in (("旋律", 73, [72, 74], 0), ("鍵盤", 0, [60, 62], 960)):
+        raw = name.encode("cp932")
+        tracks.append([(0, b"\xff\x03" + bytes([len(raw)]) + raw), (0, bytes([0xC0, program])), *notes(pitches, start=start)])
+    tracks.append([(0, b"\xff\x03\x04Caf\xe9"), *notes([48], start=1920, channel=1)])
+    got = _parts(_file(*tracks))
+    assert got == [("旋律", [73]), ("鍵盤", [0]), ("Café", [0])]
+
+
+def _drum_flags(data: bytes) -> list[tuple[int, int, bool]]:
+    piece = read_all(data)
+    return sorted((int(o), int(p), bool(d)) for o, p, d in piece.notes[["onset", "pitch", "is_drum"]].tolist())
+
+
+def test_an_xg_part_mode_message_makes_a_drum_part() -> None:
+    """XG Part Mode (F0 43 10 4C 08 0A 07 02 F7: part 11 to drum setup 1) makes channel 11's notes drums
+    (they were read as pitched notes); part mode 0 makes it normal again."""
+    drum_mode = b"\xf0\x08\x43\x10\x4c\x08\x0a\x07\x02\xf7"
+    normal = b"\xf0\x08\x43\x10\x4c\x08\x0a\x07\x00\xf7"
+    events = [(0, drum_mode), *notes([36, 38], channel=10), (960, normal), *notes([60], start=960, channel=10)]
+    assert _drum_flags(header_chunk(0, 1, 480) + encode_track(events)) == [(0, 36, True), (12, 38, True), (24, 60, False)]
+
+
+def test_bank_127_in_a_file_for_gs_is_a_melodic_tone_map() -> None:
+    """After a GS Reset, bank select 127 chooses the MT-32 tone map: melodic notes (every note was read as
+    a drum, and the file skipped as having no pitched notes); with XG System On, or no reset, it stays an
+    XG drum kit."""
+    gs_reset = b"\xf0\x0a\x41\x10\x42\x12\x40\x00\x7f\x00\x41\xf7"
+    xg_on = b"\xf0\x08\x43\x10\x4c\x00\x00\x7e\x00\xf7"
+    played = [(0, b"\xb0\x00\x7f"), (0, b"\xc0\x00"), *notes([60, 64])]
+    melodic = [(0, 60, False), (12, 64, False)]
+    assert _drum_flags(header_chunk(0, 1, 480) + encode_track([(0, gs_reset), *played])) == melodic
+    drums = [(0, 60, True), (12, 64, True)]
+    assert _drum_flags(header_chunk(0, 1, 480) + encode_track([(0, xg_on), *played])) == drums
+    assert _drum_flags(header_chunk(0, 1, 480) + encode_track(played)) == drums

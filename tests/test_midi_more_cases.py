@@ -58,9 +58,10 @@ def test_a_system_message_inside_a_track_loses_no_note(system):
 
 
 def test_lookalikes_of_system_bytes_keep_the_fast_path():
-    """A Latin-1 track name (ñ is F1) and a long rest right after a meta event (a delta time of 15,360
-    ticks starts with F8) are no system messages: such files still take the fast reader."""
-    name = (0, b"\xff\x03" + vlq(6) + "Españ".encode("latin-1") + b"a")
+    """A Latin-1 text event (ñ is F1; a track name that is not UTF-8 goes to the exact pass, which decodes
+    it) and a long rest right after a meta event (a delta time of 15,360 ticks starts with F8) are no
+    system messages: such files still take the fast reader."""
+    name = (0, b"\xff\x01" + vlq(6) + "Españ".encode("latin-1") + b"a")
     data = smf(encode_track([name, *notes(MELODY, start=15_360)]))
     assert b"\xf1" in data and b"\xf8" in data
     assert _read_fast(split_chunks(data)) is not None

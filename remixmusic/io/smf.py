@@ -362,6 +362,24 @@ def read_vlq(data: bytes, at: int) -> tuple[int, int]:
     return value, at
 
 
+def decode_name(raw: bytes) -> str:
+    """A track name's bytes as text: UTF-8, else Shift-JIS (cp932, Japanese files: taken when it decodes
+    and gives kana or kanji), else Windows-1252 (Latin-1 for its five unused bytes). Different bytes
+    stay different names (decoding with U+FFFD for every invalid byte made two Japanese names one, and
+    their parts one part). Raises nothing."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        text = raw.decode("cp932")
+        if any("\u3040" <= c <= "\u30ff" or "\u4e00" <= c <= "\u9fff" for c in text):
+            return text
+    except UnicodeDecodeError:
+        pass
+    return "".join(bytes([b]).decode("cp1252", "ignore") or chr(b) for b in raw)
+
+
 def vlq(value: int) -> bytes:
     """``value`` as a MIDI variable-length quantity (more than 4 bytes past :data:`MAX_VLQ`).
 

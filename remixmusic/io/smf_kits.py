@@ -11,7 +11,13 @@ modules and karaoke use can make any channel a drum part, and files for them do 
   a drum part whatever its bank (GS and GM2 ignore the bank there);
 * the Roland GS system exclusive message **Use for Rhythm Part** (``F0 41 dd 42 12 40 1x 15 mm ss F7``:
   part ``x``, map ``mm``; 0 makes the part melodic, 1 or 2 a drum part; Roland, *GS Format* manual,
-  "Patch Part Parameters", address 40 1x 15) sets it for a part.
+  "Patch Part Parameters", address 40 1x 15) sets it for a part; so does the Yamaha XG **Part Mode**
+  message (``F0 43 1n 4C 08 pp 07 mm F7``: part ``pp``, 0 normal, 1-5 a drum part; *XG Specifications*,
+  "Multi Part", address 08 pp 07).
+
+In a file for GS (it sends the GS Reset message and not the XG System On message), bank select 127 and
+126 choose the MT-32 and CM-64 tone maps, melodic sounds (Roland, *SC-88 Owner's Manual*, "Bank
+Select"), not XG kits: there they make the channel melodic.
 
 A note is a drum note when the last such message on its channel before its note-on (from any track, as
 channels belong to the file; at one tick the later track's) makes it one. :func:`split_drums` moves the
@@ -41,9 +47,30 @@ def bank_kit(channel: int, value: int) -> bool | None:
     return None if channel == DRUM_CHANNEL else value in DRUM_BANKS
 
 
+GS_RESET = b"\x42\x12\x40\x00\x7f\x00"
+"""The GS Reset message after ``F0 41 dd`` (address 40 00 7F, value 00)."""
+
+XG_ON = b"\x4c\x00\x00\x7e\x00"
+"""The XG System On message after ``F0 43 1n`` (address 00 00 7E, value 00)."""
+
+
+def sound_module(payload: bytes) -> str | None:
+    """``"gs"`` for a GS Reset message, ``"xg"`` for XG System On, from a system exclusive event's payload
+    (the bytes after ``F0`` and the length); ``None`` for any other."""
+    if payload[:1] == b"\x41" and payload[2:8] == GS_RESET:
+        return "gs"
+    if payload[:1] == b"\x43" and len(payload) > 1 and payload[1] & 0xF0 == 0x10 and payload[2:7] == XG_ON:
+        return "xg"
+    return None
+
+
 def gs_rhythm_part(payload: bytes) -> tuple[int, bool] | None:
-    """The channel and drum flag a GS Use for Rhythm Part message sets, from its payload (the bytes after
-    ``F0`` and the length), or ``None`` for any other system exclusive message."""
+    """The channel and drum flag a GS Use for Rhythm Part or XG Part Mode message sets, from its payload
+    (the bytes after ``F0`` and the length), or ``None`` for any other system exclusive message."""
+    if len(payload) >= 7 and payload[0] == 0x43 and payload[1] & 0xF0 == 0x10 and payload[2:4] == b"\x4c\x08":
+        if payload[4] < 16 and payload[5] == 0x07:  # XG Part Mode: part pp listens on channel pp by default
+            return payload[4], payload[6] != 0
+        return None
     if len(payload) < 8 or payload[0] != 0x41 or payload[2:5] != b"\x42\x12\x40" or payload[6] != 0x15:
         return None
     if payload[5] & 0xF0 != 0x10:

@@ -47,6 +47,7 @@ from dataclasses import dataclass, field
 from remixmusic.io.smf import (
     DATA_BYTES_OF_SYSTEM,
     SmfLayout,
+    decode_name,
     encode_track,
     header_chunk,
     per_note,
@@ -54,7 +55,7 @@ from remixmusic.io.smf import (
     vlq,
 )
 from remixmusic.io.smf_keys import OFF, replay_unbalanced
-from remixmusic.io.smf_kits import bank_kit, gs_rhythm_part, kit_timeline, split_drums
+from remixmusic.io.smf_kits import bank_kit, gs_rhythm_part, kit_timeline, sound_module, split_drums
 
 ALL_NOTES_OFF = frozenset({120, 123, 124, 125, 126, 127})
 """Controllers that end every note sounding on their channel (MIDI 1.0 channel mode messages: All Sound Off,
@@ -95,6 +96,8 @@ class _Track:
     silences: list[tuple[int, int]] = field(default_factory=list)  # All Notes Off messages: (tick, channel)
     silenced: int = 0  # notes ended by another track's All Notes Off (``external`` of _walk)
     kits: list[tuple[int, int, bool]] = field(default_factory=list)  # drum or melodic: (tick, channel, drum)
+    tone_maps: list[int] = field(default_factory=list)  # kits entries from bank select 126/127 (GS: melodic)
+    modules: set[str] = field(default_factory=set)  # the sound modules it resets: "gs", "xg"
 
 
 class _Log:
@@ -147,11 +150,17 @@ def sanitize(layout: SmfLayout) -> Sanitized:
     last_tick = max((t.end + o for t, o in zip(tracks, offsets, strict=True)), default=0)
     chunks = [encode_track(conductor, max([last_tick, *(tick for tick, _ in conductor)]))]
     origins = []
+    modules = {m for t in tracks for m in t.modules}
+    if modules == {"gs"}:  # a file for GS: bank 127 and 126 are the MT-32 and CM-64 tone maps
+        for t in tracks:
+            for k in t.tone_maps:
+                t.kits[k] = (*t.kits[k][:2], False)
     shared = kit_timeline([t.kits for t in tracks]) if layout.format != 2 else None
     for number, (track, offset) in enumerate(zip(tracks, offsets, strict=True)):
         kits = shared if layout.format != 2 else kit_timeline([track.kits])
         for (channel, program), events in sorted(track.notes.items()):
             title = track.names.get(channel, track.name)
+            title = None if title is None else decode_name(title).encode()  # UTF-8 for every reader
             name = [] if title is None else [(offset, b"\xff\x03" + vlq(len(title)) + title)]
             for out, part in split_drums(events, channel, kits) if kits else [(channel, events)]:
                 head = [*name, (offset, bytes([0xC0 | out % 16, program]))]
@@ -398,6 +407,8 @@ def _walk(
                         log.add(f"track {number} cut off inside an event")
                     elif c == 0xF0 and (part := gs_rhythm_part(b[i - length : i])) is not None:
                         track.kits.append((tick, port * 16 + part[0], part[1]))
+                    elif c == 0xF0 and (module := sound_module(b[i - length : i])) is not None:
+                        track.modules.add(module)
                 else:
                     i += DATA_BYTES_OF_SYSTEM.get(c, 0)
                     system += 1
@@ -469,6 +480,8 @@ def _walk(
             program[channel] = d1
             track.programs.append((tick, channel, d1))
         elif kind == 0xB0 and d1 == 0 and (drum := bank_kit(low, d2)) is not None:
+            if d2 in (126, 127):
+                track.tone_maps.append(len(track.kits))
             track.kits.append((tick, channel, drum))
         elif kind == 0xB0 and d1 in ALL_NOTES_OFF:
             silence(channel, tick)

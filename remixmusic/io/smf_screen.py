@@ -10,7 +10,8 @@ reader unchanged (see :mod:`remixmusic.io.midi`), or needs the exact event-level
   formed (these byte pairs are searched for anywhere in the track chunks, so a lookalike inside text or
   a delta time only costs speed);
 * every track ends with its one end-of-track event, and starts with a status byte (the exact pass reads
-  a track that starts with data bytes with the previous track's running status);
+  a track that starts with data bytes with the previous track's running status); its track names are
+  UTF-8 (the exact pass decodes others: :func:`remixmusic.io.smf.decode_name`);
 * no byte F7 may start an escape event (symusic 0.6 reads those as one byte): every F7 ends the payload
   of a system exclusive event; and no event right after a system exclusive event runs on the running
   status (symusic 0.6 loses its place there);
@@ -92,6 +93,8 @@ def screen(layout: SmfLayout) -> Screen:
             return Screen("a track without an end-of-track event at its end")
         if track and track[read_vlq(track, 0)[1]] < 0x80:
             return Screen("a track that starts without a status byte")
+        if not _utf8_names(track):
+            return Screen("a track name that is not UTF-8")
 
     metas = np.flatnonzero(raw[: size - 1] == 0xFF)
     kinds = raw[metas + 1]
@@ -189,7 +192,8 @@ _KIT_BANK = np.isin(np.arange(256), (0x78, 0x7E, 0x7F))
 
 def _drum_part(raw: np.ndarray, size: int) -> bool:
     """Whether the track bytes ``raw`` may hold a bank select of a drum kit on a channel other than 10
-    (``Bn 00 7F``, ``7E`` or ``78``) or a GS Use for Rhythm Part message (``41 dd 42 12 40 1x 15``),
+    (``Bn 00 7F``, ``7E`` or ``78``), a GS Use for Rhythm Part message (``41 dd 42 12 40 1x 15``) or an XG
+    Part Mode message (``43 1n 4C 08 pp 07``),
     lookalikes included: which notes are drums only the exact pass knows (:mod:`remixmusic.io.smf_kits`)."""
     body = raw[:size]
     value = np.flatnonzero(_KIT_BANK[body[2:]]) + 2
@@ -198,7 +202,11 @@ def _drum_part(raw: np.ndarray, size: int) -> bool:
         return True
     at = np.flatnonzero(body[2:] == 0x42) + 2
     at = at[(raw[at + 1] == 0x12) & (raw[at + 2] == 0x40)]
-    return bool(((raw[at - 2] == 0x41) & (raw[at + 3] & 0xF0 == 0x10) & (raw[at + 4] == 0x15)).any())
+    if ((raw[at - 2] == 0x41) & (raw[at + 3] & 0xF0 == 0x10) & (raw[at + 4] == 0x15)).any():
+        return True
+    at = np.flatnonzero(body[2:] == 0x4C) + 2  # XG Part Mode: 43 1n 4C 08 pp 07
+    at = at[(raw[at + 1] == 0x08) & (raw[at + 3] == 0x07)]
+    return bool(((raw[at - 2] == 0x43) & (raw[at - 1] & 0xF0 == 0x10)).any())
 
 
 _NOTES_OFF = re.compile(b"[\xb0-\xbf][" + bytes(sorted(ALL_NOTES_OFF)) + b"][\x00-\x7f]")
@@ -231,6 +239,21 @@ def _programs(track: bytes, channels: list[int]) -> set[int]:
         found = {m[1] for m in re.findall(re.escape(_PROGRAM[channel]) + b"[\x00-\x7f]", track)}
         out |= found or {0}
     return out
+
+
+def _utf8_names(track: bytes) -> bool:
+    """Whether every track name event of ``track`` (``FF 03``, lookalikes included) is UTF-8: the fast
+    reader decodes others with U+FFFD for each invalid byte, which makes different names one; the exact
+    pass decodes them (:func:`remixmusic.io.smf.decode_name`)."""
+    at = track.find(b"\xff\x03")
+    while 0 <= at < len(track) - 2:
+        length, start = read_vlq(track, at + 2)
+        try:
+            track[start : start + length].decode("utf-8")
+        except UnicodeDecodeError:
+            return False
+        at = track.find(b"\xff\x03", at + 1)
+    return True
 
 
 def _changes_program(track: bytes, channel: int) -> bool:
