@@ -30,6 +30,17 @@ def test_a_named_soprano_is_the_melody_even_under_a_higher_descant() -> None:
     assert melody_line(piece).tolist() == tune
 
 
+def test_the_sung_part_of_a_song_is_the_melody_under_a_guitars_chords() -> None:
+    """A song: a part named "Voice" (or "Vocals", "Vox", "Singer") under a guitar whose strummed chords
+    ring above it is the melody (the skyline of the guitar's top strings was read as the tune)."""
+    tune = [60, 57, 55, 57, 59, 60, 62, 60]
+    guitar = [67, 65, 67, 65, 67, 67, 69, 67]
+    for name in ("Voice", "Vocals", "vox 1", "Singer"):
+        piece = Piece(np.concatenate([_part(0, guitar), _part(1, tune)]), tracks=[Track("Guitar"), Track(name)])
+        assert melody_track(piece) == 1
+        assert melody_line(piece).tolist() == tune
+
+
 def test_without_a_named_part_the_melody_is_the_skyline_of_all_parts() -> None:
     upper = [79, 81, 83, 84]
     lower = [67, 69, 71, 72]

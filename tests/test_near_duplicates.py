@@ -145,6 +145,32 @@ def test_chord_asynchrony_grace_notes_and_accompaniment_gaps_are_not_tune() -> N
     assert melody_line(piece).tolist() != melody  # the exact skyline takes the gap notes
 
 
+def test_a_cut_a_leap_above_its_note_is_not_tune() -> None:
+    """Irish cuts: a note a third or fourth above, 40 ms long, played 45 ms before the melody note and
+    released as it starts, land in the note's onset cluster and were its top (only graces within two
+    semitones were known), so the line read the cuts instead of the tune; a short melody note that
+    leads a longer chord by 25 ms and sounds on into it stays the tune."""
+    melody = [64, 69, 71, 69, 73, 69, 74, 71]
+    start, length, pitch = [], [], []
+    for k, p in enumerate(melody):
+        t = 0.3 * k
+        start += [t]
+        length += [0.25]
+        pitch += [p]
+        if k % 2:  # a cut a third or a fourth above
+            start += [t - 0.045]
+            length += [0.04]
+            pitch += [p + (4 if k % 4 == 1 else 5)]
+    assert tune_line(_from_seconds(np.array(start), np.array(length), np.array(pitch))).tolist() == melody
+    # staccato melody over chords, the melody 25 ms ahead: a leap above the chord, but no grace
+    start, length, pitch = [], [], []
+    for k, p in enumerate(melody):
+        start += [0.4 * k, 0.4 * k + 0.025, 0.4 * k + 0.025]
+        length += [0.08, 0.35, 0.35]
+        pitch += [p + 12, p + 7, p + 4]
+    assert tune_line(_from_seconds(np.array(start), np.array(length), np.array(pitch))).tolist() == [p + 12 for p in melody]
+
+
 def test_a_legato_step_down_over_a_chord_texture_is_tune() -> None:
     """A melody played legato (each note held 210 ms into the next) over a bass and chord on every note,
     at a third of a second a note: a step down of one or two semitones begun while the line note still

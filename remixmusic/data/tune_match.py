@@ -46,7 +46,8 @@ adds a second, tolerant one; two pieces are the same tune if either holds:
      Without it a short tune could not be grouped at all: an identical 16-note line scores 16 against
      a plain bound of 17.8. The score also reaches ``min_coverage`` times the length of the shorter line
      (the first ``max_notes`` notes of a line are aligned): a density test, which unrelated long lines
-     that share a passage fail. The two tests trade against each other: the defaults (slope 2.5, offset
+     that share a passage fail. Between two lines that are both estimates (two performances, neither a
+     clean score line) the errors of both add up, and the density asked is ``min_coverage_both``. The two tests trade against each other: the defaults (slope 2.5, offset
      5.75, coverage 0.75) were chosen over the earlier 1.76, 12.5 and 0.7 (which follow the median's
      slope) because, with the stricter density test holding the long lines, a bound that is lower for
      short lines and the same for long ones (about 14.3 for two lines of 18 notes, 28.8 for two of 100)
@@ -117,6 +118,7 @@ class TuneMatchRule:
     score_slope: float = 2.5
     score_offset: float = 5.75
     min_coverage: float = 0.75
+    min_coverage_both: float = 0.7
     max_notes: int = 400
     edge_correction: bool = True
 
@@ -136,13 +138,17 @@ class TuneMatchRule:
     def from_dict(cls, record: dict[str, Any]) -> TuneMatchRule:
         values = dict(record)
         values["ngram_rule"] = NearDuplicateRule(**values.get("ngram_rule", {}))
-        # a record from before the upper-stream interval (upper_window), the legato step down (legato) or
-        # anchored onset clusters keeps the line it was grouped with
-        values["line"] = TuneLineConfig(**{"upper_window": 0, "legato": 0.0, "anchored": False, **values.get("line", {})})
+        # a record from before the upper-stream interval (upper_window), the legato step down (legato),
+        # anchored onset clusters or graces a leap away (grace_leap) keeps the line it was grouped with
+        values["line"] = TuneLineConfig(
+            **{"upper_window": 0, "legato": 0.0, "anchored": False, "grace_leap": 2, **values.get("line", {})}
+        )
         # ... and one from before smoothed idf weights keeps the candidates it was grouped with
         values.setdefault("smooth_idf", False)
         # ... and one from before the edge correction keeps its plain chance bound
         values.setdefault("edge_correction", False)
+        # ... and one from before the density test between two performed lines keeps its one density
+        values.setdefault("min_coverage_both", values.get("min_coverage", 0.7))
         return cls(**values)
 
     def fingerprint(self, piece: Piece) -> TuneFingerprint:
@@ -167,14 +173,21 @@ class TuneMatchRule:
         clean = np.array([f.clean for f in fingerprints], bool)
         pairs = candidate_pairs(lines, self) if not clean.all() else np.zeros((0, 2), np.int64)
         pairs = pairs[~(clean[pairs[:, 0]] & clean[pairs[:, 1]])]
-        aligned = pairs[self.same_tune(lines, pairs, alignment_scores(lines, pairs, self))]
+        aligned = pairs[self.same_tune(lines, pairs, alignment_scores(lines, pairs, self), clean)]
         return np.concatenate([near.reshape(-1, 2), aligned]).astype(np.int64)
 
-    def same_tune(self, lines: list[np.ndarray], pairs: np.ndarray, scores: np.ndarray) -> np.ndarray:
-        """Whether each aligned pair clears both bounds of the module docstring, boolean ``(pairs,)``."""
+    def same_tune(
+        self, lines: list[np.ndarray], pairs: np.ndarray, scores: np.ndarray, clean: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Whether each aligned pair clears both bounds of the module docstring, boolean ``(pairs,)``;
+        ``clean``: per line, whether it is a clean score line (when given, a pair of two lines that are
+        not is held to ``min_coverage_both``)."""
         lengths = np.maximum(np.minimum(np.array([len(x) for x in lines], np.int64), self.max_notes), 1)
         m, n = lengths[pairs[:, 0]], lengths[pairs[:, 1]]
-        return (scores >= self.chance_bound(m, n)) & (scores >= self.min_coverage * np.minimum(m, n))
+        density = np.full(len(pairs), self.min_coverage)
+        if clean is not None:
+            density[~clean[pairs[:, 0]] & ~clean[pairs[:, 1]]] = self.min_coverage_both
+        return (scores >= self.chance_bound(m, n)) & (scores >= density * np.minimum(m, n))
 
     def chance_bound(self, m: np.ndarray, n: np.ndarray) -> np.ndarray:
         """The score two unrelated lines of ``m`` and ``n`` notes reach by chance (module docstring),

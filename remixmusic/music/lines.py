@@ -208,8 +208,13 @@ def melody_indices(notes: np.ndarray) -> np.ndarray:
     return candidates[first]
 
 
-MELODY_TRACK_NAMES = ("soprano", "sopran", "melody", "melodie", "melodia", "cantus", "lead")
-"""Track names (case-insensitive, as a word at the start of the name) that say "this is the tune"."""
+MELODY_TRACK_NAMES = (
+    "soprano", "sopran", "melody", "melodie", "melodia", "melodía", "cantus", "lead",
+    "voice", "vocal", "vocals", "vox", "singer", "tune", "canto", "gesang",
+)
+"""Track names (case-insensitive, as a word at the start of the name) that say "this is the tune": the
+melody, the top voice of a choir, or the sung part of a song ("Voice" over a guitar's strummed chords,
+whose top strings ring above it)."""
 
 
 def melody_track(piece: Piece) -> int | None:

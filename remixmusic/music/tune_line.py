@@ -13,7 +13,11 @@ follows the top voice of a performance:
    first note (``anchored``), not chained from note to note: a run of fast notes read onto a grid of
    42 ms steps (12 a beat at 120 qpm) would chain into one "chord" and keep only its highest note. A cluster's pitch is its highest note, except a grace or
    trill note merged into the cluster of its main note (shorter than ``grace_seconds`` and at most two
-   semitones from a longer note of the cluster).
+   semitones from a longer note of the cluster; or at most ``grace_leap`` semitones from it, at most
+   ``cut_seconds`` long, begun before it and released by its onset, within ``cut_release``: a cut of
+   Irish fiddle and flute playing, or a grace note a third or fourth above, which a player sounds just
+   before the beat. A short tune note over a chord begins with the chord or sounds into it. A cut that
+   the reader's grid puts at its note's very onset is not told from such a note, and stays the line's).
 2. **A continuous top voice.** A monophonic piece (at most ``monophonic`` of its clusters are chords or
    start under a sounding note) keeps every cluster. Otherwise clusters are walked in time order as in
    the skyline of Uitdenbogerd & Zobel (1999), made tolerant of articulation: a cluster under a line note
@@ -68,6 +72,9 @@ class TuneLineConfig:
     chord_seconds: float = 0.05
     anchored: bool = True
     grace_seconds: float = 0.1
+    grace_leap: int = 7
+    cut_seconds: float = 0.05
+    cut_release: float = 0.02
     hold_tolerance: float = (
         0.05  # seconds: a note released this little after a cluster starts does not cover it
     )
@@ -137,7 +144,7 @@ def _clusters(
     """Onset clusters of notes sorted by (start, -pitch): their first onset, their highest pitch and the
     release of that highest note, shape ``(clusters,)`` each. A grace or trill note merged into the
     cluster of its main note (shorter than ``grace_seconds``, at most two semitones from a longer note of
-    the cluster) is not its top."""
+    the cluster, or ``grace_leap`` for a cut: see the module docstring) is not its top."""
     new = np.ones(len(start), bool)
     new[1:] = np.diff(start) > config.chord_seconds
     if config.anchored:
@@ -150,11 +157,21 @@ def _clusters(
             (slice(offset, None), slice(None, -offset)),
             (slice(None, -offset), slice(offset, None)),
         ):
+            leap = np.abs(pitch[a] - pitch[b])
             grace[a] |= (
                 (cluster[a] == cluster[b])
                 & (length[a] < config.grace_seconds)
                 & (length[b] > length[a])
-                & (np.abs(pitch[a] - pitch[b]) <= 2)
+                & (
+                    (leap <= 2)
+                    # a cut or a grace note a leap away: played before its note and released as it starts
+                    | (
+                        (leap <= config.grace_leap)
+                        & (length[a] <= config.cut_seconds)
+                        & (start[a] < start[b])
+                        & (end[a] <= start[b] + config.cut_release)
+                    )
+                )
             )
     top = np.full(int(cluster[-1]) + 1, -1, np.int64)
     np.maximum.at(top, cluster[~grace], pitch[~grace])
