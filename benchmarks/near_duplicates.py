@@ -128,7 +128,13 @@ recall 0.932 -> 0.941 (re-voiced 0.907, everything 0.883), false-merge pairs 803
 218, candidate pairs across families that pass 35 -> 28); seed 1 0.925 -> 0.932, pairs 3,189 -> 2,047
 (69 -> 65 across families); ``--expressive`` 0.924 -> 0.943, pairs 254 -> 210; oneills, 200 sources: 0.990
 -> 0.979 (re-voiced 0.965, everything 0.965), no false merge; bach-chorales, 100 sources: 0.858 -> 0.850,
-pairs 69 -> 57. Tried on the same candidate pairs and not adopted: measuring coverage by the alignment's
+pairs 69 -> 57. Then a density of 0.7 (``min_coverage_both``) for pairs of two performed lines, whose
+errors add up (a pair of two ornamented performances of one tune failed 0.75; renditions of one source
+also reach it through each other): seed 0 0.941 -> 0.950 (timing 1.000, ornamented 0.980, re-voiced
+0.923, everything 0.897), false-merge pairs 736 -> 736 (pieces 218); seed 1 0.932 -> 0.945, pairs 2,047 ->
+2,077 (pieces 370; 3,189 and 401 before the refit); ``--expressive`` 0.943 -> 0.951, pairs 210 -> 210;
+oneills, 200 sources: 0.979 -> 0.990, no false merge; bach-chorales, 100 sources: 0.850 -> 0.858, pairs
+57 -> 57. Tried on the same candidate pairs and not adopted: measuring coverage by the alignment's
 span over the shorter line instead of by its score (the long renditions that fail coverage score 0.53-0.73
 a note over their whole line; at 0.5-0.6 a note per spanned note, recall +0.8 points but false-merge pairs
 803 -> 1,572-2,695); a detour cost of 0.5 (+1 point at seed 0, more false edges at seed 1); several line

@@ -47,8 +47,7 @@ Readers: symusic (C++) reads the file as it is when a vectorized screen of its b
 (:func:`remixmusic.io.smf_screen.screen`: the common case; ~50x faster than miditoolkit on multi-track
 files, ``benchmarks/read.py``); otherwise the exact event pass of :mod:`remixmusic.io.smf_repair` rewrites
 the file cleanly and symusic reads that, or miditoolkit when symusic fails or ticks pass 2^31 (symusic
-counts in 32 bits). Track names are UTF-8; a file with other names (Shift-JIS, Windows-1252) goes to
-the exact pass, which decodes them (:func:`remixmusic.io.smf.decode_name`).
+counts in 32 bits). Names not in UTF-8 are decoded by the exact pass (:func:`~remixmusic.io.smf.decode_name`).
 """
 
 from __future__ import annotations
