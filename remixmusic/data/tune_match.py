@@ -112,7 +112,7 @@ class TuneMatchRule:
     lsh_bands: int = 30
     lsh_rows: int = 4
     seed: int = 0
-    transpositions: int = 2
+    transpositions: int = 4
     gap: float = 1.0
     detour: float = 0.25
     score_slope: float = 2.5
