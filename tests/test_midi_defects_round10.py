@@ -78,7 +78,8 @@ def test_a_doubled_note_on_with_one_note_off_ends_at_it() -> None:
     data = header_chunk(0, 1, 480) + encode_track(events)
     assert _pitched(data) == [(0, 12, 60), (12, 12, 64)]
     assert read_all(data).metadata["repairs"] == [
-        "1 note of a key played again before its note-off ended at its key's note-off"
+        "1 note of a key played again before its note-off ended at its key's note-off",
+        "1 note merged into another of its pitch at the same step of its part",
     ]
 
 
@@ -203,3 +204,15 @@ def test_bank_127_in_a_file_for_gs_is_a_melodic_tone_map() -> None:
     drums = [(0, 60, True), (12, 64, True)]
     assert _drum_flags(header_chunk(0, 1, 480) + encode_track([(0, xg_on), *played])) == drums
     assert _drum_flags(header_chunk(0, 1, 480) + encode_track(played)) == drums
+
+
+def test_notes_the_grid_merges_are_named_in_a_repair() -> None:
+    """Four flams (a snare hit 15 ticks before the main hit, at 480 a beat) fall on one step of the 12 a
+    beat with their main hits and merge with them: the piece says so (they were merged in silence)."""
+    events: list[tuple[int, bytes]] = []
+    for k in range(4):
+        t = k * 480
+        events += [(t, b"\x99\x26\x3c"), (t + 5, b"\x89\x26\x00"), (t + 15, b"\x99\x26\x6e"), (t + 25, b"\x89\x26\x00")]
+    piece = read_all(header_chunk(0, 1, 480) + encode_track(events))
+    assert piece.notes[["onset", "pitch"]].tolist() == [(0, 38), (12, 38), (24, 38), (36, 38)]
+    assert piece.metadata["repairs"] == ["4 notes merged into another of its pitch at the same step of its part"]

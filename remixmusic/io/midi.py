@@ -8,7 +8,7 @@ Reading quantizes explicitly onto the 12-steps-per-beat grid of :mod:`remixmusic
   controllers, pitch bends, lyrics, markers, the tempo's effect on *tick* positions (we keep beats, not
   seconds); meters whose bar is not a whole number of steps (1/64, 5/32) or malformed are dropped;
 * normalized: a note shorter than one step (zero-length notes included) lasts one step; two notes of one
-  track with the same onset and pitch become one (the longer); a note overlapping the next note of the
+  track with the same onset and pitch become one (the longer; a repair says how many); a note overlapping the next note of the
   same pitch in its track is cut at that next onset, since MIDI cannot tell such overlaps apart anyway.
   So ``read_midi(write_midi(piece))`` gives back the notes of every piece read by :func:`read_midi`.
 
@@ -379,21 +379,19 @@ def midi_to_piece(midi: miditoolkit.MidiFile, source: str | None = None) -> Piec
 
 def _quantize(raw: _Raw, source: str | None) -> tuple[Piece, list[str]]:
     """Notes and maps onto the step grid (module docstring), as a :class:`Piece`, and the repairs that
-    made (meters finer than the grid dropped).
+    made (notes merged at one step, meters finer than the grid dropped).
 
     Raises:
         MidiError: a note past step :data:`MAX_STEP`.
     """
     scale = STEPS_PER_BEAT / raw.ticks_per_beat
-
     halves = score_halves(raw.notes[0] * scale)
 
     def steps(ticks: np.ndarray) -> np.ndarray:
         return to_steps(np.asarray(ticks, np.float64) * scale, halves)
 
     start, end, pitch, velocity, track = raw.notes
-    notes = np.zeros(0, NOTE_DTYPE)
-    tracks = list(raw.tracks)
+    notes, tracks, merges = np.zeros(0, NOTE_DTYPE), list(raw.tracks), []
     if len(start):
         onset = steps(start)
         half = half_of(np.asarray(start, np.float64) * scale, onset) if halves else np.zeros(len(onset), np.int8)
@@ -407,6 +405,8 @@ def _quantize(raw: _Raw, source: str | None) -> tuple[Piece, list[str]]:
         velocity = np.minimum(np.maximum(velocity, 1), 127)
         tracks, track, program = merge_program_runs(raw.tracks, onset, onset + duration, track, raw.origins, pitch)
         keep, duration = _canonical(onset, duration, pitch, track, velocity)
+        merged = len(onset) - len(keep)  # a flam, a fast roll, a doubled note: not lost in silence
+        merges = [f"{merged} note{'s' * (merged > 1)} merged into another of its pitch at the same step of its part"] * (merged > 0)
         track = track[keep]
         notes = np.zeros(len(keep), NOTE_DTYPE)
         notes["onset"] = onset[keep]
@@ -436,7 +436,7 @@ def _quantize(raw: _Raw, source: str | None) -> tuple[Piece, list[str]]:
         & _is_power_of_two(meters["denominator"])
         & (bar_steps % np.maximum(meters["denominator"], 1) == 0)
     )
-    grid_repairs = [
+    grid_repairs = merges + [
         f"time signature {int(n)}/{int(d)} dropped: its bar is not a whole number of steps "
         f"({STEPS_PER_BEAT} a beat)"
         for n, d in sorted({(int(m["numerator"]), int(m["denominator"])) for m in meters[~fits]})
