@@ -23,6 +23,14 @@ OFF = -2
 """In a key's history, a note-off (else the entry is the program of a note-on)."""
 
 
+def insert_note_off(events: list[tuple[int, bytes]], tick: int, channel: int, pitch: int, onset: int) -> None:
+    """Insert the note-off at ``tick`` of a note of ``channel`` and ``pitch`` begun at ``onset`` into
+    ``events`` (``(tick, event)`` in time order): before the events of its tick (a note starting there is
+    another note), unless the note began there (then after its note-on: one step long, not lost)."""
+    where = (bisect.bisect_right if tick <= onset else bisect.bisect_left)(events, tick, key=lambda e: e[0])
+    events.insert(where, (tick, bytes((0x80 | channel % 16, pitch, 0))))
+
+
 def replay_unbalanced(
     sounding: dict[int, deque[tuple[int, int]]],
     played: dict[int, list[tuple[int, int]]],
@@ -52,10 +60,7 @@ def replay_unbalanced(
                 now.append((what, tick))
                 continue
             for program, onset in now:
-                events = notes[(channel, program)]
-                # before the events of its tick, unless the note began there (then after its note-on)
-                where = (bisect.bisect_right if tick <= onset else bisect.bisect_left)(events, tick, key=lambda e: e[0])
-                events.insert(where, (tick, bytes((0x80 | channel % 16, pitch, 0))))
+                insert_note_off(notes[(channel, program)], tick, channel, pitch, onset)
             now = []
         ended += len(queue) - len(now)
         sounding[key] = deque(now)

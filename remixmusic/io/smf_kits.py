@@ -64,7 +64,7 @@ def sound_module(payload: bytes) -> str | None:
     return None
 
 
-def gs_rhythm_part(payload: bytes) -> tuple[int, bool] | None:
+def drum_part_message(payload: bytes) -> tuple[int, bool] | None:
     """The channel and drum flag a GS Use for Rhythm Part or XG Part Mode message sets, from its payload
     (the bytes after ``F0`` and the length), or ``None`` for any other system exclusive message."""
     if len(payload) >= 7 and payload[0] == 0x43 and payload[1] & 0xF0 == 0x10 and payload[2:4] == b"\x4c\x08":

@@ -54,8 +54,8 @@ from remixmusic.io.smf import (
     read_vlq,
     vlq,
 )
-from remixmusic.io.smf_keys import OFF, replay_unbalanced
-from remixmusic.io.smf_kits import bank_kit, gs_rhythm_part, kit_timeline, sound_module, split_drums
+from remixmusic.io.smf_keys import OFF, insert_note_off, replay_unbalanced
+from remixmusic.io.smf_kits import bank_kit, drum_part_message, kit_timeline, sound_module, split_drums
 
 ALL_NOTES_OFF = frozenset({120, 123, 124, 125, 126, 127})
 """Controllers that end every note sounding on their channel (MIDI 1.0 channel mode messages: All Sound Off,
@@ -269,11 +269,7 @@ def _release(tracks: list[_Track], across: bool, log: _Log) -> None:
             else:
                 tick = track.end
                 closed += 1
-            events = track.notes[(channel, prog)]
-            # in time order, before the events of its tick (a note starting there is another note), but
-            # after its own note-on when it starts at the track's end (one step long, not lost)
-            where = (bisect.bisect_right if tick <= onset else bisect.bisect_left)(events, tick, key=lambda e: e[0])
-            events.insert(where, (tick, bytes((0x80 | channel % 16, pitch, 0))))
+            insert_note_off(track.notes[(channel, prog)], tick, channel, pitch, onset)
         if ended:
             log.add(
                 f"track {number}: {ended} note{'s' * (ended > 1)} ended by a note-off of its channel in another track"
@@ -329,9 +325,8 @@ def _walk(
             k = bisect.bisect_right(ticks, queue[0][1])
             if k == len(ticks) or ticks[k] > at:
                 return
-            events = notes[(channel, queue.popleft()[0])]
-            where = bisect.bisect_left(events, ticks[k], key=lambda e: e[0])  # before the events of its tick
-            events.insert(where, (ticks[k], bytes((0x80 | channel % 16, key % 128, 0))))
+            program_then, onset = queue.popleft()
+            insert_note_off(notes[(channel, program_then)], ticks[k], channel, key % 128, onset)
             track.silenced += 1
             silenced.add(key)
 
@@ -405,7 +400,7 @@ def _walk(
                     i += length
                     if i > n:
                         log.add(f"track {number} cut off inside an event")
-                    elif c == 0xF0 and (part := gs_rhythm_part(b[i - length : i])) is not None:
+                    elif c == 0xF0 and (part := drum_part_message(b[i - length : i])) is not None:
                         track.kits.append((tick, port * 16 + part[0], part[1]))
                     elif c == 0xF0 and (module := sound_module(b[i - length : i])) is not None:
                         track.modules.add(module)
