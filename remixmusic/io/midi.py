@@ -514,7 +514,7 @@ def _canonical(
         # (onset, track, pitch, longest first, loudest first), most significant first
         key = ((onset << t_bits | track) << 7 | pitch) << d_bits | (d_max - duration)
         key = key << 7 | (127 - velocity)
-        order = np.argsort(key)
+        order = np.argsort(key, kind="stable")  # each track's notes come sorted by time: a few long runs
         head = key[order] >> (d_bits + 7)  # (onset, track, pitch)
         first = np.empty(n, bool)
         first[0] = True

@@ -48,12 +48,13 @@ from __future__ import annotations
 
 import re
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from remixmusic.io.smf import END_OF_TRACK, MAX_VLQ, SmfLayout, header_chunk, read_vlq, vlq
-from remixmusic.io.smf_repair import ALL_NOTES_OFF, NO_PROGRAM, walk_track
+from remixmusic.io.smf_repair import ALL_NOTES_OFF, NO_PROGRAM, sysex_end, walk_track
 
 SENTINEL_TICKS = 4 * MAX_VLQ
 """How far after a track's end the sentinel note-offs lie (about 2^30 ticks: four maximal deltas)."""
@@ -88,12 +89,15 @@ def screen(layout: SmfLayout) -> Screen:
     raw = np.zeros(size + 8, np.uint8)
     for start, end in zip(layout.offsets, ends.tolist(), strict=True):
         raw[start:end] = whole[start:end]
-    for track in layout.tracks:
+    names = [_names(track) for track in layout.tracks]
+    # surely named: a name event with a name, and no empty one, which as the last name unnames the track
+    named = [bool(found) and all(found) for found in names]
+    for track, found in zip(layout.tracks, names, strict=True):
         if track and not track.endswith(END_OF_TRACK):
             return Screen("a track without an end-of-track event at its end")
         if track and track[read_vlq(track, 0)[1]] < 0x80:
             return Screen("a track that starts without a status byte")
-        if not _utf8_names(track):
+        if not _utf8(found):
             return Screen("a track name that is not UTF-8")
 
     metas = np.flatnonzero(raw[: size - 1] == 0xFF)
@@ -161,23 +165,26 @@ def screen(layout: SmfLayout) -> Screen:
     for k, (track, playing) in enumerate(zip(layout.tracks, channels, strict=True)):
         # a track playing a channel whose program another track sets: players keep one program per
         # channel, and the exact pass gives its notes that one (a setup track's) until it sets its own. Byte
-        # lookalikes are a superset; small tracks (a conductor track whose tempo bytes look like a note-on
-        # or a program change) are walked event by event to make sure
+        # lookalikes are a superset: the track is read event by event up to its first event on the
+        # channel (a program change first: its own program throughout), small tracks walked whole when
+        # that cannot say (ports), and so are the setters (a conductor track whose tempo bytes look like a
+        # note-on or a program change)
         for c in (c for c in playing if counts[c] > (c in setting[k])):
-            own = truth(k)
-            if own is not None and c not in own[0]:
+            own_first = _program_first(track, c)
+            own = truth(k) if own_first is None else None
+            if own_first or (own is not None and c not in own[0]):
                 continue
             setters = [truth(j) for j in range(len(setting)) if j != k and c in setting[j]]
             if any(t is None or c in t[1] for t in setters):
                 return Screen("a channel's program set in another track")
         # the exact pass knows which file track and channel each program's notes come from, which the
         # merge of an unnamed part's program runs needs (:mod:`remixmusic.io.parts`)
-        if playing and not _named(track) and any(_changes_program(track, c) for c in playing):
+        if playing and not named[k] and any(_changes_program(track, c) for c in playing):
             return Screen("program changes on a channel of an unnamed track")
         # a track of several channels names none of them: its parts are merged only within a channel
-        if len(playing) > 1 and setting[k] and len(_programs(track, playing)) > 1 and _named(track):
+        if len(playing) > 1 and setting[k] and len(_programs(track, playing)) > 1 and named[k]:
             # byte lookalikes of note-ons on other channels are common (2-byte delta times): walk it
-            walked_notes = walk_track(track).notes
+            walked_notes = _notes_and_programs(track)[0]
             if len({c for c, _ in walked_notes}) > 1 and len({max(p, 0) for _, p in walked_notes}) > 1:
                 return Screen("a named track that plays several channels")
     return Screen(None, channels)
@@ -187,16 +194,13 @@ _NOTE_ON = [bytes([0x90 | channel]) for channel in range(16)]
 _PROGRAM = [bytes([0xC0 | channel]) for channel in range(16)]
 
 
-_KIT_BANK = np.isin(np.arange(256), (0x78, 0x7E, 0x7F))
-
-
 def _drum_part(raw: np.ndarray, size: int) -> bool:
     """Whether the track bytes ``raw`` may hold a bank select of a drum kit on a channel other than 10
     (``Bn 00 7F``, ``7E`` or ``78``), a GS Use for Rhythm Part message (``41 dd 42 12 40 1x 15``) or an XG
     Part Mode message (``43 1n 4C 08 pp 07``),
     lookalikes included: which notes are drums only the exact pass knows (:mod:`remixmusic.io.smf_kits`)."""
     body = raw[:size]
-    value = np.flatnonzero(_KIT_BANK[body[2:]]) + 2
+    value = np.flatnonzero((body[2:] == 0x78) | ((body[2:] | 1) == 0x7F)) + 2  # comparisons: faster than a table
     status = raw[value - 2]
     if ((raw[value - 1] == 0) & (status >= 0xB0) & (status <= 0xBF) & (status != 0xB9)).any():
         return True
@@ -218,17 +222,15 @@ def _silenced_channels(track: bytes) -> set[int]:
     return {match[0] & 0x0F for match in _NOTES_OFF.findall(track)}
 
 
-def _named(track: bytes) -> bool:
-    """Whether ``track`` is surely named: it may hold a track name event with a name (``FF 03`` and a
-    length above 0) and holds no empty one (``FF 03 00``), which, as the last name, unnames the track."""
-    named = False
+def _names(track: bytes) -> list[bytes]:
+    """The payloads of ``track``'s track name events (``FF 03``, lookalikes included), in order."""
+    names = []
     at = track.find(b"\xff\x03")
     while 0 <= at < len(track) - 2:
-        if not track[at + 2]:
-            return False
-        named = True
+        length, start = read_vlq(track, at + 2)
+        names.append(track[start : start + length])
         at = track.find(b"\xff\x03", at + 1)
-    return named
+    return names
 
 
 def _programs(track: bytes, channels: list[int]) -> set[int]:
@@ -241,18 +243,15 @@ def _programs(track: bytes, channels: list[int]) -> set[int]:
     return out
 
 
-def _utf8_names(track: bytes) -> bool:
-    """Whether every track name event of ``track`` (``FF 03``, lookalikes included) is UTF-8: the fast
-    reader decodes others with U+FFFD for each invalid byte, which makes different names one; the exact
-    pass decodes them (:func:`remixmusic.io.smf.decode_name`)."""
-    at = track.find(b"\xff\x03")
-    while 0 <= at < len(track) - 2:
-        length, start = read_vlq(track, at + 2)
-        try:
-            track[start : start + length].decode("utf-8")
-        except UnicodeDecodeError:
-            return False
-        at = track.find(b"\xff\x03", at + 1)
+def _utf8(names: list[bytes]) -> bool:
+    """Whether every track name of ``names`` (:func:`_names`) is UTF-8: the fast reader decodes others with
+    U+FFFD for each invalid byte, which makes different names one; the exact pass decodes them
+    (:func:`remixmusic.io.smf.decode_name`)."""
+    try:
+        for name in names:
+            name.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
     return True
 
 
@@ -278,9 +277,83 @@ def _walked(track: bytes) -> tuple[set[int], set[int]]:
     """The channels ``track`` (read event by event) plays notes on before it sets their program, and
     those it sets a program on (0-15, whatever their MIDI port: the screen's byte searches do not see
     ports, so a superset)."""
-    walked = walk_track(track)
-    unset = {channel % 16 for channel, program in walked.notes if program == NO_PROGRAM}
-    return unset, {channel % 16 for _, channel, _ in walked.programs}
+    notes, programs = _notes_and_programs(track)
+    return {channel % 16 for channel, program in notes if program == NO_PROGRAM}, {c % 16 for c in programs}
+
+
+def _program_first(track: bytes, channel: int) -> bool | None:
+    """Whether ``track`` sets the program of ``channel`` (0-15) before it plays a note on it (or plays
+    none), read no further than needed; ``None`` when a port event (FF 21, lookalikes included) or an
+    unusual event leaves that to :func:`_walked`."""
+    if b"\xff\x21" in track:
+        return None
+    try:
+        for number, kind, _ in _channel_events(track):
+            if number == channel:
+                return kind == 0xC0
+    except IndexError:
+        return None
+    return True
+
+
+def _notes_and_programs(track: bytes) -> tuple[set[tuple[int, int]], set[int]]:
+    """The (channel, program) of ``track``'s notes (channel: port x 16 + channel; program
+    :data:`~remixmusic.io.smf_repair.NO_PROGRAM` before the track sets one) and the channels it sets a
+    program on: what :func:`~remixmusic.io.smf_repair.walk_track` finds, read by :func:`_channel_events`
+    when it can."""
+    program: dict[int, int] = {}
+    notes: set[tuple[int, int]] = set()
+    try:
+        for channel, kind, value in _channel_events(track):
+            if kind == 0x90:
+                notes.add((channel, program.get(channel, NO_PROGRAM)))
+            else:
+                program[channel] = value
+    except IndexError:  # a malformed or unusual event: the full walk knows how it is read
+        walked = walk_track(track)
+        return set(walked.notes), {channel for _, channel, _ in walked.programs}
+    return notes, set(program)
+
+
+def _channel_events(track: bytes) -> Iterator[tuple[int, int, int]]:
+    """The note-ons (of velocity above 0) and program changes of ``track``, in order, as (channel: port x
+    16 + channel, 0x90 or 0xC0, pitch or program): a lean walk of well-formed events (no times, no
+    repairs), which raises ``IndexError`` at anything else (a system message, a stray data byte, a data
+    byte above 127, an escape, a system exclusive event that misses its end, a cut-off event)."""
+    n = len(track)
+    i = status = port = 0
+    while i < n:
+        while track[i] >= 0x80:  # the delta time, not needed
+            i += 1
+        i += 1
+        c = track[i]
+        if c == 0xFF:
+            kind = track[i + 1]
+            length, i = read_vlq(track, i + 2)
+            if kind == 0x2F:
+                return
+            if kind == 0x21 and length:
+                port = track[i] & 0x7F
+            i += length
+            continue
+        if c in (0xF0, 0xF7):
+            length, i = read_vlq(track, i + 1)
+            if c == 0xF7 or track[i + length - 1] != 0xF7 or sysex_end(track, i, length) >= 0:
+                raise IndexError("an escape or a system exclusive event that misses its end")
+            i += length
+            continue
+        if c >= 0xF0 or (c < 0x80 and not status):
+            raise IndexError("a system message or a stray data byte")
+        if c >= 0x80:
+            status = c
+            i += 1
+        kind = status & 0xF0
+        size = 1 if kind in (0xC0, 0xD0) else 2
+        if i + size > n or max(track[i : i + size]) >= 0x80:
+            raise IndexError("an event cut off or a data byte above 127")
+        if (kind == 0x90 and track[i + 1]) or kind == 0xC0:
+            yield port * 16 + (status & 0x0F), kind, track[i]
+        i += size
 
 
 def _plays(track: bytes, status: bytes, times: int = 1, data: int = 2) -> bool:
@@ -371,27 +444,28 @@ SYSTEM_STATUS = np.array([*range(0xF1, 0xF7), *range(0xF8, 0xFF)], np.uint8)
 that meets one loses the running status and the events after it (symusic 0.6 drops the rest of the track)."""
 
 
-_IS_SYSTEM = np.isin(np.arange(256), SYSTEM_STATUS)
-
-
 def _system_message(raw: np.ndarray, size: int, metas: np.ndarray, kinds: np.ndarray) -> str | None:
     """Whether a system common or real-time status byte may stand between events. A status byte follows
     a delta time, whose last byte is below 0x80; bytes inside the payload of a meta event (a Latin-1
     track name holds F1-FE for ñ ... þ) and the first byte of the delta time right after a meta event (a
     long rest, 15,360 ticks and more, starts with F8) do not count; other lookalikes in long delta times
     only cost speed."""
-    candidates = np.flatnonzero(_IS_SYSTEM[raw[:size]])
+    body = raw[:size]
+    candidates = np.flatnonzero((body >= 0xF1) & (body != 0xF7) & (body != 0xFF))  # SYSTEM_STATUS
     candidates = candidates[(candidates > 0) & (raw[np.maximum(candidates - 1, 0)] < 0x80)]
     if not len(candidates):
         return None
     lengths = raw[metas + 2].astype(np.int64)
     single = lengths < 0x80  # one-byte length fields (every meta event but the longest texts)
     starts, stops = metas[single] + 3, metas[single] + 3 + lengths[single]
-    inside = np.zeros(size + 1, np.int64)
-    np.add.at(inside, np.minimum(starts, size), 1)
-    np.add.at(inside, np.minimum(stops, size), -1)
-    in_meta = np.cumsum(inside)[:size] > 0
-    status = candidates[~in_meta[candidates] & ~np.isin(candidates, stops)]
+    # inside a payload: some payload starting at or before the candidate ends after it (starts are sorted)
+    before = np.searchsorted(starts, candidates, side="right")
+    reach = np.maximum.accumulate(stops) if len(stops) else np.zeros(1, np.int64)
+    in_meta = (before > 0) & (reach[np.maximum(before - 1, 0)] > candidates)
+    ends = np.sort(stops)  # a candidate right after a meta event (np.isin costs more than the rest)
+    at = np.minimum(np.searchsorted(ends, candidates), max(len(ends) - 1, 0))
+    after_meta = ends[at] == candidates if len(ends) else np.zeros(len(candidates), bool)
+    status = candidates[~in_meta & ~after_meta]
     return "a system common or real-time message" if len(status) else None
 
 
