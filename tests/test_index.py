@@ -78,7 +78,7 @@ def test_matching_statistics_and_counts_agree_with_brute_force(index, pieces):
     reference = [s.symbols for p in pieces for s in index.streams(p)]
     rng = np.random.default_rng(0)
     query = np.concatenate([reference[4][5:15], rng.integers(0, 60, 10), reference[9][:12]])
-    length, lo, hi, lo_d, hi_d = index.matching_statistics(query, record_depth=2)
+    length, lo, hi, lo_d, hi_d, _ = index.matching_statistics(query, record_depth=2)
     assert length.tolist() == _brute_matching_statistics(reference, query).tolist()
     for i in range(len(query)):
         occurrences = sum(
@@ -92,6 +92,21 @@ def test_matching_statistics_and_counts_agree_with_brute_force(index, pieces):
             assert hi_d[i] - lo_d[i] == index.count(query[i : i + 2])
     assert index.count(reference[4][5:15]) >= 1
     assert index.count(np.array([10**6])) == 0
+
+
+def test_adaptive_seeds_are_the_shortest_prefixes_rare_enough(index, pieces):
+    """With ``max_count``, each position's seed range is its shortest prefix of ``record_depth`` symbols
+    or more that occurs at most ``max_count`` times (Kiełbasa et al. 2011), brute-force counted."""
+    reference = [s.symbols for p in pieces for s in index.streams(p)]
+    rng = np.random.default_rng(1)
+    query = np.concatenate([reference[2][:20], rng.integers(0, 60, 6), reference[7][3:18]])
+    for max_count in (1, 2, 5):
+        length, _, _, lo_d, hi_d, depth_d = index.matching_statistics(query, record_depth=2, max_count=max_count)
+        for i in range(len(query)):
+            rare = [d for d in range(2, int(length[i]) + 1) if index.count(query[i : i + d]) <= max_count]
+            want = rare[0] if rare else (2 if length[i] >= 2 else 0)
+            assert depth_d[i] == want
+            assert hi_d[i] - lo_d[i] == (index.count(query[i : i + want]) if want else 0)
 
 
 def test_provenance_points_back_to_the_reference_notes(index, pieces):

@@ -552,3 +552,54 @@ def test_a_lone_seed_of_a_varied_copy_outranks_chance_occurrences_of_its_seed(in
     hits = matcher._flank_hits(piece, stream, np.full(len(sa), qa), sa, q_end, line)
     assert hits[0] >= 10  # the copy's other notes (13 of 16 in the flanks agree)
     assert np.mean(hits[1:] >= hits[0]) < 0.001, np.sort(hits[1:])[-10:]
+
+
+def test_a_varied_copy_of_common_figures_is_seeded_by_longer_rarer_seeds(reference):
+    """In repetitive material (reels) every 3-symbol seed of a copy can be too common to follow (more than
+    ``max_seed_occurrences``), and a copy with changed notes was lost for want of a seed. Seeds too
+    common are extended until rare enough (adaptive seeds, Kiełbasa et al. 2011): here 8 reference pieces
+    hold every 5-note figure of the source among random notes, so each 3-symbol seed of the copy occurs
+    more than the 6 times allowed, but its 4- and 5-symbol prefixes only in the source; no run between the copy's edits is
+    long enough to be an exact copy that could anchor it instead."""
+    r = next(i for i, p in enumerate(reference) if len(_melody(p)) >= 40)
+    mel = _melody(reference[r])
+    src = mel[8:28]
+    rng = np.random.default_rng(5)
+    figures = []
+    for k in range(8):
+        pitch: list[int] = []
+        onset: list[int] = []
+        t = 0
+        for a in rng.permutation(len(src) - 4):
+            fig = src[a : a + 5]
+            filler, ioi = _random_notes(rng, 3)
+            rel = (fig["onset"] - fig["onset"][0]).tolist()
+            shift = int(rng.integers(-4, 5))
+            pitch += [p + shift for p in fig["pitch"].tolist()] + filler
+            onset += [t + o for o in rel] + [t + rel[-1] + 12 * (j + 1) for j in range(3)]
+            t = onset[-1] + 12
+        notes = np.zeros(len(pitch), NOTE_DTYPE)
+        notes["pitch"], notes["onset"], notes["duration"], notes["velocity"] = pitch, onset, 6, 80
+        figures.append(Piece(notes=notes, tracks=[Track("figures")], source=f"figures-{k}"))
+    index = Index.build([*reference, *figures])
+    matcher = Matcher(index, max_seed_occurrences=6)
+    pitch, ioi = _random_notes(rng, 12)
+    onsets = np.cumsum([0, *ioi[:-1]]).tolist()
+    t = onsets[-1] + ioi[-1]
+    fp = (src["pitch"] - 3).tolist()
+    for k in (6, 13):  # two changed notes: exact runs of 6 notes, none an exact copy on its own
+        fp[k] += 4
+    pitch += fp
+    onsets += (t + (src["onset"] - src["onset"][0])).tolist()
+    notes = np.zeros(len(pitch), NOTE_DTYPE)
+    notes["pitch"], notes["onset"], notes["velocity"] = pitch, onsets, 80
+    notes["duration"] = np.maximum(1, np.diff(np.append(onsets, onsets[-1] + 12)))
+    stream = index.streams(Piece(notes=notes, tracks=[Track("copy")]))[0]
+    common = index.matching_statistics(np.asarray(stream.symbols), record_depth=matcher.seed_length)
+    seeds = (common[4] - common[3])[12 : 12 + len(src) - 4]
+    clean = np.r_[0:2, 7:9, 14:16]  # seeds whose five notes miss the changed ones
+    assert matcher.min_length + index.order > 6  # the runs between the changes are no exact copies
+    assert (seeds[clean] > 6).all()  # every 3-symbol seed of the copy is too common
+    pm = matcher.match_piece(Piece(notes=notes, tracks=[Track("copy")]))
+    hits = [v for v in pm.varied_matches if index.piece_names[v.source.piece] == reference[r].source]
+    assert hits and max(_overlap(v.start, v.end, 12, 12 + len(src)) for v in hits) >= 0.9 * len(src)

@@ -123,7 +123,8 @@ class MatchConfig:
     ``max(5, ceil(1% of the reference pieces))``. ``max_sources``: occurrences (distinct pieces) listed per
     match. ``df_cap``: occurrences scanned to count distinct pieces. ``near``: look for varied copies.
     ``seed_length``: symbols of an exact seed of a varied copy; ``None``: ``max(3, min_length // 2)``.
-    ``max_seed_occurrences``: seeds found more often than this are skipped. ``max_edits``: most note
+    ``max_seed_occurrences``: a seed found more often than this is extended, symbol by symbol, until it
+    is found at most this often (an adaptive seed: Kiełbasa et al. 2011), or skipped if it never is. ``max_edits``: most note
     edits (insertions, deletions, changes) of a varied copy. ``edit_rate``: at most one edit per
     ``1 / edit_rate`` notes. ``extension``: notes an alignment may extend a seed chain on each side (the
     alignment itself stops where its edit budget runs out, as BLAST's drop-off rule stops an extension:

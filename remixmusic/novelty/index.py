@@ -82,8 +82,10 @@ _SLOT_ARRAYS = ("text", "piece", "note", "onset", "bar", "pitch", "half")
 _LINE_ARRAYS = ("line_offsets", "line_piece", "line_track", "line_voice")
 
 
-# (length, lo, hi, lo_d, hi_d) of :meth:`Index.matching_statistics`: per query position, int64 each.
-MatchingStatistics = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]
+# (length, lo, hi, lo_d, hi_d, depth_d) of :meth:`Index.matching_statistics`: per query position, int64 each.
+MatchingStatistics = tuple[
+    np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None, np.ndarray | None
+]
 
 
 @dataclass
@@ -332,13 +334,19 @@ class Index:
         return np.searchsorted(self.line_offsets, slots, side="right") - 1
 
     # -- search -----------------------------------------------------------------------------------
-    def matching_statistics(self, query: np.ndarray, record_depth: int | None = None) -> MatchingStatistics:
+    def matching_statistics(
+        self, query: np.ndarray, record_depth: int | None = None, max_count: int | None = None
+    ) -> MatchingStatistics:
         """Longest reference match starting at every query position (the *matching statistics*).
 
-        Returns ``(length, lo, hi, lo_d, hi_d)``: ``length[i]`` symbols from ``query[i]`` occur in the
-        reference, at the suffix-array range ``sa[lo[i]:hi[i]]`` (so ``hi - lo`` is the count); when
-        ``record_depth`` is given, ``lo_d, hi_d`` is the (wider) range of the first ``record_depth``
-        symbols for positions whose match reaches that depth (empty range otherwise).
+        Returns ``(length, lo, hi, lo_d, hi_d, depth_d)``: ``length[i]`` symbols from ``query[i]`` occur
+        in the reference, at the suffix-array range ``sa[lo[i]:hi[i]]`` (so ``hi - lo`` is the count);
+        when ``record_depth`` is given, ``lo_d, hi_d`` is the (wider) range of the first ``depth_d[i]``
+        symbols for positions whose match reaches ``record_depth`` (empty range and depth 0 otherwise):
+        ``depth_d[i]`` is ``record_depth``, or with ``max_count``, the least depth from ``record_depth``
+        on at which the prefix occurs at most ``max_count`` times, where the match reaches one (an
+        *adaptive seed*, extended until it is rare enough: Kiełbasa et al. 2011, "Adaptive seeds tame
+        genomic sequence comparison", *Genome Research* 21(3)).
 
         All query positions are extended together, one symbol per step; each step narrows every
         position's range with a vectorized binary search on the next symbol (infini-gram's range
@@ -350,7 +358,8 @@ class Index:
         length = np.zeros(m, np.int64)
         lo = np.zeros(m, np.int64)
         hi = np.full(m, len(self.sa), np.int64)
-        lo_d, hi_d = np.zeros(m, np.int64), np.zeros(m, np.int64)  # filled only at ``record_depth``
+        lo_d, hi_d = np.zeros(m, np.int64), np.zeros(m, np.int64)  # filled from ``record_depth`` on
+        depth_d = np.zeros(m, np.int64)
         active = np.arange(m)
         depth = 0
         while len(active):
@@ -361,15 +370,19 @@ class Index:
             length[active] = depth + 1
             depth += 1
             if depth == record_depth:
-                lo_d[active], hi_d[active] = lo[active], hi[active]
+                lo_d[active], hi_d[active], depth_d[active] = lo[active], hi[active], depth
+            elif record_depth is not None and max_count is not None and depth > record_depth:
+                # seeds still too common: take this depth where it is the first rare enough
+                take = active[(hi_d[active] - lo_d[active] > max_count) & (hi[active] - lo[active] <= max_count)]
+                lo_d[take], hi_d[take], depth_d[take] = lo[take], hi[take], depth
             active = active[active + depth < m]
         hi[length == 0] = lo[length == 0]
         if record_depth is None:
-            return length, lo, hi, None, None
-        return length, lo, hi, lo_d, hi_d
+            return length, lo, hi, None, None, None
+        return length, lo, hi, lo_d, hi_d, depth_d
 
     def matching_statistics_many(
-        self, queries: Sequence[np.ndarray], record_depth: int | None = None
+        self, queries: Sequence[np.ndarray], record_depth: int | None = None, max_count: int | None = None
     ) -> list[MatchingStatistics]:
         """:meth:`matching_statistics` of several streams in one vectorized pass (one result each)."""
         if not queries:
@@ -379,15 +392,9 @@ class Index:
         starts = np.concatenate([[0], np.cumsum(sizes + 1)[:-1]])
         for start, q in zip(starts, queries, strict=True):
             joined[start : start + len(q)] = q
-        length, lo, hi, lo_d, hi_d = self.matching_statistics(joined, record_depth)
+        stats = self.matching_statistics(joined, record_depth, max_count)
         return [
-            (
-                length[a : a + n],
-                lo[a : a + n],
-                hi[a : a + n],
-                None if lo_d is None else lo_d[a : a + n],
-                None if hi_d is None else hi_d[a : a + n],
-            )
+            tuple(None if column is None else column[a : a + n] for column in stats)  # type: ignore[misc]
             for a, n in zip(starts, sizes, strict=True)
         ]
 
@@ -396,7 +403,7 @@ class Index:
         q = np.asarray(query, dtype=np.int64)
         if len(q) == 0:
             return len(self.sa)
-        length, lo, hi, _, _ = self.matching_statistics(q)
+        length, lo, hi = self.matching_statistics(q)[:3]
         return int(hi[0] - lo[0]) if length[0] == len(q) else 0
 
     def estimate_chance_length(

@@ -197,7 +197,7 @@ class Matcher(VariedCopies):
 
     def _match_batch(self, batch: list[tuple[Piece, list[Stream]]]) -> list[PieceMatches]:
         flat = [st.symbols for _, streams in batch for st in streams]
-        stats = self.index.matching_statistics_many(flat, self.seed_length)
+        stats = self.index.matching_statistics_many(flat, self.seed_length, self.config.max_seed_occurrences)
         out, at = [], 0
         for piece, streams in batch:
             out.append(self._match_one(piece, streams, stats[at : at + len(streams)]))
@@ -256,7 +256,7 @@ class Matcher(VariedCopies):
                 matches.append(m)
                 (stock if m.stock else copied)[m.notes] = True
             if self.config.near:
-                found = self._varied(li, stream, piece, stats[3], stats[4])
+                found = self._varied(li, stream, piece, stats[3], stats[4], stats[5])
                 cap = self.config.max_seed_occurrences
                 exact = []
                 for m in matches:

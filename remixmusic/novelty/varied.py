@@ -168,12 +168,14 @@ class VariedCopies:
         return best
 
     def _varied(
-        self, li: int, stream: Stream, piece: Piece, lo_d: np.ndarray, hi_d: np.ndarray
+        self, li: int, stream: Stream, piece: Piece, lo_d: np.ndarray, hi_d: np.ndarray, depth_d: np.ndarray
     ) -> list[VariedMatch]:
         """Seed, chain and align varied copies of one query line (see the module docstring).
 
-        Seeds are the occurrences of the ``seed_length``-symbol prefix at every query position (skipped
-        where there are more than ``max_seed_occurrences``); seeds on one diagonal form an exact run;
+        Seeds are the occurrences of the ``seed_length``-symbol prefix at every query position, or where
+        that occurs more than ``max_seed_occurrences`` times, of the shortest longer prefix that does not
+        (``lo_d``, ``hi_d``, ``depth_d``: adaptive seeds, Kiełbasa et al. 2011; repetitive material such
+        as reels holds few rare 3-symbol prefixes: skipped where none is); seeds on one diagonal form an exact run;
         runs on one reference line, in query order, with diagonals a few notes apart and a small gap form
         a chain (:func:`_chains`). Each chain is aligned once, all chains together.
         """
@@ -190,7 +192,8 @@ class VariedCopies:
         q, slot, diag = q[o], slot[o], diag[o]
         new = np.r_[True, (diag[1:] != diag[:-1]) | (q[1:] != q[:-1] + 1)]
         run_q, run_slot = q[new], slot[new]
-        run_end = np.r_[q[np.flatnonzero(new)[1:] - 1], q[-1]] + self.seed_length + order  # notes, exclusive
+        # a run's notes (exclusive end): to the furthest end of its seeds, which adaptive depths vary
+        run_end = np.maximum.reduceat(q + depth_d[q], np.flatnonzero(new)) + order
         run_line = index.line_of(run_slot)
         first, last, n_runs = _chains(run_q, run_slot, run_end, run_line, 2 * self.config.max_edits, order)
         # Align at most ``max_chains`` (near-duplicate-rich corpora give thousands of lone seeds): first
