@@ -161,6 +161,7 @@ if sys.path and sys.path[0] == __file__.rpartition("/")[0]:
 
 import argparse
 import time
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -169,7 +170,7 @@ from remixmusic.data.datasets import Dataset, load_dataset
 from remixmusic.data.splits import NearDuplicateRule
 from remixmusic.data.tune_match import TuneMatchRule, connected_components
 from remixmusic.errors import DatasetError
-from remixmusic.io.midi import midi_bytes_to_piece
+from remixmusic.io.midi import MidiRepairWarning, midi_bytes_to_piece
 from remixmusic.io.smf import encode_track, header_chunk
 from remixmusic.music.lines import melody_indices, melody_line, melody_track
 from remixmusic.music.notes import STEPS_PER_BEAT, Piece
@@ -230,7 +231,9 @@ def render(piece: Piece, profile: Profile, rng: np.random.Generator) -> Piece:
     duration = np.maximum(duration, 0.03)
     if profile.ornaments:
         start, duration, pitch = _ornament(start, duration, pitch, melody, profile.ornaments, rng)
-    return midi_bytes_to_piece(_midi(start - min(0.0, float(start.min())), duration, pitch, rng), "rendition")
+    with warnings.catch_warnings():  # a rendition's repairs (notes the grid merges, by design) are ours
+        warnings.simplefilter("ignore", MidiRepairWarning)
+        return midi_bytes_to_piece(_midi(start - min(0.0, float(start.min())), duration, pitch, rng), "rendition")
 
 
 def _edit(beat, length, pitch, melody, rate, rng):

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -45,6 +46,25 @@ def check_values(stage: str, checks: Iterable[tuple[bool, str]]) -> None:
     for ok, message in checks:
         if not ok:
             raise ConfigError(f"{stage} {message}")
+
+
+def output_folder(path: str | Path, what: str = "the outputs") -> Path:
+    """``path`` as a folder to write ``what`` into, made (with its parents) if missing: checked before
+    any work, so a run never ends in a traceback after its work is done.
+
+    Raises:
+        RemixError: ``path`` is a file, or the folder cannot be made or written to (the system's reason).
+    """
+    folder = Path(path)
+    if folder.exists() and not folder.is_dir():
+        raise RemixError(f"{folder} is a file; give a folder for {what}")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RemixError(f"cannot make the folder {folder} for {what}: {exc.strerror or exc}") from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise RemixError(f"cannot write into {folder} ({what}): permission denied")
+    return folder
 
 
 class MidiError(RemixError):

@@ -239,3 +239,25 @@ def test_a_bad_setting_names_its_option() -> None:
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "1000"})
     assert proc.returncode == 1
     assert "--prompt-bars must be at least 1" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("kind", ["file", "unmakeable"])
+def test_analyze_refuses_an_output_it_cannot_write_before_any_work(tmp_path: Path, monkeypatch, kind) -> None:
+    """``-o`` naming a file, or a folder that cannot be made, is refused in one line before the analysis
+    runs (it crashed with a traceback after the whole analysis had run); the API's ``save`` refuses too."""
+    import remixmusic.experiment.provenance as provenance
+    from remixmusic.errors import RemixError, output_folder
+
+    write_midi(make_piece([60, 62, 64, 65, 67, 65, 64, 62] * 2), tmp_path / "song.mid")
+    out = tmp_path / "taken"
+    if kind == "file":
+        out.write_text("x")
+    else:
+        (tmp_path / "blocker").write_text("x")
+        out = tmp_path / "blocker" / "report"  # a folder under a file cannot be made
+    monkeypatch.setattr(provenance, "analyze", lambda *a, **k: pytest.fail("the analysis ran"))
+    result = CliRunner().invoke(app, ["analyze", str(tmp_path), "--against", "bach-chorales", "-o", str(out)])
+    assert result.exit_code != 0 and isinstance(result.exception, RemixError)  # the CLI's one-line error
+    assert ("is a file" if kind == "file" else "cannot make the folder") in str(result.exception)
+    with pytest.raises(RemixError):
+        output_folder(out, "the analysis report")

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from remixmusic.cli.common import JobsOption, SeedOption, StrictOption, console, out_option, report_skipped
+from remixmusic.errors import output_folder
 from remixmusic.music.lines import DEFAULT_LINES
 from remixmusic.novelty.symbols import COMPARED_WORDS, DEFAULT_INVARIANCE
 
@@ -168,6 +169,7 @@ def register(app: typer.Typer) -> None:
         """Label every motif of every piece copied/varied/stock/self-repeat/prompt/novel and compare with a control."""
         from remixmusic.experiment.provenance import analyze
 
+        output_folder(out, "the analysis report")  # before the work, not after it
         match: dict[str, Any] = {} if max_edits is None else {"max_edits": max_edits}
         report = analyze(
             query,

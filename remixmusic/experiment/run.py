@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from remixmusic._util.files import write_json
-from remixmusic.errors import RemixError
+from remixmusic.errors import RemixError, output_folder
 from remixmusic.experiment import conditions as C
 from remixmusic.experiment import design as D
 from remixmusic.experiment.config import ExperimentConfig
@@ -59,14 +59,12 @@ def run_experiment(
     training runs (for a long sweep run in pieces); the result is then ``None``-free but holds no answers.
 
     Raises:
-        RemixError: ``out`` is a file; the dataset lacks a split; a checkpoint records another dataset.
+        RemixError: ``out`` is a file or cannot be made; the dataset lacks a split; a checkpoint records
+            another dataset.
         CheckpointError: a checkpoint or a saved run cannot be read or resumed.
     """
     say = log or (lambda message: None)
-    folder = Path(out)
-    if folder.exists() and not folder.is_dir():
-        raise RemixError(f"{out} is a file; give a folder for the experiment")
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = output_folder(out, "the experiment")
     write_json(folder / "experiment.json", {"schema_version": D.SCHEMA_VERSION, "config": config.to_dict()})
     run = _Run(config, folder, jobs, show_progress, say)
     return run.all(stop_after)

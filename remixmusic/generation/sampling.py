@@ -39,7 +39,7 @@ import numpy as np
 import torch
 
 from remixmusic._util.parallel import progress_bar
-from remixmusic.errors import ConfigError, RemixError, check_values
+from remixmusic.errors import ConfigError, RemixError, check_values, output_folder
 from remixmusic.generation.model import MusicTransformer
 from remixmusic.generation.protocols import Decoder, GenerativeModel
 from remixmusic.music.notes import Piece
@@ -457,7 +457,7 @@ def write_generated(
     :func:`~remixmusic.generation.loading.load_model` gives it), every sampling setting, the prompt,
     ``stop_reason`` and ``n_bars`` (bars after the prompt; fewer than ``sampling.bars`` when the model
     ended the piece), and ``note_log_probs``: one natural-log probability per note, in the order of
-    ``remixmusic.midi.read_midi(<the .mid file>).notes``; the written file is read back to establish that
+    ``remixmusic.read_midi(<the .mid file>).notes``; the written file is read back to establish that
     order. Both files are written atomically. Returns the MIDI paths.
 
     ``out_dir`` must be new or empty, so that an analysis of it never mixes two runs; with ``overwrite``
@@ -492,7 +492,7 @@ def write_generated(
             "n_tokens": len(result.ids),
             "n_notes": len(note_logp),
             "log_prob_unit": "nats",
-            "note_log_probs_order": "remixmusic.midi.read_midi(midi).notes",
+            "note_log_probs_order": "remixmusic.read_midi(midi).notes",
             "note_log_probs": [round(float(v), 6) for v in note_logp],
         }
         write_json(midi_path.with_suffix(".json"), sidecar)
@@ -501,9 +501,10 @@ def write_generated(
 
 
 def check_output(out_dir: str | Path, overwrite: bool = False, stem: str = "piece") -> list[Path]:
-    """Check that :func:`write_generated` may write a new set of pieces to ``out_dir``, without writing;
-    returns the files of an earlier set it would remove first (only with ``overwrite``): ``.mid`` files
-    and sidecars that ``generate`` wrote (by sidecar format, or named ``{stem}_NNN``).
+    """Check that :func:`write_generated` may write a new set of pieces to ``out_dir`` (made if missing, so
+    that a path it cannot make fails before any work; nothing is written in it); returns the files of an
+    earlier set it would remove first (only with ``overwrite``): ``.mid`` files and sidecars that
+    ``generate`` wrote (by sidecar format, or named ``{stem}_NNN``).
 
     Raises:
         RemixError: as :func:`write_generated`, before any work.
@@ -513,10 +514,8 @@ def check_output(out_dir: str | Path, overwrite: bool = False, stem: str = "piec
 
     from remixmusic.io.midi import MIDI_SUFFIXES
 
-    out_dir = Path(out_dir)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise RemixError(f"{out_dir} is a file; give a folder for the generated pieces")
-    if not out_dir.is_dir() or not any(out_dir.iterdir()):
+    out_dir = output_folder(out_dir, "the generated pieces")  # made now: a bad path fails before the work
+    if not any(out_dir.iterdir()):
         return []
     if not overwrite:
         raise RemixError(

@@ -24,6 +24,7 @@ import numpy as np
 from remixmusic._util.display import dict_frame, record_frame, small_table, summary_html
 from remixmusic._util.files import json_text, utf8, write_bytes, write_text
 from remixmusic._util.render import csv_text, json_ready
+from remixmusic.errors import output_folder
 from remixmusic.evaluation.significance import Comparison
 from remixmusic.music.notes import STEPS_PER_BEAT, Piece
 from remixmusic.novelty.granularity_summary import GranularitySummary
@@ -423,13 +424,12 @@ class AnalysisReport:
         return out
 
     def save(self, out_dir: str | Path, max_maps: int = 50) -> Path:
-        """Write report.json, pieces.csv, motifs.csv, passages.csv and report.html into ``out_dir``, and
-        ``note_maps.npz`` when a query piece has more than :data:`NOTE_MAP_JSON_LIMIT` notes (its per-note
-        remix map, see :meth:`note_map_records`)."""
-        out = Path(out_dir)
-        # Everything is rendered first and written last (each file atomically, the slow page included), so
-        # an interrupted save leaves the folder as it was, not one run's report beside another's tables;
-        # a note_maps.npz from an earlier run that this one does not need is removed.
+        """Write report.json, pieces.csv, motifs.csv, passages.csv, report.html and, for a piece of more
+        than :data:`NOTE_MAP_JSON_LIMIT` notes, note_maps.npz (:meth:`note_map_records`) into ``out_dir``;
+        ``RemixError`` when it is a file or cannot be made or written."""
+        out = output_folder(out_dir, "the analysis report")
+        # All is rendered first, written last (each file atomically): an interrupted save leaves the folder
+        # as it was; a note_maps.npz from an earlier run that this one does not need is removed.
         large: dict[str, Any] = {
             f"{k}/{name}": values
             for k, m in enumerate(self.note_maps)
