@@ -655,6 +655,43 @@ def test_a_quoted_prompt_is_no_passage_of_the_piece(tmp_path, chorales, index):
     assert f"← {ds.files('train')[0].name}" not in page
 
 
+def test_a_prompt_quote_carried_on_for_a_note_or_two_is_no_copy_of_the_model(tmp_path, chorales, index):
+    """The model continues the quoted prompt by a note or two of its source, then goes its own way: the
+    passage's evidence is the prompt's, so it is a ``prompt`` passage and labels no note (it was a copied
+    passage of 9 prompt notes and 1 generated note, on the page and in the passage counts, while the
+    piece's longest copy was 1 note)."""
+    ds, _, _ = chorales
+    source = read_midi(ds.files("train")[0])
+    bars = source.bar_of(source.notes["onset"])
+    start = int(source.bar_starts()[4])
+    notes = source.notes[(bars < 4) | (source.notes["onset"] < start + 12)]  # each voice's next note or so
+    end = int((notes["onset"] + notes["duration"]).max())
+    rng = np.random.default_rng(1)
+    tail = np.zeros(64, NOTE_DTYPE)
+    tail["onset"] = end + 6 * np.arange(64)
+    tail["duration"] = 6
+    tail["pitch"] = 60 + rng.integers(-9, 10, 64)
+    tail["velocity"] = 80
+    folder = tmp_path / "continued"
+    folder.mkdir()
+    write_midi(Piece(np.concatenate([notes, tail])), folder / "piece_000.mid")
+    n_prompt = int((bars < 4).sum())
+    (folder / "piece_000.json").write_text(json.dumps({"prompt": {"bars": 4, "included": True, "n_notes": n_prompt}}))
+    report = analyze(folder, index, jobs=1, show_progress=False, originality=False)
+    (record,) = report.query_records()
+    least = report.params["min_match_notes"]
+    crossing = [p for p in report.passage_records if 0 < p.prompt_notes < p.n_notes]
+    assert crossing  # the quote runs past the prompt
+    assert all(p.label == "prompt" for p in crossing if p.n_notes - p.prompt_notes < least)
+    assert all(p.n_notes - p.prompt_notes >= least for p in report.passage_records if p.label in ("copied", "varied"))
+    (note_map,) = report.note_maps
+    labels = np.asarray([NOTE_LABELS[k] for k in note_map.label])
+    piece = read_midi(folder / "piece_000.mid")
+    after = (piece.bar_of(piece.notes["onset"]) >= 4) & (piece.notes["onset"] < start + 12)
+    assert not np.isin(labels[after], ["copied", "varied"]).any()
+    assert record.n_passages == len([p for p in report.passage_records if p.label in ("copied", "varied")])
+
+
 @pytest.mark.parametrize("invariance", ["exact", "transposed", "transposed+tempo", "rhythm", "contour"])
 @pytest.mark.parametrize("lines", ["voices", "melody", "merged-voices", "skyline"])
 def test_a_reference_piece_is_entirely_copied_from_itself_in_every_view(chorales, invariance, lines):

@@ -220,7 +220,7 @@ class Analyzer:
         for lm in pm.lines:
             if len(lm.stream.line.notes) >= self.min_match_notes:
                 analysed[lm.stream.line.notes] = True
-        labels = label_notes(piece, passages, analysed, prompt, self._self_repeats(pm))
+        labels = label_notes(piece, passages, analysed, prompt, self._self_repeats(pm), self.min_match_notes)
         # Human pieces (the control) have no model surprisal: they fall back to LBDM, with the same
         # motif length limits, and the piece record says so.
         segmenter = self.segmenter if surprisal is not None else self.segmenter_without_surprisal

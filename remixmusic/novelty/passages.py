@@ -12,7 +12,8 @@ source's, so a passage never claims a note that differs from its source.
 
 Note labels (:data:`NOTE_LABELS`), in priority order where passages overlap:
 
-1. ``prompt``: given to the model as a prompt (generation sidecar); excluded from every measure;
+1. ``prompt``: given to the model as a prompt (generation sidecar); excluded from every measure, as is
+   a passage that quotes the prompt and goes on past it by fewer notes than a copy needs;
 2. ``copied``: in an exact passage that is longer than chance, informative (``bits >= min_bits``) and
    rare (found in fewer than ``stock_df`` reference tune groups);
 3. ``varied``: in a varied copy (a near match within the edit budget), not copied;
@@ -267,18 +268,25 @@ def label_notes(
     in_line: np.ndarray,
     prompt: np.ndarray,
     self_repeat: np.ndarray,
+    min_notes: int = 0,
 ) -> NoteLabels:
     """Label every note from the passages covering it (rules in the module docstring).
 
     ``in_line``, ``prompt``, ``self_repeat``: boolean per note of ``piece``. Where passages of one label
     overlap, the longer one gives the note its source. Passage notes from the prompt are counted in
-    ``Passage.prompt_notes``; a passage wholly in the prompt is relabelled ``prompt``.
+    ``Passage.prompt_notes``; a passage wholly in the prompt, or with fewer than ``min_notes`` notes
+    after it (the notes of the shortest copy that counts: a quote of the prompt that the model carries
+    on for a note or two, whose evidence is the prompt's), is relabelled ``prompt`` and labels no note.
     """
     n = len(piece.notes)
     label = np.full(n, NOTE_LABELS.index("not-analysed"), np.int64)
     label[in_line] = NOTE_LABELS.index("novel")
     passage = np.full(n, -1, np.int64)
     label[in_line & self_repeat] = NOTE_LABELS.index("self-repeat")
+    for p in passages:
+        p.prompt_notes = int(prompt[p.notes].sum())
+        if p.prompt_notes and len(p.notes) - p.prompt_notes < max(min_notes, 1):
+            p.label = "prompt"  # the prompt quoted: no copy of the model's, in no measure
     for name in ("stock", "varied", "copied"):  # later ones win
         ids = [i for i, p in enumerate(passages) if p.label == name]
         for i in sorted(ids, key=lambda i: passages[i].match_length):  # longer painted last
@@ -286,10 +294,6 @@ def label_notes(
             passage[passages[i].notes] = i
     label[prompt & in_line] = NOTE_LABELS.index("prompt")
     passage[prompt] = -1
-    for p in passages:
-        p.prompt_notes = int(prompt[p.notes].sum())
-        if p.prompt_notes == len(p.notes):  # the prompt quoted: no copy of the model's, in no measure
-            p.label = "prompt"
     first = np.asarray([p.sources[0].piece if p.sources else -1 for p in passages] + [-1], np.int64)
     return NoteLabels(label, passage, first[passage], passages)
 
