@@ -41,6 +41,7 @@ from remixmusic.novelty.inputs import (
     PieceSource,
     ReferenceSource,
     _resolve_reference,
+    index_pieces,
     read_pieces,
     read_sidecar,
     with_timing,
@@ -485,6 +486,8 @@ def analyze(
     _group_tunes(results, queries, controls)
     skipped = queries.skipped + controls.skipped + ref_skipped + failed
     _place_pieces(analyzer, results)
+    if ref_pieces is None and controls.pieces:  # a given or saved index: its pieces read again, if at hand
+        ref_pieces = index_pieces(index, jobs)
     report = _assemble(analyzer, index, results, skipped, _tunes(index, ref_pieces, controls))
     report.granularity = _granularity_summary(analyzer, results)
     report.repaired = queries.repaired + controls.repaired
@@ -509,7 +512,8 @@ def _group_tunes(results: list[PieceResult], queries: PieceSet, controls: PieceS
 def _tunes(index: Index, reference: list[Piece] | None, controls: PieceSet) -> dict[str, str] | None:
     """The control pieces that carry the tune of a reference piece (the same-tune rule of dataset
     splits on their melodies, :func:`~remixmusic.data.tune_match.melody_duplicates`), by name, with the
-    reference piece's name; ``None`` when the reference pieces are not at hand (a saved index)."""
+    reference piece's name; ``None`` when the reference pieces are not at hand (an index whose
+    source files are gone)."""
     if reference is None:
         return None
     if not controls.pieces:

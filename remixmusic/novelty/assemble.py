@@ -175,9 +175,9 @@ def _tune_summary(tunes: dict[str, str] | None, same_tune: list[dict[str, str]])
     """The same-tune check in one sentence (plain text)."""
     if tunes is None:
         return (
-            "Same-tune check: not run, since the reference was given as a saved index, which keeps no "
-            "melodies; give it as a dataset or a MIDI folder to check whether a control piece carries a "
-            "reference tune."
+            "Same-tune check: not run, since the reference was given as an index whose source files are "
+            "not at hand (moved, or pieces given in memory); give it as a dataset or a MIDI folder to "
+            "check whether a control piece carries a reference tune."
         )
     if not same_tune:
         return "Same-tune check: no control piece carries the tune of a reference piece."

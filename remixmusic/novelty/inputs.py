@@ -59,6 +59,21 @@ def _read(paths: str | Path | Iterable[str | Path], jobs: int, show_progress: bo
     return read_folder(paths, jobs=jobs, show_progress=show_progress).pieces
 
 
+def index_pieces(index: Index, jobs: int = 0) -> list[Piece] | None:
+    """The reference pieces ``index`` was built from, read again from its ``piece_sources`` (in its
+    piece order), so that a given or saved index can still be checked for control pieces that carry a
+    reference tune; ``None`` when a source is not a file at hand (a piece given in memory, a file moved
+    or unreadable since). Raises nothing."""
+    paths = [Path(s) for s in index.piece_sources]
+    if not paths or not all(s and p.is_file() for s, p in zip(index.piece_sources, paths, strict=True)):
+        return None
+    from remixmusic.io.folders import read_folder
+
+    result = read_folder(paths, jobs=jobs, show_progress=False)
+    in_order = [p.source for p in result.pieces] == [str(p) for p in paths]
+    return result.pieces if in_order and not result.skipped else None
+
+
 @dataclass
 class PieceSet:
     """Pieces read from any accepted input, their display names and what could not be read."""
