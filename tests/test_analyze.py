@@ -809,3 +809,18 @@ def test_a_bass_copied_under_voices_that_come_and_go_in_one_track_is_found(chora
             for p in report.passage_records
         )
     assert found == 3
+
+
+def test_motif_spans_are_positions_along_their_line_as_in_passages(chorales, index):
+    """``start_note``/``end_note`` of a motif count along its line, as a passage's do: a motif's span is
+    its note count, and the motifs of a line tile it from 0 (they were piece note indices: a soprano motif
+    of 15 notes spanned 0-65 in a four-part file)."""
+    _, train, _ = chorales
+    report = analyze(train[:2], index, jobs=1, show_progress=False, originality=False)
+    by_line: dict[tuple[str, int, int], list] = {}
+    for m in report.motif_records:
+        assert m.end_note - m.start_note == m.n_notes
+        by_line.setdefault((m.piece, m.track, m.voice), []).append(m)
+    for motifs in by_line.values():
+        assert motifs[0].start_note == 0
+        assert all(a.end_note == b.start_note for a, b in zip(motifs, motifs[1:]))

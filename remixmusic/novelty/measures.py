@@ -103,8 +103,8 @@ def motif_records(
                 voice=line.voice,
                 start_beat=float(exact[seg.starts[k]]) / STEPS_PER_BEAT,
                 end_beat=float(next_start[k]) / STEPS_PER_BEAT,
-                start_note=int(idx[0]),
-                end_note=int(idx[-1]) + 1,
+                start_note=int(seg.starts[k]),  # positions along the line, as passages.csv's
+                end_note=int(seg.ends[k]),
                 n_notes=len(idx),
                 label=label,
                 bars=f"{first_bar[k]}-{last_bar[k]}",

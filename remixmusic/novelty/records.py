@@ -168,13 +168,15 @@ class MotifRecord:
 
     ``motif`` numbers the piece's motifs from 0; ``track``/``voice`` name its line; ``start_beat``/
     ``end_beat`` (beats from the piece's start; the end is the next motif's start or the line's last
-    note off) and ``start_note``/``end_note`` (piece note indices, end exclusive) its span; ``label`` one
+    note off) and ``start_note``/``end_note`` (positions along its line, end exclusive, as in
+    ``passages.csv``; piece note indices in reports written before 2026-12) its span; ``label`` one
     of :data:`~remixmusic.novelty.report.LABELS`, or ``not-analysed`` on a line too short to analyse
     (every share 0); ``bars``: the query bars of its first and last note
     (1-based ``first-last``, as ``source_bars``; empty in reports written before it). Provenance of its
     main match (empty for ``novel``,
-    ``self-repeat`` and ``prompt`` motifs): ``sources`` (reference piece names, ``;``-separated),
-    ``source_bars`` (1-based ``first-last`` bars, likewise), ``transposition`` (semitones from the first
+    ``self-repeat`` and ``prompt`` motifs), the passage that labels most of its notes, whole (a motif
+    holds a part of it): ``sources`` (reference piece names, ``;``-separated), ``source_bars`` (1-based
+    ``first-last`` bars of the whole passage in each source), ``transposition`` (semitones from the first
     source to the query, ``None`` when none), ``match_length`` (notes), ``doc_freq`` (reference pieces
     containing it; 0 for varied copies), ``bits`` (its information, ``None`` when none), ``edits`` (0 for
     an exact copy, ``None`` when none), ``covered_share`` (share of the motif's notes the passage covers).
