@@ -261,3 +261,20 @@ def test_analyze_refuses_an_output_it_cannot_write_before_any_work(tmp_path: Pat
     assert ("is a file" if kind == "file" else "cannot make the folder") in str(result.exception)
     with pytest.raises(RemixError):
         output_folder(out, "the analysis report")
+
+
+def test_analyze_takes_a_dataset_name_as_control_for_its_held_out_split(tmp_path: Path) -> None:
+    """``--control bach-chorales``: the dataset's held-out (test) split, as with generated pieces and no
+    --against (it was refused: "no such file or folder"); an unknown name says what --control takes."""
+    chorales = datasets.load_dataset("bach-chorales")
+    query = tmp_path / "query"
+    query.mkdir()
+    (query / "one.mid").write_bytes(chorales.files("train")[0].read_bytes())
+    out = tmp_path / "out"
+    args = ["analyze", str(query), "--against", "bach-chorales", "--no-originality", "-j", "1", "-o", str(out)]
+    result = CliRunner().invoke(app, [*args, "--control", "bach-chorales"])
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "report.json").read_text())
+    assert report["leakage"]["n_control"] == len(chorales.files("test"))
+    result = CliRunner().invoke(app, [*args, "--control", "no-such-corpus"])
+    assert result.exit_code != 0 and "no such file, folder or dataset" in str(result.exception)
