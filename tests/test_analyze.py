@@ -2,6 +2,7 @@
 
 import csv
 import io
+import itertools
 import json
 from pathlib import Path
 
@@ -823,4 +824,4 @@ def test_motif_spans_are_positions_along_their_line_as_in_passages(chorales, ind
         by_line.setdefault((m.piece, m.track, m.voice), []).append(m)
     for motifs in by_line.values():
         assert motifs[0].start_note == 0
-        assert all(a.end_note == b.start_note for a, b in zip(motifs, motifs[1:]))
+        assert all(a.end_note == b.start_note for a, b in itertools.pairwise(motifs))

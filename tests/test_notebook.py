@@ -151,6 +151,21 @@ def test_plots_display_as_pictures_in_a_fresh_notebook(small):
     assert pickle.loads(pickle.dumps(report.plot_remix_map(0))).axes  # still a plain, picklable figure
 
 
+def test_a_remix_map_is_picked_by_position_or_name_and_a_bad_one_says_so(small):
+    """``plot_remix_map`` takes a query piece's name as ``pieces.csv`` gives it, or its position; a
+    position past the end or an unknown name was a bare IndexError or TypeError."""
+    from remixmusic.errors import RemixError
+
+    _, report = small
+    name = report.query_records()[0].piece
+    assert report.plot_remix_map(name).axes[0].get_title() == report.plot_remix_map(0).axes[0].get_title()
+    n = len(report.query_records())
+    with pytest.raises(RemixError, match=f"there are {n}"):
+        report.plot_remix_map(n + 98)
+    with pytest.raises(RemixError, match=r"no query piece named 'nope\.mid'"):
+        report.plot_remix_map("nope.mid")
+
+
 # -- top level ----------------------------------------------------------------------------------------
 def test_the_notebook_names_are_at_the_top_level():
     from remixmusic.generation import loading, sampling

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from remixmusic.errors import RemixError
 from remixmusic.evaluation.significance import bootstrap_ci_curves
 from remixmusic.music.notes import STEPS_PER_BEAT
 from remixmusic.novelty.passages import NOTE_LABELS
@@ -45,6 +46,24 @@ _LABEL_EDGES = {"novel": "#8C7E1E", "not-analysed": "#777777"}  # outlines of th
 GROUP_COLORS = {"query": "#d62728", "control": "#1f77b4"}
 """Plot colors of the analysis groups; other groups take the next tab10 colors."""
 
+
+
+def query_map(records: Sequence[Any], note_maps: Sequence[Any], which: int | str) -> tuple[Any, Any]:
+    """The record and note map of one query piece, by position (``int``, negative from the end) or by
+    name (``str``, as in ``pieces.csv``).
+
+    Raises:
+        RemixError: no such position or name (the number of query pieces, or the names, in the message).
+    """
+    if isinstance(which, str):
+        names = [r.piece for r in records]
+        if which not in names:
+            shown = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
+            raise RemixError(f"no query piece named {which!r}; the query pieces are {shown}")
+        which = names.index(which)
+    if not -len(records) <= which < len(records):
+        raise RemixError(f"no query piece {which}: there are {len(records)} (0 to {len(records) - 1}, or a name)")
+    return records[which], note_maps[which]
 
 def chance_notes(params: Mapping[str, Any]) -> int | None:
     """The chance length in notes from an analysis's parameters: ``chance_length`` (symbols) plus the

@@ -42,6 +42,7 @@ from remixmusic.novelty.plots import (
     chance_notes,
     min_copy_notes,
     plot_coverage_curves,
+    query_map,
 )
 from remixmusic.novelty.records import MOTIF_COLUMNS as MOTIF_COLUMNS
 from remixmusic.novelty.records import (
@@ -295,22 +296,21 @@ class AnalysisReport:
         return rows
 
     # -- plots ----------------------------------------------------------------------------------
-    def plot_remix_map(self, i: int, ax: Any = None, max_notes: int = MAP_NOTE_LIMIT) -> Any:
-        """Piano roll of query piece ``i``, each note colored by the reference piece it was matched to.
+    def plot_remix_map(self, i: int | str, ax: Any = None, max_notes: int = MAP_NOTE_LIMIT) -> Any:
+        """Piano roll of query piece ``i`` (position or name; ``RemixError`` for none), notes coloured by label.
 
         Pieces of at most ``max_notes`` notes are drawn one bar per note. Larger ones are downsampled so
         the cost stays bounded: the whole piece as one pitch x time raster image (``imshow``) of at most
         :data:`MAP_RASTER_COLUMNS` time bins by one row per pitch, each cell coloured as the most notes
         sounding in it (ties broken by a fixed colour order); the title says so and gives the bin
-        width. Returns a matplotlib ``Figure`` (``ax``'s when given, else an
-        :class:`~remixmusic._util.figures.InlineFigure`, which a notebook shows as a picture); no global
-        pyplot state is touched.
+        width. Returns a matplotlib ``Figure`` (``ax``'s when given, else an ``InlineFigure``, which a
+        notebook shows as a picture); no global pyplot state is touched.
         """
         from matplotlib.patches import Patch
 
         from remixmusic._util.figures import new_figure
 
-        record, notes = self.query_records()[i], self.note_maps[i]
+        record, notes = query_map(self.query_records(), self.note_maps, i)
         fig = ax.figure if ax is not None else new_figure((11, 3.6))
         ax = ax if ax is not None else fig.add_subplot(111)
         colors, legend = _note_colors(notes, self.reference_names)

@@ -437,8 +437,10 @@ def opens_with_pickup(notes: NoteMap) -> bool:
 
 
 PICKUP_NOTE = (
-    "Bars are counted from the first bar of the file; its file opens with an upbeat bar, counted as bar 1, "
-    "so its bar N is measure N − 1 of a printed score that numbers the first full measure 1."
+    "Bars are counted from the first bar of the file; its file opens with a short bar or one whose notes "
+    "start after its downbeat, as a score's upbeat is written, counted as bar 1: if it is an upbeat (not a "
+    "rest the music begins with), its bar N is measure N − 1 of a printed score that numbers the first "
+    "full measure 1."
 )
 
 
