@@ -18,7 +18,7 @@ from remixmusic.evaluation.descriptors import (
     groove_consistency,
     overlapping_area,
 )
-from remixmusic.music.notes import NOTE_DTYPE, Piece
+from remixmusic.music.notes import NOTE_DTYPE, Piece, Track
 
 
 def make_piece(rows: list[tuple[int, int, int]], drums: list[tuple[int, int, int]] = ()) -> Piece:
@@ -148,7 +148,12 @@ def test_stats_cli(tmp_path) -> None:
     assert table.exit_code == 0, table.output
     assert "pitch_class_entropy" in table.stdout and "overlap" in table.stdout
     said = " ".join(table.stdout.split())
-    assert "overlap: the overlapping area" in said and "no pitch descriptors" in said
+    assert "overlap: the overlapping area" in said and "no pitch descriptors" not in said  # none lacks notes
+    drums = TRIAD.notes.copy()
+    drums["is_drum"] = True
+    write_midi(Piece(drums, [Track(is_drum=True)]), tmp_path / "gen" / "drums.mid")
+    said = " ".join(runner.invoke(app, ["stats", str(tmp_path / "gen"), "-j", "1"]).stdout.split())
+    assert "1 file(s) without pitched notes have no pitch descriptors" in said
 
 
 def test_a_folder_without_readable_midi_is_a_one_line_error(tmp_path) -> None:

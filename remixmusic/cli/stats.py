@@ -48,12 +48,16 @@ def register(app: typer.Typer) -> None:
                 payload["overlapping_area"] = json_safe(overlap)
             typer.echo(json.dumps(payload, indent=2))
             return
-        caption = "a file without pitched notes has no pitch descriptors: their means leave it out"
+        notes: list[str] = []
+        unpitched = sum(math.isnan(float(v)) for s in sets for v in s.values["pitch_range"])
+        if unpitched:  # said only when there is such a file
+            notes.append(f"{unpitched} file(s) without pitched notes have no pitch descriptors: their means leave them out")
         if overlap is not None:
-            caption += (
-                "; overlap: the overlapping area of the two folders' distributions of the descriptor "
+            notes.append(
+                "overlap: the overlapping area of the two folders' distributions of the descriptor "
                 "(1 the same, 0 disjoint; Yang & Lerch 2020)"
             )
+        caption = "; ".join(notes) or None
         table = Table(title="descriptors (mean ± std over files)", caption=caption)
         table.add_column("descriptor")
         for s in sets:
