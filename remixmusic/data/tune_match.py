@@ -24,7 +24,8 @@ adds a second, tolerant one; two pieces are the same tune if either holds:
      2003, "Better filtering with gapped q-grams", *Fundamenta Informaticae* 56). Lines are compared by
      the tf-idf cosine of those sets (Salton & Buckley 1988; idf smoothed, ``smooth_idf``, so a 4-gram
      every line has still counts) from an inverted index (4-grams in more than ``max_df`` lines are
-     skipped there); each line's ``neighbours`` most similar lines are candidates,
+     skipped there, so the cosine leaves out what two lines share of the commonest; pairs below
+     ``min_cosine`` are dropped); each line's ``neighbours`` most similar lines are candidates,
      and so are pairs whose 4-gram sets share a band of ``lsh_rows`` MinHash values (Broder 1997; the
      nearly equal lines made only of common 4-grams).
    * *Verification.* Smith-Waterman local alignment (Smith & Waterman 1981, *J. Mol. Biol.* 147) of the
@@ -53,7 +54,12 @@ adds a second, tolerant one; two pieces are the same tune if either holds:
      short lines and the same for long ones (about 14.3 for two lines of 18 notes, 28.8 for two of 100)
      groups more renditions with *fewer* false merges at every seed of ``benchmarks/near_duplicates.py``
      (Essen renditions at two seeds and rubato timing: recall +0.7 to +1.8 points, false-merge pairs 803
-     -> 736, 3,189 -> 2,047, 254 -> 210); rules recorded before keep their values.
+     -> 736, 3,189 -> 2,047, 254 -> 210); rules recorded before keep their values, and
+     their ``max_df`` 300 and ``min_cosine`` 0.05, the candidates' defaults before 400 and 0.03: half of the
+     renditions left apart at those were never aligned with their tune, whose shared 4-grams were
+     mostly ones more than 300 lines hold (cosine 0.1 to 0.4 over all 4-grams, under 0.05 over the
+     rest); at 400 and 0.03, +0.5 to +0.7 points at the three runs, with 0, 12 and 1 more false-merge
+     pairs, for about a third more candidate-finding time.
 
 Groups are the connected components (union-find) of the relation. Lines shorter than ``min_notes`` never
 match by alignment. The work is the alignment of about ``neighbours`` pairs for each piece whose line is
@@ -105,9 +111,9 @@ class TuneMatchRule:
     min_notes: int = 12
     gram: int = 4
     window: int = 6
-    max_df: int = 300
+    max_df: int = 400
     neighbours: int = 10
-    min_cosine: float = 0.05
+    min_cosine: float = 0.03
     smooth_idf: bool = True
     lsh_bands: int = 30
     lsh_rows: int = 4
