@@ -216,3 +216,22 @@ def test_notes_the_grid_merges_are_named_in_a_repair() -> None:
     piece = read_all(header_chunk(0, 1, 480) + encode_track(events))
     assert piece.notes[["onset", "pitch"]].tolist() == [(0, 38), (12, 38), (24, 38), (36, 38)]
     assert piece.metadata["repairs"] == ["4 notes merged into another of its pitch at the same step of its part"]
+
+
+def test_a_format_0_merge_of_named_tracks_names_each_channels_part() -> None:
+    """mido's merge_tracks (and other format-0 writers) put every track's name in the one track, each just
+    before its own channel's first message: each names its channel's part (all four voices of a chorale
+    were named "Bass", the last name, a fresh reviewer found). A track of two channels named once keeps
+    that name for both."""
+    voices = [(0, "Soprano", 72), (1, "Alto", 67), (2, "Tenor", 60), (3, "Bass", 48)]
+    head = [(0, b"\xff\x03\x0aChorale 12")]  # the title, then each voice's name and program
+    for channel, name, _ in voices:
+        head += [(0, b"\xff\x03" + bytes([len(name)]) + name.encode()), (0, bytes([0xC0 | channel, 52]))]
+    body = [e for channel, _, low in voices for e in notes([low, low + 2, low + 4], channel=channel)]
+    piece = read_all(header_chunk(0, 1, 480) + encode_track(head + sorted(body, key=lambda e: e[0])))
+    assert [t.name for t in piece.tracks] == ["Soprano", "Alto", "Tenor", "Bass"]
+    assert [int(piece.notes["pitch"][piece.notes["track"] == k].min()) for k in range(4)] == [72, 67, 60, 48]
+    once = [(0, b"\xff\x03\x05Piano"), (0, b"\xc0\x00"), (0, b"\xc1\x00")]
+    both = sorted(notes([60, 62], channel=0) + notes([48, 50], channel=1), key=lambda e: e[0])
+    piece = read_all(header_chunk(0, 1, 480) + encode_track(once + both))
+    assert {t.name for t in piece.tracks} == {"Piano"}

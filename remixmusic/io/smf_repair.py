@@ -84,6 +84,8 @@ class Sanitized:
 class _Track:
     name: bytes | None = None
     names: dict[int, bytes] = field(default_factory=dict)  # per channel, a name given after a channel prefix
+    # per channel, the name last given before its first message (a format-0 merge of named tracks)
+    named_before: dict[int, bytes] = field(default_factory=dict)
     end: int = 0
     notes: dict[tuple[int, int], list[tuple[int, bytes]]] = field(default_factory=dict)
     metas: list[tuple[int, int, bytes]] = field(default_factory=list)  # (tick, kind, clean payload)
@@ -158,8 +160,11 @@ def sanitize(layout: SmfLayout) -> Sanitized:
     shared = kit_timeline([t.kits for t in tracks]) if layout.format != 2 else None
     for number, (track, offset) in enumerate(zip(tracks, offsets, strict=True)):
         kits = shared if layout.format != 2 else kit_timeline([track.kits])
+        # several names, each before the first message of its own channel (mido's merge_tracks writes a
+        # format-0 file so): each names its channel's part; else the track's last name names them all
+        per_channel = len(set(track.named_before.values())) > 1
         for (channel, program), events in sorted(track.notes.items()):
-            title = track.names.get(channel, track.name)
+            title = track.names.get(channel, track.named_before.get(channel, track.name) if per_channel else track.name)
             title = None if title is None else decode_name(title).encode()  # UTF-8 for every reader
             name = [] if title is None else [(offset, b"\xff\x03" + vlq(len(title)) + title)]
             for out, part in split_drums(events, channel, kits) if kits else [(channel, events)]:
@@ -299,6 +304,7 @@ def _walk(
     program: dict[int, int] = {}  # until the track sets one (NO_PROGRAM): the channel's, from another track
     port = 0  # the MIDI port of the track's channel messages (meta event FF 21)
     prefix: int | None = None  # the channel a channel prefix (FF 20) names, up to the next channel message
+    pending: bytes | None = None  # a track name not yet followed by a channel message
     sounding: dict[int, deque[tuple[int, int]]] = {}  # channel * 128 + pitch -> (program, onset) sounding
     notes = track.notes
     clipped = stray = system = 0
@@ -368,7 +374,7 @@ def _walk(
                 if kind == 0x03 and prefix is not None:  # the name of one channel's part
                     track.names[port * 16 + prefix] = payload
                 elif kind == 0x03:
-                    track.name = payload
+                    track.name = pending = payload
                 elif kind == 0x20 and payload:  # a channel prefix: for the meta events up to the next message
                     prefix = payload[0] & 0x0F
                 elif kind == 0x21 and payload:
@@ -428,6 +434,9 @@ def _walk(
         kind = status & 0xF0
         low = status & 0x0F
         channel = port * 16 + low  # the channel of the file: ports hold 16 channels each
+        if pending is not None:
+            track.named_before.setdefault(channel, pending)
+            pending = None
         if kind == 0xC0 or kind == 0xD0:
             if i >= n:
                 log.add(f"track {number} cut off inside an event")

@@ -23,6 +23,8 @@ reader unchanged (see :mod:`remixmusic.io.midi`), or needs the exact event-level
   note-on), and no named track that plays several channels sets a program (its name, a format-0 file's
   title, names none of them): which file track and channel each program's notes come from, which the
   merge of such a part's program runs needs (:mod:`remixmusic.io.parts`), only the exact pass knows;
+* no track that plays several channels holds several names (a format-0 merge of named tracks, each
+  name just before its channel's first message: the exact pass names each channel's part by its own);
 * no track plays a channel whose program another track may set (a setup track's: players keep one
   program per channel, as the exact pass does, until the track sets its own);
 * no GS or XG message may make a channel other than 10 a drum part, or channel 10 melodic
@@ -181,6 +183,8 @@ def screen(layout: SmfLayout) -> Screen:
         # merge of an unnamed part's program runs needs (:mod:`remixmusic.io.parts`)
         if playing and not named[k] and any(_changes_program(track, c) for c in playing):
             return Screen("program changes on a channel of an unnamed track")
+        if len(playing) > 1 and len({n for n in names[k] if n}) > 1:  # maybe one name per channel
+            return Screen("several names in a track that plays several channels")
         # a track of several channels names none of them: its parts are merged only within a channel
         if len(playing) > 1 and setting[k] and len(_programs(track, playing)) > 1 and named[k]:
             # byte lookalikes of note-ons on other channels are common (2-byte delta times): walk it
