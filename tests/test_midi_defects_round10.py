@@ -235,3 +235,16 @@ def test_a_format_0_merge_of_named_tracks_names_each_channels_part() -> None:
     both = sorted(notes([60, 62], channel=0) + notes([48, 50], channel=1), key=lambda e: e[0])
     piece = read_all(header_chunk(0, 1, 480) + encode_track(once + both))
     assert {t.name for t in piece.tracks} == {"Piano"}
+
+
+def test_a_track_name_ends_at_its_nul_and_loses_its_line_end() -> None:
+    """Old writers copy a C string whole ("Piano\\0") or a DOS line ("Bass\\r\\n"): a sequencer shows
+    "Piano" and "Bass" (a held-out tester found the NUL and the line end kept). A name of padding only is
+    no name: the track's program runs are merged as an unnamed part's, by every reader alike."""
+    piano = [(0, b"\xff\x03\x06Piano\x00"), (0, b"\xc0\x00"), *notes([60, 62])]
+    bass = [(0, b"\xff\x03\x06Bass\r\n"), (0, b"\xc1\x20"), *notes([36, 38], channel=1)]
+    piece = read_all(_file(piano, bass))
+    assert [t.name for t in piece.tracks] == ["Piano", "Bass"]
+    runs = [(0, b"\xff\x03\x02\x00\x00"), (0, b"\xc0\x00"), *notes([60, 62]), (960, b"\xc0\x28"), *notes([64], start=960)]
+    piece = read_all(_file(runs))
+    assert [t.name for t in piece.tracks] == [""] * len(piece.tracks)

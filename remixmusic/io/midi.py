@@ -67,7 +67,7 @@ from remixmusic._util.text import first_line
 from remixmusic.errors import MidiError
 from remixmusic.io.grid import half_of, off_grid_share, score_halves, to_steps
 from remixmusic.io.parts import merge_program_runs
-from remixmusic.io.smf import DEFAULT_SECONDS_PER_BEAT, SmfLayout, header_chunk, split_chunks
+from remixmusic.io.smf import DEFAULT_SECONDS_PER_BEAT, SmfLayout, clean_name, header_chunk, split_chunks
 from remixmusic.io.smf_repair import ALL_NOTES_OFF, sanitize
 from remixmusic.io.smf_screen import SENTINEL_TICKS, screen, with_sentinels
 from remixmusic.music.notes import (
@@ -230,7 +230,7 @@ def _from_symusic(score: ScoreTick, division: int, beacons: int | None = None) -
             found += len(time) - keep
             notes = {name: column[:keep] for name, column in notes.items()}
         if len(notes["time"]):
-            tracks.append(Track(name=track.name, program=int(track.program), is_drum=bool(track.is_drum)))
+            tracks.append(Track(clean_name(track.name), int(track.program), bool(track.is_drum)))
             parts.append(notes)
     start, duration, pitch, velocity, index = _columns(
         [p["time"] for p in parts],
@@ -324,7 +324,7 @@ def _raw_from(midi: miditoolkit.MidiFile, division: int, instruments: list, utf8
         name = instrument.name or ""
         if utf8_names:  # mido decodes names as Latin-1; symusic as UTF-8 (invalid bytes as U+FFFD)
             name = name.encode("latin-1").decode("utf-8", "replace")
-        tracks.append(Track(name=name, program=int(instrument.program), is_drum=bool(instrument.is_drum)))
+        tracks.append(Track(clean_name(name), int(instrument.program), bool(instrument.is_drum)))
         parts.append(_int64([(n.start, n.end, n.pitch, n.velocity) for n in instrument.notes]).reshape(-1, 4))
 
     def ticks(events: list) -> np.ndarray:

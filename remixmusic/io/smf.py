@@ -362,6 +362,16 @@ def read_vlq(data: bytes, at: int) -> tuple[int, int]:
     return value, at
 
 
+NAME_PADDING = " \t\r\n\x0b\x0c"
+"""What writers leave around a track name (a DOS line end, spaces): not part of the name."""
+
+
+def clean_name(name: str) -> str:
+    """A track name as a sequencer shows it: up to its first NUL (the end of a C string that an old writer
+    copied whole), without :data:`NAME_PADDING` around it. Raises nothing."""
+    return name.split("\0", 1)[0].strip(NAME_PADDING)
+
+
 def decode_name(raw: bytes) -> str:
     """A track name's bytes as text: UTF-8, else Shift-JIS (cp932, Japanese files: taken when it decodes
     and gives kana or kanji), else Windows-1252 (Latin-1 for its five unused bytes). Different bytes
