@@ -44,8 +44,9 @@ def reference_from_generation(
             else f"their generation sidecars name {len(keys)} different models"
         )
         raise RemixError(
-            f"give the reference to compare with, e.g. --against bach-chorales (a dataset name, an index "
-            f"folder or a MIDI folder): {found}, so it cannot be found from them"
+            f"give the reference to compare with, e.g. --against bach-chorales (in Python: "
+            f"analyze(query, 'bach-chorales')), a dataset name, an index folder or a MIDI folder: {found}, "
+            "so it cannot be found from them"
         )
     identity = next(m for m in models if str(m.get("weights_sha256") or m.get("path") or "") in keys)
     sources = [p.source for p in queries.pieces if p.source]
