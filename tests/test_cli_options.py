@@ -278,3 +278,8 @@ def test_analyze_takes_a_dataset_name_as_control_for_its_held_out_split(tmp_path
     assert report["leakage"]["n_control"] == len(chorales.files("test"))
     result = CliRunner().invoke(app, [*args, "--control", "no-such-corpus"])
     assert result.exit_code != 0 and "no such file, folder or dataset" in str(result.exception)
+    # the Python API takes the name the same way
+    from remixmusic.experiment.provenance import analyze
+
+    report = analyze(query, "bach-chorales", control="bach-chorales", jobs=1, show_progress=False, originality=False)
+    assert report.leakage["n_control"] == len(chorales.files("test"))

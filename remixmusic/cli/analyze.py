@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from remixmusic.cli.common import JobsOption, SeedOption, StrictOption, console, out_option, report_skipped
-from remixmusic.errors import RemixError, output_folder
+from remixmusic.errors import output_folder
 from remixmusic.music.lines import DEFAULT_LINES
 from remixmusic.novelty.symbols import COMPARED_WORDS, DEFAULT_INVARIANCE
 
@@ -172,19 +172,11 @@ def register(app: typer.Typer) -> None:
         from remixmusic.experiment.provenance import analyze
 
         output_folder(out, "the analysis report")  # before the work, not after it
-        controls: Path | list[Path] | None = control
-        if control is not None and not control.exists():  # a dataset name: its held-out split
-            from remixmusic.data.datasets import load_dataset
-
-            try:
-                controls = load_dataset(str(control)).files("test")
-            except RemixError:
-                raise RemixError(f"{control}: no such file, folder or dataset (for --control)") from None
         match: dict[str, Any] = {} if max_edits is None else {"max_edits": max_edits}
         report = analyze(
             query,
             against,
-            control=controls,
+            control=control,
             invariance=None if invariance is None else invariance.value,
             lines=None if lines is None else lines.value,
             segmentation=segmentation.value,

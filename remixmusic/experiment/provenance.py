@@ -75,13 +75,20 @@ def analyze(
 
     With ``reference`` left out, the query must come from ``remixmusic generate``: its sidecars name the
     checkpoint, whose training dataset's train split becomes the reference and whose held-out (test) split
-    the control (unless ``control`` is given).
+    the control (unless ``control`` is given). ``control`` may also be a dataset name (not a path that
+    exists): its held-out (test) split.
 
     Raises:
-        RemixError: no readable query piece, or no reference given and none found from the sidecars.
+        RemixError: no readable query piece; no reference given and none found from the sidecars; a
+            ``control`` that is no file, folder or dataset.
     """
     if query is None:
         raise RemixError("give the query pieces (a MIDI folder, paths or pieces)")
+    if isinstance(control, (str, Path)) and not Path(control).exists():  # a dataset name: its held-out split
+        try:
+            control = load_dataset(str(control)).files("test")
+        except RemixError:
+            raise RemixError(f"{control}: no such file, folder or dataset (for the control)") from None
     queries = read_pieces(query, jobs, show_progress)
     if not queries.pieces:
         raise RemixError(queries.none_read("query"))
