@@ -623,15 +623,11 @@ def test_prompt_notes_are_excluded_from_every_measure(tmp_path, chorales, index)
     assert record.longest_copied_notes <= int(analysed.sum())
 
 
-def test_a_quoted_prompt_is_no_passage_of_the_piece(tmp_path, chorales, index):
-    """A continuation that quotes a reference chorale's opening as its prompt and then goes its own way:
-    the matches inside the prompt are ``prompt`` passages, never copies, and no measure counts them
-    (passage count, fan-in, longest copy and its source, the page's per-piece line)."""
-    ds, _, _ = chorales
-    source = read_midi(ds.files("train")[0])
-    notes = source.notes[source.bar_of(source.notes["onset"]) < 4]
+def _continuation(tmp_path, notes: np.ndarray, n_prompt: int, seed: int) -> Path:
+    """A folder holding one generated-like piece: ``notes`` (its first 4 bars the prompt, ``n_prompt``
+    notes, as its sidecar says), then 64 random sixteenths of its own."""
     end = int((notes["onset"] + notes["duration"]).max())
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(seed)
     tail = np.zeros(64, NOTE_DTYPE)
     tail["onset"] = end + 6 * np.arange(64)
     tail["duration"] = 6
@@ -640,7 +636,18 @@ def test_a_quoted_prompt_is_no_passage_of_the_piece(tmp_path, chorales, index):
     folder = tmp_path / "continued"
     folder.mkdir()
     write_midi(Piece(np.concatenate([notes, tail])), folder / "piece_000.mid")
-    (folder / "piece_000.json").write_text(json.dumps({"prompt": {"bars": 4, "included": True, "n_notes": len(notes)}}))
+    (folder / "piece_000.json").write_text(json.dumps({"prompt": {"bars": 4, "included": True, "n_notes": n_prompt}}))
+    return folder
+
+
+def test_a_quoted_prompt_is_no_passage_of_the_piece(tmp_path, chorales, index):
+    """A continuation that quotes a reference chorale's opening as its prompt and then goes its own way:
+    the matches inside the prompt are ``prompt`` passages, never copies, and no measure counts them
+    (passage count, fan-in, longest copy and its source, the page's per-piece line)."""
+    ds, _, _ = chorales
+    source = read_midi(ds.files("train")[0])
+    notes = source.notes[source.bar_of(source.notes["onset"]) < 4]
+    folder = _continuation(tmp_path, notes, len(notes), seed=0)
     report = analyze(folder, index, jobs=1, show_progress=False, originality=False)
     (record,) = report.query_records()
     quoted = [p for p in report.passage_records if p.label == "prompt"]
@@ -666,18 +673,7 @@ def test_a_prompt_quote_carried_on_for_a_note_or_two_is_no_copy_of_the_model(tmp
     bars = source.bar_of(source.notes["onset"])
     start = int(source.bar_starts()[4])
     notes = source.notes[(bars < 4) | (source.notes["onset"] < start + 12)]  # each voice's next note or so
-    end = int((notes["onset"] + notes["duration"]).max())
-    rng = np.random.default_rng(1)
-    tail = np.zeros(64, NOTE_DTYPE)
-    tail["onset"] = end + 6 * np.arange(64)
-    tail["duration"] = 6
-    tail["pitch"] = 60 + rng.integers(-9, 10, 64)
-    tail["velocity"] = 80
-    folder = tmp_path / "continued"
-    folder.mkdir()
-    write_midi(Piece(np.concatenate([notes, tail])), folder / "piece_000.mid")
-    n_prompt = int((bars < 4).sum())
-    (folder / "piece_000.json").write_text(json.dumps({"prompt": {"bars": 4, "included": True, "n_notes": n_prompt}}))
+    folder = _continuation(tmp_path, notes, int((bars < 4).sum()), seed=1)
     report = analyze(folder, index, jobs=1, show_progress=False, originality=False)
     (record,) = report.query_records()
     least = report.params["min_match_notes"]

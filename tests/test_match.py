@@ -516,6 +516,23 @@ def test_a_retimed_copy_under_intervals_is_reported_without_a_rhythm_claim(refer
     assert "rhythm not compared" in page and "same rhythm" not in page
 
 
+def _changed_copy(rng, src: np.ndarray, shift: int, changed: tuple[int, ...], by: int) -> Piece:
+    """12 random notes, then the melody notes ``src`` transposed by ``shift`` semitones, in their rhythm,
+    with the notes at positions ``changed`` ``by`` semitones higher: one line, named ``copy``."""
+    pitch, ioi = _random_notes(rng, 12)
+    onsets = np.cumsum([0, *ioi[:-1]]).tolist()
+    t = onsets[-1] + ioi[-1]
+    fp = (src["pitch"] + shift).tolist()
+    for k in changed:
+        fp[k] += by
+    pitch += fp
+    onsets += (t + (src["onset"] - src["onset"][0])).tolist()
+    notes = np.zeros(len(pitch), NOTE_DTYPE)
+    notes["pitch"], notes["onset"], notes["velocity"] = pitch, onsets, 80
+    notes["duration"] = np.maximum(1, np.diff(np.append(onsets, onsets[-1] + 12)))
+    return Piece(notes=notes, tracks=[Track("copy")])
+
+
 def test_a_lone_seed_of_a_varied_copy_outranks_chance_occurrences_of_its_seed(index, reference):
     """A varied copy with an edit every few notes leaves one exact seed run, and on a large reference each
     query seed has dozens of chance occurrences: only ``max_chains`` chains per line are aligned, and with
@@ -526,19 +543,9 @@ def test_a_lone_seed_of_a_varied_copy_outranks_chance_occurrences_of_its_seed(in
     r = next(i for i, p in enumerate(reference) if len(_melody(p)) >= 40)
     mel = _melody(reference[r])
     rng = np.random.default_rng(11)
-    pitch, ioi = _random_notes(rng, 12)
-    onsets = np.cumsum([0, *ioi[:-1]]).tolist()
-    t = onsets[-1] + ioi[-1]
     src = mel[10:30]
-    fp = (src["pitch"] + 2).tolist()
-    for k in (5, 11, 16):  # changes leave exact runs of 5, 5 and 4 notes: one seed run at most
-        fp[k] += 3
-    pitch += fp
-    onsets += (t + (src["onset"] - src["onset"][0])).tolist()
-    notes = np.zeros(len(pitch), NOTE_DTYPE)
-    notes["pitch"], notes["onset"], notes["velocity"] = pitch, onsets, 80
-    notes["duration"] = np.maximum(1, np.diff(np.append(onsets, onsets[-1] + 12)))
-    piece = Piece(notes=notes, tracks=[Track("copy")])
+    # changes leave exact runs of 5, 5 and 4 notes: one seed run at most
+    piece = _changed_copy(rng, src, shift=2, changed=(5, 11, 16), by=3)
     matcher = Matcher(index)
     stream = index.streams(piece)[0]
     start = int(np.flatnonzero(np.asarray(index.piece) == r)[0]) + 10  # the source's slot of src[0]
@@ -572,7 +579,7 @@ def test_a_varied_copy_of_common_figures_is_seeded_by_longer_rarer_seeds(referen
         t = 0
         for a in rng.permutation(len(src) - 4):
             fig = src[a : a + 5]
-            filler, ioi = _random_notes(rng, 3)
+            filler, _ = _random_notes(rng, 3)
             rel = (fig["onset"] - fig["onset"][0]).tolist()
             shift = int(rng.integers(-4, 5))
             pitch += [p + shift for p in fig["pitch"].tolist()] + filler
@@ -583,23 +590,14 @@ def test_a_varied_copy_of_common_figures_is_seeded_by_longer_rarer_seeds(referen
         figures.append(Piece(notes=notes, tracks=[Track("figures")], source=f"figures-{k}"))
     index = Index.build([*reference, *figures])
     matcher = Matcher(index, max_seed_occurrences=6)
-    pitch, ioi = _random_notes(rng, 12)
-    onsets = np.cumsum([0, *ioi[:-1]]).tolist()
-    t = onsets[-1] + ioi[-1]
-    fp = (src["pitch"] - 3).tolist()
-    for k in (6, 13):  # two changed notes: exact runs of 6 notes, none an exact copy on its own
-        fp[k] += 4
-    pitch += fp
-    onsets += (t + (src["onset"] - src["onset"][0])).tolist()
-    notes = np.zeros(len(pitch), NOTE_DTYPE)
-    notes["pitch"], notes["onset"], notes["velocity"] = pitch, onsets, 80
-    notes["duration"] = np.maximum(1, np.diff(np.append(onsets, onsets[-1] + 12)))
-    stream = index.streams(Piece(notes=notes, tracks=[Track("copy")]))[0]
+    # two changed notes: exact runs of 6 notes, none an exact copy on its own
+    query = _changed_copy(rng, src, shift=-3, changed=(6, 13), by=4)
+    stream = index.streams(query)[0]
     common = index.matching_statistics(np.asarray(stream.symbols), record_depth=matcher.seed_length)
     seeds = (common[4] - common[3])[12 : 12 + len(src) - 4]
     clean = np.r_[0:2, 7:9, 14:16]  # seeds whose five notes miss the changed ones
     assert matcher.min_length + index.order > 6  # the runs between the changes are no exact copies
     assert (seeds[clean] > 6).all()  # every 3-symbol seed of the copy is too common
-    pm = matcher.match_piece(Piece(notes=notes, tracks=[Track("copy")]))
+    pm = matcher.match_piece(query)
     hits = [v for v in pm.varied_matches if index.piece_names[v.source.piece] == reference[r].source]
     assert hits and max(_overlap(v.start, v.end, 12, 12 + len(src)) for v in hits) >= 0.9 * len(src)

@@ -55,7 +55,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from remixmusic.io.smf import END_OF_TRACK, MAX_VLQ, NAME_PADDING, SmfLayout, header_chunk, read_vlq, vlq
+from remixmusic.io.smf import END_OF_TRACK, MAX_VLQ, SmfLayout, clean_name, header_chunk, read_vlq, vlq
 from remixmusic.io.smf_repair import ALL_NOTES_OFF, NO_PROGRAM, sysex_end, walk_track
 
 SENTINEL_TICKS = 4 * MAX_VLQ
@@ -94,7 +94,7 @@ def screen(layout: SmfLayout) -> Screen:
     names = [_names(track) for track in layout.tracks]
     # surely named: a name event with a name, and no empty one (or one of padding: a NUL, a line end), which
     # as the last name unnames the track
-    named = [bool(found) and all(n.split(b"\0", 1)[0].strip(_PADDING) for n in found) for found in names]
+    named = [bool(found) and all(clean_name(n.decode("utf-8", "replace")) for n in found) for found in names]
     for track, found in zip(layout.tracks, names, strict=True):
         if track and not track.endswith(END_OF_TRACK):
             return Screen("a track without an end-of-track event at its end")
@@ -195,7 +195,6 @@ def screen(layout: SmfLayout) -> Screen:
     return Screen(None, channels)
 
 
-_PADDING = NAME_PADDING.encode()
 _NOTE_ON = [bytes([0x90 | channel]) for channel in range(16)]
 _PROGRAM = [bytes([0xC0 | channel]) for channel in range(16)]
 
