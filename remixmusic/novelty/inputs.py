@@ -65,7 +65,7 @@ def index_pieces(index: Index, jobs: int = 0) -> list[Piece] | None:
     reference tune; ``None`` when a source is not a file at hand (a piece given in memory, a file moved
     or unreadable since). Raises nothing."""
     paths = [Path(s) for s in index.piece_sources]
-    if not paths or not all(s and p.is_file() for s, p in zip(index.piece_sources, paths, strict=True)):
+    if not paths or not all(p.is_file() for p in paths):  # an empty source is Path("."), no file
         return None
     from remixmusic.io.folders import read_folder
 
