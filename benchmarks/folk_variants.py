@@ -119,7 +119,8 @@ def title_families(dataset: str, folds: int, overrides: dict[str, Any], invarian
     """The ``--titles`` benchmark (module docstring)."""
     import numpy as np
 
-    from remixmusic.data.tune_match import TuneMatchRule, alignment_scores
+    from remixmusic.data.tune_align import alignment_scores
+    from remixmusic.data.tune_match import TuneMatchRule
     from remixmusic.music.tune_line import tune
 
     ds = load_dataset(dataset)

@@ -14,11 +14,11 @@ from music21 import corpus
 
 from remixmusic.data import build, datasets
 from remixmusic.data.splits import NearDuplicateRule, group_and_split
+from remixmusic.data.tune_align import alignment_scores, alignment_span, local_alignment
 from remixmusic.data.tune_match import (
     TuneMatchRule,
     duplicate_rule_from_dict,
     gapped_grams,
-    local_alignment,
     record_fingerprint,
 )
 from remixmusic.io import music21 as music21_io
@@ -524,3 +524,19 @@ def test_a_short_tune_played_with_accompaniment_groups_with_its_score() -> None:
         old = before.groups([before.fingerprint(p) for p in (score, played, other)]).tolist()
         grouped_before += old[0] == old[1]
     assert (grouped, grouped_before, false) == (5, 0, 0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 10_000), st.integers(0, 30), st.integers(0, 30), st.integers(-6, 6))
+def test_an_alignment_span_is_where_the_other_line_is_played(seed: int, before: int, after: int, shift: int) -> None:
+    """A tune played inside a longer line (other notes before and after it, in another key) is found
+    where it is; and the span, aligned alone, scores what the whole line scores (the span is the
+    alignment's)."""
+    rule = TuneMatchRule()
+    tune = np.array(_tune_pitches(seed, 24))
+    rng = np.random.default_rng(seed)
+    line = np.concatenate([rng.integers(40, 52, before), tune + shift, rng.integers(40, 52, after)])
+    start, end, score = alignment_span(line, tune, rule)
+    assert score == alignment_scores([line, tune], np.array([[0, 1]]), rule)[0] >= 24
+    assert (start, end) == (before, before + 24)
+    assert alignment_scores([line[start:end], tune], np.array([[0, 1]]), rule)[0] == score

@@ -69,8 +69,6 @@ not clean, batched in numpy: 11,700 pieces (Essen, O'Neill's and 1,200 rendition
 
 from __future__ import annotations
 
-import itertools
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
@@ -80,6 +78,7 @@ import numpy as np
 
 from remixmusic._util.arrays import splitmix64
 from remixmusic.data.splits import NearDuplicateRule, jaccard
+from remixmusic.data.tune_align import alignment_scores
 from remixmusic.music.lines import melody_line
 from remixmusic.music.notes import Piece
 from remixmusic.music.tune_line import TuneLineConfig, tune
@@ -375,117 +374,6 @@ def _lsh_pairs(grams: list[np.ndarray], rule: TuneMatchRule) -> np.ndarray:
             i, j = np.triu_indices(size, k=1)
             found.append(np.stack([members[i], members[j]], axis=1))
     return np.unique(np.concatenate(found), axis=0) if found else np.zeros((0, 2), np.int64)
-
-
-# -- verification ----------------------------------------------------------------------------------------
-
-
-def best_transpositions(a: np.ndarray, b: np.ndarray, k: int) -> np.ndarray:
-    """The ``k`` shifts ``s`` that best map pitch-class histograms ``b`` onto ``a`` (``b - s ~ a``), by
-    circular cross-correlation; ``a``, ``b``: ``(pairs, 12)`` counts. int64 ``(pairs, k)``."""
-    classes = np.arange(12)
-    corr = np.stack([(a * b[:, (classes + s) % 12]).sum(axis=1) for s in range(12)], axis=1)
-    return np.argsort(-corr, axis=1, kind="stable")[:, :k]
-
-
-def local_alignment(a: np.ndarray, b: np.ndarray, gap_a: np.ndarray, gap_b: np.ndarray) -> np.ndarray:
-    """Smith-Waterman scores (match +1, mismatch -1; leaving out ``a[p, i]`` costs ``gap_a[p, i]``, leaving
-    out ``b[p, j]`` costs ``gap_b[p, j]``) of the rows of two padded integer matrices ``a`` ``(pairs, m)``
-    and ``b`` ``(pairs, n)``; padding must never equal anything on the other side (use -1 in ``a`` and -2
-    in ``b``). Rows are swept one at a time, each vectorized over the pairs and the columns: a run of gaps
-    along a row is a running maximum over the cumulative gap costs. float64 ``(pairs,)``."""
-    pairs, n = b.shape
-    previous = np.zeros((pairs, n + 1), np.float32)
-    best = np.zeros(pairs, np.float32)
-    ramp = np.zeros((pairs, n + 1), np.float32)
-    np.cumsum(gap_b, axis=1, out=ramp[:, 1:])
-    row = np.zeros((pairs, n + 1), np.float32)
-    gap_a = gap_a.astype(np.float32)
-    one, minus_one = np.float32(1.0), np.float32(-1.0)
-    for i in range(a.shape[1]):
-        score = np.where(a[:, i : i + 1] == b, one, minus_one)
-        np.maximum(previous[:, :-1] + score, previous[:, 1:] - gap_a[:, i : i + 1], out=row[:, 1:])
-        np.maximum(row, 0.0, out=row)
-        current = np.maximum.accumulate(row + ramp, axis=1) - ramp
-        np.maximum(best, current.max(axis=1), out=best)
-        previous = current
-    return best.astype(np.float64)
-
-
-def gap_costs(line: np.ndarray, gap: float, detour: float) -> np.ndarray:
-    """What leaving out each note of a line costs: ``detour`` for a note the line leaves and comes back
-    from (lower than both neighbours, as an accompaniment note heard in a gap of the melody is, or a
-    neighbour tone within two semitones of a note repeated around it, as an ornament's remainder is),
-    ``gap`` for the others. float32 ``(notes,)``."""
-    pitches = np.asarray(line, np.int64)
-    costs = np.full(len(pitches), gap, np.float32)
-    if len(pitches) > 2:
-        before, here, after = pitches[:-2], pitches[1:-1], pitches[2:]
-        dip = (here < before) & (here < after)
-        neighbour = (before == after) & (np.abs(here - before) <= 2)
-        costs[1:-1][dip | neighbour] = detour
-    return costs
-
-
-def alignment_scores(lines: list[np.ndarray], pairs: np.ndarray, rule: TuneMatchRule) -> np.ndarray:
-    """Best local alignment score of each pair of lines (the verification of the module docstring) under
-    the rule's transpositions and gap costs, float64 ``(pairs,)``."""
-    if not len(pairs):
-        return np.zeros(0)
-    cut = [np.asarray(line[: rule.max_notes], np.int64) for line in lines]
-    lengths = np.array([len(x) for x in cut], np.int64)
-    costs = [gap_costs(x, rule.gap, rule.detour) for x in cut]
-    histogram = np.zeros((len(cut), 12))
-    for k, x in enumerate(cut):
-        histogram[k] = np.bincount(x % 12, minlength=12)
-    # the shorter line first (rows of the sweep); between equal lengths, by content, not by position
-    order_key = np.array([(len(x), zlib.crc32(x.tobytes())) for x in cut], np.int64)
-    a_key = order_key[pairs[:, 0]]
-    b_key = order_key[pairs[:, 1]]
-    first_shorter = (a_key[:, 0] < b_key[:, 0]) | (
-        (a_key[:, 0] == b_key[:, 0]) & (a_key[:, 1] <= b_key[:, 1])
-    )
-    a = np.where(first_shorter, pairs[:, 0], pairs[:, 1])
-    b = np.where(first_shorter, pairs[:, 1], pairs[:, 0])
-    shifts = best_transpositions(histogram[a], histogram[b], rule.transpositions)
-    a, b = np.repeat(a, shifts.shape[1]), np.repeat(b, shifts.shape[1])
-    owner = np.repeat(np.arange(len(pairs)), shifts.shape[1])
-    shift = shifts.ravel()
-    scores = np.zeros(len(a))
-    # batches of pairs of similar lengths (bins a quarter apart), each at most `budget` cells a row
-    bins = np.floor(np.log(np.maximum(lengths, 1)) / np.log(1.25)).astype(np.int64)
-    order = np.lexsort((lengths[b], lengths[a], bins[b], bins[a]))
-    key = bins[a[order]] * 1000 + bins[b[order]]
-    budget = 300_000
-    cuts = [0]
-    for start, stop in zip(*_runs(key), strict=True):
-        per_batch = max(1, budget // (int(lengths[b[order[stop - 1]]]) + 1))
-        cuts += [*range(start + per_batch, stop, per_batch), stop]
-    for start, stop in itertools.pairwise(cuts):
-        batch = order[start:stop]
-        scores[batch] = local_alignment(
-            _pad([cut[x] % 12 for x in a[batch]], -1),
-            _pad([(cut[y] - s) % 12 for y, s in zip(b[batch], shift[batch], strict=True)], -2),
-            _pad([costs[x] for x in a[batch]], rule.gap).astype(np.float32),
-            _pad([costs[y] for y in b[batch]], rule.gap).astype(np.float32),
-        )
-    best = np.zeros(len(pairs))
-    np.maximum.at(best, owner, scores)
-    return best
-
-
-def _runs(values: np.ndarray) -> tuple[list[int], list[int]]:
-    """Starts and stops of the runs of equal values."""
-    starts = np.flatnonzero(np.append(True, values[1:] != values[:-1]))
-    return starts.tolist(), np.append(starts[1:], len(values)).tolist()
-
-
-def _pad(rows: list[np.ndarray], fill: float) -> np.ndarray:
-    lengths = np.array([len(r) for r in rows], np.int64)
-    out = np.full((len(rows), max(int(lengths.max()), 1)), fill, np.asarray(rows[0]).dtype)
-    mask = np.arange(out.shape[1])[None, :] < lengths[:, None]
-    out[mask] = np.concatenate(rows) if len(rows) else []
-    return out
 
 
 DuplicateRule = NearDuplicateRule | TuneMatchRule
