@@ -526,6 +526,89 @@ def test_a_short_tune_played_with_accompaniment_groups_with_its_score() -> None:
     assert (grouped, grouped_before, false) == (5, 0, 0)
 
 
+def _partition(rule: TuneMatchRule, pieces: list[Piece], order: list[int]) -> set[frozenset[int]]:
+    labels = rule.groups([rule.fingerprint(pieces[i]) for i in order])
+    return {frozenset(order[i] for i in np.flatnonzero(labels == g)) for g in set(labels.tolist())}
+
+
+def test_a_performance_joins_only_the_tune_it_plays() -> None:
+    """A performance of a tune clears the chance bound against its score and, in four of eight seeds,
+    against a variant the scores keep apart (24 of its notes, every fourth an octave away, so version 1
+    shares no interval 5-gram with the tune): connected components put all three in one group (a false
+    merge, and the way one performance chains two families into one). Anchored groups let the
+    performance join only the score it aligns with best, whatever the order of the pieces."""
+    rule = TuneMatchRule()
+    plain = TuneMatchRule(anchored=False)
+    chained = 0
+    for seed in range(8):
+        tune = _tune_pitches(200 + seed, 48)
+        variant = [p + (12 if k % 4 == 1 else 0) for k, p in enumerate(tune[6:34])] + _tune_pitches(300 + seed, 4)
+        others = [_score(_tune_pitches(400 + seed * 10 + k, 40)) for k in range(4)]
+        pieces = [_score(tune), _score(variant), _perform(_score(tune), seed, ornaments=0.1), *others]
+        chained += _labels(plain, pieces)[:3] == [0, 0, 0]
+        expected = {frozenset({0, 2}), *(frozenset({k}) for k in (1, 3, 4, 5, 6))}
+        assert _partition(rule, pieces, list(range(7))) == expected
+        assert _partition(rule, pieces, [6, 2, 4, 1, 0, 5, 3]) == expected
+    assert chained == 4
+
+
+def test_a_medley_joins_both_of_its_tunes() -> None:
+    """A performed medley (one tune, then another a fourth higher) aligns with each tune on its own
+    passage: the second tune's passage is not the first's (it aligns with it under the chance bound), so
+    the medley joins both scores, and a performance of the first tune with them; other tunes stay apart."""
+    rule = TuneMatchRule()
+    for seed in range(4):
+        first, second = _tune_pitches(500 + seed, 36), _tune_pitches(600 + seed, 30)
+        medley = _perform(_score(first + [p + 5 for p in second]), seed, ornaments=0.1)
+        others = [_score(_tune_pitches(700 + seed * 10 + k, 40)) for k in range(4)]
+        pieces = [_score(first), _score(second), medley, _perform(_score(first), 50 + seed, ornaments=0.1), *others]
+        assert _labels(rule, pieces) == [0, 0, 0, 0, 4, 5, 6, 7]
+
+
+
+def test_a_medley_does_not_chain_a_variant_of_one_of_its_tunes() -> None:
+    """A performed medley joins both its tunes; a variant of the second tune that the scores keep apart
+    (every sixth note an octave away, one note changed) also aligns with the medley's second passage.
+    Connected components chain it in six of eight seeds; anchored groups never, since the passage is
+    explained by the second tune, which the medley joined (checking only the first piece it joined, the
+    first tune, let it chain in three)."""
+    rule = TuneMatchRule()
+    chained = 0
+    for seed in range(8):
+        first, second = _tune_pitches(500 + seed, 36), _tune_pitches(600 + seed, 24)
+        variant = [p + (12 if k % 6 == 2 else 0) for k, p in enumerate(second)]
+        variant[11] += 1
+        medley = _perform(_score(first + [p + 5 for p in second]), seed, ornaments=0.1)
+        others = [_score(_tune_pitches(700 + seed * 10 + k, 40)) for k in range(4)]
+        pieces = [_score(first), _score(second), medley, _score(variant), *others]
+        chained += _labels(TuneMatchRule(anchored=False), pieces)[3] == 0
+        assert _labels(rule, pieces) == [0, 0, 0, 3, 4, 5, 6, 7]
+    assert chained == 6
+
+
+def test_verses_do_not_chain_a_tune_that_starts_where_the_verse_ends() -> None:
+    """A tune sung three times against its score and a variant that the scores keep apart: the variant
+    is the tune's last 14 notes then its first 14 (every fourth an octave away), which the performance
+    plays across each verse's end. The tune alone explains only half of that passage, but played twice
+    the whole: the variant stays apart (connected components chain it in five of eight seeds)."""
+    rule = TuneMatchRule()
+    chained = 0
+    for seed in range(8):
+        tune = _tune_pitches(800 + seed, 32)
+        variant = [p + (12 if k % 4 == 1 else 0) for k, p in enumerate(tune[-14:] + tune[:14])]
+        others = [_score(_tune_pitches(900 + seed * 10 + k, 40)) for k in range(4)]
+        pieces = [_score(tune), _score(variant), _perform(_score(tune * 3), seed, ornaments=0.1), *others]
+        chained += _labels(TuneMatchRule(anchored=False), pieces)[1] == 0
+        assert _labels(rule, pieces) == [0, 1, 0, 3, 4, 5, 6]
+    assert chained == 5
+
+def test_a_rule_recorded_before_anchored_groups_keeps_connected_components() -> None:
+    old = {k: v for k, v in TuneMatchRule().to_dict().items() if k != "anchored"}
+    assert TuneMatchRule.from_dict(old).anchored is False
+    assert TuneMatchRule.from_dict(TuneMatchRule().to_dict()).anchored is True
+
+
+
 @settings(max_examples=40, deadline=None)
 @given(st.integers(0, 10_000), st.integers(0, 30), st.integers(0, 30), st.integers(-6, 6))
 def test_an_alignment_span_is_where_the_other_line_is_played(seed: int, before: int, after: int, shift: int) -> None:

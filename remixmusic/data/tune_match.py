@@ -61,16 +61,28 @@ adds a second, tolerant one; two pieces are the same tune if either holds:
      rest); at 400 and 0.03, +0.5 to +0.7 points at the three runs, with 0, 12 and 1 more false-merge
      pairs, for about a third more candidate-finding time.
 
-Groups are the connected components (union-find) of the relation. Lines shorter than ``min_notes`` never
-match by alignment. The work is the alignment of about ``neighbours`` pairs for each piece whose line is
-not clean, batched in numpy: 11,700 pieces (Essen, O'Neill's and 1,200 renditions) take 6 s of lines and
-25 s of grouping on one core (``benchmarks/near_duplicates.py``, which also measures what it finds).
+Groups are *anchored* (``anchored``; :func:`anchored_components`): version 1's pairs of clean score lines join
+first, as version 1 groups them, and a group holding a clean line is anchored to a tune; every other pair that
+holds then joins groups in order of alignment score per note, best first (single linkage in Kruskal's order),
+except that two anchored groups are joined only through a performed line that plays both tunes one after the
+other (a medley: the passage it shares with the second tune aligns with the tunes it has joined, each played
+twice for verses and repeats, under the chance bound and the density asked of two performed lines). Connected
+components of the relation (rules recorded before) let one performance that clears the bound against its own
+tune and, by chance or family likeness, against a tune the scores keep apart chain the two groups into one: on
+``benchmarks/near_duplicates.py`` (Essen renditions with O'Neill's as distractors) anchored groups cut the
+false-merge pairs from 736, 2,089 and 211 (seeds 0 and 1, rubato) to 0, 1 and 0, below version 1's 594, 562
+and 67, at the same recall but for one rendition in 1,200 (seed 1). A collection with no clean line (only
+performances, or only chordal scores) has nothing to anchor and is grouped as before. Lines shorter than
+``min_notes`` never match by alignment. The work is the alignment of about ``neighbours`` pairs for each piece
+whose line is not clean, batched in numpy: 11,700 pieces (Essen, O'Neill's and 1,200 renditions) take 8 s of
+lines and 50 s of grouping on one core (``benchmarks/near_duplicates.py``, which also measures what it finds).
 """
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import combinations
 from typing import Any
 
@@ -78,7 +90,7 @@ import numpy as np
 
 from remixmusic._util.arrays import splitmix64
 from remixmusic.data.splits import NearDuplicateRule, jaccard
-from remixmusic.data.tune_align import alignment_scores
+from remixmusic.data.tune_align import alignment_scores, alignment_span
 from remixmusic.music.lines import melody_line
 from remixmusic.music.notes import Piece
 from remixmusic.music.tune_line import TuneLineConfig, tune
@@ -126,6 +138,7 @@ class TuneMatchRule:
     min_coverage_both: float = 0.7
     max_notes: int = 400
     edge_correction: bool = True
+    anchored: bool = True
 
     def __post_init__(self) -> None:
         if self.version != RULE_VERSION:
@@ -154,6 +167,8 @@ class TuneMatchRule:
         values.setdefault("edge_correction", False)
         # ... and one from before the density test between two performed lines keeps its one density
         values.setdefault("min_coverage_both", values.get("min_coverage", 0.7))
+        # ... and one from before anchored groups keeps the connected components it was grouped by
+        values.setdefault("anchored", False)
         return cls(**values)
 
     def fingerprint(self, piece: Piece) -> TuneFingerprint:
@@ -171,6 +186,12 @@ class TuneMatchRule:
 
     def edges(self, fingerprints: list[TuneFingerprint]) -> np.ndarray:
         """Pairs ``(i, j)``, ``i < j``, that are the same tune by either relation, ``(pairs, 2)``."""
+        near, aligned, _ = self._relation(fingerprints)
+        return np.concatenate([near, aligned])
+
+    def _relation(self, fingerprints: list[TuneFingerprint]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Version 1's pairs ``(pairs, 2)``, the aligned pairs that pass ``(aligned, 2)``, and their
+        alignment scores ``(aligned,)``."""
         codes = [f.ngrams for f in fingerprints]
         near = self.ngram_rule.candidate_pairs(codes)
         near = near[[jaccard(codes[i], codes[j]) >= self.ngram_rule.threshold for i, j in near.tolist()]]
@@ -178,8 +199,9 @@ class TuneMatchRule:
         clean = np.array([f.clean for f in fingerprints], bool)
         pairs = candidate_pairs(lines, self) if not clean.all() else np.zeros((0, 2), np.int64)
         pairs = pairs[~(clean[pairs[:, 0]] & clean[pairs[:, 1]])]
-        aligned = pairs[self.same_tune(lines, pairs, alignment_scores(lines, pairs, self), clean)]
-        return np.concatenate([near.reshape(-1, 2), aligned]).astype(np.int64)
+        scores = alignment_scores(lines, pairs, self)
+        passed = self.same_tune(lines, pairs, scores, clean)
+        return near.reshape(-1, 2).astype(np.int64), pairs[passed].astype(np.int64), scores[passed]
 
     def same_tune(
         self, lines: list[np.ndarray], pairs: np.ndarray, scores: np.ndarray, clean: np.ndarray | None = None
@@ -225,8 +247,21 @@ class TuneMatchRule:
         return b"\0".join([codes, np.ascontiguousarray(fingerprint.pitches).tobytes(), bytes([fingerprint.clean])])
 
     def groups(self, fingerprints: list[TuneFingerprint]) -> np.ndarray:
-        """Group label of each piece: the index of the first piece of its near-duplicate group."""
-        return connected_components(len(fingerprints), self.edges(fingerprints))
+        """Group label of each piece: the index of the first piece of its near-duplicate group (module
+        docstring: with ``anchored``, :func:`anchored_components`; without, the connected components of
+        :meth:`edges`)."""
+        near, aligned, scores = self._relation(fingerprints)
+        clean = np.array([f.clean for f in fingerprints], bool)
+        if not self.anchored or not clean.any() or clean.all():
+            return connected_components(len(fingerprints), np.concatenate([near, aligned]))
+        lines = [f.pitches for f in fingerprints]
+        trusted = clean[near[:, 0]] & clean[near[:, 1]]
+        loose = np.concatenate([near[~trusted], aligned])
+        # version 1's pairs are transposition-free: their alignment is tried in every key (a medley's
+        # first tune in another key than most of its notes)
+        every_key = replace(self, transpositions=12)
+        loose_scores = np.concatenate([alignment_scores(lines, near[~trusted], every_key), scores])
+        return anchored_components(lines, clean, near[trusted], loose, loose_scores, self)
 
 
 def melody_duplicates(reference: Sequence[Piece], pieces: Sequence[Piece], rule: TuneMatchRule | None = None) -> np.ndarray:
@@ -255,20 +290,108 @@ def melody_duplicates(reference: Sequence[Piece], pieces: Sequence[Piece], rule:
 
 def connected_components(n: int, pairs: np.ndarray) -> np.ndarray:
     """Label of each of ``n`` nodes under the edges ``pairs``: the smallest node of its component."""
-    parent = np.arange(n)
+    groups = _UnionFind(n)
+    for i, j in pairs.tolist():
+        groups.union(groups.find(i), groups.find(j))
+    return groups.labels()
 
-    def find(i: int) -> int:
+
+class _UnionFind:
+    """Disjoint sets of ``n`` nodes (path compression); a union keeps the smaller root."""
+
+    def __init__(self, n: int) -> None:
+        self.parent = list(range(n))
+
+    def find(self, i: int) -> int:
         root = i
-        while parent[root] != root:
-            root = parent[root]
-        while parent[i] != root:
-            parent[i], i = root, parent[i]
+        while self.parent[root] != root:
+            root = self.parent[root]
+        while self.parent[i] != root:
+            self.parent[i], i = root, self.parent[i]
         return root
 
-    for i, j in pairs.tolist():
-        a, b = find(i), find(j)
-        parent[max(a, b)] = min(a, b)
-    return np.array([find(i) for i in range(n)], dtype=np.int64)
+    def union(self, a: int, b: int) -> int:
+        """Join the sets of roots ``a`` and ``b``; the root of the union."""
+        self.parent[max(a, b)] = min(a, b)
+        return min(a, b)
+
+    def labels(self) -> np.ndarray:
+        return np.array([self.find(i) for i in range(len(self.parent))], dtype=np.int64)
+
+
+def anchored_components(
+    lines: list[np.ndarray],
+    clean: np.ndarray,
+    trusted: np.ndarray,
+    loose: np.ndarray,
+    scores: np.ndarray,
+    rule: TuneMatchRule,
+) -> np.ndarray:
+    """Groups in which a performance or arrangement never joins two tunes that the scores keep apart,
+    unless it plays them one after the other (a medley). Label of each piece: the smallest piece of its
+    group, int64 ``(len(lines),)``.
+
+    ``lines``: each piece's tune line; ``clean`` boolean ``(pieces,)``: whether it is a clean score line.
+    The ``trusted`` pairs ``(pairs, 2)`` join pieces first (version 1's pairs of two clean lines, as
+    version 1 groups them); a group that holds a clean line is *anchored*: the scores have said which
+    tune it is. The ``loose`` pairs ``(pairs, 2)`` (every pair with a line that is not clean, alignment
+    ``scores`` ``(pairs,)``) then join groups in order of score per note of the shorter line, highest
+    first (single linkage in Kruskal's order; ties by score, then by the lines' content, so the groups do
+    not depend on the pieces' order), under one constraint: two anchored groups are joined only when a
+    performed line ``x`` of the pair plays, where it aligns with the other piece, a passage that none of
+    the pieces ``x`` has joined so far explains: the alignment of each with that passage (its line
+    played twice, for a passage across the end of a verse or repeat; every key tried) is under the
+    chance bound (:meth:`TuneMatchRule.chance_bound`) and under ``min_coverage_both`` times the shorter
+    of the two, as another tune of a medley is, and a second reading of a tune already joined is not.
+    This is single linkage with cannot-link constraints (Wagstaff, Cardie, Rogers & Schroedl 2001,
+    "Constrained K-means clustering with background knowledge", *ICML*), drawn from the scores' own
+    grouping: a performance that clears the bound against its own tune and, by chance or by family
+    likeness, against another tune joins the one it matches best and does not chain the two."""
+    groups = _UnionFind(len(lines))
+    for i, j in trusted.tolist():
+        groups.union(groups.find(i), groups.find(j))
+    anchored = np.zeros(len(lines), bool)
+    anchored[[groups.find(i) for i in np.flatnonzero(clean).tolist()]] = True
+    lengths = np.maximum(np.minimum(np.array([len(x) for x in lines], np.int64), rule.max_notes), 1)
+    per_note = scores / np.minimum(lengths[loose[:, 0]], lengths[loose[:, 1]])
+    content = np.array([zlib.crc32(np.asarray(x, np.int16).tobytes()) for x in lines], np.int64)
+    low = np.minimum(content[loose[:, 0]], content[loose[:, 1]])
+    high = np.maximum(content[loose[:, 0]], content[loose[:, 1]])
+    partners: list[list[int]] = [[] for _ in lines]
+    for k in np.lexsort((high, low, -scores, -per_note)).tolist():
+        i, j = loose[k].tolist()
+        a, b = groups.find(i), groups.find(j)
+        if a != b and anchored[a] and anchored[b] and not _another_tune(i, j, partners, lines, clean, rule):
+            continue
+        for x, y in ((i, j), (j, i)):
+            if not clean[x]:
+                partners[x].append(y)
+        if a != b:
+            anchored[groups.union(a, b)] = anchored[a] or anchored[b]
+    return groups.labels()
+
+
+def _another_tune(
+    i: int, j: int, partners: list[list[int]], lines: list[np.ndarray], clean: np.ndarray, rule: TuneMatchRule
+) -> bool:
+    """Whether the pair ``(i, j)`` aligns a performed line on a passage that none of the pieces it has
+    joined (its ``partners``) explains (:func:`anchored_components`)."""
+    every_key = replace(rule, transpositions=12)
+    for x, y in ((i, j), (j, i)):
+        if clean[x] or not partners[x]:
+            continue
+        start, end, _ = alignment_span(lines[x], lines[y], every_key)
+        passage = np.asarray(lines[x][start:end])
+        # each partner's tune played twice: a passage across the end of one verse or repeat and the start
+        # of the next is the partner's too (a longer passage holds a whole verse)
+        tunes = [np.tile(np.asarray(lines[other]), 2)[: rule.max_notes] for other in partners[x]]
+        pairs = np.stack([np.arange(1, len(tunes) + 1), np.zeros(len(tunes), np.int64)], axis=1)
+        own = alignment_scores([passage, *tunes], pairs, every_key)
+        length = np.array([len(t) for t in tunes])
+        bound = rule.chance_bound(length, np.full(len(tunes), len(passage)))
+        if not ((own >= bound) | (own >= rule.min_coverage_both * np.minimum(length, len(passage)))).any():
+            return True
+    return False
 
 
 # -- candidates ------------------------------------------------------------------------------------------
@@ -374,6 +497,8 @@ def _lsh_pairs(grams: list[np.ndarray], rule: TuneMatchRule) -> np.ndarray:
             i, j = np.triu_indices(size, k=1)
             found.append(np.stack([members[i], members[j]], axis=1))
     return np.unique(np.concatenate(found), axis=0) if found else np.zeros((0, 2), np.int64)
+
+
 
 
 DuplicateRule = NearDuplicateRule | TuneMatchRule
