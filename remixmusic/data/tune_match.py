@@ -64,11 +64,11 @@ adds a second, tolerant one; two pieces are the same tune if either holds:
 Groups are *anchored* (``anchored``; :func:`anchored_components`): version 1's pairs of clean score lines join
 first, as version 1 groups them, and a group holding a clean line is anchored to a tune; every other pair that
 holds then joins groups in order of alignment score per note, best first (single linkage in Kruskal's order),
-except that two anchored groups are joined only through a performed line that plays both tunes one after the
-other (a medley: the passage it shares with the second tune aligns with the tunes it has joined, each played
-twice for verses and repeats, under the chance bound and the density asked of two performed lines). Connected
-components of the relation (rules recorded before) let one performance that clears the bound against its own
-tune and, by chance or family likeness, against a tune the scores keep apart chain the two groups into one: on
+except that two anchored groups are joined only through a performed line that plays both tunes, one after or
+inside the other (a medley, a quodlibet: none of the tunes it has joined, each played over for verses and
+repeats, aligns with 0.7 of the notes of the passage it shares with the second tune). Connected components of
+the relation (rules recorded before) let one performance that clears the bound against its own tune and, by
+chance or family likeness, against a tune the scores keep apart chain the two groups into one: on
 ``benchmarks/near_duplicates.py`` (Essen renditions with O'Neill's as distractors) anchored groups cut the
 false-merge pairs from 736, 2,089 and 211 (seeds 0 and 1, rubato) to 0, 1 and 0, below version 1's 594, 562
 and 67, at the same recall but for one rendition in 1,200 (seed 1). A collection with no clean line (only
@@ -339,10 +339,11 @@ def anchored_components(
     first (single linkage in Kruskal's order; ties by score, then by the lines' content, so the groups do
     not depend on the pieces' order), under one constraint: two anchored groups are joined only when a
     performed line ``x`` of the pair plays, where it aligns with the other piece, a passage that none of
-    the pieces ``x`` has joined so far explains: the alignment of each with that passage (its line
-    played twice, for a passage across the end of a verse or repeat; every key tried) is under the
-    chance bound (:meth:`TuneMatchRule.chance_bound`) and under ``min_coverage_both`` times the shorter
-    of the two, as another tune of a medley is, and a second reading of a tune already joined is not.
+    the pieces ``x`` has joined so far explains: each aligns (its line played over as often as the
+    passage needs, for a passage across the end of a verse or repeat; every key tried) with fewer than
+    ``min_coverage_both`` of the passage's notes (score per note of the passage), as another tune of a
+    medley or a quodlibet does, and a second reading of a tune already joined does not. (The chance
+    bound is no test here: a long passage clears it against a tune of the same style by style alone.)
     This is single linkage with cannot-link constraints (Wagstaff, Cardie, Rogers & Schroedl 2001,
     "Constrained K-means clustering with background knowledge", *ICML*), drawn from the scores' own
     grouping: a performance that clears the bound against its own tune and, by chance or by family
@@ -382,14 +383,12 @@ def _another_tune(
             continue
         start, end, _ = alignment_span(lines[x], lines[y], every_key)
         passage = np.asarray(lines[x][start:end])
-        # each partner's tune played twice: a passage across the end of one verse or repeat and the start
-        # of the next is the partner's too (a longer passage holds a whole verse)
-        tunes = [np.tile(np.asarray(lines[other]), 2)[: rule.max_notes] for other in partners[x]]
+        # each partner's tune played over as often as the passage needs: a passage across the end of one
+        # verse or repeat and the start of the next is the partner's too
+        tunes = [np.tile(lines[other], len(passage) // max(len(lines[other]), 1) + 2) for other in partners[x]]
         pairs = np.stack([np.arange(1, len(tunes) + 1), np.zeros(len(tunes), np.int64)], axis=1)
         own = alignment_scores([passage, *tunes], pairs, every_key)
-        length = np.array([len(t) for t in tunes])
-        bound = rule.chance_bound(length, np.full(len(tunes), len(passage)))
-        if not ((own >= bound) | (own >= rule.min_coverage_both * np.minimum(length, len(passage)))).any():
+        if not (own >= rule.min_coverage_both * len(passage)).any():
             return True
     return False
 
