@@ -622,6 +622,24 @@ def test_a_quodlibet_joins_the_tune_it_quotes_and_the_tune_around_the_quote() ->
         both += labels[0] == labels[2]
     assert both == 3
 
+
+def test_a_set_of_three_tunes_joins_the_tune_played_past_its_400th_note() -> None:
+    """A performed set: two tunes of 200 notes and a third of 48, each in its own key. With the first
+    400 notes of a line aligned (rules recorded before), the third tune was never reached; with 800 the
+    set joins all three tunes in three of four seeds (in the fourth the third does not clear the bound
+    against a line that long), and other tunes stay apart."""
+    third = recorded = 0
+    for seed in range(4):
+        tunes = [_tune_pitches(1300 + 3 * seed + k, n) for k, n in enumerate((200, 200, 48))]
+        played = _perform(_score(tunes[0] + [p + 2 for p in tunes[1]] + [p - 3 for p in tunes[2]]), seed, ornaments=0.1)
+        others = [_score(_tune_pitches(1400 + seed * 10 + k, 40)) for k in range(3)]
+        pieces = [*(_score(t) for t in tunes), played, *others]
+        labels = _labels(TuneMatchRule(), pieces)
+        assert labels[0] == labels[1] == labels[3] and labels[4:] == [4, 5, 6]
+        third += labels[2] == labels[3]
+        recorded += _labels(TuneMatchRule(max_notes=400), pieces)[2] == 0
+    assert (third, recorded) == (3, 0)
+
 def test_a_rule_recorded_before_anchored_groups_keeps_connected_components() -> None:
     old = {k: v for k, v in TuneMatchRule().to_dict().items() if k != "anchored"}
     assert TuneMatchRule.from_dict(old).anchored is False

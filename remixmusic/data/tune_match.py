@@ -136,7 +136,7 @@ class TuneMatchRule:
     score_offset: float = 5.75
     min_coverage: float = 0.75
     min_coverage_both: float = 0.7
-    max_notes: int = 400
+    max_notes: int = 800
     edge_correction: bool = True
     anchored: bool = True
 
