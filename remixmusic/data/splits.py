@@ -12,7 +12,8 @@ record has no ``version`` key), and loading a dataset never regroups it. Version
 1's relation and adds one that holds for unquantized performances and re-voiced arrangements (timing,
 ornaments, accompaniment); on score corpora (monophonic, quantized melody lines) it groups exactly as
 version 1, and a performance joins at most one of the tunes version 1 keeps apart, unless it plays
-them one after the other (a medley; :func:`remixmusic.data.tune_match.anchored_components`). Version 1, below, is unchanged. (The committed ``bach-chorales`` manifest predates
+both (a medley, a quodlibet; :func:`remixmusic.data.tune_match.anchored_components`). Version 1, below,
+is unchanged. (The committed ``bach-chorales`` manifest predates
 :func:`melody_line` taking a part named Soprano; regrouped today, version 1 and version 2 alike give 64
 multi-piece groups where it records 60, which is one more reason a loaded manifest is kept as it is.)
 

@@ -328,7 +328,7 @@ def anchored_components(
     rule: TuneMatchRule,
 ) -> np.ndarray:
     """Groups in which a performance or arrangement never joins two tunes that the scores keep apart,
-    unless it plays them one after the other (a medley). Label of each piece: the smallest piece of its
+    unless it plays both (a medley, a set of tunes, a quodlibet). Label of each piece: the smallest piece of its
     group, int64 ``(len(lines),)``.
 
     ``lines``: each piece's tune line; ``clean`` boolean ``(pieces,)``: whether it is a clean score line.
