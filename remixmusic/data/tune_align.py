@@ -56,11 +56,12 @@ def _sweep(
         np.maximum(previous[:, :-1] + score, previous[:, 1:] - gap_a[:, i : i + 1], out=row[:, 1:])
         np.maximum(row, 0.0, out=row)
         current = np.maximum.accumulate(row + ramp, axis=1) - ramp
+        top = current.max(axis=1)
         if ends:
-            better = current.max(axis=1) > best
+            better = top > best
             end_a[better] = i + 1
             end_b[better] = current[better].argmax(axis=1)
-        np.maximum(best, current.max(axis=1), out=best)
+        np.maximum(best, top, out=best)
         previous = current
     return best.astype(np.float64), end_a, end_b
 

@@ -209,12 +209,16 @@ class TuneMatchRule:
         """Whether each aligned pair clears both bounds of the module docstring, boolean ``(pairs,)``;
         ``clean``: per line, whether it is a clean score line (when given, a pair of two lines that are
         not is held to ``min_coverage_both``)."""
-        lengths = np.maximum(np.minimum(np.array([len(x) for x in lines], np.int64), self.max_notes), 1)
+        lengths = self.aligned_lengths(lines)
         m, n = lengths[pairs[:, 0]], lengths[pairs[:, 1]]
         density = np.full(len(pairs), self.min_coverage)
         if clean is not None:
             density[~clean[pairs[:, 0]] & ~clean[pairs[:, 1]]] = self.min_coverage_both
         return (scores >= self.chance_bound(m, n)) & (scores >= density * np.minimum(m, n))
+
+    def aligned_lengths(self, lines: list[np.ndarray]) -> np.ndarray:
+        """The notes of each line that are aligned (at most ``max_notes``, at least 1), int64 ``(lines,)``."""
+        return np.maximum(np.minimum(np.array([len(x) for x in lines], np.int64), self.max_notes), 1)
 
     def chance_bound(self, m: np.ndarray, n: np.ndarray) -> np.ndarray:
         """The score two unrelated lines of ``m`` and ``n`` notes reach by chance (module docstring),
@@ -353,7 +357,7 @@ def anchored_components(
         groups.union(groups.find(i), groups.find(j))
     anchored = np.zeros(len(lines), bool)
     anchored[[groups.find(i) for i in np.flatnonzero(clean).tolist()]] = True
-    lengths = np.maximum(np.minimum(np.array([len(x) for x in lines], np.int64), rule.max_notes), 1)
+    lengths = rule.aligned_lengths(lines)
     per_note = scores / np.minimum(lengths[loose[:, 0]], lengths[loose[:, 1]])
     content = np.array([zlib.crc32(np.asarray(x, np.int16).tobytes()) for x in lines], np.int64)
     low = np.minimum(content[loose[:, 0]], content[loose[:, 1]])
