@@ -157,10 +157,9 @@ class TuneMatchRule:
         values = dict(record)
         values["ngram_rule"] = NearDuplicateRule(**values.get("ngram_rule", {}))
         # a record from before the upper-stream interval (upper_window), the legato step down (legato),
-        # anchored onset clusters or graces a leap away (grace_leap) keeps the line it was grouped with
-        values["line"] = TuneLineConfig(
-            **{"upper_window": 0, "legato": 0.0, "anchored": False, "grace_leap": 2, **values.get("line", {})}
-        )
+        # anchored onset clusters, graces a leap away (grace_leap) or pads keeps the line it was grouped with
+        old = {"upper_window": 0, "legato": 0.0, "anchored": False, "grace_leap": 2, "pads": False}
+        values["line"] = TuneLineConfig(**{**old, **values.get("line", {})})
         # ... and one from before smoothed idf weights keeps the candidates it was grouped with
         values.setdefault("smooth_idf", False)
         # ... and one from before the edge correction keeps its plain chance bound

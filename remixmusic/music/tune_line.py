@@ -6,6 +6,20 @@ before the melody note it belongs with, a grace note, a trill, or an accompanime
 gap of a detached melody note all become "melody" there. :func:`tune` reads the same notes as a listener
 follows the top voice of a performance:
 
+0. **Pads.** Held chords sounding over another voice that moves under them are a pad, not the tune: a
+   tune played in the tenor under sustained chords, or a string pad above a melody in another track.
+   The held chords are onset clusters (within ``pad_seconds``: a pad's notes are not struck as one) of
+   ``pad_notes`` or more notes released together and held longer than the other notes' typical
+   inter-onset interval; a chord's pad is its notes above every other note that sounds while it is
+   held (the chord's bass stays). Only where the pads that another
+   voice moves under (``pad_moving`` notes begun while one is held) span ``pad_share`` of the piece
+   are they set aside before the top voice is read: a chorale's voices moving together, or a passing
+   note under a held chord now and then, change nothing. Polyphony and long notes are what tell an
+   accompaniment from a melody in melody track identification (Rizo et al. 2006, "Melody track
+   identification in music symbolic files", FLAIRS); here they tell a pad from the voice under it
+   within one texture. What it cannot tell: a melody harmonized in held chords of three or more
+   notes over a faster accompaniment figure (an Alberti bass under a chordal melody) reads as a pad,
+   and a tune note as long as the chord it starts with is read as the pad's.
 1. **Onset clusters.** Times are wall-clock seconds (the piece's tempo map); notes whose onsets are at
    most ``chord_seconds`` after the first onset of a cluster join it, a chord played with the few tens
    of milliseconds of asynchrony performers show (the melody leads by about 30 ms: Goebl 2001, "Melody
@@ -63,6 +77,8 @@ import numpy as np
 from remixmusic.music.lines import melody_track
 from remixmusic.music.notes import STEPS_PER_BEAT, Piece
 
+_LOOKBACK = 64  # notes begun before a held chord that are looked at for one sounding under it
+
 
 @dataclass(frozen=True)
 class TuneLineConfig:
@@ -91,6 +107,12 @@ class TuneLineConfig:
     ornament_floor: float = 0.12
     trill: float = 1.0
     on_grid: float = 0.9
+    pads: bool = True
+    pad_notes: int = 3
+    pad_seconds: float = 0.1
+    pad_release: float = 0.25
+    pad_moving: int = 1
+    pad_share: float = 0.5
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -123,6 +145,9 @@ def tune(piece: Piece, config: TuneLineConfig | None = None) -> Tune:
     pitch = notes["pitch"].astype(np.int64)
     order = np.lexsort((-pitch, start))
     start, end, pitch = start[order], end[order], pitch[order]
+    if config.pads:
+        keep_notes = ~_pads(start, end, pitch, config)
+        start, end, pitch = start[keep_notes], end[keep_notes], pitch[keep_notes]
     onset, top, release = _clusters(start, end, pitch, config)
     monophonic = float(np.mean(_overlapping(start, end, onset, config))) <= config.monophonic
     keep = _top_voice(onset, top, release, monophonic, config)
@@ -179,6 +204,56 @@ def _clusters(
     release = np.zeros(len(top))
     np.maximum.at(release, cluster[is_top], end[is_top])
     return start[new], top, release
+
+
+def _pads(start: np.ndarray, end: np.ndarray, pitch: np.ndarray, config: TuneLineConfig) -> np.ndarray:
+    """Which notes (sorted by start) are a pad: held chords over another voice (step 0 of the module
+    docstring), boolean ``(notes,)``; all False unless the pads that voice moves under span ``pad_share``
+    of the piece.
+
+    A held chord is the notes of one onset cluster (``pad_seconds``) released together (each within
+    ``pad_release`` of the cluster's longest note's length of the last release), held longer than the
+    median inter-onset interval of the other notes; its pad is those of its notes above every other note
+    sounding while it is held (the notes begun while it sounds, and those of the ``_LOOKBACK`` begun just
+    before it that still sound), if there are ``pad_notes`` of them. The voice moves under it where
+    ``pad_moving`` or more other notes begin while it is held."""
+    pad = np.zeros(len(start), bool)
+    if len(start) <= config.pad_notes:
+        return pad
+    new = _anchor(start, np.append(True, np.diff(start) > config.pad_seconds), config.pad_seconds)
+    cluster = np.cumsum(new) - 1
+    n_clusters = int(cluster[-1]) + 1
+    length = end - start
+    longest = np.zeros(n_clusters)
+    np.maximum.at(longest, cluster, length)
+    last = np.zeros(n_clusters)
+    np.maximum.at(last, cluster, end)
+    together = end >= last[cluster] - config.pad_release * longest[cluster]
+    chord = np.bincount(cluster[together], minlength=n_clusters) >= config.pad_notes
+    held = np.full(n_clusters, np.inf)
+    np.minimum.at(held, cluster[together], end[together])
+    others = ~(together & chord[cluster])
+    if not chord.any() or others.sum() < 3:
+        return pad
+    other_start, other_end, other_pitch = start[others], end[others], pitch[others]
+    span = held - start[new]
+    chord &= span > float(np.median(np.diff(np.unique(other_start))))
+    # per held chord: the other notes begun while it sounds, and the highest note sounding under it
+    lo = start[new] + config.pad_seconds
+    first = np.searchsorted(other_start, lo, side="right")
+    stop = np.maximum(np.searchsorted(other_start, held - config.hold_tolerance, side="left"), first)
+    moving = stop - first
+    floor = _range_max(other_pitch.astype(np.int64), first, stop)
+    before = first[:, None] - np.arange(1, _LOOKBACK + 1)[None, :]
+    valid = before >= 0
+    before = np.maximum(before, 0)
+    sounding = valid & (other_end[before] > lo[:, None])
+    floor = np.maximum(floor, np.where(sounding, other_pitch[before], -1).max(axis=1))
+    above = together & chord[cluster] & (pitch > floor[cluster])
+    is_pad = np.bincount(cluster[above], minlength=n_clusters) >= config.pad_notes
+    if np.sum(span[is_pad & (moving >= config.pad_moving)]) < config.pad_share * float(end.max() - start.min()):
+        return pad
+    return above & is_pad[cluster]
 
 
 def _anchor(start: np.ndarray, chained: np.ndarray, window: float) -> np.ndarray:
