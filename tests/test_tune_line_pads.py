@@ -148,6 +148,51 @@ def test_a_chorale_with_passing_notes_under_held_chords_is_read_as_before() -> N
     assert _share(tune_line(piece).tolist(), _merged(soprano)) >= 0.9
 
 
+def _harmonized(melody: list[int], seed: int, figure: str) -> Piece:
+    """A melody harmonized in block chords over a faster left hand, performed (120 qpm, onsets jittered
+    15 ms): the melody in a tune's rhythm (quarter, half and dotted half notes), each of its notes of a
+    beat or more struck with two chord tones under it (a third and a sixth below) and released with
+    them; under it, eighth notes: a walking bass (``figure="walking"``: steps up and down from the
+    chord's root two octaves down) or an Alberti figure (``"alberti"``: root, fifth, third, fifth)."""
+    rng = np.random.default_rng(seed)
+    beats = rng.choice([1.0, 1.0, 1.0, 2.0, 3.0], len(melody))
+    onsets = np.concatenate([[0.0], np.cumsum(beats)[:-1]])
+    start: list[float] = []
+    length: list[float] = []
+    pitch: list[int] = []
+    for t, b, p in zip(onsets.tolist(), beats.tolist(), melody, strict=True):
+        for q in (p, p - 3, p - 8):
+            start.append(0.5 * t)
+            length.append(0.5 * b - 0.05)
+            pitch.append(q)
+        root = p - 24
+        shape = [0, 2, 4, 5, 7, 5, 4, 2] if figure == "walking" else [0, 7, 4, 7]
+        for k in range(int(2 * b)):
+            start.append(0.5 * t + 0.25 * k)
+            length.append(0.22)
+            pitch.append(root + shape[k % len(shape)])
+    jittered = 0.1 + np.array(start) + rng.normal(0, 0.015, len(start))
+    return _from_seconds(jittered, np.array(length), np.array(pitch))
+
+
+@pytest.mark.parametrize("figure", ["walking", "alberti"])
+def test_a_melody_harmonized_in_block_chords_over_a_faster_left_hand_is_read_as_before(figure: str) -> None:
+    """Block chords under each melody note, held as long as the note, over eighth notes: they span the
+    piece with notes begun under them, but they change with the tune's rhythm (not a harmonic rhythm)
+    and are held over two eighths in the median (not several notes of the voice under them), so they
+    are the melody's chords, not a pad (a held-out tester's finding: without those two tests the line
+    read the left hand, in 14 of 40 hymns; here in every piece)."""
+    lost = 0
+    for seed in range(4):
+        melody = _tune_pitches(60 + seed, 40)
+        piece = _harmonized(melody, seed, figure)
+        assert tune_line(piece).tolist() == tune_line(piece, OFF).tolist()
+        assert _share(tune_line(piece).tolist(), _merged(melody)) >= 0.85
+        loose = TuneLineConfig(pad_hold=0.0, pad_regular=0.0)
+        lost += _share(tune_line(piece, loose).tolist(), _merged(melody)) < 0.1
+    assert lost == 4
+
+
 def test_a_score_is_read_as_before() -> None:
     """A monophonic score has no pads; its line is clean, as before."""
     score = _score(_tune_pitches(5, 30))

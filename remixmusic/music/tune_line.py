@@ -11,15 +11,21 @@ follows the top voice of a performance:
    The held chords are onset clusters (within ``pad_seconds``: a pad's notes are not struck as one) of
    ``pad_notes`` or more notes released together and held longer than the other notes' typical
    inter-onset interval; a chord's pad is its notes above every other note that sounds while it is
-   held (the chord's bass stays). Only where the pads that another
-   voice moves under (``pad_moving`` notes begun while one is held) span ``pad_share`` of the piece
-   are they set aside before the top voice is read: a chorale's voices moving together, or a passing
-   note under a held chord now and then, change nothing. Polyphony and long notes are what tell an
+   held (the chord's bass stays). Only where the pads that another voice moves under (``pad_moving``
+   notes begun while one is held) span ``pad_share`` of the piece, are held over several of its notes (``pad_hold`` of the other notes' typical intervals, median) and
+   change in a regular harmonic rhythm (``pad_regular`` of the intervals between pads within 25% of
+   their median) are they set aside before the top voice is read: a chorale's voices moving together,
+   a passing note under a held chord now and then, or a melody harmonized in block chords over a
+   walking bass or an Alberti figure (its chords change with the tune's rhythm, or every note or two
+   of the voice under them) change nothing. Polyphony and long notes are what tell an
    accompaniment from a melody in melody track identification (Rizo et al. 2006, "Melody track
    identification in music symbolic files", FLAIRS); here they tell a pad from the voice under it
-   within one texture. What it cannot tell: a melody harmonized in held chords of three or more
-   notes over a faster accompaniment figure (an Alberti bass under a chordal melody) reads as a pad,
-   and a tune note as long as the chord it starts with is read as the pad's.
+   within one texture. What it cannot tell: a melody harmonized in chords of three or more notes
+   held over several notes of an accompaniment, in a regular rhythm (a hymn in half notes over a
+   walking bass in eighths), reads as a pad; pads held for less than ``pad_hold`` of the tune's notes
+   (half-bar chords over a tune in quarter notes), pads of two notes, and pads under a changing meter
+   (bars of changing length: the rhythm is not regular) are not found; and a tune note as long as the
+   chord it starts with is read as the pad's.
 1. **Onset clusters.** Times are wall-clock seconds (the piece's tempo map); notes whose onsets are at
    most ``chord_seconds`` after the first onset of a cluster join it, a chord played with the few tens
    of milliseconds of asynchrony performers show (the melody leads by about 30 ms: Goebl 2001, "Melody
@@ -113,6 +119,8 @@ class TuneLineConfig:
     pad_release: float = 0.25
     pad_moving: int = 1
     pad_share: float = 0.5
+    pad_hold: float = 2.5
+    pad_regular: float = 0.65
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -208,15 +216,16 @@ def _clusters(
 
 def _pads(start: np.ndarray, end: np.ndarray, pitch: np.ndarray, config: TuneLineConfig) -> np.ndarray:
     """Which notes (sorted by start) are a pad: held chords over another voice (step 0 of the module
-    docstring), boolean ``(notes,)``; all False unless the pads that voice moves under span ``pad_share``
-    of the piece.
+    docstring), boolean ``(notes,)``; all False unless the piece is a pad texture.
 
     A held chord is the notes of one onset cluster (``pad_seconds``) released together (each within
     ``pad_release`` of the cluster's longest note's length of the last release), held longer than the
-    median inter-onset interval of the other notes; its pad is those of its notes above every other note
-    sounding while it is held (the notes begun while it sounds, and those of the ``_LOOKBACK`` begun just
-    before it that still sound), if there are ``pad_notes`` of them. The voice moves under it where
-    ``pad_moving`` or more other notes begin while it is held."""
+    median inter-onset interval of the other notes (the unit); its pad is those of its notes above every
+    other note sounding while it is held (the notes begun while it sounds, and those of the
+    ``_LOOKBACK`` begun just before it that still sound), if there are ``pad_notes`` of them. A pad
+    texture: the pads under which ``pad_moving`` or more other notes begin span ``pad_share`` of the
+    piece, are held ``pad_hold`` units (median), and ``pad_regular`` of the intervals between pads are
+    within 25% of their median (a harmonic rhythm, not a tune's)."""
     pad = np.zeros(len(start), bool)
     if len(start) <= config.pad_notes:
         return pad
@@ -237,7 +246,8 @@ def _pads(start: np.ndarray, end: np.ndarray, pitch: np.ndarray, config: TuneLin
         return pad
     other_start, other_end, other_pitch = start[others], end[others], pitch[others]
     span = held - start[new]
-    chord &= span > float(np.median(np.diff(np.unique(other_start))))
+    unit = float(np.median(np.diff(np.unique(other_start))))
+    chord &= span > unit
     # per held chord: the other notes begun while it sounds, and the highest note sounding under it
     lo = start[new] + config.pad_seconds
     first = np.searchsorted(other_start, lo, side="right")
@@ -251,7 +261,13 @@ def _pads(start: np.ndarray, end: np.ndarray, pitch: np.ndarray, config: TuneLin
     floor = np.maximum(floor, np.where(sounding, other_pitch[before], -1).max(axis=1))
     above = together & chord[cluster] & (pitch > floor[cluster])
     is_pad = np.bincount(cluster[above], minlength=n_clusters) >= config.pad_notes
-    if np.sum(span[is_pad & (moving >= config.pad_moving)]) < config.pad_share * float(end.max() - start.min()):
+    active = is_pad & (moving >= config.pad_moving)
+    if np.sum(span[active]) < config.pad_share * float(end.max() - start.min()):
+        return pad
+    if float(np.median(span[active])) < config.pad_hold * unit:
+        return pad
+    gaps = np.diff(start[new][is_pad])
+    if len(gaps) > 2 and np.mean(np.abs(gaps / np.median(gaps) - 1) <= 0.25) < config.pad_regular:
         return pad
     return above & is_pad[cluster]
 
