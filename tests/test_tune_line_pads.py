@@ -193,6 +193,29 @@ def test_a_melody_harmonized_in_block_chords_over_a_faster_left_hand_is_read_as_
     assert lost == 4
 
 
+def test_a_slow_melody_in_octaves_over_an_alberti_figure_is_read_as_before() -> None:
+    """A melody in octaves, every note a half note, over eighth notes: its two-note "chords" are held over
+    three notes of the figure in a regular rhythm; they are not a pad because a pad has three notes or
+    more (with two, ``pad_notes=2``, the line reads the figure)."""
+    melody = _tune_pitches(70, 32)
+    start: list[float] = []
+    length: list[float] = []
+    pitch: list[int] = []
+    for k, p in enumerate(melody):
+        start += [1.0 * k, 1.0 * k]
+        length += [0.95, 0.95]
+        pitch += [p, p - 12]
+        for e in range(4):
+            start.append(1.0 * k + 0.25 * e)
+            length.append(0.22)
+            pitch.append(p - 36 + [0, 7, 4, 7][e])
+    jittered = 0.1 + np.array(start) + np.random.default_rng(0).normal(0, 0.015, len(start))
+    piece = _from_seconds(jittered, np.array(length), np.array(pitch))
+    assert tune_line(piece).tolist() == tune_line(piece, OFF).tolist()
+    assert _share(tune_line(piece).tolist(), _merged(melody)) >= 0.9
+    assert _share(tune_line(piece, TuneLineConfig(pad_notes=2)).tolist(), _merged(melody)) < 0.2
+
+
 def test_a_score_is_read_as_before() -> None:
     """A monophonic score has no pads; its line is clean, as before."""
     score = _score(_tune_pitches(5, 30))

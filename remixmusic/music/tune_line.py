@@ -23,7 +23,8 @@ follows the top voice of a performance:
    within one texture. What it cannot tell: a melody harmonized in chords of three or more notes
    held over several notes of an accompaniment, in a regular rhythm (a hymn in half notes over a
    walking bass in eighths), reads as a pad; pads held for less than ``pad_hold`` of the tune's notes
-   (half-bar chords over a tune in quarter notes), pads of two notes, and pads under a changing meter
+   (half-bar chords over a tune in quarter notes), pads of two notes (a slow melody in octaves or
+   thirds over a running figure would read as one), and pads under a changing meter
    (bars of changing length: the rhythm is not regular) are not found; and a tune note as long as the
    chord it starts with is read as the pad's.
 1. **Onset clusters.** Times are wall-clock seconds (the piece's tempo map); notes whose onsets are at
