@@ -20,11 +20,14 @@ def _merged(pitches: list[int]) -> list[int]:
     return [p for k, p in enumerate(pitches) if k == 0 or p != pitches[k - 1]]
 
 
-def _voices(tune_pitches: list[int], seed: int, bar: int = 4, tones: int = 3, above: bool = True):
+def _voices(
+    tune_pitches: list[int], seed: int, bar: int = 4, tones: int = 3, above: bool = True, roll: float = 0.0
+):
     """A performed texture at 120 qpm: ``tune_pitches`` in quarter notes (held 0.45 s of 0.5), and every
     ``bar`` beats a chord of ``tones`` chord tones held for the bar (1.9 s of 2) with a bass note two
     octaves under the bar's first tune note: the chord tones just above the bar's highest tune note
-    (``above``), or just below its lowest. Onsets jittered (15 ms), each note released 0-40 ms early.
+    (``above``), or just below its lowest; with ``roll``, each chord tone enters up to ``roll`` seconds
+    late. Onsets jittered (15 ms), each note released 0-40 ms early.
     Returns (start, length, pitch, is_tune, is_chord_tone)."""
     rng = np.random.default_rng(seed)
     start: list[float] = []
@@ -53,6 +56,7 @@ def _voices(tune_pitches: list[int], seed: int, bar: int = 4, tones: int = 3, ab
             tune_mask.append(False)
             chord_tone.append(c != span[0] - 24)
     onsets = 0.1 + np.array(start) + rng.normal(0, 0.015, len(start))
+    onsets += np.where(chord_tone, rng.uniform(0, roll, len(start)), 0.0)
     held = np.array(length) - rng.uniform(0, 0.04, len(start))
     return onsets, held, np.array(pitch), np.array(tune_mask), np.array(chord_tone)
 
@@ -107,6 +111,18 @@ def test_a_pad_in_another_track_above_the_melody_is_not_tune(tones: int) -> None
     assert tune_line(piece).tolist() == tune_line(alone).tolist()
     assert _share(tune_line(piece).tolist(), _merged(melody)) >= 0.9
     assert _share(tune_line(piece, OFF).tolist(), _merged(melody)) <= 0.5
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_rolled_pad_is_a_pad(seed: int) -> None:
+    """A pad in another track whose chord tones enter one by one over up to 90 ms (a pad's slow attack,
+    a rolled chord): the window of a chord (50 ms) cuts it in two, and a part of two notes is no pad."""
+    melody = _tune_pitches(80 + seed, 36)
+    start, length, pitch, is_tune, chord_tone = _voices(melody, seed, roll=0.09)
+    piece = _two_tracks(start, length, pitch, ~is_tune)
+    alone = _two_tracks(start[~chord_tone], length[~chord_tone], pitch[~chord_tone], ~is_tune[~chord_tone])
+    assert tune_line(piece).tolist() == tune_line(alone).tolist()
+    assert _share(tune_line(piece, TuneLineConfig(pad_seconds=0.05)).tolist(), _merged(melody)) < 0.8
 
 
 @pytest.mark.parametrize("seed", range(3))

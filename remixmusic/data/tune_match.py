@@ -139,6 +139,7 @@ class TuneMatchRule:
     max_notes: int = 800
     edge_correction: bool = True
     anchored: bool = True
+    performed_order: bool = True
 
     def __post_init__(self) -> None:
         if self.version != RULE_VERSION:
@@ -168,6 +169,9 @@ class TuneMatchRule:
         values.setdefault("min_coverage_both", values.get("min_coverage", 0.7))
         # ... and one from before anchored groups keeps the connected components it was grouped by
         values.setdefault("anchored", False)
+        # ... and one from before pairs with a score line were ordered per note of the performance keeps
+        # its order (per note of the shorter line)
+        values.setdefault("performed_order", False)
         return cls(**values)
 
     def fingerprint(self, piece: Piece) -> TuneFingerprint:
@@ -338,7 +342,10 @@ def anchored_components(
     The ``trusted`` pairs ``(pairs, 2)`` join pieces first (version 1's pairs of two clean lines, as
     version 1 groups them); a group that holds a clean line is *anchored*: the scores have said which
     tune it is. The ``loose`` pairs ``(pairs, 2)`` (every pair with a line that is not clean, alignment
-    ``scores`` ``(pairs,)``) then join groups in order of score per note of the shorter line, highest
+    ``scores`` ``(pairs,)``) then join groups in order of score per note (of the performed line when
+    the other is a clean score line, with ``performed_order``: how much of the performance the tune
+    explains, so a performance joins its whole tune before a short tune that is one passage of it; else
+    of the shorter line), highest
     first (single linkage in Kruskal's order; ties by score, then by the lines' content, so the groups do
     not depend on the pieces' order), under one constraint: two anchored groups are joined only when a
     performed line ``x`` of the pair plays, where it aligns with the other piece, a passage that none of
@@ -357,7 +364,15 @@ def anchored_components(
     anchored = np.zeros(len(lines), bool)
     anchored[[groups.find(i) for i in np.flatnonzero(clean).tolist()]] = True
     lengths = rule.aligned_lengths(lines)
-    per_note = scores / np.minimum(lengths[loose[:, 0]], lengths[loose[:, 1]])
+    # a score line against a performed line: per note of the performance (how much of it the tune
+    # explains), so its whole tune joins before a short tune that is one passage of it
+    first, second = loose[:, 0], loose[:, 1]
+    notes = np.where(
+        (clean[first] != clean[second]) & rule.performed_order,
+        np.where(clean[first], lengths[second], lengths[first]),
+        np.minimum(lengths[first], lengths[second]),
+    )
+    per_note = scores / np.maximum(notes, 1)
     content = np.array([zlib.crc32(np.asarray(x, np.int16).tobytes()) for x in lines], np.int64)
     low = np.minimum(content[loose[:, 0]], content[loose[:, 1]])
     high = np.maximum(content[loose[:, 0]], content[loose[:, 1]])

@@ -8,9 +8,10 @@ follows the top voice of a performance:
 
 0. **Pads.** Held chords sounding over another voice that moves under them are a pad, not the tune: a
    tune played in the tenor under sustained chords, or a string pad above a melody in another track.
-   The held chords are onset clusters (within ``pad_seconds``: a pad's notes are not struck as one) of
-   ``pad_notes`` or more notes released together and held longer than the other notes' typical
-   inter-onset interval; a chord's pad is its notes above every other note that sounds while it is
+   The held chords are onset clusters of the notes held past the typical inter-onset interval (within
+   ``pad_seconds``, wider than a chord's: a pad's notes enter one by one, a rolled pad over a tenth of
+   a second, and a window anchored at a note just before it would cut it in two) of ``pad_notes`` or
+   more notes released together and held longer than the other notes' typical inter-onset interval; a chord's pad is its notes above every other note that sounds while it is
    held (the chord's bass stays). Only where the pads that another voice moves under (``pad_moving``
    notes begun while one is held) span ``pad_share`` of the piece, are held over several of its notes (``pad_hold`` of the other notes' typical intervals, median) and
    change in a regular harmonic rhythm (``pad_regular`` of the intervals between pads within 25% of
@@ -116,7 +117,7 @@ class TuneLineConfig:
     on_grid: float = 0.9
     pads: bool = True
     pad_notes: int = 3
-    pad_seconds: float = 0.1
+    pad_seconds: float = 0.15
     pad_release: float = 0.25
     pad_moving: int = 1
     pad_share: float = 0.5
@@ -219,7 +220,8 @@ def _pads(start: np.ndarray, end: np.ndarray, pitch: np.ndarray, config: TuneLin
     """Which notes (sorted by start) are a pad: held chords over another voice (step 0 of the module
     docstring), boolean ``(notes,)``; all False unless the piece is a pad texture.
 
-    A held chord is the notes of one onset cluster (``pad_seconds``) released together (each within
+    A held chord is the notes of one onset cluster (``pad_seconds``, among the notes held longer than
+    the median inter-onset interval of all notes) released together (each within
     ``pad_release`` of the cluster's longest note's length of the last release), held longer than the
     median inter-onset interval of the other notes (the unit); its pad is those of its notes above every
     other note sounding while it is held (the notes begun while it sounds, and those of the
@@ -230,27 +232,35 @@ def _pads(start: np.ndarray, end: np.ndarray, pitch: np.ndarray, config: TuneLin
     pad = np.zeros(len(start), bool)
     if len(start) <= config.pad_notes:
         return pad
-    new = _anchor(start, np.append(True, np.diff(start) > config.pad_seconds), config.pad_seconds)
+    # held chords are clustered among the notes held past the typical onset interval only: a short note
+    # just before a rolled chord would otherwise open the window and cut the chord in two
+    held_notes = np.flatnonzero(end - start > float(np.median(np.diff(np.unique(start)))))
+    if len(held_notes) < config.pad_notes:
+        return pad
+    h_start, h_end, h_pitch = start[held_notes], end[held_notes], pitch[held_notes]
+    new = _anchor(h_start, np.append(True, np.diff(h_start) > config.pad_seconds), config.pad_seconds)
     cluster = np.cumsum(new) - 1
     n_clusters = int(cluster[-1]) + 1
-    length = end - start
+    length = h_end - h_start
     longest = np.zeros(n_clusters)
     np.maximum.at(longest, cluster, length)
     last = np.zeros(n_clusters)
-    np.maximum.at(last, cluster, end)
-    together = end >= last[cluster] - config.pad_release * longest[cluster]
+    np.maximum.at(last, cluster, h_end)
+    together = h_end >= last[cluster] - config.pad_release * longest[cluster]
     chord = np.bincount(cluster[together], minlength=n_clusters) >= config.pad_notes
     held = np.full(n_clusters, np.inf)
-    np.minimum.at(held, cluster[together], end[together])
-    others = ~(together & chord[cluster])
+    np.minimum.at(held, cluster[together], h_end[together])
+    others = np.ones(len(start), bool)
+    others[held_notes[together & chord[cluster]]] = False
     if not chord.any() or others.sum() < 3:
         return pad
     other_start, other_end, other_pitch = start[others], end[others], pitch[others]
-    span = held - start[new]
+    onsets = h_start[new]
+    span = held - onsets
     unit = float(np.median(np.diff(np.unique(other_start))))
     chord &= span > unit
     # per held chord: the other notes begun while it sounds, and the highest note sounding under it
-    lo = start[new] + config.pad_seconds
+    lo = onsets + config.pad_seconds
     first = np.searchsorted(other_start, lo, side="right")
     stop = np.maximum(np.searchsorted(other_start, held - config.hold_tolerance, side="left"), first)
     moving = stop - first
@@ -260,17 +270,18 @@ def _pads(start: np.ndarray, end: np.ndarray, pitch: np.ndarray, config: TuneLin
     before = np.maximum(before, 0)
     sounding = valid & (other_end[before] > lo[:, None])
     floor = np.maximum(floor, np.where(sounding, other_pitch[before], -1).max(axis=1))
-    above = together & chord[cluster] & (pitch > floor[cluster])
+    above = together & chord[cluster] & (h_pitch > floor[cluster])
     is_pad = np.bincount(cluster[above], minlength=n_clusters) >= config.pad_notes
     active = is_pad & (moving >= config.pad_moving)
     if np.sum(span[active]) < config.pad_share * float(end.max() - start.min()):
         return pad
     if float(np.median(span[active])) < config.pad_hold * unit:
         return pad
-    gaps = np.diff(start[new][is_pad])
+    gaps = np.diff(onsets[is_pad])
     if len(gaps) > 2 and np.mean(np.abs(gaps / np.median(gaps) - 1) <= 0.25) < config.pad_regular:
         return pad
-    return above & is_pad[cluster]
+    pad[held_notes[above & is_pad[cluster]]] = True
+    return pad
 
 
 def _anchor(start: np.ndarray, chained: np.ndarray, window: float) -> np.ndarray:
