@@ -259,3 +259,17 @@ def test_a_rule_recorded_before_pads_keeps_its_line() -> None:
     assert TuneMatchRule.from_dict(record).line.pads
     del record["line"]["pads"]
     assert not TuneMatchRule.from_dict(record).line.pads
+
+
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize(
+    "start, length, pitch",
+    [
+        ([0.0] * 4, [2.0] * 4, [60, 64, 67, 72]),  # one chord
+        ([0.0, 0.0, 0.0, 1.0, 1.0], [3.0, 3.0, 3.0, 0.5, 0.5], [72, 67, 64, 55, 57]),  # a chord, one onset under
+        ([0.0], [1.0], [60]),
+    ],
+)
+def test_a_piece_too_small_for_a_texture_has_no_pads(start, length, pitch) -> None:
+    piece = _from_seconds(np.array(start) + 0.1, np.array(length), np.array(pitch))
+    assert tune_line(piece).tolist() == tune_line(piece, OFF).tolist()

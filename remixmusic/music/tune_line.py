@@ -11,23 +11,24 @@ follows the top voice of a performance:
    The held chords are onset clusters of the notes held past the typical inter-onset interval (within
    ``pad_seconds``, wider than a chord's: a pad's notes enter one by one, a rolled pad over a tenth of
    a second, and a window anchored at a note just before it would cut it in two) of ``pad_notes`` or
-   more notes released together and held longer than the other notes' typical inter-onset interval; a chord's pad is its notes above every other note that sounds while it is
-   held (the chord's bass stays). Only where the pads that another voice moves under (``pad_moving``
-   notes begun while one is held) span ``pad_share`` of the piece, are held over several of its notes (``pad_hold`` of the other notes' typical intervals, median) and
-   change in a regular harmonic rhythm (``pad_regular`` of the intervals between pads within 25% of
-   their median) are they set aside before the top voice is read: a chorale's voices moving together,
-   a passing note under a held chord now and then, or a melody harmonized in block chords over a
-   walking bass or an Alberti figure (its chords change with the tune's rhythm, or every note or two
-   of the voice under them) change nothing. Polyphony and long notes are what tell an
-   accompaniment from a melody in melody track identification (Rizo et al. 2006, "Melody track
-   identification in music symbolic files", FLAIRS); here they tell a pad from the voice under it
-   within one texture. What it cannot tell: a melody harmonized in chords of three or more notes
-   held over several notes of an accompaniment, in a regular rhythm (a hymn in half notes over a
+   more notes released together and held longer than the other notes' typical inter-onset interval; a
+   chord's pad is its notes above every other note that sounds while it is held (the chord's bass
+   stays). Only where the pads that another voice moves under (``pad_moving`` notes begun while one is
+   held) span ``pad_share`` of the piece, are held over several of its notes (``pad_hold`` of the other
+   notes' typical intervals, median) and change in a regular harmonic rhythm (``pad_regular`` of the
+   intervals between pads within 25% of their median) are they set aside before the top voice is read:
+   a chorale's voices moving together, a passing note under a held chord now and then, or a melody
+   harmonized in block chords over a walking bass or an Alberti figure (its chords change with the
+   tune's rhythm, or every note or two of the voice under them) change nothing. Polyphony and long
+   notes are what tell an accompaniment from a melody in melody track identification (Rizo et al. 2006,
+   "Melody track identification in music symbolic files", FLAIRS); here they tell a pad from the voice
+   under it within one texture. What it cannot tell: a melody harmonized in chords of three or more
+   notes held over several notes of an accompaniment, in a regular rhythm (a hymn in half notes over a
    walking bass in eighths), reads as a pad; pads held for less than ``pad_hold`` of the tune's notes
-   (half-bar chords over a tune in quarter notes), pads of two notes (a slow melody in octaves or
-   thirds over a running figure would read as one), and pads under a changing meter
-   (bars of changing length: the rhythm is not regular) are not found; and a tune note as long as the
-   chord it starts with is read as the pad's.
+   (half-bar chords over a tune in quarter notes), pads of two notes (a slow melody in octaves or thirds
+   over a running figure would read as one), pads tied over several bars or under a changing meter (the
+   intervals between pads are then not regular) are not found; and a tune note as long as the chord it
+   starts with is read as the pad's.
 1. **Onset clusters.** Times are wall-clock seconds (the piece's tempo map); notes whose onsets are at
    most ``chord_seconds`` after the first onset of a cluster join it, a chord played with the few tens
    of milliseconds of asynchrony performers show (the melody leads by about 30 ms: Goebl 2001, "Melody
@@ -221,16 +222,16 @@ def _pads(start: np.ndarray, end: np.ndarray, pitch: np.ndarray, config: TuneLin
     docstring), boolean ``(notes,)``; all False unless the piece is a pad texture.
 
     A held chord is the notes of one onset cluster (``pad_seconds``, among the notes held longer than
-    the median inter-onset interval of all notes) released together (each within
-    ``pad_release`` of the cluster's longest note's length of the last release), held longer than the
-    median inter-onset interval of the other notes (the unit); its pad is those of its notes above every
+    the median inter-onset interval of all notes) released together (each within ``pad_release`` of
+    the cluster's longest note's length of the last release), held longer than the median inter-onset
+    interval of the other notes (the unit); its pad is those of its notes above every
     other note sounding while it is held (the notes begun while it sounds, and those of the
     ``_LOOKBACK`` begun just before it that still sound), if there are ``pad_notes`` of them. A pad
     texture: the pads under which ``pad_moving`` or more other notes begin span ``pad_share`` of the
     piece, are held ``pad_hold`` units (median), and ``pad_regular`` of the intervals between pads are
     within 25% of their median (a harmonic rhythm, not a tune's)."""
     pad = np.zeros(len(start), bool)
-    if len(start) <= config.pad_notes:
+    if len(start) <= config.pad_notes or start[-1] == start[0]:
         return pad
     # held chords are clustered among the notes held past the typical onset interval only: a short note
     # just before a rolled chord would otherwise open the window and cut the chord in two
@@ -252,7 +253,7 @@ def _pads(start: np.ndarray, end: np.ndarray, pitch: np.ndarray, config: TuneLin
     np.minimum.at(held, cluster[together], h_end[together])
     others = np.ones(len(start), bool)
     others[held_notes[together & chord[cluster]]] = False
-    if not chord.any() or others.sum() < 3:
+    if not chord.any() or len(np.unique(start[others])) < 3:
         return pad
     other_start, other_end, other_pitch = start[others], end[others], pitch[others]
     onsets = h_start[new]
