@@ -374,8 +374,8 @@ def anchored_components(
     )
     per_note = scores / np.maximum(notes, 1)
     content = np.array([zlib.crc32(np.asarray(x, np.int16).tobytes()) for x in lines], np.int64)
-    low = np.minimum(content[loose[:, 0]], content[loose[:, 1]])
-    high = np.maximum(content[loose[:, 0]], content[loose[:, 1]])
+    low = np.minimum(content[first], content[second])
+    high = np.maximum(content[first], content[second])
     partners: list[list[int]] = [[] for _ in lines]
     for k in np.lexsort((high, low, -scores, -per_note)).tolist():
         i, j = loose[k].tolist()

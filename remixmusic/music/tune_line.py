@@ -268,10 +268,12 @@ def _pads(start: np.ndarray, end: np.ndarray, pitch: np.ndarray, config: TuneLin
     floor = np.full(n_clusters, 1000, np.int64)  # held chords only (a note is never above 1000)
     at = np.flatnonzero(chord)
     before = first[at, None] - np.arange(1, _LOOKBACK + 1)[None, :]
-    sounding = (before >= 0) & (other_end[np.maximum(before, 0)] > lo[at, None])
+    sounding = before >= 0
+    before = np.maximum(before, 0)
+    sounding &= other_end[before] > lo[at, None]
     floor[at] = np.maximum(
         _range_max(other_pitch.astype(np.int64), first[at], stop[at]),
-        np.where(sounding, other_pitch[np.maximum(before, 0)], -1).max(axis=1),
+        np.where(sounding, other_pitch[before], -1).max(axis=1),
     )
     above = together & chord[cluster] & (h_pitch > floor[cluster])
     is_pad = np.bincount(cluster[above], minlength=n_clusters) >= config.pad_notes
